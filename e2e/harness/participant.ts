@@ -1,0 +1,164 @@
+/**
+ * Drives the Parley SDK inside a real browser page: join a room, read `room.getStats()`,
+ * wait for media. Everything runs in the page through `evaluate`; the test process only
+ * reads numbers back.
+ */
+import type { TestBrowser, TestPage } from './browsers.ts';
+
+/** What the page keeps on `window.__parley`. */
+interface PageState {
+  room: import('@parley/client').Room;
+  events: Array<{ name: string; detail: string }>;
+}
+
+export interface StreamFigures {
+  participant: string;
+  direction: 'inbound' | 'outbound';
+  kind: 'audio' | 'video';
+  source?: string;
+  codec?: string;
+  bytes: number;
+  frames?: number;
+  frameHeight?: number;
+  candidateType?: string;
+  dtlsState?: string;
+}
+
+export class SdkParticipant {
+  private constructor(
+    readonly page: TestPage,
+    readonly identity: string,
+  ) {}
+
+  /** Opens a page on the server and joins `room` with camera and microphone on. */
+  static async join(browser: TestBrowser, serverUrl: string, room: string, identity: string, options: { camera?: boolean; microphone?: boolean } = {}): Promise<SdkParticipant> {
+    const page = await browser.newPage();
+    // A same-origin page without the web app, so only this test's SDK instance runs.
+    await page.goto(`${serverUrl}/sdk/parley.js`);
+    const participant = new SdkParticipant(page, identity);
+    await participant.connect(serverUrl, room, options);
+    return participant;
+  }
+
+  /** Joins again from the same page with a fresh Room. */
+  async connect(serverUrl: string, room: string, options: { camera?: boolean; microphone?: boolean } = {}): Promise<void> {
+    await this.page.evaluate(
+      async ({ serverUrl, room, identity, camera, microphone }) => {
+        const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
+        const parleyRoom = new sdk.Room();
+        const state: PageState = { room: parleyRoom, events: [] };
+        (window as unknown as { __parley: PageState }).__parley = state;
+        const record = (name: string, detail: string) => state.events.push({ name, detail });
+        parleyRoom.on('participantJoined', (p) => record('participantJoined', p.identity));
+        parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
+        parleyRoom.on('trackUnsubscribed', ({ participant, source }) => record('trackUnsubscribed', `${participant.identity}:${source}`));
+        parleyRoom.on('connectionStateChanged', (s) => record('connectionStateChanged', s));
+        parleyRoom.on('error', (e) => record('error', `${e.code}: ${e.message}`));
+        parleyRoom.on('disconnected', (e) => record('disconnected', e?.code ?? ''));
+        parleyRoom.on('trackSubscribed', ({ track, participant, source }) => {
+          record('trackSubscribed', `${participant.identity}:${source}`);
+          // Render like an app would, so the browser decodes and plays what it receives.
+          const element = document.createElement(track.kind === 'video' ? 'video' : 'audio');
+          element.autoplay = true;
+          element.muted = track.kind === 'video';
+          element.srcObject = new MediaStream([track]);
+          document.body.append(element);
+          void element.play().catch(() => undefined);
+        });
+        if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
+        if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
+        const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity });
+        await parleyRoom.connect(serverUrl, token, { room });
+      },
+      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true },
+    );
+  }
+
+  /** Tries to join and returns the error code and message it was refused with. */
+  static async joinExpectingRefusal(browser: TestBrowser, serverUrl: string, room: string, identity: string): Promise<{ page: TestPage; code: string; message: string }> {
+    const page = await browser.newPage();
+    await page.goto(`${serverUrl}/sdk/parley.js`);
+    const refusal = await page.evaluate(
+      async ({ serverUrl, room, identity }) => {
+        const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
+        const parleyRoom = new sdk.Room();
+        const token = await sdk.fetchDevToken(serverUrl, { room, identity });
+        try {
+          await parleyRoom.connect(serverUrl, token);
+          return { code: 'JOINED', message: '' };
+        } catch (error) {
+          return { code: (error as { code: string }).code, message: (error as Error).message };
+        }
+      },
+      { serverUrl, room, identity },
+    );
+    return { page, ...refusal };
+  }
+
+  async stats(): Promise<StreamFigures[]> {
+    return this.page.evaluate(async () => {
+      const state = (window as unknown as { __parley: PageState }).__parley;
+      return (await state.room.getStats()).map((s) => ({
+        participant: s.participant,
+        direction: s.direction,
+        kind: s.kind,
+        source: s.source,
+        codec: s.codec,
+        bytes: s.bytes,
+        frames: s.frames,
+        frameHeight: s.frameHeight,
+        candidateType: s.candidateType,
+        dtlsState: s.dtlsState,
+      }));
+    }, undefined);
+  }
+
+  events(): Promise<Array<{ name: string; detail: string }>> {
+    return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.events, undefined);
+  }
+
+  /** Waits until video from `from` has decoded more than `minFrames` and its audio bytes flow. */
+  async waitForMediaFrom(from: string, minFrames: number, timeoutMs = 20_000): Promise<StreamFigures[]> {
+    await this.page.waitFor(
+      async ({ from, minFrames }) => {
+        const state = (window as unknown as { __parley: PageState }).__parley;
+        const stats = await state.room.getStats();
+        const video = stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video');
+        const audio = stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'audio');
+        return (video?.frames ?? 0) > minFrames && (audio?.bytes ?? 0) > 0;
+      },
+      { from, minFrames },
+      { timeoutMs, what: `${this.identity}: video frames > ${minFrames} and audio bytes from ${from}` },
+    );
+    return (await this.stats()).filter((s) => s.participant === from && s.direction === 'inbound');
+  }
+
+  async waitForEvent(name: string, detail: string, timeoutMs = 10_000): Promise<void> {
+    await this.page.waitFor(
+      ({ name, detail }) => (window as unknown as { __parley: PageState }).__parley.events.some((e) => e.name === name && e.detail === detail),
+      { name, detail },
+      { timeoutMs, what: `${this.identity}: event ${name} ${detail}` },
+    );
+  }
+
+  async remoteIdentities(): Promise<string[]> {
+    return this.page.evaluate(() => [...(window as unknown as { __parley: PageState }).__parley.room.remoteParticipants.keys()], undefined);
+  }
+
+  async setCameraEnabled(enabled: boolean): Promise<void> {
+    await this.page.evaluate((on) => (window as unknown as { __parley: PageState }).__parley.room.localParticipant.setCameraEnabled(on), enabled);
+  }
+
+  /** Inbound video frames decoded so far from `from`. */
+  async framesFrom(from: string): Promise<number> {
+    return (await this.stats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.room.disconnect(), undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.page.close();
+  }
+}

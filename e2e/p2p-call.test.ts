@@ -1,0 +1,132 @@
+/**
+ * P2P calls in real browsers through a real Parley server: media decoded on both sides over a
+ * direct, DTLS-encrypted path, Chromium <-> Firefox both ways, leave/rejoin, a refused third.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
+import { SdkParticipant, type StreamFigures } from './harness/participant.ts';
+
+let server: RunningServer;
+let chromium: TestBrowser;
+let firefox: TestBrowser;
+let roomCounter = 0;
+const freshRoom = () => `p2p-${++roomCounter}`;
+
+before(async () => {
+  server = await startServer({ port: 0 }, { logger: silentLogger });
+  [chromium, firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
+});
+
+after(async () => {
+  await Promise.all([chromium?.close(), firefox?.close()]);
+  await server?.close();
+});
+
+/** Both directions decode video and carry audio over a direct, DTLS-connected path. */
+async function assertTwoWayCall(a: SdkParticipant, b: SdkParticipant): Promise<void> {
+  const [atA, atB] = await Promise.all([a.waitForMediaFrom(b.identity, 10), b.waitForMediaFrom(a.identity, 10)]);
+  for (const [where, inbound] of [[a.identity, atA], [b.identity, atB]] as const) {
+    const video = inbound.find((s) => s.kind === 'video') as StreamFigures;
+    const audio = inbound.find((s) => s.kind === 'audio') as StreamFigures;
+    console.log(`${where} receives: video ${video.codec} ${video.frames} frames ${video.frameHeight}p, audio ${audio.codec} ${audio.bytes} B, path ${video.candidateType}, dtls ${video.dtlsState}`);
+    assert.ok((video.frames ?? 0) > 10, `${where} decodes video`);
+    assert.ok(audio.bytes > 0, `${where} receives audio`);
+    assert.equal(video.source, 'camera');
+    assert.equal(audio.source, 'microphone');
+    assert.match(video.candidateType ?? '', /^(host|srflx)$/, `${where}: the selected pair is direct`);
+    assert.equal(video.dtlsState, 'connected', `${where}: DTLS-SRTP is up`);
+  }
+  // Frames keep coming: the call is live, not a burst at set-up.
+  const before = (await a.stats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0;
+  await a.waitForMediaFrom(b.identity, before + 10);
+}
+
+describe('P2P call', () => {
+  test('Chromium <-> Chromium', async () => {
+    const room = freshRoom();
+    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
+    const bob = await SdkParticipant.join(chromium, server.url, room, 'bob');
+    await assertTwoWayCall(alice, bob);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('Chromium joins first, Firefox second', async () => {
+    const room = freshRoom();
+    const chrome = await SdkParticipant.join(chromium, server.url, room, 'chrome-user');
+    const fox = await SdkParticipant.join(firefox, server.url, room, 'firefox-user');
+    await assertTwoWayCall(chrome, fox);
+    await Promise.all([chrome.close(), fox.close()]);
+  });
+
+  test('Firefox joins first, Chromium second', async () => {
+    const room = freshRoom();
+    const fox = await SdkParticipant.join(firefox, server.url, room, 'a-firefox');
+    const chrome = await SdkParticipant.join(chromium, server.url, room, 'z-chrome');
+    await assertTwoWayCall(fox, chrome);
+    await Promise.all([chrome.close(), fox.close()]);
+  });
+
+  test('leaving tells the other side; rejoining restores media both ways', async () => {
+    const room = freshRoom();
+    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
+    const bob = await SdkParticipant.join(firefox, server.url, room, 'bob');
+    await assertTwoWayCall(alice, bob);
+    await bob.disconnect();
+    await alice.waitForEvent('participantLeft', 'bob:left');
+    await alice.waitForEvent('trackUnsubscribed', 'bob:camera');
+    assert.deepEqual(await alice.remoteIdentities(), []);
+    await bob.connect(server.url, room);
+    await alice.waitForEvent('participantJoined', 'bob');
+    await assertTwoWayCall(alice, bob);
+    assert.deepEqual(await alice.remoteIdentities(), ['bob']);
+    assert.equal(server.rooms.get(room)?.size, 2);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('turning the camera off and on again: the other side loses, then decodes the video again', async () => {
+    const room = freshRoom();
+    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
+    const bob = await SdkParticipant.join(firefox, server.url, room, 'bob');
+    await assertTwoWayCall(alice, bob);
+    await bob.setCameraEnabled(false);
+    await alice.waitForEvent('trackUnsubscribed', 'bob:camera');
+    await bob.setCameraEnabled(true);
+    await alice.page.waitFor(
+      () => (window as unknown as { __parley: { events: Array<{ name: string; detail: string }> } }).__parley.events.filter((e) => e.name === 'trackSubscribed' && e.detail === 'bob:camera').length === 2,
+      undefined,
+      { timeoutMs: 10_000, what: 'bob:camera subscribed again' },
+    );
+    const framesBefore = await alice.framesFrom('bob');
+    await alice.waitForMediaFrom('bob', framesBefore + 10);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('a participant without camera or microphone still receives, and can turn its camera on later', async () => {
+    const room = freshRoom();
+    const viewer = await SdkParticipant.join(firefox, server.url, room, 'a-viewer', { camera: false, microphone: false });
+    const speaker = await SdkParticipant.join(chromium, server.url, room, 'b-speaker');
+    await viewer.waitForMediaFrom('b-speaker', 10);
+    await viewer.setCameraEnabled(true);
+    await speaker.page.waitFor(
+      async () => ((await (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0) > 10,
+      undefined,
+      { timeoutMs: 15_000, what: 'the speaker decodes the viewer camera' },
+    );
+    await Promise.all([viewer.close(), speaker.close()]);
+  });
+
+  test('a third participant is refused with ROOM_FULL while the call goes on', async () => {
+    const room = freshRoom();
+    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
+    const bob = await SdkParticipant.join(chromium, server.url, room, 'bob');
+    await assertTwoWayCall(alice, bob);
+    const carol = await SdkParticipant.joinExpectingRefusal(firefox, server.url, room, 'carol');
+    assert.equal(carol.code, 'ROOM_FULL');
+    assert.match(carol.message, /holds 2 participants/);
+    await assertTwoWayCall(alice, bob);
+    assert.deepEqual((await alice.events()).filter((e) => e.detail.startsWith('carol')), []);
+    await Promise.all([alice.close(), bob.close(), carol.page.close()]);
+  });
+});

@@ -1,0 +1,24 @@
+import { ParleyError } from './errors.js';
+
+export interface DevTokenRequest {
+  room: string;
+  identity: string;
+  name?: string;
+}
+
+/**
+ * Gets a token from a dev-mode server (`POST /api/dev/token`). Production servers have no such
+ * endpoint: tokens come from your backend (`npx parley token` or the server library).
+ */
+export async function fetchDevToken(serverUrl: string, request: DevTokenRequest): Promise<string> {
+  const endpoint = new URL('/api/dev/token', serverUrl.replace(/^ws/, 'http'));
+  let response: Response;
+  try {
+    response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+  } catch (error) {
+    throw new ParleyError('CONNECTION_FAILED', `could not reach ${endpoint.origin}: ${(error as Error).message}`);
+  }
+  const body = (await response.json().catch(() => undefined)) as { token?: string; error?: { code: string; message: string } } | undefined;
+  if (response.ok && typeof body?.token === 'string') return body.token;
+  throw new ParleyError(body?.error?.code ?? 'INVALID_RESPONSE', body?.error?.message ?? `token request failed with HTTP ${response.status}`);
+}

@@ -1,0 +1,106 @@
+import type { Grants, TrackSource } from '@parley/protocol';
+import { mediaError, ParleyError } from './errors.js';
+
+/** How the room publishes what the local participant captures. */
+export interface LocalPublisher {
+  publish(source: TrackSource, track: MediaStreamTrack): Promise<void>;
+  unpublish(source: TrackSource, track: MediaStreamTrack): Promise<void>;
+}
+
+export interface CaptureDefaults {
+  video?: MediaTrackConstraints;
+  audio?: MediaTrackConstraints;
+}
+
+const defaultVideo: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+const defaultAudio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/** This browser's participant: its identity once joined, and the camera and microphone it publishes. */
+export class LocalParticipant {
+  identity = '';
+  name = '';
+  grants: Grants | undefined;
+  private readonly published = new Map<TrackSource, MediaStreamTrack>();
+  /** Serializes enable/disable calls so a fast toggle never leaves two cameras running. */
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly publisher: LocalPublisher,
+    private readonly capture: CaptureDefaults = {},
+  ) {}
+
+  get tracks(): ReadonlyMap<TrackSource, MediaStreamTrack> {
+    return this.published;
+  }
+
+  get isCameraEnabled(): boolean {
+    return this.published.has('camera');
+  }
+
+  get isMicrophoneEnabled(): boolean {
+    return this.published.has('microphone');
+  }
+
+  setCameraEnabled(enabled: boolean): Promise<void> {
+    return this.setSourceEnabled('camera', enabled, () => navigator.mediaDevices.getUserMedia({ video: this.capture.video ?? defaultVideo }), 'camera');
+  }
+
+  setMicrophoneEnabled(enabled: boolean): Promise<void> {
+    return this.setSourceEnabled('microphone', enabled, () => navigator.mediaDevices.getUserMedia({ audio: this.capture.audio ?? defaultAudio }), 'microphone');
+  }
+
+  /** Publishes a track the app captured itself (a canvas, a file, a custom device). */
+  publishTrack(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    return this.serialize(async () => {
+      this.assertCanPublish();
+      const previous = this.published.get(source);
+      this.published.set(source, track);
+      await this.publisher.publish(source, track);
+      if (previous && previous !== track) previous.stop();
+    });
+  }
+
+  unpublishTrack(source: TrackSource): Promise<void> {
+    return this.serialize(async () => {
+      const track = this.published.get(source);
+      if (!track) return;
+      this.published.delete(source);
+      track.stop();
+      await this.publisher.unpublish(source, track);
+    });
+  }
+
+  /** @internal Stops every local track (on disconnect). */
+  stopAll(): void {
+    for (const track of this.published.values()) track.stop();
+    this.published.clear();
+  }
+
+  private setSourceEnabled(source: TrackSource, enabled: boolean, acquire: () => Promise<MediaStream>, what: string): Promise<void> {
+    if (!enabled) return this.unpublishTrack(source);
+    return this.serialize(async () => {
+      if (this.published.has(source)) return;
+      this.assertCanPublish();
+      let stream: MediaStream;
+      try {
+        stream = await acquire();
+      } catch (error) {
+        throw mediaError(error, what);
+      }
+      const track = stream.getTracks()[0];
+      if (!track) throw new ParleyError('MEDIA_FAILED', `the ${what} gave no track`);
+      this.published.set(source, track);
+      await this.publisher.publish(source, track);
+    });
+  }
+
+  private assertCanPublish(): void {
+    if (this.grants && !this.grants.canPublish) throw new ParleyError('PERMISSION_DENIED', 'this token cannot publish media');
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.pending.then(task, task);
+    this.pending = run.catch(() => undefined);
+    return run;
+  }
+}

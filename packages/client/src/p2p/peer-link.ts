@@ -1,0 +1,176 @@
+import type { SignalPayload, TrackSource } from '@parley/protocol';
+
+export interface PeerLinkHandlers {
+  /** Something to deliver to the remote peer through the signaling server. */
+  signal(payload: SignalPayload): void;
+  trackAdded(source: TrackSource, track: MediaStreamTrack): void;
+  trackRemoved(source: TrackSource, track: MediaStreamTrack): void;
+  /** A negotiation step failed in a way the link cannot recover from by itself. */
+  failed(error: Error): void;
+}
+
+/**
+ * A direct connection to one remote participant, negotiated with the "perfect negotiation"
+ * pattern (W3C WebRTC examples): either side may renegotiate at any time; on an offer collision
+ * the polite side rolls back and the impolite side ignores the other's offer.
+ */
+export class PeerLink {
+  readonly pc: RTCPeerConnection;
+  private readonly senders = new Map<TrackSource, RTCRtpTransceiver>();
+  private readonly remoteSources = new Map<string, TrackSource>();
+  /** Tracks the polite side publishes once the first offer has given it m-lines to send on. */
+  private readonly deferred = new Map<TrackSource, MediaStreamTrack>();
+  private readonly streams = new Map<TrackSource, MediaStream>();
+  private offerReceived = false;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private incoming: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly remoteIdentity: string,
+    private readonly polite: boolean,
+    configuration: RTCConfiguration,
+    private readonly handlers: PeerLinkHandlers,
+  ) {
+    this.pc = new RTCPeerConnection(configuration);
+    this.pc.onnegotiationneeded = () => void this.negotiate();
+    this.pc.onicecandidate = ({ candidate }) => {
+      if (!candidate || candidate.candidate === '') return;
+      const { sdpMid, sdpMLineIndex, usernameFragment } = candidate;
+      handlers.signal({ candidate: { candidate: candidate.candidate, sdpMid, sdpMLineIndex, usernameFragment } });
+    };
+    this.pc.oniceconnectionstatechange = () => {
+      // A path that failed (network change, NAT rebinding) gets new candidates without leaving the room.
+      if (this.pc.iceConnectionState === 'failed') this.pc.restartIce();
+    };
+    this.pc.ontrack = (event) => this.onTrack(event);
+    if (!polite) this.createInitialTransceivers();
+  }
+
+  /** Sends `track` as `source` on the source's m-line (created or borrowed on first use). */
+  async publish(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    if (this.closed) return;
+    if (this.polite && !this.offerReceived) {
+      this.deferred.set(source, track);
+      return;
+    }
+    await this.attach(source, track);
+  }
+
+  /** Stops sending `source`; the remote sees its track removed, and the m-line stays for reuse. */
+  async unpublish(source: TrackSource): Promise<void> {
+    this.deferred.delete(source);
+    const transceiver = this.senders.get(source);
+    if (!transceiver || this.closed) return;
+    await transceiver.sender.replaceTrack(null);
+    transceiver.direction = 'recvonly';
+  }
+
+  /**
+   * The impolite side makes the first offer with one audio and one video m-line; the polite side
+   * waits for it and sends on those m-lines. Chromium fails to offer m-lines it created before
+   * applying a Firefox offer ("BUNDLE group contains a codec collision for header extension"), so
+   * the side that answers first must not create its own.
+   */
+  private createInitialTransceivers(): void {
+    for (const source of ['microphone', 'camera'] as const) {
+      this.senders.set(source, this.pc.addTransceiver(source === 'camera' ? 'video' : 'audio', { direction: 'recvonly' }));
+    }
+  }
+
+  private async attach(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    let transceiver = this.senders.get(source) ?? this.freeTransceiver(track.kind);
+    if (!transceiver) transceiver = this.pc.addTransceiver(track.kind, { direction: 'recvonly' });
+    this.senders.set(source, transceiver);
+    this.streams.set(source, this.streams.get(source) ?? new MediaStream());
+    transceiver.sender.setStreams(this.streams.get(source)!);
+    await transceiver.sender.replaceTrack(track);
+    transceiver.direction = 'sendrecv';
+  }
+
+  /** An m-line of this kind the remote created that no local source sends on yet. */
+  private freeTransceiver(kind: string): RTCRtpTransceiver | undefined {
+    const taken = new Set(this.senders.values());
+    return this.pc.getTransceivers().find((t) => !taken.has(t) && t.currentDirection !== 'stopped' && t.receiver.track.kind === kind);
+  }
+
+  /** Feeds a signal from the remote peer; signals are applied strictly in order. */
+  receive(payload: SignalPayload): void {
+    this.incoming = this.incoming.then(() => this.apply(payload)).catch((error: unknown) => {
+      if (!this.closed) this.handlers.failed(error as Error);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pc.close();
+  }
+
+  private async negotiate(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendDescription();
+    } catch (error) {
+      if (!this.closed) this.handlers.failed(error as Error);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  private async apply({ description, candidate, trackSources }: SignalPayload): Promise<void> {
+    if (this.closed) return;
+    if (description) {
+      const collision = description.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      for (const [mid, source] of Object.entries(trackSources ?? {})) this.remoteSources.set(mid, source);
+      await this.pc.setRemoteDescription(description);
+      if (description.type === 'offer') {
+        if (!this.offerReceived) await this.attachDeferred();
+        await this.pc.setLocalDescription();
+        this.sendDescription();
+      }
+      return;
+    }
+    if (candidate) {
+      try {
+        await this.pc.addIceCandidate(candidate);
+      } catch (error) {
+        if (!this.ignoreOffer) throw error;
+      }
+    }
+  }
+
+  /** Puts the tracks published before the first offer on its m-lines, so the answer carries them. */
+  private async attachDeferred(): Promise<void> {
+    this.offerReceived = true;
+    for (const [source, track] of this.deferred) await this.attach(source, track);
+    this.deferred.clear();
+  }
+
+  private sendDescription(): void {
+    const local = this.pc.localDescription;
+    if (!local) return;
+    const trackSources: Record<string, TrackSource> = {};
+    for (const [source, transceiver] of this.senders) if (transceiver.mid !== null) trackSources[transceiver.mid] = source;
+    this.handlers.signal({ description: { type: local.type, sdp: local.sdp }, trackSources });
+  }
+
+  private onTrack({ track, transceiver, streams }: RTCTrackEvent): void {
+    const source = (transceiver.mid !== null ? this.remoteSources.get(transceiver.mid) : undefined) ?? (track.kind === 'audio' ? 'microphone' : 'camera');
+    this.handlers.trackAdded(source, track);
+    // The sender stopping (direction no longer sends) removes the track from its stream.
+    const stream = streams[0];
+    if (stream) {
+      const onRemove = (event: MediaStreamTrackEvent) => {
+        if (event.track !== track) return;
+        stream.removeEventListener('removetrack', onRemove);
+        this.handlers.trackRemoved(source, track);
+      };
+      stream.addEventListener('removetrack', onRemove);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type { Grants, ParticipantInfo, TrackSource } from '@parley/protocol';
+
+export interface RemoteTrack {
+  /** The received track, once subscribed. */
+  track: MediaStreamTrack | undefined;
+  /** What the publisher announced (muted camera, muted mic). */
+  muted: boolean;
+}
+
+/** Someone else in the room. */
+export class RemoteParticipant {
+  private info: ParticipantInfo;
+  private readonly subscribed = new Map<TrackSource, MediaStreamTrack>();
+
+  constructor(info: ParticipantInfo) {
+    this.info = info;
+  }
+
+  get identity(): string {
+    return this.info.identity;
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get grants(): Grants {
+    return this.info.grants;
+  }
+
+  get joinedAt(): number {
+    return this.info.joinedAt;
+  }
+
+  /** Every source this participant publishes or announced, with its track once received. */
+  get tracks(): ReadonlyMap<TrackSource, RemoteTrack> {
+    const tracks = new Map<TrackSource, RemoteTrack>();
+    for (const { source, muted } of this.info.tracks) tracks.set(source, { track: this.subscribed.get(source), muted });
+    for (const [source, track] of this.subscribed) if (!tracks.has(source)) tracks.set(source, { track, muted: false });
+    return tracks;
+  }
+
+  /** @internal */
+  updateInfo(info: ParticipantInfo): void {
+    this.info = info;
+  }
+
+  /** @internal */
+  setSubscribed(source: TrackSource, track: MediaStreamTrack | undefined): void {
+    if (track) this.subscribed.set(source, track);
+    else this.subscribed.delete(source);
+  }
+}

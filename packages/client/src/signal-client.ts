@@ -1,0 +1,124 @@
+import {
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type ClientRequest,
+  type ServerMessage,
+  type ServerMessageOf,
+} from '@parley/protocol';
+import { TypedEmitter } from './events.js';
+import { ParleyError } from './errors.js';
+
+export type ServerEvent = Exclude<ServerMessage, { replyTo: string }>;
+type Reply = Extract<ServerMessage, { replyTo: string }>;
+
+/** What each request type is answered with when it succeeds. */
+interface ReplyOf {
+  join: ServerMessageOf<'joined'>;
+  ping: ServerMessageOf<'pong'>;
+  signal: ServerMessageOf<'ack'>;
+  setTrackMuted: ServerMessageOf<'ack'>;
+  sendData: ServerMessageOf<'ack'>;
+  removeParticipant: ServerMessageOf<'ack'>;
+  leave: ServerMessageOf<'ack'>;
+}
+
+interface SignalClientEvents {
+  event: (event: ServerEvent) => void;
+  /** The socket closed; `error` is the fatal error the server sent just before, if any. */
+  closed: (code: number, reason: string, error: ParleyError | undefined) => void;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** The signaling WebSocket: request/response correlation by id, and validated server events. */
+export class SignalClient extends TypedEmitter<SignalClientEvents> {
+  private socket: WebSocket | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<string, { resolve: (reply: Reply) => void; reject: (error: ParleyError) => void; timer: ReturnType<typeof setTimeout> }>();
+  private fatalError: ParleyError | undefined;
+
+  /** Opens the socket; resolves once it is open. */
+  open(url: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let socket: WebSocket;
+      try {
+        socket = new WebSocket(url);
+      } catch (error) {
+        reject(new ParleyError('CONNECTION_FAILED', `invalid signaling URL ${url}: ${(error as Error).message}`));
+        return;
+      }
+      this.socket = socket;
+      this.fatalError = undefined;
+      let opened = false;
+      socket.onopen = () => {
+        opened = true;
+        resolve();
+      };
+      socket.onmessage = (event) => this.onMessage(event.data);
+      socket.onclose = (event) => {
+        if (!opened) reject(new ParleyError('CONNECTION_FAILED', `could not reach the signaling server at ${url}`));
+        this.onClosed(event.code, event.reason);
+      };
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  request<T extends keyof ReplyOf>(message: ClientRequest<T> & { type: T }): Promise<ReplyOf[T]> {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return Promise.reject(new ParleyError('NOT_CONNECTED', 'not connected to the signaling server'));
+    const id = String(this.nextId++);
+    return new Promise<ReplyOf[T]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ParleyError('REQUEST_TIMEOUT', `the server did not answer ${message.type} in time`));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve: resolve as (reply: Reply) => void, reject, timer });
+      socket.send(JSON.stringify({ ...message, v: PROTOCOL_VERSION, id }));
+    });
+  }
+
+  close(): void {
+    this.socket?.close(1000, 'client closed');
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data !== 'string') return;
+    const parsed = parseServerMessage(data);
+    if (!parsed.ok) {
+      console.warn(`parley: ignoring an invalid server message (${parsed.reason})`);
+      return;
+    }
+    const message = parsed.message;
+    if (message.type === 'error') {
+      const error = new ParleyError(message.code, message.message);
+      if (message.fatal) this.fatalError = error;
+      if (message.replyTo !== undefined) return this.settle(message.replyTo, (p) => p.reject(error));
+      if (!message.fatal) console.warn(`parley: server error ${message.code}: ${message.message}`);
+      return;
+    }
+    if ('replyTo' in message) return this.settle(message.replyTo, (p) => p.resolve(message));
+    this.emit('event', message);
+  }
+
+  private settle(id: string, action: (pending: { resolve: (reply: Reply) => void; reject: (error: ParleyError) => void }) => void): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.pending.delete(id);
+    action(pending);
+  }
+
+  private onClosed(code: number, reason: string): void {
+    this.socket = undefined;
+    const error = this.fatalError ?? new ParleyError('CONNECTION_LOST', `the signaling connection closed (${code}${reason ? `: ${reason}` : ''})`);
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+    this.emit('closed', code, reason, this.fatalError);
+  }
+}

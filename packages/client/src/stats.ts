@@ -1,0 +1,117 @@
+import type { TrackSource } from '@parley/protocol';
+
+/** One media stream's figures, as `room.getStats()` reports them. */
+export interface TrackStats {
+  /** The remote participant this stream comes from (inbound) or goes to (outbound). */
+  participant: string;
+  direction: 'inbound' | 'outbound';
+  kind: 'audio' | 'video';
+  source?: TrackSource;
+  /** e.g. `video/VP8`, `audio/opus` */
+  codec?: string;
+  /** Since the previous getStats() call (0 on the first). */
+  bitrateKbps: number;
+  bytes: number;
+  packets: number;
+  packetsLost: number;
+  rttMs?: number;
+  jitterMs?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  /** Inbound video: frames decoded so far. Outbound video: frames encoded. */
+  frames?: number;
+  /** Local candidate type of the selected pair: host, srflx, prflx or relay. */
+  candidateType?: string;
+  remoteCandidateType?: string;
+  /** DTLS transport state of the connection (connected once DTLS-SRTP is up). */
+  dtlsState?: string;
+  /** Outbound: why the encoder is limited (bandwidth, cpu, none). */
+  qualityLimitationReason?: string;
+}
+
+type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };
+
+/** Remembers the previous byte counters to turn them into bitrates. */
+export class StatsSampler {
+  private readonly previous = new Map<string, { bytes: number; timestamp: number }>();
+
+  async sample(pc: RTCPeerConnection, participant: string, sourceOf: (mid: string | undefined, direction: 'inbound' | 'outbound') => TrackSource | undefined): Promise<TrackStats[]> {
+    const reports = new Map<string, Report>();
+    (await pc.getStats()).forEach((report: Report) => reports.set(report.id, report));
+    const transport = selectedTransport(reports);
+    // Firefox reports no `transport` stats: the DTLS transport object has the state.
+    transport.dtlsState ??= [...pc.getSenders(), ...pc.getReceivers()].find((t) => t.transport)?.transport?.state;
+    const result: TrackStats[] = [];
+    for (const report of reports.values()) {
+      if (report.type !== 'inbound-rtp' && report.type !== 'outbound-rtp') continue;
+      const direction = report.type === 'inbound-rtp' ? 'inbound' : 'outbound';
+      const kind = (report.kind ?? report.mediaType) as 'audio' | 'video';
+      const bytes = num(direction === 'inbound' ? report.bytesReceived : report.bytesSent) ?? 0;
+      const remote = direction === 'outbound' ? findRemoteInbound(reports, report) : undefined;
+      const codec = reports.get(report.codecId as string)?.mimeType as string | undefined;
+      const source = sourceOf(report.mid as string | undefined, direction);
+      result.push(
+        compact({
+          participant,
+          direction,
+          kind,
+          source,
+          codec,
+          bitrateKbps: this.bitrate(`${participant}/${report.id}`, bytes, report.timestamp),
+          bytes,
+          packets: num(direction === 'inbound' ? report.packetsReceived : report.packetsSent) ?? 0,
+          packetsLost: num(direction === 'inbound' ? report.packetsLost : remote?.packetsLost) ?? 0,
+          rttMs: secondsToMs(num(remote?.roundTripTime) ?? transport.rtt),
+          jitterMs: secondsToMs(num(direction === 'inbound' ? report.jitter : remote?.jitter)),
+          frameWidth: num(report.frameWidth),
+          frameHeight: num(report.frameHeight),
+          framesPerSecond: num(report.framesPerSecond),
+          frames: num(direction === 'inbound' ? report.framesDecoded : report.framesEncoded),
+          candidateType: transport.localType,
+          remoteCandidateType: transport.remoteType,
+          dtlsState: transport.dtlsState,
+          qualityLimitationReason: report.qualityLimitationReason as string | undefined,
+        }),
+      );
+    }
+    return result;
+  }
+
+  private bitrate(key: string, bytes: number, timestamp: number): number {
+    const before = this.previous.get(key);
+    this.previous.set(key, { bytes, timestamp });
+    if (!before || timestamp <= before.timestamp) return 0;
+    return Math.round(((bytes - before.bytes) * 8) / (timestamp - before.timestamp));
+  }
+}
+
+function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string } {
+  const transport = [...reports.values()].find((r) => r.type === 'transport');
+  let pair = transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined;
+  // Firefox has no transport report: its selected pair carries `selected` (or is the nominated, succeeded one).
+  pair ??= [...reports.values()].find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
+  return {
+    localType: pair ? (reports.get(pair.localCandidateId as string)?.candidateType as string | undefined) : undefined,
+    remoteType: pair ? (reports.get(pair.remoteCandidateId as string)?.candidateType as string | undefined) : undefined,
+    rtt: num(pair?.currentRoundTripTime),
+    dtlsState: transport?.dtlsState as string | undefined,
+  };
+}
+
+function findRemoteInbound(reports: Map<string, Report>, outbound: Report): Report | undefined {
+  if (typeof outbound.remoteId === 'string') return reports.get(outbound.remoteId);
+  return [...reports.values()].find((r) => r.type === 'remote-inbound-rtp' && r.ssrc === outbound.ssrc);
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
+}
+
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

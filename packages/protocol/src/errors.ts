@@ -1,0 +1,70 @@
+/**
+ * Every error the server can send, with the meaning a client can rely on.
+ * `fatal` errors are followed by the server closing the socket.
+ */
+export const ErrorCode = {
+  /** The frame was not valid JSON. */
+  MALFORMED_JSON: 'MALFORMED_JSON',
+  /** JSON, but not a message of the protocol (schema violation). */
+  INVALID_MESSAGE: 'INVALID_MESSAGE',
+  /** A `type` this server does not know. */
+  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
+  /** A protocol version (`v`) this server does not speak. */
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  /** A request id this connection already used. */
+  DUPLICATE_ID: 'DUPLICATE_ID',
+  /** A room message before a successful `join`. */
+  NOT_JOINED: 'NOT_JOINED',
+  /** A second `join` on the same connection. */
+  ALREADY_JOINED: 'ALREADY_JOINED',
+  TOKEN_MISSING: 'TOKEN_MISSING',
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  /** Bad signature, unknown key, malformed claims. */
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  /** The token was issued for another room than the one asked for. */
+  TOKEN_WRONG_ROOM: 'TOKEN_WRONG_ROOM',
+  /** The token lacks the grant the action needs. */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  ROOM_FULL: 'ROOM_FULL',
+  /** The target participant is not in the room. */
+  PARTICIPANT_NOT_FOUND: 'PARTICIPANT_NOT_FOUND',
+  RATE_LIMITED: 'RATE_LIMITED',
+  MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  /** Another connection joined with the same identity; this one is closed. */
+  REPLACED: 'REPLACED',
+  /** A room admin removed this participant. */
+  REMOVED: 'REMOVED',
+  /** The server is shutting down. */
+  SERVER_SHUTDOWN: 'SERVER_SHUTDOWN',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const errorCodes = Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]];
+
+/** WebSocket close codes the server uses (RFC 6455 section 7.4 plus the private 4000 range). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  /** Authentication failed: the client must not retry with the same token. */
+  AUTH_FAILED: 4001,
+  /** Replaced by a newer connection of the same identity: do not reconnect. */
+  REPLACED: 4002,
+  /** Removed by a room admin: do not reconnect. */
+  REMOVED: 4003,
+  ROOM_FULL: 4004,
+} as const;
+
+/** Close codes after which an automatic reconnect would be wrong. */
+export const terminalCloseCodes: ReadonlySet<number> = new Set([
+  CloseCode.POLICY_VIOLATION,
+  CloseCode.MESSAGE_TOO_BIG,
+  CloseCode.AUTH_FAILED,
+  CloseCode.REPLACED,
+  CloseCode.REMOVED,
+  CloseCode.ROOM_FULL,
+]);

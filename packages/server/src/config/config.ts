@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { describeIssues, DEFAULT_MAX_MESSAGE_BYTES } from '@parley/protocol';
+import { isLoopbackHost } from './hosts.js';
+
+/**
+ * Well-known dev credentials, accepted only while dev mode is on, so that `npx parley token`
+ * works against `npm start` out of the box. Never valid on a production configuration.
+ */
+export const DEV_API_KEY = 'devkey';
+export const DEV_API_SECRET = 'parley-dev-secret-not-for-production-use';
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const Count = z.coerce.number().int().positive();
+const Rate = z.coerce.number().positive();
+
+export const ServerConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: Port.default(8080),
+    /** The operator states that a TLS-terminating proxy is in front: plain HTTP off loopback is then allowed. */
+    behindTlsProxy: z.boolean().default(false),
+    /** Dev mode: the dev token endpoint and the dev key. `auto`: on exactly when no key is configured and the host is loopback. */
+    dev: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+    tls: z
+      .object({
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        /** Generate a self-signed certificate at start-up (LAN tests only: browsers will warn). */
+        selfSigned: z.boolean().default(false),
+      })
+      .strict()
+      .default({ selfSigned: false })
+      .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), 'tls.certFile and tls.keyFile go together'),
+    /** API key -> secret. Tokens are HS256 JWTs whose `iss` names the key. */
+    apiKeys: z.record(z.string().min(1).max(128), z.string().min(32, 'API secrets are at least 32 characters')).default({}),
+    rooms: z
+      .object({
+        maxParticipants: Count.default(16),
+      })
+      .strict()
+      .default({ maxParticipants: 16 }),
+    limits: z
+      .object({
+        maxMessageBytes: Count.default(DEFAULT_MAX_MESSAGE_BYTES),
+        messagesPerSecond: Rate.default(50),
+        messageBurst: Count.default(200),
+        /** Refused messages tolerated (refilling at 1/s) before a flooding connection is closed with 1008. */
+        floodStrikes: Count.default(20),
+        connectionsPerIpPerMinute: Rate.default(120),
+        connectionBurstPerIp: Count.default(60),
+        maxConnectionsPerIp: Count.default(64),
+        devTokensPerIpPerMinute: Rate.default(120),
+      })
+      .strict()
+      .default({
+        maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+        messagesPerSecond: 50,
+        messageBurst: 200,
+        floodStrikes: 20,
+        connectionsPerIpPerMinute: 120,
+        connectionBurstPerIp: 60,
+        maxConnectionsPerIp: 64,
+        devTokensPerIpPerMinute: 120,
+      }),
+    ice: z
+      .object({
+        stunUrls: z.array(z.string().regex(/^stuns?:/, 'STUN URLs start with stun: or stuns:')).default([]),
+        turnUrls: z.array(z.string().regex(/^turns?:/, 'TURN URLs start with turn: or turns:')).default([]),
+        /** coturn `static-auth-secret`: TURN credentials are derived from it (REST API scheme). */
+        turnSecret: z.string().min(16).optional(),
+        turnCredentialTtlSeconds: Count.default(24 * 3600),
+      })
+      .strict()
+      .default({ stunUrls: [], turnUrls: [], turnCredentialTtlSeconds: 24 * 3600 })
+      .refine((ice) => ice.turnUrls.length === 0 || ice.turnSecret !== undefined, 'ice.turnUrls need ice.turnSecret'),
+    /** Seconds a dead WebSocket (no pong) is kept before its participant is dropped. */
+    heartbeatSeconds: Count.default(15),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .strict();
+
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+export type ServerConfig = z.output<typeof ServerConfigSchema> & { devMode: boolean };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates a configuration and applies the rules that span fields (TLS off loopback, dev mode). */
+export function resolveConfig(input: ServerConfigInput): ServerConfig {
+  const parsed = ServerConfigSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error)}`);
+  const config = parsed.data;
+  const loopback = isLoopbackHost(config.host);
+  const tlsOn = config.tls.certFile !== undefined || config.tls.selfSigned;
+  if (!loopback && !tlsOn && !config.behindTlsProxy) {
+    throw new ConfigError(
+      `refusing to serve plain HTTP on ${config.host}: media and tokens would cross the network unencrypted. ` +
+        'Give --tls-cert/--tls-key (PARLEY_TLS_CERT/PARLEY_TLS_KEY), use --self-signed for LAN tests, ' +
+        'or state --behind-tls-proxy (PARLEY_BEHIND_TLS_PROXY=1) when a TLS-terminating proxy is in front.',
+    );
+  }
+  const hasKeys = Object.keys(config.apiKeys).length > 0;
+  const devMode = config.dev === 'auto' ? !hasKeys && loopback : config.dev;
+  if (!devMode && !hasKeys) {
+    throw new ConfigError(
+      'no API key configured: set PARLEY_API_KEY and PARLEY_API_SECRET (a secret of 32+ characters), ' +
+        'or start with --dev for a development server.',
+    );
+  }
+  const apiKeys = devMode ? { ...config.apiKeys, [DEV_API_KEY]: DEV_API_SECRET } : config.apiKeys;
+  return { ...config, apiKeys, devMode };
+}
+
+/** Environment variables, as documented in docs/configuration.md. */
+export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
+  const input: Record<string, unknown> = {};
+  const set = (path: string[], value: unknown) => {
+    let node = input;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1]!] = value;
+  };
+  const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+  const flag = (name: string, value: string) => {
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+    throw new ConfigError(`${name} must be true or false, not ${JSON.stringify(value)}`);
+  };
+  const table: Array<[string, string[], (value: string, name: string) => unknown]> = [
+    ['HOST', ['host'], String],
+    ['PORT', ['port'], String],
+    ['PARLEY_BEHIND_TLS_PROXY', ['behindTlsProxy'], (v, n) => flag(n, v)],
+    ['PARLEY_DEV', ['dev'], (v, n) => (v === 'auto' ? 'auto' : flag(n, v))],
+    ['PARLEY_TLS_CERT', ['tls', 'certFile'], String],
+    ['PARLEY_TLS_KEY', ['tls', 'keyFile'], String],
+    ['PARLEY_SELF_SIGNED', ['tls', 'selfSigned'], (v, n) => flag(n, v)],
+    ['PARLEY_MAX_PARTICIPANTS', ['rooms', 'maxParticipants'], String],
+    ['PARLEY_STUN_URLS', ['ice', 'stunUrls'], list],
+    ['PARLEY_TURN_URLS', ['ice', 'turnUrls'], list],
+    ['PARLEY_TURN_SECRET', ['ice', 'turnSecret'], String],
+    ['PARLEY_TURN_TTL', ['ice', 'turnCredentialTtlSeconds'], String],
+    ['PARLEY_LOG_LEVEL', ['logLevel'], String],
+  ];
+  for (const [name, path, convert] of table) {
+    const value = env[name];
+    if (value !== undefined && value !== '') set(path, convert(value, name));
+  }
+  const key = env.PARLEY_API_KEY;
+  const secret = env.PARLEY_API_SECRET;
+  if ((key === undefined) !== (secret === undefined)) throw new ConfigError('PARLEY_API_KEY and PARLEY_API_SECRET go together');
+  if (key !== undefined && secret !== undefined) input.apiKeys = { [key]: secret };
+  return input as ServerConfigInput;
+}
+
+export function configFromFile(path: string): ServerConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as ServerConfigInput;
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Later sources win, field by field (file < environment < command line). */
+export function mergeConfig(...sources: ServerConfigInput[]): ServerConfigInput {
+  const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...a };
+    for (const [key, value] of Object.entries(b)) {
+      const previous = out[key];
+      out[key] = isPlainObject(previous) && isPlainObject(value) && key !== 'apiKeys' ? merge(previous, value) : value;
+    }
+    return out;
+  };
+  return sources.reduce<Record<string, unknown>>((acc, source) => merge(acc, source as Record<string, unknown>), {}) as ServerConfigInput;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What is safe to log: everything but secrets. */
+export function describeConfig(config: ServerConfig): Record<string, unknown> {
+  return {
+    host: config.host,
+    port: config.port,
+    tls: config.tls.certFile !== undefined ? 'certificate' : config.tls.selfSigned ? 'self-signed' : config.behindTlsProxy ? 'proxy' : 'off',
+    devMode: config.devMode,
+    apiKeys: Object.keys(config.apiKeys).join(','),
+    maxParticipants: config.rooms.maxParticipants,
+    stun: config.ice.stunUrls.length,
+    turn: config.ice.turnUrls.length,
+  };
+}

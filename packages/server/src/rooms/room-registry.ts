@@ -1,0 +1,36 @@
+import { Room } from './room.js';
+
+/** All rooms of this instance. A room exists while it has participants. */
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>();
+
+  constructor(private readonly maxParticipants: number) {}
+
+  getOrCreate(name: string): Room {
+    let room = this.rooms.get(name);
+    if (!room) {
+      room = new Room(name, this.maxParticipants);
+      this.rooms.set(name, room);
+    }
+    return room;
+  }
+
+  get(name: string): Room | undefined {
+    return this.rooms.get(name);
+  }
+
+  /** Forgets the room once its last participant has left. */
+  releaseIfEmpty(room: Room): void {
+    if (room.size === 0 && this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+  }
+
+  stats(): { rooms: number; participants: number } {
+    let participants = 0;
+    for (const room of this.rooms.values()) participants += room.size;
+    return { rooms: this.rooms.size, participants };
+  }
+
+  all(): IterableIterator<Room> {
+    return this.rooms.values();
+  }
+}

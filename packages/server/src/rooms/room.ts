@@ -1,0 +1,76 @@
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, type LeaveReason, type RoomInfo, type ServerMessage, type Topology } from '@parley/protocol';
+import type { Participant } from './participant.js';
+
+/** The most participants each topology can carry. P2P is a direct 1-1 call. */
+const topologyCapacity: Record<Topology, number> = { p2p: 2 };
+
+export type Admission = { ok: true } | { ok: false; code: ErrorCode; message: string };
+
+/** One room: who is in it, and fan-out of room events. Knows nothing about sockets. */
+export class Room {
+  private readonly participants = new Map<string, Participant>();
+  readonly topology: Topology = 'p2p';
+
+  constructor(
+    readonly name: string,
+    private readonly maxParticipants: number,
+  ) {}
+
+  get capacity(): number {
+    return Math.min(this.maxParticipants, topologyCapacity[this.topology]);
+  }
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  info(): RoomInfo {
+    return { name: this.name, topology: this.topology, maxParticipants: this.capacity };
+  }
+
+  get(identity: string): Participant | undefined {
+    return this.participants.get(identity);
+  }
+
+  others(identity: string): Participant[] {
+    return [...this.participants.values()].filter((p) => p.identity !== identity);
+  }
+
+  /**
+   * Adds a participant. A participant with the same identity is replaced: the newer connection
+   * wins, the older one is closed and everyone else sees it leave, so no ghost remains.
+   */
+  admit(participant: Participant): Admission {
+    const previous = this.participants.get(participant.identity);
+    const occupied = this.participants.size - (previous ? 1 : 0);
+    if (occupied >= this.capacity) {
+      const why =
+        this.capacity < this.maxParticipants
+          ? `room ${this.name} is full: a ${this.topology} call holds ${this.capacity} participants (group calls need the SFU, not yet available)`
+          : `room ${this.name} is full (${this.capacity} participants)`;
+      return { ok: false, code: ErrorCode.ROOM_FULL, message: why };
+    }
+    if (previous) {
+      this.participants.delete(previous.identity);
+      previous.link.terminate(ErrorCode.REPLACED, 'this identity joined the room from another connection', CloseCode.REPLACED);
+      this.broadcast({ v: PROTOCOL_VERSION, type: 'participantLeft', identity: previous.identity, reason: 'replaced' });
+    }
+    this.participants.set(participant.identity, participant);
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'participantJoined', participant: participant.info() }, participant.identity);
+    return { ok: true };
+  }
+
+  /** Removes `participant` if it is still the one registered under its identity. */
+  remove(participant: Participant, reason: LeaveReason): boolean {
+    if (this.participants.get(participant.identity) !== participant) return false;
+    this.participants.delete(participant.identity);
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'participantLeft', identity: participant.identity, reason });
+    return true;
+  }
+
+  broadcast(message: ServerMessage, exceptIdentity?: string): void {
+    for (const participant of this.participants.values()) {
+      if (participant.identity !== exceptIdentity) participant.link.send(message);
+    }
+  }
+}

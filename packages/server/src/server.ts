@@ -1,0 +1,68 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { describeConfig, resolveConfig, type ServerConfig, type ServerConfigInput } from './config/config.js';
+import { createRequestHandler } from './http/routes.js';
+import { loadTls } from './http/tls.js';
+import { createLogger, type Logger } from './logger.js';
+import { RoomRegistry } from './rooms/room-registry.js';
+import { attachSignaling, SIGNALING_PATH } from './signaling/ws-server.js';
+import { SERVER_VERSION } from './version.js';
+
+export interface RunningServer {
+  readonly config: ServerConfig;
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /** Signaling URL, e.g. ws://127.0.0.1:8080/ws */
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly rooms: RoomRegistry;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/** Starts HTTP(S) + WebSocket signaling on one port. Rejects with ConfigError on bad configuration. */
+export async function startServer(input: ServerConfigInput, options: StartOptions = {}): Promise<RunningServer> {
+  const config = resolveConfig(input);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const tls = await loadTls(config.tls, config.host);
+  const rooms = new RoomRegistry(config.rooms.maxParticipants);
+  const ctx = { config, rooms, logger, serverVersion: SERVER_VERSION, startedAt: Date.now() };
+  const handler = createRequestHandler(ctx);
+  const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
+  const signaling = attachSignaling(http, ctx);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  http.on('error', (error) => logger.error('http server error', { error }));
+  const port = (http.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
+  logger.info('parley listening', { url, ...describeConfig(config), ...(tls?.fingerprint ? { certificateFingerprint: tls.fingerprint } : {}) });
+  if (config.devMode) logger.warn('dev mode is on: anyone who can reach this server can mint tokens at POST /api/dev/token');
+
+  return {
+    config,
+    url,
+    wsUrl: `${url.replace(/^http/, 'ws')}${SIGNALING_PATH}`,
+    port,
+    rooms,
+    close: async () => {
+      await signaling.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
+import { IpLimiter } from '../limits/ip-limiter.js';
+import { clientIp } from '../http/client-ip.js';
+import { SignalingSession, type SessionContext } from './session.js';
+
+export const SIGNALING_PATH = '/ws';
+
+export interface SignalingServer {
+  readonly sessions: ReadonlySet<SignalingSession>;
+  close(): Promise<void>;
+}
+
+/** Accepts WebSocket upgrades on /ws, applies per-IP limits and runs a session per socket. */
+export function attachSignaling(http: HttpServer, ctx: SessionContext): SignalingServer {
+  const { limits } = ctx.config;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes * 4, perMessageDeflate: false });
+  const ipLimiter = new IpLimiter({ perMinute: limits.connectionsPerIpPerMinute, burst: limits.connectionBurstPerIp, maxConcurrent: limits.maxConnectionsPerIp });
+  const sessions = new Set<SignalingSession>();
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    if (path !== SIGNALING_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
+  };
+
+  const onConnection = (ws: WebSocket, request: IncomingMessage) => {
+    const ip = clientIp(request, ctx.config.behindTlsProxy);
+    const admission = ipLimiter.admit(ip);
+    if (!admission.ok) {
+      // Browsers cannot read an HTTP status of a refused upgrade: say why over the socket, then close.
+      const message = admission.reason === 'rate' ? 'too many connections from your address: retry later' : 'too many open connections from your address';
+      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', code: ErrorCode.RATE_LIMITED, message, fatal: true }));
+      ws.close(CloseCode.POLICY_VIOLATION, message);
+      ctx.logger.warn('connection refused', { ip, reason: admission.reason });
+      return;
+    }
+    const session = new SignalingSession(ws, ip, ctx);
+    sessions.add(session);
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
+    ws.on('close', () => {
+      sessions.delete(session);
+      admission.release();
+    });
+  };
+
+  http.on('upgrade', onUpgrade);
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) ws.terminate();
+      else {
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }
+    ipLimiter.sweep();
+  }, ctx.config.heartbeatSeconds * 1000);
+  heartbeat.unref();
+
+  return {
+    sessions,
+    close: async () => {
+      clearInterval(heartbeat);
+      http.off('upgrade', onUpgrade);
+      for (const session of sessions) session.fail(ErrorCode.SERVER_SHUTDOWN, 'the server is shutting down', CloseCode.GOING_AWAY);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

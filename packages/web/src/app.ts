@@ -1,0 +1,102 @@
+// Entry point of the web app (bundled to /app.js): shows the join page, turns a join into a call
+// page, and goes back to the join page when the call ends.
+
+import { Room, type ParleyError } from '@parley/client';
+import { createBanners } from './banners.ts';
+import { createCallPage } from './call-page.ts';
+import { findPart, type View } from './dom.ts';
+import { describeError, needsToken } from './errors.ts';
+import { rememberedDisplayName, tabIdentity } from './identity.ts';
+import { createJoinPage, type JoinPage, type JoinRequest } from './join-page.ts';
+import { randomRoomName, roomFromSearch, roomPath } from './room-name.ts';
+import { connectRoom, disconnectAndReleaseDevices, enableRequestedDevices } from './session.ts';
+import { exposeRoomForTests } from './test-hooks.ts';
+
+const banners = createBanners(document);
+const pageHost = findPart(document, 'page', HTMLElement);
+const identity = tabIdentity();
+
+let currentView: View | undefined;
+/** The room being joined or in call; every async step checks it is still current before acting. */
+let activeRoom: Room | undefined;
+
+function setActiveRoom(room: Room | undefined): void {
+  activeRoom = room;
+  exposeRoomForTests(room);
+}
+
+function showView(view: View, moveFocus: boolean): void {
+  currentView?.dispose();
+  currentView = view;
+  pageHost.replaceChildren(view.element);
+  // After switching pages, put keyboard and screen-reader users at the top of the new one.
+  // Not on first load, where the browser's own focus handling is what people expect.
+  if (moveFocus) view.focus();
+}
+
+function showJoinPage(room: string, moveFocus: boolean): void {
+  const joinPage = createJoinPage({
+    room,
+    name: rememberedDisplayName(),
+    onJoin: (request) => joinCall(request, joinPage),
+    onInvalid: (message) => banners.showError(message),
+  });
+  showView(joinPage, moveFocus);
+}
+
+async function joinCall(request: JoinRequest, joinPage: JoinPage): Promise<void> {
+  banners.clearError();
+  const room = new Room();
+  setActiveRoom(room);
+  try {
+    await connectRoom(room, request, identity);
+  } catch (error) {
+    if (activeRoom === room) setActiveRoom(undefined);
+    void disconnectAndReleaseDevices(room);
+    banners.showError(describeError(error));
+    if (needsToken(error)) joinPage.revealTokenField();
+    return;
+  }
+  if (activeRoom !== room) return;
+
+  // The address bar now holds the invite link, so a reload lands on this room's join page.
+  history.replaceState(null, '', roomPath(request.room));
+  const callPage = createCallPage({
+    room,
+    roomName: request.room,
+    banners,
+    onLeave: () => void leaveCall(room, request.room),
+    onEnded: (error) => void endCall(room, request.room, error),
+  });
+  // Switching pages disposes the join page, which releases the preview camera before the SDK opens it.
+  showView(callPage, true);
+
+  const deviceErrors = await enableRequestedDevices(room.localParticipant, request);
+  const firstError = deviceErrors[0];
+  if (firstError !== undefined && activeRoom === room) banners.showError(describeError(firstError));
+}
+
+async function leaveCall(room: Room, roomName: string): Promise<void> {
+  if (activeRoom !== room) return;
+  setActiveRoom(undefined);
+  banners.clearError();
+  // The call page is disposed (and stops listening) before disconnecting, so our own disconnect
+  // is not mistaken for the server ending the call.
+  showJoinPage(roomName, true);
+  await disconnectAndReleaseDevices(room);
+}
+
+async function endCall(room: Room, roomName: string, error: ParleyError | undefined): Promise<void> {
+  if (activeRoom !== room) return;
+  setActiveRoom(undefined);
+  showJoinPage(roomName, true);
+  banners.showError(error ? describeError(error) : 'You were disconnected from the call. Join again to continue.');
+  await disconnectAndReleaseDevices(room);
+}
+
+// Closing or reloading the tab: say goodbye so the others see us leave at once, not after a timeout.
+window.addEventListener('pagehide', () => {
+  if (activeRoom) void activeRoom.disconnect();
+});
+
+showJoinPage(roomFromSearch(location.search) ?? randomRoomName(), false);

@@ -1,0 +1,114 @@
+// The join page: room, name, camera/mic choices, optional token, and a live camera preview.
+
+import { createCameraPreview } from './camera-preview.ts';
+import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
+import { rememberDisplayName } from './identity.ts';
+import { roomNameProblem } from './room-name.ts';
+
+/** What the user asked for when pressing Join. */
+export interface JoinRequest {
+  room: string;
+  name: string;
+  /** A pasted access token, or undefined to ask the server for a dev token. */
+  token: string | undefined;
+  cameraOn: boolean;
+  micOn: boolean;
+}
+
+export interface JoinPageOptions {
+  room: string;
+  name: string;
+  /** Attempts the join. Resolves once the attempt is over, successful or not; it reports its own errors. */
+  onJoin(request: JoinRequest): Promise<void>;
+  /** Shows why the form cannot be submitted yet. */
+  onInvalid(message: string): void;
+}
+
+export interface JoinPage extends View {
+  /** Opens "I have a token" and focuses the token field, e.g. when the server has dev mode off. */
+  revealTokenField(): void;
+}
+
+/** Used when the name field is left empty, so joining never fails for want of a name. */
+const FALLBACK_DISPLAY_NAME = 'Guest';
+
+export function createJoinPage(options: JoinPageOptions): JoinPage {
+  const element = cloneTemplate('join-page-template');
+  const form = findPart(element, 'form', HTMLFormElement);
+  const roomInput = findElement(form, '[name="room"]', HTMLInputElement);
+  const nameInput = findElement(form, '[name="name"]', HTMLInputElement);
+  const cameraCheckbox = findElement(form, '[name="camera"]', HTMLInputElement);
+  const micCheckbox = findElement(form, '[name="mic"]', HTMLInputElement);
+  const tokenInput = findElement(form, '[name="token"]', HTMLTextAreaElement);
+  const tokenDetails = findPart(form, 'token-details', HTMLDetailsElement);
+  const joinButton = findPart(form, 'join-button', HTMLButtonElement);
+  const heading = findElement(element, 'h1', HTMLHeadingElement);
+  const preview = createCameraPreview(
+    findElement(element, 'video', HTMLVideoElement),
+    findPart(element, 'preview-message', HTMLElement),
+  );
+  let joining = false;
+
+  roomInput.value = options.room;
+  nameInput.value = options.name;
+
+  async function startPreview(): Promise<void> {
+    // Without a working camera the user can still join; untick the box so the SDK does not try
+    // (and fail) to open it again. Ticking it again retries the preview.
+    if (!(await preview.start())) cameraCheckbox.checked = false;
+  }
+
+  function readRequest(): JoinRequest {
+    return {
+      room: roomInput.value.trim(),
+      name: nameInput.value.trim() || FALLBACK_DISPLAY_NAME,
+      token: tokenInput.value.trim() || undefined,
+      cameraOn: cameraCheckbox.checked,
+      micOn: micCheckbox.checked,
+    };
+  }
+
+  function setJoining(busy: boolean): void {
+    joining = busy;
+    joinButton.disabled = busy;
+    joinButton.textContent = busy ? 'Joining…' : 'Join';
+    form.setAttribute('aria-busy', String(busy));
+  }
+
+  cameraCheckbox.addEventListener('change', () => {
+    if (cameraCheckbox.checked) void startPreview();
+    else preview.stop();
+  });
+
+  // Editing the room name after an error removes the "invalid" styling right away.
+  roomInput.addEventListener('input', () => roomInput.removeAttribute('aria-invalid'));
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (joining) return;
+    const request = readRequest();
+    const problem = roomNameProblem(request.room);
+    if (problem) {
+      roomInput.setAttribute('aria-invalid', 'true');
+      roomInput.focus();
+      options.onInvalid(problem);
+      return;
+    }
+    rememberDisplayName(nameInput.value.trim());
+    setJoining(true);
+    void options.onJoin(request).finally(() => setJoining(false));
+  });
+
+  if (cameraCheckbox.checked) void startPreview();
+  else preview.stop();
+
+  return {
+    element,
+    focus: () => heading.focus(),
+    dispose: () => preview.stop(),
+    revealTokenField() {
+      tokenDetails.open = true;
+      tokenInput.focus();
+    },
+  };
+}

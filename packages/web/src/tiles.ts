@@ -1,0 +1,146 @@
+// One tile of the call grid: a participant's video (or initials when there is none), their
+// hidden audio, name and muted-microphone indicator.
+
+import type { TrackSource } from '@parley/client';
+import { cloneTemplate, findPart } from './dom.ts';
+import { playTrack, trackIn } from './media.ts';
+
+export interface TileOptions {
+  identity: string;
+  name: string;
+  /** The self view: mirrored like a mirror, labelled "(you)", and never given audio (that would echo). */
+  isLocal: boolean;
+}
+
+export class ParticipantTile {
+  /** The grid cell to insert into the grid; the tile itself (data-testid="tile") is inside it. */
+  readonly element: HTMLElement;
+  readonly identity: string;
+  private readonly isLocal: boolean;
+  private readonly tile: HTMLElement;
+  private readonly cameraVideo: HTMLVideoElement;
+  private readonly screenVideo: HTMLVideoElement;
+  private readonly placeholder: HTMLElement;
+  private readonly initials: HTMLElement;
+  private readonly nameLabel: HTMLElement;
+  private readonly mutedIcon: HTMLElement;
+  private readonly audioElements = new Map<TrackSource, HTMLAudioElement>();
+  private cameraMuted = false;
+
+  constructor(options: TileOptions) {
+    this.identity = options.identity;
+    this.isLocal = options.isLocal;
+    this.element = cloneTemplate('tile-template');
+    this.tile = findPart(this.element, 'tile', HTMLElement);
+    this.cameraVideo = findPart(this.tile, 'camera', HTMLVideoElement);
+    this.screenVideo = findPart(this.tile, 'screen', HTMLVideoElement);
+    this.placeholder = findPart(this.tile, 'placeholder', HTMLElement);
+    this.initials = findPart(this.tile, 'initials', HTMLElement);
+    this.nameLabel = findPart(this.tile, 'name', HTMLElement);
+    this.mutedIcon = findPart(this.tile, 'muted', HTMLElement);
+
+    this.tile.dataset['identity'] = options.identity;
+    this.tile.dataset['local'] = String(options.isLocal);
+    this.cameraVideo.classList.toggle('mirrored', options.isLocal);
+    // The `muted` attribute of a cloned template does not reliably set the property; videos carry
+    // no audio anyway (audio goes to separate <audio> elements), and muted video may always autoplay.
+    this.cameraVideo.muted = true;
+    this.screenVideo.muted = true;
+    // A stable colour per person makes initials tiles easier to tell apart.
+    this.tile.style.setProperty('--avatar-hue', String(hueFor(options.identity)));
+    this.setName(options.name);
+    this.render();
+  }
+
+  setName(name: string): void {
+    const label = this.isLocal ? `${name} (you)` : name;
+    this.nameLabel.textContent = label;
+    this.initials.textContent = initialsOf(name);
+    this.tile.setAttribute('aria-label', label);
+  }
+
+  setMicrophoneMuted(muted: boolean): void {
+    this.mutedIcon.hidden = !muted;
+    this.tile.dataset['micMuted'] = String(muted);
+  }
+
+  /** A muted camera keeps its track but shows the placeholder (the sender is sending black frames). */
+  setCameraMuted(muted: boolean): void {
+    this.cameraMuted = muted;
+    this.render();
+  }
+
+  showTrack(source: TrackSource, track: MediaStreamTrack): void {
+    playTrack(this.mediaElementFor(source), track);
+    this.render();
+  }
+
+  /**
+   * Stops showing `source`. With `track`, only if that is still the track shown: an unsubscribe
+   * for an old track that arrives late must not blank out its replacement.
+   */
+  removeTrack(source: TrackSource, track?: MediaStreamTrack): void {
+    const element = this.mediaElementFor(source);
+    if (track && trackIn(element) !== track) return;
+    playTrack(element, undefined);
+    this.render();
+  }
+
+  dispose(): void {
+    playTrack(this.cameraVideo, undefined);
+    playTrack(this.screenVideo, undefined);
+    for (const audio of this.audioElements.values()) {
+      playTrack(audio, undefined);
+      audio.remove();
+    }
+    this.audioElements.clear();
+    this.element.remove();
+  }
+
+  private mediaElementFor(source: TrackSource): HTMLMediaElement {
+    if (source === 'camera') return this.cameraVideo;
+    if (source === 'screen') return this.screenVideo;
+    return this.audioElementFor(source);
+  }
+
+  private audioElementFor(source: TrackSource): HTMLAudioElement {
+    let audio = this.audioElements.get(source);
+    if (!audio) {
+      audio = document.createElement('audio');
+      audio.autoplay = true;
+      audio.hidden = true;
+      audio.dataset['source'] = source;
+      this.tile.append(audio);
+      this.audioElements.set(source, audio);
+    }
+    return audio;
+  }
+
+  private render(): void {
+    const showsCamera = trackIn(this.cameraVideo) !== undefined && !this.cameraMuted;
+    const showsScreen = trackIn(this.screenVideo) !== undefined;
+    this.cameraVideo.hidden = !showsCamera;
+    this.screenVideo.hidden = !showsScreen;
+    this.placeholder.hidden = showsCamera || showsScreen;
+    // While sharing, the screen fills the tile and the camera shrinks to a corner (see style.css).
+    this.tile.classList.toggle('is-sharing-screen', showsScreen);
+  }
+}
+
+/** Up to two initials, e.g. "Ada Lovelace" -> "AL", "grace" -> "G", emoji-safe. */
+export function initialsOf(name: string): string {
+  const words = name.trim().split(/\s+/).filter((word) => word !== '');
+  const first = words[0];
+  const last = words.length > 1 ? words[words.length - 1] : undefined;
+  return [first, last]
+    .map((word) => (word === undefined ? '' : (Array.from(word)[0] ?? '')))
+    .join('')
+    .toUpperCase();
+}
+
+/** A hue (0-359) derived from `text`, the same every time. */
+export function hueFor(text: string): number {
+  let hash = 0;
+  for (const char of text) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) % 360;
+  return hash;
+}

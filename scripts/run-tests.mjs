@@ -1,0 +1,46 @@
+// Runs the test suites with node's test runner: `unit` (protocol + server, no browser),
+// `e2e` (real Chromium and Firefox), or both (default). Files run one at a time because
+// each browser test file starts its own browsers and this machine has 2 cores.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const suites = {
+  unit: () => ['protocol', 'server', 'client'].flatMap((pkg) => testFiles(join(root, 'packages', pkg, 'test'))),
+  e2e: () => testFiles(join(root, 'e2e')),
+};
+
+const requested = process.argv.slice(2);
+const names = requested.length > 0 ? requested : ['unit', 'e2e'];
+const unknown = names.filter((name) => !(name in suites));
+if (unknown.length > 0) {
+  console.error(`unknown suite ${unknown.join(', ')}: use ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+const files = names.flatMap((name) => suites[name]()).map((file) => relative(root, file));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=240000', ...files],
+  { cwd: root, stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
+
+function testFiles(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.test.ts') && !join(entry.parentPath ?? entry.path, entry.name).includes('node_modules'))
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+    .sort();
+}
