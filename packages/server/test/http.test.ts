@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -171,6 +171,37 @@ describe('CLI', () => {
       const result = run([...args]);
       assert.equal(result.status, 2, args.join(' '));
       assert.match(result.stderr, message);
+    }
+  });
+
+  test('parley start with no configuration serves the web app, the SDK and signaling in dev mode, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, 'start', '--port', '0'], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk;
+          const match = /open (http:\/\/\S+?)\/?\n/.exec(out);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`parley start exited with ${code}`)));
+        setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15_000).unref();
+      });
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await fetch(`${url}/`)).status, 200);
+      assert.equal((await fetch(`${url}/sdk/parley.js`)).status, 200);
+      const { token } = (await (await fetch(`${url}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"room":"smoke","identity":"me"}' })).json()) as { token: string };
+      const { WebSocket } = await import('ws');
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+      await new Promise((resolve) => ws.once('open', resolve));
+      ws.send(JSON.stringify({ v: 1, id: '1', type: 'join', token }));
+      const reply = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+      assert.equal((JSON.parse(reply) as { type: string }).type, 'joined');
+      ws.close();
+    } finally {
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+      assert.equal(code, 0, 'a clean shutdown');
     }
   });
 

@@ -73,6 +73,8 @@ async function start(args: string[]): Promise<number> {
   const configPath = values.config ?? process.env.PARLEY_CONFIG;
   const fromFile = configPath ? configFromFile(configPath) : {};
   const server = await startServer(mergeConfig(fromFile, configFromEnv(process.env), flags as ServerConfigInput));
+  // A bug in one request must not end every call on this server: log it and carry on.
+  process.on('unhandledRejection', (reason) => process.stderr.write(`parley: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`));
   process.stdout.write(`Parley is running: open ${server.url}/\n`);
   const stop = () => {
     process.stdout.write('Parley is shutting down\n');

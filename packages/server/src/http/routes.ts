@@ -46,15 +46,23 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
   const sweep = setInterval(() => devTokenLimiter.sweep(), 60_000);
   sweep.unref();
 
-  return (request, response) => {
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(securityHeaders)) response.setHeader(name, value);
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const route = `${request.method ?? 'GET'} ${path}`;
     if (route === 'GET /healthz') return sendJson(response, 200, health(ctx));
-    if (route === 'POST /api/dev/token') return void handleDevToken(ctx, devTokenLimiter, request, response);
+    if (route === 'POST /api/dev/token') return handleDevToken(ctx, devTokenLimiter, request, response);
     if (path.startsWith('/api/')) return sendError(response, 404, 'NOT_FOUND', `no API route ${route}`);
     if (request.method === 'GET' || request.method === 'HEAD') return files.serve(path, request, response);
     return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`);
+  };
+
+  return (request, response) => {
+    route(request, response).catch((error: unknown) => {
+      ctx.logger.error('http request failed', { url: request.url, error });
+      if (!response.headersSent) sendError(response, 500, 'INTERNAL', 'internal server error');
+      else response.destroy();
+    });
   };
 }
 

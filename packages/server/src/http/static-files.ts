@@ -40,7 +40,9 @@ export class StaticFiles {
       ...(urlPath.startsWith('/sdk/') ? { 'access-control-allow-origin': '*' } : {}),
     });
     if (request.method === 'HEAD') return void response.end();
-    createReadStream(file).pipe(response);
+    createReadStream(file)
+      .on('error', () => response.destroy())
+      .pipe(response);
   }
 }
 
