@@ -1,4 +1,4 @@
-// Runs the test suites with node's test runner: `unit` (protocol + server, no browser),
+// Runs the test suites with node's test runner: `unit` (no browser),
 // `e2e` (real Chromium and Firefox), or both (default). Files run one at a time because
 // each browser test file starts its own browsers and this machine has 2 cores.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const suites = {
-  unit: () => ['protocol', 'server', 'client'].flatMap((pkg) => testFiles(join(root, 'packages', pkg, 'test'))),
+  unit: () => ['protocol', 'server', 'client', 'web'].flatMap((pkg) => testFiles(join(root, 'packages', pkg, 'test'))),
   e2e: () => testFiles(join(root, 'e2e')),
 };
 

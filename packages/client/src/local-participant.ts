@@ -21,6 +21,8 @@ export class LocalParticipant {
   name = '';
   grants: Grants | undefined;
   private readonly published = new Map<TrackSource, MediaStreamTrack>();
+  /** Bumped by stopAll(): a capture that finishes after it must not publish. */
+  private epoch = 0;
   /** Serializes enable/disable calls so a fast toggle never leaves two cameras running. */
   private pending: Promise<unknown> = Promise.resolve();
 
@@ -72,6 +74,7 @@ export class LocalParticipant {
 
   /** @internal Stops every local track (on disconnect). */
   stopAll(): void {
+    this.epoch += 1;
     for (const track of this.published.values()) track.stop();
     this.published.clear();
   }
@@ -81,6 +84,7 @@ export class LocalParticipant {
     return this.serialize(async () => {
       if (this.published.has(source)) return;
       this.assertCanPublish();
+      const epoch = this.epoch;
       let stream: MediaStream;
       try {
         stream = await acquire();
@@ -89,6 +93,11 @@ export class LocalParticipant {
       }
       const track = stream.getTracks()[0];
       if (!track) throw new ParleyError('MEDIA_FAILED', `the ${what} gave no track`);
+      if (epoch !== this.epoch) {
+        // The room was left while the device was starting: release it at once.
+        track.stop();
+        throw new ParleyError('NOT_CONNECTED', `the room was left before the ${what} started`);
+      }
       this.published.set(source, track);
       await this.publisher.publish(source, track);
     });

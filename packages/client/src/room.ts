@@ -159,9 +159,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private addParticipant(info: ParticipantInfo, announce: boolean): void {
+    // The server announces a replaced identity as left before it joins again; this only guards order.
+    if (this.remoteParticipants.has(info.identity)) this.removeParticipant(info.identity, 'replaced');
     const participant = new RemoteParticipant(info);
     this.remoteParticipants.set(info.identity, participant);
-    this.links.get(info.identity)?.close();
     const link = this.createLink(participant);
     this.links.set(info.identity, link);
     if (announce) this.emit('participantJoined', participant);

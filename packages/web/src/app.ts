@@ -72,8 +72,14 @@ async function joinCall(request: JoinRequest, joinPage: JoinPage): Promise<void>
   showView(callPage, true);
 
   const deviceErrors = await enableRequestedDevices(room.localParticipant, request);
+  if (activeRoom !== room) {
+    // The call ended while a device was still opening; it opened after the room released its
+    // devices, so release it now or the camera light would stay on.
+    await disconnectAndReleaseDevices(room);
+    return;
+  }
   const firstError = deviceErrors[0];
-  if (firstError !== undefined && activeRoom === room) banners.showError(describeError(firstError));
+  if (firstError !== undefined) banners.showError(describeError(firstError));
 }
 
 async function leaveCall(room: Room, roomName: string): Promise<void> {
@@ -94,9 +100,11 @@ async function endCall(room: Room, roomName: string, error: ParleyError | undefi
   await disconnectAndReleaseDevices(room);
 }
 
-// Closing or reloading the tab: say goodbye so the others see us leave at once, not after a timeout.
+// Closing or reloading the tab: leave properly, so the others see us go at once rather than after
+// a timeout (and a page restored from the back/forward cache shows the join page, not a dead call).
+// During a call the address bar holds the room (see joinCall), so that is the room to prefill.
 window.addEventListener('pagehide', () => {
-  if (activeRoom) void activeRoom.disconnect();
+  if (activeRoom) void leaveCall(activeRoom, roomFromSearch(location.search) ?? '');
 });
 
 showJoinPage(roomFromSearch(location.search) ?? randomRoomName(), false);

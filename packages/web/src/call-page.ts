@@ -44,25 +44,35 @@ export function createCallPage(options: CallPageOptions): View {
     onLocalMediaChanged: syncSelfView,
   });
 
+  /** Adds a new tile for `participant`, replacing any tile of the same identity. */
+  function addRemoteTile(participant: RemoteParticipant): ParticipantTile {
+    const tile = new ParticipantTile({ identity: participant.identity, name: displayNameOf(participant), isLocal: false });
+    grid.add(tile);
+    return tile;
+  }
+
   /** The tile of a remote participant, created on first sight. */
   function remoteTile(participant: RemoteParticipant): ParticipantTile {
-    let tile = grid.get(participant.identity);
-    if (!tile) {
-      tile = new ParticipantTile({ identity: participant.identity, name: displayNameOf(participant), isLocal: false });
-      grid.add(tile);
-    }
-    return tile;
+    return grid.get(participant.identity) ?? addRemoteTile(participant);
   }
 
   function showRemoteParticipant(participant: RemoteParticipant): void {
     syncRemoteTile(remoteTile(participant), participant);
   }
 
+  /**
+   * A join is a new session, even for an identity we already show (someone rejoining from another
+   * device replaces their old session): start from a fresh tile so no frozen old video lingers.
+   */
+  function showJoinedParticipant(participant: RemoteParticipant): void {
+    syncRemoteTile(addRemoteTile(participant), participant);
+  }
+
   // People already in the room when we joined; later arrivals come through participantJoined.
   for (const participant of room.remoteParticipants.values()) showRemoteParticipant(participant);
 
   const stopListening = [
-    onRoom(room, 'participantJoined', showRemoteParticipant),
+    onRoom(room, 'participantJoined', showJoinedParticipant),
     onRoom(room, 'participantUpdated', showRemoteParticipant),
     onRoom(room, 'participantLeft', (participant) => {
       // When someone rejoins from another device the server replaces their old session; if the

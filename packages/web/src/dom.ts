@@ -2,7 +2,7 @@
 // there); these helpers clone it and find the parts the code needs, failing loudly when the HTML
 // and the code disagree instead of silently doing nothing.
 
-export type ElementClass<T extends Element> = { new (): T; readonly prototype: T };
+type ElementClass<T extends Element> = { new (): T; readonly prototype: T };
 
 /** A clone of the first element inside `<template id="…">` in index.html. */
 export function cloneTemplate(id: string): HTMLElement {
@@ -32,14 +32,4 @@ export interface View {
   focus(): void;
   /** Releases devices, timers and listeners; the element is discarded afterwards. */
   dispose(): void;
-}
-
-/** Listens to a DOM event and returns the function that stops listening, for tidy dispose(). */
-export function listen<K extends keyof HTMLElementEventMap>(
-  target: HTMLElement,
-  type: K,
-  listener: (event: HTMLElementEventMap[K]) => void,
-): () => void {
-  target.addEventListener(type, listener);
-  return () => target.removeEventListener(type, listener);
 }

@@ -2,9 +2,9 @@
 // the wording can be unit-tested and reused by both pages.
 
 /**
- * Sentences for the error codes of ParleyError (most come from the server, see
- * packages/protocol/src/errors.ts; DEV_MODE_OFF comes from POST /api/dev/token; MEDIA_DENIED and
- * CONNECTION_FAILED from the SDK itself).
+ * Sentences for the error codes of ParleyError: the server's (packages/protocol/src/errors.ts),
+ * POST /api/dev/token's (DEV_MODE_OFF) and the SDK's own (packages/client/src/errors.ts).
+ * Codes missing here get the generic sentence with the SDK's message.
  */
 const MESSAGES_BY_CODE: Readonly<Record<string, string>> = {
   TOKEN_EXPIRED: 'Your invitation has expired. Ask whoever invited you for a new link or token, then join again.',
@@ -17,9 +17,15 @@ const MESSAGES_BY_CODE: Readonly<Record<string, string>> = {
   REMOVED: 'You were removed from the call by a room admin.',
   DEV_MODE_OFF: 'This server needs a token to join. Open "I have a token" and paste the token you were given.',
   MEDIA_DENIED: 'Your camera or microphone could not be used. Allow access in your browser\'s site settings (the icon next to the address), then try again.',
+  MEDIA_NOT_FOUND: 'No camera or microphone was found. Plug one in and try again, or carry on without it.',
+  MEDIA_FAILED: 'Your camera or microphone could not be started. Another app may be using it; close that app and try again.',
   CONNECTION_FAILED: 'Could not connect to the call. Check your internet connection and try again; if it keeps failing, your network may be blocking calls.',
+  CONNECTION_LOST: 'The connection to the call was lost. Check your internet connection, then join again.',
+  NEGOTIATION_FAILED: 'Audio and video with someone in the call could not be set up. A firewall or a strict network may be blocking it.',
+  REQUEST_TIMEOUT: 'The call server took too long to answer. Try again.',
   RATE_LIMITED: 'Too many attempts in a short time. Wait a moment and try again.',
   SERVER_SHUTDOWN: 'The call server is restarting. Wait a moment and join again.',
+  INTERNAL: 'The call server ran into a problem. Try again in a moment.',
 };
 
 /** Sentences for getUserMedia failures, keyed by DOMException name. */

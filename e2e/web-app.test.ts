@@ -1,0 +1,150 @@
+/**
+ * The web app as a person uses it: join page, call page with tiles, mic and camera toggles seen
+ * by the other side, leave, and errors shown in words. Chromium and Firefox in one call.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { launchBrowser, type TestBrowser, type TestPage } from './harness/browsers.ts';
+
+let server: RunningServer;
+let chromium: TestBrowser;
+let firefox: TestBrowser;
+
+before(async () => {
+  server = await startServer({ port: 0 }, { logger: silentLogger });
+  [chromium, firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
+});
+
+after(async () => {
+  await Promise.all([chromium?.close(), firefox?.close()]);
+  await server?.close();
+});
+
+const byTestId = (id: string) => `[data-testid="${id}"]`;
+
+/** Opens the join page for `room`, types a name and presses Join, as a person would. */
+async function joinThroughUi(browser: TestBrowser, room: string, name: string): Promise<TestPage> {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/?room=${room}`);
+  await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
+  await page.evaluate(
+    ({ name, nameSel, buttonSel }) => {
+      const input = document.querySelector<HTMLInputElement>(nameSel)!;
+      input.value = name;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      document.querySelector<HTMLButtonElement>(buttonSel)!.click();
+    },
+    { name, nameSel: byTestId('join-name'), buttonSel: byTestId('join-button') },
+  );
+  return page;
+}
+
+async function waitForCall(page: TestPage, participants: number): Promise<void> {
+  await page.waitFor(
+    ({ count, n }) => document.querySelector(count)?.textContent?.trim() === String(n),
+    { count: byTestId('participant-count'), n: participants },
+    { timeoutMs: 15_000, what: `${participants} participants in the call` },
+  );
+}
+
+/** The remote tile's <video> is playing real frames (videoWidth set, time advancing). */
+async function waitForRemoteVideo(page: TestPage, name: string): Promise<void> {
+  await page.waitFor(
+    ({ name }) => {
+      const tile = [...document.querySelectorAll<HTMLElement>('[data-testid="tile"][data-local="false"]')].find((t) => t.textContent?.includes(name));
+      const video = tile?.querySelector<HTMLVideoElement>('[data-testid="tile-video"]');
+      return !!video && !video.hidden && video.videoWidth > 0 && video.currentTime > 0.5;
+    },
+    { name },
+    { timeoutMs: 20_000, what: `${name}'s video playing in a tile` },
+  );
+}
+
+const remoteTileState = (page: TestPage, name: string) =>
+  page.evaluate(
+    ({ name }) => {
+      const tile = [...document.querySelectorAll<HTMLElement>('[data-testid="tile"][data-local="false"]')].find((t) => t.textContent?.includes(name));
+      const video = tile?.querySelector<HTMLVideoElement>('[data-testid="tile-video"]');
+      return { exists: !!tile, micMuted: tile?.dataset.micMuted, videoHidden: video?.hidden ?? true };
+    },
+    { name },
+  );
+
+const click = (page: TestPage, testId: string) => page.evaluate((sel) => document.querySelector<HTMLButtonElement>(sel)!.click(), byTestId(testId));
+
+describe('web app', () => {
+  test('two people join the same room from Chromium and Firefox, see and hear each other, mute, turn the camera off, and leave', async () => {
+    const alice = await joinThroughUi(chromium, 'web-call', 'Alice');
+    await waitForCall(alice, 1);
+    const bob = await joinThroughUi(firefox, 'web-call', 'Bob');
+    await Promise.all([waitForCall(alice, 2), waitForCall(bob, 2)]);
+    await Promise.all([waitForRemoteVideo(alice, 'Bob'), waitForRemoteVideo(bob, 'Alice')]);
+
+    const decoded = await alice.evaluate(async () => {
+      const room = (window as unknown as { parleyRoom: import('@parley/client').Room }).parleyRoom;
+      return (await room.getStats()).filter((s) => s.direction === 'inbound').map((s) => ({ kind: s.kind, frames: s.frames, bytes: s.bytes }));
+    }, undefined);
+    console.log('Alice receives from Bob:', JSON.stringify(decoded));
+    assert.ok((decoded.find((s) => s.kind === 'video')?.frames ?? 0) > 0);
+    assert.ok((decoded.find((s) => s.kind === 'audio')?.bytes ?? 0) > 0);
+    assert.equal(await alice.evaluate(() => location.search, undefined), '?room=web-call');
+
+    await click(bob, 'toggle-mic');
+    await alice.waitFor(() => document.querySelector<HTMLElement>('[data-testid="tile"][data-local="false"]')?.dataset.micMuted === 'true', undefined, { timeoutMs: 10_000, what: "Bob's tile shows a muted mic" });
+    await click(bob, 'toggle-camera');
+    await alice.waitFor(() => document.querySelector<HTMLVideoElement>('[data-testid="tile"][data-local="false"] [data-testid="tile-video"]')?.hidden === true, undefined, { timeoutMs: 10_000, what: "Bob's tile shows the placeholder" });
+    assert.equal(await bob.evaluate((sel) => document.querySelector(sel)?.getAttribute('aria-pressed'), byTestId('toggle-camera')), 'false');
+    await click(bob, 'toggle-camera');
+    await waitForRemoteVideo(alice, 'Bob');
+
+    await click(bob, 'leave');
+    await waitForCall(alice, 1);
+    assert.equal((await remoteTileState(alice, 'Bob')).exists, false);
+    await bob.waitFor((sel) => document.querySelector<HTMLInputElement>(sel)?.value === 'web-call', byTestId('join-room'), { timeoutMs: 10_000, what: 'Bob back on the join page with the room kept' });
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('a third person in a P2P room is told in words that the room is full', async () => {
+    const alice = await joinThroughUi(chromium, 'web-full', 'Alice');
+    await waitForCall(alice, 1);
+    const bob = await joinThroughUi(chromium, 'web-full', 'Bob');
+    await waitForCall(bob, 2);
+    const carol = await joinThroughUi(firefox, 'web-full', 'Carol');
+    await carol.waitFor((sel) => /full/i.test(document.querySelector(sel)?.textContent ?? ''), byTestId('error'), { timeoutMs: 10_000, what: 'a "room is full" message' });
+    const message = await carol.evaluate((sel) => document.querySelector(sel)?.textContent?.trim(), byTestId('error'));
+    console.log('Carol sees:', message);
+    assert.equal(await carol.evaluate((sel) => document.querySelector(sel) !== null, byTestId('join-button')), true, 'Carol stays on the join page');
+    await waitForCall(alice, 2);
+    await Promise.all([alice.close(), bob.close(), carol.close()]);
+  });
+
+  test('an invalid room name is explained before anything is sent', async () => {
+    const page = await chromium.newPage();
+    await page.goto(`${server.url}/`);
+    await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
+    await page.evaluate(
+      ({ roomSel, buttonSel }) => {
+        const input = document.querySelector<HTMLInputElement>(roomSel)!;
+        input.value = 'no spaces allowed';
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+        document.querySelector<HTMLButtonElement>(buttonSel)!.click();
+      },
+      { roomSel: byTestId('join-room'), buttonSel: byTestId('join-button') },
+    );
+    await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('error'), { timeoutMs: 5000, what: 'an error banner' });
+    const shown = await page.evaluate(
+      ({ errorSel, roomSel }) => ({
+        message: document.querySelector(errorSel)?.textContent?.trim() ?? '',
+        invalid: document.querySelector(roomSel)?.getAttribute('aria-invalid'),
+        inCall: document.querySelector('[data-testid="call"]') !== null,
+      }),
+      { errorSel: byTestId('error'), roomSel: byTestId('join-room') },
+    );
+    console.log('Shown for an invalid room name:', shown.message);
+    assert.match(shown.message, /room/i);
+    assert.equal(shown.invalid, 'true');
+    assert.equal(shown.inCall, false);
+    await page.close();
+  });
+});
