@@ -3,26 +3,13 @@
  * direct, DTLS-encrypted path, Chromium <-> Firefox both ways, leave/rejoin, a refused third.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
-import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
+import { describe, test } from 'node:test';
+import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type StreamFigures } from './harness/participant.ts';
 
-let server: RunningServer;
-let chromium: TestBrowser;
-let firefox: TestBrowser;
+const env = useCallEnvironment();
 let roomCounter = 0;
 const freshRoom = () => `p2p-${++roomCounter}`;
-
-before(async () => {
-  server = await startServer({ port: 0 }, { logger: silentLogger });
-  [chromium, firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
-});
-
-after(async () => {
-  await Promise.all([chromium?.close(), firefox?.close()]);
-  await server?.close();
-});
 
 /** Both directions decode video and carry audio over a direct, DTLS-connected path. */
 async function assertTwoWayCall(a: SdkParticipant, b: SdkParticipant): Promise<void> {
@@ -46,49 +33,49 @@ async function assertTwoWayCall(a: SdkParticipant, b: SdkParticipant): Promise<v
 describe('P2P call', () => {
   test('Chromium <-> Chromium', async () => {
     const room = freshRoom();
-    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
-    const bob = await SdkParticipant.join(chromium, server.url, room, 'bob');
+    const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
+    const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
     await assertTwoWayCall(alice, bob);
     await Promise.all([alice.close(), bob.close()]);
   });
 
   test('Chromium joins first, Firefox second', async () => {
     const room = freshRoom();
-    const chrome = await SdkParticipant.join(chromium, server.url, room, 'chrome-user');
-    const fox = await SdkParticipant.join(firefox, server.url, room, 'firefox-user');
+    const chrome = await SdkParticipant.join(env.chromium, env.server.url, room, 'chrome-user');
+    const fox = await SdkParticipant.join(env.firefox, env.server.url, room, 'firefox-user');
     await assertTwoWayCall(chrome, fox);
     await Promise.all([chrome.close(), fox.close()]);
   });
 
   test('Firefox joins first, Chromium second', async () => {
     const room = freshRoom();
-    const fox = await SdkParticipant.join(firefox, server.url, room, 'a-firefox');
-    const chrome = await SdkParticipant.join(chromium, server.url, room, 'z-chrome');
+    const fox = await SdkParticipant.join(env.firefox, env.server.url, room, 'a-firefox');
+    const chrome = await SdkParticipant.join(env.chromium, env.server.url, room, 'z-chrome');
     await assertTwoWayCall(fox, chrome);
     await Promise.all([chrome.close(), fox.close()]);
   });
 
   test('leaving tells the other side; rejoining restores media both ways', async () => {
     const room = freshRoom();
-    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
-    const bob = await SdkParticipant.join(firefox, server.url, room, 'bob');
+    const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
+    const bob = await SdkParticipant.join(env.firefox, env.server.url, room, 'bob');
     await assertTwoWayCall(alice, bob);
     await bob.disconnect();
     await alice.waitForEvent('participantLeft', 'bob:left');
     await alice.waitForEvent('trackUnsubscribed', 'bob:camera');
     assert.deepEqual(await alice.remoteIdentities(), []);
-    await bob.connect(server.url, room);
+    await bob.connect(env.server.url, room);
     await alice.waitForEvent('participantJoined', 'bob');
     await assertTwoWayCall(alice, bob);
     assert.deepEqual(await alice.remoteIdentities(), ['bob']);
-    assert.equal(server.rooms.get(room)?.size, 2);
+    assert.equal(env.server.rooms.get(room)?.size, 2);
     await Promise.all([alice.close(), bob.close()]);
   });
 
   test('turning the camera off and on again: the other side loses, then decodes the video again', async () => {
     const room = freshRoom();
-    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
-    const bob = await SdkParticipant.join(firefox, server.url, room, 'bob');
+    const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
+    const bob = await SdkParticipant.join(env.firefox, env.server.url, room, 'bob');
     await assertTwoWayCall(alice, bob);
     await bob.setCameraEnabled(false);
     await alice.waitForEvent('trackUnsubscribed', 'bob:camera');
@@ -105,8 +92,8 @@ describe('P2P call', () => {
 
   test('a participant without camera or microphone still receives, and can turn its camera on later', async () => {
     const room = freshRoom();
-    const viewer = await SdkParticipant.join(firefox, server.url, room, 'a-viewer', { camera: false, microphone: false });
-    const speaker = await SdkParticipant.join(chromium, server.url, room, 'b-speaker');
+    const viewer = await SdkParticipant.join(env.firefox, env.server.url, room, 'a-viewer', { camera: false, microphone: false });
+    const speaker = await SdkParticipant.join(env.chromium, env.server.url, room, 'b-speaker');
     await viewer.waitForMediaFrom('b-speaker', 10);
     await viewer.setCameraEnabled(true);
     await speaker.page.waitFor(
@@ -119,10 +106,10 @@ describe('P2P call', () => {
 
   test('a third participant is refused with ROOM_FULL while the call goes on', async () => {
     const room = freshRoom();
-    const alice = await SdkParticipant.join(chromium, server.url, room, 'alice');
-    const bob = await SdkParticipant.join(chromium, server.url, room, 'bob');
+    const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
+    const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
     await assertTwoWayCall(alice, bob);
-    const carol = await SdkParticipant.joinExpectingRefusal(firefox, server.url, room, 'carol');
+    const carol = await SdkParticipant.joinExpectingRefusal(env.firefox, env.server.url, room, 'carol');
     assert.equal(carol.code, 'ROOM_FULL');
     assert.match(carol.message, /holds 2 participants/);
     await assertTwoWayCall(alice, bob);

@@ -3,30 +3,18 @@
  * by the other side, leave, and errors shown in words. Chromium and Firefox in one call.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
-import { launchBrowser, type TestBrowser, type TestPage } from './harness/browsers.ts';
+import { describe, test } from 'node:test';
+import type { TestBrowser, TestPage } from './harness/browsers.ts';
+import { useCallEnvironment } from './harness/environment.ts';
 
-let server: RunningServer;
-let chromium: TestBrowser;
-let firefox: TestBrowser;
-
-before(async () => {
-  server = await startServer({ port: 0 }, { logger: silentLogger });
-  [chromium, firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
-});
-
-after(async () => {
-  await Promise.all([chromium?.close(), firefox?.close()]);
-  await server?.close();
-});
+const env = useCallEnvironment();
 
 const byTestId = (id: string) => `[data-testid="${id}"]`;
 
 /** Opens the join page for `room`, types a name and presses Join, as a person would. */
 async function joinThroughUi(browser: TestBrowser, room: string, name: string): Promise<TestPage> {
   const page = await browser.newPage();
-  await page.goto(`${server.url}/?room=${room}`);
+  await page.goto(`${env.server.url}/?room=${room}`);
   await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
   await page.evaluate(
     ({ name, nameSel, buttonSel }) => {
@@ -75,9 +63,9 @@ const click = (page: TestPage, testId: string) => page.evaluate((sel) => documen
 
 describe('web app', () => {
   test('two people join the same room from Chromium and Firefox, see and hear each other, mute, turn the camera off, and leave', async () => {
-    const alice = await joinThroughUi(chromium, 'web-call', 'Alice');
+    const alice = await joinThroughUi(env.chromium, 'web-call', 'Alice');
     await waitForCall(alice, 1);
-    const bob = await joinThroughUi(firefox, 'web-call', 'Bob');
+    const bob = await joinThroughUi(env.firefox, 'web-call', 'Bob');
     await Promise.all([waitForCall(alice, 2), waitForCall(bob, 2)]);
     await Promise.all([waitForRemoteVideo(alice, 'Bob'), waitForRemoteVideo(bob, 'Alice')]);
 
@@ -106,11 +94,11 @@ describe('web app', () => {
   });
 
   test('a third person in a P2P room is told in words that the room is full', async () => {
-    const alice = await joinThroughUi(chromium, 'web-full', 'Alice');
+    const alice = await joinThroughUi(env.chromium, 'web-full', 'Alice');
     await waitForCall(alice, 1);
-    const bob = await joinThroughUi(chromium, 'web-full', 'Bob');
+    const bob = await joinThroughUi(env.chromium, 'web-full', 'Bob');
     await waitForCall(bob, 2);
-    const carol = await joinThroughUi(firefox, 'web-full', 'Carol');
+    const carol = await joinThroughUi(env.firefox, 'web-full', 'Carol');
     await carol.waitFor((sel) => /full/i.test(document.querySelector(sel)?.textContent ?? ''), byTestId('error'), { timeoutMs: 10_000, what: 'a "room is full" message' });
     const message = await carol.evaluate((sel) => document.querySelector(sel)?.textContent?.trim(), byTestId('error'));
     console.log('Carol sees:', message);
@@ -120,8 +108,8 @@ describe('web app', () => {
   });
 
   test('an invalid room name is explained before anything is sent', async () => {
-    const page = await chromium.newPage();
-    await page.goto(`${server.url}/`);
+    const page = await env.chromium.newPage();
+    await page.goto(`${env.server.url}/`);
     await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
     await page.evaluate(
       ({ roomSel, buttonSel }) => {

@@ -181,6 +181,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!participant) return;
     this.links.get(identity)?.close();
     this.links.delete(identity);
+    this.sampler.forget(identity);
     this.remoteParticipants.delete(identity);
     for (const [source, { track }] of participant.tracks) {
       if (!track) continue;

@@ -78,6 +78,11 @@ export class StatsSampler {
     return result;
   }
 
+  /** Drops the counters of a participant who left. */
+  forget(participant: string): void {
+    for (const key of this.previous.keys()) if (key.startsWith(`${participant}/`)) this.previous.delete(key);
+  }
+
   private bitrate(key: string, bytes: number, timestamp: number): number {
     const before = this.previous.get(key);
     this.previous.set(key, { bytes, timestamp });

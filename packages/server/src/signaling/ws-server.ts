@@ -16,6 +16,8 @@ export interface SignalingServer {
 /** Accepts WebSocket upgrades on /ws, applies per-IP limits and runs a session per socket. */
 export function attachSignaling(http: HttpServer, ctx: SessionContext): SignalingServer {
   const { limits } = ctx.config;
+  // Frames up to 4x the limit are read so the session can answer MESSAGE_TOO_LARGE in words;
+  // beyond that ws closes with 1009 before buffering them.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes * 4, perMessageDeflate: false });
   const ipLimiter = new IpLimiter({ perMinute: limits.connectionsPerIpPerMinute, burst: limits.connectionBurstPerIp, maxConcurrent: limits.maxConnectionsPerIp });
   const sessions = new Set<SignalingSession>();
