@@ -104,6 +104,17 @@ describe('P2P call', () => {
     await Promise.all([viewer.close(), speaker.close()]);
   });
 
+  test('a subscribe-only token receives the call and is refused publishing', async () => {
+    const room = freshRoom();
+    const viewer = await SdkParticipant.join(env.chromium, env.server.url, room, 'viewer', { camera: false, microphone: false, grants: { canPublish: false } });
+    const host = await SdkParticipant.join(env.firefox, env.server.url, room, 'host');
+    await viewer.waitForMediaFrom('host', 10);
+    assert.equal(await viewer.tryCamera(), 'PERMISSION_DENIED');
+    assert.deepEqual((await viewer.events()).filter((e) => e.name === 'error'), [], 'its signaling was never refused');
+    assert.equal((await host.stats()).filter((s) => s.direction === 'inbound').length, 0, 'the host receives nothing from it');
+    await Promise.all([viewer.close(), host.close()]);
+  });
+
   test('a third participant is refused with ROOM_FULL while the call goes on', async () => {
     const room = freshRoom();
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');

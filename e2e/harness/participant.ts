@@ -24,6 +24,12 @@ export interface StreamFigures {
   dtlsState?: string;
 }
 
+export interface JoinOptions {
+  camera?: boolean;
+  microphone?: boolean;
+  grants?: Partial<import('@parley/client').Grants>;
+}
+
 export class SdkParticipant {
   private constructor(
     readonly page: TestPage,
@@ -31,7 +37,7 @@ export class SdkParticipant {
   ) {}
 
   /** Opens a page on the server and joins `room` with camera and microphone on. */
-  static async join(browser: TestBrowser, serverUrl: string, room: string, identity: string, options: { camera?: boolean; microphone?: boolean } = {}): Promise<SdkParticipant> {
+  static async join(browser: TestBrowser, serverUrl: string, room: string, identity: string, options: JoinOptions = {}): Promise<SdkParticipant> {
     const page = await browser.newPage();
     // A same-origin page without the web app, so only this test's SDK instance runs.
     await page.goto(`${serverUrl}/sdk/parley.js`);
@@ -41,9 +47,9 @@ export class SdkParticipant {
   }
 
   /** Joins again from the same page with a fresh Room. */
-  async connect(serverUrl: string, room: string, options: { camera?: boolean; microphone?: boolean } = {}): Promise<void> {
+  async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room();
         const state: PageState = { room: parleyRoom, events: [] };
@@ -67,10 +73,10 @@ export class SdkParticipant {
         });
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
-        const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity });
+        const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, ...(grants ? { grants } : {}) });
         await parleyRoom.connect(serverUrl, token, { room });
       },
-      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true },
+      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true, grants: options.grants },
     );
   }
 
@@ -147,6 +153,18 @@ export class SdkParticipant {
 
   async setCameraEnabled(enabled: boolean): Promise<void> {
     await this.page.evaluate((on) => (window as unknown as { __parley: PageState }).__parley.room.localParticipant.setCameraEnabled(on), enabled);
+  }
+
+  /** The error code setCameraEnabled(true) is refused with, or 'OK'. */
+  async tryCamera(): Promise<string> {
+    return this.page.evaluate(
+      () =>
+        (window as unknown as { __parley: PageState }).__parley.room.localParticipant.setCameraEnabled(true).then(
+          () => 'OK',
+          (error: { code?: string }) => error.code ?? 'UNKNOWN',
+        ),
+      undefined,
+    );
   }
 
   /** Inbound video frames decoded so far from `from`. */

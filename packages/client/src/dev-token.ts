@@ -1,9 +1,13 @@
+import type { Grants } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 
 export interface DevTokenRequest {
   room: string;
   identity: string;
   name?: string;
+  ttlSeconds?: number;
+  /** Defaults: canPublish, canSubscribe, canPublishData on; roomAdmin, canRecord off. */
+  grants?: Partial<Grants>;
 }
 
 /**

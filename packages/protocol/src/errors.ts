@@ -58,13 +58,3 @@ export const CloseCode = {
   REMOVED: 4003,
   ROOM_FULL: 4004,
 } as const;
-
-/** Close codes after which an automatic reconnect would be wrong. */
-export const terminalCloseCodes: ReadonlySet<number> = new Set([
-  CloseCode.POLICY_VIOLATION,
-  CloseCode.MESSAGE_TOO_BIG,
-  CloseCode.AUTH_FAILED,
-  CloseCode.REPLACED,
-  CloseCode.REMOVED,
-  CloseCode.ROOM_FULL,
-]);

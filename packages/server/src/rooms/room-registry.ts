@@ -29,8 +29,4 @@ export class RoomRegistry {
     for (const room of this.rooms.values()) participants += room.size;
     return { rooms: this.rooms.size, participants };
   }
-
-  all(): IterableIterator<Room> {
-    return this.rooms.values();
-  }
 }
