@@ -12,8 +12,9 @@ const env = useCallEnvironment();
 const byTestId = (id: string) => `[data-testid="${id}"]`;
 
 /** Opens the join page for `room`, types a name and presses Join, as a person would. */
-async function joinThroughUi(browser: TestBrowser, room: string, name: string): Promise<TestPage> {
+async function joinThroughUi(browser: TestBrowser, room: string, name: string, options: { phone?: boolean } = {}): Promise<TestPage> {
   const page = await browser.newPage();
+  if (options.phone) await page.emulatePhone();
   await page.goto(`${env.server.url}/?room=${room}`);
   await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
   await page.evaluate(
@@ -105,6 +106,39 @@ describe('web app', () => {
     assert.equal(await carol.evaluate((sel) => document.querySelector(sel) !== null, byTestId('join-button')), true, 'Carol stays on the join page');
     await waitForCall(alice, 2);
     await Promise.all([alice.close(), bob.close(), carol.close()]);
+  });
+
+  test('on a phone the call fits the screen: no sideways scrolling, every control reachable, both people visible', async () => {
+    const phone = await joinThroughUi(env.chromium, 'web-phone', 'Pat', { phone: true });
+    await waitForCall(phone, 1);
+    const desk = await joinThroughUi(env.firefox, 'web-phone', 'Dana');
+    await waitForCall(phone, 2);
+    await waitForRemoteVideo(phone, 'Dana');
+    const layout = await phone.evaluate(() => {
+      const inView = (el: Element | null) => {
+        const r = el?.getBoundingClientRect();
+        return !!r && r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;
+      };
+      const tiles = [...document.querySelectorAll('[data-testid="tile"]')];
+      return {
+        viewport: [innerWidth, innerHeight],
+        touch: navigator.maxTouchPoints,
+        sideways: document.documentElement.scrollWidth - innerWidth,
+        controls: ['toggle-mic', 'toggle-camera', 'leave'].map((id) => inView(document.querySelector(`[data-testid="${id}"]`))),
+        tilesVisible: tiles.map((tile) => inView(tile)),
+        smallestTile: Math.min(...tiles.map((tile) => tile.getBoundingClientRect().height)),
+      };
+    }, undefined);
+    console.log('phone layout:', JSON.stringify(layout));
+    assert.deepEqual(layout.viewport, [390, 844]);
+    assert.ok(layout.touch > 0, 'touch emulation is on');
+    assert.equal(layout.sideways, 0, 'no horizontal scrolling');
+    assert.deepEqual(layout.controls, [true, true, true]);
+    assert.deepEqual(layout.tilesVisible, [true, true]);
+    assert.ok(layout.smallestTile >= 150, `tiles are big enough to see a face (${layout.smallestTile}px)`);
+    await click(phone, 'toggle-mic');
+    await desk.waitFor(() => document.querySelector<HTMLElement>('[data-testid="tile"][data-local="false"]')?.dataset.micMuted === 'true', undefined, { timeoutMs: 10_000, what: "Pat's mute seen on the desktop" });
+    await Promise.all([phone.close(), desk.close()]);
   });
 
   test('an invalid room name is explained before anything is sent', async () => {

@@ -38,6 +38,11 @@ export interface TestPage {
     opts: { timeoutMs: number; what: string },
   ): Promise<void>;
   screenshot(path: string): Promise<void>;
+  /**
+   * A phone: 390x844 CSS pixels at 3x. Chromium also gets mobile mode (meta viewport honoured,
+   * overlay scrollbars), touch events and an Android user agent; Firefox gets the size and scale.
+   */
+  emulatePhone(): Promise<void>;
   close(): Promise<void>;
   /** Console output and uncaught page errors, oldest first (capped). */
   consoleLines: string[];
@@ -96,6 +101,13 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   'app.update.enabled': false,
   'datareporting.policy.dataSubmissionEnabled': false,
   'toolkit.telemetry.reportingpolicy.firstRun': false,
+};
+
+const PHONE = {
+  width: 390,
+  height: 844,
+  scale: 3,
+  userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36',
 };
 
 const LAUNCH_TIMEOUT_MS = 30_000;
@@ -194,6 +206,12 @@ function wrapPlaywrightPage(page: PwPage, name: string): TestPage {
     async screenshot(path) {
       await page.screenshot({ path, timeout: 10_000 });
     },
+    async emulatePhone() {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setDeviceMetricsOverride', { width: PHONE.width, height: PHONE.height, deviceScaleFactor: PHONE.scale, mobile: true });
+      await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+      await cdp.send('Emulation.setUserAgentOverride', { userAgent: PHONE.userAgent });
+    },
     async close() {
       await withTimeout(page.close(), GRACEFUL_CLOSE_MS, `${name} close`).catch(() => {});
     },
@@ -258,6 +276,9 @@ function wrapPuppeteerPage(page: PpPage, name: string): TestPage {
     waitFor: (fn, arg, o) => pollUntil(name, consoleLines, evaluate, fn, arg, o),
     async screenshot(path) {
       await page.screenshot({ path: path as `${string}.png` });
+    },
+    async emulatePhone() {
+      await page.setViewport({ width: PHONE.width, height: PHONE.height, deviceScaleFactor: PHONE.scale });
     },
     async close() {
       await withTimeout(page.close(), GRACEFUL_CLOSE_MS, `${name} close`).catch(() => {});
