@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -141,6 +142,13 @@ describe('resilience', () => {
       const server = await startTestServer({ tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } });
       try {
         assert.match(server.wsUrl, /^wss:\/\/127\.0\.0\.1:\d+\/ws$/);
+        const hsts = await new Promise<string | undefined>((resolve, reject) => {
+          httpsGet(`${server.url}/healthz`, { rejectUnauthorized: false }, (response) => {
+            response.resume();
+            resolve(response.headers['strict-transport-security']);
+          }).on('error', reject);
+        });
+        assert.equal(hsts, 'max-age=31536000');
         const client = await TestClient.open(server);
         assert.equal((await client.request({ type: 'ping' })).type, 'pong');
         client.close();

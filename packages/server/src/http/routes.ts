@@ -46,8 +46,10 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
   const sweep = setInterval(() => devTokenLimiter.sweep(), 60_000);
   sweep.unref();
 
+  // HSTS only with a real certificate: pinning a LAN test host to a self-signed one would lock users out.
+  const headers = ctx.config.tls.certFile === undefined ? securityHeaders : { ...securityHeaders, 'strict-transport-security': 'max-age=31536000' };
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    for (const [name, value] of Object.entries(securityHeaders)) response.setHeader(name, value);
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const route = `${request.method ?? 'GET'} ${path}`;
     if (route === 'GET /healthz') return sendJson(response, 200, health(ctx));
