@@ -25,7 +25,9 @@ const validMessages = [
   { v: 1, id: 'e', type: 'sendData', payload: 'hello', to: ['bob'], topic: 't' },
   { v: 1, id: 'f', type: 'removeParticipant', identity: 'bob' },
 ];
-const weirdValues: unknown[] = [null, true, 0, -1, 1e308, '', 'x'.repeat(300), [], {}, [[[]]], { __proto__: { polluted: true } }, '\u0000', 'constructor', NaN];
+// JSON.parse makes `__proto__` an own key, so JSON.stringify really sends it (an object literal would not).
+const pollution = [JSON.parse('{"__proto__":{"polluted":true}}'), JSON.parse('{"constructor":{"prototype":{"polluted":true}}}')] as unknown[];
+const weirdValues: unknown[] = [null, true, 0, -1, 1e308, '', 'x'.repeat(300), [], {}, [[[]]], ...pollution, '\u0000', 'constructor', NaN];
 
 function mutate(value: unknown, random: () => number, depth = 0): unknown {
   if (random() < 0.15 || depth > 4) return weirdValues[Math.floor(random() * weirdValues.length)];
@@ -59,6 +61,7 @@ describe('resilience', () => {
         else if (choice < 0.15) fuzzer.sendRaw(Buffer.from(Array.from({ length: 64 }, () => Math.floor(random() * 256))));
         else fuzzer.sendRaw(text);
       }
+      for (const vector of pollution) fuzzer.sendRaw(JSON.stringify({ v: 1, id: `pp${JSON.stringify(vector).length}`, type: 'sendData', payload: 'x', ...(vector as object) }));
       assert.equal((await fuzzer.request({ type: 'ping' })).type, 'pong', 'the fuzzing connection is still served');
       assert.ok(!fuzzer.of('error').some((e) => e.code === ErrorCode.INTERNAL), 'no frame hit an internal error');
       assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined, 'no prototype pollution');

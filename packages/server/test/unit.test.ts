@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { createToken, defaultGrants, parseDuration, resolveConfig, turnCredentials, verifyToken, iceServersFor, ConfigError } from '../src/index.ts';
+import { createToken, defaultGrants, mergeConfig, parseDuration, type ServerConfigInput, resolveConfig, turnCredentials, verifyToken, iceServersFor, ConfigError } from '../src/index.ts';
 import { IpLimiter } from '../src/limits/ip-limiter.ts';
 import { TokenBucket } from '../src/limits/token-bucket.ts';
 import { sdpSendsMedia } from '../src/signaling/sdp-policy.ts';
@@ -151,6 +151,12 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig({ tls: { certFile: 'a.pem' } }), /go together/);
     assert.throws(() => resolveConfig({ ice: { turnUrls: ['turn:x'] } }), /turnSecret/);
     assert.throws(() => resolveConfig({ bogus: 1 } as never), /bogus|Unrecognized/);
+  });
+
+  test('a __proto__ key in a config file is refused, not merged into the prototype', () => {
+    const fromFile = JSON.parse('{"__proto__": {"dev": true, "host": "0.0.0.0"}}') as ServerConfigInput;
+    assert.throws(() => resolveConfig(mergeConfig(fromFile, { apiKeys: key })), /Unrecognized key|__proto__/);
+    assert.deepEqual(mergeConfig({ rooms: { maxParticipants: 4 } }, { rooms: { maxParticipants: 8 } }, { port: 1 }), { rooms: { maxParticipants: 8 }, port: 1 });
   });
 
   test('loopback detection', () => {

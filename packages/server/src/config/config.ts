@@ -167,15 +167,21 @@ export function configFromFile(path: string): ServerConfigInput {
   }
 }
 
-/** Later sources win, field by field (file < environment < command line). */
+/**
+ * Later sources win, field by field (file < environment < command line). Keys become own
+ * properties (Object.fromEntries), so a `__proto__` key in a config file is an unknown field for
+ * the strict schema, never the prototype of the merged object.
+ */
 export function mergeConfig(...sources: ServerConfigInput[]): ServerConfigInput {
   const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
-    const out: Record<string, unknown> = { ...a };
-    for (const [key, value] of Object.entries(b)) {
-      const previous = out[key];
-      out[key] = isPlainObject(previous) && isPlainObject(value) && key !== 'apiKeys' ? merge(previous, value) : value;
-    }
-    return out;
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return Object.fromEntries(
+      [...keys].map((key) => {
+        if (!Object.hasOwn(b, key)) return [key, a[key]];
+        const [previous, value] = [Object.hasOwn(a, key) ? a[key] : undefined, b[key]];
+        return [key, isPlainObject(previous) && isPlainObject(value) && key !== 'apiKeys' ? merge(previous, value) : value];
+      }),
+    );
   };
   return sources.reduce<Record<string, unknown>>((acc, source) => merge(acc, source as Record<string, unknown>), {}) as ServerConfigInput;
 }

@@ -48,7 +48,7 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
 
   // HSTS only with a real certificate: pinning a LAN test host to a self-signed one would lock users out.
   const headers = ctx.config.tls.certFile === undefined ? securityHeaders : { ...securityHeaders, 'strict-transport-security': 'max-age=31536000' };
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const route = `${request.method ?? 'GET'} ${path}`;
@@ -60,7 +60,7 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
   };
 
   return (request, response) => {
-    route(request, response).catch((error: unknown) => {
+    handle(request, response).catch((error: unknown) => {
       ctx.logger.error('http request failed', { url: request.url, error });
       if (!response.headersSent) sendError(response, 500, 'INTERNAL', 'internal server error');
       else response.destroy();
