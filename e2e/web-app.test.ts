@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import type { TestBrowser, TestPage } from './harness/browsers.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 
-const env = useCallEnvironment();
+// P2P rooms (policy p2p), so a third person is refused; SFU group calls are in sfu-call.test.ts.
+const env = useCallEnvironment({ rooms: { topology: 'p2p' } });
 
 const byTestId = (id: string) => `[data-testid="${id}"]`;
 

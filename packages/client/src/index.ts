@@ -8,4 +8,14 @@ export { RemoteParticipant, type RemoteTrack } from './participant.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
 export { fetchDevToken, type DevTokenRequest } from './dev-token.js';
 export type { TrackStats } from './stats.js';
-export { ErrorCode, PROTOCOL_VERSION, type TrackSource, type Grants, type LeaveReason } from '@parley/protocol';
+export {
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type TrackSource,
+  type Grants,
+  type LeaveReason,
+  type RoomConfig,
+  type Topology,
+  type VideoCodec,
+  type VideoQuality,
+} from '@parley/protocol';

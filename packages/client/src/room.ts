@@ -1,9 +1,10 @@
-import type { IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, TrackSource } from '@parley/protocol';
+import type { IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoCodec, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
+import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 
@@ -26,6 +27,10 @@ export interface RoomEvents {
   localTrackUnpublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
   dataReceived: (event: { from: string; payload: string; topic?: string }) => void;
   connectionStateChanged: (state: ConnectionState, previous: ConnectionState) => void;
+  /** Who is speaking now, loudest first (identities; SFU rooms). */
+  activeSpeakersChanged: (speakers: string[]) => void;
+  /** The room moved between a direct call and the SFU; media follows by itself. */
+  topologyChanged: (topology: Topology) => void;
   /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
   disconnected: (error?: ParleyError) => void;
   error: (error: ParleyError) => void;
@@ -49,6 +54,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private iceServers: IceServer[] = [];
   private signal: SignalClient | undefined;
   private readonly links = new Map<string, PeerLink>();
+  private sfu: SfuConnection | undefined;
   private readonly sampler = new StatsSampler();
 
   constructor(private readonly options: RoomOptions = {}) {
@@ -88,7 +94,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
     try {
       await signal.open(signalingUrl(url));
-      const joined = await signal.request({ type: 'join', token, sdk: 'parley-js/0.1.0', ...(options.room ? { room: options.room } : {}) });
+      const joined = await signal.request({
+        type: 'join',
+        token,
+        sdk: 'parley-js/0.1.0',
+        capabilities: { videoCodecs: decodableVideoCodecs() },
+        ...(options.room ? { room: options.room } : {}),
+      });
       this.info = joined.room;
       this.iceServers = joined.iceServers;
       this.localParticipant.identity = joined.participant.identity;
@@ -96,6 +108,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.localParticipant.grants = joined.participant.grants;
       for (const info of joined.participants) this.addParticipant(info, false);
       this.setState('connected');
+      if (joined.room.topology === 'sfu') this.startSfu();
       for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
     } catch (error) {
       this.teardown();
@@ -118,16 +131,15 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Per-stream statistics for every connection of this room. */
   async getStats(): Promise<TrackStats[]> {
-    const all = await Promise.all(
-      [...this.links.values()].map((link) =>
-        this.sampler.sample(link.pc, link.remoteIdentity, (mid, direction) => {
-          const transceiver = link.pc.getTransceivers().find((t) => t.mid === mid);
-          const track = direction === 'outbound' ? transceiver?.sender.track : transceiver?.receiver.track;
-          return track ? this.sourceOfTrack(link.remoteIdentity, track) : undefined;
-        }),
-      ),
+    const p2p = [...this.links.values()].map((link) =>
+      this.sampler.sample(link.pc, (mid, direction) => {
+        const transceiver = link.pc.getTransceivers().find((t) => t.mid === mid);
+        const track = direction === 'outbound' ? transceiver?.sender.track : transceiver?.receiver.track;
+        return { participant: link.remoteIdentity, source: track ? this.sourceOfTrack(link.remoteIdentity, track) : undefined };
+      }),
     );
-    return all.flat();
+    const sfu = (this.sfu?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => this.sampler.sample(pc, describe));
+    return (await Promise.all([...p2p, ...sfu])).flat();
   }
 
   private sourceOfTrack(identity: string, track: MediaStreamTrack): TrackSource | undefined {
@@ -151,6 +163,18 @@ export class Room extends TypedEmitter<RoomEvents> {
         return this.removeParticipant(event.identity, event.reason);
       case 'signal':
         return this.links.get(event.from)?.receive(event.payload);
+      case 'subscriberOffer':
+        return this.sfu?.receiveOffer(event.sdp, event.tracks);
+      case 'layersWanted':
+        return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message)));
+      case 'activeSpeakers':
+        return this.emit('activeSpeakersChanged', event.speakers);
+      case 'topologyChanged':
+        return this.changeTopology(event.topology);
+      case 'mediaReset':
+        this.sfu?.close();
+        this.sfu = undefined;
+        return this.startSfu();
       case 'data':
         return this.emit('dataReceived', { from: event.from, payload: event.payload, ...(event.topic === undefined ? {} : { topic: event.topic }) });
       case 'error':
@@ -161,12 +185,69 @@ export class Room extends TypedEmitter<RoomEvents> {
   private addParticipant(info: ParticipantInfo, announce: boolean): void {
     // The server announces a replaced identity as left before it joins again; this only guards order.
     if (this.remoteParticipants.has(info.identity)) this.removeParticipant(info.identity, 'replaced');
-    const participant = new RemoteParticipant(info);
+    const participant = new RemoteParticipant(info, (p, source, quality) => this.setVideoQuality(p, source, quality));
     this.remoteParticipants.set(info.identity, participant);
-    const link = this.createLink(participant);
-    this.links.set(info.identity, link);
+    if (this.info?.topology !== 'sfu') this.connectDirectly(participant);
     if (announce) this.emit('participantJoined', participant);
+  }
+
+  private connectDirectly(participant: RemoteParticipant): void {
+    const link = this.createLink(participant);
+    this.links.set(participant.identity, link);
     if (participant.grants.canSubscribe) for (const [source, track] of this.localParticipant.tracks) void link.publish(source, track);
+  }
+
+  private async setVideoQuality(participant: RemoteParticipant, source: TrackSource, quality: VideoQuality): Promise<void> {
+    const trackId = this.sfu?.trackIdOf(participant.identity, source);
+    if (trackId) await this.sfu!.setVideoQuality(trackId, quality);
+  }
+
+  /** Publishes every local track to the SFU and receives everyone through it. */
+  private startSfu(): void {
+    if (this.sfu || !this.signal) return;
+    const sfu = new SfuConnection(this.signal, this.rtcConfiguration(), {
+      trackAdded: (info, track) => this.onSfuTrack(info, track),
+      trackRemoved: (info, track) => {
+        const participant = this.remoteParticipants.get(info.participant);
+        if (!participant || participant.tracks.get(info.source)?.track !== track) return;
+        participant.setSubscribed(info.source, undefined);
+        this.emit('trackUnsubscribed', { track, participant, source: info.source });
+      },
+      failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
+    });
+    this.sfu = sfu;
+    for (const [source, track] of this.localParticipant.tracks) this.publishToSfu(source, track);
+  }
+
+  private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
+    this.sfu?.publish(source, track).catch((error: ParleyError) => {
+      if (this.sfu) this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', (error as Error).message));
+    });
+  }
+
+  private onSfuTrack(info: SubscribedTrack, track: MediaStreamTrack): void {
+    const participant = this.remoteParticipants.get(info.participant);
+    if (!participant) return;
+    // Make before break: the direct link to this participant goes once the SFU delivers its media.
+    const link = this.links.get(info.participant);
+    if (link) {
+      link.close();
+      this.links.delete(info.participant);
+    }
+    participant.setSubscribed(info.source, track);
+    this.emit('trackSubscribed', { track, participant, source: info.source });
+  }
+
+  private changeTopology(topology: Topology): void {
+    if (!this.info || this.info.topology === topology) return;
+    this.info = { ...this.info, topology };
+    if (topology === 'sfu') this.startSfu();
+    else {
+      this.sfu?.close();
+      this.sfu = undefined;
+      for (const participant of this.remoteParticipants.values()) if (!this.links.has(participant.identity)) this.connectDirectly(participant);
+    }
+    this.emit('topologyChanged', topology);
   }
 
   private updateParticipant(info: ParticipantInfo): void {
@@ -191,12 +272,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit('participantLeft', participant, reason);
   }
 
+  private rtcConfiguration(): RTCConfiguration {
+    return { ...this.options.rtcConfig, iceServers: [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])] };
+  }
+
   private createLink(participant: RemoteParticipant): PeerLink {
     const identity = participant.identity;
-    const configuration: RTCConfiguration = {
-      ...this.options.rtcConfig,
-      iceServers: [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])],
-    };
+    const configuration = this.rtcConfiguration();
     // Both sides must agree who is polite without talking: compare identities.
     return new PeerLink(identity, this.localParticipant.identity < identity, configuration, {
       signal: (payload: SignalPayload) => {
@@ -218,6 +300,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    if (this.sfu) await this.sfu.publish(source, track);
     for (const [identity, link] of this.links) {
       if (this.remoteParticipants.get(identity)?.grants.canSubscribe) await link.publish(source, track);
     }
@@ -227,6 +310,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private async unpublishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
     for (const link of this.links.values()) await link.unpublish(source);
+    await this.sfu?.unpublish(source);
     this.emit('localTrackUnpublished', { track, source });
     await this.announce(source, true);
   }
@@ -251,6 +335,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
+    this.sfu?.close();
+    this.sfu = undefined;
     this.remoteParticipants.clear();
     this.localParticipant.stopAll();
     this.setState('disconnected');
@@ -271,6 +357,13 @@ function signalingUrl(url: string): string {
     if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws';
   }
   return parsed.toString();
+}
+
+/** The video codecs this browser can decode, told to the SFU so it forwards only those. */
+function decodableVideoCodecs(): VideoCodec[] {
+  const known: VideoCodec[] = ['vp8', 'vp9', 'h264', 'av1'];
+  const mimeTypes = new Set((globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map((codec) => codec.mimeType.toLowerCase()));
+  return known.filter((codec) => mimeTypes.has(`video/${codec}`));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

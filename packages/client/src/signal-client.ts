@@ -20,6 +20,10 @@ interface ReplyOf {
   sendData: ServerMessageOf<'ack'>;
   removeParticipant: ServerMessageOf<'ack'>;
   leave: ServerMessageOf<'ack'>;
+  publishTrack: ServerMessageOf<'trackPublished'>;
+  unpublishTrack: ServerMessageOf<'ack'>;
+  subscriberAnswer: ServerMessageOf<'ack'>;
+  setVideoQuality: ServerMessageOf<'ack'>;
 }
 
 interface SignalClientEvents {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import * as zm from 'zod/mini';
-import { describeIssues, DisplayName, Grants, Identity, RoomName } from '@parley/protocol';
+import { describeIssues, DisplayName, Grants, Identity, RoomConfig, RoomName } from '@parley/protocol';
 import { createToken } from '../auth/token.js';
 import { DEV_API_KEY, DEV_API_SECRET, type ServerConfig } from '../config/config.js';
 import { IpLimiter } from '../limits/ip-limiter.js';
@@ -28,6 +28,7 @@ const DevTokenRequest = z
     name: z.optional(DisplayName),
     ttlSeconds: z.number().int().positive().max(MAX_DEV_TOKEN_TTL_SECONDS).default(3600),
     grants: z.optional(zm.partial(Grants)),
+    roomConfig: z.optional(RoomConfig),
   })
   .strict();
 
@@ -94,8 +95,17 @@ async function handleDevToken(ctx: HttpContext, limiter: IpLimiter, request: Inc
   }
   const parsed = DevTokenRequest.safeParse(json);
   if (!parsed.success) return sendError(response, 400, 'INVALID_MESSAGE', describeIssues(parsed.error));
-  const { room, identity, name, ttlSeconds, grants } = parsed.data;
-  const token = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity, ttlSeconds, ...(name ? { name } : {}), ...(grants ? { grants } : {}) });
+  const { room, identity, name, ttlSeconds, grants, roomConfig } = parsed.data;
+  const token = await createToken({
+    apiKey: DEV_API_KEY,
+    apiSecret: DEV_API_SECRET,
+    room,
+    identity,
+    ttlSeconds,
+    ...(name ? { name } : {}),
+    ...(grants ? { grants } : {}),
+    ...(roomConfig ? { roomConfig } : {}),
+  });
   sendJson(response, 200, { token, ttlSeconds });
 }
 

@@ -1,4 +1,4 @@
-import type { ErrorCode, Grants, ParticipantInfo, ServerMessage, TrackSource } from '@parley/protocol';
+import type { ErrorCode, Grants, ParticipantInfo, ServerMessage, TrackSource, VideoCodec } from '@parley/protocol';
 
 /** What a room needs from the connection behind a participant. */
 export interface ParticipantLink {
@@ -16,7 +16,12 @@ export class Participant {
     readonly name: string,
     readonly grants: Grants,
     readonly link: ParticipantLink,
+    /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
+    readonly decodes: VideoCodec[] = ['vp8'],
   ) {}
+
+  /** Tracks published through the SFU: track id -> source. */
+  readonly publishedTracks = new Map<string, TrackSource>();
 
   setTrackMuted(source: TrackSource, muted: boolean): void {
     this.trackMuted.set(source, muted);
