@@ -18,7 +18,7 @@
  * the first `createNetwork()` of a process removes what dead processes left behind.
  * Needs root, iproute2 and nftables.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { ipCommand } from '../harness/namespace-launch.ts';
 import { TcpProxy } from './tcp-proxy.ts';
@@ -62,6 +62,7 @@ export class Network {
   /** The current shape (what `shape()` last applied). */
   current: LinkShape = {};
   private readonly relays = new Set<TcpProxy | UdpRelay>();
+  private readonly children = new Set<ChildProcess>();
   private closed = false;
 
   constructor(
@@ -124,9 +125,20 @@ export class Network {
     return run(ipCommand(), ['netns', 'exec', this.namespace, command, ...args], options);
   }
 
+  /** Starts a long-running command inside the namespace; `close()` kills it if it is still running. */
+  spawn(command: string, args: string[]): ChildProcess {
+    this.assertOpen();
+    // `ip netns exec` execs the command in place, so the child's PID is the command's.
+    const child = spawn(ipCommand(), ['netns', 'exec', this.namespace, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const child of this.children) child.kill('SIGKILL');
     await Promise.all([...this.relays].map((relay) => relay.close()));
     this.relays.clear();
     removeNetworkSync(this.namespace, this.hostInterface, this.nftTable);
