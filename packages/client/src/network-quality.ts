@@ -69,7 +69,7 @@ export async function detectNetworkQuality(options: NetworkQualityOptions): Prom
   }
   options.signal?.throwIfAborted();
   const deadline = Date.now() + durationMs;
-  const giveUp = AbortSignal.timeout(durationMs + GRACE_MS);
+  const giveUp = AbortSignal.timeout(Math.ceil(durationMs + GRACE_MS));
   const probe = new Probe(base, options.signal ? AbortSignal.any([options.signal, giveUp]) : giveUp);
   try {
     // Latency first: the upload measurement uses it, and it needs the least of the time budget.
@@ -119,7 +119,7 @@ class Probe {
   async throughput(transfer: (bytes: number, cut: AbortSignal) => Promise<Transfer>, firstBytes: number, deadline: number): Promise<number> {
     let bytes = firstBytes;
     for (;;) {
-      const cut = AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(0, deadline - Date.now()))]);
+      const cut = AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(0, Math.ceil(deadline - Date.now())))]);
       const last = await transfer(bytes, cut);
       this.signal.throwIfAborted();
       if (last.ms >= MEASURABLE_TRANSFER_MS || bytes >= MAX_TRANSFER_BYTES || Date.now() >= deadline) {
@@ -129,23 +129,26 @@ class Probe {
     }
   }
 
-  /** Timed from the response headers to the last byte, so the request's round trip is not counted as transfer time. */
+  /**
+   * Timed from the first chunk of the body to the last, counting the bytes after the first chunk:
+   * neither the request's round trip nor whatever arrived with the headers inflates the figure.
+   */
   async download(bytes: number, cut: AbortSignal): Promise<Transfer> {
-    let started = performance.now();
+    let started: number | undefined;
     let received = 0;
     try {
       const response = await this.fetch(`download?bytes=${bytes}`, { signal: cut });
-      started = performance.now();
       const reader = response.body!.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        received += value.byteLength;
+        if (started === undefined) started = performance.now();
+        else received += value.byteLength;
       }
     } catch (error) {
       if (!cut.aborted || this.signal.aborted) throw error;
     }
-    return { bytes: received, ms: performance.now() - started };
+    return { bytes: received, ms: started === undefined ? 0 : performance.now() - started };
   }
 
   /**
