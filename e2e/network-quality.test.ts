@@ -119,6 +119,25 @@ describe('network test in real browsers', () => {
     await page.close();
   });
 
+  test('on a phone the button and the result fit the screen', async () => {
+    const page = await chromium!.newPage();
+    await page.emulatePhone();
+    await page.goto(`${server.url}/?room=netq`);
+    await testThroughJoinPage(page);
+    const layout = await page.evaluate(() => {
+      const box = (id: string) => document.querySelector(`[data-testid="${id}"]`)!.getBoundingClientRect();
+      const [button, result] = [box('network-test-button'), box('network-test-result')];
+      return { viewport: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, button: [button.left, button.right, button.height], result: [result.left, result.right, result.height] };
+    }, undefined);
+    assert.equal(layout.viewport, 390, "phone width");
+    assert.ok(layout.scrollWidth <= layout.viewport, `no sideways scrolling: ${JSON.stringify(layout)}`);
+    for (const [left, right, height] of [layout.button, layout.result]) {
+      assert.ok(left! >= 0 && right! <= layout.viewport && height! > 0, `inside the screen width: ${JSON.stringify(layout)}`);
+    }
+    assert.ok(layout.button[2]! >= 44, 'a touch-sized button');
+    await page.close();
+  });
+
   describe('inside a shaped netsim namespace (800 kbit/s, 200 ms)', () => {
     let net: Network;
     let proxy: TcpProxy;
