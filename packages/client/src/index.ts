@@ -7,6 +7,14 @@ export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
 export { fetchDevToken, type DevTokenRequest } from './dev-token.js';
+export {
+  classifyNetworkQuality,
+  detectNetworkQuality,
+  type NetworkMeasurement,
+  type NetworkQuality,
+  type NetworkQualityOptions,
+  type NetworkQualityResult,
+} from './network-quality.js';
 export type { TrackStats } from './stats.js';
 export {
   ErrorCode,

@@ -78,6 +78,8 @@ export const ServerConfigSchema = z
         connectionBurstPerIp: Count.default(60),
         maxConnectionsPerIp: Count.default(64),
         devTokensPerIpPerMinute: Rate.default(120),
+        /** Requests to /api/network-test/* per IP (one pre-call test makes about 20). */
+        networkTestsPerIpPerMinute: Rate.default(120),
       })
       .strict()
       .default({
@@ -89,6 +91,7 @@ export const ServerConfigSchema = z
         connectionBurstPerIp: 60,
         maxConnectionsPerIp: 64,
         devTokensPerIpPerMinute: 120,
+        networkTestsPerIpPerMinute: 120,
       }),
     ice: z
       .object({

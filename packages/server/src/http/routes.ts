@@ -8,6 +8,7 @@ import { IpLimiter } from '../limits/ip-limiter.js';
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import { clientIp } from './client-ip.js';
+import { createNetworkTestHandler } from './network-test.js';
 import { StaticFiles } from './static-files.js';
 
 export interface HttpContext {
@@ -44,7 +45,11 @@ const securityHeaders: Record<string, string> = {
 export function createRequestHandler(ctx: HttpContext): (request: IncomingMessage, response: ServerResponse) => void {
   const files = new StaticFiles();
   const devTokenLimiter = new IpLimiter({ perMinute: ctx.config.limits.devTokensPerIpPerMinute, burst: 20, maxConcurrent: Infinity });
-  const sweep = setInterval(() => devTokenLimiter.sweep(), 60_000);
+  const networkTest = createNetworkTestHandler(ctx.config.limits.networkTestsPerIpPerMinute);
+  const sweep = setInterval(() => {
+    devTokenLimiter.sweep();
+    networkTest.sweep();
+  }, 60_000);
   sweep.unref();
 
   // HSTS only with a real certificate: pinning a LAN test host to a self-signed one would lock users out.
@@ -55,6 +60,7 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
     const route = `${request.method ?? 'GET'} ${path}`;
     if (route === 'GET /healthz') return sendJson(response, 200, health(ctx));
     if (route === 'POST /api/dev/token') return handleDevToken(ctx, devTokenLimiter, request, response);
+    if (await networkTest.handle(request, response, path, clientIp(request, ctx.config.behindTlsProxy))) return;
     if (path.startsWith('/api/')) return sendError(response, 404, 'NOT_FOUND', `no API route ${route}`);
     if (request.method === 'GET' || request.method === 'HEAD') return files.serve(path, request, response);
     return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`);
