@@ -113,15 +113,18 @@ describe('SFU call', () => {
     console.log(`low subscriber ${lowHeight}p, high subscriber ${highHeight}p`);
     assert.ok(lowHeight < highHeight, `low (${lowHeight}p) is smaller than high (${highHeight}p)`);
 
-    // Back and forth while watching frames.
+    // Back and forth while watching frames. The high subscriber, which never switches, is the
+    // control: a stall of the publisher itself (a starved encoder) shows there too.
     const watch = longestFreezeMs(low, 'pub', 9000);
+    const control = longestFreezeMs(high, 'pub', 9000);
     for (const quality of ['high', 'low', 'medium', 'high', 'low'] as const) {
       await setQuality(low, 'pub', quality);
       await new Promise((resolve) => setTimeout(resolve, 1600));
     }
-    const { freezeMs, frames } = await watch;
-    console.log(`switching: longest freeze ${freezeMs} ms, ${frames} frames decoded`);
-    assert.ok(freezeMs <= 1000, `no freeze over 1 s while switching (longest ${freezeMs} ms)`);
+    const [{ freezeMs, frames }, controlRun] = await Promise.all([watch, control]);
+    console.log(`switching: longest freeze ${freezeMs} ms, ${frames} frames decoded; control (no switching) ${controlRun.freezeMs} ms`);
+    assert.ok(frames > 30, 'frames keep decoding while switching');
+    assert.ok(freezeMs <= Math.max(1000, controlRun.freezeMs + 300), `no freeze over 1 s caused by switching (longest ${freezeMs} ms, control ${controlRun.freezeMs} ms)`);
     await Promise.all([publisher.close(), low.close(), high.close()]);
   });
 

@@ -10,8 +10,11 @@ import { guarded, sendPacket } from './engine.js';
 
 /** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 300;
-/** A layer that sent nothing for this long is treated as paused (bandwidth or dynacast). */
-const LAYER_IDLE_MS = 1000;
+/**
+ * A layer that sent nothing for this long is treated as stopped (bandwidth, CPU or dynacast), so
+ * its subscribers fall back to a live layer; at 15+ fps a live layer sends every ~70 ms.
+ */
+const LAYER_IDLE_MS = 400;
 /** What the SFU tells a simulcast publisher it may send: enough for every layer. */
 const PUBLISHER_BITRATE_BPS = 4_000_000;
 /** The SFU's own SSRC in the RTCP it sends to publishers. */
