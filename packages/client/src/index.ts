@@ -2,6 +2,7 @@
  * Parley browser SDK. Served by every Parley server as an ES module at /sdk/parley.js:
  *   import { Room } from 'https://your-server/sdk/parley.js';
  */
+export { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 export { Room, type ConnectionState, type RoomEvents, type RoomOptions, type TrackEvent } from './room.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';

@@ -4,6 +4,7 @@ import { TypedEmitter } from './events.js';
 import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
+import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
 import { StatsSampler, type TrackStats } from './stats.js';
@@ -36,7 +37,15 @@ export interface RoomEvents {
   error: (error: ParleyError) => void;
 }
 
+/** Errors after which reconnecting cannot help. */
+const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
+/** A ping every few seconds notices a dead connection that never reported closing. */
+const HEARTBEAT_INTERVAL_MS = 5000;
+const HEARTBEAT_TIMEOUT_MS = 4000;
+
 export interface RoomOptions {
+  /** When to retry after the signaling connection drops (default: quick retries within the server's grace period). */
+  reconnectPolicy?: ReconnectPolicy;
   /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
   rtcConfig?: RTCConfiguration;
   capture?: CaptureDefaults;
@@ -56,6 +65,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
   private readonly sampler = new StatsSampler();
+  private session: { url: string; token: string; room?: string; sessionId: string; graceMs: number } | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** What SFU connections send through: always the current signaling connection. */
+  private readonly signalProxy = { request: ((message) => this.requireSignal().request(message)) as SignalClient['request'] };
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
@@ -88,19 +101,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   async connect(url: string, token: string, options: { room?: string } = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
-    const signal = new SignalClient();
-    this.signal = signal;
-    signal.on('event', (event) => this.onServerEvent(event));
-    signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
     try {
-      await signal.open(signalingUrl(url));
-      const joined = await signal.request({
-        type: 'join',
-        token,
-        sdk: 'parley-js/0.1.0',
-        capabilities: { videoCodecs: decodableVideoCodecs() },
-        ...(options.room ? { room: options.room } : {}),
-      });
+      const { signal, joined } = await this.openSession(url, token, options.room, undefined);
+      this.signal = signal;
+      this.session = { url, token, ...(options.room ? { room: options.room } : {}), sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.info = joined.room;
       this.iceServers = joined.iceServers;
       this.localParticipant.identity = joined.participant.identity;
@@ -110,15 +114,119 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.setState('connected');
       if (joined.room.topology === 'sfu') this.startSfu();
       for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
+      this.startHeartbeat();
     } catch (error) {
       this.teardown();
       throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
     }
   }
 
+  /** Opens a signaling connection and joins (or resumes `sessionId`). */
+  private async openSession(url: string, token: string, room: string | undefined, resume: string | undefined) {
+    const signal = new SignalClient();
+    signal.on('event', (event) => {
+      if (signal === this.signal) this.onServerEvent(event);
+    });
+    signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
+    try {
+      await signal.open(signalingUrl(url));
+      const joined = await signal.request({
+        type: 'join',
+        token,
+        sdk: 'parley-js/0.1.0',
+        capabilities: { videoCodecs: decodableVideoCodecs() },
+        ...(room ? { room } : {}),
+        ...(resume ? { resume } : {}),
+      });
+      return { signal, joined };
+    } catch (error) {
+      signal.close();
+      throw error;
+    }
+  }
+
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      const signal = this.signal;
+      if (!signal || this.connectionState !== 'connected') return;
+      withTimeout(signal.request({ type: 'ping' }), HEARTBEAT_TIMEOUT_MS).catch(() => {
+        if (signal === this.signal) signal.abandon('no answer to ping');
+      });
+    }, HEARTBEAT_INTERVAL_MS);
+  }
+
+  /**
+   * The signaling connection dropped: retry per the policy, resuming the membership so nobody sees
+   * a leave or a join and media (which never went through signaling) keeps flowing. If the server
+   * no longer knows the membership, join again from scratch with the same local tracks.
+   */
+  private async reconnect(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    this.setState('reconnecting');
+    const policy = this.options.reconnectPolicy ?? new DefaultReconnectPolicy();
+    const started = Date.now();
+    let lastError = new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
+    for (let attempt = 0; ; attempt++) {
+      const delay = policy.nextRetryDelayMs({ attempt, elapsedMs: Date.now() - started, graceMs: session.graceMs });
+      if (delay === null) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.connectionState !== 'reconnecting' || this.session !== session) return;
+      try {
+        const { signal, joined } = await this.openSession(session.url, session.token, session.room, session.sessionId);
+        if (this.connectionState !== 'reconnecting' || this.session !== session) {
+          signal.close();
+          return;
+        }
+        this.signal = signal;
+        session.sessionId = joined.sessionId;
+        session.graceMs = joined.reconnectGraceSeconds * 1000;
+        this.iceServers = joined.iceServers;
+        if (joined.resumed) this.reconcile(joined.participants, joined.room);
+        else this.rejoin(joined.participants, joined.room);
+        this.setState('connected');
+        return;
+      } catch (error) {
+        lastError = error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
+        if (FINAL_ERRORS.has(lastError.code)) break;
+      }
+    }
+    this.teardown();
+    this.emit('error', lastError);
+    this.emit('disconnected', lastError);
+  }
+
+  /** After a resume: catch up with joins and leaves that happened while the connection was down. */
+  private reconcile(participants: ParticipantInfo[], room: RoomInfo): void {
+    const present = new Set(participants.map((p) => p.identity));
+    for (const identity of [...this.remoteParticipants.keys()]) if (!present.has(identity)) this.removeParticipant(identity, 'disconnected');
+    for (const info of participants) {
+      if (this.remoteParticipants.has(info.identity)) this.updateParticipant(info);
+      else this.addParticipant(info, true);
+    }
+    if (room.topology !== this.info?.topology) this.changeTopology(room.topology);
+  }
+
+  /** The server forgot this membership (grace period over, server restarted): join again with the same tracks. */
+  private rejoin(participants: ParticipantInfo[], room: RoomInfo): void {
+    for (const identity of [...this.remoteParticipants.keys()]) this.removeParticipant(identity, 'disconnected');
+    this.sfu?.close();
+    this.sfu = undefined;
+    this.info = room;
+    for (const info of participants) this.addParticipant(info, true);
+    if (room.topology === 'sfu') this.startSfu();
+    for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
+  }
+
   async disconnect(): Promise<void> {
     const signal = this.signal;
     if (!signal) return;
+    if (this.connectionState === 'reconnecting') {
+      this.teardown();
+      this.emit('disconnected');
+      return;
+    }
     if (signal.isOpen) await withTimeout(signal.request({ type: 'leave' }), 1000).catch(() => undefined);
     this.teardown();
     this.emit('disconnected');
@@ -205,7 +313,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every local track to the SFU and receives everyone through it. */
   private startSfu(): void {
     if (this.sfu || !this.signal) return;
-    const sfu = new SfuConnection(this.signal, this.rtcConfiguration(), {
+    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), {
       trackAdded: (info, track) => this.onSfuTrack(info, track),
       trackRemoved: (info, track) => {
         const participant = this.remoteParticipants.get(info.participant);
@@ -322,7 +430,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private onSignalClosed(signal: SignalClient, fatal: ParleyError | undefined): void {
-    if (signal !== this.signal || this.connectionState === 'connecting') return;
+    if (signal !== this.signal || this.connectionState !== 'connected') return;
+    if (!fatal && this.session) {
+      void this.reconnect();
+      return;
+    }
     const error = fatal ?? new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
     this.teardown();
     this.emit('error', error);
@@ -332,6 +444,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private teardown(): void {
     const signal = this.signal;
     this.signal = undefined;
+    this.session = undefined;
+    clearInterval(this.heartbeat);
     signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();

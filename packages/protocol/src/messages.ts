@@ -101,6 +101,8 @@ export const JoinRequest = z.object({
   /** The room the client means to join; refused when the token names another. */
   room: z.optional(RoomName),
   sdk: z.optional(z.string().check(z.maxLength(64))),
+  /** The `sessionId` of a membership whose connection dropped: resume it instead of joining anew. */
+  resume: z.optional(z.string().check(z.maxLength(64))),
   /** What this browser decodes, so the SFU forwards only codecs it can play. */
   capabilities: z.optional(z.object({ videoCodecs: z.array(VideoCodec).check(z.maxLength(8)) })),
 });
@@ -171,6 +173,12 @@ export const JoinedResponse = z.object({
   participants: z.array(ParticipantInfo),
   iceServers: z.array(IceServer),
   serverVersion: z.string(),
+  /** Present this in `join.resume` after a dropped connection to keep this membership. */
+  sessionId: z.string(),
+  /** True when this join resumed an existing membership: nobody saw you leave. */
+  resumed: z.boolean(),
+  /** Seconds the server keeps a dropped membership resumable. */
+  reconnectGraceSeconds: z.number(),
 });
 export const AckResponse = z.object({ ...reply, type: z.literal('ack') });
 export const TrackPublishedResponse = z.object({ ...reply, type: z.literal('trackPublished'), trackId: TrackId, sdp: Sdp, codec: z.string() });

@@ -1,5 +1,8 @@
 import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
 import type { SignalClient } from '../signal-client.js';
+
+/** What the SFU connection sends through: the room's current signaling connection. */
+export type SignalChannel = Pick<SignalClient, 'request'>;
 import type { StreamOwner } from '../stats.js';
 
 export interface SfuConnectionHandlers {
@@ -38,7 +41,7 @@ export class SfuConnection {
   private closed = false;
 
   constructor(
-    private readonly signal: SignalClient,
+    private readonly signal: SignalChannel,
     private readonly configuration: RTCConfiguration,
     private readonly handlers: SfuConnectionHandlers,
   ) {}
@@ -79,7 +82,7 @@ export class SfuConnection {
     if (!publication) return;
     this.publications.delete(source);
     publication.pc.close();
-    if (publication.trackId && this.signal.isOpen) await this.signal.request({ type: 'unpublishTrack', trackId: publication.trackId }).catch(() => undefined);
+    if (publication.trackId) await this.signal.request({ type: 'unpublishTrack', trackId: publication.trackId }).catch(() => undefined);
   }
 
   /** Dynacast: the SFU says which layers have receivers; the others stop encoding. */

@@ -106,6 +106,8 @@ export const ServerConfigSchema = z
       .refine((ice) => ice.turnUrls.length === 0 || ice.turnSecret !== undefined, 'ice.turnUrls need ice.turnSecret'),
     /** Seconds a dead WebSocket (no pong) is kept before its participant is dropped. */
     heartbeatSeconds: Count.default(15),
+    /** Seconds a participant whose connection dropped stays in the room, resumable, before it leaves (0: leave at once). */
+    reconnectGraceSeconds: z.coerce.number().int().min(0).max(600).default(20),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();

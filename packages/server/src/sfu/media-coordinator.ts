@@ -36,6 +36,12 @@ export class MediaCoordinator {
     if (room.topology === 'sfu') await this.joinMedia(room, participant);
   }
 
+  /** A participant's signaling reconnected: re-send a subscriber offer it may have missed. */
+  async participantResumed(room: Room, participant: Participant): Promise<void> {
+    if (room.topology !== 'sfu' || !this.sfu) return;
+    await (await this.sfu).resendOffer(room.name, participant.identity);
+  }
+
   /** After a participant left: leave the SFU, and move an `auto` room back to P2P if configured. */
   async participantLeft(room: Room, participant: Participant, roomReleased: boolean): Promise<void> {
     if (!this.sfu) return;

@@ -24,6 +24,8 @@ export interface SfuService {
   publish(room: string, participant: string, trackId: string, source: TrackSource, sdp: string): Promise<{ sdp: string; codec: string }>;
   unpublish(room: string, participant: string, trackId: string): Promise<void>;
   answer(room: string, participant: string, sdp: string): Promise<void>;
+  /** Sends the participant's pending subscriber offer again (its signaling reconnected). */
+  resendOffer(room: string, participant: string): Promise<void>;
   setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void>;
   /** Per worker; `room` limits room and track counts to that room (packet counters stay worker-wide). */
   stats(room?: string): Promise<WorkerStats[]>;

@@ -144,6 +144,10 @@ export class WorkerPool implements SfuService {
     return this.placed(room).request({ op: 'answer', room, participant, sdp });
   }
 
+  resendOffer(room: string, participant: string): Promise<void> {
+    return this.placed(room).request({ op: 'resendOffer', room, participant });
+  }
+
   setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void> {
     return this.placed(room).request({ op: 'setQuality', room, participant, trackId, quality });
   }

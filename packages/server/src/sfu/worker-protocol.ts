@@ -24,6 +24,7 @@ export type WorkerRequest =
   | { op: 'publish'; room: string; participant: string; trackId: string; source: TrackSource; sdp: string }
   | { op: 'unpublish'; room: string; participant: string; trackId: string }
   | { op: 'answer'; room: string; participant: string; sdp: string }
+  | { op: 'resendOffer'; room: string; participant: string }
   | { op: 'setQuality'; room: string; participant: string; trackId: string; quality: VideoQuality }
   | { op: 'stats'; room?: string };
 
@@ -33,6 +34,7 @@ export interface WorkerResults {
   publish: { sdp: string; codec: string };
   unpublish: void;
   answer: void;
+  resendOffer: void;
   setQuality: void;
   stats: WorkerStats;
 }

@@ -159,6 +159,8 @@ export class SignalingSession implements ParticipantLink {
       return this.fail(ErrorCode.TOKEN_WRONG_ROOM, `the token is for room ${claims.room}, not ${message.room}`, CloseCode.AUTH_FAILED, message.id);
     }
     const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig);
+    const existing = room.get(claims.sub);
+    if (message.resume !== undefined && existing && existing.sessionId === message.resume) return this.resume(message.id, room, existing);
     const participant = new Participant(claims.sub, claims.name ?? claims.sub, claims.grants, this, message.capabilities?.videoCodecs ?? ['vp8']);
     const admission = room.admit(participant);
     if (!admission.ok) {
@@ -168,23 +170,55 @@ export class SignalingSession implements ParticipantLink {
     this.joined = { participant, room };
     this.joining = false;
     this.ctx.logger.info('participant joined', { room: room.name, identity: participant.identity, ip: this.ip });
-    this.send({
-      v: PROTOCOL_VERSION,
-      type: 'joined',
-      replyTo: message.id,
-      // The topology the room is about to have with this participant in it.
-      room: { ...room.info(), topology: room.desiredTopology() },
-      participant: participant.info(),
-      participants: room.others(participant.identity).map((p) => p.info()),
-      iceServers: iceServersFor(participant.identity, this.ctx.config.ice),
-      serverVersion: this.ctx.serverVersion,
-    });
+    this.sendJoined(message.id, room, participant, false);
     // Later requests of this connection (publishTrack) wait for this: the media side is ready first.
     try {
       await this.ctx.media.participantJoined(room, participant);
     } catch (error) {
       this.ctx.logger.error('media setup failed for a joining participant', { room: room.name, identity: participant.identity, error });
     }
+  }
+
+  /**
+   * Takes over a membership whose connection dropped (or is dying unnoticed): same participant,
+   * same tracks, nobody sees a leave or a join. The media keeps flowing meanwhile: it never went
+   * through this socket.
+   */
+  private async resume(requestId: string, room: Room, participant: Participant): Promise<void> {
+    const previous = participant.link;
+    participant.resume(this);
+    if (previous instanceof SignalingSession && previous !== this) previous.detach();
+    this.joined = { participant, room };
+    this.joining = false;
+    this.ctx.logger.info('participant resumed', { room: room.name, identity: participant.identity, ip: this.ip });
+    this.sendJoined(requestId, room, participant, true);
+    await this.ctx.media.participantResumed(room, participant).catch((error: unknown) => {
+      this.ctx.logger.error('media resume failed', { room: room.name, identity: participant.identity, error });
+    });
+  }
+
+  /** Closes this connection without ending its membership (a newer connection resumed it). */
+  detach(): void {
+    this.joined = undefined;
+    this.closed = true;
+    this.socket.close(CloseCode.GOING_AWAY, 'resumed on another connection');
+  }
+
+  private sendJoined(replyTo: string, room: Room, participant: Participant, resumed: boolean): void {
+    this.send({
+      v: PROTOCOL_VERSION,
+      type: 'joined',
+      replyTo,
+      // The topology the room is about to have with this participant in it.
+      room: { ...room.info(), topology: room.desiredTopology() },
+      participant: participant.info(),
+      participants: room.others(participant.identity).map((p) => p.info()),
+      iceServers: iceServersFor(participant.identity, this.ctx.config.ice),
+      serverVersion: this.ctx.serverVersion,
+      sessionId: participant.sessionId,
+      resumed,
+      reconnectGraceSeconds: this.ctx.config.reconnectGraceSeconds,
+    });
   }
 
   private readonly handlers: { [T in Exclude<ClientMessage['type'], 'join' | 'ping'>]: Handler<T> } = {
@@ -272,9 +306,15 @@ export class SignalingSession implements ParticipantLink {
     });
   }
 
+  /** A dropped connection keeps its membership for the grace period, resumable by a new one. */
   private onClose(): void {
     this.closed = true;
-    if (this.joined) this.leaveRoom(this.joined, 'disconnected');
+    const joined = this.joined;
+    if (!joined) return;
+    const grace = this.ctx.config.reconnectGraceSeconds;
+    if (grace === 0 || joined.participant.link !== this) return this.leaveRoom(joined, 'disconnected');
+    this.ctx.logger.info('participant connection dropped; resumable', { room: joined.room.name, identity: joined.participant.identity, graceSeconds: grace });
+    joined.participant.suspend(grace * 1000, () => this.leaveRoom(joined, 'disconnected'));
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Track } from 'node-datachannel';
 import type { VideoCodecName } from '../rtp/keyframe.js';
-import { buildSenderReport, compactNtp, ntpFromMillis, type RtcpPacket } from '../rtp/rtcp.js';
+import { buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
 import { payloadEnd, payloadOffset, rewriteHeader, sequenceNumber, timestamp } from '../rtp/rtp.js';
 import type { VideoQuality } from '../worker-protocol.js';
 import { sendPacket } from './engine.js';
@@ -8,6 +8,7 @@ import { LayerController } from './layer-controller.js';
 
 const HISTORY_SIZE = 1024;
 const HISTORY_MASK = HISTORY_SIZE - 1;
+const LOSS_WINDOW_MS = 1000;
 /** libsrtp refuses to protect a packet older than its replay window (128): no point resending those. */
 const RETRANSMIT_WINDOW = 120;
 
@@ -51,6 +52,7 @@ export class Downstream {
   /** Compact NTP of each sender report sent -> when, for RTT from receiver reports. */
   private readonly reportTimes = new Map<number, number>();
   readonly layers: LayerController;
+  private lossWindow: { since: number; highestSequence: number; totalLost: number } | undefined;
   rttMs: number | undefined;
   fractionLost = 0;
   closed = false;
@@ -123,7 +125,7 @@ export class Downstream {
           break;
         case 'rr':
         case 'sr':
-          for (const block of packet.reports) if (block.ssrc === this.ssrc) this.onReceiverReport(block.fractionLost, block.lastSenderReport, block.delaySinceLastSenderReport);
+          for (const block of packet.reports) if (block.ssrc === this.ssrc) this.onReceiverReport(block);
           break;
       }
     }
@@ -158,11 +160,24 @@ export class Downstream {
     }
   }
 
-  private onReceiverReport(fractionLost: number, lastSenderReport: number, delay: number): void {
-    this.fractionLost = fractionLost;
-    this.layers.onLoss(fractionLost);
-    const sentAt = this.reportTimes.get(lastSenderReport);
-    if (sentAt !== undefined) this.rttMs = Math.max(0, Date.now() - sentAt - (delay / 65536) * 1000);
+  /**
+   * Loss is judged over at least a second of reports: Chromium sends a receiver report with each
+   * NACK, covering only the few packets since the previous one, so a single report's fraction
+   * overstates loss that retransmission repairs anyway.
+   */
+  private onReceiverReport(block: ReportBlock): void {
+    const now = performance.now();
+    const window = this.lossWindow;
+    if (!window) this.lossWindow = { since: now, highestSequence: block.highestSequence, totalLost: block.totalLost };
+    else if (now - window.since >= LOSS_WINDOW_MS) {
+      const expected = block.highestSequence - window.highestSequence;
+      const lost = block.totalLost - window.totalLost;
+      this.fractionLost = expected > 0 ? Math.min(1, Math.max(0, lost / expected)) : 0;
+      this.layers.onLoss(this.fractionLost);
+      this.lossWindow = { since: now, highestSequence: block.highestSequence, totalLost: block.totalLost };
+    }
+    const sentAt = this.reportTimes.get(block.lastSenderReport);
+    if (sentAt !== undefined) this.rttMs = Math.max(0, Date.now() - sentAt - (block.delaySinceLastSenderReport / 65536) * 1000);
   }
 
   /** A sender report in this subscriber's terms: the publisher's NTP/RTP pair, shifted like the media. */

@@ -42,6 +42,7 @@ const handlers: Handlers = {
   publish: ({ room, participant, trackId, source, sdp }) => routerOf(room).publish(participant, trackId, source, sdp),
   unpublish: ({ room, participant, trackId }) => routerOf(room).unpublish(participant, trackId),
   answer: ({ room, participant, sdp }) => routerOf(room).answer(participant, sdp),
+  resendOffer: ({ room, participant }) => routerOf(room).resendOffer(participant),
   setQuality: ({ room, participant, trackId, quality }) => routerOf(room).setQuality(participant, trackId, quality),
   stats: ({ room }): WorkerStats => {
     const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);

@@ -101,6 +101,10 @@ export class RoomRouter {
     member.subscriber.applyAnswer(sdp);
   }
 
+  resendOffer(participant: string): void {
+    this.members.get(participant)?.subscriber.resendOffer();
+  }
+
   setQuality(participant: string, trackId: string, quality: VideoQuality): void {
     const downstream = this.members.get(participant)?.subscriber.downstreams.find((d) => this.tracks.get(trackId)?.downstreams.has(d));
     if (!downstream) throw new Error(`${participant} does not receive track ${trackId}`);

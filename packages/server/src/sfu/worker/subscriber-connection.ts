@@ -94,6 +94,13 @@ export class SubscriberConnection {
     }
   }
 
+  /** The offer waiting for an answer, once more (the first may have been lost with the signaling connection). */
+  resendOffer(): void {
+    const local = this.pc?.localDescription();
+    if (!this.negotiating || !local) return;
+    this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), this.trackList());
+  }
+
   close(): void {
     this.closed = true;
     for (const trackId of [...this.entries.keys()]) {
@@ -108,6 +115,10 @@ export class SubscriberConnection {
       // already closed
     }
     this.pc = undefined;
+  }
+
+  private trackList(): SubscribedTrack[] {
+    return [...this.entries.values()].map(({ track, mid }) => ({ mid, trackId: track.id, participant: track.publisher, source: track.source, kind: track.kind }));
   }
 
   private connection(): PeerConnection {
@@ -131,14 +142,7 @@ export class SubscriberConnection {
       if (this.closed || pc !== this.pc) return;
       const local = pc.localDescription();
       if (!local) throw new Error('the engine produced no offer');
-      const tracks: SubscribedTrack[] = [...this.entries.values()].map(({ track, mid }) => ({
-        mid,
-        trackId: track.id,
-        participant: track.publisher,
-        source: track.source,
-        kind: track.kind,
-      }));
-      this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), tracks);
+      this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), this.trackList());
     })().catch((error: unknown) => {
       this.negotiating = false;
       this.onError(`subscriber negotiation for ${this.participant} failed: ${(error as Error).message}`);
