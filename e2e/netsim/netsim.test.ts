@@ -78,6 +78,14 @@ describe('netsim', () => {
       for (const [direction, loss] of Object.entries(lossy)) {
         assert.ok(loss >= 0.04 && loss <= 0.1, `${direction} loss ${(loss * 100).toFixed(2)} % is within 4-10 % for a 7 % profile`);
       }
+      // The rule's own counters: what it dropped, each way, out of what was sent that way.
+      const dropped = await net.droppedPackets();
+      const sent = { upload: BURST_SIZE, download: arrivals.size };
+      t.diagnostic(`dropped by the rule: upload ${dropped.upload}, download ${dropped.download}`);
+      for (const direction of ['upload', 'download'] as const) {
+        const share = dropped[direction] / sent[direction];
+        assert.ok(share >= 0.04 && share <= 0.1, `the rule counted ${dropped[direction]} ${direction} drops of ${sent[direction]} (${(share * 100).toFixed(2)} %)`);
+      }
       await net.applyProfile('clear');
       const clear = await burst();
       t.diagnostic(`clear: upload ${(clear.upload * 100).toFixed(2)} %, download ${(clear.download * 100).toFixed(2)} %`);

@@ -119,6 +119,14 @@ export class Network {
     return relay;
   }
 
+  /** Packets the current loss or outage rule dropped in each direction since the last `shape()`. */
+  async droppedPackets(): Promise<{ download: number; upload: number }> {
+    this.assertOpen();
+    const counted = ({ stdout }: { stdout: string }) => Number(/counter packets (\d+)/.exec(stdout)?.[1] ?? 0);
+    const [download, upload] = await Promise.all([this.exec('nft', ['list', 'chain', 'netdev', INNER_TABLE, 'ingress']), run('nft', ['list', 'chain', 'netdev', this.nftTable, 'ingress'])]);
+    return { download: counted(download), upload: counted(upload) };
+  }
+
   /** Runs a command inside the namespace; rejects with its output if it fails or times out. */
   exec(command: string, args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
     this.assertOpen();
@@ -161,9 +169,9 @@ export class Network {
 
   private async setDrops(shape: LinkShape): Promise<void> {
     const rule = shape.blocked
-      ? 'meta protocol ip drop'
+      ? 'meta protocol ip counter drop'
       : shape.lossPercent
-        ? `meta protocol ip numgen random mod 1000 < ${Math.round(shape.lossPercent * 10)} drop`
+        ? `meta protocol ip numgen random mod 1000 < ${Math.round(shape.lossPercent * 10)} counter drop`
         : undefined;
     const script = (table: string) => `flush chain netdev ${table} ingress\n${rule ? `add rule netdev ${table} ingress ${rule}\n` : ''}`;
     // Download direction: the namespace receives. Upload direction: the host end receives.

@@ -21,6 +21,8 @@ export interface TrackStats {
   framesPerSecond?: number;
   /** Inbound video: frames decoded so far. Outbound video: frames encoded. */
   frames?: number;
+  /** Video: NACKs (retransmission requests) sent so far (inbound) or received (outbound). */
+  nackCount?: number;
   /** Local candidate type of the selected pair: host, srflx, prflx or relay. */
   candidateType?: string;
   remoteCandidateType?: string;
@@ -78,6 +80,7 @@ export class StatsSampler {
           frameHeight: num(report.frameHeight),
           framesPerSecond: num(report.framesPerSecond),
           frames: num(direction === 'inbound' ? report.framesDecoded : report.framesEncoded),
+          nackCount: num(report.nackCount),
           candidateType: transport.localType,
           remoteCandidateType: transport.remoteType,
           dtlsState: transport.dtlsState,
