@@ -2,8 +2,11 @@
  * Parley browser SDK. Served by every Parley server as an ES module at /sdk/parley.js:
  *   import { Room } from 'https://your-server/sdk/parley.js';
  */
+export { DefaultBitratePolicy, videoProfiles, type BitratePolicy, type BitrateDecision, type NetworkSample, type VideoProfile } from './adaptive-bitrate.js';
+export { classifyConnection } from './connection-quality.js';
 export { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 export { Room, type ConnectionState, type RoomEvents, type RoomOptions, type TrackEvent } from './room.js';
+export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
@@ -27,4 +30,5 @@ export {
   type Topology,
   type VideoCodec,
   type VideoQuality,
+  type ConnectionQuality,
 } from '@parley/protocol';

@@ -43,6 +43,49 @@ export class LocalParticipant {
     return this.published.has('microphone');
   }
 
+  get isScreenShareEnabled(): boolean {
+    return this.published.has('screen');
+  }
+
+  /**
+   * Moves the published camera to another device. The new track replaces the old one on the same
+   * senders (RTCRtpSender.replaceTrack): no renegotiation, the others see no gap and no new track.
+   */
+  switchCamera(deviceId: string): Promise<void> {
+    return this.switchDevice('camera', () => navigator.mediaDevices.getUserMedia({ video: { ...(this.capture.video ?? defaultVideo), deviceId: { exact: deviceId } } }), 'camera');
+  }
+
+  /** Moves the published microphone to another device, like switchCamera. */
+  switchMicrophone(deviceId: string): Promise<void> {
+    return this.switchDevice('microphone', () => navigator.mediaDevices.getUserMedia({ audio: { ...(this.capture.audio ?? defaultAudio), deviceId: { exact: deviceId } } }), 'microphone');
+  }
+
+  /**
+   * Shares a screen, window or tab as its own track (source `screen`). Ending the share from the
+   * browser's own UI ("Stop sharing") unpublishes it too.
+   */
+  startScreenShare(options: DisplayMediaStreamOptions = { video: { frameRate: { ideal: 15 } }, audio: false }): Promise<void> {
+    return this.serialize(async () => {
+      if (this.published.has('screen')) return;
+      this.assertCanPublish();
+      let stream: MediaStream;
+      try {
+        stream = await navigator.mediaDevices.getDisplayMedia(options);
+      } catch (error) {
+        throw mediaError(error, 'screen');
+      }
+      const track = stream.getVideoTracks()[0];
+      if (!track) throw new ParleyError('MEDIA_FAILED', 'the screen capture gave no video track');
+      track.addEventListener('ended', () => void this.unpublishTrack('screen'));
+      this.published.set('screen', track);
+      await this.publisher.publish('screen', track);
+    });
+  }
+
+  stopScreenShare(): Promise<void> {
+    return this.unpublishTrack('screen');
+  }
+
   setCameraEnabled(enabled: boolean): Promise<void> {
     return this.setSourceEnabled('camera', enabled, () => navigator.mediaDevices.getUserMedia({ video: this.capture.video ?? defaultVideo }), 'camera');
   }
@@ -100,6 +143,24 @@ export class LocalParticipant {
       }
       this.published.set(source, track);
       await this.publisher.publish(source, track);
+    });
+  }
+
+  private switchDevice(source: 'camera' | 'microphone', acquire: () => Promise<MediaStream>, what: string): Promise<void> {
+    return this.serialize(async () => {
+      const previous = this.published.get(source);
+      if (!previous) throw new ParleyError('MEDIA_FAILED', `the ${what} is off: turn it on before switching devices`);
+      let stream: MediaStream;
+      try {
+        stream = await acquire();
+      } catch (error) {
+        throw mediaError(error, what);
+      }
+      const track = stream.getTracks()[0];
+      if (!track) throw new ParleyError('MEDIA_FAILED', `the ${what} gave no track`);
+      this.published.set(source, track);
+      await this.publisher.publish(source, track);
+      previous.stop();
     });
   }
 

@@ -1,4 +1,4 @@
-import type { Grants, ParticipantInfo, TrackSource, VideoQuality } from '@parley/protocol';
+import type { ConnectionQuality, Grants, ParticipantInfo, TrackSource, VideoQuality } from '@parley/protocol';
 
 export interface RemoteTrack {
   /** The received track, once subscribed. */
@@ -11,6 +11,8 @@ export interface RemoteTrack {
 export class RemoteParticipant {
   private info: ParticipantInfo;
   private readonly subscribed = new Map<TrackSource, MediaStreamTrack>();
+  /** As this participant last reported it (undefined until it does). */
+  connectionQuality: ConnectionQuality | undefined;
 
   constructor(
     info: ParticipantInfo,

@@ -1,9 +1,11 @@
-import type { IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoCodec, VideoQuality } from '@parley/protocol';
+import type { ConnectionQuality, IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoCodec, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
+import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
+import { classifyConnection, lossFraction } from './connection-quality.js';
 import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
@@ -30,6 +32,10 @@ export interface RoomEvents {
   connectionStateChanged: (state: ConnectionState, previous: ConnectionState) => void;
   /** Who is speaking now, loudest first (identities; SFU rooms). */
   activeSpeakersChanged: (speakers: string[]) => void;
+  /** The adaptive bitrate changed the camera's sending profile (640x480@15 low, 1280x720@30 high). */
+  adaptiveBitrateChanged: (decision: BitrateDecision) => void;
+  /** A participant's connection quality (from loss, RTT, jitter) changed; `participant` is undefined for yourself. */
+  connectionQualityChanged: (quality: ConnectionQuality, participant: RemoteParticipant | undefined) => void;
   /** The room moved between a direct call and the SFU; media follows by itself. */
   topologyChanged: (topology: Topology) => void;
   /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
@@ -43,7 +49,11 @@ const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID',
 const HEARTBEAT_INTERVAL_MS = 5000;
 const HEARTBEAT_TIMEOUT_MS = 4000;
 
+const MONITOR_INTERVAL_MS = 2000;
+
 export interface RoomOptions {
+  /** Adaptive bitrate for the camera (on by default): `false` turns it off, `{ policy }` replaces the decision rule. */
+  adaptiveBitrate?: false | { policy?: BitratePolicy };
   /** When to retry after the signaling connection drops (default: quick retries within the server's grace period). */
   reconnectPolicy?: ReconnectPolicy;
   /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
@@ -67,11 +77,18 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly sampler = new StatsSampler();
   private session: { url: string; token: string; room?: string; sessionId: string; graceMs: number } | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private monitor: ReturnType<typeof setInterval> | undefined;
+  private readonly monitorSampler = new StatsSampler();
+  private previousSample: TrackStats[] | undefined;
+  private videoProfile: VideoProfile = 'high';
+  private readonly bitratePolicy: BitratePolicy | undefined;
+  private localQuality: ConnectionQuality | undefined;
   /** What SFU connections send through: always the current signaling connection. */
   private readonly signalProxy = { request: ((message) => this.requireSignal().request(message)) as SignalClient['request'] };
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
+    this.bitratePolicy = options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy());
     this.localParticipant = new LocalParticipant(
       {
         publish: (source, track) => this.publishLocal(source, track),
@@ -115,6 +132,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (joined.room.topology === 'sfu') this.startSfu();
       for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
       this.startHeartbeat();
+      this.startMonitor();
     } catch (error) {
       this.teardown();
       throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
@@ -154,6 +172,54 @@ export class Room extends TypedEmitter<RoomEvents> {
         if (signal === this.signal) signal.abandon('no answer to ping');
       });
     }, HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** Every 2 s: adaptive bitrate for the camera, and this participant's connection quality for the room. */
+  private startMonitor(): void {
+    clearInterval(this.monitor);
+    this.monitor = setInterval(() => {
+      if (this.connectionState !== 'connected') return;
+      this.monitorTick().catch(() => undefined);
+    }, MONITOR_INTERVAL_MS);
+  }
+
+  private async monitorTick(): Promise<void> {
+    const stats = await this.collectStats(this.monitorSampler);
+    const previous = this.previousSample;
+    this.previousSample = stats;
+    if (!previous) return;
+    if (this.bitratePolicy) await this.adaptBitrate(stats, previous, this.bitratePolicy);
+    const quality = classifyConnection(stats, previous);
+    if (quality !== this.localQuality) {
+      this.localQuality = quality;
+      this.emit('connectionQualityChanged', quality, undefined);
+      await this.signal?.request({ type: 'setConnectionQuality', quality }).catch(() => undefined);
+    }
+  }
+
+  private async adaptBitrate(stats: TrackStats[], previous: TrackStats[], policy: BitratePolicy): Promise<void> {
+    const camera = stats.filter((s) => s.direction === 'outbound' && s.source === 'camera');
+    if (camera.length === 0) return;
+    const sample = {
+      lossFraction: lossFraction(camera, previous.filter((s) => s.direction === 'outbound' && s.source === 'camera')),
+      rttMs: camera.reduce<number | undefined>((max, s) => (s.rttMs === undefined ? max : Math.max(max ?? 0, s.rttMs)), undefined),
+    };
+    const profile = policy.decide(sample, this.videoProfile);
+    if (profile === this.videoProfile) {
+      // Senders created since the last change (a new link, a republished camera) get the low caps too.
+      if (profile === 'low') await this.applyCameraProfile();
+      return;
+    }
+    const decision: BitrateDecision = { profile, previous: this.videoProfile, sample };
+    this.videoProfile = profile;
+    await this.applyCameraProfile();
+    this.emit('adaptiveBitrateChanged', decision);
+  }
+
+  private async applyCameraProfile(): Promise<void> {
+    const senders = [...this.links.values()].map((link) => link.senderOf('camera')).filter((s): s is RTCRtpSender => s !== undefined);
+    await Promise.all(senders.map((sender) => applyProfile(sender, this.videoProfile).catch(() => undefined)));
+    await this.sfu?.setCameraProfile(this.videoProfile).catch(() => undefined);
   }
 
   /**
@@ -238,15 +304,24 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /** Per-stream statistics for every connection of this room. */
-  async getStats(): Promise<TrackStats[]> {
+  getStats(): Promise<TrackStats[]> {
+    return this.collectStats(this.sampler);
+  }
+
+  /** The camera's current adaptive-bitrate profile. */
+  get cameraProfile(): VideoProfile {
+    return this.videoProfile;
+  }
+
+  private async collectStats(sampler: StatsSampler): Promise<TrackStats[]> {
     const p2p = [...this.links.values()].map((link) =>
-      this.sampler.sample(link.pc, (mid, direction) => {
+      sampler.sample(link.pc, (mid, direction) => {
         const transceiver = link.pc.getTransceivers().find((t) => t.mid === mid);
         const track = direction === 'outbound' ? transceiver?.sender.track : transceiver?.receiver.track;
         return { participant: link.remoteIdentity, source: track ? this.sourceOfTrack(link.remoteIdentity, track) : undefined };
       }),
     );
-    const sfu = (this.sfu?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => this.sampler.sample(pc, describe));
+    const sfu = (this.sfu?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => sampler.sample(pc, describe));
     return (await Promise.all([...p2p, ...sfu])).flat();
   }
 
@@ -277,6 +352,12 @@ export class Room extends TypedEmitter<RoomEvents> {
         return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message)));
       case 'activeSpeakers':
         return this.emit('activeSpeakersChanged', event.speakers);
+      case 'connectionQuality': {
+        const participant = this.remoteParticipants.get(event.identity);
+        if (!participant) return;
+        participant.connectionQuality = event.quality;
+        return this.emit('connectionQualityChanged', event.quality, participant);
+      }
       case 'topologyChanged':
         return this.changeTopology(event.topology);
       case 'mediaReset':
@@ -446,6 +527,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.signal = undefined;
     this.session = undefined;
     clearInterval(this.heartbeat);
+    clearInterval(this.monitor);
+    this.previousSample = undefined;
+    this.localQuality = undefined;
     signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();

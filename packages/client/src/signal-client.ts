@@ -24,6 +24,7 @@ interface ReplyOf {
   unpublishTrack: ServerMessageOf<'ack'>;
   subscriberAnswer: ServerMessageOf<'ack'>;
   setVideoQuality: ServerMessageOf<'ack'>;
+  setConnectionQuality: ServerMessageOf<'ack'>;
 }
 
 interface SignalClientEvents {

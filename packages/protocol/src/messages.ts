@@ -57,6 +57,8 @@ export const TopologyPolicy = z.enum(['p2p', 'sfu', 'auto']);
 export type TopologyPolicy = z.infer<typeof TopologyPolicy>;
 export const VideoCodec = z.enum(['vp8', 'vp9', 'h264', 'av1']);
 export type VideoCodec = z.infer<typeof VideoCodec>;
+export const ConnectionQuality = z.enum(['excellent', 'good', 'poor', 'lost']);
+export type ConnectionQuality = z.infer<typeof ConnectionQuality>;
 export const VideoQuality = z.enum(['low', 'medium', 'high']);
 export type VideoQuality = z.infer<typeof VideoQuality>;
 /** Room settings a token may carry; applied by whoever creates the room (the first to join). */
@@ -123,6 +125,8 @@ export const PublishTrackRequest = z.object({ ...base, type: z.literal('publishT
 export const UnpublishTrackRequest = z.object({ ...base, type: z.literal('unpublishTrack'), trackId: TrackId });
 /** SFU: the answer to the latest `subscriberOffer`. */
 export const SubscriberAnswerRequest = z.object({ ...base, type: z.literal('subscriberAnswer'), sdp: Sdp });
+/** The sender's own connection quality (from its loss, RTT and jitter), shared with the room. */
+export const SetConnectionQualityRequest = z.object({ ...base, type: z.literal('setConnectionQuality'), quality: ConnectionQuality });
 export const SetVideoQualityRequest = z.object({ ...base, type: z.literal('setVideoQuality'), trackId: TrackId, quality: VideoQuality });
 export const LeaveRequest = z.object({ ...base, type: z.literal('leave') });
 
@@ -138,6 +142,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   UnpublishTrackRequest,
   SubscriberAnswerRequest,
   SetVideoQualityRequest,
+  SetConnectionQualityRequest,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
@@ -153,6 +158,7 @@ const everyClientType = {
   unpublishTrack: true,
   subscriberAnswer: true,
   setVideoQuality: true,
+  setConnectionQuality: true,
 } satisfies Record<ClientMessageType, true>;
 export const clientMessageTypes: ReadonlySet<string> = new Set(Object.keys(everyClientType));
 
@@ -216,6 +222,7 @@ export const ActiveSpeakersEvent = z.object({ ...event, type: z.literal('activeS
 export const LayersWantedEvent = z.object({ ...event, type: z.literal('layersWanted'), trackId: TrackId, rids: z.array(z.string()) });
 /** The room moved between P2P and the SFU (auto policy); media follows without rejoining. */
 export const TopologyChangedEvent = z.object({ ...event, type: z.literal('topologyChanged'), topology: Topology });
+export const ConnectionQualityEvent = z.object({ ...event, type: z.literal('connectionQuality'), identity: Identity, quality: ConnectionQuality });
 /** The SFU lost this room's media (a worker restarted): publish and subscribe again. */
 export const MediaResetEvent = z.object({ ...event, type: z.literal('mediaReset') });
 
@@ -228,6 +235,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   LayersWantedEvent,
   TopologyChangedEvent,
   MediaResetEvent,
+  ConnectionQualityEvent,
   PongResponse,
   ErrorMessage,
   ParticipantJoinedEvent,

@@ -58,6 +58,12 @@ export class PeerLink {
     await this.attach(source, track);
   }
 
+  /** The sender carrying `source`, while it sends. */
+  senderOf(source: TrackSource): RTCRtpSender | undefined {
+    const transceiver = this.senders.get(source);
+    return transceiver?.sender.track ? transceiver.sender : undefined;
+  }
+
   /** Stops sending `source`; the remote sees its track removed, and the m-line stays for reuse. */
   async unpublish(source: TrackSource): Promise<void> {
     this.deferred.delete(source);

@@ -3,6 +3,7 @@ import type { SignalClient } from '../signal-client.js';
 
 /** What the SFU connection sends through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
+import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
 import type { StreamOwner } from '../stats.js';
 
 export interface SfuConnectionHandlers {
@@ -38,6 +39,10 @@ export class SfuConnection {
   private readonly subscribed = new Map<string, SubscribedTrack>();
   private readonly receivedTracks = new Map<string, MediaStreamTrack>();
   private offers: Promise<void> = Promise.resolve();
+  /** Dynacast: layers the SFU says have receivers, per track id. */
+  private readonly wantedRids = new Map<string, readonly string[]>();
+  /** Adaptive bitrate: in the low profile the top camera layer stays off. */
+  private cameraProfile: VideoProfile = 'high';
   private closed = false;
 
   constructor(
@@ -87,11 +92,34 @@ export class SfuConnection {
 
   /** Dynacast: the SFU says which layers have receivers; the others stop encoding. */
   async setLayersWanted(trackId: string, rids: readonly string[]): Promise<void> {
+    this.wantedRids.set(trackId, rids);
     const publication = [...this.publications.values()].find((p) => p.trackId === trackId);
+    if (publication) await this.applyLayers(publication);
+  }
+
+  /** Adaptive bitrate for the camera: frame rate on every layer, and the top layer only in `high`. */
+  async setCameraProfile(profile: VideoProfile): Promise<void> {
+    this.cameraProfile = profile;
+    const publication = this.publications.get('camera');
     if (!publication) return;
+    await applyProfile(publication.sender, profile);
+    await this.applyLayers(publication);
+  }
+
+  get cameraSender(): RTCRtpSender | undefined {
+    return this.publications.get('camera')?.sender;
+  }
+
+  private async applyLayers(publication: Publication): Promise<void> {
     const parameters = publication.sender.getParameters();
-    if (!parameters.encodings?.length) return;
-    for (const encoding of parameters.encodings) if (encoding.rid) encoding.active = rids.includes(encoding.rid);
+    if (!parameters.encodings || parameters.encodings.length < 2) return;
+    const wanted = publication.trackId === undefined ? undefined : this.wantedRids.get(publication.trackId);
+    const top = parameters.encodings[parameters.encodings.length - 1]!.rid;
+    for (const encoding of parameters.encodings) {
+      if (!encoding.rid) continue;
+      const allowed = !(this.cameraProfile === 'low' && encoding.rid === top && publication === this.publications.get('camera'));
+      encoding.active = allowed && (wanted === undefined || wanted.includes(encoding.rid));
+    }
     await publication.sender.setParameters(parameters);
   }
 

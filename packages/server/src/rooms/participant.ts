@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ErrorCode, Grants, ParticipantInfo, ServerMessage, TrackSource, VideoCodec } from '@parley/protocol';
+import type { ConnectionQuality, ErrorCode, Grants, ParticipantInfo, ServerMessage, TrackSource, VideoCodec } from '@parley/protocol';
 
 /** What a room needs from the connection behind a participant. */
 export interface ParticipantLink {
@@ -26,6 +26,9 @@ export class Participant {
     /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
     readonly decodes: VideoCodec[] = ['vp8'],
   ) {}
+
+  /** As the participant last reported it (for the room and the metrics endpoint). */
+  connectionQuality: ConnectionQuality | undefined;
 
   /** Tracks published through the SFU: track id -> source. */
   readonly publishedTracks = new Map<string, TrackSource>();

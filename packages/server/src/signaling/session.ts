@@ -288,6 +288,11 @@ export class SignalingSession implements ParticipantLink {
         return trackNotFound(message.trackId);
       }
     },
+    setConnectionQuality: (message, { participant, room }) => {
+      if (participant.connectionQuality === message.quality) return;
+      participant.connectionQuality = message.quality;
+      room.broadcast({ v: PROTOCOL_VERSION, type: 'connectionQuality', identity: participant.identity, quality: message.quality }, participant.identity);
+    },
     leave: (message, joined) => {
       this.send({ v: PROTOCOL_VERSION, type: 'ack', replyTo: message.id });
       this.leaveRoom(joined, 'left');

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DefaultBitratePolicy, type VideoProfile } from '../src/adaptive-bitrate.ts';
+import { classifyConnection, lossFraction } from '../src/connection-quality.ts';
+import { DefaultReconnectPolicy } from '../src/reconnect-policy.ts';
+import type { TrackStats } from '../src/stats.ts';
+
+describe('DefaultBitratePolicy', () => {
+  const run = (samples: Array<[number, number]>, start: VideoProfile = 'high') => {
+    const policy = new DefaultBitratePolicy();
+    let profile = start;
+    const trace: VideoProfile[] = [];
+    for (const [lossFraction, rttMs] of samples) {
+      profile = policy.decide({ lossFraction, rttMs }, profile);
+      trace.push(profile);
+    }
+    return trace;
+  };
+
+  test('two bad samples in a row step down; one does not', () => {
+    assert.deepEqual(run([[0.06, 50], [0, 50], [0.06, 50]]), ['high', 'high', 'high']);
+    assert.deepEqual(run([[0.06, 50], [0.2, 50]]), ['high', 'low']);
+    assert.deepEqual(run([[0, 301], [0, 350]]), ['high', 'low'], 'RTT over 300 ms alone');
+  });
+
+  test('four good samples in a row step up; middling ones hold', () => {
+    assert.deepEqual(run([[0, 50], [0, 50], [0, 50], [0, 50]], 'low'), ['low', 'low', 'low', 'high']);
+    assert.deepEqual(run([[0.02, 50], [0.02, 50], [0.02, 50], [0.02, 50], [0.02, 50]], 'low'), ['low', 'low', 'low', 'low', 'low'], '2 % loss is not good enough');
+    assert.deepEqual(run([[0, 150], [0, 150], [0, 150], [0, 150]], 'low'), ['low', 'low', 'low', 'low'], 'RTT 150 ms is not good enough');
+  });
+
+  test('the boundaries: exactly 5 % loss and 300 ms are not bad', () => {
+    assert.deepEqual(run([[0.05, 300], [0.05, 300], [0.05, 300]]), ['high', 'high', 'high']);
+  });
+});
+
+const stream = (over: Partial<TrackStats>): TrackStats => ({
+  participant: 'p',
+  direction: 'inbound',
+  kind: 'video',
+  bitrateKbps: 0,
+  bytes: 0,
+  packets: 0,
+  packetsLost: 0,
+  ...over,
+});
+
+describe('connection quality', () => {
+  test('loss is counted since the previous sample, over all streams', () => {
+    const before = [stream({ packets: 100, packetsLost: 0, bytes: 1 }), stream({ kind: 'audio', packets: 100, packetsLost: 0, bytes: 1 })];
+    const after = [stream({ packets: 190, packetsLost: 10, bytes: 2 }), stream({ kind: 'audio', packets: 200, packetsLost: 0, bytes: 2 })];
+    assert.equal(lossFraction(after, before), 10 / 200);
+  });
+
+  test('classes from loss, RTT and jitter; lost when nothing arrives', () => {
+    const before = [stream({ packets: 100, bytes: 1000 })];
+    assert.equal(classifyConnection([stream({ packets: 200, bytes: 2000, rttMs: 20, jitterMs: 5 })], before), 'excellent');
+    assert.equal(classifyConnection([stream({ packets: 197, packetsLost: 3, bytes: 2000 })], before), 'good');
+    assert.equal(classifyConnection([stream({ packets: 200, bytes: 2000, rttMs: 450 })], before), 'poor');
+    assert.equal(classifyConnection([stream({ packets: 200, bytes: 2000, jitterMs: 150 })], before), 'poor');
+    assert.equal(classifyConnection([stream({ packets: 100, bytes: 1000 })], before), 'lost');
+    assert.equal(classifyConnection([], undefined), 'excellent');
+  });
+});
+
+describe('DefaultReconnectPolicy', () => {
+  test('quick first retries, then a steady pace, and it gives up after the grace period', () => {
+    const policy = new DefaultReconnectPolicy();
+    assert.equal(policy.nextRetryDelayMs({ attempt: 0, elapsedMs: 0, graceMs: 20_000 }), 0);
+    assert.equal(policy.nextRetryDelayMs({ attempt: 1, elapsedMs: 100, graceMs: 20_000 }), 300);
+    assert.equal(policy.nextRetryDelayMs({ attempt: 9, elapsedMs: 10_000, graceMs: 20_000 }), 7000);
+    assert.equal(policy.nextRetryDelayMs({ attempt: 9, elapsedMs: 15_000, graceMs: 20_000 }), null);
+  });
+});
