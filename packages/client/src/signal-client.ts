@@ -25,6 +25,7 @@ interface ReplyOf {
   subscriberAnswer: ServerMessageOf<'ack'>;
   setVideoQuality: ServerMessageOf<'ack'>;
   setConnectionQuality: ServerMessageOf<'ack'>;
+  resubscribe: ServerMessageOf<'ack'>;
 }
 
 interface SignalClientEvents {

@@ -127,6 +127,8 @@ export const UnpublishTrackRequest = z.object({ ...base, type: z.literal('unpubl
 export const SubscriberAnswerRequest = z.object({ ...base, type: z.literal('subscriberAnswer'), sdp: Sdp });
 /** The sender's own connection quality (from its loss, RTT and jitter), shared with the room. */
 export const SetConnectionQualityRequest = z.object({ ...base, type: z.literal('setConnectionQuality'), quality: ConnectionQuality });
+/** SFU: the receiving connection failed on the client; the SFU offers a fresh one with every track. */
+export const ResubscribeRequest = z.object({ ...base, type: z.literal('resubscribe') });
 export const SetVideoQualityRequest = z.object({ ...base, type: z.literal('setVideoQuality'), trackId: TrackId, quality: VideoQuality });
 export const LeaveRequest = z.object({ ...base, type: z.literal('leave') });
 
@@ -143,6 +145,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   SubscriberAnswerRequest,
   SetVideoQualityRequest,
   SetConnectionQualityRequest,
+  ResubscribeRequest,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
@@ -159,6 +162,7 @@ const everyClientType = {
   subscriberAnswer: true,
   setVideoQuality: true,
   setConnectionQuality: true,
+  resubscribe: true,
 } satisfies Record<ClientMessageType, true>;
 export const clientMessageTypes: ReadonlySet<string> = new Set(Object.keys(everyClientType));
 

@@ -64,7 +64,7 @@ export class SfuConnection {
     const publication: Publication = { pc, sender: transceiver.sender, trackId: undefined };
     this.publications.set(source, publication);
     pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'failed') this.handlers.failed(new Error(`the ${source} connection to the SFU failed`));
+      if (pc.iceConnectionState === 'failed' && this.publications.get(source) === publication) void this.republish(source, track);
     };
     try {
       await pc.setLocalDescription();
@@ -80,6 +80,13 @@ export class SfuConnection {
       pc.close();
       throw error;
     }
+  }
+
+  /** The track's connection failed (network change, long outage): publish it again on a new one. */
+  private async republish(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    if (this.closed) return;
+    await this.unpublish(source);
+    await this.publish(source, track).catch((error: Error) => this.handlers.failed(error));
   }
 
   async unpublish(source: TrackSource): Promise<void> {
@@ -165,6 +172,19 @@ export class SfuConnection {
     this.receivedTracks.clear();
   }
 
+  /** The receiving connection failed: drop it and ask the SFU for a fresh one with every track. */
+  private resubscribe(): void {
+    this.subscriber?.close();
+    this.subscriber = undefined;
+    for (const [mid, info] of this.subscribed) {
+      const track = this.receivedTracks.get(mid);
+      if (track) this.handlers.trackRemoved(info, track);
+    }
+    this.subscribed.clear();
+    this.receivedTracks.clear();
+    this.signal.request({ type: 'resubscribe' }).catch((error: Error) => this.handlers.failed(error));
+  }
+
   private async applyOffer(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
     if (this.closed) return;
     const pc = this.subscriberConnection();
@@ -193,7 +213,7 @@ export class SfuConnection {
       this.handlers.trackAdded(info, track);
     };
     pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'failed') this.handlers.failed(new Error('the receiving connection to the SFU failed'));
+      if (pc.iceConnectionState === 'failed' && pc === this.subscriber) this.resubscribe();
     };
     this.subscriber = pc;
     return pc;

@@ -26,6 +26,8 @@ export interface SfuService {
   answer(room: string, participant: string, sdp: string): Promise<void>;
   /** Sends the participant's pending subscriber offer again (its signaling reconnected). */
   resendOffer(room: string, participant: string): Promise<void>;
+  /** Replaces the participant's receiving connection with a fresh one (its ICE failed). */
+  resubscribe(room: string, participant: string): Promise<void>;
   setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void>;
   /** Per worker; `room` limits room and track counts to that room (packet counters stay worker-wide). */
   stats(room?: string): Promise<WorkerStats[]>;

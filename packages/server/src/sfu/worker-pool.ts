@@ -144,6 +144,10 @@ export class WorkerPool implements SfuService {
     return this.placed(room).request({ op: 'answer', room, participant, sdp });
   }
 
+  resubscribe(room: string, participant: string): Promise<void> {
+    return this.placed(room).request({ op: 'resubscribe', room, participant });
+  }
+
   resendOffer(room: string, participant: string): Promise<void> {
     return this.placed(room).request({ op: 'resendOffer', room, participant });
   }

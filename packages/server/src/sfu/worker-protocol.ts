@@ -25,6 +25,7 @@ export type WorkerRequest =
   | { op: 'unpublish'; room: string; participant: string; trackId: string }
   | { op: 'answer'; room: string; participant: string; sdp: string }
   | { op: 'resendOffer'; room: string; participant: string }
+  | { op: 'resubscribe'; room: string; participant: string }
   | { op: 'setQuality'; room: string; participant: string; trackId: string; quality: VideoQuality }
   | { op: 'stats'; room?: string };
 
@@ -35,6 +36,7 @@ export interface WorkerResults {
   unpublish: void;
   answer: void;
   resendOffer: void;
+  resubscribe: void;
   setQuality: void;
   stats: WorkerStats;
 }

@@ -280,6 +280,11 @@ export class SignalingSession implements ParticipantLink {
         return { code: ErrorCode.MEDIA_REJECTED, message: (error as Error).message };
       }
     },
+    resubscribe: async (_message, { participant, room }) => {
+      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!participant.grants.canSubscribe) return denied('this token cannot subscribe');
+      await (await this.ctx.media.service()).resubscribe(room.name, participant.identity);
+    },
     setVideoQuality: async (message, { participant, room }) => {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       try {

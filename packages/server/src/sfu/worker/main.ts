@@ -43,6 +43,7 @@ const handlers: Handlers = {
   unpublish: ({ room, participant, trackId }) => routerOf(room).unpublish(participant, trackId),
   answer: ({ room, participant, sdp }) => routerOf(room).answer(participant, sdp),
   resendOffer: ({ room, participant }) => routerOf(room).resendOffer(participant),
+  resubscribe: ({ room, participant }) => routerOf(room).resubscribe(participant),
   setQuality: ({ room, participant, trackId, quality }) => routerOf(room).setQuality(participant, trackId, quality),
   stats: ({ room }): WorkerStats => {
     const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);

@@ -10,8 +10,8 @@ import { PublishedTrack } from './published-track.js';
 import { SubscriberConnection } from './subscriber-connection.js';
 
 interface Member {
-  canSubscribe: boolean;
-  decodes: Set<VideoCodecName>;
+  readonly canSubscribe: boolean;
+  readonly decodes: Set<VideoCodecName>;
   subscriber: SubscriberConnection;
 }
 
@@ -44,15 +44,32 @@ export class RoomRouter {
 
   join(participant: string, canSubscribe: boolean, decodes: VideoCodecName[]): void {
     this.leave(participant);
-    const subscriber = new SubscriberConnection(
+    const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant) };
+    this.members.set(participant, member);
+    this.subscribeToAll(participant, member);
+  }
+
+  /** A fresh receiving connection with every track (the old one failed on the participant's side). */
+  resubscribe(participant: string): void {
+    const member = this.members.get(participant);
+    if (!member) throw new Error(`${participant} has not joined the room's media`);
+    member.subscriber.close();
+    member.subscriber = this.subscriberFor(participant);
+    this.subscribeToAll(participant, member);
+  }
+
+  private subscriberFor(participant: string): SubscriberConnection {
+    return new SubscriberConnection(
       participant,
       this.engine,
       this.counters,
       (sdp, tracks) => this.emit({ event: 'offer', room: this.name, participant, sdp, tracks }),
       (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }),
     );
-    this.members.set(participant, { canSubscribe, decodes: new Set(decodes), subscriber });
-    if (canSubscribe) for (const track of this.tracks.values()) if (track.publisher !== participant) subscriber.add(track);
+  }
+
+  private subscribeToAll(participant: string, member: Member): void {
+    if (member.canSubscribe) for (const track of this.tracks.values()) if (track.publisher !== participant) member.subscriber.add(track);
   }
 
   leave(participant: string): void {
