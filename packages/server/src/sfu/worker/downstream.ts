@@ -1,7 +1,7 @@
 import type { Track } from 'node-datachannel';
 import type { VideoCodecName } from '../rtp/keyframe.js';
 import { buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
-import { payloadEnd, payloadOffset, rewriteHeader, sequenceNumber, timestamp } from '../rtp/rtp.js';
+import { payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
 import type { VideoQuality } from '../worker-protocol.js';
 import { sendPacket } from './engine.js';
 import { LayerController } from './layer-controller.js';
@@ -72,18 +72,22 @@ export class Downstream {
     return this.currentLayer;
   }
 
-  /** Forwards one packet of `layer`; `keyframe` is computed lazily, only while a switch waits for one. */
-  forward(packet: Buffer, layer: number, isKeyframe: () => boolean): void {
+  /**
+   * Forwards one packet of `layer`. The buffer is shared by every subscriber and rewritten in place
+   * for each, so the publisher's sequence number and timestamp come as arguments, read before the
+   * first rewrite. `isKeyframe` is computed lazily, only while a switch waits for one.
+   */
+  forward(packet: Buffer, layer: number, sequence: number, rtpTimestamp: number, isKeyframe: () => boolean): void {
     if (this.closed || !this.engineTrack.isOpen()) return;
     const target = this.source.kind === 'audio' ? 0 : this.layers.target(this.source.activeLayers());
     if (target < 0) return;
     if (layer !== this.currentLayer) {
       if (layer !== target) return;
       if (this.source.kind === 'video' && !isKeyframe()) return;
-      this.switchTo(layer, packet);
+      this.switchTo(sequence, rtpTimestamp, layer);
     }
-    const outSequence = (sequenceNumber(packet) + this.sequenceOffset) & 0xffff;
-    const outTimestamp = (timestamp(packet) + this.timestampOffset) >>> 0;
+    const outSequence = (sequence + this.sequenceOffset) & 0xffff;
+    const outTimestamp = (rtpTimestamp + this.timestampOffset) >>> 0;
     rewriteHeader(packet, this.ssrc, this.payloadType, outSequence, outTimestamp);
     sendPacket(this.engineTrack, packet);
     this.history[outSequence & HISTORY_MASK] = packet;
@@ -100,13 +104,13 @@ export class Downstream {
   }
 
   /** Starts forwarding `layer` from this (key)frame on, continuing the subscriber's numbering. */
-  private switchTo(layer: number, packet: Buffer): void {
+  private switchTo(sequence: number, rtpTimestamp: number, layer: number): void {
     const first = this.lastSequence < 0;
     const nextSequence = first ? Math.floor(Math.random() * 0x8000) : (this.lastSequence + 1) & 0xffff;
     const elapsed = first ? 0 : Math.max(1, Math.round(((performance.now() - this.lastSentAt) / 1000) * this.source.clockRate));
     const nextTimestamp = first ? Math.floor(Math.random() * 0x7fffffff) : (this.lastTimestamp + elapsed) >>> 0;
-    this.sequenceOffset = (nextSequence - sequenceNumber(packet)) & 0xffff;
-    this.timestampOffset = (nextTimestamp - timestamp(packet)) >>> 0;
+    this.sequenceOffset = (nextSequence - sequence) & 0xffff;
+    this.timestampOffset = (nextTimestamp - rtpTimestamp) >>> 0;
     this.currentLayer = layer;
   }
 

@@ -3,7 +3,7 @@ import type { TrackSource } from '@parley/protocol';
 import type { NegotiatedCodec } from '../codecs.js';
 import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
 import { buildPli, buildReceiverReport, buildRemb, compactNtp, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
-import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, sequenceDelta, ssrc } from '../rtp/rtp.js';
+import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, sequenceDelta, ssrc, timestamp } from '../rtp/rtp.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, ForwardingCounters } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
@@ -153,7 +153,9 @@ export class PublishedTrack implements DownstreamSource {
     if (layer < 0) return;
     const state = this.layerStates[layer]!;
     state.lastPacketAt = performance.now();
-    countReceived(state, sequenceNumber(packet));
+    const sequence = sequenceNumber(packet);
+    const rtpTimestamp = timestamp(packet);
+    countReceived(state, sequence);
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
@@ -166,7 +168,7 @@ export class PublishedTrack implements DownstreamSource {
       }
       return keyframe;
     };
-    for (const downstream of this.downstreams) downstream.forward(packet, layer, isKeyframe);
+    for (const downstream of this.downstreams) downstream.forward(packet, layer, sequence, rtpTimestamp, isKeyframe);
   }
 
   /** Simulcast layers by rid (header extension), cached per SSRC; a single stream is layer 0. */
