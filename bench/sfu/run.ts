@@ -69,7 +69,8 @@ async function main(): Promise<number> {
   console.log('');
   for (const line of lines) console.log(line);
   console.log(ratioLine);
-  return failed ? 1 : 0;
+  const nothingMeasured = options.targets.every((name) => outcomes[name] === 'unavailable');
+  return failed || nothingMeasured ? 1 : 0;
 }
 
 function createTarget(name: TargetName, host: HostAddress): SfuTarget {
