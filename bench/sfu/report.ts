@@ -6,8 +6,12 @@ export interface RoundResult {
   packetsForwarded: number;
   cpuMicroseconds: number;
   seconds: number;
+  /** Keyframe requests (PLI, FIR) the publisher got, over the whole round. */
   keyframeRequests: number;
+  /** Packets the publisher resent on the SFU's NACKs, over the whole round. */
   retransmitted: number;
+  /** NACK packets the subscribers sent, over the whole round. */
+  subscriberNacks: number;
 }
 
 export type RoundOutcome = RoundResult | { subscribers: number; error: string };
@@ -22,8 +26,8 @@ export function microsecondsPerForwardedPacket(result: RoundResult): number {
   return result.packetsForwarded === 0 ? Number.POSITIVE_INFINITY : result.cpuMicroseconds / result.packetsForwarded;
 }
 
-const columns = ['N', 'sent', 'forwarded', 'delivery %', 'CPU ms', 'µs/fwd pkt', 'PLI+FIR', 'NACK rtx'];
-const widths = [4, 8, 10, 11, 9, 11, 8, 9];
+const columns = ['N', 'sent', 'forwarded', 'delivery %', 'CPU ms', 'µs/fwd pkt', 'pub PLI', 'pub rtx', 'sub NACK'];
+const widths = [4, 8, 10, 11, 9, 11, 8, 8, 9];
 
 export function tableHeader(): string {
   return [row(columns), row(widths.map((width) => '-'.repeat(width)))].join('\n');
@@ -40,6 +44,7 @@ export function tableRow(outcome: RoundOutcome): string {
     microsecondsPerForwardedPacket(outcome).toFixed(2),
     String(outcome.keyframeRequests),
     String(outcome.retransmitted),
+    String(outcome.subscriberNacks),
   ]);
 }
 

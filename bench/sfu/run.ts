@@ -38,31 +38,38 @@ async function main(): Promise<number> {
   );
 
   const outcomes: Record<TargetName, RoundOutcome[] | string> = { parley: 'not requested', janus: 'not requested' };
+  const running: SfuTarget[] = [];
   let failed = false;
-  for (const name of options.targets) {
-    const target = createTarget(name, host);
-    try {
-      await target.start();
-    } catch (error) {
-      if (!(error instanceof TargetUnavailableError)) throw error;
-      console.log(`\n${name}: skipped: ${error.message}`);
-      outcomes[name] = 'unavailable';
-      continue;
+  try {
+    for (const name of options.targets) {
+      const target = createTarget(name, host);
+      try {
+        await target.start();
+        running.push(target);
+        outcomes[name] = [];
+      } catch (error) {
+        if (!(error instanceof TargetUnavailableError)) throw error;
+        console.log(`${name}: skipped: ${error.message}`);
+        outcomes[name] = 'unavailable';
+      }
     }
-    try {
-      console.log(`\n${target.description}, SFU CPU from /proc of PID(s) ${target.processIds().join(', ')}`);
-      console.log(tableHeader());
-      const rounds: RoundOutcome[] = [];
-      for (const subscribers of options.subscriberCounts) {
+    // Rounds alternate between the SFUs at each N, so that both see the same machine load.
+    for (const subscribers of options.subscriberCounts) {
+      for (const target of running) {
         const outcome = await measureRoundSafely(target, subscribers, options, host);
         failed ||= 'error' in outcome;
-        rounds.push(outcome);
-        console.log(tableRow(outcome));
+        (outcomes[target.name as TargetName] as RoundOutcome[]).push(outcome);
+        console.log(`  ${target.name} N=${subscribers}: ${'error' in outcome ? `failed: ${outcome.error}` : 'done'}`);
       }
-      outcomes[name] = rounds;
-    } finally {
-      await target.stop();
     }
+  } finally {
+    for (const target of running) await target.stop();
+  }
+
+  for (const target of running) {
+    console.log(`\n${target.description}; CPU of ${target.measuredProcesses}`);
+    console.log(tableHeader());
+    for (const outcome of outcomes[target.name as TargetName] as RoundOutcome[]) console.log(tableRow(outcome));
   }
 
   const { lines, ratioLine } = verdict(outcomes.parley, outcomes.janus);
@@ -125,11 +132,12 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
       return {
         subscribers,
         packetsSent: toIndex - fromIndex,
-        packetsForwarded: received.reduce((sum, count) => sum + count, 0),
+        packetsForwarded: received.packets,
         cpuMicroseconds: cpuAfter - cpuBefore,
         seconds,
         keyframeRequests,
         retransmitted,
+        subscriberNacks: received.nacksSent,
       };
     } finally {
       await round.leave();

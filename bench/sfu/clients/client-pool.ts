@@ -166,14 +166,15 @@ export class ClientPool {
     }
   }
 
-  /** Distinct packets with an index in [fromIndex, toIndex) that each subscriber received. */
-  async receivedInWindow(fromIndex: number, toIndex: number): Promise<number[]> {
-    const counts = new Map<string, number>();
+  /** Distinct packets with an index in [fromIndex, toIndex) the subscribers received, and their NACKs. */
+  async receivedInWindow(fromIndex: number, toIndex: number): Promise<{ packets: number; nacksSent: number }> {
+    const total = { packets: 0, nacksSent: 0 };
     for (const [owner, peers] of this.subscribersByProcess) {
       const stats = await owner.request<ReceivedStats>({ type: 'receivedStats', peers: peers.map((peer) => peer.name), fromIndex, toIndex });
-      peers.forEach((peer, i) => counts.set(peer.name, stats.inWindow[i]!));
+      total.packets += stats.inWindow.reduce((sum, count) => sum + count, 0);
+      total.nacksSent += stats.nacksSent.reduce((sum, count) => sum + count, 0);
     }
-    return this.subscribers.map((subscriber) => counts.get(subscriber.name)!);
+    return total;
   }
 
   async close(): Promise<void> {

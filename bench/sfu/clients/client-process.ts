@@ -219,12 +219,14 @@ function peerState(peer: string): PeerState {
 }
 
 function receivedStats(peers: string[], fromIndex: number, toIndex: number): ReceivedStats {
+  const found = peers.map((peer) => {
+    const subscriber = subscribers.get(peer);
+    if (!subscriber) throw new Error(`no subscriber ${peer} in this client process`);
+    return subscriber;
+  });
   return {
-    inWindow: peers.map((peer) => {
-      const subscriber = subscribers.get(peer);
-      if (!subscriber) throw new Error(`no subscriber ${peer} in this client process`);
-      return subscriber.receivedBetween(fromIndex, toIndex);
-    }),
+    inWindow: found.map((subscriber) => subscriber.receivedBetween(fromIndex, toIndex)),
+    nacksSent: found.map((subscriber) => subscriber.nacksSent),
   };
 }
 

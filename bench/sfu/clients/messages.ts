@@ -31,6 +31,8 @@ export interface PeerState {
 export interface ReceivedStats {
   /** Distinct packet indices in [fromIndex, toIndex) received, per peer. */
   inWindow: number[];
+  /** NACK packets each peer has sent so far. */
+  nacksSent: number[];
 }
 
 export interface PublisherStats {

@@ -19,6 +19,7 @@ const STOP_TIMEOUT_MS = 5_000;
 export class JanusTarget implements SfuTarget {
   readonly name = 'janus';
   description = 'Janus (videoroom plugin)';
+  readonly measuredProcesses = 'the janus process';
   private janus: ChildProcess | undefined;
   private workDir: string | undefined;
   private baseUrl = '';

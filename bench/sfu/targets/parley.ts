@@ -24,6 +24,7 @@ const TOKEN_TTL_SECONDS = 3600;
 export class ParleyTarget implements SfuTarget {
   readonly name = 'parley';
   readonly description = 'Parley SFU (node-datachannel workers)';
+  readonly measuredProcesses = 'the Parley server process plus its SFU worker processes';
   private server: ChildProcess | undefined;
   private wsUrl = '';
   private readonly apiSecret = randomBytes(32).toString('hex');

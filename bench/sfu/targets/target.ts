@@ -6,6 +6,8 @@ export interface SfuTarget {
   readonly name: string;
   /** Human description with version, for the table heading. */
   readonly description: string;
+  /** Which processes {@link processIds} returns, in words. */
+  readonly measuredProcesses: string;
   start(): Promise<void>;
   /** Every process whose CPU counts as the SFU's (read at the start of each window). */
   processIds(): number[];
