@@ -12,6 +12,8 @@ export interface RoundResult {
   retransmitted: number;
   /** NACK packets the subscribers sent, over the whole round. */
   subscriberNacks: number;
+  /** Subscribers that got less than 99% of the window's packets (a stalled stream shows here). */
+  subscribersShort: number;
 }
 
 export type RoundOutcome = RoundResult | { subscribers: number; error: string };
@@ -26,8 +28,8 @@ export function microsecondsPerForwardedPacket(result: RoundResult): number {
   return result.packetsForwarded === 0 ? Number.POSITIVE_INFINITY : result.cpuMicroseconds / result.packetsForwarded;
 }
 
-const columns = ['N', 'sent', 'forwarded', 'delivery %', 'CPU ms', 'µs/fwd pkt', 'pub PLI', 'pub rtx', 'sub NACK'];
-const widths = [4, 8, 10, 11, 9, 11, 8, 8, 9];
+const columns = ['N', 'sent', 'forwarded', 'delivery %', 'CPU ms', 'µs/fwd pkt', 'pub PLI', 'pub rtx', 'sub NACK', 'subs <99%'];
+const widths = [4, 8, 10, 11, 9, 11, 8, 8, 9, 10];
 
 export function tableHeader(): string {
   return [row(columns), row(widths.map((width) => '-'.repeat(width)))].join('\n');
@@ -45,6 +47,7 @@ export function tableRow(outcome: RoundOutcome): string {
     String(outcome.keyframeRequests),
     String(outcome.retransmitted),
     String(outcome.subscriberNacks),
+    String(outcome.subscribersShort),
   ]);
 }
 

@@ -15,6 +15,8 @@ const CONNECT_TIMEOUT_MS = 20_000;
 const FIRST_MEDIA_TIMEOUT_MS = 20_000;
 /** Packets still in flight when the window closes get this long to arrive before counting. */
 const DRAIN_MS = 1_000;
+/** A subscriber that got less than this share of the window's packets is counted apart (stalled). */
+const SHORT_DELIVERY = 0.99;
 
 async function main(): Promise<number> {
   cleanUpOnSignals();
@@ -132,7 +134,8 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
       return {
         subscribers,
         packetsSent: toIndex - fromIndex,
-        packetsForwarded: received.packets,
+        packetsForwarded: received.packets.reduce((sum, count) => sum + count, 0),
+        subscribersShort: received.packets.filter((count) => count < SHORT_DELIVERY * (toIndex - fromIndex)).length,
         cpuMicroseconds: cpuAfter - cpuBefore,
         seconds,
         keyframeRequests,

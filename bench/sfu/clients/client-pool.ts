@@ -166,15 +166,16 @@ export class ClientPool {
     }
   }
 
-  /** Distinct packets with an index in [fromIndex, toIndex) the subscribers received, and their NACKs. */
-  async receivedInWindow(fromIndex: number, toIndex: number): Promise<{ packets: number; nacksSent: number }> {
-    const total = { packets: 0, nacksSent: 0 };
+  /** Distinct packets with an index in [fromIndex, toIndex) each subscriber received, and the NACKs they sent. */
+  async receivedInWindow(fromIndex: number, toIndex: number): Promise<{ packets: number[]; nacksSent: number }> {
+    const packets: number[] = [];
+    let nacksSent = 0;
     for (const [owner, peers] of this.subscribersByProcess) {
       const stats = await owner.request<ReceivedStats>({ type: 'receivedStats', peers: peers.map((peer) => peer.name), fromIndex, toIndex });
-      total.packets += stats.inWindow.reduce((sum, count) => sum + count, 0);
-      total.nacksSent += stats.nacksSent.reduce((sum, count) => sum + count, 0);
+      packets.push(...stats.inWindow);
+      nacksSent += stats.nacksSent.reduce((sum, count) => sum + count, 0);
     }
-    return total;
+    return { packets, nacksSent };
   }
 
   async close(): Promise<void> {
