@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type StreamFigures } from './harness/participant.ts';
 
-const env = useCallEnvironment();
+// P2P rooms (policy p2p): two participants at most, media always direct.
+const env = useCallEnvironment({ rooms: { topology: 'p2p' } });
 let roomCounter = 0;
 const freshRoom = () => `p2p-${++roomCounter}`;
 

@@ -4,69 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TestBrowser, TestPage } from './harness/browsers.ts';
 import { useCallEnvironment } from './harness/environment.ts';
+import { byTestId, click, joinThroughUi, remoteTileState, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 
-const env = useCallEnvironment();
-
-const byTestId = (id: string) => `[data-testid="${id}"]`;
-
-/** Opens the join page for `room`, types a name and presses Join, as a person would. */
-async function joinThroughUi(browser: TestBrowser, room: string, name: string, options: { phone?: boolean } = {}): Promise<TestPage> {
-  const page = await browser.newPage();
-  if (options.phone) await page.emulatePhone();
-  await page.goto(`${env.server.url}/?room=${room}`);
-  await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
-  await page.evaluate(
-    ({ name, nameSel, buttonSel }) => {
-      const input = document.querySelector<HTMLInputElement>(nameSel)!;
-      input.value = name;
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-      document.querySelector<HTMLButtonElement>(buttonSel)!.click();
-    },
-    { name, nameSel: byTestId('join-name'), buttonSel: byTestId('join-button') },
-  );
-  return page;
-}
-
-async function waitForCall(page: TestPage, participants: number): Promise<void> {
-  await page.waitFor(
-    ({ count, n }) => document.querySelector(count)?.textContent?.trim() === String(n),
-    { count: byTestId('participant-count'), n: participants },
-    { timeoutMs: 15_000, what: `${participants} participants in the call` },
-  );
-}
-
-/** The remote tile's <video> is playing real frames (videoWidth set, time advancing). */
-async function waitForRemoteVideo(page: TestPage, name: string): Promise<void> {
-  await page.waitFor(
-    ({ name }) => {
-      const tile = [...document.querySelectorAll<HTMLElement>('[data-testid="tile"][data-local="false"]')].find((t) => t.textContent?.includes(name));
-      const video = tile?.querySelector<HTMLVideoElement>('[data-testid="tile-video"]');
-      return !!video && !video.hidden && video.videoWidth > 0 && video.currentTime > 0.5;
-    },
-    { name },
-    { timeoutMs: 20_000, what: `${name}'s video playing in a tile` },
-  );
-}
-
-const remoteTileState = (page: TestPage, name: string) =>
-  page.evaluate(
-    ({ name }) => {
-      const tile = [...document.querySelectorAll<HTMLElement>('[data-testid="tile"][data-local="false"]')].find((t) => t.textContent?.includes(name));
-      const video = tile?.querySelector<HTMLVideoElement>('[data-testid="tile-video"]');
-      return { exists: !!tile, micMuted: tile?.dataset.micMuted, videoHidden: video?.hidden ?? true };
-    },
-    { name },
-  );
-
-const click = (page: TestPage, testId: string) => page.evaluate((sel) => document.querySelector<HTMLButtonElement>(sel)!.click(), byTestId(testId));
+// P2P rooms (policy p2p), so a third person is refused; SFU group calls are in sfu-call.test.ts and web-app-sfu.test.ts.
+const env = useCallEnvironment({ rooms: { topology: 'p2p' } });
 
 describe('web app', () => {
   test('two people join the same room from Chromium and Firefox, see and hear each other, mute, turn the camera off, and leave', async () => {
-    const alice = await joinThroughUi(env.chromium, 'web-call', 'Alice');
+    const alice = await joinThroughUi(env.chromium, env.server.url, 'web-call', 'Alice');
     await waitForCall(alice, 1);
-    const bob = await joinThroughUi(env.firefox, 'web-call', 'Bob');
+    const bob = await joinThroughUi(env.firefox, env.server.url, 'web-call', 'Bob');
     await Promise.all([waitForCall(alice, 2), waitForCall(bob, 2)]);
     await Promise.all([waitForRemoteVideo(alice, 'Bob'), waitForRemoteVideo(bob, 'Alice')]);
 
@@ -95,11 +43,11 @@ describe('web app', () => {
   });
 
   test('a third person in a P2P room is told in words that the room is full', async () => {
-    const alice = await joinThroughUi(env.chromium, 'web-full', 'Alice');
+    const alice = await joinThroughUi(env.chromium, env.server.url, 'web-full', 'Alice');
     await waitForCall(alice, 1);
-    const bob = await joinThroughUi(env.chromium, 'web-full', 'Bob');
+    const bob = await joinThroughUi(env.chromium, env.server.url, 'web-full', 'Bob');
     await waitForCall(bob, 2);
-    const carol = await joinThroughUi(env.firefox, 'web-full', 'Carol');
+    const carol = await joinThroughUi(env.firefox, env.server.url, 'web-full', 'Carol');
     await carol.waitFor((sel) => /full/i.test(document.querySelector(sel)?.textContent ?? ''), byTestId('error'), { timeoutMs: 10_000, what: 'a "room is full" message' });
     const message = await carol.evaluate((sel) => document.querySelector(sel)?.textContent?.trim(), byTestId('error'));
     console.log('Carol sees:', message);
@@ -109,9 +57,9 @@ describe('web app', () => {
   });
 
   test('on a phone the call fits the screen: no sideways scrolling, every control reachable, both people visible', async () => {
-    const phone = await joinThroughUi(env.chromium, 'web-phone', 'Pat', { phone: true });
+    const phone = await joinThroughUi(env.chromium, env.server.url, 'web-phone', 'Pat', { phone: true });
     await waitForCall(phone, 1);
-    const desk = await joinThroughUi(env.firefox, 'web-phone', 'Dana');
+    const desk = await joinThroughUi(env.firefox, env.server.url, 'web-phone', 'Dana');
     await waitForCall(phone, 2);
     await waitForRemoteVideo(phone, 'Dana');
     const layout = await phone.evaluate(() => {

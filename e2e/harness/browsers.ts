@@ -23,6 +23,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page as PwPage } from 'playwright-core';
 import { launch as puppeteerLaunch } from 'puppeteer-core';
 import type { Browser as PpBrowser, Page as PpPage } from 'puppeteer-core';
+import { namespaceLauncher } from './namespace-launch.ts';
 
 export type BrowserName = 'chromium' | 'firefox';
 
@@ -57,6 +58,11 @@ export interface TestBrowser {
 export interface LaunchOptions {
   /** Chromium: extra command-line flags. Firefox: extra command-line arguments. */
   extraArgs?: string[];
+  /**
+   * Runs the browser inside this network namespace (see e2e/netsim: `network.namespace`), so all
+   * its traffic crosses that network's link. Needs root. The harness still controls it from here.
+   */
+  networkNamespace?: string;
 }
 
 /** Default executables; override with PARLEY_CHROMIUM / PARLEY_FIREFOX. */
@@ -135,14 +141,25 @@ export function browserExecutable(name: BrowserName): string {
 }
 
 export async function launchBrowser(name: BrowserName, opts: LaunchOptions = {}): Promise<TestBrowser> {
-  const executablePath = browserExecutable(name);
+  const browserPath = browserExecutable(name);
   const dir = await mkdtemp(join(tmpdir(), `parley-e2e-${name}-`));
-  const tracked: Tracked = { dir, pids: new Set() };
+  const tracked: Tracked = { dir, pids: new Set(), extraDirs: [], onCleanup: [] };
   registerForExit(tracked);
+  let executablePath = browserPath;
+  let launchOpts = opts;
   try {
+    if (opts.networkNamespace !== undefined) {
+      // A sibling of the profile directory: the browser must not see the launcher among its files.
+      const launcherDir = await mkdtemp(join(tmpdir(), `parley-e2e-launcher-`));
+      tracked.extraDirs.push(launcherDir);
+      const launcher = await namespaceLauncher(name, opts.networkNamespace, browserPath, launcherDir);
+      tracked.onCleanup.push(launcher.close);
+      executablePath = launcher.executablePath;
+      launchOpts = { ...opts, extraArgs: [...(opts.extraArgs ?? []), ...launcher.extraArgs] };
+    }
     return name === 'chromium'
-      ? await launchChromium(executablePath, tracked, opts)
-      : await launchFirefox(executablePath, tracked, opts);
+      ? await launchChromium(executablePath, tracked, launchOpts)
+      : await launchFirefox(executablePath, tracked, launchOpts);
   } catch (err) {
     // A half-started browser must not outlive a failed launch.
     await forceCleanup(tracked);
@@ -335,6 +352,10 @@ async function pollUntil<A>(
 interface Tracked {
   dir: string;
   pids: Set<number>;
+  /** Removed with the profile directory. */
+  extraDirs: string[];
+  /** Run after the processes are gone (e.g. closing a control-channel bridge). */
+  onCleanup: Array<() => Promise<void>>;
 }
 
 const live = new Set<Tracked>();
@@ -348,10 +369,12 @@ function registerForExit(tracked: Tracked): void {
   process.on('exit', () => {
     for (const t of live) {
       for (const pid of collectTree(t)) trySignal(pid, 'SIGKILL');
-      try {
-        rmSync(t.dir, { recursive: true, force: true });
-      } catch {
-        /* best effort */
+      for (const dir of [t.dir, ...t.extraDirs]) {
+        try {
+          rmSync(dir, { recursive: true, force: true });
+        } catch {
+          /* best effort */
+        }
       }
     }
   });
@@ -365,7 +388,8 @@ async function forceCleanup(tracked: Tracked): Promise<void> {
     for (const pid of pids) trySignal(pid, 'SIGKILL');
     await waitGone(pids, 3_000);
   }
-  await rm(tracked.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
+  for (const cleanup of tracked.onCleanup.splice(0)) await cleanup().catch(() => {});
+  for (const dir of [tracked.dir, ...tracked.extraDirs]) await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
   live.delete(tracked);
 }
 

@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { createSocket } from 'node:dgram';
+import { silentLogger, startServer, type RunningServer, type ServerConfigInput } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './browsers.ts';
 
 export interface CallEnvironment {
@@ -12,10 +13,10 @@ export interface CallEnvironment {
  * Registers before/after hooks that start one dev-mode Parley server and one Chromium and one
  * Firefox for the whole test file (browsers are the slow part), and stop them afterwards.
  */
-export function useCallEnvironment(): CallEnvironment {
+export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironment {
   const env: { server?: RunningServer; chromium?: TestBrowser; firefox?: TestBrowser } = {};
   before(async () => {
-    env.server = await startServer({ port: 0 }, { logger: silentLogger });
+    env.server = await startServer({ port: 0, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: silentLogger });
     [env.chromium, env.firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
   });
   after(async () => {
@@ -37,4 +38,13 @@ export function useCallEnvironment(): CallEnvironment {
       return ready(env.firefox, 'Firefox');
     },
   };
+}
+
+/** A UDP port nothing listens on right now, for the SFU of one test file. */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }

@@ -28,6 +28,9 @@ export interface JoinOptions {
   camera?: boolean;
   microphone?: boolean;
   grants?: Partial<import('@parley/client').Grants>;
+  roomConfig?: import('@parley/client').RoomConfig;
+  /** Camera constraints (default: the SDK's 1280x720 at 30 fps). */
+  video?: MediaTrackConstraints;
 }
 
 export class SdkParticipant {
@@ -49,15 +52,17 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
-        const parleyRoom = new sdk.Room();
+        const parleyRoom = new sdk.Room(video ? { capture: { video } } : {});
         const state: PageState = { room: parleyRoom, events: [] };
         (window as unknown as { __parley: PageState }).__parley = state;
         const record = (name: string, detail: string) => state.events.push({ name, detail });
         parleyRoom.on('participantJoined', (p) => record('participantJoined', p.identity));
         parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
         parleyRoom.on('trackUnsubscribed', ({ participant, source }) => record('trackUnsubscribed', `${participant.identity}:${source}`));
+        parleyRoom.on('topologyChanged', (topology) => record('topologyChanged', topology));
+        parleyRoom.on('activeSpeakersChanged', (speakers) => record('activeSpeakersChanged', speakers.join(',')));
         parleyRoom.on('connectionStateChanged', (s) => record('connectionStateChanged', s));
         parleyRoom.on('error', (e) => record('error', `${e.code}: ${e.message}`));
         parleyRoom.on('disconnected', (e) => record('disconnected', e?.code ?? ''));
@@ -73,10 +78,10 @@ export class SdkParticipant {
         });
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
-        const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, ...(grants ? { grants } : {}) });
+        const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, ...(grants ? { grants } : {}), ...(roomConfig ? { roomConfig } : {}) });
         await parleyRoom.connect(serverUrl, token, { room });
       },
-      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true, grants: options.grants },
+      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true, grants: options.grants, roomConfig: options.roomConfig, video: options.video },
     );
   }
 
@@ -137,6 +142,28 @@ export class SdkParticipant {
       { timeoutMs, what: `${this.identity}: video frames > ${minFrames} and audio bytes from ${from}` },
     );
     return (await this.stats()).filter((s) => s.participant === from && s.direction === 'inbound');
+  }
+
+  /** Waits until video from `from` has decoded more than `minFrames` (no audio needed). */
+  async waitForVideoFrom(from: string, minFrames: number, timeoutMs = 30_000): Promise<StreamFigures> {
+    await this.page.waitFor(
+      async ({ from, minFrames }) => {
+        const stats = await (window as unknown as { __parley: PageState }).__parley.room.getStats();
+        return (stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0) > minFrames;
+      },
+      { from, minFrames },
+      { timeoutMs, what: `${this.identity}: video frames > ${minFrames} from ${from}` },
+    );
+    return (await this.stats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')!;
+  }
+
+  topology(): Promise<string | undefined> {
+    return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.room.topology, undefined);
+  }
+
+  /** How many direct (P2P) connections the room holds. */
+  directLinks(): Promise<number> {
+    return this.page.evaluate(() => ((window as unknown as { __parley: { room: { links: Map<string, unknown> } } }).__parley.room.links.size), undefined);
   }
 
   async waitForEvent(name: string, detail: string, timeoutMs = 10_000): Promise<void> {

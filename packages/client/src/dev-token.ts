@@ -1,4 +1,4 @@
-import type { Grants } from '@parley/protocol';
+import type { Grants, RoomConfig } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 
 export interface DevTokenRequest {
@@ -8,6 +8,8 @@ export interface DevTokenRequest {
   ttlSeconds?: number;
   /** Defaults: canPublish, canSubscribe, canPublishData on; roomAdmin, canRecord off. */
   grants?: Partial<Grants>;
+  /** Settings for the room if this participant creates it: topology (p2p, sfu, auto), video codec order. */
+  roomConfig?: RoomConfig;
 }
 
 /**

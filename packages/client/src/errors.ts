@@ -10,7 +10,8 @@ export type ClientErrorCode =
   | 'MEDIA_NOT_FOUND'
   | 'MEDIA_FAILED'
   | 'DEV_MODE_OFF'
-  | 'INVALID_RESPONSE';
+  | 'INVALID_RESPONSE'
+  | 'INVALID_ARGUMENT';
 
 export type ParleyErrorCode = ErrorCode | ClientErrorCode;
 

@@ -2,10 +2,29 @@
  * Parley browser SDK. Served by every Parley server as an ES module at /sdk/parley.js:
  *   import { Room } from 'https://your-server/sdk/parley.js';
  */
+export { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 export { Room, type ConnectionState, type RoomEvents, type RoomOptions, type TrackEvent } from './room.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
 export { fetchDevToken, type DevTokenRequest } from './dev-token.js';
+export {
+  classifyNetworkQuality,
+  detectNetworkQuality,
+  type NetworkMeasurement,
+  type NetworkQuality,
+  type NetworkQualityOptions,
+  type NetworkQualityResult,
+} from './network-quality.js';
 export type { TrackStats } from './stats.js';
-export { ErrorCode, PROTOCOL_VERSION, type TrackSource, type Grants, type LeaveReason } from '@parley/protocol';
+export {
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type TrackSource,
+  type Grants,
+  type LeaveReason,
+  type RoomConfig,
+  type Topology,
+  type VideoCodec,
+  type VideoQuality,
+} from '@parley/protocol';

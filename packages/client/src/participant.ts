@@ -1,4 +1,4 @@
-import type { Grants, ParticipantInfo, TrackSource } from '@parley/protocol';
+import type { Grants, ParticipantInfo, TrackSource, VideoQuality } from '@parley/protocol';
 
 export interface RemoteTrack {
   /** The received track, once subscribed. */
@@ -12,8 +12,19 @@ export class RemoteParticipant {
   private info: ParticipantInfo;
   private readonly subscribed = new Map<TrackSource, MediaStreamTrack>();
 
-  constructor(info: ParticipantInfo) {
+  constructor(
+    info: ParticipantInfo,
+    private readonly qualityControl: (participant: RemoteParticipant, source: TrackSource, quality: VideoQuality) => Promise<void>,
+  ) {
     this.info = info;
+  }
+
+  /**
+   * Which simulcast layer to receive of this participant's video (SFU rooms; in a P2P call the
+   * sender adapts by itself and this resolves without effect).
+   */
+  setVideoQuality(quality: VideoQuality, source: TrackSource = 'camera'): Promise<void> {
+    return this.qualityControl(this, source, quality);
   }
 
   get identity(): string {

@@ -1,9 +1,11 @@
-import type { IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, TrackSource } from '@parley/protocol';
+import type { IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoCodec, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
+import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
+import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 
@@ -26,12 +28,24 @@ export interface RoomEvents {
   localTrackUnpublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
   dataReceived: (event: { from: string; payload: string; topic?: string }) => void;
   connectionStateChanged: (state: ConnectionState, previous: ConnectionState) => void;
+  /** Who is speaking now, loudest first (identities; SFU rooms). */
+  activeSpeakersChanged: (speakers: string[]) => void;
+  /** The room moved between a direct call and the SFU; media follows by itself. */
+  topologyChanged: (topology: Topology) => void;
   /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
   disconnected: (error?: ParleyError) => void;
   error: (error: ParleyError) => void;
 }
 
+/** Errors after which reconnecting cannot help. */
+const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
+/** A ping every few seconds notices a dead connection that never reported closing. */
+const HEARTBEAT_INTERVAL_MS = 5000;
+const HEARTBEAT_TIMEOUT_MS = 4000;
+
 export interface RoomOptions {
+  /** When to retry after the signaling connection drops (default: quick retries within the server's grace period). */
+  reconnectPolicy?: ReconnectPolicy;
   /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
   rtcConfig?: RTCConfiguration;
   capture?: CaptureDefaults;
@@ -49,7 +63,12 @@ export class Room extends TypedEmitter<RoomEvents> {
   private iceServers: IceServer[] = [];
   private signal: SignalClient | undefined;
   private readonly links = new Map<string, PeerLink>();
+  private sfu: SfuConnection | undefined;
   private readonly sampler = new StatsSampler();
+  private session: { url: string; token: string; room?: string; sessionId: string; graceMs: number } | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** What SFU connections send through: always the current signaling connection. */
+  private readonly signalProxy = { request: ((message) => this.requireSignal().request(message)) as SignalClient['request'] };
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
@@ -82,13 +101,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   async connect(url: string, token: string, options: { room?: string } = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
-    const signal = new SignalClient();
-    this.signal = signal;
-    signal.on('event', (event) => this.onServerEvent(event));
-    signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
     try {
-      await signal.open(signalingUrl(url));
-      const joined = await signal.request({ type: 'join', token, sdk: 'parley-js/0.1.0', ...(options.room ? { room: options.room } : {}) });
+      const { signal, joined } = await this.openSession(url, token, options.room, undefined);
+      this.signal = signal;
+      this.session = { url, token, ...(options.room ? { room: options.room } : {}), sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.info = joined.room;
       this.iceServers = joined.iceServers;
       this.localParticipant.identity = joined.participant.identity;
@@ -96,16 +112,121 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.localParticipant.grants = joined.participant.grants;
       for (const info of joined.participants) this.addParticipant(info, false);
       this.setState('connected');
+      if (joined.room.topology === 'sfu') this.startSfu();
       for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
+      this.startHeartbeat();
     } catch (error) {
       this.teardown();
       throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
     }
   }
 
+  /** Opens a signaling connection and joins (or resumes `sessionId`). */
+  private async openSession(url: string, token: string, room: string | undefined, resume: string | undefined) {
+    const signal = new SignalClient();
+    signal.on('event', (event) => {
+      if (signal === this.signal) this.onServerEvent(event);
+    });
+    signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
+    try {
+      await signal.open(signalingUrl(url));
+      const joined = await signal.request({
+        type: 'join',
+        token,
+        sdk: 'parley-js/0.1.0',
+        capabilities: { videoCodecs: decodableVideoCodecs() },
+        ...(room ? { room } : {}),
+        ...(resume ? { resume } : {}),
+      });
+      return { signal, joined };
+    } catch (error) {
+      signal.close();
+      throw error;
+    }
+  }
+
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      const signal = this.signal;
+      if (!signal || this.connectionState !== 'connected') return;
+      withTimeout(signal.request({ type: 'ping' }), HEARTBEAT_TIMEOUT_MS).catch(() => {
+        if (signal === this.signal) signal.abandon('no answer to ping');
+      });
+    }, HEARTBEAT_INTERVAL_MS);
+  }
+
+  /**
+   * The signaling connection dropped: retry per the policy, resuming the membership so nobody sees
+   * a leave or a join and media (which never went through signaling) keeps flowing. If the server
+   * no longer knows the membership, join again from scratch with the same local tracks.
+   */
+  private async reconnect(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    this.setState('reconnecting');
+    const policy = this.options.reconnectPolicy ?? new DefaultReconnectPolicy();
+    const started = Date.now();
+    let lastError = new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
+    for (let attempt = 0; ; attempt++) {
+      const delay = policy.nextRetryDelayMs({ attempt, elapsedMs: Date.now() - started, graceMs: session.graceMs });
+      if (delay === null) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.connectionState !== 'reconnecting' || this.session !== session) return;
+      try {
+        const { signal, joined } = await this.openSession(session.url, session.token, session.room, session.sessionId);
+        if (this.connectionState !== 'reconnecting' || this.session !== session) {
+          signal.close();
+          return;
+        }
+        this.signal = signal;
+        session.sessionId = joined.sessionId;
+        session.graceMs = joined.reconnectGraceSeconds * 1000;
+        this.iceServers = joined.iceServers;
+        if (joined.resumed) this.reconcile(joined.participants, joined.room);
+        else this.rejoin(joined.participants, joined.room);
+        this.setState('connected');
+        return;
+      } catch (error) {
+        lastError = error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
+        if (FINAL_ERRORS.has(lastError.code)) break;
+      }
+    }
+    this.teardown();
+    this.emit('error', lastError);
+    this.emit('disconnected', lastError);
+  }
+
+  /** After a resume: catch up with joins and leaves that happened while the connection was down. */
+  private reconcile(participants: ParticipantInfo[], room: RoomInfo): void {
+    const present = new Set(participants.map((p) => p.identity));
+    for (const identity of [...this.remoteParticipants.keys()]) if (!present.has(identity)) this.removeParticipant(identity, 'disconnected');
+    for (const info of participants) {
+      if (this.remoteParticipants.has(info.identity)) this.updateParticipant(info);
+      else this.addParticipant(info, true);
+    }
+    if (room.topology !== this.info?.topology) this.changeTopology(room.topology);
+  }
+
+  /** The server forgot this membership (grace period over, server restarted): join again with the same tracks. */
+  private rejoin(participants: ParticipantInfo[], room: RoomInfo): void {
+    for (const identity of [...this.remoteParticipants.keys()]) this.removeParticipant(identity, 'disconnected');
+    this.sfu?.close();
+    this.sfu = undefined;
+    this.info = room;
+    for (const info of participants) this.addParticipant(info, true);
+    if (room.topology === 'sfu') this.startSfu();
+    for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
+  }
+
   async disconnect(): Promise<void> {
     const signal = this.signal;
     if (!signal) return;
+    if (this.connectionState === 'reconnecting') {
+      this.teardown();
+      this.emit('disconnected');
+      return;
+    }
     if (signal.isOpen) await withTimeout(signal.request({ type: 'leave' }), 1000).catch(() => undefined);
     this.teardown();
     this.emit('disconnected');
@@ -118,16 +239,15 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Per-stream statistics for every connection of this room. */
   async getStats(): Promise<TrackStats[]> {
-    const all = await Promise.all(
-      [...this.links.values()].map((link) =>
-        this.sampler.sample(link.pc, link.remoteIdentity, (mid, direction) => {
-          const transceiver = link.pc.getTransceivers().find((t) => t.mid === mid);
-          const track = direction === 'outbound' ? transceiver?.sender.track : transceiver?.receiver.track;
-          return track ? this.sourceOfTrack(link.remoteIdentity, track) : undefined;
-        }),
-      ),
+    const p2p = [...this.links.values()].map((link) =>
+      this.sampler.sample(link.pc, (mid, direction) => {
+        const transceiver = link.pc.getTransceivers().find((t) => t.mid === mid);
+        const track = direction === 'outbound' ? transceiver?.sender.track : transceiver?.receiver.track;
+        return { participant: link.remoteIdentity, source: track ? this.sourceOfTrack(link.remoteIdentity, track) : undefined };
+      }),
     );
-    return all.flat();
+    const sfu = (this.sfu?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => this.sampler.sample(pc, describe));
+    return (await Promise.all([...p2p, ...sfu])).flat();
   }
 
   private sourceOfTrack(identity: string, track: MediaStreamTrack): TrackSource | undefined {
@@ -151,6 +271,18 @@ export class Room extends TypedEmitter<RoomEvents> {
         return this.removeParticipant(event.identity, event.reason);
       case 'signal':
         return this.links.get(event.from)?.receive(event.payload);
+      case 'subscriberOffer':
+        return this.sfu?.receiveOffer(event.sdp, event.tracks);
+      case 'layersWanted':
+        return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message)));
+      case 'activeSpeakers':
+        return this.emit('activeSpeakersChanged', event.speakers);
+      case 'topologyChanged':
+        return this.changeTopology(event.topology);
+      case 'mediaReset':
+        this.sfu?.close();
+        this.sfu = undefined;
+        return this.startSfu();
       case 'data':
         return this.emit('dataReceived', { from: event.from, payload: event.payload, ...(event.topic === undefined ? {} : { topic: event.topic }) });
       case 'error':
@@ -161,12 +293,69 @@ export class Room extends TypedEmitter<RoomEvents> {
   private addParticipant(info: ParticipantInfo, announce: boolean): void {
     // The server announces a replaced identity as left before it joins again; this only guards order.
     if (this.remoteParticipants.has(info.identity)) this.removeParticipant(info.identity, 'replaced');
-    const participant = new RemoteParticipant(info);
+    const participant = new RemoteParticipant(info, (p, source, quality) => this.setVideoQuality(p, source, quality));
     this.remoteParticipants.set(info.identity, participant);
-    const link = this.createLink(participant);
-    this.links.set(info.identity, link);
+    if (this.info?.topology !== 'sfu') this.connectDirectly(participant);
     if (announce) this.emit('participantJoined', participant);
+  }
+
+  private connectDirectly(participant: RemoteParticipant): void {
+    const link = this.createLink(participant);
+    this.links.set(participant.identity, link);
     if (participant.grants.canSubscribe) for (const [source, track] of this.localParticipant.tracks) void link.publish(source, track);
+  }
+
+  private async setVideoQuality(participant: RemoteParticipant, source: TrackSource, quality: VideoQuality): Promise<void> {
+    const trackId = this.sfu?.trackIdOf(participant.identity, source);
+    if (trackId) await this.sfu!.setVideoQuality(trackId, quality);
+  }
+
+  /** Publishes every local track to the SFU and receives everyone through it. */
+  private startSfu(): void {
+    if (this.sfu || !this.signal) return;
+    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), {
+      trackAdded: (info, track) => this.onSfuTrack(info, track),
+      trackRemoved: (info, track) => {
+        const participant = this.remoteParticipants.get(info.participant);
+        if (!participant || participant.tracks.get(info.source)?.track !== track) return;
+        participant.setSubscribed(info.source, undefined);
+        this.emit('trackUnsubscribed', { track, participant, source: info.source });
+      },
+      failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
+    });
+    this.sfu = sfu;
+    for (const [source, track] of this.localParticipant.tracks) this.publishToSfu(source, track);
+  }
+
+  private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
+    this.sfu?.publish(source, track).catch((error: ParleyError) => {
+      if (this.sfu) this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', (error as Error).message));
+    });
+  }
+
+  private onSfuTrack(info: SubscribedTrack, track: MediaStreamTrack): void {
+    const participant = this.remoteParticipants.get(info.participant);
+    if (!participant) return;
+    // Make before break: the direct link to this participant goes once the SFU delivers its media.
+    const link = this.links.get(info.participant);
+    if (link) {
+      link.close();
+      this.links.delete(info.participant);
+    }
+    participant.setSubscribed(info.source, track);
+    this.emit('trackSubscribed', { track, participant, source: info.source });
+  }
+
+  private changeTopology(topology: Topology): void {
+    if (!this.info || this.info.topology === topology) return;
+    this.info = { ...this.info, topology };
+    if (topology === 'sfu') this.startSfu();
+    else {
+      this.sfu?.close();
+      this.sfu = undefined;
+      for (const participant of this.remoteParticipants.values()) if (!this.links.has(participant.identity)) this.connectDirectly(participant);
+    }
+    this.emit('topologyChanged', topology);
   }
 
   private updateParticipant(info: ParticipantInfo): void {
@@ -191,12 +380,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit('participantLeft', participant, reason);
   }
 
+  private rtcConfiguration(): RTCConfiguration {
+    return { ...this.options.rtcConfig, iceServers: [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])] };
+  }
+
   private createLink(participant: RemoteParticipant): PeerLink {
     const identity = participant.identity;
-    const configuration: RTCConfiguration = {
-      ...this.options.rtcConfig,
-      iceServers: [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])],
-    };
+    const configuration = this.rtcConfiguration();
     // Both sides must agree who is polite without talking: compare identities.
     return new PeerLink(identity, this.localParticipant.identity < identity, configuration, {
       signal: (payload: SignalPayload) => {
@@ -218,6 +408,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    if (this.sfu) await this.sfu.publish(source, track);
     for (const [identity, link] of this.links) {
       if (this.remoteParticipants.get(identity)?.grants.canSubscribe) await link.publish(source, track);
     }
@@ -227,6 +418,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private async unpublishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
     for (const link of this.links.values()) await link.unpublish(source);
+    await this.sfu?.unpublish(source);
     this.emit('localTrackUnpublished', { track, source });
     await this.announce(source, true);
   }
@@ -238,7 +430,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private onSignalClosed(signal: SignalClient, fatal: ParleyError | undefined): void {
-    if (signal !== this.signal || this.connectionState === 'connecting') return;
+    if (signal !== this.signal || this.connectionState !== 'connected') return;
+    if (!fatal && this.session) {
+      void this.reconnect();
+      return;
+    }
     const error = fatal ?? new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
     this.teardown();
     this.emit('error', error);
@@ -248,9 +444,13 @@ export class Room extends TypedEmitter<RoomEvents> {
   private teardown(): void {
     const signal = this.signal;
     this.signal = undefined;
+    this.session = undefined;
+    clearInterval(this.heartbeat);
     signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
+    this.sfu?.close();
+    this.sfu = undefined;
     this.remoteParticipants.clear();
     this.localParticipant.stopAll();
     this.setState('disconnected');
@@ -271,6 +471,13 @@ function signalingUrl(url: string): string {
     if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws';
   }
   return parsed.toString();
+}
+
+/** The video codecs this browser can decode, told to the SFU so it forwards only those. */
+function decodableVideoCodecs(): VideoCodec[] {
+  const known: VideoCodec[] = ['vp8', 'vp9', 'h264', 'av1'];
+  const mimeTypes = new Set((globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map((codec) => codec.mimeType.toLowerCase()));
+  return known.filter((codec) => mimeTypes.has(`video/${codec}`));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -20,6 +20,10 @@ interface ReplyOf {
   sendData: ServerMessageOf<'ack'>;
   removeParticipant: ServerMessageOf<'ack'>;
   leave: ServerMessageOf<'ack'>;
+  publishTrack: ServerMessageOf<'trackPublished'>;
+  unpublishTrack: ServerMessageOf<'ack'>;
+  subscriberAnswer: ServerMessageOf<'ack'>;
+  setVideoQuality: ServerMessageOf<'ack'>;
 }
 
 interface SignalClientEvents {
@@ -82,6 +86,19 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
 
   close(): void {
     this.socket?.close(1000, 'client closed');
+  }
+
+  /**
+   * Gives up on a connection that stopped answering: reports it closed now, without waiting for
+   * a closing handshake a dead network would never complete.
+   */
+  abandon(reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.close(4000, reason.slice(0, 100));
+    this.onClosed(4000, reason);
   }
 
   private onMessage(data: unknown): void {

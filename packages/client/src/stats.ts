@@ -21,13 +21,22 @@ export interface TrackStats {
   framesPerSecond?: number;
   /** Inbound video: frames decoded so far. Outbound video: frames encoded. */
   frames?: number;
+  /** Video: NACKs (retransmission requests) sent so far (inbound) or received (outbound). */
+  nackCount?: number;
   /** Local candidate type of the selected pair: host, srflx, prflx or relay. */
   candidateType?: string;
   remoteCandidateType?: string;
   /** DTLS transport state of the connection (connected once DTLS-SRTP is up). */
   dtlsState?: string;
+  /** Outbound simulcast: which layer this report is (q, h, f). */
+  rid?: string;
   /** Outbound: why the encoder is limited (bandwidth, cpu, none). */
   qualityLimitationReason?: string;
+}
+
+export interface StreamOwner {
+  participant: string;
+  source?: TrackSource | undefined;
 }
 
 type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };
@@ -36,7 +45,8 @@ type Report = Record<string, unknown> & { id: string; type: string; timestamp: n
 export class StatsSampler {
   private readonly previous = new Map<string, { bytes: number; timestamp: number }>();
 
-  async sample(pc: RTCPeerConnection, participant: string, sourceOf: (mid: string | undefined, direction: 'inbound' | 'outbound') => TrackSource | undefined): Promise<TrackStats[]> {
+  /** `describe` names the participant and source of each stream (by m-line), or undefined to leave it out. */
+  async sample(pc: RTCPeerConnection, describe: (mid: string | undefined, direction: 'inbound' | 'outbound') => StreamOwner | undefined): Promise<TrackStats[]> {
     const reports = new Map<string, Report>();
     (await pc.getStats()).forEach((report: Report) => reports.set(report.id, report));
     const transport = selectedTransport(reports);
@@ -50,7 +60,9 @@ export class StatsSampler {
       const bytes = num(direction === 'inbound' ? report.bytesReceived : report.bytesSent) ?? 0;
       const remote = direction === 'outbound' ? findRemoteInbound(reports, report) : undefined;
       const codec = reports.get(report.codecId as string)?.mimeType as string | undefined;
-      const source = sourceOf(report.mid as string | undefined, direction);
+      const owner = describe(report.mid as string | undefined, direction);
+      if (!owner) continue;
+      const { participant, source } = owner;
       result.push(
         compact({
           participant,
@@ -68,9 +80,11 @@ export class StatsSampler {
           frameHeight: num(report.frameHeight),
           framesPerSecond: num(report.framesPerSecond),
           frames: num(direction === 'inbound' ? report.framesDecoded : report.framesEncoded),
+          nackCount: num(report.nackCount),
           candidateType: transport.localType,
           remoteCandidateType: transport.remoteType,
           dtlsState: transport.dtlsState,
+          rid: report.rid as string | undefined,
           qualityLimitationReason: report.qualityLimitationReason as string | undefined,
         }),
       );

@@ -34,6 +34,12 @@ export const ErrorCode = {
   REPLACED: 'REPLACED',
   /** A room admin removed this participant. */
   REMOVED: 'REMOVED',
+  /** This needs the other topology (e.g. publishTrack in a P2P room). */
+  WRONG_TOPOLOGY: 'WRONG_TOPOLOGY',
+  /** The SFU could not use an SDP (no common codec, wrong m-lines). */
+  MEDIA_REJECTED: 'MEDIA_REJECTED',
+  /** A track id this participant does not publish or receive. */
+  TRACK_NOT_FOUND: 'TRACK_NOT_FOUND',
   /** The server is shutting down. */
   SERVER_SHUTDOWN: 'SERVER_SHUTDOWN',
   INTERNAL: 'INTERNAL',

@@ -49,8 +49,25 @@ export const IceServer = z.object({
 });
 export type IceServer = z.infer<typeof IceServer>;
 
-export const Topology = z.enum(['p2p']);
+/** How media flows in a room right now: directly between two browsers, or through the SFU. */
+export const Topology = z.enum(['p2p', 'sfu']);
 export type Topology = z.infer<typeof Topology>;
+/** What a room is configured for; `auto` is P2P while two participants, SFU from the third. */
+export const TopologyPolicy = z.enum(['p2p', 'sfu', 'auto']);
+export type TopologyPolicy = z.infer<typeof TopologyPolicy>;
+export const VideoCodec = z.enum(['vp8', 'vp9', 'h264', 'av1']);
+export type VideoCodec = z.infer<typeof VideoCodec>;
+export const VideoQuality = z.enum(['low', 'medium', 'high']);
+export type VideoQuality = z.infer<typeof VideoQuality>;
+/** Room settings a token may carry; applied by whoever creates the room (the first to join). */
+export const RoomConfig = z.object({
+  topology: z.optional(TopologyPolicy),
+  /** Preference order for SFU video; every receiver gets a codec it decodes. */
+  videoCodecs: z.optional(z.array(VideoCodec).check(z.minLength(1), z.maxLength(4))),
+});
+export type RoomConfig = z.infer<typeof RoomConfig>;
+const TrackId = z.string().check(z.minLength(1), z.maxLength(64));
+const Sdp = z.string().check(z.maxLength(60_000));
 
 export const SessionDescription = z.object({
   type: z.enum(['offer', 'answer', 'pranswer', 'rollback']),
@@ -84,6 +101,10 @@ export const JoinRequest = z.object({
   /** The room the client means to join; refused when the token names another. */
   room: z.optional(RoomName),
   sdk: z.optional(z.string().check(z.maxLength(64))),
+  /** The `sessionId` of a membership whose connection dropped: resume it instead of joining anew. */
+  resume: z.optional(z.string().check(z.maxLength(64))),
+  /** What this browser decodes, so the SFU forwards only codecs it can play. */
+  capabilities: z.optional(z.object({ videoCodecs: z.array(VideoCodec).check(z.maxLength(8)) })),
 });
 export const SignalRequest = z.object({ ...base, type: z.literal('signal'), to: Identity, payload: SignalPayload });
 export const SetTrackMutedRequest = z.object({ ...base, type: z.literal('setTrackMuted'), source: TrackSource, muted: z.boolean() });
@@ -97,6 +118,12 @@ export const SendDataRequest = z.object({
 });
 export const RemoveParticipantRequest = z.object({ ...base, type: z.literal('removeParticipant'), identity: Identity });
 export const PingRequest = z.object({ ...base, type: z.literal('ping') });
+/** SFU: publish one track on its own connection; the reply carries the SFU's answer. */
+export const PublishTrackRequest = z.object({ ...base, type: z.literal('publishTrack'), source: TrackSource, sdp: Sdp });
+export const UnpublishTrackRequest = z.object({ ...base, type: z.literal('unpublishTrack'), trackId: TrackId });
+/** SFU: the answer to the latest `subscriberOffer`. */
+export const SubscriberAnswerRequest = z.object({ ...base, type: z.literal('subscriberAnswer'), sdp: Sdp });
+export const SetVideoQualityRequest = z.object({ ...base, type: z.literal('setVideoQuality'), trackId: TrackId, quality: VideoQuality });
 export const LeaveRequest = z.object({ ...base, type: z.literal('leave') });
 
 export const ClientMessage = z.discriminatedUnion('type', [
@@ -107,10 +134,26 @@ export const ClientMessage = z.discriminatedUnion('type', [
   RemoveParticipantRequest,
   PingRequest,
   LeaveRequest,
+  PublishTrackRequest,
+  UnpublishTrackRequest,
+  SubscriberAnswerRequest,
+  SetVideoQualityRequest,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
-const everyClientType = { join: true, signal: true, setTrackMuted: true, sendData: true, removeParticipant: true, ping: true, leave: true } satisfies Record<ClientMessageType, true>;
+const everyClientType = {
+  join: true,
+  signal: true,
+  setTrackMuted: true,
+  sendData: true,
+  removeParticipant: true,
+  ping: true,
+  leave: true,
+  publishTrack: true,
+  unpublishTrack: true,
+  subscriberAnswer: true,
+  setVideoQuality: true,
+} satisfies Record<ClientMessageType, true>;
 export const clientMessageTypes: ReadonlySet<string> = new Set(Object.keys(everyClientType));
 
 // ---- server -> client -------------------------------------------------------------------------
@@ -130,8 +173,15 @@ export const JoinedResponse = z.object({
   participants: z.array(ParticipantInfo),
   iceServers: z.array(IceServer),
   serverVersion: z.string(),
+  /** Present this in `join.resume` after a dropped connection to keep this membership. */
+  sessionId: z.string(),
+  /** True when this join resumed an existing membership: nobody saw you leave. */
+  resumed: z.boolean(),
+  /** Seconds the server keeps a dropped membership resumable. */
+  reconnectGraceSeconds: z.number(),
 });
 export const AckResponse = z.object({ ...reply, type: z.literal('ack') });
+export const TrackPublishedResponse = z.object({ ...reply, type: z.literal('trackPublished'), trackId: TrackId, sdp: Sdp, codec: z.string() });
 export const PongResponse = z.object({ ...reply, type: z.literal('pong'), time: z.number() });
 export const ErrorMessage = z.object({
   v: z.literal(PROTOCOL_VERSION),
@@ -157,9 +207,27 @@ export const DataEvent = z.object({
   topic: z.optional(z.string()),
 });
 
+export const SubscribedTrack = z.object({ mid: z.string(), trackId: TrackId, participant: Identity, source: TrackSource, kind: z.enum(['audio', 'video']) });
+export type SubscribedTrack = z.infer<typeof SubscribedTrack>;
+/** SFU: everything this participant receives, as one offer; answer with `subscriberAnswer`. */
+export const SubscriberOfferEvent = z.object({ ...event, type: z.literal('subscriberOffer'), sdp: Sdp, tracks: z.array(SubscribedTrack) });
+export const ActiveSpeakersEvent = z.object({ ...event, type: z.literal('activeSpeakers'), speakers: z.array(Identity) });
+/** SFU dynacast: only these simulcast layers of a published track have receivers; pause the others. */
+export const LayersWantedEvent = z.object({ ...event, type: z.literal('layersWanted'), trackId: TrackId, rids: z.array(z.string()) });
+/** The room moved between P2P and the SFU (auto policy); media follows without rejoining. */
+export const TopologyChangedEvent = z.object({ ...event, type: z.literal('topologyChanged'), topology: Topology });
+/** The SFU lost this room's media (a worker restarted): publish and subscribe again. */
+export const MediaResetEvent = z.object({ ...event, type: z.literal('mediaReset') });
+
 export const ServerMessage = z.discriminatedUnion('type', [
   JoinedResponse,
   AckResponse,
+  TrackPublishedResponse,
+  SubscriberOfferEvent,
+  ActiveSpeakersEvent,
+  LayersWantedEvent,
+  TopologyChangedEvent,
+  MediaResetEvent,
   PongResponse,
   ErrorMessage,
   ParticipantJoinedEvent,

@@ -6,6 +6,8 @@ import { createRequestHandler } from './http/routes.js';
 import { loadTls } from './http/tls.js';
 import { createLogger, type Logger } from './logger.js';
 import { RoomRegistry } from './rooms/room-registry.js';
+import { MediaCoordinator } from './sfu/media-coordinator.js';
+import { startSfu } from './sfu/start.js';
 import { attachSignaling, SIGNALING_PATH } from './signaling/ws-server.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -17,6 +19,8 @@ export interface RunningServer {
   readonly wsUrl: string;
   readonly port: number;
   readonly rooms: RoomRegistry;
+  /** Rooms' SFU media; the worker processes start with the first SFU room. */
+  readonly media: MediaCoordinator;
   close(): Promise<void>;
 }
 
@@ -29,8 +33,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const config = resolveConfig(input);
   const logger = options.logger ?? createLogger(config.logLevel);
   const tls = await loadTls(config.tls, config.host);
-  const rooms = new RoomRegistry(config.rooms.maxParticipants);
-  const ctx = { config, rooms, logger, serverVersion: SERVER_VERSION, startedAt: Date.now() };
+  const rooms = new RoomRegistry(config.rooms);
+  const media = new MediaCoordinator(rooms, () => startSfu(config, logger), logger);
+  const ctx = { config, rooms, media, logger, serverVersion: SERVER_VERSION, startedAt: Date.now() };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -57,8 +62,10 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     wsUrl: `${url.replace(/^http/, 'ws')}${SIGNALING_PATH}`,
     port,
     rooms,
+    media,
     close: async () => {
       await signaling.close();
+      await media.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

@@ -14,7 +14,8 @@ let roomCounter = 0;
 const freshRoom = () => `room-${++roomCounter}`;
 
 before(async () => {
-  server = await startTestServer();
+  // P2P rooms: these tests cover signaling for direct calls (SFU signaling: sfu.test.ts).
+  server = await startTestServer({ rooms: { topology: 'p2p' } });
 });
 after(async () => {
   await server.close();

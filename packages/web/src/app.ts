@@ -1,7 +1,7 @@
 // Entry point of the web app (bundled to /app.js): shows the join page, turns a join into a call
 // page, and goes back to the join page when the call ends.
 
-import { Room, type ParleyError } from '@parley/client';
+import { detectNetworkQuality, Room, type ParleyError } from '@parley/client';
 import { createBanners } from './banners.ts';
 import { createCallPage } from './call-page.ts';
 import { findPart, type View } from './dom.ts';
@@ -40,6 +40,7 @@ function showJoinPage(room: string, moveFocus: boolean): void {
     name: rememberedDisplayName(),
     onJoin: (request) => joinCall(request, joinPage),
     onInvalid: (message) => banners.showError(message),
+    testNetwork: (signal) => detectNetworkQuality({ url: location.origin, signal }),
   });
   showView(joinPage, moveFocus);
 }

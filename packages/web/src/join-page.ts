@@ -1,8 +1,11 @@
 // The join page: room, name, camera/mic choices, optional token, and a live camera preview.
 
+import type { NetworkQualityResult } from '@parley/client';
 import { createCameraPreview } from './camera-preview.ts';
 import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
+import { describeError } from './errors.ts';
 import { rememberDisplayName } from './identity.ts';
+import { describeNetworkResult } from './network-test.ts';
 import { roomNameProblem } from './room-name.ts';
 
 /** What the user asked for when pressing Join. */
@@ -22,6 +25,8 @@ export interface JoinPageOptions {
   onJoin(request: JoinRequest): Promise<void>;
   /** Shows why the form cannot be submitted yet. */
   onInvalid(message: string): void;
+  /** Runs the pre-call network test ("Test my network"); aborted if the page goes away first. */
+  testNetwork(signal: AbortSignal): Promise<NetworkQualityResult>;
 }
 
 export interface JoinPage extends View {
@@ -43,6 +48,9 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
   const tokenDetails = findPart(form, 'token-details', HTMLDetailsElement);
   const joinButton = findPart(form, 'join-button', HTMLButtonElement);
   const heading = findElement(element, 'h1', HTMLHeadingElement);
+  const networkTestButton = findPart(form, 'network-test-button', HTMLButtonElement);
+  const networkTestResult = findPart(form, 'network-test-result', HTMLElement);
+  const networkTestAbort = new AbortController();
   const preview = createCameraPreview(
     findElement(element, 'video', HTMLVideoElement),
     findPart(element, 'preview-message', HTMLElement),
@@ -99,13 +107,37 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
     void options.onJoin(request).finally(() => setJoining(false));
   });
 
+  networkTestButton.addEventListener('click', () => void testNetwork());
+
+  async function testNetwork(): Promise<void> {
+    networkTestButton.disabled = true;
+    networkTestButton.textContent = 'Testing…';
+    networkTestResult.dataset.quality = 'testing';
+    networkTestResult.textContent = 'Testing your network for a few seconds…';
+    try {
+      const result = await options.testNetwork(networkTestAbort.signal);
+      networkTestResult.dataset.quality = result.quality;
+      networkTestResult.textContent = describeNetworkResult(result);
+    } catch (error) {
+      if (networkTestAbort.signal.aborted) return;
+      networkTestResult.dataset.quality = 'error';
+      networkTestResult.textContent = `The network test did not finish. ${describeError(error)}`;
+    } finally {
+      networkTestButton.disabled = false;
+      networkTestButton.textContent = 'Test my network';
+    }
+  }
+
   if (cameraCheckbox.checked) void startPreview();
   else preview.stop();
 
   return {
     element,
     focus: () => heading.focus(),
-    dispose: () => preview.stop(),
+    dispose: () => {
+      preview.stop();
+      networkTestAbort.abort();
+    },
     revealTokenField() {
       tokenDetails.open = true;
       tokenInput.focus();

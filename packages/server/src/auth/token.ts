@@ -1,6 +1,6 @@
 import { SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
-import { DisplayName, ErrorCode, Grants, Identity, RoomName, describeIssues, type Grants as GrantSet } from '@parley/protocol';
+import { DisplayName, ErrorCode, Grants, Identity, RoomConfig, RoomName, describeIssues, type Grants as GrantSet, type RoomConfig as RoomSettings } from '@parley/protocol';
 
 export const defaultGrants: GrantSet = {
   canPublish: true,
@@ -17,6 +17,8 @@ export const TokenClaims = z.object({
   name: z.optional(DisplayName),
   room: RoomName,
   grants: Grants,
+  /** Settings for the room if this participant creates it (first to join). */
+  roomConfig: z.optional(RoomConfig),
   exp: z.number(),
   iat: z.number().optional(),
   nbf: z.number().optional(),
@@ -32,6 +34,7 @@ export interface TokenRequest {
   name?: string;
   ttlSeconds: number;
   grants?: Partial<GrantSet>;
+  roomConfig?: RoomSettings;
 }
 
 const encoder = new TextEncoder();
@@ -46,6 +49,7 @@ export async function createToken(request: TokenRequest): Promise<string> {
     name: request.name ?? request.identity,
     room: request.room,
     grants: { ...defaultGrants, ...request.grants },
+    ...(request.roomConfig ? { roomConfig: request.roomConfig } : {}),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer(request.apiKey)

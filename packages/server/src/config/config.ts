@@ -37,9 +37,36 @@ export const ServerConfigSchema = z
     rooms: z
       .object({
         maxParticipants: Count.default(16),
+        /** `auto`: P2P while two participants, SFU from the third. A token's roomConfig may override it per room. */
+        topology: z.enum(['p2p', 'sfu', 'auto']).default('auto'),
+        /** In `auto`, go back to P2P when an SFU room drops to two participants. */
+        p2pWhenTwo: z.boolean().default(false),
+        /** SFU video codec preference; each receiver gets one it decodes. */
+        videoCodecs: z.array(z.enum(['vp8', 'vp9', 'h264', 'av1'])).min(1).default(['vp8', 'vp9', 'h264', 'av1']),
       })
       .strict()
-      .default({ maxParticipants: 16 }),
+      .default({ maxParticipants: 16, topology: 'auto', p2pWhenTwo: false, videoCodecs: ['vp8', 'vp9', 'h264', 'av1'] }),
+    sfu: z
+      .object({
+        /** Worker processes (a room lives on one); default: one per core. */
+        workers: Count.max(64).optional(),
+        /** Every media connection of worker i shares UDP port udpPort + i (ICE UDP mux). */
+        udpPort: Port.default(7882),
+        /** Instead of the shared port, one port per connection from this range (set udpMux false). */
+        udpMux: z.boolean().default(true),
+        portRange: z
+          .object({ min: Port, max: Port })
+          .strict()
+          .refine((range) => range.min > 0 && range.min <= range.max, 'sfu.portRange needs 0 < min <= max')
+          .optional(),
+        /** Address media sockets bind to; default: the server's host (all interfaces for 0.0.0.0 or ::). */
+        bindAddress: z.string().min(1).optional(),
+        /** Public address put in SDP when the server sits behind 1:1 NAT (the `announcedIp` of other SFUs). */
+        announcedAddress: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ udpPort: 7882, udpMux: true })
+      .refine((sfu) => sfu.udpMux || sfu.portRange !== undefined, 'sfu.udpMux false needs sfu.portRange'),
     limits: z
       .object({
         maxMessageBytes: Count.default(DEFAULT_MAX_MESSAGE_BYTES),
@@ -51,6 +78,8 @@ export const ServerConfigSchema = z
         connectionBurstPerIp: Count.default(60),
         maxConnectionsPerIp: Count.default(64),
         devTokensPerIpPerMinute: Rate.default(120),
+        /** Requests to /api/network-test/* per IP (one pre-call test makes about 20). */
+        networkTestsPerIpPerMinute: Rate.default(120),
       })
       .strict()
       .default({
@@ -62,6 +91,7 @@ export const ServerConfigSchema = z
         connectionBurstPerIp: 60,
         maxConnectionsPerIp: 64,
         devTokensPerIpPerMinute: 120,
+        networkTestsPerIpPerMinute: 120,
       }),
     ice: z
       .object({
@@ -76,6 +106,8 @@ export const ServerConfigSchema = z
       .refine((ice) => ice.turnUrls.length === 0 || ice.turnSecret !== undefined, 'ice.turnUrls need ice.turnSecret'),
     /** Seconds a dead WebSocket (no pong) is kept before its participant is dropped. */
     heartbeatSeconds: Count.default(15),
+    /** Seconds a participant whose connection dropped stays in the room, resumable, before it leaves (0: leave at once). */
+    reconnectGraceSeconds: z.coerce.number().int().min(0).max(600).default(20),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();
@@ -136,6 +168,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_TLS_KEY', ['tls', 'keyFile'], String],
     ['PARLEY_SELF_SIGNED', ['tls', 'selfSigned'], (v, n) => flag(n, v)],
     ['PARLEY_MAX_PARTICIPANTS', ['rooms', 'maxParticipants'], String],
+    ['PARLEY_TOPOLOGY', ['rooms', 'topology'], String],
+    ['PARLEY_VIDEO_CODECS', ['rooms', 'videoCodecs'], list],
+    ['PARLEY_SFU_WORKERS', ['sfu', 'workers'], String],
+    ['PARLEY_SFU_UDP_PORT', ['sfu', 'udpPort'], String],
+    ['PARLEY_SFU_BIND_ADDRESS', ['sfu', 'bindAddress'], String],
+    ['PARLEY_SFU_ANNOUNCED_ADDRESS', ['sfu', 'announcedAddress'], String],
     ['PARLEY_STUN_URLS', ['ice', 'stunUrls'], list],
     ['PARLEY_TURN_URLS', ['ice', 'turnUrls'], list],
     ['PARLEY_TURN_SECRET', ['ice', 'turnSecret'], String],
@@ -199,6 +237,8 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
     devMode: config.devMode,
     apiKeys: Object.keys(config.apiKeys).join(','),
     maxParticipants: config.rooms.maxParticipants,
+    topology: config.rooms.topology,
+    sfuUdpPort: config.sfu.udpMux ? config.sfu.udpPort : `${config.sfu.portRange?.min}-${config.sfu.portRange?.max}`,
     stun: config.ice.stunUrls.length,
     turn: config.ice.turnUrls.length,
   };

@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import * as zm from 'zod/mini';
-import { describeIssues, DisplayName, Grants, Identity, RoomName } from '@parley/protocol';
+import { describeIssues, DisplayName, Grants, Identity, RoomConfig, RoomName } from '@parley/protocol';
 import { createToken } from '../auth/token.js';
 import { DEV_API_KEY, DEV_API_SECRET, type ServerConfig } from '../config/config.js';
 import { IpLimiter } from '../limits/ip-limiter.js';
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import { clientIp } from './client-ip.js';
+import { createNetworkTestHandler } from './network-test.js';
 import { StaticFiles } from './static-files.js';
 
 export interface HttpContext {
@@ -28,6 +29,7 @@ const DevTokenRequest = z
     name: z.optional(DisplayName),
     ttlSeconds: z.number().int().positive().max(MAX_DEV_TOKEN_TTL_SECONDS).default(3600),
     grants: z.optional(zm.partial(Grants)),
+    roomConfig: z.optional(RoomConfig),
   })
   .strict();
 
@@ -43,7 +45,11 @@ const securityHeaders: Record<string, string> = {
 export function createRequestHandler(ctx: HttpContext): (request: IncomingMessage, response: ServerResponse) => void {
   const files = new StaticFiles();
   const devTokenLimiter = new IpLimiter({ perMinute: ctx.config.limits.devTokensPerIpPerMinute, burst: 20, maxConcurrent: Infinity });
-  const sweep = setInterval(() => devTokenLimiter.sweep(), 60_000);
+  const networkTest = createNetworkTestHandler(ctx.config.limits.networkTestsPerIpPerMinute);
+  const sweep = setInterval(() => {
+    devTokenLimiter.sweep();
+    networkTest.sweep();
+  }, 60_000);
   sweep.unref();
 
   // HSTS only with a real certificate: pinning a LAN test host to a self-signed one would lock users out.
@@ -54,6 +60,7 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
     const route = `${request.method ?? 'GET'} ${path}`;
     if (route === 'GET /healthz') return sendJson(response, 200, health(ctx));
     if (route === 'POST /api/dev/token') return handleDevToken(ctx, devTokenLimiter, request, response);
+    if (await networkTest.handle(request, response, path, clientIp(request, ctx.config.behindTlsProxy))) return;
     if (path.startsWith('/api/')) return sendError(response, 404, 'NOT_FOUND', `no API route ${route}`);
     if (request.method === 'GET' || request.method === 'HEAD') return files.serve(path, request, response);
     return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`);
@@ -94,8 +101,17 @@ async function handleDevToken(ctx: HttpContext, limiter: IpLimiter, request: Inc
   }
   const parsed = DevTokenRequest.safeParse(json);
   if (!parsed.success) return sendError(response, 400, 'INVALID_MESSAGE', describeIssues(parsed.error));
-  const { room, identity, name, ttlSeconds, grants } = parsed.data;
-  const token = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity, ttlSeconds, ...(name ? { name } : {}), ...(grants ? { grants } : {}) });
+  const { room, identity, name, ttlSeconds, grants, roomConfig } = parsed.data;
+  const token = await createToken({
+    apiKey: DEV_API_KEY,
+    apiSecret: DEV_API_SECRET,
+    room,
+    identity,
+    ttlSeconds,
+    ...(name ? { name } : {}),
+    ...(grants ? { grants } : {}),
+    ...(roomConfig ? { roomConfig } : {}),
+  });
   sendJson(response, 200, { token, ttlSeconds });
 }
 

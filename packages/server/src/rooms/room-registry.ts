@@ -1,15 +1,21 @@
-import { Room } from './room.js';
+import type { RoomConfig } from '@parley/protocol';
+import { Room, type RoomSettings } from './room.js';
 
 /** All rooms of this instance. A room exists while it has participants. */
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
 
-  constructor(private readonly maxParticipants: number) {}
+  constructor(private readonly defaults: RoomSettings) {}
 
-  getOrCreate(name: string): Room {
+  /** The room, created with the defaults overridden by `config` (from the creator's token) if new. */
+  getOrCreate(name: string, config: RoomConfig = {}): Room {
     let room = this.rooms.get(name);
     if (!room) {
-      room = new Room(name, this.maxParticipants);
+      room = new Room(name, {
+        ...this.defaults,
+        ...(config.topology ? { topology: config.topology } : {}),
+        ...(config.videoCodecs ? { videoCodecs: config.videoCodecs } : {}),
+      });
       this.rooms.set(name, room);
     }
     return room;
@@ -20,8 +26,12 @@ export class RoomRegistry {
   }
 
   /** Forgets the room once its last participant has left. */
-  releaseIfEmpty(room: Room): void {
-    if (room.size === 0 && this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+  releaseIfEmpty(room: Room): boolean {
+    if (room.size === 0 && this.rooms.get(room.name) === room) {
+      this.rooms.delete(room.name);
+      return true;
+    }
+    return false;
   }
 
   stats(): { rooms: number; participants: number } {

@@ -1,23 +1,56 @@
-import { CloseCode, ErrorCode, PROTOCOL_VERSION, type LeaveReason, type RoomInfo, type ServerMessage, type Topology } from '@parley/protocol';
+import {
+  CloseCode,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type LeaveReason,
+  type RoomInfo,
+  type ServerMessage,
+  type Topology,
+  type TopologyPolicy,
+  type VideoCodec,
+} from '@parley/protocol';
 import type { Participant } from './participant.js';
 
-/** The most participants each topology can carry. P2P is a direct 1-1 call. */
-const topologyCapacity: Record<Topology, number> = { p2p: 2 };
+/** The most participants a policy allows. A P2P room is a direct 1-1 call. */
+const policyCapacity: Record<TopologyPolicy, number> = { p2p: 2, sfu: Infinity, auto: Infinity };
+
+export interface RoomSettings {
+  maxParticipants: number;
+  topology: TopologyPolicy;
+  /** `auto` only: back to P2P when the room drops to two. */
+  p2pWhenTwo: boolean;
+  videoCodecs: VideoCodec[];
+}
 
 export type Admission = { ok: true } | { ok: false; code: ErrorCode; message: string };
 
 /** One room: who is in it, and fan-out of room events. Knows nothing about sockets. */
 export class Room {
   private readonly participants = new Map<string, Participant>();
-  readonly topology: Topology = 'p2p';
+  /** How media flows now; the media coordinator moves an `auto` room between the two. */
+  topology: Topology;
 
   constructor(
     readonly name: string,
-    private readonly maxParticipants: number,
-  ) {}
+    readonly settings: RoomSettings,
+  ) {
+    this.topology = settings.topology === 'sfu' ? 'sfu' : 'p2p';
+  }
 
   get capacity(): number {
-    return Math.min(this.maxParticipants, topologyCapacity[this.topology]);
+    return Math.min(this.settings.maxParticipants, policyCapacity[this.settings.topology]);
+  }
+
+  /** The topology this room should have at its current size. */
+  desiredTopology(): Topology {
+    const { topology: policy, p2pWhenTwo } = this.settings;
+    if (policy !== 'auto') return policy;
+    if (this.participants.size >= 3) return 'sfu';
+    return this.topology === 'sfu' && !p2pWhenTwo ? 'sfu' : 'p2p';
+  }
+
+  participantList(): Participant[] {
+    return [...this.participants.values()];
   }
 
   get size(): number {
@@ -45,8 +78,8 @@ export class Room {
     const occupied = this.participants.size - (previous ? 1 : 0);
     if (occupied >= this.capacity) {
       const why =
-        this.capacity < this.maxParticipants
-          ? `room ${this.name} is full: a ${this.topology} call holds ${this.capacity} participants (group calls need the SFU, not yet available)`
+        this.capacity < this.settings.maxParticipants
+          ? `room ${this.name} is full: a ${this.settings.topology} call holds ${this.capacity} participants (group calls need the sfu or auto topology)`
           : `room ${this.name} is full (${this.capacity} participants)`;
       return { ok: false, code: ErrorCode.ROOM_FULL, message: why };
     }

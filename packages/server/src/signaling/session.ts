@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import {
   CloseCode,
@@ -16,6 +17,7 @@ import type { Logger } from '../logger.js';
 import { Participant, type ParticipantLink } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import { RecentIds } from './recent-ids.js';
 import { sdpSendsMedia } from './sdp-policy.js';
 
@@ -24,11 +26,17 @@ export interface SessionContext {
   rooms: RoomRegistry;
   logger: Logger;
   serverVersion: string;
+  media: MediaCoordinator;
 }
 
 type Joined = { participant: Participant; room: Room };
-type Handler<T extends ClientMessage['type']> = (message: ClientMessageOf<T>, joined: Joined) => ErrorReply | void;
+/** A handler's outcome: an error, a specific reply, or nothing (the request is acknowledged). */
+type Outcome = ErrorReply | ServerMessage | void;
+type Handler<T extends ClientMessage['type']> = (message: ClientMessageOf<T>, joined: Joined) => Outcome | Promise<Outcome>;
 type ErrorReply = { code: ErrorCode; message: string };
+
+/** Tracks one participant may publish through the SFU at once (camera, mic, screen, screen audio, and spares). */
+const MAX_PUBLISHED_TRACKS = 8;
 
 const REMEMBERED_REQUEST_IDS = 1024;
 
@@ -131,8 +139,9 @@ export class SignalingSession implements ParticipantLink {
       return;
     }
     const handler = this.handlers[message.type] as Handler<typeof message.type>;
-    const error = handler(message, this.joined);
-    if (error) this.sendError(error, message.id);
+    const outcome = await handler(message, this.joined);
+    if (outcome && 'code' in outcome) this.sendError(outcome, message.id);
+    else if (outcome) this.send(outcome);
     else if (!this.closed) this.send({ v: PROTOCOL_VERSION, type: 'ack', replyTo: message.id });
   }
 
@@ -149,8 +158,10 @@ export class SignalingSession implements ParticipantLink {
     if (message.room !== undefined && message.room !== claims.room) {
       return this.fail(ErrorCode.TOKEN_WRONG_ROOM, `the token is for room ${claims.room}, not ${message.room}`, CloseCode.AUTH_FAILED, message.id);
     }
-    const room = this.ctx.rooms.getOrCreate(claims.room);
-    const participant = new Participant(claims.sub, claims.name ?? claims.sub, claims.grants, this);
+    const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig);
+    const existing = room.get(claims.sub);
+    if (message.resume !== undefined && existing && existing.sessionId === message.resume) return this.resume(message.id, room, existing);
+    const participant = new Participant(claims.sub, claims.name ?? claims.sub, claims.grants, this, message.capabilities?.videoCodecs ?? ['vp8']);
     const admission = room.admit(participant);
     if (!admission.ok) {
       this.ctx.rooms.releaseIfEmpty(room);
@@ -159,15 +170,54 @@ export class SignalingSession implements ParticipantLink {
     this.joined = { participant, room };
     this.joining = false;
     this.ctx.logger.info('participant joined', { room: room.name, identity: participant.identity, ip: this.ip });
+    this.sendJoined(message.id, room, participant, false);
+    // Later requests of this connection (publishTrack) wait for this: the media side is ready first.
+    try {
+      await this.ctx.media.participantJoined(room, participant);
+    } catch (error) {
+      this.ctx.logger.error('media setup failed for a joining participant', { room: room.name, identity: participant.identity, error });
+    }
+  }
+
+  /**
+   * Takes over a membership whose connection dropped (or is dying unnoticed): same participant,
+   * same tracks, nobody sees a leave or a join. The media keeps flowing meanwhile: it never went
+   * through this socket.
+   */
+  private async resume(requestId: string, room: Room, participant: Participant): Promise<void> {
+    const previous = participant.link;
+    participant.resume(this);
+    if (previous instanceof SignalingSession && previous !== this) previous.detach();
+    this.joined = { participant, room };
+    this.joining = false;
+    this.ctx.logger.info('participant resumed', { room: room.name, identity: participant.identity, ip: this.ip });
+    this.sendJoined(requestId, room, participant, true);
+    await this.ctx.media.participantResumed(room, participant).catch((error: unknown) => {
+      this.ctx.logger.error('media resume failed', { room: room.name, identity: participant.identity, error });
+    });
+  }
+
+  /** Closes this connection without ending its membership (a newer connection resumed it). */
+  detach(): void {
+    this.joined = undefined;
+    this.closed = true;
+    this.socket.close(CloseCode.GOING_AWAY, 'resumed on another connection');
+  }
+
+  private sendJoined(replyTo: string, room: Room, participant: Participant, resumed: boolean): void {
     this.send({
       v: PROTOCOL_VERSION,
       type: 'joined',
-      replyTo: message.id,
-      room: room.info(),
+      replyTo,
+      // The topology the room is about to have with this participant in it.
+      room: { ...room.info(), topology: room.desiredTopology() },
       participant: participant.info(),
       participants: room.others(participant.identity).map((p) => p.info()),
       iceServers: iceServersFor(participant.identity, this.ctx.config.ice),
       serverVersion: this.ctx.serverVersion,
+      sessionId: participant.sessionId,
+      resumed,
+      reconnectGraceSeconds: this.ctx.config.reconnectGraceSeconds,
     });
   }
 
@@ -201,7 +251,42 @@ export class SignalingSession implements ParticipantLink {
       if (!target) return notFound(message.identity);
       room.remove(target, 'removed');
       target.link.terminate(ErrorCode.REMOVED, `removed from room ${room.name} by ${participant.identity}`, CloseCode.REMOVED);
-      this.ctx.rooms.releaseIfEmpty(room);
+      void this.ctx.media.participantLeft(room, target, this.ctx.rooms.releaseIfEmpty(room));
+    },
+    publishTrack: async (message, { participant, room }) => {
+      if (!participant.grants.canPublish) return denied('this token cannot publish');
+      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (participant.publishedTracks.size >= MAX_PUBLISHED_TRACKS) return { code: ErrorCode.MEDIA_REJECTED, message: `at most ${MAX_PUBLISHED_TRACKS} tracks per participant` };
+      const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const sfu = await this.ctx.media.service();
+      try {
+        const { sdp, codec } = await sfu.publish(room.name, participant.identity, trackId, message.source, message.sdp);
+        participant.publishedTracks.set(trackId, message.source);
+        return { v: PROTOCOL_VERSION, type: 'trackPublished', replyTo: message.id, trackId, sdp, codec };
+      } catch (error) {
+        return { code: ErrorCode.MEDIA_REJECTED, message: `the SFU refused the offer: ${(error as Error).message}` };
+      }
+    },
+    unpublishTrack: async (message, { participant, room }) => {
+      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!participant.publishedTracks.delete(message.trackId)) return trackNotFound(message.trackId);
+      await (await this.ctx.media.service()).unpublish(room.name, participant.identity, message.trackId).catch(() => undefined);
+    },
+    subscriberAnswer: async (message, { participant, room }) => {
+      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      try {
+        await (await this.ctx.media.service()).answer(room.name, participant.identity, message.sdp);
+      } catch (error) {
+        return { code: ErrorCode.MEDIA_REJECTED, message: (error as Error).message };
+      }
+    },
+    setVideoQuality: async (message, { participant, room }) => {
+      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      try {
+        await (await this.ctx.media.service()).setQuality(room.name, participant.identity, message.trackId, message.quality);
+      } catch {
+        return trackNotFound(message.trackId);
+      }
     },
     leave: (message, joined) => {
       this.send({ v: PROTOCOL_VERSION, type: 'ack', replyTo: message.id });
@@ -213,18 +298,36 @@ export class SignalingSession implements ParticipantLink {
 
   private leaveRoom({ participant, room }: Joined, reason: 'left' | 'disconnected'): void {
     this.joined = undefined;
-    if (room.remove(participant, reason)) this.ctx.logger.info('participant left', { room: room.name, identity: participant.identity, reason });
-    this.ctx.rooms.releaseIfEmpty(room);
+    if (!room.remove(participant, reason)) return;
+    this.ctx.logger.info('participant left', { room: room.name, identity: participant.identity, reason });
+    const released = this.ctx.rooms.releaseIfEmpty(room);
+    this.ctx.media.participantLeft(room, participant, released).catch((error: unknown) => {
+      this.ctx.logger.error('media cleanup failed for a leaving participant', { room: room.name, identity: participant.identity, error });
+    });
   }
 
+  /** A dropped connection keeps its membership for the grace period, resumable by a new one. */
   private onClose(): void {
     this.closed = true;
-    if (this.joined) this.leaveRoom(this.joined, 'disconnected');
+    const joined = this.joined;
+    if (!joined) return;
+    const grace = this.ctx.config.reconnectGraceSeconds;
+    if (grace === 0 || joined.participant.link !== this) return this.leaveRoom(joined, 'disconnected');
+    this.ctx.logger.info('participant connection dropped; resumable', { room: joined.room.name, identity: joined.participant.identity, graceSeconds: grace });
+    joined.participant.suspend(grace * 1000, () => this.leaveRoom(joined, 'disconnected'));
   }
 }
 
 function denied(message: string): ErrorReply {
   return { code: ErrorCode.PERMISSION_DENIED, message };
+}
+
+function wrongTopology(topology: string): ErrorReply {
+  return { code: ErrorCode.WRONG_TOPOLOGY, message: `this room is ${topology}: SFU requests need an sfu room` };
+}
+
+function trackNotFound(trackId: string): ErrorReply {
+  return { code: ErrorCode.TRACK_NOT_FOUND, message: `no track ${trackId} here` };
 }
 
 function notFound(identity: string): ErrorReply {

@@ -1,0 +1,87 @@
+/**
+ * Signaling drops mid-call: the SDK reconnects and resumes the same membership, nobody sees a
+ * leave or a join, and media (which never went through signaling) does not stop.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useCallEnvironment } from './harness/environment.ts';
+import { SdkParticipant } from './harness/participant.ts';
+
+const env = useCallEnvironment();
+let roomCounter = 0;
+const freshRoom = () => `reconnect-${++roomCounter}`;
+
+/** Closes a participant's signaling socket from the server side, abruptly (no close frame). */
+function dropSignaling(room: string, identity: string): void {
+  const link = env.server.rooms.get(room)?.get(identity)?.link as unknown as { socket?: { terminate(): void } } | undefined;
+  assert.ok(link?.socket, `${identity} has a signaling socket`);
+  link.socket.terminate();
+}
+
+/** Longest stretch (ms) without a new decoded frame from `from`, sampled every 100 ms for `ms`. */
+function watchFrames(receiver: SdkParticipant, from: string, ms: number): Promise<{ freezeMs: number; frames: number }> {
+  return receiver.page.evaluate(
+    async ({ from, ms }) => {
+      const room = (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room;
+      const framesNow = async () => (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video').reduce((n, s) => Math.max(n, s.frames ?? 0), 0);
+      let last = await framesNow();
+      let lastChange = performance.now();
+      let freezeMs = 0;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const frames = await framesNow();
+        if (frames > last) {
+          last = frames;
+          lastChange = performance.now();
+        }
+        freezeMs = Math.max(freezeMs, performance.now() - lastChange);
+      }
+      return { freezeMs: Math.round(freezeMs), frames: last };
+    },
+    { from, ms },
+  );
+}
+
+async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], room: string): Promise<void> {
+  const watches = [watchFrames(dropped, others[0]!.identity, 6000), ...others.map((o) => watchFrames(o, dropped.identity, 6000))];
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  dropSignaling(room, dropped.identity);
+  await dropped.waitForEvent('connectionStateChanged', 'reconnecting');
+  await dropped.page.waitFor(() => (window as any).__parley.room.state === 'connected', undefined, { timeoutMs: 10_000, what: 'connected again' });
+  const results = await Promise.all(watches);
+  console.log(`frames across the drop: ${results.map((r) => `${r.frames} frames, longest freeze ${r.freezeMs} ms`).join('; ')}`);
+  for (const { freezeMs } of results) assert.ok(freezeMs < 1000, `media never stopped (longest freeze ${freezeMs} ms)`);
+  for (const other of others) {
+    const events = await other.events();
+    assert.ok(!events.some((e) => e.detail.startsWith(`${dropped.identity}:`) && e.name === 'participantLeft'), `${other.identity} saw no leave`);
+    assert.equal(events.filter((e) => e.name === 'participantJoined' && e.detail === dropped.identity).length, events.some((e) => e.name === 'participantJoined' && e.detail === dropped.identity) ? 1 : 0, `${other.identity} saw no second join`);
+  }
+  assert.deepEqual((await dropped.remoteIdentities()).sort(), others.map((o) => o.identity).sort());
+  assert.equal(env.server.rooms.get(room)?.size, others.length + 1, 'no duplicate participant on the server');
+  // Signaling works again: a data message reaches the others.
+  await dropped.page.evaluate(() => (window as any).__parley.room.sendData('after-resume'), undefined);
+}
+
+describe('reconnection', () => {
+  test('P2P: a dropped signaling socket resumes; no leave/join, media never stops', async () => {
+    const room = freshRoom();
+    const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice', { roomConfig: { topology: 'p2p' } });
+    const bob = await SdkParticipant.join(env.firefox, env.server.url, room, 'bob', { roomConfig: { topology: 'p2p' } });
+    await Promise.all([alice.waitForMediaFrom('bob', 10), bob.waitForMediaFrom('alice', 10)]);
+    await assertResumes(alice, [bob], room);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('SFU: a dropped signaling socket resumes; a later joiner still reaches everyone', async () => {
+    const room = freshRoom();
+    const sfu = { roomConfig: { topology: 'sfu' as const } };
+    const ann = await SdkParticipant.join(env.chromium, env.server.url, room, 'ann', sfu);
+    const ben = await SdkParticipant.join(env.chromium, env.server.url, room, 'ben', sfu);
+    await Promise.all([ann.waitForMediaFrom('ben', 10), ben.waitForMediaFrom('ann', 10)]);
+    await assertResumes(ann, [ben], room);
+    const cat = await SdkParticipant.join(env.firefox, env.server.url, room, 'cat', sfu);
+    await Promise.all([ann.waitForMediaFrom('cat', 10), cat.waitForMediaFrom('ann', 10)]);
+    await Promise.all([ann.close(), ben.close(), cat.close()]);
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Group calls through Parley's SFU in real browsers: everyone decodes everyone (Chromium and
+ * Firefox mixed), late joiners get existing tracks, leavers disappear, simulcast quality per
+ * subscriber, the auto topology moving a call from P2P to the SFU, each codec, active speakers.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useCallEnvironment } from './harness/environment.ts';
+import { SdkParticipant } from './harness/participant.ts';
+
+const env = useCallEnvironment();
+let roomCounter = 0;
+const freshRoom = () => `sfu-${++roomCounter}`;
+const sfuRoom = { topology: 'sfu' } as const;
+/** Five browsers on two cores: a smaller camera keeps every encoder and decoder in real time. */
+const smallCamera = { width: 640, height: 360, frameRate: 15 };
+
+/** Every receiver decodes video and receives audio from every sender. */
+async function assertEveryoneReceives(receivers: SdkParticipant[], senders: SdkParticipant[], minFrames = 10): Promise<void> {
+  const pairs = receivers.flatMap((receiver) => senders.filter((s) => s !== receiver).map((sender) => [receiver, sender] as const));
+  await Promise.all(
+    pairs.map(async ([receiver, sender]) => {
+      const inbound = await receiver.waitForMediaFrom(sender.identity, minFrames, 60_000);
+      const video = inbound.find((s) => s.kind === 'video');
+      assert.ok((video?.frames ?? 0) > minFrames, `${receiver.identity} decodes ${sender.identity}`);
+      assert.equal(video?.source, 'camera');
+      assert.equal(inbound.find((s) => s.kind === 'audio')?.source, 'microphone');
+    }),
+  );
+}
+
+/** Frames decoded from `from`, sampled every 100 ms for `ms`: the longest stretch without a new frame. */
+async function longestFreezeMs(receiver: SdkParticipant, from: string, ms: number): Promise<{ freezeMs: number; frames: number }> {
+  return receiver.page.evaluate(
+    async ({ from, ms }) => {
+      const room = (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room;
+      const framesNow = async () => (await room.getStats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0;
+      let last = await framesNow();
+      let lastChange = performance.now();
+      let freezeMs = 0;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const frames = await framesNow();
+        const now = performance.now();
+        if (frames > last) {
+          last = frames;
+          lastChange = now;
+        }
+        freezeMs = Math.max(freezeMs, now - lastChange);
+      }
+      return { freezeMs: Math.round(freezeMs), frames: last };
+    },
+    { from, ms },
+  );
+}
+
+async function inboundHeight(receiver: SdkParticipant, from: string): Promise<number> {
+  return (await receiver.stats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0;
+}
+
+async function setQuality(receiver: SdkParticipant, from: string, quality: 'low' | 'medium' | 'high'): Promise<void> {
+  await receiver.page.evaluate(
+    ({ from, quality }) => (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room.remoteParticipants.get(from)!.setVideoQuality(quality),
+    { from, quality },
+  );
+}
+
+describe('SFU call', () => {
+  test('4 Chromium + 1 Firefox: everyone decodes everyone; a late joiner gets everything; a leaver disappears', async () => {
+    const room = freshRoom();
+    const chromes: SdkParticipant[] = [];
+    for (const name of ['c1', 'c2', 'c3', 'c4']) chromes.push(await SdkParticipant.join(env.chromium, env.server.url, room, name, { roomConfig: sfuRoom, video: smallCamera }));
+    await assertEveryoneReceives(chromes, chromes);
+    // The late joiner: Firefox arrives once the others publish, and gets all of them; they get it.
+    const fox = await SdkParticipant.join(env.firefox, env.server.url, room, 'fox', { roomConfig: sfuRoom, video: smallCamera });
+    const everyone = [...chromes, fox];
+    await assertEveryoneReceives(everyone, everyone);
+    const foxView = await fox.stats();
+    console.log(`fox receives ${foxView.filter((s) => s.direction === 'inbound' && s.kind === 'video').map((s) => `${s.participant}:${s.frames}f@${s.frameHeight}p`).join(' ')}`);
+
+    await chromes[3]!.disconnect();
+    await Promise.all(everyone.slice(0, 3).concat(fox).map((p) => p.waitForEvent('participantLeft', 'c4:left')));
+    for (const p of [...chromes.slice(0, 3), fox]) {
+      await p.waitForEvent('trackUnsubscribed', 'c4:camera');
+      assert.ok(!(await p.remoteIdentities()).includes('c4'), `${p.identity} no longer lists c4`);
+    }
+    // The others keep talking.
+    const before = await fox.framesFrom('c1');
+    await fox.waitForMediaFrom('c1', before + 10);
+    await Promise.all(everyone.map((p) => p.close()));
+  });
+
+  test('simulcast: low gets a smaller picture than high, switching never freezes over 1 s', async () => {
+    const room = freshRoom();
+    const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, microphone: false });
+    const low = await SdkParticipant.join(env.chromium, env.server.url, room, 'low', { roomConfig: sfuRoom, camera: false, microphone: false });
+    const high = await SdkParticipant.join(env.chromium, env.server.url, room, 'high', { roomConfig: sfuRoom, camera: false, microphone: false });
+    await Promise.all([low.waitForVideoFrom('pub', 10), high.waitForVideoFrom('pub', 10)]);
+    await setQuality(low, 'pub', 'low');
+    await setQuality(high, 'pub', 'high');
+    await low.page.waitFor(
+      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 999) <= 200,
+      undefined,
+      { timeoutMs: 15_000, what: 'low subscriber drops to the low layer' },
+    );
+    await high.page.waitFor(
+      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
+      undefined,
+      { timeoutMs: 15_000, what: 'high subscriber on the top layer' },
+    );
+    const [lowHeight, highHeight] = await Promise.all([inboundHeight(low, 'pub'), inboundHeight(high, 'pub')]);
+    console.log(`low subscriber ${lowHeight}p, high subscriber ${highHeight}p`);
+    assert.ok(lowHeight < highHeight, `low (${lowHeight}p) is smaller than high (${highHeight}p)`);
+
+    // Back and forth while watching frames. The high subscriber, which never switches, is the
+    // control: a stall of the publisher itself (a starved encoder) shows there too.
+    const watch = longestFreezeMs(low, 'pub', 9000);
+    const control = longestFreezeMs(high, 'pub', 9000);
+    for (const quality of ['high', 'low', 'medium', 'high', 'low'] as const) {
+      await setQuality(low, 'pub', quality);
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+    }
+    const [{ freezeMs, frames }, controlRun] = await Promise.all([watch, control]);
+    console.log(`switching: longest freeze ${freezeMs} ms, ${frames} frames decoded; control (no switching) ${controlRun.freezeMs} ms`);
+    assert.ok(frames > 30, 'frames keep decoding while switching');
+    assert.ok(freezeMs <= Math.max(1000, controlRun.freezeMs + 300), `no freeze over 1 s caused by switching (longest ${freezeMs} ms, control ${controlRun.freezeMs} ms)`);
+    await Promise.all([publisher.close(), low.close(), high.close()]);
+  });
+
+  test('auto topology: two talk directly, a third moves everyone to the SFU', async () => {
+    const room = freshRoom();
+    const auto = { topology: 'auto' } as const;
+    const a = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-a', { roomConfig: auto });
+    const b = await SdkParticipant.join(env.firefox, env.server.url, room, 'auto-b', { roomConfig: auto });
+    await Promise.all([a.waitForMediaFrom('auto-b', 10), b.waitForMediaFrom('auto-a', 10)]);
+    assert.equal(await a.topology(), 'p2p');
+    assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 0, 'no SFU transport while two talk directly');
+    assert.equal(await a.directLinks(), 1);
+    const c = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-c', { roomConfig: auto });
+    await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
+    // The direct link closes once the SFU delivers the other's media (make before break).
+    await Promise.all([a, b].map((p) => p.page.waitFor(() => (window as any).__parley.room.links.size === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
+    await assertEveryoneReceives([a, b, c], [a, b, c]);
+    assert.equal(await a.topology(), 'sfu');
+    assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 6, 'three participants publish camera and microphone through the SFU');
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  for (const codec of ['vp9', 'h264', 'av1'] as const) {
+    test(`codec ${codec}: negotiated and decoded`, async () => {
+      const room = freshRoom();
+      const config = { topology: 'sfu' as const, videoCodecs: [codec] };
+      const a = await SdkParticipant.join(env.chromium, env.server.url, room, `${codec}-a`, { roomConfig: config, microphone: false });
+      const b = await SdkParticipant.join(env.chromium, env.server.url, room, `${codec}-b`, { roomConfig: config, microphone: false });
+      const [atA, atB] = await Promise.all([a.waitForVideoFrom(b.identity, 10), b.waitForVideoFrom(a.identity, 10)]);
+      for (const video of [atA, atB]) assert.equal(video.codec?.toLowerCase(), `video/${codec}`);
+      console.log(`${codec}: ${atA.frames} and ${atB.frames} frames decoded`);
+      await Promise.all([a.close(), b.close()]);
+    });
+  }
+
+  test('active speakers: the one with a microphone is announced', async () => {
+    const room = freshRoom();
+    const talker = await SdkParticipant.join(env.chromium, env.server.url, room, 'talker', { roomConfig: sfuRoom, camera: false });
+    const listener = await SdkParticipant.join(env.chromium, env.server.url, room, 'listener', { roomConfig: sfuRoom, camera: false, microphone: false });
+    await listener.waitForEvent('activeSpeakersChanged', 'talker', 15_000);
+    await Promise.all([talker.close(), listener.close()]);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Packet loss between the SFU and one subscriber: the subscriber (Chromium inside a netsim
+ * namespace) asks for what it missed with NACKs, the SFU resends it from that subscriber's
+ * history, and the picture keeps moving. A clean-link baseline first shows ~0 of both, so the
+ * lossy figures are the loss's doing.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
+import { freeUdpPort } from './harness/environment.ts';
+import { SdkParticipant } from './harness/participant.ts';
+import { createNetwork, type Network } from './netsim/index.ts';
+
+const ROOM = 'sfu-loss';
+const LOSS_PERCENT = 5;
+const WATCH_MS = 8000;
+const sfuRoom = { topology: 'sfu' } as const;
+
+/** What the subscriber saw of the publisher's video over one watch. */
+interface Watch {
+  freezeMs: number;
+  frames: number;
+  packets: number;
+  packetsLost: number;
+  nacks: number;
+  frameHeight: number;
+}
+
+/**
+ * Samples the inbound video every 100 ms for `ms` in the page: the longest stretch without a new
+ * decoded frame, and how much the counters grew.
+ */
+function watchVideo(subscriber: SdkParticipant, from: string, ms: number): Promise<Watch> {
+  return subscriber.page.evaluate(
+    async ({ from, ms }) => {
+      const room = (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room;
+      const video = async () => (await room.getStats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video');
+      const first = await video();
+      let lastFrames = first?.frames ?? 0;
+      let lastChange = performance.now();
+      let freezeMs = 0;
+      let latest = first;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        latest = await video();
+        const now = performance.now();
+        if ((latest?.frames ?? 0) > lastFrames) {
+          lastFrames = latest?.frames ?? 0;
+          lastChange = now;
+        }
+        freezeMs = Math.max(freezeMs, now - lastChange);
+      }
+      const grew = (key: 'frames' | 'packets' | 'packetsLost' | 'nackCount') => (latest?.[key] ?? 0) - (first?.[key] ?? 0);
+      return { freezeMs: Math.round(freezeMs), frames: grew('frames'), packets: grew('packets'), packetsLost: grew('packetsLost'), nacks: grew('nackCount'), frameHeight: latest?.frameHeight ?? 0 };
+    },
+    { from, ms },
+  );
+}
+
+describe('SFU under packet loss', () => {
+  let server: RunningServer;
+  let hostBrowser: TestBrowser;
+  let network: Network;
+  let subscriberBrowser: TestBrowser;
+  let publisher: SdkParticipant;
+  let subscriber: SdkParticipant;
+
+  before(async () => {
+    server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: silentLogger });
+    network = await createNetwork();
+    // Signaling through a proxy on the veth host address; media straight to the SFU's port, which
+    // binds every interface because the server's host is loopback.
+    const proxy = await network.exposeTcp({ host: '127.0.0.1', port: server.port });
+    [hostBrowser, subscriberBrowser] = await Promise.all([
+      launchBrowser('chromium'),
+      launchBrowser('chromium', { networkNamespace: network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }),
+    ]);
+    publisher = await SdkParticipant.join(hostBrowser, server.url, ROOM, 'pub', { roomConfig: sfuRoom, microphone: false });
+    subscriber = await SdkParticipant.join(subscriberBrowser, proxy.url, ROOM, 'sub', { roomConfig: sfuRoom, camera: false, microphone: false });
+    await subscriber.waitForVideoFrom('pub', 30);
+    // The top simulcast layer: the most packets per second, so the most to lose and recover.
+    await subscriber.page.evaluate(() => (window as any).__parley.room.remoteParticipants.get('pub').setVideoQuality('high'), undefined);
+    await subscriber.page.waitFor(
+      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
+      undefined,
+      { timeoutMs: 20_000, what: 'the subscriber on the top layer' },
+    );
+  });
+
+  after(async () => {
+    await Promise.all([hostBrowser?.close(), subscriberBrowser?.close()]);
+    await network?.close();
+    await server?.close();
+  });
+
+  test("the subscriber's media crosses the namespace's link: the SFU offers the veth host address", async () => {
+    const media = await subscriber.page.evaluate(async () => {
+      const pc = (window as any).__parley.room.sfu.subscriber as RTCPeerConnection;
+      const offered = [...(pc.remoteDescription?.sdp ?? '').matchAll(/^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/gim)].map((m) => m[1]!);
+      let selected: string | undefined;
+      (await pc.getStats()).forEach((report: any) => {
+        if (report.type === 'candidate-pair' && report.state === 'succeeded' && report.nominated) selected = report.remoteCandidateId;
+      });
+      let selectedAddress: string | undefined;
+      (await pc.getStats()).forEach((report: any) => {
+        if (report.id === selected) selectedAddress = report.address ?? report.ip;
+      });
+      return { offered, selectedAddress };
+    }, undefined);
+    console.log(`SFU host candidates offered to the subscriber: ${media.offered.join(' ')}; selected ${media.selectedAddress}`);
+    assert.ok(media.offered.includes(network.hostAddress), `the SFU offers ${network.hostAddress} (offered: ${media.offered.join(', ')})`);
+    assert.equal(media.selectedAddress, network.hostAddress);
+  });
+
+  test(`clean link: no NACKs and ~0 retransmissions; ${LOSS_PERCENT} % loss: NACKs answered by retransmissions, no freeze over 1 s`, async () => {
+    const retransmissions = async () => (await server.media.sfuStats(ROOM)).retransmissions;
+
+    const cleanStart = await retransmissions();
+    const clean = await watchVideo(subscriber, 'pub', WATCH_MS);
+    const cleanRetransmissions = (await retransmissions()) - cleanStart;
+    console.log(`clean link over ${WATCH_MS} ms: ${JSON.stringify(clean)}, SFU retransmissions ${cleanRetransmissions}`);
+
+    await network.shape({ lossPercent: LOSS_PERCENT });
+    const lossyStart = await retransmissions();
+    const lossy = await watchVideo(subscriber, 'pub', WATCH_MS);
+    const lossyRetransmissions = (await retransmissions()) - lossyStart;
+    const dropped = await network.droppedPackets();
+    await network.shape({});
+    // A retransmitted packet fills its gap, so packetsLost counts only what was never recovered.
+    console.log(
+      `${LOSS_PERCENT} % loss over ${WATCH_MS} ms: ${JSON.stringify(lossy)}, SFU retransmissions ${lossyRetransmissions}; ` +
+        `the link dropped ${dropped.download} packets towards the subscriber (media, RTCP, ICE, signaling) and ${dropped.upload} from it; ` +
+        `${lossy.packetsLost} media packets still lost`,
+    );
+
+    assert.ok(clean.frames > 100, `video flows on the clean link (${clean.frames} frames)`);
+    assert.ok(clean.nacks <= 2, `no NACKs on a clean link (${clean.nacks})`);
+    assert.ok(cleanRetransmissions <= 2, `~0 retransmissions on a clean link (${cleanRetransmissions})`);
+    assert.ok(dropped.download >= 5, `the loss rule dropped packets towards the subscriber (${dropped.download})`);
+    assert.ok(lossy.nacks >= 3, `the subscriber sent NACKs (${lossy.nacks})`);
+    assert.ok(lossyRetransmissions >= 3, `the SFU retransmitted (${lossyRetransmissions})`);
+    assert.ok(lossy.packetsLost <= dropped.download / 2, `most dropped packets were recovered: ${lossy.packetsLost} still lost of ${dropped.download} dropped`);
+    assert.ok(lossy.frames > 100, `frames keep decoding under loss (${lossy.frames})`);
+    assert.ok(lossy.freezeMs <= 1000, `no freeze over 1 s under loss (longest ${lossy.freezeMs} ms)`);
+  });
+});

@@ -1,0 +1,173 @@
+import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
+import type { SignalClient } from '../signal-client.js';
+
+/** What the SFU connection sends through: the room's current signaling connection. */
+export type SignalChannel = Pick<SignalClient, 'request'>;
+import type { StreamOwner } from '../stats.js';
+
+export interface SfuConnectionHandlers {
+  trackAdded(info: SubscribedTrack, track: MediaStreamTrack): void;
+  trackRemoved(info: SubscribedTrack, track: MediaStreamTrack): void;
+  failed(error: Error): void;
+}
+
+interface Publication {
+  pc: RTCPeerConnection;
+  sender: RTCRtpSender;
+  trackId: string | undefined;
+}
+
+/**
+ * Simulcast layers for camera video, lowest first (the SFU numbers layers in this order).
+ * Chromium sends three layers only from about 960x540 input; smaller cameras send fewer.
+ */
+const CAMERA_LAYERS: RTCRtpEncodingParameters[] = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
+/**
+ * Media through the SFU: one sending PeerConnection per published track (the SFU engine routes
+ * one m-line per connection), and one receiving PeerConnection the SFU offers and renegotiates
+ * as tracks come and go.
+ */
+export class SfuConnection {
+  private readonly publications = new Map<TrackSource, Publication>();
+  private subscriber: RTCPeerConnection | undefined;
+  private readonly subscribed = new Map<string, SubscribedTrack>();
+  private readonly receivedTracks = new Map<string, MediaStreamTrack>();
+  private offers: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly signal: SignalChannel,
+    private readonly configuration: RTCConfiguration,
+    private readonly handlers: SfuConnectionHandlers,
+  ) {}
+
+  async publish(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    const existing = this.publications.get(source);
+    if (existing) {
+      await existing.sender.replaceTrack(track);
+      return;
+    }
+    const pc = new RTCPeerConnection(this.configuration);
+    const stream = new MediaStream([track]);
+    const simulcast = source === 'camera' && track.kind === 'video';
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], ...(simulcast ? { sendEncodings: CAMERA_LAYERS.map((l) => ({ ...l })) } : {}) });
+    const publication: Publication = { pc, sender: transceiver.sender, trackId: undefined };
+    this.publications.set(source, publication);
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed') this.handlers.failed(new Error(`the ${source} connection to the SFU failed`));
+    };
+    try {
+      await pc.setLocalDescription();
+      const reply = await this.signal.request({ type: 'publishTrack', source, sdp: pc.localDescription!.sdp });
+      if (this.closed || this.publications.get(source) !== publication) {
+        pc.close();
+        return;
+      }
+      publication.trackId = reply.trackId;
+      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    } catch (error) {
+      if (this.publications.get(source) === publication) this.publications.delete(source);
+      pc.close();
+      throw error;
+    }
+  }
+
+  async unpublish(source: TrackSource): Promise<void> {
+    const publication = this.publications.get(source);
+    if (!publication) return;
+    this.publications.delete(source);
+    publication.pc.close();
+    if (publication.trackId) await this.signal.request({ type: 'unpublishTrack', trackId: publication.trackId }).catch(() => undefined);
+  }
+
+  /** Dynacast: the SFU says which layers have receivers; the others stop encoding. */
+  async setLayersWanted(trackId: string, rids: readonly string[]): Promise<void> {
+    const publication = [...this.publications.values()].find((p) => p.trackId === trackId);
+    if (!publication) return;
+    const parameters = publication.sender.getParameters();
+    if (!parameters.encodings?.length) return;
+    for (const encoding of parameters.encodings) if (encoding.rid) encoding.active = rids.includes(encoding.rid);
+    await publication.sender.setParameters(parameters);
+  }
+
+  async setVideoQuality(trackId: string, quality: VideoQuality): Promise<void> {
+    await this.signal.request({ type: 'setVideoQuality', trackId, quality });
+  }
+
+  /** The SFU's (re)offer of everything this participant receives. Offers apply in order. */
+  receiveOffer(sdp: string, tracks: SubscribedTrack[]): void {
+    this.offers = this.offers.then(() => this.applyOffer(sdp, tracks)).catch((error: unknown) => {
+      if (!this.closed) this.handlers.failed(error as Error);
+    });
+  }
+
+  trackIdOf(participant: string, source: TrackSource): string | undefined {
+    for (const info of this.subscribed.values()) if (info.participant === participant && info.source === source) return info.trackId;
+    return undefined;
+  }
+
+  /** Every connection with a describer for its streams, for getStats. */
+  connections(localIdentity: string): { pc: RTCPeerConnection; describe: (mid: string | undefined) => StreamOwner | undefined }[] {
+    const result: { pc: RTCPeerConnection; describe: (mid: string | undefined) => StreamOwner | undefined }[] = [];
+    for (const [source, publication] of this.publications) result.push({ pc: publication.pc, describe: () => ({ participant: localIdentity, source }) });
+    if (this.subscriber) {
+      result.push({
+        pc: this.subscriber,
+        describe: (mid) => {
+          const info = mid === undefined ? undefined : this.subscribed.get(mid);
+          return info ? { participant: info.participant, source: info.source } : undefined;
+        },
+      });
+    }
+    return result;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const publication of this.publications.values()) publication.pc.close();
+    this.publications.clear();
+    this.subscriber?.close();
+    this.subscriber = undefined;
+    this.subscribed.clear();
+    this.receivedTracks.clear();
+  }
+
+  private async applyOffer(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
+    if (this.closed) return;
+    const pc = this.subscriberConnection();
+    const next = new Map(tracks.map((info) => [info.mid, info]));
+    for (const [mid, info] of this.subscribed) {
+      if (next.has(mid)) continue;
+      const track = this.receivedTracks.get(mid);
+      this.receivedTracks.delete(mid);
+      if (track) this.handlers.trackRemoved(info, track);
+    }
+    this.subscribed.clear();
+    for (const [mid, info] of next) this.subscribed.set(mid, info);
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription();
+    await this.signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
+  }
+
+  private subscriberConnection(): RTCPeerConnection {
+    if (this.subscriber) return this.subscriber;
+    const pc = new RTCPeerConnection(this.configuration);
+    pc.ontrack = ({ track, transceiver }) => {
+      const mid = transceiver.mid;
+      const info = mid === null ? undefined : this.subscribed.get(mid);
+      if (!info || mid === null) return;
+      this.receivedTracks.set(mid, track);
+      this.handlers.trackAdded(info, track);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed') this.handlers.failed(new Error('the receiving connection to the SFU failed'));
+    };
+    this.subscriber = pc;
+    return pc;
+  }
+}

@@ -1,0 +1,51 @@
+import type { VideoCodecName } from './rtp/keyframe.js';
+
+export type { VideoCodecName };
+export const videoCodecNames = ['vp8', 'vp9', 'h264', 'av1'] as const satisfies readonly VideoCodecName[];
+
+/** A codec as negotiated on one side of the SFU: its payload type there and its fmtp line. */
+export interface NegotiatedCodec {
+  kind: 'audio' | 'video';
+  /** `opus`, or a video codec name. */
+  name: 'opus' | VideoCodecName;
+  payloadType: number;
+  clockRate: number;
+  fmtp: string;
+}
+
+/**
+ * The payload types Parley uses toward subscribers. One fixed table for every subscriber
+ * connection, so bundled m-lines never map one payload type to two codecs.
+ */
+export const subscriberPayloadTypes: Record<NegotiatedCodec['name'], number> = { opus: 111, vp8: 96, vp9: 98, h264: 102, av1: 45 };
+
+export function codecNameOf(encodingName: string): NegotiatedCodec['name'] | undefined {
+  const lower = encodingName.toLowerCase();
+  return lower === 'opus' || (videoCodecNames as readonly string[]).includes(lower) ? (lower as NegotiatedCodec['name']) : undefined;
+}
+
+/** Parses `a=fmtp` parameters into a map (keys lower-cased). */
+export function fmtpParameters(fmtp: string): Map<string, string> {
+  const parameters = new Map<string, string>();
+  for (const part of fmtp.split(';')) {
+    const [key, value = ''] = part.split('=');
+    if (key?.trim()) parameters.set(key.trim().toLowerCase(), value.trim());
+  }
+  return parameters;
+}
+
+/**
+ * How well an offered format suits forwarding, higher is better: for H.264 packetization-mode 1
+ * and the constrained-baseline profile every browser decodes; for VP9 profile 0.
+ */
+export function formatScore(name: NegotiatedCodec['name'], fmtp: string): number {
+  const parameters = fmtpParameters(fmtp);
+  if (name === 'h264') {
+    if (parameters.get('packetization-mode') !== '1') return -1;
+    const profile = (parameters.get('profile-level-id') ?? '').toLowerCase();
+    return profile.startsWith('42e0') ? 3 : profile.startsWith('4200') ? 2 : 1;
+  }
+  if (name === 'vp9') return (parameters.get('profile-id') ?? '0') === '0' ? 1 : -1;
+  if (name === 'av1') return (parameters.get('profile') ?? '0') === '0' ? 1 : -1;
+  return 1;
+}

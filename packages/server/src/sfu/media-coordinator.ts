@@ -1,0 +1,128 @@
+import { PROTOCOL_VERSION } from '@parley/protocol';
+import type { Logger } from '../logger.js';
+import type { Participant } from '../rooms/participant.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { SfuService } from './sfu-service.js';
+import type { WorkerStats } from './worker-protocol.js';
+
+/**
+ * Connects rooms (signaling) to the SFU (media): who takes part in a room's SFU media, when an
+ * `auto` room moves between P2P and the SFU, and where the SFU's events go. The SFU starts on
+ * first use, so P2P-only servers never pay for it.
+ */
+export class MediaCoordinator {
+  private sfu: Promise<SfuService> | undefined;
+
+  constructor(
+    private readonly rooms: RoomRegistry,
+    private readonly startSfu: () => Promise<SfuService>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The SFU, started (and wired to rooms) on first call. */
+  service(): Promise<SfuService> {
+    this.sfu ??= this.startSfu().then((sfu) => {
+      this.wire(sfu);
+      return sfu;
+    });
+    return this.sfu;
+  }
+
+  /** After a participant was admitted: join it to the SFU, or move the room to the SFU. */
+  async participantJoined(room: Room, participant: Participant): Promise<void> {
+    const desired = room.desiredTopology();
+    if (desired === 'sfu' && room.topology === 'p2p') return this.switchTopology(room, 'sfu');
+    if (room.topology === 'sfu') await this.joinMedia(room, participant);
+  }
+
+  /** A participant's signaling reconnected: re-send a subscriber offer it may have missed. */
+  async participantResumed(room: Room, participant: Participant): Promise<void> {
+    if (room.topology !== 'sfu' || !this.sfu) return;
+    await (await this.sfu).resendOffer(room.name, participant.identity);
+  }
+
+  /** After a participant left: leave the SFU, and move an `auto` room back to P2P if configured. */
+  async participantLeft(room: Room, participant: Participant, roomReleased: boolean): Promise<void> {
+    if (!this.sfu) return;
+    const sfu = await this.sfu;
+    await sfu.leave(room.name, participant.identity);
+    participant.publishedTracks.clear();
+    if (roomReleased) return sfu.releaseRoom(room.name);
+    if (room.topology === 'sfu' && room.desiredTopology() === 'p2p') await this.switchTopology(room, 'p2p');
+  }
+
+  private async switchTopology(room: Room, topology: 'p2p' | 'sfu'): Promise<void> {
+    const sfu = await this.service();
+    if (topology === 'sfu') {
+      // Everyone is in the SFU before anyone hears of it, so their first publish finds the room ready.
+      await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
+    } else {
+      for (const participant of room.participantList()) {
+        await sfu.leave(room.name, participant.identity);
+        participant.publishedTracks.clear();
+      }
+      sfu.releaseRoom(room.name);
+    }
+    room.topology = topology;
+    this.logger.info('room topology changed', { room: room.name, topology, participants: room.size });
+    room.broadcast({ v: PROTOCOL_VERSION, type: 'topologyChanged', topology });
+  }
+
+  private async joinMedia(room: Room, participant: Participant): Promise<void> {
+    const sfu = await this.service();
+    await sfu.join(room.name, participant.identity, {
+      canSubscribe: participant.grants.canSubscribe,
+      decodes: participant.decodes,
+      config: { videoCodecs: room.settings.videoCodecs },
+    });
+  }
+
+  private wire(sfu: SfuService): void {
+    const participantOf = (roomName: string, identity: string) => {
+      const room = this.rooms.get(roomName);
+      return room?.topology === 'sfu' ? room.get(identity) : undefined;
+    };
+    sfu.on('offer', (roomName, identity, sdp, tracks) => {
+      participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'subscriberOffer', sdp, tracks });
+    });
+    sfu.on('layersWanted', (roomName, identity, trackId, rids) => {
+      participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'layersWanted', trackId, rids });
+    });
+    sfu.on('activeSpeakers', (roomName, speakers) => {
+      const room = this.rooms.get(roomName);
+      if (room?.topology === 'sfu') room.broadcast({ v: PROTOCOL_VERSION, type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
+    });
+    sfu.on('roomsLost', (names) => {
+      for (const name of names) void this.recover(name);
+    });
+  }
+
+  /** A worker died with this room's media: rejoin everyone on a live worker and have them republish. */
+  private async recover(name: string): Promise<void> {
+    const room = this.rooms.get(name);
+    if (!room || room.topology !== 'sfu') return;
+    this.logger.warn('restoring room media after an SFU worker restart', { room: name });
+    try {
+      for (const participant of room.participantList()) participant.publishedTracks.clear();
+      await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
+      room.broadcast({ v: PROTOCOL_VERSION, type: 'mediaReset' });
+    } catch (error) {
+      this.logger.error('could not restore room media', { room: name, error });
+    }
+  }
+
+  /** Totals over all SFU workers (zeros while the SFU has not started). */
+  async sfuStats(room?: string): Promise<WorkerStats> {
+    const totals: WorkerStats = { rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0 };
+    if (!this.sfu) return totals;
+    for (const worker of await (await this.sfu).stats(room)) for (const key of Object.keys(totals) as (keyof WorkerStats)[]) totals[key] += worker[key];
+    return totals;
+  }
+
+  async close(): Promise<void> {
+    if (!this.sfu) return;
+    const sfu = await this.sfu.catch(() => undefined);
+    await sfu?.close();
+  }
+}

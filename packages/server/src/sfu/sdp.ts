@@ -1,0 +1,117 @@
+import * as sdpTransform from 'sdp-transform';
+import { codecNameOf, formatScore, type NegotiatedCodec, type VideoCodecName } from './codecs.js';
+
+type MediaSection = sdpTransform.MediaDescription;
+
+/** Header extensions the SFU reads from publishers; everything else is declined in the answer. */
+const RID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
+const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const acceptedExtensions = new Set(['urn:ietf:params:rtp-hdrext:sdes:mid', RID, AUDIO_LEVEL]);
+/** Feedback the SFU answers: it never sends transport-cc feedback, so Chromium must not wait for it. */
+const acceptedFeedback = new Set(['nack', 'ccm', 'goog-remb']);
+
+export interface PublishOffer {
+  kind: 'audio' | 'video';
+  mid: string;
+  /** Simulcast layer ids the publisher offers, lowest first as the browser lists them. */
+  rids: string[];
+  ridExtensionId: number | undefined;
+  audioLevelExtensionId: number | undefined;
+  codec: NegotiatedCodec;
+}
+
+export class SdpError extends Error {
+  override name = 'SdpError';
+}
+
+/**
+ * Reads a publisher's offer: exactly one sending audio or video m-line (one connection per
+ * published track), and picks its codec: the first of `preference` the offer has.
+ */
+export function readPublishOffer(sdp: string, videoPreference: readonly VideoCodecName[]): PublishOffer {
+  const session = sdpTransform.parse(sdp);
+  const media = session.media;
+  if (media.length !== 1) throw new SdpError(`a publish offer has exactly one m-line (got ${media.length})`);
+  const section = media[0]!;
+  if (section.type !== 'audio' && section.type !== 'video') throw new SdpError(`cannot publish a ${section.type} m-line`);
+  if (section.port === 0 || section.direction === 'recvonly' || section.direction === 'inactive') throw new SdpError('the publish offer does not send');
+  if (section.mid === undefined) throw new SdpError('the m-line has no a=mid');
+  const codec = chooseCodec(section, section.type === 'audio' ? ['opus'] : videoPreference);
+  if (!codec) throw new SdpError(`the offer has none of the room's codecs (${section.type === 'audio' ? 'opus' : videoPreference.join(', ')})`);
+  const rids = (section.rids ?? []).filter((rid) => rid.direction === 'send').map((rid) => String(rid.id));
+  return {
+    kind: section.type,
+    mid: String(section.mid),
+    rids,
+    ridExtensionId: extensionId(section, RID),
+    audioLevelExtensionId: extensionId(section, AUDIO_LEVEL),
+    codec,
+  };
+}
+
+function chooseCodec(section: MediaSection, preference: readonly NegotiatedCodec['name'][]): NegotiatedCodec | undefined {
+  const fmtpOf = (payload: number) => section.fmtp.find((f) => f.payload === payload)?.config ?? '';
+  for (const wanted of preference) {
+    const candidates = section.rtp
+      .map((rtp) => ({ rtp, name: codecNameOf(rtp.codec), fmtp: fmtpOf(rtp.payload) }))
+      .filter((c) => c.name === wanted && formatScore(wanted, c.fmtp) >= 0)
+      .sort((a, b) => formatScore(wanted, b.fmtp) - formatScore(wanted, a.fmtp));
+    const best = candidates[0];
+    if (best) return { kind: section.type as 'audio' | 'video', name: wanted, payloadType: best.rtp.payload, clockRate: best.rtp.rate ?? 90000, fmtp: best.fmtp };
+  }
+  return undefined;
+}
+
+function extensionId(section: MediaSection, uri: string): number | undefined {
+  return section.ext?.find((ext) => ext.uri === uri)?.value;
+}
+
+/**
+ * Turns the engine's answer into the one the browser gets. libdatachannel mirrors the offer
+ * (every codec, `a=rid:x send`, transport-cc), which makes Chromium send nothing or wrap VP8 in
+ * RED; the answer keeps the chosen codec only, receives the offered layers, and declines what the
+ * SFU does not implement.
+ */
+export function shapePublishAnswer(engineAnswer: string, offer: PublishOffer, announcedAddress?: string): string {
+  const session = sdpTransform.parse(engineAnswer);
+  session.groups = session.groups?.filter((group) => group.type === 'BUNDLE');
+  delete session.msidSemantic;
+  for (const section of session.media) {
+    const pt = offer.codec.payloadType;
+    section.payloads = String(pt);
+    section.rtp = section.rtp.filter((rtp) => rtp.payload === pt);
+    section.fmtp = section.fmtp.filter((fmtp) => fmtp.payload === pt);
+    section.rtcpFb = section.rtcpFb?.filter((fb) => fb.payload === pt && acceptedFeedback.has(fb.type));
+    section.ext = section.ext?.filter((ext) => acceptedExtensions.has(ext.uri));
+    section.direction = 'recvonly';
+    delete section.msid;
+    delete section.ssrcs;
+    delete section.ssrcGroups;
+    // Lines the grammar does not know (rtcp-xr among them) are kept as `invalid`: drop the reciprocated ones.
+    delete section.invalid;
+    if (offer.rids.length > 0) {
+      section.rids = offer.rids.map((id) => ({ id, direction: 'recv' }));
+      section.simulcast = { dir1: 'recv', list1: offer.rids.join(';') };
+    }
+  }
+  return announce(sdpTransform.write(session), announcedAddress);
+}
+
+/** Replaces the address in candidates and connection lines, for a server behind 1:1 NAT. */
+export function announce(sdp: string, announcedAddress: string | undefined): string {
+  if (!announcedAddress) return sdp;
+  const session = sdpTransform.parse(sdp);
+  const family = announcedAddress.includes(':') ? 6 : 4;
+  for (const section of session.media) {
+    if (section.connection) section.connection = { version: family, ip: announcedAddress };
+    for (const candidate of section.candidates ?? []) if (candidate.type === 'host') candidate.ip = announcedAddress;
+  }
+  return sdpTransform.write(session);
+}
+
+/** mid -> whether the browser's answer accepted the m-line (port ≠ 0). */
+export function acceptedMids(answerSdp: string): Map<string, boolean> {
+  const accepted = new Map<string, boolean>();
+  for (const section of sdpTransform.parse(answerSdp).media) if (section.mid !== undefined) accepted.set(String(section.mid), section.port !== 0);
+  return accepted;
+}

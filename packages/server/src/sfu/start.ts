@@ -1,0 +1,25 @@
+import { availableParallelism } from 'node:os';
+import type { ServerConfig } from '../config/config.js';
+import { isLoopbackHost } from '../config/hosts.js';
+import type { Logger } from '../logger.js';
+import type { SfuService } from './sfu-service.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** Starts the SFU's worker processes as configured. */
+export async function startSfu(config: ServerConfig, logger: Logger): Promise<SfuService> {
+  const { sfu } = config;
+  // A loopback signaling host still binds media to every interface: Firefox pairs none of its
+  // candidates with a loopback server candidate, and the port answers only ICE checks carrying
+  // credentials handed out over signaling.
+  const anyInterface = config.host === '0.0.0.0' || config.host === '::' || isLoopbackHost(config.host);
+  const pool = await WorkerPool.start({
+    workers: sfu.workers ?? availableParallelism(),
+    bindAddress: sfu.bindAddress ?? (anyInterface ? undefined : config.host),
+    udpPort: sfu.udpMux ? sfu.udpPort : undefined,
+    portRange: sfu.udpMux ? undefined : sfu.portRange,
+    announcedAddress: sfu.announcedAddress,
+    logger,
+  });
+  logger.info('SFU started', { workers: pool.pids.length, udpPort: sfu.udpMux ? sfu.udpPort : undefined });
+  return pool;
+}

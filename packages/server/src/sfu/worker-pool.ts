@@ -1,0 +1,245 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { TrackSource } from '@parley/protocol';
+import type { Logger } from '../logger.js';
+import type { VideoCodecName } from './codecs.js';
+import type { SfuEvents, SfuService } from './sfu-service.js';
+import type { EngineOptions } from './worker/engine.js';
+import type { RoomMediaConfig, VideoQuality, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from './worker-protocol.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
+const REQUEST_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 20_000;
+const RESTART_DELAY_MS = 500;
+
+export interface WorkerPoolOptions {
+  workers: number;
+  bindAddress: string | undefined;
+  /** First UDP port; worker i listens on udpPort + i. */
+  udpPort: number | undefined;
+  portRange: { min: number; max: number } | undefined;
+  announcedAddress: string | undefined;
+  logger: Logger;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** One SFU worker process and its request/response channel. */
+class WorkerHandle {
+  readonly rooms = new Set<string>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly index: number,
+    readonly child: ChildProcess,
+    onEvent: (message: WorkerMessageOut) => void,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`SFU worker ${index} did not start`)), READY_TIMEOUT_MS);
+      child.on('message', (message: WorkerMessageOut) => {
+        if ('event' in message && message.event === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        }
+        if ('replyTo' in message) this.settle(message);
+        else onEvent(message);
+      });
+      child.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`SFU worker ${index} exited`));
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  request<Op extends WorkerRequest['op']>(request: Extract<WorkerRequest, { op: Op }>): Promise<WorkerResults[Op]> {
+    if (!this.child.connected) return Promise.reject(new Error('the SFU worker is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the SFU worker did not answer ${request.op}`));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.child.send({ id, request });
+    });
+  }
+
+  failAll(error: Error): void {
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.pending.clear();
+  }
+
+  private settle(message: Extract<WorkerMessageOut, { replyTo: number }>): void {
+    const pending = this.pending.get(message.replyTo);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.pending.delete(message.replyTo);
+    if (message.ok) pending.resolve(message.result ?? undefined);
+    else pending.reject(new Error(message.error));
+  }
+}
+
+/**
+ * SFU worker processes, one per core by default, like mediasoup's workers. A room lives on one
+ * worker (the least loaded when it starts); a worker that dies is restarted and its rooms are
+ * reported lost so their participants reconnect their media.
+ */
+export class WorkerPool implements SfuService {
+  private readonly workers: (WorkerHandle | undefined)[] = [];
+  private readonly roomWorker = new Map<string, WorkerHandle>();
+  private readonly events = new EventEmitter();
+  private closing = false;
+
+  private constructor(private readonly options: WorkerPoolOptions) {}
+
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(options);
+    await Promise.all(Array.from({ length: options.workers }, (_, index) => pool.spawn(index).ready));
+    return pool;
+  }
+
+  on<E extends keyof SfuEvents>(event: E, listener: SfuEvents[E]): void {
+    this.events.on(event, listener);
+  }
+
+  async join(room: string, participant: string, options: { canSubscribe: boolean; decodes: VideoCodecName[]; config: RoomMediaConfig }): Promise<void> {
+    const worker = this.workerFor(room);
+    await worker.ready;
+    await worker.request({ op: 'join', room, participant, ...options });
+  }
+
+  async leave(room: string, participant: string): Promise<void> {
+    const worker = this.roomWorker.get(room);
+    if (!worker) return;
+    await worker.request({ op: 'leave', room, participant }).catch(() => undefined);
+  }
+
+  /** Forgets the room's placement once signaling has no one left in it. */
+  releaseRoom(room: string): void {
+    const worker = this.roomWorker.get(room);
+    worker?.rooms.delete(room);
+    this.roomWorker.delete(room);
+  }
+
+  publish(room: string, participant: string, trackId: string, source: TrackSource, sdp: string): Promise<{ sdp: string; codec: string }> {
+    return this.placed(room).request({ op: 'publish', room, participant, trackId, source, sdp });
+  }
+
+  unpublish(room: string, participant: string, trackId: string): Promise<void> {
+    return this.placed(room).request({ op: 'unpublish', room, participant, trackId });
+  }
+
+  answer(room: string, participant: string, sdp: string): Promise<void> {
+    return this.placed(room).request({ op: 'answer', room, participant, sdp });
+  }
+
+  resendOffer(room: string, participant: string): Promise<void> {
+    return this.placed(room).request({ op: 'resendOffer', room, participant });
+  }
+
+  setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void> {
+    return this.placed(room).request({ op: 'setQuality', room, participant, trackId, quality });
+  }
+
+  async stats(room?: string): Promise<WorkerStats[]> {
+    return Promise.all(this.workers.filter((w): w is WorkerHandle => w !== undefined).map((w) => w.request({ op: 'stats', ...(room === undefined ? {} : { room }) })));
+  }
+
+  /** Worker process ids, for CPU accounting in benchmarks. */
+  get pids(): number[] {
+    return this.workers.flatMap((w) => (w?.child.pid === undefined ? [] : [w.child.pid]));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (!worker || worker.child.exitCode !== null) return resolve();
+            const timer = setTimeout(() => worker.child.kill('SIGKILL'), 3000);
+            worker.child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            worker.child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  private placed(room: string): WorkerHandle {
+    const worker = this.roomWorker.get(room);
+    if (!worker) throw new Error(`room ${room} has no media`);
+    return worker;
+  }
+
+  private workerFor(room: string): WorkerHandle {
+    const placed = this.roomWorker.get(room);
+    if (placed) return placed;
+    const live = this.workers.filter((w): w is WorkerHandle => w !== undefined);
+    const worker = live.reduce((best, w) => (w.rooms.size < best.rooms.size ? w : best), live[0]!);
+    worker.rooms.add(room);
+    this.roomWorker.set(room, worker);
+    return worker;
+  }
+
+  private spawn(index: number): WorkerHandle {
+    const { udpPort, portRange, bindAddress, announcedAddress, logger } = this.options;
+    const engine: EngineOptions = { bindAddress, udpPort: udpPort === undefined ? undefined : udpPort + index, portRange, announcedAddress };
+    const child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, PARLEY_SFU_WORKER: JSON.stringify(engine) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    const handle = new WorkerHandle(index, child, (message) => this.onEvent(message));
+    this.workers[index] = handle;
+    child.on('exit', (code, signal) => this.onExit(handle, code, signal));
+    return handle;
+  }
+
+  private onExit(handle: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    handle.failAll(new Error('the SFU worker stopped'));
+    if (this.closing) return;
+    const lost = [...handle.rooms];
+    for (const room of lost) this.roomWorker.delete(room);
+    this.options.logger.error('SFU worker died; restarting it', { worker: handle.index, code, signal, rooms: lost.length });
+    this.workers[handle.index] = undefined;
+    setTimeout(() => {
+      if (this.closing) return;
+      const replacement = this.spawn(handle.index);
+      replacement.ready.then(
+        () => this.events.emit('roomsLost', lost),
+        (error: unknown) => this.options.logger.error('SFU worker failed to restart', { worker: handle.index, error }),
+      );
+    }, RESTART_DELAY_MS).unref();
+  }
+
+  private onEvent(message: WorkerMessageOut): void {
+    if (!('event' in message)) return;
+    switch (message.event) {
+      case 'offer':
+        return void this.events.emit('offer', message.room, message.participant, message.sdp, message.tracks);
+      case 'activeSpeakers':
+        return void this.events.emit('activeSpeakers', message.room, message.speakers);
+      case 'layersWanted':
+        return void this.events.emit('layersWanted', message.room, message.participant, message.trackId, message.rids);
+      case 'log':
+        return this.options.logger[message.level](message.message, message.fields);
+      case 'ready':
+        return;
+    }
+  }
+}

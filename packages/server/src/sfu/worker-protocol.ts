@@ -1,0 +1,61 @@
+import type { TrackSource } from '@parley/protocol';
+import type { VideoCodecName } from './codecs.js';
+
+/** Messages between the signaling process and an SFU worker process (node IPC, JSON). */
+
+export type VideoQuality = 'low' | 'medium' | 'high';
+
+export interface RoomMediaConfig {
+  /** Preference order; a publisher's codec is the first it offers that every receiver decodes. */
+  videoCodecs: VideoCodecName[];
+}
+
+export interface SubscribedTrack {
+  mid: string;
+  trackId: string;
+  participant: string;
+  source: TrackSource;
+  kind: 'audio' | 'video';
+}
+
+export type WorkerRequest =
+  | { op: 'join'; room: string; participant: string; canSubscribe: boolean; decodes: VideoCodecName[]; config: RoomMediaConfig }
+  | { op: 'leave'; room: string; participant: string }
+  | { op: 'publish'; room: string; participant: string; trackId: string; source: TrackSource; sdp: string }
+  | { op: 'unpublish'; room: string; participant: string; trackId: string }
+  | { op: 'answer'; room: string; participant: string; sdp: string }
+  | { op: 'resendOffer'; room: string; participant: string }
+  | { op: 'setQuality'; room: string; participant: string; trackId: string; quality: VideoQuality }
+  | { op: 'stats'; room?: string };
+
+export interface WorkerResults {
+  join: void;
+  leave: void;
+  publish: { sdp: string; codec: string };
+  unpublish: void;
+  answer: void;
+  resendOffer: void;
+  setQuality: void;
+  stats: WorkerStats;
+}
+
+export interface WorkerStats {
+  rooms: number;
+  publishedTracks: number;
+  downstreams: number;
+  packetsIn: number;
+  packetsOut: number;
+  retransmissions: number;
+  keyframeRequests: number;
+}
+
+export type WorkerEvent =
+  | { event: 'ready'; port: number }
+  | { event: 'offer'; room: string; participant: string; sdp: string; tracks: SubscribedTrack[] }
+  | { event: 'activeSpeakers'; room: string; speakers: string[] }
+  /** Which simulcast layers of a track someone receives; the publisher pauses the others. */
+  | { event: 'layersWanted'; room: string; participant: string; trackId: string; rids: string[] }
+  | { event: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> };
+
+export type WorkerMessageIn = { id: number; request: WorkerRequest };
+export type WorkerMessageOut = { replyTo: number; ok: true; result: unknown } | { replyTo: number; ok: false; error: string } | WorkerEvent;

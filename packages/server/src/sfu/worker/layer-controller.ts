@@ -1,0 +1,53 @@
+import type { VideoQuality } from '../worker-protocol.js';
+
+const qualityLayer: Record<VideoQuality, number> = { low: 0, medium: 1, high: 2 };
+/** Loss above this in a receiver report steps the subscriber down a layer. */
+const STEP_DOWN_LOSS = 0.1;
+/** Loss below this for STEP_UP_AFTER_MS lets it climb back. */
+const STEP_UP_LOSS = 0.02;
+const STEP_UP_AFTER_MS = 8000;
+
+/**
+ * Which simulcast layer one subscriber should get: what it asked for (an explicit quality or its
+ * video size), capped by what its downlink carries (loss in its receiver reports), among the
+ * layers the publisher is actually sending.
+ */
+export class LayerController {
+  private requested: number;
+  private bandwidthCap: number;
+  private cleanSince = performance.now();
+
+  constructor(private readonly layerCount: number) {
+    this.requested = layerCount - 1;
+    this.bandwidthCap = layerCount - 1;
+  }
+
+  setRequested(quality: VideoQuality): void {
+    this.requested = Math.min(qualityLayer[quality], this.layerCount - 1);
+  }
+
+  get wanted(): number {
+    return Math.min(this.requested, this.bandwidthCap);
+  }
+
+  onLoss(fractionLost: number, now = performance.now()): void {
+    if (fractionLost > STEP_DOWN_LOSS) {
+      this.bandwidthCap = Math.max(0, Math.min(this.bandwidthCap, this.requested) - 1);
+      this.cleanSince = now;
+    } else if (fractionLost >= STEP_UP_LOSS) {
+      this.cleanSince = now;
+    } else if (now - this.cleanSince > STEP_UP_AFTER_MS && this.bandwidthCap < this.layerCount - 1) {
+      this.bandwidthCap += 1;
+      this.cleanSince = now;
+    }
+  }
+
+  /** The layer to forward: the wanted one if live, else the best live one below, else the lowest live one. */
+  target(active: readonly number[]): number {
+    if (active.length === 0) return -1;
+    const wanted = this.wanted;
+    let best = -1;
+    for (const layer of active) if (layer <= wanted && layer > best) best = layer;
+    return best >= 0 ? best : active[0]!;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Entry point of an SFU worker process. Media runs here, in native code that could crash, so a
+ * crash never takes signaling down: the parent restarts the worker and its rooms reconnect.
+ */
+import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from '../worker-protocol.js';
+import { MediaEngine, type EngineOptions } from './engine.js';
+import { RoomRouter, type Counters } from './room-router.js';
+
+const SWITCH_POLL_MS = 200;
+const REPORT_MS = 1000;
+const SPEAKER_WINDOW_MS = 500;
+
+const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
+const engine = new MediaEngine(options);
+const rooms = new Map<string, RoomRouter>();
+const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0 };
+
+function send(message: WorkerMessageOut): void {
+  if (process.connected) process.send!(message);
+}
+const emit = (event: WorkerEvent) => send(event);
+
+type Handlers = { [Op in WorkerRequest['op']]: (request: Extract<WorkerRequest, { op: Op }>) => WorkerResults[Op] | Promise<WorkerResults[Op]> };
+
+const handlers: Handlers = {
+  join: ({ room, participant, canSubscribe, decodes, config }) => {
+    let router = rooms.get(room);
+    if (!router) {
+      router = new RoomRouter(room, config, engine, counters, emit);
+      rooms.set(room, router);
+    }
+    router.join(participant, canSubscribe, decodes);
+  },
+  leave: ({ room, participant }) => {
+    const router = rooms.get(room);
+    router?.leave(participant);
+    if (router?.isEmpty) {
+      router.close();
+      rooms.delete(room);
+    }
+  },
+  publish: ({ room, participant, trackId, source, sdp }) => routerOf(room).publish(participant, trackId, source, sdp),
+  unpublish: ({ room, participant, trackId }) => routerOf(room).unpublish(participant, trackId),
+  answer: ({ room, participant, sdp }) => routerOf(room).answer(participant, sdp),
+  resendOffer: ({ room, participant }) => routerOf(room).resendOffer(participant),
+  setQuality: ({ room, participant, trackId, quality }) => routerOf(room).setQuality(participant, trackId, quality),
+  stats: ({ room }): WorkerStats => {
+    const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);
+    let publishedTracks = 0;
+    let downstreams = 0;
+    for (const router of routers) {
+      publishedTracks += router.tracks.size;
+      downstreams += router.downstreamCount;
+    }
+    return { rooms: routers.length, publishedTracks, downstreams, ...counters };
+  },
+};
+
+function routerOf(room: string): RoomRouter {
+  const router = rooms.get(room);
+  if (!router) throw new Error(`room ${room} has no media on this worker`);
+  return router;
+}
+
+process.on('message', (message: WorkerMessageIn) => {
+  const handler = handlers[message.request.op] as (request: WorkerRequest) => unknown;
+  Promise.resolve()
+    .then(() => handler(message.request))
+    .then(
+      (result) => send({ replyTo: message.id, ok: true, result: result ?? null }),
+      (error: unknown) => send({ replyTo: message.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+    );
+});
+
+// Without its parent the worker has no purpose: leave rather than linger with open sockets.
+process.on('disconnect', () => shutdown());
+process.on('SIGTERM', () => shutdown());
+
+function shutdown(): void {
+  for (const router of rooms.values()) router.close();
+  rooms.clear();
+  // libdatachannel's cleanup can block on exit with connections open; the process is ending anyway.
+  process.exit(0);
+}
+
+setInterval(() => {
+  for (const router of rooms.values()) router.pollSwitches();
+}, SWITCH_POLL_MS).unref();
+setInterval(() => {
+  for (const router of rooms.values()) router.report();
+}, REPORT_MS).unref();
+setInterval(() => {
+  for (const router of rooms.values()) router.evaluateSpeakers();
+}, SPEAKER_WINDOW_MS).unref();
+
+emit({ event: 'ready', port: options.udpPort ?? 0 });

@@ -1,0 +1,242 @@
+import type { PeerConnection, Track } from 'node-datachannel';
+import type { TrackSource } from '@parley/protocol';
+import type { NegotiatedCodec } from '../codecs.js';
+import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
+import { buildPli, buildReceiverReport, buildRemb, compactNtp, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
+import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, sequenceDelta, ssrc } from '../rtp/rtp.js';
+import type { PublishOffer } from '../sdp.js';
+import type { Downstream, DownstreamSource, ForwardingCounters } from './downstream.js';
+import { guarded, sendPacket } from './engine.js';
+
+/** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one. */
+const KEYFRAME_REQUEST_INTERVAL_MS = 300;
+/**
+ * A layer that sent nothing for this long is treated as stopped (bandwidth, CPU or dynacast), so
+ * its subscribers fall back to a live layer; at 15+ fps a live layer sends every ~70 ms.
+ */
+const LAYER_IDLE_MS = 400;
+/** What the SFU tells a simulcast publisher it may send: enough for every layer. */
+const PUBLISHER_BITRATE_BPS = 4_000_000;
+/** The SFU's own SSRC in the RTCP it sends to publishers. */
+const SFU_RTCP_SSRC = 1;
+
+interface LayerState {
+  ssrc: number;
+  lastPacketAt: number;
+  lastKeyframeRequestAt: number;
+  senderReport?: { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number; receivedAt: number };
+  /** For receiver reports to the publisher. */
+  baseSequence: number;
+  highestSequence: number;
+  cycles: number;
+  received: number;
+  expectedPrior: number;
+  receivedPrior: number;
+}
+
+export interface AudioLevelSink {
+  (participant: string, level: number): void;
+}
+
+/**
+ * A track one participant publishes, on its own PeerConnection (libdatachannel routes packets by
+ * SSRC and rid-only simulcast announces none, so one m-line per connection is what works). It
+ * sorts incoming packets into simulcast layers and fans them out to downstreams.
+ */
+export class PublishedTrack implements DownstreamSource {
+  readonly kind: 'audio' | 'video';
+  readonly codec: VideoCodecName | 'opus';
+  readonly clockRate: number;
+  readonly layerCount: number;
+  readonly downstreams = new Set<Downstream>();
+  private readonly layerBySsrc = new Map<number, number>();
+  private readonly layerStates: (LayerState | undefined)[] = [];
+  private engineTrack: Track | undefined;
+  private readonly keyframeCodec: VideoCodecName | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly publisher: string,
+    readonly source: TrackSource,
+    readonly pc: PeerConnection,
+    private readonly offer: PublishOffer,
+    private readonly counters: ForwardingCounters & { packetsIn: number },
+    private readonly audioLevel: AudioLevelSink,
+  ) {
+    this.kind = offer.kind;
+    this.codec = offer.codec.name;
+    this.clockRate = offer.codec.clockRate;
+    this.layerCount = Math.max(1, offer.rids.length);
+    this.keyframeCodec = offer.kind === 'video' ? (offer.codec.name as VideoCodecName) : undefined;
+  }
+
+  get negotiatedCodec(): NegotiatedCodec {
+    return this.offer.codec;
+  }
+
+  get rids(): readonly string[] {
+    return this.offer.rids;
+  }
+
+  attach(track: Track): void {
+    this.engineTrack = track;
+    track.onMessage(guarded('publisher packet', (packet: Buffer) => this.onPacket(packet)));
+  }
+
+  activeLayers(): number[] {
+    const now = performance.now();
+    const active: number[] = [];
+    this.layerStates.forEach((state, layer) => {
+      if (state && now - state.lastPacketAt < LAYER_IDLE_MS) active.push(layer);
+    });
+    return active;
+  }
+
+  requestKeyframe(layer: number): void {
+    const state = this.layerStates[layer];
+    const track = this.engineTrack;
+    if (!state || !track?.isOpen()) return;
+    const now = performance.now();
+    if (now - state.lastKeyframeRequestAt < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    state.lastKeyframeRequestAt = now;
+    this.counters.keyframeRequests += 1;
+    sendPacket(track, buildPli(SFU_RTCP_SSRC, state.ssrc));
+  }
+
+  senderReport(layer: number): LayerState['senderReport'] {
+    return this.layerStates[layer]?.senderReport;
+  }
+
+  /** Periodic RTCP toward the publisher: receiver reports, and REMB so Chromium sends every layer. */
+  sendReports(): void {
+    const track = this.engineTrack;
+    if (!track?.isOpen()) return;
+    const blocks: ReportBlock[] = [];
+    for (const state of this.layerStates) if (state) blocks.push(receptionReport(state));
+    if (blocks.length > 0) sendPacket(track, buildReceiverReport(SFU_RTCP_SSRC, blocks));
+    if (this.kind === 'video') {
+      const ssrcs = this.layerStates.filter((s): s is LayerState => s !== undefined).map((s) => s.ssrc);
+      if (ssrcs.length > 0) sendPacket(track, buildRemb(SFU_RTCP_SSRC, PUBLISHER_BITRATE_BPS, ssrcs));
+    }
+  }
+
+  /**
+   * Layers somebody wants or still receives (dynacast): the publisher may pause the rest. A layer
+   * being forwarded stays on until its subscriber has switched, or the picture would freeze.
+   */
+  wantedLayers(): Set<number> {
+    const wanted = new Set<number>();
+    for (const downstream of this.downstreams) {
+      wanted.add(downstream.layers.wanted);
+      if (downstream.forwardedLayer >= 0) wanted.add(downstream.forwardedLayer);
+    }
+    return wanted;
+  }
+
+  close(): void {
+    for (const downstream of this.downstreams) downstream.close();
+    this.downstreams.clear();
+    this.engineTrack = undefined;
+    try {
+      this.pc.close();
+    } catch {
+      // already closed by the engine
+    }
+  }
+
+  private onPacket(packet: Buffer): void {
+    if (packet.length < 12) return;
+    if (isRtcp(packet)) return this.onRtcp(packet);
+    if (payloadType(packet) !== this.offer.codec.payloadType) return; // padding-only or RTX: not forwarded
+    this.counters.packetsIn += 1;
+    const layer = this.layerOf(packet);
+    if (layer < 0) return;
+    const state = this.layerStates[layer]!;
+    state.lastPacketAt = performance.now();
+    countReceived(state, sequenceNumber(packet));
+    if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
+      const level = headerExtension(packet, this.offer.audioLevelExtensionId);
+      if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
+    }
+    let keyframe: boolean | undefined;
+    const isKeyframe = () => {
+      if (keyframe === undefined) {
+        const offset = payloadOffset(packet);
+        keyframe = this.keyframeCodec !== undefined && offset > 0 && startsKeyframe(this.keyframeCodec, packet.subarray(offset));
+      }
+      return keyframe;
+    };
+    for (const downstream of this.downstreams) downstream.forward(packet, layer, isKeyframe);
+  }
+
+  /** Simulcast layers by rid (header extension), cached per SSRC; a single stream is layer 0. */
+  private layerOf(packet: Buffer): number {
+    const packetSsrc = ssrc(packet);
+    let layer = this.layerBySsrc.get(packetSsrc);
+    if (layer === undefined) {
+      if (this.offer.rids.length === 0) layer = 0;
+      else {
+        const rid = this.offer.ridExtensionId === undefined ? undefined : headerExtension(packet, this.offer.ridExtensionId);
+        if (!rid) return -1;
+        layer = this.offer.rids.indexOf(rid.toString('latin1'));
+        if (layer < 0) return -1;
+      }
+      this.layerBySsrc.set(packetSsrc, layer);
+      this.layerStates[layer] = newLayerState(packetSsrc, sequenceNumber(packet));
+    }
+    return layer;
+  }
+
+  private onRtcp(packet: Buffer): void {
+    for (const report of parseRtcp(packet)) {
+      if (report.type !== 'sr') continue;
+      const layer = this.layerBySsrc.get(report.ssrc);
+      const state = layer === undefined ? undefined : this.layerStates[layer];
+      if (state) state.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
+    }
+  }
+}
+
+function newLayerState(layerSsrc: number, firstSequence: number): LayerState {
+  return {
+    ssrc: layerSsrc,
+    lastPacketAt: performance.now(),
+    lastKeyframeRequestAt: -Infinity,
+    baseSequence: firstSequence,
+    highestSequence: firstSequence,
+    cycles: 0,
+    received: 0,
+    expectedPrior: 0,
+    receivedPrior: 0,
+  };
+}
+
+function countReceived(state: LayerState, sequence: number): void {
+  state.received += 1;
+  const delta = sequenceDelta(state.highestSequence, sequence);
+  if (delta > 0) {
+    if (sequence < state.highestSequence) state.cycles += 0x10000;
+    state.highestSequence = sequence;
+  }
+}
+
+/** RFC 3550 A.3: loss since the previous report and in total. */
+function receptionReport(state: LayerState): ReportBlock {
+  const extendedHighest = state.cycles + state.highestSequence;
+  const expected = extendedHighest - state.baseSequence + 1;
+  const expectedInterval = expected - state.expectedPrior;
+  const receivedInterval = state.received - state.receivedPrior;
+  state.expectedPrior = expected;
+  state.receivedPrior = state.received;
+  const lostInterval = expectedInterval - receivedInterval;
+  const report = state.senderReport;
+  return {
+    ssrc: state.ssrc,
+    fractionLost: expectedInterval <= 0 || lostInterval <= 0 ? 0 : lostInterval / expectedInterval,
+    totalLost: Math.max(0, expected - state.received),
+    highestSequence: extendedHighest,
+    jitter: 0,
+    lastSenderReport: report ? compactNtp(report.ntpSeconds, report.ntpFraction) : 0,
+    delaySinceLastSenderReport: report ? Math.round(((Date.now() - report.receivedAt) / 1000) * 65536) : 0,
+  };
+}

@@ -1,0 +1,155 @@
+import type { TrackSource } from '@parley/protocol';
+import type { VideoCodecName } from '../codecs.js';
+import { readPublishOffer, shapePublishAnswer } from '../sdp.js';
+import type { RoomMediaConfig, VideoQuality, WorkerEvent } from '../worker-protocol.js';
+import { ActiveSpeakerDetector } from './active-speakers.js';
+import type { ForwardingCounters } from './downstream.js';
+import type { Track } from 'node-datachannel';
+import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
+import { PublishedTrack } from './published-track.js';
+import { SubscriberConnection } from './subscriber-connection.js';
+
+interface Member {
+  canSubscribe: boolean;
+  decodes: Set<VideoCodecName>;
+  subscriber: SubscriberConnection;
+}
+
+export type Counters = ForwardingCounters & { packetsIn: number };
+
+/** One room's media on this worker: who publishes what, and who receives it. */
+export class RoomRouter {
+  private readonly members = new Map<string, Member>();
+  readonly tracks = new Map<string, PublishedTrack>();
+  private readonly speakers = new ActiveSpeakerDetector();
+  private readonly wantedRids = new Map<string, string>();
+
+  constructor(
+    readonly name: string,
+    private readonly config: RoomMediaConfig,
+    private readonly engine: MediaEngine,
+    private readonly counters: Counters,
+    private readonly emit: (event: WorkerEvent) => void,
+  ) {}
+
+  get isEmpty(): boolean {
+    return this.members.size === 0;
+  }
+
+  get downstreamCount(): number {
+    let count = 0;
+    for (const track of this.tracks.values()) count += track.downstreams.size;
+    return count;
+  }
+
+  join(participant: string, canSubscribe: boolean, decodes: VideoCodecName[]): void {
+    this.leave(participant);
+    const subscriber = new SubscriberConnection(
+      participant,
+      this.engine,
+      this.counters,
+      (sdp, tracks) => this.emit({ event: 'offer', room: this.name, participant, sdp, tracks }),
+      (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }),
+    );
+    this.members.set(participant, { canSubscribe, decodes: new Set(decodes), subscriber });
+    if (canSubscribe) for (const track of this.tracks.values()) if (track.publisher !== participant) subscriber.add(track);
+  }
+
+  leave(participant: string): void {
+    const member = this.members.get(participant);
+    if (!member) return;
+    for (const track of [...this.tracks.values()]) if (track.publisher === participant) this.unpublish(participant, track.id);
+    member.subscriber.close();
+    this.members.delete(participant);
+    this.speakers.forget(participant);
+  }
+
+  async publish(participant: string, trackId: string, source: TrackSource, sdp: string): Promise<{ sdp: string; codec: string }> {
+    if (!this.members.has(participant)) throw new Error(`${participant} has not joined the room's media`);
+    if (this.tracks.has(trackId)) throw new Error(`track ${trackId} exists`);
+    const offer = readPublishOffer(sdp, this.decodableVideoCodecs(participant));
+    const pc = this.engine.createPeerConnection(`pub-${participant}-${source}`);
+    const track = new PublishedTrack(trackId, participant, source, pc, offer, this.counters, (who, level) => this.speakers.onLevel(who, level));
+    pc.onTrack(guarded('publisher track', (engineTrack: Track) => track.attach(engineTrack)));
+    try {
+      pc.setRemoteDescription(sdp, 'offer');
+      pc.setLocalDescription();
+      await gatheringComplete(pc);
+      const local = pc.localDescription();
+      if (!local) throw new Error('the engine produced no answer');
+      this.tracks.set(trackId, track);
+      for (const [identity, member] of this.members) if (identity !== participant && member.canSubscribe) member.subscriber.add(track);
+      return { sdp: shapePublishAnswer(local.sdp, offer, this.engine.options.announcedAddress), codec: offer.codec.name };
+    } catch (error) {
+      track.close();
+      throw error;
+    }
+  }
+
+  unpublish(participant: string, trackId: string): void {
+    const track = this.tracks.get(trackId);
+    if (!track || track.publisher !== participant) throw new Error(`${participant} publishes no track ${trackId}`);
+    for (const member of this.members.values()) member.subscriber.remove(trackId);
+    track.close();
+    this.tracks.delete(trackId);
+    this.wantedRids.delete(trackId);
+  }
+
+  answer(participant: string, sdp: string): void {
+    const member = this.members.get(participant);
+    if (!member) throw new Error(`${participant} has not joined the room's media`);
+    member.subscriber.applyAnswer(sdp);
+  }
+
+  resendOffer(participant: string): void {
+    this.members.get(participant)?.subscriber.resendOffer();
+  }
+
+  setQuality(participant: string, trackId: string, quality: VideoQuality): void {
+    const downstream = this.members.get(participant)?.subscriber.downstreams.find((d) => this.tracks.get(trackId)?.downstreams.has(d));
+    if (!downstream) throw new Error(`${participant} does not receive track ${trackId}`);
+    downstream.setQuality(quality);
+  }
+
+  /** Keyframes a pending layer switch waits for. Runs often (200 ms). */
+  pollSwitches(): void {
+    for (const track of this.tracks.values()) for (const downstream of track.downstreams) downstream.poll();
+  }
+
+  /** Once a second: RTCP both ways, dynacast, active speakers. */
+  report(): void {
+    for (const track of this.tracks.values()) {
+      track.sendReports();
+      for (const downstream of track.downstreams) downstream.sendSenderReport();
+      this.updateWantedLayers(track);
+    }
+  }
+
+  evaluateSpeakers(): void {
+    const speakers = this.speakers.evaluate();
+    if (speakers) this.emit({ event: 'activeSpeakers', room: this.name, speakers });
+  }
+
+  close(): void {
+    for (const participant of [...this.members.keys()]) this.leave(participant);
+  }
+
+  /** Codecs of the room's preference that every other participant decodes (all of them if none fits). */
+  private decodableVideoCodecs(publisher: string): VideoCodecName[] {
+    const receivers = [...this.members].filter(([identity, member]) => identity !== publisher && member.canSubscribe).map(([, member]) => member);
+    const fit = this.config.videoCodecs.filter((codec) => receivers.every((member) => member.decodes.has(codec)));
+    return fit.length > 0 ? fit : this.config.videoCodecs;
+  }
+
+  private updateWantedLayers(track: PublishedTrack): void {
+    if (track.rids.length < 2) return;
+    const wanted = track.wantedLayers();
+    // Keep the lowest layer always on: a new subscriber starts there without waiting for a resume.
+    wanted.add(0);
+    const rids = track.rids.filter((_, layer) => wanted.has(layer));
+    const key = rids.join(',');
+    if (this.wantedRids.get(track.id) === key) return;
+    this.wantedRids.set(track.id, key);
+    this.emit({ event: 'layersWanted', room: this.name, participant: track.publisher, trackId: track.id, rids });
+  }
+}

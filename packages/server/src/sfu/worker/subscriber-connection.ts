@@ -1,0 +1,172 @@
+import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
+import { subscriberPayloadTypes, type NegotiatedCodec } from '../codecs.js';
+import { parseRtcp } from '../rtp/rtcp.js';
+import { isRtcp } from '../rtp/rtp.js';
+import { announce } from '../sdp.js';
+import type { SubscribedTrack } from '../worker-protocol.js';
+import { Downstream, type ForwardingCounters } from './downstream.js';
+import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
+import type { PublishedTrack } from './published-track.js';
+
+export interface OfferSink {
+  (sdp: string, tracks: SubscribedTrack[]): void;
+}
+
+interface Entry {
+  track: PublishedTrack;
+  downstream: Downstream;
+  mid: string;
+}
+
+/**
+ * Everything one participant receives, on one PeerConnection the SFU offers: one m-line per
+ * subscribed track, audio and video of a publisher in one stream so the browser keeps them in
+ * sync. Adding or removing a track renegotiates; offers never overlap (the next waits for the answer).
+ */
+export class SubscriberConnection {
+  private pc: PeerConnection | undefined;
+  private readonly entries = new Map<string, Entry>();
+  private nextMid = 0;
+  private negotiating = false;
+  private renegotiateAfter = false;
+  private closed = false;
+
+  constructor(
+    readonly participant: string,
+    private readonly engine: MediaEngine,
+    private readonly counters: ForwardingCounters,
+    private readonly sendOffer: OfferSink,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  get downstreams(): Downstream[] {
+    return [...this.entries.values()].map((entry) => entry.downstream);
+  }
+
+  has(trackId: string): boolean {
+    return this.entries.has(trackId);
+  }
+
+  add(track: PublishedTrack): void {
+    if (this.closed || this.entries.has(track.id)) return;
+    const pc = this.connection();
+    const mid = String(this.nextMid++);
+    const ssrc = randomSsrc();
+    const codec = track.negotiatedCodec;
+    const payloadType = subscriberPayloadTypes[codec.name];
+    const streamId = `${track.publisher}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'participant';
+    const description = mediaDescription(mid, codec, payloadType);
+    description.addSSRC(ssrc, streamId, streamId, track.id);
+    const engineTrack: Track = pc.addTrack(description);
+    const downstream = new Downstream(this.participant, ssrc, payloadType, engineTrack, track, this.counters);
+    engineTrack.onMessage(
+      guarded('subscriber RTCP', (packet: Buffer) => {
+        if (isRtcp(packet)) downstream.handleRtcp(parseRtcp(packet));
+      }),
+    );
+    track.downstreams.add(downstream);
+    this.entries.set(track.id, { track, downstream, mid });
+    this.renegotiate();
+  }
+
+  remove(trackId: string): void {
+    const entry = this.entries.get(trackId);
+    if (!entry) return;
+    this.entries.delete(trackId);
+    entry.track.downstreams.delete(entry.downstream);
+    entry.downstream.close();
+    try {
+      entry.downstream.engineTrack.close();
+    } catch {
+      // the engine closed it with the connection
+    }
+    this.renegotiate();
+  }
+
+  /** The browser's answer to the last offer. */
+  applyAnswer(sdp: string): void {
+    if (!this.pc || !this.negotiating) throw new Error('no subscriber offer is waiting for an answer');
+    this.pc.setRemoteDescription(sdp, 'answer');
+    this.negotiating = false;
+    if (this.renegotiateAfter) {
+      this.renegotiateAfter = false;
+      this.renegotiate();
+    }
+  }
+
+  /** The offer waiting for an answer, once more (the first may have been lost with the signaling connection). */
+  resendOffer(): void {
+    const local = this.pc?.localDescription();
+    if (!this.negotiating || !local) return;
+    this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), this.trackList());
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const trackId of [...this.entries.keys()]) {
+      const entry = this.entries.get(trackId)!;
+      entry.track.downstreams.delete(entry.downstream);
+      entry.downstream.close();
+    }
+    this.entries.clear();
+    try {
+      this.pc?.close();
+    } catch {
+      // already closed
+    }
+    this.pc = undefined;
+  }
+
+  private trackList(): SubscribedTrack[] {
+    return [...this.entries.values()].map(({ track, mid }) => ({ mid, trackId: track.id, participant: track.publisher, source: track.source, kind: track.kind }));
+  }
+
+  private connection(): PeerConnection {
+    if (!this.pc) {
+      this.pc = this.engine.createPeerConnection(`sub-${this.participant}`);
+    }
+    return this.pc;
+  }
+
+  private renegotiate(): void {
+    if (this.closed || !this.pc) return;
+    if (this.negotiating) {
+      this.renegotiateAfter = true;
+      return;
+    }
+    this.negotiating = true;
+    const pc = this.pc;
+    void (async () => {
+      pc.setLocalDescription();
+      await gatheringComplete(pc);
+      if (this.closed || pc !== this.pc) return;
+      const local = pc.localDescription();
+      if (!local) throw new Error('the engine produced no offer');
+      this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), this.trackList());
+    })().catch((error: unknown) => {
+      this.negotiating = false;
+      this.onError(`subscriber negotiation for ${this.participant} failed: ${(error as Error).message}`);
+    });
+  }
+}
+
+/** The m-line for one forwarded track, with the publisher's codec parameters (H.264 profile, VP9 profile). */
+function mediaDescription(mid: string, codec: NegotiatedCodec, payloadType: number): nodeDataChannel.Audio | nodeDataChannel.Video {
+  if (codec.name === 'opus') {
+    const audio = new nodeDataChannel.Audio(mid, 'SendOnly');
+    audio.addOpusCodec(payloadType, 'minptime=10;useinbandfec=1');
+    return audio;
+  }
+  const video = new nodeDataChannel.Video(mid, 'SendOnly');
+  const names = { vp8: 'VP8', vp9: 'VP9', h264: 'H264', av1: 'AV1' } as const;
+  if (codec.fmtp) video.addVideoCodec(payloadType, names[codec.name], codec.fmtp);
+  else if (codec.name === 'vp8') video.addVP8Codec(payloadType);
+  else if (codec.name === 'vp9') video.addVP9Codec(payloadType);
+  else if (codec.name === 'av1') video.addAV1Codec(payloadType);
+  else video.addH264Codec(payloadType);
+  return video;
+}
+
+function randomSsrc(): number {
+  return (Math.floor(Math.random() * 0xfffffff0) + 2) >>> 0;
+}
