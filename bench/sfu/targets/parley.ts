@@ -181,7 +181,7 @@ export class ParleyTarget implements SfuTarget {
         connectionBurstPerIp: generous,
         maxConnectionsPerIp: generous,
       },
-    } as ServerConfigInput;
+    };
   }
 }
 
