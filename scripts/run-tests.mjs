@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const suites = {
-  unit: () => ['protocol', 'server', 'client', 'web'].flatMap((pkg) => testFiles(join(root, 'packages', pkg, 'test'))),
+  unit: () => [
+    ...['protocol', 'server', 'client', 'web'].flatMap((pkg) => testFiles(join(root, 'packages', pkg, 'test'))),
+    // The benchmarks' own helpers (RTP, RTCP, SDP); the benchmarks themselves are not tests.
+    ...testFiles(join(root, 'bench', 'test')),
+  ],
   e2e: () => testFiles(join(root, 'e2e')),
 };
 

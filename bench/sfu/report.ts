@@ -1,0 +1,91 @@
+// Formatting of the benchmark's results: one table per target, then the ratio line.
+
+export interface RoundResult {
+  subscribers: number;
+  packetsSent: number;
+  packetsForwarded: number;
+  cpuMicroseconds: number;
+  seconds: number;
+  /** Keyframe requests (PLI, FIR) the publisher got, over the whole round. */
+  keyframeRequests: number;
+  /** Packets the publisher resent on the SFU's NACKs, over the whole round. */
+  retransmitted: number;
+  /** NACK packets the subscribers sent, over the whole round. */
+  subscriberNacks: number;
+  /** Subscribers that got less than 99% of the window's packets (a stalled stream shows here). */
+  subscribersShort: number;
+}
+
+export type RoundOutcome = RoundResult | { subscribers: number; error: string };
+
+export const BAR = { maxRatio: 1.0, minDelivery: 0.999, atSubscribers: 20 };
+
+export function deliveryRatio(result: RoundResult): number {
+  return result.packetsSent === 0 ? 0 : result.packetsForwarded / (result.packetsSent * result.subscribers);
+}
+
+export function microsecondsPerForwardedPacket(result: RoundResult): number {
+  return result.packetsForwarded === 0 ? Number.POSITIVE_INFINITY : result.cpuMicroseconds / result.packetsForwarded;
+}
+
+const columns = ['N', 'sent', 'forwarded', 'delivery %', 'CPU ms', 'µs/fwd pkt', 'pub PLI', 'pub rtx', 'sub NACK', 'subs <99%'];
+const widths = [4, 8, 10, 11, 9, 11, 8, 8, 9, 10];
+
+export function tableHeader(): string {
+  return [row(columns), row(widths.map((width) => '-'.repeat(width)))].join('\n');
+}
+
+export function tableRow(outcome: RoundOutcome): string {
+  if ('error' in outcome) return `${String(outcome.subscribers).padStart(widths[0]!)}  failed: ${outcome.error}`;
+  return row([
+    String(outcome.subscribers),
+    String(outcome.packetsSent),
+    String(outcome.packetsForwarded),
+    (deliveryRatio(outcome) * 100).toFixed(3),
+    (outcome.cpuMicroseconds / 1000).toFixed(0),
+    microsecondsPerForwardedPacket(outcome).toFixed(2),
+    String(outcome.keyframeRequests),
+    String(outcome.retransmitted),
+    String(outcome.subscriberNacks),
+    String(outcome.subscribersShort),
+  ]);
+}
+
+function row(cells: string[]): string {
+  return cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+}
+
+export interface Verdict {
+  lines: string[];
+  ratioLine: string;
+}
+
+/** The comparison at N=20: Parley's µs per forwarded packet over Janus's, and the bar. */
+export function verdict(parley: RoundOutcome[] | string, janus: RoundOutcome[] | string): Verdict {
+  const prefix = `parley/janus cpu-per-forwarded-packet ratio at N=${BAR.atSubscribers}:`;
+  const parleyRound = atBar(parley, 'parley');
+  const janusRound = atBar(janus, 'janus');
+  if (typeof parleyRound === 'string' || typeof janusRound === 'string') {
+    const reason = [parleyRound, janusRound].filter((part) => typeof part === 'string').join('; ');
+    return { lines: [], ratioLine: `${prefix} n/a (${reason})` };
+  }
+  const ratio = microsecondsPerForwardedPacket(parleyRound) / microsecondsPerForwardedPacket(janusRound);
+  const delivery = deliveryRatio(parleyRound);
+  const met = ratio <= BAR.maxRatio && delivery >= BAR.minDelivery;
+  return {
+    lines: [
+      `bar: ratio <= ${BAR.maxRatio.toFixed(1)} with Parley delivery >= ${(BAR.minDelivery * 100).toFixed(1)}% at N=${BAR.atSubscribers}: ` +
+        `${met ? 'met' : 'NOT met'} (ratio ${ratio.toFixed(3)}, Parley delivery ${(delivery * 100).toFixed(3)}%, ` +
+        `Janus delivery ${(deliveryRatio(janusRound) * 100).toFixed(3)}%)`,
+    ],
+    ratioLine: `${prefix} ${ratio.toFixed(3)}`,
+  };
+}
+
+function atBar(outcomes: RoundOutcome[] | string, name: string): RoundResult | string {
+  if (typeof outcomes === 'string') return `${name}: ${outcomes}`;
+  const outcome = outcomes.find((candidate) => candidate.subscribers === BAR.atSubscribers);
+  if (!outcome) return `${name} was not measured at N=${BAR.atSubscribers}`;
+  if ('error' in outcome) return `${name} failed at N=${BAR.atSubscribers}`;
+  return outcome;
+}

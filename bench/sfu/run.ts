@@ -1,0 +1,173 @@
+// `npm run bench:sfu`: CPU per forwarded packet and delivery of Parley's SFU and Janus, one
+// publisher at a fixed packet rate and N subscribers, same synthetic clients for both. The SFU
+// runs in its own process(es), the clients in others, so the CPU read from /proc is the SFU's.
+import { cleanUpOnSignals, runCleanups } from './cleanup.ts';
+import { ClientPool } from './clients/client-pool.ts';
+import { totalCpuMicroseconds } from './cpu.ts';
+import { hostAddress, type HostAddress } from './host-address.ts';
+import { parseBenchOptions, USAGE, type BenchOptions, type TargetName } from './options.ts';
+import { tableHeader, tableRow, verdict, type RoundOutcome, type RoundResult } from './report.ts';
+import { JanusTarget } from './targets/janus.ts';
+import { ParleyTarget } from './targets/parley.ts';
+import { TargetUnavailableError, type SfuTarget } from './targets/target.ts';
+
+const CONNECT_TIMEOUT_MS = 20_000;
+const FIRST_MEDIA_TIMEOUT_MS = 20_000;
+/** Packets still in flight when the window closes get this long to arrive before counting. */
+const DRAIN_MS = 1_000;
+/** A subscriber that got less than this share of the window's packets is counted apart (stalled). */
+const SHORT_DELIVERY = 0.99;
+
+async function main(): Promise<number> {
+  cleanUpOnSignals();
+  let options: BenchOptions;
+  try {
+    const parsed = parseBenchOptions(process.argv.slice(2));
+    if (parsed === 'help') {
+      console.log(USAGE);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const host = hostAddress();
+  console.log(
+    `SFU benchmark: 1 publisher, VP8 at ${options.packetsPerSecond} packets/s x ${options.payloadBytes} B payload, ` +
+      `N = ${options.subscriberCounts.join(', ')} subscribers; ${options.warmupSeconds} s warm-up then a ${options.seconds} s window per N; ` +
+      `clients on ${host.address} (${host.interfaceName})`,
+  );
+
+  const outcomes: Record<TargetName, RoundOutcome[] | string> = { parley: 'not requested', janus: 'not requested' };
+  const running: SfuTarget[] = [];
+  let failed = false;
+  try {
+    for (const name of options.targets) {
+      const target = createTarget(name, host);
+      try {
+        await target.start();
+        running.push(target);
+        outcomes[name] = [];
+      } catch (error) {
+        if (!(error instanceof TargetUnavailableError)) throw error;
+        console.log(`${name}: skipped: ${error.message}`);
+        outcomes[name] = 'unavailable';
+      }
+    }
+    // Rounds alternate between the SFUs at each N, so that both see the same machine load.
+    for (const subscribers of options.subscriberCounts) {
+      for (const target of running) {
+        const outcome = await measureRoundSafely(target, subscribers, options, host);
+        failed ||= 'error' in outcome;
+        (outcomes[target.name as TargetName] as RoundOutcome[]).push(outcome);
+        console.log(`  ${target.name} N=${subscribers}: ${'error' in outcome ? `failed: ${outcome.error}` : 'done'}`);
+      }
+    }
+  } finally {
+    for (const target of running) await target.stop();
+  }
+
+  for (const target of running) {
+    console.log(`\n${target.description}; CPU of ${target.measuredProcesses}`);
+    console.log(tableHeader());
+    for (const outcome of outcomes[target.name as TargetName] as RoundOutcome[]) console.log(tableRow(outcome));
+  }
+
+  const { lines, ratioLine } = verdict(outcomes.parley, outcomes.janus);
+  console.log('');
+  for (const line of lines) console.log(line);
+  console.log(ratioLine);
+  const nothingMeasured = options.targets.every((name) => outcomes[name] === 'unavailable');
+  return failed || nothingMeasured ? 1 : 0;
+}
+
+function createTarget(name: TargetName, host: HostAddress): SfuTarget {
+  return name === 'janus' ? new JanusTarget(host) : new ParleyTarget(host);
+}
+
+async function measureRoundSafely(target: SfuTarget, subscribers: number, options: BenchOptions, host: HostAddress): Promise<RoundOutcome> {
+  try {
+    return await measureRound(target, subscribers, options, host);
+  } catch (error) {
+    return { subscribers, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** One publisher and `subscribers` subscribers in a fresh room; CPU and delivery over the window. */
+async function measureRound(target: SfuTarget, subscribers: number, options: BenchOptions, host: HostAddress): Promise<RoundResult> {
+  const roundSeconds = options.warmupSeconds + options.seconds + 60;
+  const clients = await ClientPool.start(subscribers, options.subscribersPerProcess, {
+    bindAddress: host.address,
+    packetsPerSecond: options.packetsPerSecond,
+    payloadBytes: options.payloadBytes,
+    maxPackets: Math.ceil(roundSeconds * options.packetsPerSecond),
+  });
+  try {
+    const round = await target.openRound(clients.publisher);
+    try {
+      await waitFor('the publisher connected', CONNECT_TIMEOUT_MS, async () => (await clients.publisher.state()).connection === 'connected');
+      await clients.publisher.startPublishing();
+      for (const subscriber of clients.subscribers) await round.addSubscriber(subscriber);
+      await waitFor('every subscriber connected', CONNECT_TIMEOUT_MS, async () => {
+        const states = await Promise.all(clients.subscribers.map((peer) => peer.state()));
+        return states.every((state) => state.connection === 'connected');
+      });
+      await waitFor('media at every subscriber', FIRST_MEDIA_TIMEOUT_MS, async () => {
+        const states = await Promise.all(clients.subscribers.map((peer) => peer.state()));
+        return states.every((state) => state.packetsReceived > 0);
+      });
+      await delay(options.warmupSeconds * 1000);
+
+      const pids = target.processIds();
+      const cpuBefore = totalCpuMicroseconds(pids);
+      const fromIndex = await clients.publisher.nextPacketIndex();
+      const startedAt = performance.now();
+      await delay(options.seconds * 1000);
+      const cpuAfter = totalCpuMicroseconds(pids);
+      const toIndex = await clients.publisher.nextPacketIndex();
+      const seconds = (performance.now() - startedAt) / 1000;
+
+      await delay(DRAIN_MS);
+      const received = await clients.receivedInWindow(fromIndex, toIndex);
+      const { keyframeRequests, retransmitted } = await clients.publisher.stats();
+      return {
+        subscribers,
+        packetsSent: toIndex - fromIndex,
+        packetsForwarded: received.packets.reduce((sum, count) => sum + count, 0),
+        subscribersShort: received.packets.filter((count) => count < SHORT_DELIVERY * (toIndex - fromIndex)).length,
+        cpuMicroseconds: cpuAfter - cpuBefore,
+        seconds,
+        keyframeRequests,
+        retransmitted,
+        subscriberNacks: received.nacksSent,
+      };
+    } finally {
+      await round.leave();
+    }
+  } finally {
+    await clients.close();
+  }
+}
+
+async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(100);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    return 1;
+  })
+  .then(async (code) => {
+    await runCleanups();
+    process.exit(code);
+  });
