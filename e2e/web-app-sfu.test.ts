@@ -1,8 +1,9 @@
 /**
  * The web app in a group call: on a server with the default `auto` topology, three people join
  * the same room through the join page (Chromium, Firefox, Chromium); the call moves to the SFU,
- * everyone sees three tiles with the two remote ones playing video received through the SFU, and
- * a leaver's tile disappears for the others while they keep seeing each other.
+ * everyone sees three tiles with the two remote ones playing video received through the SFU,
+ * speakers get the speaking ring, and a leaver's tile disappears for the others while they keep
+ * seeing each other.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -66,6 +67,8 @@ describe('web app in an SFU room', () => {
       assert.equal(tiles.length, 2);
       for (const tile of tiles) assert.ok(tile.current && tile.width > 0, `${viewer} plays ${tile.identity}'s SFU track`);
     }
+    // Everyone's fake microphone beeps, so the SFU names speakers: their tiles get the speaking ring.
+    await alice.waitFor(() => document.querySelector('[data-testid="tile"][data-speaking="true"].is-speaking') !== null, undefined, { timeoutMs: 15_000, what: 'a speaking ring on a tile' });
     const sfu = await env.server.media.sfuStats(room);
     console.log('SFU:', JSON.stringify(sfu));
     assert.equal(sfu.publishedTracks, 6, 'three people publish camera and microphone through the SFU');

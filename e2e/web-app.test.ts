@@ -72,7 +72,7 @@ describe('web app', () => {
         viewport: [innerWidth, innerHeight],
         touch: navigator.maxTouchPoints,
         sideways: document.documentElement.scrollWidth - innerWidth,
-        controls: ['toggle-mic', 'toggle-camera', 'leave'].map((id) => inView(document.querySelector(`[data-testid="${id}"]`))),
+        controls: ['toggle-mic', 'toggle-camera', 'toggle-screen', 'copy-invite', 'leave', 'toggle-stats', 'toggle-settings'].map((id) => inView(document.querySelector(`[data-testid="${id}"]`))),
         tilesVisible: tiles.map((tile) => inView(tile)),
         smallestTile: Math.min(...tiles.map((tile) => tile.getBoundingClientRect().height)),
       };
@@ -81,9 +81,20 @@ describe('web app', () => {
     assert.deepEqual(layout.viewport, [390, 844]);
     assert.ok(layout.touch > 0, 'touch emulation is on');
     assert.equal(layout.sideways, 0, 'no horizontal scrolling');
-    assert.deepEqual(layout.controls, [true, true, true]);
+    assert.deepEqual(layout.controls, [true, true, true, true, true, true, true]);
     assert.deepEqual(layout.tilesVisible, [true, true]);
     assert.ok(layout.smallestTile >= 150, `tiles are big enough to see a face (${layout.smallestTile}px)`);
+    // The stats and devices panels open within the screen too.
+    for (const [button, panel] of [['toggle-stats', 'stats-panel'], ['toggle-settings', 'settings-panel']] as const) {
+      await click(phone, button);
+      await phone.waitFor((sel) => document.querySelector<HTMLElement>(sel)?.hidden === false, byTestId(panel), { timeoutMs: 5000, what: `the ${panel} open` });
+      const fit = await phone.evaluate((sel) => {
+        const r = document.querySelector(sel)!.getBoundingClientRect();
+        return { inView: r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight, sideways: document.documentElement.scrollWidth - innerWidth };
+      }, byTestId(panel));
+      assert.deepEqual(fit, { inView: true, sideways: 0 }, `${panel} fits the phone`);
+      await click(phone, button);
+    }
     await click(phone, 'toggle-mic');
     await desk.waitFor(() => document.querySelector<HTMLElement>('[data-testid="tile"][data-local="false"]')?.dataset.micMuted === 'true', undefined, { timeoutMs: 10_000, what: "Pat's mute seen on the desktop" });
     await Promise.all([phone.close(), desk.close()]);

@@ -196,6 +196,21 @@ describe('messages', () => {
     bob.close();
   });
 
+  test('connection quality is broadcast on change; late joiners are told the known ones right after joining', async () => {
+    const room = freshRoom();
+    const alice = await TestClient.joined(server, room, 'alice');
+    assert.equal((await alice.request({ type: 'setConnectionQuality', quality: 'good' })).type, 'ack');
+    const bob = await TestClient.open(server);
+    assert.equal((await bob.request({ type: 'join', token: await token(room, 'bob') })).type, 'joined');
+    const known = await bob.waitFor((m) => m.type === 'connectionQuality', "alice's known quality");
+    assert.deepEqual(known.type === 'connectionQuality' && [known.identity, known.quality], ['alice', 'good']);
+    await bob.request({ type: 'setConnectionQuality', quality: 'poor' });
+    const changed = await alice.waitFor((m) => m.type === 'connectionQuality', "bob's new quality");
+    assert.deepEqual(changed.type === 'connectionQuality' && [changed.identity, changed.quality], ['bob', 'poor']);
+    alice.close();
+    bob.close();
+  });
+
   test('no message crosses rooms', async () => {
     const roomA = freshRoom();
     const roomB = freshRoom();

@@ -1,9 +1,9 @@
-// The buttons at the bottom of the call: microphone, camera, invite link, leave.
+// The buttons at the bottom of the call: microphone, camera, screen share, invite link, leave.
 
 import type { LocalParticipant } from '@parley/client';
 import type { Banners } from './banners.ts';
 import { findPart } from './dom.ts';
-import { describeError } from './errors.ts';
+import { describeError, describeScreenShareError } from './errors.ts';
 
 export interface CallControlsOptions {
   root: HTMLElement;
@@ -11,7 +11,7 @@ export interface CallControlsOptions {
   inviteLink: string;
   banners: Banners;
   onLeave(): void;
-  /** Called after the microphone or camera was switched, so the self view can follow. */
+  /** Called after the microphone, camera or screen share was switched, so the self view can follow. */
   onLocalMediaChanged(): void;
 }
 
@@ -48,6 +48,22 @@ export function createCallControls(options: CallControlsOptions): CallControls {
     onError: (error) => banners.showError(describeError(error)),
   });
 
+  const screenButton = findPart(root, 'toggle-screen', HTMLButtonElement);
+  // Phones and some embedded browsers cannot capture the screen at all.
+  screenButton.hidden = typeof navigator.mediaDevices?.getDisplayMedia !== 'function';
+  const screen = createMediaToggle({
+    button: screenButton,
+    isEnabled: () => local.isScreenShareEnabled,
+    setEnabled: (enabled) => (enabled ? local.startScreenShare() : local.stopScreenShare()),
+    titleWhenOn: 'Stop sharing your screen',
+    titleWhenOff: 'Share your screen',
+    onSettled: options.onLocalMediaChanged,
+    onError: (error) => {
+      const message = describeScreenShareError(error);
+      if (message) banners.showError(message);
+    },
+  });
+
   const inviteButton = findPart(root, 'copy-invite', HTMLButtonElement);
   const inviteLabel = findPart(inviteButton, 'copy-invite-label', HTMLElement);
   inviteButton.title = `Copy ${options.inviteLink}`;
@@ -66,6 +82,7 @@ export function createCallControls(options: CallControlsOptions): CallControls {
   function refresh(): void {
     microphone.refresh();
     camera.refresh();
+    screen.refresh();
   }
   refresh();
 

@@ -1,14 +1,19 @@
-// The call page: header (room name, participant count), the tile grid and the controls, kept in
-// sync with the Room's events.
+// The call page: header (room name, participant count, stats and devices panels), the tile grid
+// and the controls, kept in sync with the Room's events.
 
 import type { LocalParticipant, ParleyError, RemoteParticipant, Room, RoomEvents } from '@parley/client';
 import type { Banners } from './banners.ts';
 import { createCallControls } from './call-controls.ts';
+import { createDevicePicker } from './device-picker.ts';
 import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
 import { describeError } from './errors.ts';
 import { ParticipantGrid } from './participant-grid.ts';
 import { inviteLink } from './room-name.ts';
+import { createStatsPanel } from './stats-panel.ts';
 import { ParticipantTile } from './tiles.ts';
+
+const RECONNECTING_NOTICE = 'Reconnecting…';
+const WEAK_VIDEO_NOTICE = 'Your connection is weak: sending lower quality video';
 
 export interface CallPageOptions {
   /** A connected room. */
@@ -44,9 +49,38 @@ export function createCallPage(options: CallPageOptions): View {
     onLocalMediaChanged: syncSelfView,
   });
 
+  // The connection notice: reconnecting matters more than the adaptive bitrate lowering our video.
+  let reconnecting = false;
+  let sendingLowQuality = false;
+  const showNotice = (): void => banners.setNotice(reconnecting ? RECONNECTING_NOTICE : sendingLowQuality ? WEAK_VIDEO_NOTICE : undefined);
+
+  /** The speaker picked in the devices panel, for tiles created later. */
+  let speaker: string | undefined;
+  const playOn = (tile: ParticipantTile, deviceId: string): Promise<void> =>
+    tile.setAudioOutput(deviceId).catch((error: unknown) => banners.showError(describeError(error)));
+
+  const statsPanel = createStatsPanel(findPart(element, 'stats-panel', HTMLElement), room, (identity) =>
+    // SFU streams are "to" or "from" the server, which reports them under our own identity.
+    identity === local.identity ? 'everyone (via the server)' : displayNameOf(room.remoteParticipants.get(identity) ?? { name: '', identity }),
+  );
+  const devicePicker = createDevicePicker({
+    panel: findPart(element, 'settings-panel', HTMLElement),
+    localParticipant: local,
+    onSpeakerChanged: async (deviceId) => {
+      speaker = deviceId;
+      await Promise.all([...grid.all()].filter((tile) => !tile.isLocal).map((tile) => playOn(tile, deviceId)));
+    },
+    onError: (error) => banners.showError(describeError(error)),
+  });
+  const panels = createPanelToggles(element, {
+    stats: { open: () => statsPanel.start(), close: () => statsPanel.stop() },
+    settings: { open: () => void devicePicker.refresh(), close: () => undefined },
+  });
+
   /** Adds a new tile for `participant`, replacing any tile of the same identity. */
   function addRemoteTile(participant: RemoteParticipant): ParticipantTile {
     const tile = new ParticipantTile({ identity: participant.identity, name: displayNameOf(participant), isLocal: false });
+    if (speaker !== undefined) void playOn(tile, speaker);
     grid.add(tile);
     return tile;
   }
@@ -85,9 +119,11 @@ export function createCallPage(options: CallPageOptions): View {
       const tile = remoteTile(participant);
       tile.showTrack(source, track);
       syncRemoteTile(tile, participant);
+      grid.updateLayout();
     }),
     onRoom(room, 'trackUnsubscribed', ({ track, participant, source }) => {
       grid.get(participant.identity)?.removeTrack(source, track);
+      grid.updateLayout();
     }),
     onRoom(room, 'localTrackPublished', () => {
       syncSelfView();
@@ -98,7 +134,19 @@ export function createCallPage(options: CallPageOptions): View {
       controls.refresh();
     }),
     onRoom(room, 'connectionStateChanged', (state) => {
-      banners.setNotice(state === 'reconnecting' ? 'Reconnecting…' : undefined);
+      reconnecting = state === 'reconnecting';
+      showNotice();
+    }),
+    onRoom(room, 'adaptiveBitrateChanged', ({ profile }) => {
+      sendingLowQuality = profile === 'low';
+      showNotice();
+    }),
+    onRoom(room, 'connectionQualityChanged', (quality, participant) => {
+      (participant ? grid.get(participant.identity) : localTile)?.setConnectionQuality(quality);
+    }),
+    onRoom(room, 'activeSpeakersChanged', (speakers) => {
+      const speaking = new Set(speakers);
+      for (const tile of grid.all()) tile.setSpeaking(speaking.has(tile.identity));
     }),
     onRoom(room, 'error', (error) => banners.showError(describeError(error))),
     onRoom(room, 'disconnected', (error) => options.onEnded(error)),
@@ -109,6 +157,8 @@ export function createCallPage(options: CallPageOptions): View {
     focus: () => heading.focus(),
     dispose() {
       stopListening.forEach((stop) => stop());
+      panels.closeAll();
+      devicePicker.dispose();
       controls.dispose();
       grid.dispose();
       banners.setNotice(undefined);
@@ -124,6 +174,43 @@ function onRoom<E extends keyof RoomEvents>(room: Room, event: E, listener: Room
   };
 }
 
+interface PanelHooks {
+  open(): void;
+  close(): void;
+}
+
+/**
+ * The header's Stats and Devices buttons: each shows its panel (data-part `<name>-panel`, toggled by
+ * `toggle-<name>`, closed by `<name>-close`); one panel at a time, so they never cover each other.
+ */
+function createPanelToggles(page: HTMLElement, hooks: Record<string, PanelHooks>): { closeAll(): void } {
+  const panels = Object.entries(hooks).map(([name, hook]) => ({
+    button: findPart(page, `toggle-${name}`, HTMLButtonElement),
+    panel: findPart(page, `${name}-panel`, HTMLElement),
+    close: findPart(page, `${name}-close`, HTMLButtonElement),
+    hook,
+  }));
+  function setOpen(target: (typeof panels)[number], open: boolean): void {
+    if (target.panel.hidden === !open) return;
+    target.panel.hidden = !open;
+    target.button.setAttribute('aria-expanded', String(open));
+    if (open) target.hook.open();
+    else target.hook.close();
+  }
+  for (const entry of panels) {
+    entry.button.addEventListener('click', () => {
+      const open = entry.panel.hidden !== false;
+      for (const other of panels) if (other !== entry) setOpen(other, false);
+      setOpen(entry, open);
+    });
+    entry.close.addEventListener('click', () => {
+      setOpen(entry, false);
+      entry.button.focus();
+    });
+  }
+  return { closeAll: () => panels.forEach((entry) => setOpen(entry, false)) };
+}
+
 /** Updates the header's "N participants" whenever the number of tiles changes. */
 function showParticipantCount(page: HTMLElement): (count: number) => void {
   const countElement = findPart(page, 'count', HTMLElement);
@@ -137,9 +224,11 @@ function showParticipantCount(page: HTMLElement): (count: number) => void {
 function syncLocalTile(tile: ParticipantTile, local: LocalParticipant): void {
   tile.setName(displayNameOf(local));
   tile.setMicrophoneMuted(!local.isMicrophoneEnabled);
-  const camera = local.isCameraEnabled ? local.tracks.get('camera') : undefined;
-  if (camera) tile.showTrack('camera', camera);
-  else tile.removeTrack('camera');
+  for (const source of ['camera', 'screen'] as const) {
+    const track = local.tracks.get(source);
+    if (track) tile.showTrack(source, track);
+    else tile.removeTrack(source);
+  }
 }
 
 /**
@@ -152,6 +241,7 @@ function syncRemoteTile(tile: ParticipantTile, participant: RemoteParticipant): 
   const microphone = participant.tracks.get('microphone');
   tile.setMicrophoneMuted(microphone === undefined || microphone.muted);
   tile.setCameraMuted(participant.tracks.get('camera')?.muted ?? false);
+  tile.setConnectionQuality(participant.connectionQuality);
   for (const [source, info] of participant.tracks) {
     if (info.track) tile.showTrack(source, info.track);
   }

@@ -61,6 +61,18 @@ export function describeCameraError(error: unknown): string {
   return describeKnownMediaError(error) ?? `The camera could not be started: ${errorMessage(error) || 'unknown error'}.`;
 }
 
+/**
+ * Why sharing the screen failed, or undefined when the user just cancelled the browser's picker
+ * (that arrives as a denied permission, and needs no message).
+ */
+export function describeScreenShareError(error: unknown): string | undefined {
+  const code = errorCode(error);
+  if (code === 'MEDIA_DENIED') return undefined;
+  if (code === 'PERMISSION_DENIED') return 'Your token does not allow sharing your screen in this room.';
+  const detail = errorMessage(error);
+  return `Your screen could not be shared${detail ? `: ${detail}` : ''}. Try again, or pick another window.`;
+}
+
 /** The sentence used when the browser has no camera API at all (typically: plain http off localhost). */
 export const CAMERA_NEEDS_SECURE_PAGE =
   'Camera and microphone only work on secure pages (https, or localhost). Ask the server operator to enable https.';

@@ -1,5 +1,6 @@
 // The grid of tiles: keeps one tile per identity, in join order (self first), and sizes the grid
-// so the tiles are as large as the space allows (see grid-layout.ts).
+// so the tiles are as large as the space allows (see grid-layout.ts). While someone else shares a
+// screen, their tile is featured: large, with the other tiles in a strip beside or below it.
 
 import { chooseGridShape } from './grid-layout.ts';
 import type { ParticipantTile } from './tiles.ts';
@@ -24,6 +25,10 @@ export class ParticipantGrid {
 
   get(identity: string): ParticipantTile | undefined {
     return this.tiles.get(identity);
+  }
+
+  all(): Iterable<ParticipantTile> {
+    return this.tiles.values();
   }
 
   /** Adds `tile`; a tile already there for the same identity is replaced in place. */
@@ -55,8 +60,17 @@ export class ParticipantGrid {
     this.onCountChanged(this.tiles.size);
   }
 
+  /** Call after a tile started or stopped showing a screen, so the featured tile follows. */
+  updateLayout(): void {
+    this.relayout();
+  }
+
   /** Publishes the chosen shape as CSS variables; style.css turns them into grid tracks. */
   private relayout(): void {
+    const featured = this.featuredTile();
+    for (const tile of this.tiles.values()) tile.element.classList.toggle('is-featured', tile === featured);
+    if (featured) return this.layOutAround();
+    delete this.container.dataset['featured'];
     const style = getComputedStyle(this.container);
     const shape = chooseGridShape(this.tiles.size, {
       width: this.container.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
@@ -69,4 +83,27 @@ export class ParticipantGrid {
     this.container.style.setProperty('--row-height', `${shape.rowHeight ?? 0}px`);
     this.container.dataset['scroll'] = String(shape.rows === undefined);
   }
+
+  /** The most recently added remote tile showing a screen, if any (your own share is not featured). */
+  private featuredTile(): ParticipantTile | undefined {
+    return [...this.tiles.values()].reverse().find((tile) => !tile.isLocal && tile.isShowingScreen);
+  }
+
+  /**
+   * Featured layout: on a wide area the shared screen takes the left and the others stack on the
+   * right (`wide`); on a tall one (a phone upright) it takes the top and the others sit in rows
+   * of up to three below (`tall`).
+   */
+  private layOutAround(): void {
+    const others = Math.max(1, this.tiles.size - 1);
+    const wide = this.container.clientWidth >= this.container.clientHeight;
+    const columns = wide ? 2 : Math.min(others, MAX_STRIP_COLUMNS);
+    this.container.dataset['featured'] = wide ? 'wide' : 'tall';
+    this.container.dataset['scroll'] = 'false';
+    this.container.style.setProperty('--columns', String(columns));
+    this.container.style.setProperty('--rows', String(wide ? others : Math.ceil(others / columns)));
+  }
 }
+
+/** A tall featured layout puts at most this many of the other tiles side by side. */
+const MAX_STRIP_COLUMNS = 3;

@@ -1,9 +1,11 @@
 // One tile of the call grid: a participant's video (or initials when there is none), their
-// hidden audio, name and muted-microphone indicator.
+// hidden audio, name, muted-microphone indicator, connection quality bars and the highlight
+// while they speak.
 
-import type { TrackSource } from '@parley/client';
+import { setAudioOutput, type ConnectionQuality, type TrackSource } from '@parley/client';
 import { cloneTemplate, findPart } from './dom.ts';
 import { playTrack, trackIn } from './media.ts';
+import { qualityIndicator } from './quality-bars.ts';
 
 export interface TileOptions {
   identity: string;
@@ -16,7 +18,7 @@ export class ParticipantTile {
   /** The grid cell to insert into the grid; the tile itself (data-testid="tile") is inside it. */
   readonly element: HTMLElement;
   readonly identity: string;
-  private readonly isLocal: boolean;
+  readonly isLocal: boolean;
   private readonly tile: HTMLElement;
   private readonly cameraVideo: HTMLVideoElement;
   private readonly screenVideo: HTMLVideoElement;
@@ -24,8 +26,12 @@ export class ParticipantTile {
   private readonly initials: HTMLElement;
   private readonly nameLabel: HTMLElement;
   private readonly mutedIcon: HTMLElement;
+  private readonly quality: HTMLElement;
+  private readonly qualityLabel: HTMLElement;
   private readonly audioElements = new Map<TrackSource, HTMLAudioElement>();
   private cameraMuted = false;
+  /** The speaker chosen in the device picker; undefined for the browser's default. */
+  private audioOutput: string | undefined;
 
   constructor(options: TileOptions) {
     this.identity = options.identity;
@@ -38,6 +44,8 @@ export class ParticipantTile {
     this.initials = findPart(this.tile, 'initials', HTMLElement);
     this.nameLabel = findPart(this.tile, 'name', HTMLElement);
     this.mutedIcon = findPart(this.tile, 'muted', HTMLElement);
+    this.quality = findPart(this.tile, 'quality', HTMLElement);
+    this.qualityLabel = findPart(this.quality, 'quality-label', HTMLElement);
 
     this.tile.dataset['identity'] = options.identity;
     this.tile.dataset['local'] = String(options.isLocal);
@@ -62,6 +70,34 @@ export class ParticipantTile {
   setMicrophoneMuted(muted: boolean): void {
     this.mutedIcon.hidden = !muted;
     this.tile.dataset['micMuted'] = String(muted);
+  }
+
+  /** Shows the quality as bars (hidden until the first report). */
+  setConnectionQuality(quality: ConnectionQuality | undefined): void {
+    this.quality.hidden = quality === undefined;
+    if (quality === undefined) return;
+    const { bars, label } = qualityIndicator(quality);
+    this.quality.dataset['bars'] = String(bars);
+    this.quality.dataset['quality'] = quality;
+    this.quality.title = label;
+    this.qualityLabel.textContent = label;
+  }
+
+  setSpeaking(speaking: boolean): void {
+    this.tile.classList.toggle('is-speaking', speaking);
+    this.tile.dataset['speaking'] = String(speaking);
+  }
+
+  /** Plays this participant's sound on `deviceId` (the speaker picked in the device picker). */
+  setAudioOutput(deviceId: string): Promise<void> {
+    this.audioOutput = deviceId;
+    const elements = [this.cameraVideo, this.screenVideo, ...this.audioElements.values()];
+    return Promise.all(elements.map((element) => setAudioOutput(element, deviceId))).then(() => undefined);
+  }
+
+  /** Whether a shared screen is showing: the grid features such a tile. */
+  get isShowingScreen(): boolean {
+    return !this.screenVideo.hidden;
   }
 
   /** A muted camera keeps its track but shows the placeholder (the sender is sending black frames). */
@@ -112,6 +148,8 @@ export class ParticipantTile {
       audio.dataset['source'] = source;
       this.tile.append(audio);
       this.audioElements.set(source, audio);
+      // A speaker that has gone away since it was picked leaves the browser's default in use.
+      if (this.audioOutput !== undefined) setAudioOutput(audio, this.audioOutput).catch(() => undefined);
     }
     return audio;
   }

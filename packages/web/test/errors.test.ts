@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeCameraError, describeError, needsToken } from '../src/errors.ts';
+import { describeCameraError, describeError, describeScreenShareError, needsToken } from '../src/errors.ts';
 
 /** Shaped like the SDK's ParleyError, which this module recognises by its string `code`. */
 function parleyError(code: string, message = 'details from the server'): Error & { code: string } {
@@ -37,5 +37,13 @@ describe('needsToken', () => {
     assert.equal(needsToken(parleyError('TOKEN_MISSING')), true);
     assert.equal(needsToken(parleyError('ROOM_FULL')), false);
     assert.equal(needsToken(new DOMException('x', 'NotAllowedError')), false);
+  });
+});
+
+describe('describeScreenShareError', () => {
+  it('stays quiet when the user cancelled the picker and explains real failures', () => {
+    assert.equal(describeScreenShareError(parleyError('MEDIA_DENIED')), undefined);
+    assert.match(describeScreenShareError(parleyError('PERMISSION_DENIED')) ?? '', /token does not allow sharing/);
+    assert.match(describeScreenShareError(new Error('the screen capture gave no video track')) ?? '', /^Your screen could not be shared: the screen capture gave no video track\./);
   });
 });

@@ -219,6 +219,11 @@ export class SignalingSession implements ParticipantLink {
       resumed,
       reconnectGraceSeconds: this.ctx.config.reconnectGraceSeconds,
     });
+    // Qualities are broadcast only when they change: tell a newcomer (or a resumed connection,
+    // which may have missed changes) the ones already known, so their tiles show them at once.
+    for (const other of room.others(participant.identity)) {
+      if (other.connectionQuality) this.send({ v: PROTOCOL_VERSION, type: 'connectionQuality', identity: other.identity, quality: other.connectionQuality });
+    }
   }
 
   private readonly handlers: { [T in Exclude<ClientMessage['type'], 'join' | 'ping'>]: Handler<T> } = {
