@@ -68,9 +68,20 @@ class Publisher {
         const { packet } = this.source.next();
         this.lastSequence = sequenceOf(packet);
         this.sentBySequence[this.lastSequence % RETRANSMIT_BUFFER_PACKETS] = packet;
-        this.track.sendMessageBinary(packet);
+        // The SFU may close the track between the isOpen check and here (end of a round).
+        if (!this.sendOrStop(packet)) return;
       }
     }, PACING_TICK_MS);
+  }
+
+  private sendOrStop(packet: Buffer): boolean {
+    try {
+      this.track.sendMessageBinary(packet);
+      return true;
+    } catch {
+      clearInterval(this.pacing);
+      return false;
+    }
   }
 
   private onRtcp(message: Buffer): void {
