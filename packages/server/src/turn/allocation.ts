@@ -16,7 +16,8 @@ export const CHANNEL_LIFETIME_MS = 600_000;
 /** An expired channel number stays reserved to its peer this long (RFC 8656 section 12). */
 export const CHANNEL_REUSE_DELAY_MS = 300_000;
 export const MIN_CHANNEL = 0x4000;
-export const MAX_CHANNEL = 0x4fff;
+/** RFC 8656 narrowed channels to 0x4FFF, but RFC 5766 clients (coturn's among them) still use up to 0x7FFF. */
+export const MAX_CHANNEL = 0x7fff;
 
 interface Permission {
   expiresAt: number;

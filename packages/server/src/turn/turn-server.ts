@@ -4,6 +4,7 @@
  * address policy and quotas. Malformed input is dropped (or answered with 400) and never throws
  * out of a socket handler.
  */
+import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -63,6 +64,7 @@ const SWEEP_INTERVAL_MS = 1000;
 /** A TCP/TLS connection without an allocation is closed after this long. */
 const IDLE_CONNECTION_MS = 60_000;
 const RELAY_BIND_ATTEMPTS = 32;
+const RESERVATION_LIFETIME_MS = 30_000;
 
 interface Authenticated {
   username: string;
@@ -81,6 +83,7 @@ export class TurnServer {
   private readonly allocations = new Set<Allocation>();
   private readonly relayPorts = new Set<number>();
   private readonly perUser = new Map<string, number>();
+  private readonly reservations = new Map<string, { socket: UdpSocket; family: 4 | 6; expiresAt: number }>();
   private readonly connections = new Set<TcpSocket>();
   private readonly streamAllocations = new WeakMap<TcpSocket, Allocation>();
   private udp: UdpSocket | undefined;
@@ -126,6 +129,11 @@ export class TurnServer {
   /** Runs expiry now (the timer does it every second). */
   sweep(): void {
     const now = this.now();
+    for (const [key, reservation] of this.reservations) {
+      if (reservation.expiresAt > now) continue;
+      reservation.socket.close();
+      this.reservations.delete(key);
+    }
     for (const allocation of this.allocations) {
       if (allocation.isExpired(now)) this.deleteAllocation(allocation);
       else allocation.sweep(now);
@@ -135,6 +143,8 @@ export class TurnServer {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     for (const allocation of [...this.allocations]) this.deleteAllocation(allocation);
+    for (const reservation of this.reservations.values()) reservation.socket.close();
+    this.reservations.clear();
     for (const connection of this.connections) connection.destroy();
     await Promise.all([
       new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve())),
@@ -307,23 +317,38 @@ export class TurnServer {
     if (transport === undefined) return fail(400, 'Bad Request: REQUESTED-TRANSPORT is required');
     if (transport !== UDP_TRANSPORT) return fail(442, 'Unsupported Transport Protocol');
     const requestedFamily = readRequestedFamily(message);
-    if (requestedFamily !== undefined && message.has(Attr.ReservationToken)) return fail(400, 'Bad Request: REQUESTED-ADDRESS-FAMILY with RESERVATION-TOKEN');
-    if (message.has(Attr.ReservationToken)) return fail(508, 'Insufficient Capacity: no reservations');
+    const token = message.value(Attr.ReservationToken);
     const evenPort = message.value(Attr.EvenPort);
-    if (evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0) return fail(508, 'Insufficient Capacity: no port reservations');
+    if (token !== undefined && (requestedFamily !== undefined || evenPort !== undefined)) return fail(400, 'Bad Request: RESERVATION-TOKEN excludes REQUESTED-ADDRESS-FAMILY and EVEN-PORT');
     if (requestedFamily === 0) return fail(440, 'Address Family not Supported');
-    const family = requestedFamily ?? 4;
+    const reservation = token === undefined ? undefined : this.takeReservation(token);
+    if (token !== undefined && reservation === undefined) return fail(508, 'Insufficient Capacity: unknown or expired reservation');
+    const family = reservation?.family ?? requestedFamily ?? 4;
     const relayAddress = family === 6 ? this.options.relayAddressIpv6 : this.options.relayAddress;
     if (relayAddress === undefined) return fail(440, 'Address Family not Supported');
-    if ((this.perUser.get(auth.identity) ?? 0) >= this.options.maxAllocationsPerUser) return fail(486, 'Allocation Quota Reached');
-    if (this.allocations.size + this.allocating.size >= this.options.maxAllocations) return fail(508, 'Insufficient Capacity');
+    const quotaError =
+      (this.perUser.get(auth.identity) ?? 0) >= this.options.maxAllocationsPerUser
+        ? ([486, 'Allocation Quota Reached'] as const)
+        : this.allocations.size + this.allocating.size >= this.options.maxAllocations
+          ? ([508, 'Insufficient Capacity'] as const)
+          : undefined;
+    if (quotaError !== undefined) {
+      reservation?.socket.close();
+      return fail(quotaError[0], quotaError[1]);
+    }
 
-    this.allocating.add(client.id);
-    let socket: UdpSocket | undefined;
-    try {
-      socket = await this.bindRelaySocket(family, relayAddress, evenPort !== undefined);
-    } finally {
-      this.allocating.delete(client.id);
+    let socket = reservation?.socket;
+    let reservedToken: Buffer | undefined;
+    if (socket === undefined) {
+      const wantsPair = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
+      this.allocating.add(client.id);
+      try {
+        const bound = await this.bindRelaySockets(family, relayAddress, evenPort !== undefined, wantsPair);
+        socket = bound?.[0];
+        if (bound?.[1] !== undefined) reservedToken = this.reserve(bound[1], family);
+      } finally {
+        this.allocating.delete(client.id);
+      }
     }
     if (socket === undefined) return fail(508, 'Insufficient Capacity: no relay port free');
     if (connection !== undefined && connection.destroyed) {
@@ -339,29 +364,49 @@ export class TurnServer {
     writeXorAddress(writer, Attr.XorRelayedAddress, relayed);
     writer.uint32(Attr.Lifetime, lifetime);
     writeXorAddress(writer, Attr.XorMappedAddress, { address: client.address, port: client.port, family: client.family });
+    if (reservedToken !== undefined) writer.bytes(Attr.ReservationToken, reservedToken);
     const response = seal(writer, auth.key, auth.algorithm);
     allocation.allocateTransaction = Buffer.from(message.transactionId);
     allocation.allocateResponse = response;
     client.send(response);
   }
 
-  private async bindRelaySocket(family: 4 | 6, address: string, even: boolean): Promise<UdpSocket | undefined> {
+  /**
+   * Binds a relay socket on a random port of the range: an even one for EVEN-PORT, and with the
+   * next port bound too (the reservation) when the R bit asks for a pair.
+   */
+  private async bindRelaySockets(family: 4 | 6, address: string, even: boolean, pair: boolean): Promise<[UdpSocket, UdpSocket?] | undefined> {
     const { min, max } = this.options.relayPorts;
     for (let attempt = 0; attempt < RELAY_BIND_ATTEMPTS; attempt++) {
       let port = min + Math.floor(Math.random() * (max - min + 1));
       if (even && port % 2 === 1) port = port + 1 <= max ? port + 1 : port - 1;
-      if (this.relayPorts.has(port)) continue;
-      const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
-      const bound = await new Promise<boolean>((resolve) => {
-        socket.once('error', () => resolve(false));
-        socket.bind(port, address, () => resolve(true));
-      });
-      if (bound) {
-        socket.removeAllListeners('error');
-        return socket;
+      if (port < min || (pair && port + 1 > max)) continue;
+      const first = await bindUdp(family, address, port);
+      if (first === undefined || !pair) {
+        if (first !== undefined) return [first];
+        continue;
       }
-      socket.close();
+      const second = await bindUdp(family, address, port + 1);
+      if (second !== undefined) return [first, second];
+      first.close();
     }
+    return undefined;
+  }
+
+  /** Holds the second socket of an EVEN-PORT pair for a later Allocate with its token (RFC 8656 section 14.9). */
+  private reserve(socket: UdpSocket, family: 4 | 6): Buffer {
+    const token = randomBytes(8);
+    this.reservations.set(token.toString('hex'), { socket, family, expiresAt: this.now() + RESERVATION_LIFETIME_MS });
+    return token;
+  }
+
+  private takeReservation(token: Buffer): { socket: UdpSocket; family: 4 | 6 } | undefined {
+    const key = token.toString('hex');
+    const reservation = this.reservations.get(key);
+    this.reservations.delete(key);
+    if (reservation === undefined) return undefined;
+    if (reservation.expiresAt > this.now()) return reservation;
+    reservation.socket.close();
     return undefined;
   }
 
@@ -488,6 +533,20 @@ function listenStream(server: TcpServer, port: number, host: string): Promise<nu
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+function bindUdp(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
+  const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+  return new Promise((resolve) => {
+    socket.once('error', () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.bind(port, address, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
     });
   });
 }
