@@ -15,7 +15,7 @@ export interface CallEnvironment {
 export function useCallEnvironment(): CallEnvironment {
   const env: { server?: RunningServer; chromium?: TestBrowser; firefox?: TestBrowser } = {};
   before(async () => {
-    env.server = await startServer({ port: 0 }, { logger: silentLogger });
+    env.server = await startServer({ port: 0, turn: { enabled: false } }, { logger: silentLogger });
     [env.chromium, env.firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
   });
   after(async () => {

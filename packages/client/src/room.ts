@@ -31,6 +31,21 @@ export interface RoomEvents {
   error: (error: ParleyError) => void;
 }
 
+export interface ConnectOptions {
+  /** The room the token must be for (the server checks). */
+  room?: string;
+  /** `'relay'` sends all media through TURN (hides participants' addresses from each other). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Preferred TURN region; the server falls back to its default for regions it does not know. */
+  region?: string;
+}
+
+/** TURN credentials are renewed when this share of their lifetime has passed. */
+const ICE_REFRESH_AT = 0.8;
+const ICE_REFRESH_RETRY_MS = 30_000;
+/** setTimeout's ceiling (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface RoomOptions {
   /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
   rtcConfig?: RTCConfiguration;
@@ -47,6 +62,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private connectionState: ConnectionState = 'disconnected';
   private info: RoomInfo | undefined;
   private iceServers: IceServer[] = [];
+  private iceTransportPolicy: RTCIceTransportPolicy | undefined;
+  private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
   private signal: SignalClient | undefined;
   private readonly links = new Map<string, PeerLink>();
   private readonly sampler = new StatsSampler();
@@ -79,7 +96,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * its WebSocket endpoint (ws(s)://host:port/ws). `options.room` makes the server check that the
    * token is for that room.
    */
-  async connect(url: string, token: string, options: { room?: string } = {}): Promise<void> {
+  async connect(url: string, token: string, options: ConnectOptions = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
     const signal = new SignalClient();
@@ -88,9 +105,17 @@ export class Room extends TypedEmitter<RoomEvents> {
     signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
     try {
       await signal.open(signalingUrl(url));
-      const joined = await signal.request({ type: 'join', token, sdk: 'parley-js/0.1.0', ...(options.room ? { room: options.room } : {}) });
+      const joined = await signal.request({
+        type: 'join',
+        token,
+        sdk: 'parley-js/0.1.0',
+        ...(options.room ? { room: options.room } : {}),
+        ...(options.region ? { region: options.region } : {}),
+      });
       this.info = joined.room;
       this.iceServers = joined.iceServers;
+      this.iceTransportPolicy = options.iceTransportPolicy;
+      this.scheduleIceRefresh(joined.iceTtlSeconds);
       this.localParticipant.identity = joined.participant.identity;
       this.localParticipant.name = joined.participant.name;
       this.localParticipant.grants = joined.participant.grants;
@@ -195,7 +220,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     const identity = participant.identity;
     const configuration: RTCConfiguration = {
       ...this.options.rtcConfig,
-      iceServers: [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])],
+      ...(this.iceTransportPolicy ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
+      iceServers: this.allIceServers(),
     };
     // Both sides must agree who is polite without talking: compare identities.
     return new PeerLink(identity, this.localParticipant.identity < identity, configuration, {
@@ -215,6 +241,36 @@ export class Room extends TypedEmitter<RoomEvents> {
       },
       failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
     });
+  }
+
+  private allIceServers(): RTCIceServer[] {
+    return [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])];
+  }
+
+  // ---- TURN credential renewal: fresh iceServers before the current credentials expire ----
+
+  private scheduleIceRefresh(ttlSeconds: number | undefined, delayMs = (ttlSeconds ?? 0) * 1000 * ICE_REFRESH_AT): void {
+    clearTimeout(this.iceRefreshTimer);
+    this.iceRefreshTimer = undefined;
+    if (ttlSeconds === undefined) return;
+    this.iceRefreshTimer = setTimeout(() => void this.refreshIceServers(ttlSeconds), Math.min(delayMs, MAX_TIMER_MS));
+  }
+
+  /** Asks for fresh credentials and hands them to every live connection (used at its next ICE restart or TURN refresh). */
+  private async refreshIceServers(previousTtlSeconds: number): Promise<void> {
+    const signal = this.signal;
+    if (!signal || this.connectionState !== 'connected') return;
+    try {
+      const reply = await signal.request({ type: 'refreshIceServers' });
+      if (signal !== this.signal) return;
+      this.iceServers = reply.iceServers;
+      for (const link of this.links.values()) link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.allIceServers() });
+      this.scheduleIceRefresh(reply.iceTtlSeconds);
+    } catch (error) {
+      if (signal !== this.signal) return;
+      this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`));
+      this.scheduleIceRefresh(previousTtlSeconds, ICE_REFRESH_RETRY_MS);
+    }
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
@@ -248,6 +304,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private teardown(): void {
     const signal = this.signal;
     this.signal = undefined;
+    this.scheduleIceRefresh(undefined);
     signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();

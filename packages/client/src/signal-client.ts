@@ -20,6 +20,7 @@ interface ReplyOf {
   sendData: ServerMessageOf<'ack'>;
   removeParticipant: ServerMessageOf<'ack'>;
   leave: ServerMessageOf<'ack'>;
+  refreshIceServers: ServerMessageOf<'iceServers'>;
 }
 
 interface SignalClientEvents {

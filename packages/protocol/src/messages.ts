@@ -84,6 +84,8 @@ export const JoinRequest = z.object({
   /** The room the client means to join; refused when the token names another. */
   room: z.optional(RoomName),
   sdk: z.optional(z.string().check(z.maxLength(64))),
+  /** Preferred TURN region (e.g. from the app's geo guess); unknown regions get the server's default. */
+  region: z.optional(z.string().check(z.maxLength(64))),
 });
 export const SignalRequest = z.object({ ...base, type: z.literal('signal'), to: Identity, payload: SignalPayload });
 export const SetTrackMutedRequest = z.object({ ...base, type: z.literal('setTrackMuted'), source: TrackSource, muted: z.boolean() });
@@ -98,6 +100,8 @@ export const SendDataRequest = z.object({
 export const RemoveParticipantRequest = z.object({ ...base, type: z.literal('removeParticipant'), identity: Identity });
 export const PingRequest = z.object({ ...base, type: z.literal('ping') });
 export const LeaveRequest = z.object({ ...base, type: z.literal('leave') });
+/** Fresh TURN credentials before the current ones expire (the SDK asks at ~80% of `iceTtlSeconds`). */
+export const RefreshIceServersRequest = z.object({ ...base, type: z.literal('refreshIceServers'), region: z.optional(z.string().check(z.maxLength(64))) });
 
 export const ClientMessage = z.discriminatedUnion('type', [
   JoinRequest,
@@ -107,10 +111,11 @@ export const ClientMessage = z.discriminatedUnion('type', [
   RemoveParticipantRequest,
   PingRequest,
   LeaveRequest,
+  RefreshIceServersRequest,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
-const everyClientType = { join: true, signal: true, setTrackMuted: true, sendData: true, removeParticipant: true, ping: true, leave: true } satisfies Record<ClientMessageType, true>;
+const everyClientType = { join: true, signal: true, setTrackMuted: true, sendData: true, removeParticipant: true, ping: true, leave: true, refreshIceServers: true } satisfies Record<ClientMessageType, true>;
 export const clientMessageTypes: ReadonlySet<string> = new Set(Object.keys(everyClientType));
 
 // ---- server -> client -------------------------------------------------------------------------
@@ -129,7 +134,15 @@ export const JoinedResponse = z.object({
   /** Everyone else already in the room. */
   participants: z.array(ParticipantInfo),
   iceServers: z.array(IceServer),
+  /** Seconds the TURN credentials in `iceServers` stay valid; absent when there are none. */
+  iceTtlSeconds: z.optional(z.number().check(z.positive())),
   serverVersion: z.string(),
+});
+export const IceServersResponse = z.object({
+  ...reply,
+  type: z.literal('iceServers'),
+  iceServers: z.array(IceServer),
+  iceTtlSeconds: z.optional(z.number().check(z.positive())),
 });
 export const AckResponse = z.object({ ...reply, type: z.literal('ack') });
 export const PongResponse = z.object({ ...reply, type: z.literal('pong'), time: z.number() });
@@ -159,6 +172,7 @@ export const DataEvent = z.object({
 
 export const ServerMessage = z.discriminatedUnion('type', [
   JoinedResponse,
+  IceServersResponse,
   AckResponse,
   PongResponse,
   ErrorMessage,

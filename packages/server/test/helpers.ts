@@ -6,7 +6,7 @@ export const TEST_KEY = 'test-key';
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
 export function startTestServer(config: ServerConfigInput = {}): Promise<RunningServer> {
-  return startServer({ port: 0, dev: false, apiKeys: { [TEST_KEY]: TEST_SECRET }, ...config }, { logger: silentLogger });
+  return startServer({ port: 0, dev: false, apiKeys: { [TEST_KEY]: TEST_SECRET }, turn: { enabled: false }, ...config }, { logger: silentLogger });
 }
 
 export function token(room: string, identity: string, extra: { ttlSeconds?: number; grants?: Record<string, boolean>; secret?: string; key?: string } = {}): Promise<string> {
