@@ -7,10 +7,33 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readErrorCode, readXorAddress, writeXorAddress, type TransportAddress } from '../../src/turn/attributes.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { restPassword } from '../../src/turn/credentials.ts';
+import type { TurnServerOptions } from '../../src/turn/turn-server.ts';
 import { StreamFramer } from '../../src/turn/framing.ts';
 import { checkIntegrity, fingerprintMatches, longTermKey, seal } from '../../src/turn/integrity.ts';
 import { Attr, decodeStun, StunClass, StunMethod, StunWriter, type StunMessage } from '../../src/turn/stun-message.ts';
+
+export const SECRET = 'turn-test-secret-0123456789';
+export const REALM = 'parley-test';
+
+export function turnOptions(overrides: Partial<TurnServerOptions> = {}): TurnServerOptions {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    relayAddress: '127.0.0.1',
+    relayPorts: { min: 40000, max: 44999 },
+    realm: REALM,
+    secret: SECRET,
+    allowedPeers: ['127.0.0.1/32'],
+    deniedPeers: [],
+    maxAllocations: 50,
+    maxAllocationsPerUser: 5,
+    bytesPerSecond: 0,
+    logger: silentLogger,
+    ...overrides,
+  };
+}
 
 export interface Credentials {
   username: string;
@@ -43,6 +66,8 @@ export class TurnTestClient {
   readonly received: Received = { stun: [], channelData: [] };
   realm: string | undefined;
   nonce: string | undefined;
+  /** A stream the server closed (e.g. after garbage). */
+  closed = false;
   private waiters: Array<() => void> = [];
 
   private constructor(
@@ -69,11 +94,13 @@ export class TurnTestClient {
       s.once('error', reject);
     });
     const client = new TurnTestClient(
-      (bytes) => socket.write(bytes),
+      (bytes) => void (socket.writable && socket.write(bytes)),
       () => socket.destroy(),
       () => ({ address: socket.localAddress ?? '', port: socket.localPort ?? 0, family: 4 }),
     );
     const framer = new StreamFramer();
+    socket.on('error', () => undefined);
+    socket.on('close', () => (client.closed = true));
     socket.on('data', (chunk: Buffer) => framer.push(chunk, (frame, channelData) => client.onBytes(Buffer.from(frame), channelData)));
     return client;
   }

@@ -7,31 +7,10 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'selfsigned';
-import { createLogger, silentLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/logger.ts';
 import { readUint32 } from '../../src/turn/attributes.ts';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/turn-server.ts';
-import { Attr, attr, errorCode, integrityValid, readXorAddress, restCredentials, StunClass, StunMethod, TurnTestClient, type Credentials } from './turn-client.ts';
-
-const SECRET = 'turn-test-secret-0123456789';
-const REALM = 'parley-test';
-
-export function turnOptions(overrides: Partial<TurnServerOptions> = {}): TurnServerOptions {
-  return {
-    host: '127.0.0.1',
-    port: 0,
-    relayAddress: '127.0.0.1',
-    relayPorts: { min: 40000, max: 44999 },
-    realm: REALM,
-    secret: SECRET,
-    allowedPeers: ['127.0.0.1/32'],
-    deniedPeers: [],
-    maxAllocations: 50,
-    maxAllocationsPerUser: 5,
-    bytesPerSecond: 0,
-    logger: silentLogger,
-    ...overrides,
-  };
-}
+import { TurnServer } from '../../src/turn/turn-server.ts';
+import { Attr, attr, errorCode, integrityValid, readXorAddress, REALM, restCredentials, SECRET, StunClass, StunMethod, TurnTestClient, turnOptions, type Credentials } from './turn-client.ts';
 
 /** A UDP peer on loopback that records what reaches it. */
 class Peer {
