@@ -28,6 +28,8 @@ export interface JoinOptions {
   camera?: boolean;
   microphone?: boolean;
   grants?: Partial<import('@parley/client').Grants>;
+  /** `'relay'`: media only through TURN. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 export class SdkParticipant {
@@ -49,7 +51,7 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, iceTransportPolicy }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room();
         const state: PageState = { room: parleyRoom, events: [] };
@@ -74,9 +76,17 @@ export class SdkParticipant {
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
         const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, ...(grants ? { grants } : {}) });
-        await parleyRoom.connect(serverUrl, token, { room });
+        await parleyRoom.connect(serverUrl, token, { room, ...(iceTransportPolicy ? { iceTransportPolicy } : {}) });
       },
-      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true, grants: options.grants },
+      {
+        serverUrl,
+        room,
+        identity: this.identity,
+        camera: options.camera ?? true,
+        microphone: options.microphone ?? true,
+        grants: options.grants,
+        iceTransportPolicy: options.iceTransportPolicy,
+      },
     );
   }
 

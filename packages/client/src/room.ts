@@ -264,13 +264,28 @@ export class Room extends TypedEmitter<RoomEvents> {
       const reply = await signal.request({ type: 'refreshIceServers' });
       if (signal !== this.signal) return;
       this.iceServers = reply.iceServers;
-      for (const link of this.links.values()) link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.allIceServers() });
+      for (const link of this.links.values()) this.renewIceServers(link);
       this.scheduleIceRefresh(reply.iceTtlSeconds);
     } catch (error) {
       if (signal !== this.signal) return;
       this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`));
       this.scheduleIceRefresh(previousTtlSeconds, ICE_REFRESH_RETRY_MS);
     }
+  }
+
+  /**
+   * TURN servers refuse to refresh an allocation with expired credentials, and browsers use new
+   * iceServers only when they gather again: so set them, then restart ICE (media keeps flowing on
+   * the current pair until the new one is chosen).
+   */
+  private renewIceServers(link: PeerLink): void {
+    try {
+      link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.allIceServers() });
+    } catch (error) {
+      this.emit('error', new ParleyError('NEGOTIATION_FAILED', `new ICE servers refused for ${link.remoteIdentity}: ${(error as Error).message}`));
+      return;
+    }
+    link.pc.restartIce();
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {

@@ -42,19 +42,32 @@ export function parseCidr(text: string): Cidr {
   return { address, prefix, family: version as 4 | 6 };
 }
 
+/** A CIDR as the numbers of its first and last address. */
+export interface AddressRange {
+  family: 4 | 6;
+  first: bigint;
+  last: bigint;
+}
+
+export function cidrBounds(text: string): AddressRange {
+  const { address, prefix, family } = parseCidr(text);
+  const bits = family === 4 ? 32n : 128n;
+  const value = BigInt(`0x${addressBytes(address, family).toString('hex')}`);
+  const hostBits = bits - BigInt(prefix);
+  const first = (value >> hostBits) << hostBits;
+  return { family, first, last: first + (1n << hostBits) - 1n };
+}
+
+export function formatAddress(family: 4 | 6, value: bigint): string {
+  const hex = value.toString(16).padStart(family === 4 ? 8 : 32, '0');
+  const bytes = Buffer.from(hex, 'hex');
+  return family === 4 ? [...bytes].join('.') : [0, 2, 4, 6, 8, 10, 12, 14].map((i) => bytes.readUInt16BE(i).toString(16)).join(':');
+}
+
 /** The first and last address of a range, as coturn's `a-b` peer ranges want them. */
 export function cidrToRange(text: string): string {
-  const { address, prefix, family } = parseCidr(text);
-  const bytes = addressBytes(address, family);
-  const first = Buffer.from(bytes);
-  const last = Buffer.from(bytes);
-  for (let bit = prefix; bit < bytes.length * 8; bit++) {
-    const mask = 0x80 >> bit % 8;
-    first[bit >> 3]! &= ~mask;
-    last[bit >> 3]! |= mask;
-  }
-  const format = (b: Buffer) => (family === 4 ? [...b].join('.') : [0, 2, 4, 6, 8, 10, 12, 14].map((i) => b.readUInt16BE(i).toString(16)).join(':'));
-  return `${format(first)}-${format(last)}`;
+  const { family, first, last } = cidrBounds(text);
+  return `${formatAddress(family, first)}-${formatAddress(family, last)}`;
 }
 
 export type PeerVerdict = 'allow' | 'deny' | 'relay-ports-only';
