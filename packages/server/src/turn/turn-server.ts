@@ -5,7 +5,7 @@
  * out of a socket handler.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket, type SocketOptions } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
@@ -65,6 +65,9 @@ const SWEEP_INTERVAL_MS = 1000;
 const IDLE_CONNECTION_MS = 60_000;
 const RELAY_BIND_ATTEMPTS = 32;
 const RESERVATION_LIFETIME_MS = 30_000;
+/** Socket buffers absorb bursts between event-loop turns (the kernel caps them at net.core.[rw]mem_max). */
+const LISTEN_BUFFER_BYTES = 4 * 1024 * 1024;
+const RELAY_BUFFER_BYTES = 1024 * 1024;
 
 interface Authenticated {
   username: string;
@@ -155,7 +158,7 @@ export class TurnServer {
 
   private async listen(): Promise<void> {
     const { host, port } = this.options;
-    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false });
+    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: LISTEN_BUFFER_BYTES, sendBufferSize: LISTEN_BUFFER_BYTES });
     this.udp = udp;
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
@@ -538,7 +541,8 @@ function listenStream(server: TcpServer, port: number, host: string): Promise<nu
 }
 
 function bindUdp(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
-  const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+  const options = { lookup: literalLookup, recvBufferSize: RELAY_BUFFER_BYTES, sendBufferSize: RELAY_BUFFER_BYTES };
+  const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true, ...options } : { type: 'udp4', ...options });
   return new Promise((resolve) => {
     socket.once('error', () => {
       socket.close();
@@ -550,6 +554,14 @@ function bindUdp(family: 4 | 6, address: string, port: number): Promise<UdpSocke
     });
   });
 }
+
+/**
+ * Every address this server sends to is an IP literal. Answering the lookup synchronously skips
+ * dns.lookup's deferral to the next tick, so each send() is attempted right away (the relay path
+ * costs less, and a send that did not have to queue is done with its buffers when send() returns).
+ */
+const literalLookup = ((address: string, _family: unknown, callback: (error: null, address: string, family: number) => void) =>
+  callback(null, address, address.includes(':') ? 6 : 4)) as unknown as SocketOptions['lookup'];
 
 function isConcrete(host: string): boolean {
   return host !== '0.0.0.0' && host !== '::';
