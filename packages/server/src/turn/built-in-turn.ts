@@ -1,4 +1,5 @@
 /** Starts the built-in TURN server from the `turn` configuration and names the URLs participants get. */
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ConfigError, type ServerConfig } from '../config/config.js';
@@ -14,7 +15,9 @@ export interface BuiltInTurn {
 
 export async function startBuiltInTurn(config: ServerConfig, secret: string, tls: TlsMaterial | undefined, logger: Logger): Promise<BuiltInTurn> {
   const turn = config.turn;
-  const host = turn.host ?? config.host;
+  const configuredHost = turn.host ?? config.host;
+  // The UDP sockets take addresses only (see literalLookup in turn-server.ts): resolve a name once.
+  const host = isIP(configuredHost) ? configuredHost : (await lookup(configuredHost)).address;
   const relayAddress = turn.relayAddress ?? (isIP(host) === 4 && host !== '0.0.0.0' ? host : firstPublicIpv4() ?? '127.0.0.1');
   const relayAddressIpv6 = turn.relayAddressIpv6 ?? (isIP(host) === 6 && host !== '::' ? host : undefined);
   let server: TurnServer;
@@ -47,7 +50,7 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
     throw error;
   }
   const { udp, tls: tlsPort } = server.addresses;
-  const publicHost = turn.publicHost ?? turn.externalAddress ?? (isIP(host) && host !== '0.0.0.0' && host !== '::' ? host : relayAddress);
+  const publicHost = turn.publicHost ?? turn.externalAddress ?? (host !== '0.0.0.0' && host !== '::' ? host : relayAddress);
   const name = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
   const urls = [`stun:${name}:${udp}`, `turn:${name}:${udp}?transport=udp`, `turn:${name}:${udp}?transport=tcp`];
   if (tlsPort !== 0) urls.push(`turns:${name}:${tlsPort}?transport=tcp`);
