@@ -16,7 +16,7 @@ export interface CallEnvironment {
 export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironment {
   const env: { server?: RunningServer; chromium?: TestBrowser; firefox?: TestBrowser } = {};
   before(async () => {
-    env.server = await startServer({ port: 0, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: silentLogger });
+    env.server = await startServer({ port: 0, turn: { enabled: false }, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: silentLogger });
     [env.chromium, env.firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
   });
   after(async () => {

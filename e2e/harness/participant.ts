@@ -31,6 +31,8 @@ export interface JoinOptions {
   roomConfig?: import('@parley/client').RoomConfig;
   /** Camera constraints (default: the SDK's 1280x720 at 30 fps). */
   video?: MediaTrackConstraints;
+  /** `'relay'`: media only through TURN. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 export class SdkParticipant {
@@ -52,7 +54,7 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room(video ? { capture: { video } } : {});
         const state: PageState = { room: parleyRoom, events: [] };
@@ -79,9 +81,19 @@ export class SdkParticipant {
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
         const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, ...(grants ? { grants } : {}), ...(roomConfig ? { roomConfig } : {}) });
-        await parleyRoom.connect(serverUrl, token, { room });
+        await parleyRoom.connect(serverUrl, token, { room, ...(iceTransportPolicy ? { iceTransportPolicy } : {}) });
       },
-      { serverUrl, room, identity: this.identity, camera: options.camera ?? true, microphone: options.microphone ?? true, grants: options.grants, roomConfig: options.roomConfig, video: options.video },
+      {
+        serverUrl,
+        room,
+        identity: this.identity,
+        camera: options.camera ?? true,
+        microphone: options.microphone ?? true,
+        grants: options.grants,
+        roomConfig: options.roomConfig,
+        video: options.video,
+        iceTransportPolicy: options.iceTransportPolicy,
+      },
     );
   }
 

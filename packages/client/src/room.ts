@@ -43,6 +43,21 @@ export interface RoomEvents {
   error: (error: ParleyError) => void;
 }
 
+export interface ConnectOptions {
+  /** The room the token must be for (the server checks). */
+  room?: string;
+  /** `'relay'` sends all media through TURN (hides participants' addresses from each other). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Preferred TURN region; the server falls back to its default for regions it does not know. */
+  region?: string;
+}
+
+/** TURN credentials are renewed when this share of their lifetime has passed. */
+const ICE_REFRESH_AT = 0.8;
+const ICE_REFRESH_RETRY_MS = 30_000;
+/** setTimeout's ceiling (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Errors after which reconnecting cannot help. */
 const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
 /** A ping every few seconds notices a dead connection that never reported closing. */
@@ -71,11 +86,13 @@ export class Room extends TypedEmitter<RoomEvents> {
   private connectionState: ConnectionState = 'disconnected';
   private info: RoomInfo | undefined;
   private iceServers: IceServer[] = [];
+  private iceTransportPolicy: RTCIceTransportPolicy | undefined;
+  private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
   private signal: SignalClient | undefined;
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
   private readonly sampler = new StatsSampler();
-  private session: { url: string; token: string; room?: string; sessionId: string; graceMs: number } | undefined;
+  private session: { url: string; token: string; options: ConnectOptions; sessionId: string; graceMs: number } | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private monitor: ReturnType<typeof setInterval> | undefined;
   private readonly monitorSampler = new StatsSampler();
@@ -115,15 +132,19 @@ export class Room extends TypedEmitter<RoomEvents> {
    * its WebSocket endpoint (ws(s)://host:port/ws). `options.room` makes the server check that the
    * token is for that room.
    */
-  async connect(url: string, token: string, options: { room?: string } = {}): Promise<void> {
+  async connect(url: string, token: string, options: ConnectOptions = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
     try {
-      const { signal, joined } = await this.openSession(url, token, options.room, undefined);
+      const { signal, joined } = await this.openSession(url, token, options, undefined);
       this.signal = signal;
-      this.session = { url, token, ...(options.room ? { room: options.room } : {}), sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
+      this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
+      this.iceTransportPolicy = options.iceTransportPolicy;
+      this.scheduleIceRefresh(joined.iceTtlSeconds);
       this.info = joined.room;
       this.iceServers = joined.iceServers;
+      this.iceTransportPolicy = options.iceTransportPolicy;
+      this.scheduleIceRefresh(joined.iceTtlSeconds);
       this.localParticipant.identity = joined.participant.identity;
       this.localParticipant.name = joined.participant.name;
       this.localParticipant.grants = joined.participant.grants;
@@ -140,7 +161,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /** Opens a signaling connection and joins (or resumes `sessionId`). */
-  private async openSession(url: string, token: string, room: string | undefined, resume: string | undefined) {
+  private async openSession(url: string, token: string, options: ConnectOptions, resume: string | undefined) {
     const signal = new SignalClient();
     signal.on('event', (event) => {
       if (signal === this.signal) this.onServerEvent(event);
@@ -153,7 +174,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         token,
         sdk: 'parley-js/0.1.0',
         capabilities: { videoCodecs: decodableVideoCodecs() },
-        ...(room ? { room } : {}),
+        ...(options.room ? { room: options.room } : {}),
+        ...(options.region ? { region: options.region } : {}),
         ...(resume ? { resume } : {}),
       });
       return { signal, joined };
@@ -240,7 +262,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.connectionState !== 'reconnecting' || this.session !== session) return;
       try {
-        const { signal, joined } = await this.openSession(session.url, session.token, session.room, session.sessionId);
+        const { signal, joined } = await this.openSession(session.url, session.token, session.options, session.sessionId);
         if (this.connectionState !== 'reconnecting' || this.session !== session) {
           signal.close();
           return;
@@ -249,6 +271,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         session.sessionId = joined.sessionId;
         session.graceMs = joined.reconnectGraceSeconds * 1000;
         this.iceServers = joined.iceServers;
+        this.scheduleIceRefresh(joined.iceTtlSeconds);
         if (joined.resumed) this.reconcile(joined.participants, joined.room);
         else this.rejoin(joined.participants, joined.room);
         this.setState('connected');
@@ -462,7 +485,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private rtcConfiguration(): RTCConfiguration {
-    return { ...this.options.rtcConfig, iceServers: [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])] };
+    return {
+      ...this.options.rtcConfig,
+      ...(this.iceTransportPolicy ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
+      iceServers: this.allIceServers(),
+    };
   }
 
   private createLink(participant: RemoteParticipant): PeerLink {
@@ -486,6 +513,51 @@ export class Room extends TypedEmitter<RoomEvents> {
       },
       failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
     });
+  }
+
+  private allIceServers(): RTCIceServer[] {
+    return [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])];
+  }
+
+  // ---- TURN credential renewal: fresh iceServers before the current credentials expire ----
+
+  private scheduleIceRefresh(ttlSeconds: number | undefined, delayMs = (ttlSeconds ?? 0) * 1000 * ICE_REFRESH_AT): void {
+    clearTimeout(this.iceRefreshTimer);
+    this.iceRefreshTimer = undefined;
+    if (ttlSeconds === undefined) return;
+    this.iceRefreshTimer = setTimeout(() => void this.refreshIceServers(ttlSeconds), Math.min(delayMs, MAX_TIMER_MS));
+  }
+
+  /** Asks for fresh credentials and hands them to every live connection (used at its next ICE restart or TURN refresh). */
+  private async refreshIceServers(previousTtlSeconds: number): Promise<void> {
+    const signal = this.signal;
+    if (!signal || this.connectionState !== 'connected') return;
+    try {
+      const reply = await signal.request({ type: 'refreshIceServers' });
+      if (signal !== this.signal) return;
+      this.iceServers = reply.iceServers;
+      for (const link of this.links.values()) this.renewIceServers(link);
+      this.scheduleIceRefresh(reply.iceTtlSeconds);
+    } catch (error) {
+      if (signal !== this.signal) return;
+      this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`));
+      this.scheduleIceRefresh(previousTtlSeconds, ICE_REFRESH_RETRY_MS);
+    }
+  }
+
+  /**
+   * TURN servers refuse to refresh an allocation with expired credentials, and browsers use new
+   * iceServers only when they gather again: so set them, then restart ICE (media keeps flowing on
+   * the current pair until the new one is chosen).
+   */
+  private renewIceServers(link: PeerLink): void {
+    try {
+      link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.allIceServers() });
+    } catch (error) {
+      this.emit('error', new ParleyError('NEGOTIATION_FAILED', `new ICE servers refused for ${link.remoteIdentity}: ${(error as Error).message}`));
+      return;
+    }
+    link.pc.restartIce();
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
@@ -530,6 +602,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     clearInterval(this.monitor);
     this.previousSample = undefined;
     this.localQuality = undefined;
+    this.scheduleIceRefresh(undefined);
     signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();

@@ -26,6 +26,7 @@ interface ReplyOf {
   setVideoQuality: ServerMessageOf<'ack'>;
   setConnectionQuality: ServerMessageOf<'ack'>;
   resubscribe: ServerMessageOf<'ack'>;
+  refreshIceServers: ServerMessageOf<'iceServers'>;
 }
 
 interface SignalClientEvents {

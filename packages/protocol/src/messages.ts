@@ -107,6 +107,8 @@ export const JoinRequest = z.object({
   resume: z.optional(z.string().check(z.maxLength(64))),
   /** What this browser decodes, so the SFU forwards only codecs it can play. */
   capabilities: z.optional(z.object({ videoCodecs: z.array(VideoCodec).check(z.maxLength(8)) })),
+  /** Preferred TURN region (e.g. from the app's geo guess); unknown regions get the server's default. */
+  region: z.optional(z.string().check(z.maxLength(64))),
 });
 export const SignalRequest = z.object({ ...base, type: z.literal('signal'), to: Identity, payload: SignalPayload });
 export const SetTrackMutedRequest = z.object({ ...base, type: z.literal('setTrackMuted'), source: TrackSource, muted: z.boolean() });
@@ -131,6 +133,8 @@ export const SetConnectionQualityRequest = z.object({ ...base, type: z.literal('
 export const ResubscribeRequest = z.object({ ...base, type: z.literal('resubscribe') });
 export const SetVideoQualityRequest = z.object({ ...base, type: z.literal('setVideoQuality'), trackId: TrackId, quality: VideoQuality });
 export const LeaveRequest = z.object({ ...base, type: z.literal('leave') });
+/** Fresh TURN credentials before the current ones expire (the SDK asks at ~80% of `iceTtlSeconds`). */
+export const RefreshIceServersRequest = z.object({ ...base, type: z.literal('refreshIceServers'), region: z.optional(z.string().check(z.maxLength(64))) });
 
 export const ClientMessage = z.discriminatedUnion('type', [
   JoinRequest,
@@ -146,6 +150,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   SetVideoQualityRequest,
   SetConnectionQualityRequest,
   ResubscribeRequest,
+  RefreshIceServersRequest,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageType = ClientMessage['type'];
@@ -163,6 +168,7 @@ const everyClientType = {
   setVideoQuality: true,
   setConnectionQuality: true,
   resubscribe: true,
+  refreshIceServers: true,
 } satisfies Record<ClientMessageType, true>;
 export const clientMessageTypes: ReadonlySet<string> = new Set(Object.keys(everyClientType));
 
@@ -182,6 +188,8 @@ export const JoinedResponse = z.object({
   /** Everyone else already in the room. */
   participants: z.array(ParticipantInfo),
   iceServers: z.array(IceServer),
+  /** Seconds the TURN credentials in `iceServers` stay valid; absent when there are none. */
+  iceTtlSeconds: z.optional(z.number().check(z.positive())),
   serverVersion: z.string(),
   /** Present this in `join.resume` after a dropped connection to keep this membership. */
   sessionId: z.string(),
@@ -189,6 +197,12 @@ export const JoinedResponse = z.object({
   resumed: z.boolean(),
   /** Seconds the server keeps a dropped membership resumable. */
   reconnectGraceSeconds: z.number(),
+});
+export const IceServersResponse = z.object({
+  ...reply,
+  type: z.literal('iceServers'),
+  iceServers: z.array(IceServer),
+  iceTtlSeconds: z.optional(z.number().check(z.positive())),
 });
 export const AckResponse = z.object({ ...reply, type: z.literal('ack') });
 export const TrackPublishedResponse = z.object({ ...reply, type: z.literal('trackPublished'), trackId: TrackId, sdp: Sdp, codec: z.string() });
@@ -232,6 +246,7 @@ export const MediaResetEvent = z.object({ ...event, type: z.literal('mediaReset'
 
 export const ServerMessage = z.discriminatedUnion('type', [
   JoinedResponse,
+  IceServersResponse,
   AckResponse,
   TrackPublishedResponse,
   SubscriberOfferEvent,

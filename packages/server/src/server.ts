@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { RoomRegistry } from './rooms/room-registry.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
 import { startSfu } from './sfu/start.js';
 import { attachSignaling, SIGNALING_PATH } from './signaling/ws-server.js';
+import { startBuiltInTurn, type BuiltInTurn } from './turn/built-in-turn.js';
 import { SERVER_VERSION } from './version.js';
 
 export interface RunningServer {
@@ -21,6 +23,8 @@ export interface RunningServer {
   readonly rooms: RoomRegistry;
   /** Rooms' SFU media; the worker processes start with the first SFU room. */
   readonly media: MediaCoordinator;
+  /** The built-in STUN/TURN server (`turn.enabled`), with its metrics and URLs. */
+  readonly turn: BuiltInTurn | undefined;
   close(): Promise<void>;
 }
 
@@ -35,7 +39,12 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const tls = await loadTls(config.tls, config.host);
   const rooms = new RoomRegistry(config.rooms);
   const media = new MediaCoordinator(rooms, () => startSfu(config, logger), logger);
-  const ctx = { config, rooms, media, logger, serverVersion: SERVER_VERSION, startedAt: Date.now() };
+  // Credentials must work out of the box: without a configured secret the built-in server gets a
+  // random one for this process (never logged; external TURN servers then need turnSecret set).
+  const turnSecret = config.ice.turnSecret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
+  const turn = config.turn.enabled && turnSecret !== undefined ? await startBuiltInTurn(config, turnSecret, tls, logger) : undefined;
+  const builtInTurn = turn && turnSecret !== undefined ? { urls: turn.urls, secret: turnSecret } : undefined;
+  const ctx = { config, rooms, media, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -48,6 +57,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
       http.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    await turn?.server.close();
+    throw error;
   });
   http.on('error', (error) => logger.error('http server error', { error }));
   const port = (http.address() as AddressInfo).port;
@@ -63,9 +75,11 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     port,
     rooms,
     media,
+    turn,
     close: async () => {
       await signaling.close();
       await media.close();
+      await turn?.server.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

@@ -14,7 +14,7 @@ const postJson = (server: RunningServer, body: string, contentType = 'applicatio
 describe('dev-mode server', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer({ port: 0 }, { logger: silentLogger });
+    server = await startServer({ port: 0, turn: { enabled: false } }, { logger: silentLogger });
   });
   after(() => server.close());
 
@@ -174,8 +174,9 @@ describe('CLI', () => {
     }
   });
 
-  test('parley start with no configuration serves the web app, the SDK and signaling in dev mode, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, 'start', '--port', '0'], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  test('parley start with no configuration serves the web app, the SDK, signaling in dev mode and STUN/TURN, and stops on SIGTERM', async () => {
+    // The TURN port is 0 only so that this test never collides with a TURN server already on 3478.
+    const child = spawn(process.execPath, [cli, 'start', '--port', '0'], { env: { PATH: process.env.PATH ?? '', PARLEY_TURN_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -196,7 +197,10 @@ describe('CLI', () => {
       await new Promise((resolve) => ws.once('open', resolve));
       ws.send(JSON.stringify({ v: 1, id: '1', type: 'join', token }));
       const reply = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
-      assert.equal((JSON.parse(reply) as { type: string }).type, 'joined');
+      const joined = JSON.parse(reply) as { type: string; iceServers: Array<{ urls: string[]; username?: string }> };
+      assert.equal(joined.type, 'joined');
+      const turn = joined.iceServers.find((server) => server.urls.some((u) => u.startsWith('turn:127.0.0.1:')));
+      assert.match(turn?.username ?? '', /^\d+:me$/, 'the built-in TURN server comes with credentials');
       ws.close();
     } finally {
       child.kill('SIGTERM');

@@ -166,7 +166,7 @@ describe('resilience', () => {
 
   test('the dev token endpoint is rate limited per IP', async () => {
     const { silentLogger, startServer } = await import('../src/index.ts');
-    const server = await startServer({ port: 0, limits: { devTokensPerIpPerMinute: 1 } }, { logger: silentLogger });
+    const server = await startServer({ port: 0, limits: { devTokensPerIpPerMinute: 1 }, turn: { enabled: false } }, { logger: silentLogger });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 22; i += 1) {

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import { grantNames, type Grants } from '@parley/protocol';
+import { describeIssues, grantNames, type Grants } from '@parley/protocol';
 import { createToken, parseDuration } from '../auth/token.js';
-import { configFromEnv, configFromFile, ConfigError, DEV_API_KEY, DEV_API_SECRET, mergeConfig, type ServerConfigInput } from '../config/config.js';
+import { configFromEnv, configFromFile, ConfigError, DEV_API_KEY, DEV_API_SECRET, mergeConfig, ServerConfigSchema, type ServerConfigInput } from '../config/config.js';
 import { startServer } from '../server.js';
+import { coturnConfig } from '../turn/coturn-config.js';
 
 const usage = `Usage: parley <command> [options]
 
@@ -16,6 +17,11 @@ Commands:
             --self-signed        generate a self-signed certificate (LAN tests)
             --behind-tls-proxy   plain HTTP off loopback is fine: a TLS-terminating proxy is in front
             --dev / --no-dev     force dev mode (dev token endpoint, dev key) on or off
+            --turn-port P        built-in STUN/TURN port, UDP and TCP (PARLEY_TURN_PORT, default 3478)
+            --no-turn            do not run the built-in STUN/TURN server (PARLEY_TURN=0)
+  turn-config
+            Print a coturn turnserver.conf matching this configuration (same secret, realm, ports,
+            TLS files, peer allow/deny lists). --config FILE / PARLEY_CONFIG and the PARLEY_* variables apply.
   token     Print an access token
             --room R --identity I [--name N] [--ttl 30s|10m|1h|2d] [--grant canPublish,canSubscribe,...]
             Signs with PARLEY_API_KEY/PARLEY_API_SECRET, or the dev key when they are unset.
@@ -30,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return start(rest);
     case 'token':
       return token(rest);
+    case 'turn-config':
+      return turnConfig(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -56,6 +64,8 @@ async function start(args: string[]): Promise<number> {
       'behind-tls-proxy': { type: 'boolean' },
       dev: { type: 'boolean' },
       'no-dev': { type: 'boolean' },
+      'turn-port': { type: 'string' },
+      'no-turn': { type: 'boolean' },
     },
   });
   const flags: Record<string, unknown> = {};
@@ -69,6 +79,10 @@ async function start(args: string[]): Promise<number> {
   if (values['tls-key'] !== undefined) tls.keyFile = values['tls-key'];
   if (values['self-signed']) tls.selfSigned = true;
   if (Object.keys(tls).length > 0) flags.tls = tls;
+  const turn: Record<string, unknown> = {};
+  if (values['turn-port'] !== undefined) turn.port = values['turn-port'];
+  if (values['no-turn']) turn.enabled = false;
+  if (Object.keys(turn).length > 0) flags.turn = turn;
 
   const configPath = values.config ?? process.env.PARLEY_CONFIG;
   const fromFile = configPath ? configFromFile(configPath) : {};
@@ -114,6 +128,18 @@ async function token(args: string[]): Promise<number> {
     ...(grants === undefined ? {} : { grants }),
   });
   process.stdout.write(`${jwt}\n`);
+  return 0;
+}
+
+async function turnConfig(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: { config: { type: 'string' } } });
+  const configPath = values.config ?? process.env.PARLEY_CONFIG;
+  const parsed = ServerConfigSchema.safeParse(mergeConfig(configPath ? configFromFile(configPath) : {}, configFromEnv(process.env)));
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error)}`);
+  if (parsed.data.ice.turnSecret === undefined) {
+    process.stderr.write('parley: no TURN secret configured: the file has a placeholder; set PARLEY_TURN_SECRET and use the same value in static-auth-secret\n');
+  }
+  process.stdout.write(coturnConfig(parsed.data));
   return 0;
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues, DEFAULT_MAX_MESSAGE_BYTES } from '@parley/protocol';
+import { parseCidr } from '../turn/peer-policy.js';
 import { isLoopbackHost } from './hosts.js';
 
 /**
@@ -13,6 +14,16 @@ export const DEV_API_SECRET = 'parley-dev-secret-not-for-production-use';
 const Port = z.coerce.number().int().min(0).max(65535);
 const Count = z.coerce.number().int().positive();
 const Rate = z.coerce.number().positive();
+const Cidr = z.string().superRefine((value, ctx) => {
+  try {
+    parseCidr(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+const IpAddress = z.union([z.ipv4(), z.ipv6()]);
+const TurnUrl = z.string().regex(/^turns?:/, 'TURN URLs start with turn: or turns:');
+const RegionName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'region names are 1-64 of A-Z a-z 0-9 . _ -');
 
 export const ServerConfigSchema = z
   .object({
@@ -96,14 +107,51 @@ export const ServerConfigSchema = z
     ice: z
       .object({
         stunUrls: z.array(z.string().regex(/^stuns?:/, 'STUN URLs start with stun: or stuns:')).default([]),
-        turnUrls: z.array(z.string().regex(/^turns?:/, 'TURN URLs start with turn: or turns:')).default([]),
+        turnUrls: z.array(TurnUrl).default([]),
         /** coturn `static-auth-secret`: TURN credentials are derived from it (REST API scheme). */
         turnSecret: z.string().min(16).optional(),
         turnCredentialTtlSeconds: Count.default(24 * 3600),
+        /** External TURN servers by region (2+ per region for redundancy); a participant gets one region's servers. */
+        regions: z.record(RegionName, z.array(z.object({ urls: z.array(TurnUrl).min(1) }).strict()).min(1)).default({}),
+        /** The region for participants that give no (known) region hint; the first region when unset. */
+        defaultRegion: RegionName.optional(),
       })
       .strict()
-      .default({ stunUrls: [], turnUrls: [], turnCredentialTtlSeconds: 24 * 3600 })
-      .refine((ice) => ice.turnUrls.length === 0 || ice.turnSecret !== undefined, 'ice.turnUrls need ice.turnSecret'),
+      .default({ stunUrls: [], turnUrls: [], turnCredentialTtlSeconds: 24 * 3600, regions: {} })
+      .refine((ice) => ice.turnUrls.length === 0 || ice.turnSecret !== undefined, 'ice.turnUrls need ice.turnSecret')
+      .refine((ice) => Object.keys(ice.regions).length === 0 || ice.turnSecret !== undefined, 'ice.regions need ice.turnSecret')
+      .refine((ice) => ice.defaultRegion === undefined || Object.hasOwn(ice.regions, ice.defaultRegion), 'ice.defaultRegion must name one of ice.regions'),
+    /** The built-in STUN/TURN server (see docs/configuration.md). */
+    turn: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Listening address for UDP/TCP/TLS; the server's `host` when unset. */
+        host: z.string().min(1).optional(),
+        port: Port.default(3478),
+        /** TURN over TLS (`turns:`), only when a certificate is configured (`tls`); 443 works too. */
+        tlsPort: Port.default(5349),
+        /** Relay sockets bind here (IPv4); by default the listening address, or the host's first public IPv4. */
+        relayAddress: z.ipv4().optional(),
+        relayAddressIpv6: z.ipv6().optional(),
+        /** The public address of the relay behind a 1:1 NAT (coturn's external-ip). */
+        externalAddress: IpAddress.optional(),
+        /** Host name or address participants are told to reach this server at. */
+        publicHost: z.string().min(1).optional(),
+        relayPortMin: Port.default(49152),
+        relayPortMax: Port.default(65535),
+        realm: z.string().min(1).max(128).default('parley'),
+        /** Peers reachable despite the default deny (loopback, private, link-local, ...), as CIDRs. */
+        allowedPeers: z.array(Cidr).default([]),
+        /** Peers never reachable, as CIDRs: wins over allowedPeers. */
+        deniedPeers: z.array(Cidr).default([]),
+        maxAllocations: Count.default(1000),
+        maxAllocationsPerUser: Count.default(10),
+        /** Relayed bytes per second per allocation (both directions); excess packets are dropped. 0 = unlimited. */
+        bytesPerSecond: z.coerce.number().int().min(0).default(5_000_000),
+      })
+      .strict()
+      .prefault({})
+      .refine((turn) => turn.relayPortMin <= turn.relayPortMax, 'turn.relayPortMin must not exceed turn.relayPortMax'),
     /** Seconds a dead WebSocket (no pong) is kept before its participant is dropped. */
     heartbeatSeconds: Count.default(15),
     /** Seconds a participant whose connection dropped stays in the room, resumable, before it leaves (0: leave at once). */
@@ -178,11 +226,29 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_TURN_URLS', ['ice', 'turnUrls'], list],
     ['PARLEY_TURN_SECRET', ['ice', 'turnSecret'], String],
     ['PARLEY_TURN_TTL', ['ice', 'turnCredentialTtlSeconds'], String],
+    ['PARLEY_TURN_REGION', ['ice', 'defaultRegion'], String],
+    ['PARLEY_TURN', ['turn', 'enabled'], (v, n) => flag(n, v)],
+    ['PARLEY_TURN_HOST', ['turn', 'host'], String],
+    ['PARLEY_TURN_PORT', ['turn', 'port'], String],
+    ['PARLEY_TURN_TLS_PORT', ['turn', 'tlsPort'], String],
+    ['PARLEY_TURN_RELAY_ADDRESS', ['turn', 'relayAddress'], String],
+    ['PARLEY_TURN_EXTERNAL_ADDRESS', ['turn', 'externalAddress'], String],
+    ['PARLEY_TURN_PUBLIC_HOST', ['turn', 'publicHost'], String],
+    ['PARLEY_TURN_REALM', ['turn', 'realm'], String],
+    ['PARLEY_TURN_ALLOWED_PEERS', ['turn', 'allowedPeers'], list],
+    ['PARLEY_TURN_DENIED_PEERS', ['turn', 'deniedPeers'], list],
     ['PARLEY_LOG_LEVEL', ['logLevel'], String],
   ];
   for (const [name, path, convert] of table) {
     const value = env[name];
     if (value !== undefined && value !== '') set(path, convert(value, name));
+  }
+  const relayPorts = env.PARLEY_TURN_RELAY_PORTS;
+  if (relayPorts !== undefined && relayPorts !== '') {
+    const range = /^(\d+)-(\d+)$/.exec(relayPorts.trim());
+    if (!range) throw new ConfigError(`PARLEY_TURN_RELAY_PORTS must look like 49152-65535, not ${JSON.stringify(relayPorts)}`);
+    set(['turn', 'relayPortMin'], range[1]);
+    set(['turn', 'relayPortMax'], range[2]);
   }
   const key = env.PARLEY_API_KEY;
   const secret = env.PARLEY_API_SECRET;
@@ -241,5 +307,9 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
     sfuUdpPort: config.sfu.udpMux ? config.sfu.udpPort : `${config.sfu.portRange?.min}-${config.sfu.portRange?.max}`,
     stun: config.ice.stunUrls.length,
     turn: config.ice.turnUrls.length,
+    turnRegions: Object.keys(config.ice.regions).join(','),
+    builtInTurn: config.turn.enabled ? `${config.turn.host ?? config.host}:${config.turn.port}` : 'off',
+    turnAllowedPeers: config.turn.allowedPeers.join(','),
+    turnDeniedPeers: config.turn.deniedPeers.join(','),
   };
 }

@@ -7,6 +7,7 @@ import {
   parseClientMessage,
   type ClientMessage,
   type ClientMessageOf,
+  type IceServer,
   type ServerMessage,
 } from '@parley/protocol';
 import { verifyToken } from '../auth/token.js';
@@ -27,6 +28,8 @@ export interface SessionContext {
   logger: Logger;
   serverVersion: string;
   media: MediaCoordinator;
+  /** The built-in TURN server's URLs and the secret its credentials use, when it runs. */
+  builtInTurn?: { urls: readonly string[]; secret: string } | undefined;
 }
 
 type Joined = { participant: Participant; room: Room };
@@ -46,6 +49,8 @@ const REMEMBERED_REQUEST_IDS = 1024;
  */
 export class SignalingSession implements ParticipantLink {
   private joined: Joined | undefined;
+  /** The TURN region hint from join, reused when credentials are refreshed. */
+  private region: string | undefined;
   private joining = false;
   private closed = false;
   private readonly usedIds = new RecentIds(REMEMBERED_REQUEST_IDS);
@@ -138,6 +143,10 @@ export class SignalingSession implements ParticipantLink {
       this.sendError({ code: ErrorCode.NOT_JOINED, message: `${message.type} needs a joined room: send join first` }, message.id);
       return;
     }
+    if (message.type === 'refreshIceServers') {
+      this.region = message.region ?? this.region;
+      return this.send({ v: PROTOCOL_VERSION, type: 'iceServers', replyTo: message.id, ...this.iceServers(this.joined.participant.identity) });
+    }
     const handler = this.handlers[message.type] as Handler<typeof message.type>;
     const outcome = await handler(message, this.joined);
     if (outcome && 'code' in outcome) this.sendError(outcome, message.id);
@@ -169,6 +178,7 @@ export class SignalingSession implements ParticipantLink {
     }
     this.joined = { participant, room };
     this.joining = false;
+    this.region = message.region;
     this.ctx.logger.info('participant joined', { room: room.name, identity: participant.identity, ip: this.ip });
     this.sendJoined(message.id, room, participant, false);
     // Later requests of this connection (publishTrack) wait for this: the media side is ready first.
@@ -213,7 +223,7 @@ export class SignalingSession implements ParticipantLink {
       room: { ...room.info(), topology: room.desiredTopology() },
       participant: participant.info(),
       participants: room.others(participant.identity).map((p) => p.info()),
-      iceServers: iceServersFor(participant.identity, this.ctx.config.ice),
+      ...this.iceServers(participant.identity),
       serverVersion: this.ctx.serverVersion,
       sessionId: participant.sessionId,
       resumed,
@@ -226,7 +236,15 @@ export class SignalingSession implements ParticipantLink {
     }
   }
 
-  private readonly handlers: { [T in Exclude<ClientMessage['type'], 'join' | 'ping'>]: Handler<T> } = {
+  /** ICE servers with fresh TURN credentials, and how long those stay valid. */
+  private iceServers(identity: string): { iceServers: IceServer[]; iceTtlSeconds?: number } {
+    const { ice } = this.ctx.config;
+    const builtIn = this.ctx.builtInTurn;
+    const iceServers = iceServersFor(identity, ice, Date.now(), { ...(builtIn ? { builtInUrls: builtIn.urls, secret: builtIn.secret } : {}), region: this.region });
+    return iceServers.some((server) => server.credential !== undefined) ? { iceServers, iceTtlSeconds: ice.turnCredentialTtlSeconds } : { iceServers };
+  }
+
+  private readonly handlers: { [T in Exclude<ClientMessage['type'], 'join' | 'ping' | 'refreshIceServers'>]: Handler<T> } = {
     signal: (message, { participant, room }) => {
       if (!participant.grants.canPublish && !participant.grants.canSubscribe) return denied('media signaling needs canPublish or canSubscribe');
       const description = message.payload.description;

@@ -1,0 +1,218 @@
+/**
+ * Relay-only calls (`iceTransportPolicy: 'relay'`) in real browsers: through Parley's built-in
+ * TURN server (Chromium <-> Chromium, Chromium <-> Firefox), through a real coturn configured by
+ * `parley turn-config`, and TURN credentials renewed during a call.
+ *
+ * Peer policy: with a relay-only policy both browsers signal only relay candidates, so the only
+ * peers either TURN server sees are relay addresses, here 127.0.0.1. Loopback peers are denied
+ * by default, so the tests allow exactly 127.0.0.1/32 (and nothing else).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
+import { SdkParticipant } from './harness/participant.ts';
+
+const SECRET = 'e2e-turn-secret-0123456789abcdef';
+const ALLOWED_PEERS = ['127.0.0.1/32'];
+const BUILT_IN_RELAY_PORTS = { relayPortMin: 45000, relayPortMax: 45999 };
+const COTURN_RELAY_PORTS = { min: 47000, max: 47999 };
+const cli = fileURLToPath(new URL('../packages/server/bin/parley.js', import.meta.url));
+
+interface SelectedPath {
+  type: string;
+  address: string;
+  port: number;
+  relayProtocol?: string;
+  username?: string;
+}
+
+/** The selected pair's local candidate on every link of the page's room (a test-only look inside the SDK). */
+async function selectedPaths(participant: SdkParticipant): Promise<SelectedPath[]> {
+  return participant.page.evaluate(async () => {
+    const room = (window as unknown as { __parley: { room: unknown } }).__parley.room as { links: Map<string, { pc: RTCPeerConnection }> };
+    const paths: SelectedPath[] = [];
+    for (const { pc } of room.links.values()) {
+      const reports = new Map<string, Record<string, unknown>>();
+      (await pc.getStats()).forEach((report: Record<string, unknown>) => reports.set(report.id as string, report));
+      const transport = [...reports.values()].find((r) => r.type === 'transport');
+      const pair =
+        (transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined) ??
+        [...reports.values()].find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
+      const local = pair ? reports.get(pair.localCandidateId as string) : undefined;
+      const turn = pc.getConfiguration().iceServers?.find((server) => [server.urls].flat().some((url) => url.startsWith('turn')));
+      paths.push({
+        type: String(local?.candidateType),
+        address: String(local?.address ?? local?.ip),
+        port: Number(local?.port),
+        relayProtocol: local?.relayProtocol as string | undefined,
+        username: turn?.username,
+      });
+    }
+    return paths;
+  }, undefined);
+}
+
+/** Both sides decode video and hear audio, and each side's selected local candidate is a relay in `relayPorts`. */
+async function assertRelayedCall(a: SdkParticipant, b: SdkParticipant, relayPorts: { min: number; max: number }): Promise<void> {
+  const [atA, atB] = await Promise.all([a.waitForMediaFrom(b.identity, 10, 30_000), b.waitForMediaFrom(a.identity, 10, 30_000)]);
+  for (const [who, inbound] of [[a, atA], [b, atB]] as const) {
+    const video = inbound.find((s) => s.kind === 'video')!;
+    assert.equal(video.candidateType, 'relay', `${who.identity}: the selected pair's local candidate is a relay`);
+    assert.ok((video.frames ?? 0) > 10, `${who.identity} decodes video`);
+    const [path] = await selectedPaths(who);
+    console.log(`${who.identity} (${who.page.name}): ${video.frames} frames over ${path?.type} ${path?.address}:${path?.port}`);
+    assert.equal(path?.type, 'relay');
+    assert.ok(path!.port >= relayPorts.min && path!.port <= relayPorts.max, `${who.identity}: relayed by the expected server (port ${path?.port})`);
+  }
+  const before = await a.framesFrom(b.identity);
+  await a.waitForMediaFrom(b.identity, before + 10);
+}
+
+async function freePort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+let chromium: TestBrowser;
+let firefox: TestBrowser;
+const servers: RunningServer[] = [];
+before(async () => {
+  [chromium, firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
+});
+after(async () => {
+  await Promise.all([chromium?.close(), firefox?.close()]);
+  for (const server of servers) await server.close();
+});
+
+describe('relay-only calls through the built-in TURN server', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ port: 0, turn: { port: 0, allowedPeers: ALLOWED_PEERS, ...BUILT_IN_RELAY_PORTS } }, { logger: silentLogger });
+    servers.push(server);
+  });
+
+  test('Chromium <-> Chromium', async () => {
+    const relayedBefore = server.turn!.server.metrics.relayedPackets;
+    const alice = await SdkParticipant.join(chromium, server.url, 'turn-cc', 'alice', { iceTransportPolicy: 'relay' });
+    const bob = await SdkParticipant.join(chromium, server.url, 'turn-cc', 'bob', { iceTransportPolicy: 'relay' });
+    try {
+      await assertRelayedCall(alice, bob, { min: BUILT_IN_RELAY_PORTS.relayPortMin, max: BUILT_IN_RELAY_PORTS.relayPortMax });
+      assert.ok(server.turn!.server.metrics.relayedPackets - relayedBefore > 500, 'the media went through the built-in server');
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
+  });
+
+  test('Chromium <-> Firefox', async () => {
+    const chrome = await SdkParticipant.join(chromium, server.url, 'turn-cf', 'chrome-user', { iceTransportPolicy: 'relay' });
+    const fox = await SdkParticipant.join(firefox, server.url, 'turn-cf', 'firefox-user', { iceTransportPolicy: 'relay' });
+    try {
+      await assertRelayedCall(chrome, fox, { min: BUILT_IN_RELAY_PORTS.relayPortMin, max: BUILT_IN_RELAY_PORTS.relayPortMax });
+    } finally {
+      await Promise.all([chrome.close(), fox.close()]);
+    }
+  });
+
+  test('credentials are renewed at 80% of their lifetime and the relayed call carries on', async () => {
+    const shortLived = await startServer(
+      { port: 0, ice: { turnCredentialTtlSeconds: 8 }, turn: { port: 0, allowedPeers: ALLOWED_PEERS, ...BUILT_IN_RELAY_PORTS } },
+      { logger: silentLogger },
+    );
+    servers.push(shortLived);
+    const alice = await SdkParticipant.join(chromium, shortLived.url, 'turn-renew', 'alice', { iceTransportPolicy: 'relay' });
+    const bob = await SdkParticipant.join(chromium, shortLived.url, 'turn-renew', 'bob', { iceTransportPolicy: 'relay' });
+    try {
+      await assertRelayedCall(alice, bob, { min: BUILT_IN_RELAY_PORTS.relayPortMin, max: BUILT_IN_RELAY_PORTS.relayPortMax });
+      const [first] = await selectedPaths(alice);
+      const expiry = (path: SelectedPath | undefined) => Number(path?.username?.split(':')[0]);
+      await alice.page.evaluate((username) => void ((window as unknown as { __firstUsername?: string }).__firstUsername = username), first?.username);
+      await alice.page.waitFor(
+        async () => {
+          const room = (window as unknown as { __parley: { room: unknown } }).__parley.room as { links: Map<string, { pc: RTCPeerConnection }> };
+          const turn = [...room.links.values()][0]?.pc.getConfiguration().iceServers?.find((server) => [server.urls].flat().some((url) => url.startsWith('turn')));
+          const username = turn?.username;
+          return username !== (window as unknown as { __firstUsername?: string }).__firstUsername;
+        },
+        undefined,
+        { timeoutMs: 15_000, what: 'the link got fresh TURN credentials' },
+      );
+      const [renewed] = await selectedPaths(alice);
+      assert.ok(expiry(renewed) > expiry(first), `a later expiry: ${first?.username} -> ${renewed?.username}`);
+      const framesAfterRenewal = await alice.framesFrom('bob');
+      await alice.waitForMediaFrom('bob', framesAfterRenewal + 20);
+      const [path] = await selectedPaths(alice);
+      assert.equal(path?.type, 'relay', 'still relayed after the ICE restart');
+      assert.deepEqual((await alice.events()).filter((e) => e.name === 'error'), []);
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
+  });
+});
+
+describe('relay-only call through a real coturn configured by `parley turn-config`', () => {
+  let coturn: ChildProcess | undefined;
+  let dir: string;
+  let server: RunningServer;
+  let coturnLog = '';
+
+  before(async () => {
+    if (spawnSync('which', ['turnserver']).status !== 0) throw new Error('turnserver is missing: apt-get install -y coturn (.ci/run installs it)');
+    dir = mkdtempSync(join(tmpdir(), 'parley-coturn-'));
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH ?? '',
+      PARLEY_TURN_SECRET: SECRET,
+      PARLEY_TURN_HOST: '127.0.0.1',
+      PARLEY_TURN_PORT: String(port),
+      PARLEY_TURN_RELAY_ADDRESS: '127.0.0.1',
+      PARLEY_TURN_RELAY_PORTS: `${COTURN_RELAY_PORTS.min}-${COTURN_RELAY_PORTS.max}`,
+      PARLEY_TURN_ALLOWED_PEERS: ALLOWED_PEERS.join(','),
+    };
+    const generated = spawnSync(process.execPath, [cli, 'turn-config'], { env, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(generated.status, 0, generated.stderr);
+    assert.match(generated.stdout, /^allow-loopback-peers$/m, 'allowing 127.0.0.1 makes coturn accept loopback peers');
+    // Only what a test run needs on top: a private user database, no pid file, logs to stdout.
+    const conf = `${generated.stdout}userdb=${join(dir, 'turndb.sqlite')}\npidfile=${join(dir, 'turnserver.pid')}\nlog-file=stdout\nsimple-log\n`;
+    writeFileSync(join(dir, 'turnserver.conf'), conf);
+    coturn = spawn('turnserver', ['-c', join(dir, 'turnserver.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    coturn.stdout?.on('data', (chunk: Buffer) => (coturnLog = (coturnLog + chunk).slice(-20_000)));
+    coturn.stderr?.on('data', (chunk: Buffer) => (coturnLog = (coturnLog + chunk).slice(-20_000)));
+    const deadline = Date.now() + 10_000;
+    while (!/Total (UDP|General) servers|listener opened on/i.test(coturnLog)) {
+      if (coturn.exitCode !== null || Date.now() > deadline) throw new Error(`coturn did not start:\n${coturnLog}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    server = await startServer(
+      { port: 0, ice: { turnSecret: SECRET, turnUrls: [`turn:127.0.0.1:${port}?transport=udp`] }, turn: { enabled: false } },
+      { logger: silentLogger },
+    );
+    servers.push(server);
+  });
+  after(() => {
+    if (coturn?.pid !== undefined && coturn.exitCode === null) process.kill(coturn.pid, 'SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('Chromium <-> Firefox relayed by coturn', async () => {
+    const chrome = await SdkParticipant.join(chromium, server.url, 'coturn', 'chrome-user', { iceTransportPolicy: 'relay' });
+    const fox = await SdkParticipant.join(firefox, server.url, 'coturn', 'firefox-user', { iceTransportPolicy: 'relay' });
+    try {
+      await assertRelayedCall(chrome, fox, COTURN_RELAY_PORTS);
+    } catch (error) {
+      console.log(coturnLog.slice(-4000));
+      throw error;
+    } finally {
+      await Promise.all([chrome.close(), fox.close()]);
+    }
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The peer address policy (CVE-2020-26262 class): forbidden peers get 403 from a real server by
+ * default, in every spelling, and are reachable only when an operator allows them; an explicit
+ * deny beats an allow; CIDR parsing and coturn ranges.
+ */
+import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
+import { after, describe, test } from 'node:test';
+import { cidrToRange, parseCidr, PeerPolicy } from '../../src/turn/peer-policy.ts';
+import { TurnServer } from '../../src/turn/turn-server.ts';
+import { attr, errorCode, restCredentials, SECRET, StunClass, StunMethod, TurnTestClient, turnOptions } from './turn-client.ts';
+
+/** A non-loopback address of this host: the server's "own address" (not its relay address). */
+function ownAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
+  return address;
+}
+
+const forbidden = () => [
+  { label: 'loopback', address: '127.0.0.1', family: 4 as const },
+  { label: 'RFC 1918 10/8', address: '10.0.0.1', family: 4 as const },
+  { label: 'RFC 1918 192.168/16', address: '192.168.1.1', family: 4 as const },
+  { label: 'link-local', address: '169.254.1.1', family: 4 as const },
+  { label: 'IPv6 loopback', address: '::1', family: 6 as const },
+  { label: 'IPv4-mapped loopback', address: '::ffff:127.0.0.1', family: 6 as const },
+  { label: "the server's own address", address: ownAddress(), family: 4 as const },
+];
+
+/** Allocates over UDP (IPv4 or IPv6 relay) and asks for a permission toward `address`. */
+async function createPermission(server: TurnServer, address: string, family: 4 | 6): Promise<number | 'ok'> {
+  const client = await TurnTestClient.udp('127.0.0.1', server.addresses.udp);
+  try {
+    const credentials = restCredentials(SECRET, `policy-${family}`);
+    const allocated = await client.authenticated(StunMethod.Allocate, [attr.transport(), attr.family(family)], credentials);
+    assert.equal(allocated.cls, StunClass.SuccessResponse);
+    const response = await client.request(StunMethod.CreatePermission, [attr.peer({ address, port: 5000, family })], credentials);
+    const channel = await client.request(StunMethod.ChannelBind, [attr.channel(0x4000), attr.peer({ address, port: 5000, family })], credentials);
+    assert.equal(errorCode(channel), errorCode(response), 'ChannelBind gets the same verdict');
+    await client.request(StunMethod.Refresh, [attr.lifetime(0)], credentials);
+    return response.cls === StunClass.SuccessResponse ? 'ok' : (errorCode(response) ?? -1);
+  } finally {
+    client.close();
+  }
+}
+
+describe('TURN peer policy on a real server', () => {
+  const servers: TurnServer[] = [];
+  const start = async (allowedPeers: string[], deniedPeers: string[] = []) => {
+    const server = await TurnServer.start(turnOptions({ allowedPeers, deniedPeers, relayAddressIpv6: '::1', maxAllocationsPerUser: 50 }));
+    servers.push(server);
+    return server;
+  };
+  after(async () => {
+    for (const server of servers) await server.close();
+  });
+
+  test('by default CreatePermission and ChannelBind toward forbidden peers get 403', async () => {
+    const server = await start([]);
+    for (const { label, address, family } of forbidden()) {
+      assert.equal(await createPermission(server, address, family), 403, `${label} ${address}`);
+    }
+    assert.equal(server.metrics.permissionsRefused, forbidden().length * 2);
+    assert.equal(await createPermission(server, '203.0.113.7', 4), 'ok', 'a public peer is allowed');
+  });
+
+  test('each forbidden peer succeeds once explicitly allowed', async () => {
+    const server = await start(forbidden().map(({ address }) => address));
+    for (const { label, address, family } of forbidden()) assert.equal(await createPermission(server, address, family), 'ok', `${label} ${address}`);
+  });
+
+  test('an explicit deny wins over an allow, and denies public peers too', async () => {
+    const server = await start(['10.0.0.0/8'], ['10.0.0.1/32', '203.0.113.0/24']);
+    assert.equal(await createPermission(server, '10.0.0.1', 4), 403);
+    assert.equal(await createPermission(server, '10.0.0.2', 4), 'ok');
+    assert.equal(await createPermission(server, '203.0.113.7', 4), 403);
+  });
+
+  test('a public relay address reaches live relay ports only, never other services of the host', async () => {
+    const server = await TurnServer.start(turnOptions({ allowedPeers: [], externalAddress: '198.51.100.20' }));
+    servers.push(server);
+    const client = await TurnTestClient.udp('127.0.0.1', server.addresses.udp);
+    try {
+      const credentials = restCredentials(SECRET, 'self');
+      const allocated = await client.authenticated(StunMethod.Allocate, [attr.transport()], credentials);
+      assert.equal(allocated.cls, StunClass.SuccessResponse);
+      const self = { address: '198.51.100.20', family: 4 as const };
+      assert.equal((await client.request(StunMethod.CreatePermission, [attr.peer({ ...self, port: 22 })], credentials)).cls, StunClass.SuccessResponse);
+      assert.equal(errorCode(await client.request(StunMethod.ChannelBind, [attr.channel(0x4000), attr.peer({ ...self, port: 22 })], credentials)), 403);
+      const dropped = server.metrics.packetsDropped;
+      client.indication(StunMethod.Send, [attr.peer({ ...self, port: 22 }), attr.data(Buffer.from('to sshd'))]);
+      await client.until(() => server.metrics.packetsDropped === dropped + 1, 'the packet to a non-relay port dropped');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('PeerPolicy and CIDRs', () => {
+  const policy = new PeerPolicy({ allowed: [], denied: [], ownAddresses: ['198.51.100.1'], relayAddresses: [] });
+
+  test('every spelling of a forbidden address is denied', () => {
+    const denied = [
+      '0.0.0.0', '127.0.0.53', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.0.1', '169.254.169.254', '224.0.0.1', '255.255.255.255',
+      '::', '::1', 'fd00::2', 'fc00::1', 'fe80::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:a00:1',
+      '::127.0.0.1', '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '198.51.100.1', '::ffff:198.51.100.1', 'not an address',
+    ];
+    for (const address of denied) assert.equal(policy.check(address), 'deny', address);
+    for (const address of ['8.8.8.8', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) assert.equal(policy.check(address), 'allow', address);
+  });
+
+  test('CIDR parsing refuses what is not a range, with a message naming the input', () => {
+    assert.deepEqual(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 4 });
+    assert.deepEqual(parseCidr('::1'), { address: '::1', prefix: 128, family: 6 });
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fe80::/129', 'example.com', '10.0.0.0/8/1', '10.0.0.0/x', '']) {
+      assert.throws(() => parseCidr(bad), new RegExp(JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), bad);
+    }
+  });
+
+  test('coturn ranges: a CIDR becomes first-last', () => {
+    assert.equal(cidrToRange('10.0.0.0/8'), '10.0.0.0-10.255.255.255');
+    assert.equal(cidrToRange('192.168.1.7'), '192.168.1.7-192.168.1.7');
+    assert.equal(cidrToRange('172.16.0.0/12'), '172.16.0.0-172.31.255.255');
+    assert.equal(cidrToRange('fc00::/7'), 'fc00:0:0:0:0:0:0:0-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  });
+});
