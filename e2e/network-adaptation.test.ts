@@ -2,11 +2,11 @@
  * The call adapts to a bad network by itself. The publisher is Chromium inside a netsim namespace
  * (its whole link shaped: signaling through a proxy on the veth host address, media straight
  * across the veth), the subscriber a Chromium on the host:
- * - `slow-3g` and `lossy`: the adaptive bitrate steps down to 'low' within 10 s
- *   (`adaptiveBitrateChanged`, and the sender's stats show a lower resolution or bitrate) while
- *   the subscriber keeps decoding; once the link is clear it steps back up to 'high';
- * - a 5 s `outage`: video decodes again within 5 s of the link coming back, with the same
- *   participants (nobody left or joined).
+ * - SFU, `slow-3g` and `lossy`: the adaptive bitrate steps down to 'low' within 10 s
+ *   (`adaptiveBitrateChanged`, and the sender's stats keep to the low profile's caps) while the
+ *   subscriber keeps decoding; once the link is clear it steps back up to 'high';
+ * - SFU and P2P, a 5 s `outage`: video decodes again within 5 s of the link coming back, with the
+ *   same participants (nobody left or joined).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -124,7 +124,9 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
       `${profile}: 'low' after ${downMs} ms (sending ${clear.height}p ${clear.fps} fps ${clear.kbps} kbit/s -> ${low.height}p ${low.fps} fps ${low.kbps} kbit/s; ` +
         `10 more frames decoded within ${decodingMs} ms); cleared: 'high' after ${upMs} ms (${high.height}p ${high.fps} fps ${high.kbps} kbit/s)`,
     );
-    assert.ok(low.height < clear.height || low.kbps < clear.kbps / 2, `${profile}: the sender sends less (${JSON.stringify(clear)} -> ${JSON.stringify(low)})`);
+    // The low profile's caps (640x480 at 15 fps; in SFU simulcast the top layer is off): the
+    // figures before may still be ramping up after an earlier impairment, so compare with the caps.
+    assert.ok(low.height > 0 && low.height <= 480 && low.fps <= 16, `${profile}: the sender keeps to the low profile (${JSON.stringify(clear)} -> ${JSON.stringify(low)})`);
   }
 
   /** Everything dropped for 5 s: video decodes again within 5 s of the end, nobody left or joined. */
@@ -144,6 +146,16 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     try {
       await assertStepsDownAndUp(publisher, subscriber, 'slow-3g');
       await assertStepsDownAndUp(publisher, subscriber, 'lossy');
+      await assertOutageRecovery(publisher, subscriber);
+    } finally {
+      await network.applyProfile('clear');
+      await Promise.all([publisher.close(), subscriber.close()]);
+    }
+  });
+
+  test('P2P: a 5 s outage recovers by itself', async () => {
+    const { publisher, subscriber } = await joinCall('p2p');
+    try {
       await assertOutageRecovery(publisher, subscriber);
     } finally {
       await network.applyProfile('clear');
