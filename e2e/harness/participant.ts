@@ -8,7 +8,8 @@ import type { TestBrowser, TestPage } from './browsers.ts';
 /** What the page keeps on `window.__parley`. */
 interface PageState {
   room: import('@parley/client').Room;
-  events: Array<{ name: string; detail: string }>;
+  /** `at`: the page's Date.now() when it happened. */
+  events: Array<{ name: string; detail: string; at: number }>;
 }
 
 export interface StreamFigures {
@@ -59,11 +60,13 @@ export class SdkParticipant {
         const parleyRoom = new sdk.Room(video ? { capture: { video } } : {});
         const state: PageState = { room: parleyRoom, events: [] };
         (window as unknown as { __parley: PageState }).__parley = state;
-        const record = (name: string, detail: string) => state.events.push({ name, detail });
+        const record = (name: string, detail: string) => state.events.push({ name, detail, at: Date.now() });
         parleyRoom.on('participantJoined', (p) => record('participantJoined', p.identity));
         parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
         parleyRoom.on('trackUnsubscribed', ({ participant, source }) => record('trackUnsubscribed', `${participant.identity}:${source}`));
         parleyRoom.on('topologyChanged', (topology) => record('topologyChanged', topology));
+        parleyRoom.on('participantUpdated', (p) => record('participantUpdated', `${p.identity}:${[...p.tracks].map(([source, t]) => `${source}=${t.muted ? 'muted' : 'live'}`).join(',')}`));
+        parleyRoom.on('adaptiveBitrateChanged', (decision) => record('adaptiveBitrateChanged', decision.profile));
         parleyRoom.on('activeSpeakersChanged', (speakers) => record('activeSpeakersChanged', speakers.join(',')));
         parleyRoom.on('connectionStateChanged', (s) => record('connectionStateChanged', s));
         parleyRoom.on('error', (e) => record('error', `${e.code}: ${e.message}`));
@@ -136,7 +139,7 @@ export class SdkParticipant {
     }, undefined);
   }
 
-  events(): Promise<Array<{ name: string; detail: string }>> {
+  events(): Promise<Array<{ name: string; detail: string; at: number }>> {
     return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.events, undefined);
   }
 

@@ -29,8 +29,8 @@ describe('DefaultBitratePolicy', () => {
     assert.deepEqual(run([[0, 150], [0, 150], [0, 150], [0, 150]], 'low'), ['low', 'low', 'low', 'low'], 'RTT 150 ms is not good enough');
   });
 
-  test('the boundaries: exactly 5 % loss and 300 ms are not bad', () => {
-    assert.deepEqual(run([[0.05, 300], [0.05, 300], [0.05, 300]]), ['high', 'high', 'high']);
+  test('the boundaries: exactly 3 % loss and 300 ms are not bad', () => {
+    assert.deepEqual(run([[0.03, 300], [0.03, 300], [0.03, 300]]), ['high', 'high', 'high']);
   });
 });
 

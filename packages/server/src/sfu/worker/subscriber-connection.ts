@@ -12,6 +12,8 @@ export interface OfferSink {
   (sdp: string, tracks: SubscribedTrack[]): void;
 }
 
+const ANCHOR_MID = 'anchor';
+
 interface Entry {
   track: PublishedTrack;
   downstream: Downstream;
@@ -25,6 +27,8 @@ interface Entry {
  */
 export class SubscriberConnection {
   private pc: PeerConnection | undefined;
+  /** The connection's first m-line, never removed (see connection()); held so it is not collected. */
+  private anchor: Track | undefined;
   private readonly entries = new Map<string, Entry>();
   private nextMid = 0;
   private negotiating = false;
@@ -115,6 +119,7 @@ export class SubscriberConnection {
       // already closed
     }
     this.pc = undefined;
+    this.anchor = undefined;
   }
 
   private trackList(): SubscribedTrack[] {
@@ -124,6 +129,11 @@ export class SubscriberConnection {
   private connection(): PeerConnection {
     if (!this.pc) {
       this.pc = this.engine.createPeerConnection(`sub-${this.participant}`);
+      // libdatachannel cannot renegotiate once the first m-line (the BUNDLE tag its transport
+      // belongs to) has been removed: the browser answers it rejected and the next offer is
+      // never made or never applied. An inactive m-line that lives as long as the connection
+      // stays first, so removing any track is a plain rejected m-line.
+      this.anchor = this.pc.addTrack(anchorDescription());
     }
     return this.pc;
   }
@@ -165,6 +175,13 @@ function mediaDescription(mid: string, codec: NegotiatedCodec, payloadType: numb
   else if (codec.name === 'av1') video.addAV1Codec(payloadType);
   else video.addH264Codec(payloadType);
   return video;
+}
+
+/** Carries no media: the browser creates no track for an inactive m-line. */
+function anchorDescription(): nodeDataChannel.Audio {
+  const audio = new nodeDataChannel.Audio(ANCHOR_MID, 'Inactive');
+  audio.addOpusCodec(subscriberPayloadTypes.opus);
+  return audio;
 }
 
 function randomSsrc(): number {
