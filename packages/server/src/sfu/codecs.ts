@@ -28,8 +28,11 @@ export function codecNameOf(encodingName: string): NegotiatedCodec['name'] | und
 export function fmtpParameters(fmtp: string): Map<string, string> {
   const parameters = new Map<string, string>();
   for (const part of fmtp.split(';')) {
-    const [key, value = ''] = part.split('=');
-    if (key?.trim()) parameters.set(key.trim().toLowerCase(), value.trim());
+    // Split at the first '=' only: base64 values (sprop-parameter-sets) end in '='.
+    const separator = part.indexOf('=');
+    const key = (separator < 0 ? part : part.slice(0, separator)).trim();
+    const value = separator < 0 ? '' : part.slice(separator + 1).trim();
+    if (key) parameters.set(key.toLowerCase(), value);
   }
   return parameters;
 }

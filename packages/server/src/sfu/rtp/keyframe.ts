@@ -22,7 +22,7 @@ export function startsKeyframe(codec: VideoCodecName, payload: Buffer): boolean 
 function vp8Keyframe(p: Buffer): boolean {
   const first = p[0]!;
   const startOfPartition = (first & 0x10) !== 0;
-  const partitionId = first & 0x0f;
+  const partitionId = first & 0x07; // the bit above PID is reserved: receivers ignore it
   if (!startOfPartition || partitionId !== 0) return false;
   let offset = 1;
   if (first & 0x80) {

@@ -1,0 +1,372 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import * as sdpTransform from 'sdp-transform';
+import { codecNameOf, fmtpParameters, formatScore } from '../src/sfu/codecs.ts';
+import { acceptedMids, announce, readPublishOffer, SdpError, shapePublishAnswer } from '../src/sfu/sdp.ts';
+import { ActiveSpeakerDetector } from '../src/sfu/worker/active-speakers.ts';
+import { LayerController } from '../src/sfu/worker/layer-controller.ts';
+
+/** Captured from the real browsers and libdatachannel by fixtures/capture-sdp.ts. */
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
+const ALL_CODECS = ['vp8', 'vp9', 'h264', 'av1'] as const;
+
+describe('LayerController', () => {
+  test('starts at the best layer; an explicit quality caps it; one layer stays one layer', () => {
+    const layers = new LayerController(3);
+    assert.equal(layers.wanted, 2);
+    assert.equal(layers.target([0, 1, 2]), 2);
+    layers.setRequested('low');
+    assert.equal(layers.target([0, 1, 2]), 0);
+    layers.setRequested('medium');
+    assert.equal(layers.target([0, 1, 2]), 1);
+    layers.setRequested('high');
+    assert.equal(layers.target([0, 1, 2]), 2);
+    const single = new LayerController(1);
+    single.setRequested('high');
+    assert.equal(single.wanted, 0);
+  });
+
+  test('target: the wanted layer, else the best active below it, else the lowest active, -1 for none', () => {
+    const layers = new LayerController(3);
+    assert.equal(layers.target([0, 1]), 1, 'top layer paused: best below');
+    assert.equal(layers.target([0, 2]), 2);
+    layers.setRequested('medium');
+    assert.equal(layers.target([0, 2]), 0, 'medium paused: low, not high');
+    layers.setRequested('low');
+    assert.equal(layers.target([1, 2]), 1, 'nothing at or below wanted: the lowest active');
+    assert.equal(layers.target([]), -1);
+  });
+
+  test('loss above 10% steps down one layer per report, never below 0; 10% exactly does not', () => {
+    const t0 = performance.now();
+    const layers = new LayerController(3);
+    layers.onLoss(0.1, t0);
+    assert.equal(layers.wanted, 2);
+    layers.onLoss(0.11, t0 + 1000);
+    assert.equal(layers.wanted, 1);
+    layers.onLoss(0.5, t0 + 2000);
+    assert.equal(layers.wanted, 0);
+    layers.onLoss(0.9, t0 + 3000);
+    assert.equal(layers.wanted, 0);
+  });
+
+  test('steps down from what it receives, not from a cap above its request', () => {
+    const layers = new LayerController(3);
+    layers.setRequested('medium');
+    layers.onLoss(0.3, performance.now());
+    assert.equal(layers.wanted, 0);
+    layers.setRequested('high');
+    assert.equal(layers.wanted, 0, 'the bandwidth cap still holds');
+  });
+
+  test('steps up one layer after 8 s of clean reports; moderate loss restarts the clock', () => {
+    const t0 = performance.now();
+    const layers = new LayerController(3);
+    layers.onLoss(0.2, t0);
+    layers.onLoss(0.2, t0 + 1000);
+    assert.equal(layers.wanted, 0);
+    layers.onLoss(0, t0 + 5000);
+    assert.equal(layers.wanted, 0, '4 s clean: too early');
+    layers.onLoss(0.05, t0 + 8500);
+    layers.onLoss(0, t0 + 9500);
+    assert.equal(layers.wanted, 0, '5% loss at 8.5 s restarted the clock');
+    layers.onLoss(0.01, t0 + 16_501);
+    assert.equal(layers.wanted, 1, '8 s after the last lossy report');
+    layers.onLoss(0, t0 + 20_000);
+    assert.equal(layers.wanted, 1, 'the next step needs another 8 s');
+    layers.onLoss(0, t0 + 24_502);
+    assert.equal(layers.wanted, 2);
+    layers.onLoss(0, t0 + 40_000);
+    assert.equal(layers.wanted, 2, 'never above the top layer');
+  });
+});
+
+describe('ActiveSpeakerDetector', () => {
+  const speak = (detector: ActiveSpeakerDetector, participant: string, level: number, packets = 50) => {
+    for (let i = 0; i < packets; i++) detector.onLevel(participant, level);
+  };
+
+  test('a loud participant becomes active, a silent one does not; the list is reported only when it changes', () => {
+    const detector = new ActiveSpeakerDetector();
+    assert.equal(detector.evaluate(), undefined, 'nobody, no change');
+    speak(detector, 'alice', 30);
+    speak(detector, 'bob', 127);
+    assert.deepEqual(detector.evaluate(), ['alice']);
+    speak(detector, 'alice', 30);
+    speak(detector, 'bob', 127);
+    assert.equal(detector.evaluate(), undefined, 'same speakers: nothing new');
+    speak(detector, 'alice', 127);
+    assert.equal(detector.evaluate(), undefined, 'one quiet window is smoothed over');
+    speak(detector, 'alice', 127);
+    assert.deepEqual(detector.evaluate(), [], 'alice stopped talking');
+  });
+
+  test('speech threshold: level 50 (-50 dBov) is speech, 51 is not', () => {
+    const detector = new ActiveSpeakerDetector();
+    speak(detector, 'at', 50);
+    speak(detector, 'below', 51);
+    assert.deepEqual(detector.evaluate(), ['at']);
+  });
+
+  test('loudest first, and the order follows who talks', () => {
+    const detector = new ActiveSpeakerDetector();
+    speak(detector, 'alice', 10);
+    speak(detector, 'bob', 10, 6);
+    speak(detector, 'bob', 120, 4);
+    assert.deepEqual(detector.evaluate(), ['alice', 'bob']);
+    speak(detector, 'alice', 120);
+    speak(detector, 'bob', 10);
+    assert.deepEqual(detector.evaluate(), ['bob']);
+  });
+
+  test('forget drops a participant at once', () => {
+    const detector = new ActiveSpeakerDetector();
+    speak(detector, 'alice', 20);
+    speak(detector, 'bob', 20);
+    assert.deepEqual(detector.evaluate(), ['alice', 'bob']);
+    detector.forget('alice');
+    speak(detector, 'bob', 20);
+    assert.deepEqual(detector.evaluate(), ['bob']);
+    assert.equal(detector.evaluate(), undefined, 'and does not come back');
+  });
+});
+
+describe('codecs', () => {
+  test('codecNameOf knows the forwarded codecs, case-insensitively, and nothing else', () => {
+    assert.equal(codecNameOf('VP8'), 'vp8');
+    assert.equal(codecNameOf('vp9'), 'vp9');
+    assert.equal(codecNameOf('H264'), 'h264');
+    assert.equal(codecNameOf('AV1'), 'av1');
+    assert.equal(codecNameOf('opus'), 'opus');
+    assert.equal(codecNameOf('OPUS'), 'opus');
+    for (const other of ['rtx', 'red', 'ulpfec', 'H265', 'PCMU', 'telephone-event', '']) assert.equal(codecNameOf(other), undefined, other);
+  });
+
+  test('fmtpParameters: lower-cased keys, trimmed values, values containing "="', () => {
+    assert.deepEqual(
+      [...fmtpParameters('level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f')],
+      [
+        ['level-asymmetry-allowed', '1'],
+        ['packetization-mode', '1'],
+        ['profile-level-id', '42e01f'],
+      ],
+    );
+    assert.deepEqual([...fmtpParameters(' Profile-ID = 2 ;; useinbandfec')], [
+      ['profile-id', '2'],
+      ['useinbandfec', ''],
+    ]);
+    assert.equal(fmtpParameters('packetization-mode=1;sprop-parameter-sets=Z0IAH5WoFAFuQA==,aM4G4g==').get('sprop-parameter-sets'), 'Z0IAH5WoFAFuQA==,aM4G4g==');
+    assert.equal(fmtpParameters('').size, 0);
+  });
+
+  test('formatScore prefers what every browser decodes and refuses what it cannot forward', () => {
+    assert.equal(formatScore('h264', 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f'), 3, 'constrained baseline');
+    assert.equal(formatScore('h264', 'packetization-mode=1;profile-level-id=42001f'), 2, 'baseline');
+    assert.equal(formatScore('h264', 'packetization-mode=1;profile-level-id=4d001f'), 1, 'main');
+    assert.equal(formatScore('h264', 'packetization-mode=1;profile-level-id=42E01F'), 3, 'hex case does not matter');
+    assert.equal(formatScore('h264', 'packetization-mode=0;profile-level-id=42e01f'), -1, 'single NAL mode');
+    assert.equal(formatScore('h264', 'profile-level-id=42e01f'), -1, 'mode 0 by default');
+    assert.equal(formatScore('vp9', 'profile-id=0'), 1);
+    assert.equal(formatScore('vp9', ''), 1, 'profile 0 by default');
+    assert.equal(formatScore('vp9', 'profile-id=2'), -1);
+    assert.equal(formatScore('av1', 'level-idx=5;profile=0;tier=0'), 1);
+    assert.equal(formatScore('av1', 'profile=1'), -1);
+    assert.equal(formatScore('vp8', 'max-fs=12288;max-fr=60'), 1);
+    assert.equal(formatScore('opus', 'minptime=10;useinbandfec=1'), 1);
+  });
+});
+
+describe('readPublishOffer', () => {
+  test('Chromium simulcast camera: VP8 first, three rids, the rid extension id', () => {
+    const offer = readPublishOffer(fixture('chromium-video-simulcast-offer'), ALL_CODECS);
+    assert.deepEqual(offer, {
+      kind: 'video',
+      mid: '0',
+      rids: ['q', 'h', 'f'],
+      ridExtensionId: 10,
+      audioLevelExtensionId: undefined,
+      codec: { kind: 'video', name: 'vp8', payloadType: 96, clockRate: 90000, fmtp: '' },
+    });
+  });
+
+  test('Chromium: the room preference picks the codec and the best format of it', () => {
+    const sdp = fixture('chromium-video-simulcast-offer');
+    const h264 = readPublishOffer(sdp, ['h264', 'vp8']).codec;
+    // Of 102 (42001f), 104 (mode 0), 108 (42e01f), 114 (mode 0), 116 (4d001f), 39 (mode 0): constrained baseline, mode 1.
+    assert.equal(h264.payloadType, 108);
+    assert.equal(h264.fmtp, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');
+    const vp9 = readPublishOffer(sdp, ['vp9']).codec;
+    assert.deepEqual([vp9.name, vp9.payloadType, vp9.fmtp], ['vp9', 98, 'profile-id=0'], 'profile 0, not 100 (profile 2)');
+    const av1 = readPublishOffer(sdp, ['av1', 'vp8']).codec;
+    assert.deepEqual([av1.name, av1.payloadType], ['av1', 45]);
+  });
+
+  test('Firefox simulcast camera: VP8, three rids, a direction-qualified extmap', () => {
+    const offer = readPublishOffer(fixture('firefox-video-simulcast-offer'), ALL_CODECS);
+    assert.equal(offer.kind, 'video');
+    assert.equal(offer.mid, '0');
+    assert.deepEqual(offer.rids, ['q', 'h', 'f']);
+    assert.equal(offer.ridExtensionId, 9, 'a=extmap:9/sendonly ...rtp-stream-id');
+    assert.deepEqual(offer.codec, { kind: 'video', name: 'vp8', payloadType: 120, clockRate: 90000, fmtp: 'max-fs=12288;max-fr=60' });
+    assert.equal(readPublishOffer(fixture('firefox-video-simulcast-offer'), ['av1', 'vp8']).codec.payloadType, 99);
+  });
+
+  test('microphones: Opus and the audio-level extension id', () => {
+    const chromium = readPublishOffer(fixture('chromium-audio-offer'), ALL_CODECS);
+    assert.deepEqual([chromium.kind, chromium.codec.name, chromium.codec.payloadType, chromium.codec.clockRate], ['audio', 'opus', 111, 48000]);
+    assert.equal(chromium.audioLevelExtensionId, 1);
+    assert.deepEqual(chromium.rids, []);
+    const firefox = readPublishOffer(fixture('firefox-audio-offer'), ['h264']);
+    assert.deepEqual([firefox.kind, firefox.codec.name, firefox.codec.payloadType], ['audio', 'opus', 109], 'video preference does not apply to audio');
+    assert.equal(firefox.audioLevelExtensionId, 1);
+  });
+
+  const refused = (sdp: string, pattern: RegExp, preference: readonly (typeof ALL_CODECS)[number][] = ALL_CODECS) =>
+    assert.throws(() => readPublishOffer(sdp, preference), (error: unknown) => error instanceof SdpError && pattern.test(error.message));
+
+  test('refuses anything but exactly one m-line', () => {
+    const chromium = fixture('chromium-video-simulcast-offer');
+    const session = chromium.slice(0, chromium.indexOf('m=video'));
+    refused(session, /exactly one m-line \(got 0\)/);
+    refused('garbage', /exactly one m-line \(got 0\)/);
+    refused(chromium + chromium.slice(chromium.indexOf('m=video')).replace('a=mid:0', 'a=mid:1'), /exactly one m-line \(got 2\)/);
+  });
+
+  test('refuses an m-line that does not send', () => {
+    const chromium = fixture('chromium-video-simulcast-offer');
+    refused(chromium.replace('a=sendonly', 'a=recvonly'), /does not send/);
+    refused(chromium.replace('a=sendonly', 'a=inactive'), /does not send/);
+    refused(chromium.replace(/^m=video \d+/m, 'm=video 0'), /does not send/);
+  });
+
+  test('refuses an offer without the room\'s codecs, naming them', () => {
+    refused(fixture('firefox-video-simulcast-offer'), /none of the room's codecs \(h264\)/, ['h264']);
+    const onlyMode0H264 = fixture('chromium-video-simulcast-offer').replace(/packetization-mode=1/g, 'packetization-mode=0');
+    refused(onlyMode0H264, /none of the room's codecs \(h264\)/, ['h264']);
+    const noOpus = fixture('chromium-audio-offer').replace(/opus\/48000\/2/g, 'L16/48000/2');
+    refused(noOpus, /none of the room's codecs \(opus\)/);
+  });
+
+  test('refuses other m-line kinds and an m-line without a mid', () => {
+    refused('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n', /cannot publish a application m-line/);
+    refused(fixture('chromium-video-simulcast-offer').replace('a=mid:0\r\n', ''), /no a=mid/);
+  });
+});
+
+describe('shapePublishAnswer', () => {
+  const shape = (browser: 'chromium' | 'firefox', kind: 'video-simulcast' | 'audio', announced?: string) => {
+    const offer = readPublishOffer(fixture(`${browser}-${kind}-offer`), ALL_CODECS);
+    const engineAnswer = fixture(`${browser}-${kind}-engine-answer`);
+    const sdp = shapePublishAnswer(engineAnswer, offer, announced);
+    return { offer, engineAnswer, sdp, session: sdpTransform.parse(sdp) };
+  };
+
+  for (const browser of ['chromium', 'firefox'] as const) {
+    test(`${browser} simulcast camera: one codec, receive-only, rids and simulcast received`, () => {
+      const { offer, engineAnswer, sdp, session } = shape(browser, 'video-simulcast');
+      assert.equal(session.media.length, 1);
+      const [video] = session.media;
+      const pt = offer.codec.payloadType;
+      assert.equal(String(video!.payloads), String(pt));
+      assert.deepEqual(video!.rtp.map((rtp) => [rtp.payload, rtp.codec]), [[pt, 'VP8']], 'no RTX, RED or ULPFEC');
+      assert.equal(video!.direction, 'recvonly');
+      assert.deepEqual(video!.rids, [
+        { id: 'q', direction: 'recv' },
+        { id: 'h', direction: 'recv' },
+        { id: 'f', direction: 'recv' },
+      ]);
+      assert.match(sdp, /^a=simulcast:recv q;h;f\r$/m);
+      assert.doesNotMatch(sdp, /a=rid:\w+ send|a=simulcast:send/);
+      assert.deepEqual(
+        video!.rtcpFb?.map((fb) => `${fb.type} ${fb.subtype ?? ''}`.trim()).sort(),
+        ['ccm fir', 'goog-remb', 'nack', 'nack pli'],
+        'feedback the SFU gives; transport-cc is never answered',
+      );
+      assert.doesNotMatch(sdp, /transport-cc|transport-wide-cc/);
+      assert.deepEqual(
+        video!.ext?.map((ext) => ext.uri).sort(),
+        ['urn:ietf:params:rtp-hdrext:sdes:mid', 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id'],
+      );
+      assert.doesNotMatch(sdp, /a=msid|a=ssrc|a=rtcp-xr|a=group:LS/);
+      assert.match(sdp, /^a=group:BUNDLE 0\r$/m);
+      // What the browser needs to connect is kept verbatim.
+      for (const line of ['a=fingerprint:', 'a=ice-ufrag:', 'a=ice-pwd:', 'a=setup:', 'a=candidate:', 'a=mid:0', 'a=rtcp-mux']) {
+        const original = engineAnswer.split('\r\n').filter((l) => l.startsWith(line));
+        assert.ok(original.length > 0, `the engine answer has ${line}`);
+        for (const kept of original) assert.ok(sdp.includes(kept), `kept ${kept}`);
+      }
+    });
+
+    test(`${browser} microphone: Opus only, audio level kept, no simulcast`, () => {
+      const { session, sdp } = shape(browser, 'audio');
+      const [audio] = session.media;
+      assert.deepEqual(audio!.rtp.map((rtp) => rtp.codec), ['opus']);
+      assert.equal(audio!.direction, 'recvonly');
+      assert.equal(audio!.rids, undefined);
+      assert.equal(audio!.simulcast, undefined);
+      assert.ok(audio!.ext?.some((ext) => ext.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'));
+      assert.doesNotMatch(sdp, /transport-wide-cc|a=msid|a=ssrc/);
+    });
+  }
+
+  test('an announced address replaces the host candidates and the connection line', () => {
+    const { sdp, session } = shape('chromium', 'video-simulcast', '203.0.113.7');
+    assert.equal(session.media[0]!.connection?.ip, '203.0.113.7');
+    const candidates = session.media[0]!.candidates ?? [];
+    assert.ok(candidates.length > 0);
+    for (const candidate of candidates) assert.equal(candidate.ip, '203.0.113.7');
+    assert.doesNotMatch(sdp, /127\.0\.0\.1 \d+ typ host/);
+  });
+});
+
+describe('announce', () => {
+  const sdp = [
+    'v=0',
+    'o=rtc 1 0 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'm=video 40000 UDP/TLS/RTP/SAVPF 96',
+    'c=IN IP4 10.0.0.5',
+    'a=mid:0',
+    'a=rtpmap:96 VP8/90000',
+    'a=candidate:1 1 UDP 2114977791 10.0.0.5 40000 typ host',
+    'a=candidate:2 1 UDP 1686052607 198.51.100.9 40000 typ srflx raddr 10.0.0.5 rport 40000',
+    'm=audio 40000 UDP/TLS/RTP/SAVPF 111',
+    'c=IN IP4 10.0.0.5',
+    'a=mid:1',
+    'a=rtpmap:111 opus/48000/2',
+    'a=candidate:1 1 UDP 2114977791 10.0.0.5 40000 typ host',
+    '',
+  ].join('\r\n');
+
+  test('without an address the SDP is returned untouched', () => {
+    assert.equal(announce(sdp, undefined), sdp);
+  });
+
+  test('IPv4: host candidates and c= lines of every m-line; other candidate types untouched', () => {
+    const announced = sdpTransform.parse(announce(sdp, '203.0.113.7'));
+    for (const media of announced.media) {
+      assert.deepEqual(media.connection, { version: 4, ip: '203.0.113.7' });
+      for (const candidate of media.candidates!.filter((c) => c.type === 'host')) assert.equal(candidate.ip, '203.0.113.7');
+    }
+    const srflx = announced.media[0]!.candidates!.find((c) => c.type === 'srflx')!;
+    assert.equal(srflx.ip, '198.51.100.9');
+    assert.equal(announced.media[0]!.candidates![0]!.port, 40000, 'ports stay');
+  });
+
+  test('IPv6 address: c=IN IP6', () => {
+    const announced = announce(sdp, '2001:db8::7');
+    assert.match(announced, /^c=IN IP6 2001:db8::7\r$/m);
+    assert.match(announced, /typ host/);
+    assert.doesNotMatch(announced, /10\.0\.0\.5 40000 typ host/);
+  });
+});
+
+test('acceptedMids: a rejected m-line has port 0', () => {
+  const answer = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\nm=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\n';
+  assert.deepEqual([...acceptedMids(answer)], [
+    ['0', true],
+    ['1', false],
+  ]);
+});
