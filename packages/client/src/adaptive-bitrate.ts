@@ -25,34 +25,36 @@ export interface BitrateDecision {
 }
 
 /**
- * The default policy: loss over 3 % or RTT over 300 ms steps down to 640x480 at 15 fps; loss
- * under 1 % and RTT under 100 ms steps back up to 1280x720 at 30 fps. Hysteresis: two bad samples
- * in a row to go down, four good ones to go up, so a single spike never flaps the picture.
- * Why 3 %: loss comes from receiver reports over 2-s windows against the packets sent (padding
- * and retransmissions included), so a link losing 7 % measured 3-6 % per sample and a 5 %
- * threshold rarely saw two bad samples in a row.
+ * The default policy: loss over 5 % or RTT over 300 ms steps down to 640x480 at 15 fps; loss
+ * under 1 % and RTT under 100 ms steps back up to 1280x720 at 30 fps. Hysteresis: going down
+ * judges the last two samples together (4 s: one 2-s sample of a lossy link can read 3 % and the
+ * next 13 %, so two "bad" samples in a row would rarely both pass 5 %), going up needs four good
+ * samples in a row, so a single spike never flaps the picture.
  */
 export class DefaultBitratePolicy implements BitratePolicy {
-  private bad = 0;
+  private recent: NetworkSample[] = [];
   private good = 0;
 
   constructor(
-    private readonly thresholds = { downLoss: 0.03, downRttMs: 300, upLoss: 0.01, upRttMs: 100, samplesDown: 2, samplesUp: 4 },
+    private readonly thresholds = { downLoss: 0.05, downRttMs: 300, upLoss: 0.01, upRttMs: 100, samplesDown: 2, samplesUp: 4 },
   ) {}
 
-  decide({ lossFraction, rttMs }: NetworkSample, current: VideoProfile): VideoProfile {
+  decide(sample: NetworkSample, current: VideoProfile): VideoProfile {
     const t = this.thresholds;
-    const isBad = lossFraction > t.downLoss || (rttMs ?? 0) > t.downRttMs;
-    const isGood = lossFraction < t.upLoss && (rttMs ?? 0) < t.upRttMs;
-    this.bad = isBad ? this.bad + 1 : 0;
+    this.recent = [...this.recent, sample].slice(-t.samplesDown);
+    const isGood = sample.lossFraction < t.upLoss && (sample.rttMs ?? 0) < t.upRttMs;
     this.good = isGood ? this.good + 1 : 0;
-    if (current === 'high' && this.bad >= t.samplesDown) return this.switched('low');
+    if (current === 'high' && this.recent.length === t.samplesDown) {
+      const meanLoss = this.recent.reduce((sum, s) => sum + s.lossFraction, 0) / this.recent.length;
+      const slow = this.recent.every((s) => (s.rttMs ?? 0) > t.downRttMs);
+      if (meanLoss > t.downLoss || slow) return this.switched('low');
+    }
     if (current === 'low' && this.good >= t.samplesUp) return this.switched('high');
     return current;
   }
 
   private switched(profile: VideoProfile): VideoProfile {
-    this.bad = 0;
+    this.recent = [];
     this.good = 0;
     return profile;
   }

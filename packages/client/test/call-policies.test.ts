@@ -17,10 +17,12 @@ describe('DefaultBitratePolicy', () => {
     return trace;
   };
 
-  test('two bad samples in a row step down; one does not', () => {
-    assert.deepEqual(run([[0.06, 50], [0, 50], [0.06, 50]]), ['high', 'high', 'high']);
-    assert.deepEqual(run([[0.06, 50], [0.2, 50]]), ['high', 'low']);
-    assert.deepEqual(run([[0, 301], [0, 350]]), ['high', 'low'], 'RTT over 300 ms alone');
+  test('loss over 5 % across the last two samples steps down; one sample never does', () => {
+    assert.deepEqual(run([[0.2, 50]]), ['high'], 'a single sample, however bad');
+    assert.deepEqual(run([[0.06, 50], [0, 50], [0.04, 50]]), ['high', 'high', 'high'], 'means of 3 % and 2 %');
+    assert.deepEqual(run([[0.03, 50], [0.126, 50]]), ['high', 'low'], 'a lossy link read as 3 % then 12.6 %: 7.8 % over 4 s');
+    assert.deepEqual(run([[0, 301], [0, 350]]), ['high', 'low'], 'RTT over 300 ms in both samples');
+    assert.deepEqual(run([[0, 301], [0, 50], [0, 350]]), ['high', 'high', 'high'], 'one slow sample at a time');
   });
 
   test('four good samples in a row step up; middling ones hold', () => {
@@ -29,8 +31,8 @@ describe('DefaultBitratePolicy', () => {
     assert.deepEqual(run([[0, 150], [0, 150], [0, 150], [0, 150]], 'low'), ['low', 'low', 'low', 'low'], 'RTT 150 ms is not good enough');
   });
 
-  test('the boundaries: exactly 3 % loss and 300 ms are not bad', () => {
-    assert.deepEqual(run([[0.03, 300], [0.03, 300], [0.03, 300]]), ['high', 'high', 'high']);
+  test('the boundaries: exactly 5 % loss and 300 ms are not bad', () => {
+    assert.deepEqual(run([[0.05, 300], [0.05, 300], [0.05, 300]]), ['high', 'high', 'high']);
   });
 });
 
