@@ -8,9 +8,11 @@ export const videoProfiles: Record<VideoProfile, { height: number; frameRate: nu
 
 /** What the network did to our video since the previous sample. */
 export interface NetworkSample {
-  /** 0..1, from the receivers' reports. */
+  /** 0..1: the receivers' reported loss, or the share of packets resent after NACKs if higher. */
   lossFraction: number;
   rttMs: number | undefined;
+  /** The browser's own bandwidth estimate for the camera's connection, when it has one. */
+  availableKbps?: number | undefined;
 }
 
 /** Decides the profile from samples; keep any memory (hysteresis) inside. */
@@ -26,31 +28,54 @@ export interface BitrateDecision {
 
 /**
  * The default policy: loss over 5 % or RTT over 300 ms steps down to 640x480 at 15 fps; loss
- * under 1 % and RTT under 100 ms steps back up to 1280x720 at 30 fps. Hysteresis: going down
- * judges the last two samples together (4 s: one 2-s sample of a lossy link can read 3 % and the
- * next 13 %, so two "bad" samples in a row would rarely both pass 5 %), going up needs four good
- * samples in a row, so a single spike never flaps the picture.
+ * under 1 % and RTT under 100 ms steps back up to 1280x720 at 30 fps.
+ *
+ * Hysteresis: going down judges the last two samples together (4 s: one 2-s sample of a lossy
+ * link can read 3 % and the next 13 %), going up needs four good samples in a row, and twice as
+ * many each time a step up had to be undone within 10 s (back to four after a minute in `high`),
+ * so a link that cannot carry 720p is not probed every few seconds.
+ *
+ * A bandwidth estimate under 600 kbit/s (what the low profile itself needs) in both samples also
+ * steps down: between two Chromium peers congestion control keeps loss and delay low on a narrow
+ * link, and the estimate is what shows it cannot carry 720p. Going up ignores the estimate: it
+ * climbs only once more is sent (Chromium probes when the profile raises its caps).
  */
 export class DefaultBitratePolicy implements BitratePolicy {
   private recent: NetworkSample[] = [];
   private good = 0;
+  private samplesSinceUp = Infinity;
+  private samplesUpNeeded: number;
 
   constructor(
-    private readonly thresholds = { downLoss: 0.05, downRttMs: 300, upLoss: 0.01, upRttMs: 100, samplesDown: 2, samplesUp: 4 },
-  ) {}
+    private readonly thresholds = { downLoss: 0.05, downRttMs: 300, downKbps: 600, upLoss: 0.01, upRttMs: 100, samplesDown: 2, samplesUp: 4 },
+  ) {
+    this.samplesUpNeeded = thresholds.samplesUp;
+  }
 
   decide(sample: NetworkSample, current: VideoProfile): VideoProfile {
     const t = this.thresholds;
     this.recent = [...this.recent, sample].slice(-t.samplesDown);
+    this.samplesSinceUp += 1;
     const isGood = sample.lossFraction < t.upLoss && (sample.rttMs ?? 0) < t.upRttMs;
     this.good = isGood ? this.good + 1 : 0;
-    if (current === 'high' && this.recent.length === t.samplesDown) {
-      const meanLoss = this.recent.reduce((sum, s) => sum + s.lossFraction, 0) / this.recent.length;
-      const slow = this.recent.every((s) => (s.rttMs ?? 0) > t.downRttMs);
-      if (meanLoss > t.downLoss || slow) return this.switched('low');
+    if (current === 'high' && this.samplesSinceUp >= 30) this.samplesUpNeeded = t.samplesUp;
+    if (current === 'high' && this.recent.length === t.samplesDown && this.isBad()) {
+      if (this.samplesSinceUp <= 5) this.samplesUpNeeded = Math.min(this.samplesUpNeeded * 2, 32);
+      return this.switched('low');
     }
-    if (current === 'low' && this.good >= t.samplesUp) return this.switched('high');
+    if (current === 'low' && this.good >= this.samplesUpNeeded) {
+      this.samplesSinceUp = 0;
+      return this.switched('high');
+    }
     return current;
+  }
+
+  private isBad(): boolean {
+    const t = this.thresholds;
+    const meanLoss = this.recent.reduce((sum, s) => sum + s.lossFraction, 0) / this.recent.length;
+    const slow = this.recent.every((s) => (s.rttMs ?? 0) > t.downRttMs);
+    const narrow = this.recent.every((s) => (s.availableKbps ?? Infinity) < t.downKbps);
+    return meanLoss > t.downLoss || slow || narrow;
   }
 
   private switched(profile: VideoProfile): VideoProfile {

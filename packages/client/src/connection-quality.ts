@@ -35,3 +35,19 @@ export function lossFraction(streams: readonly TrackStats[], previous: readonly 
 function sameStream(a: TrackStats, b: TrackStats): boolean {
   return a.participant === b.participant && a.direction === b.direction && a.kind === b.kind && a.source === b.source && a.rid === b.rid;
 }
+
+/**
+ * Outbound: packets resent after NACKs over packets sent since the previous sample. Where the
+ * receiver repairs loss by retransmission its reports show little loss; the sender still sees it.
+ */
+export function retransmissionShare(streams: readonly TrackStats[], previous: readonly TrackStats[] | undefined): number {
+  let resent = 0;
+  let sent = 0;
+  for (const stream of streams) {
+    const before = previous?.find((p) => sameStream(p, stream));
+    if (!before || stream.retransmittedPackets === undefined) continue;
+    resent += Math.max(0, stream.retransmittedPackets - (before.retransmittedPackets ?? 0));
+    sent += Math.max(0, stream.packets - before.packets);
+  }
+  return sent === 0 ? 0 : resent / sent;
+}

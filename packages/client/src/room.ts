@@ -5,7 +5,7 @@ import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
 import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
-import { classifyConnection, lossFraction } from './connection-quality.js';
+import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
 import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
@@ -222,9 +222,12 @@ export class Room extends TypedEmitter<RoomEvents> {
   private async adaptBitrate(stats: TrackStats[], previous: TrackStats[], policy: BitratePolicy): Promise<void> {
     const camera = stats.filter((s) => s.direction === 'outbound' && s.source === 'camera');
     if (camera.length === 0) return;
+    const before = previous.filter((s) => s.direction === 'outbound' && s.source === 'camera');
+    const available = camera.map((s) => s.availableOutgoingKbps).filter((kbps): kbps is number => kbps !== undefined);
     const sample = {
-      lossFraction: lossFraction(camera, previous.filter((s) => s.direction === 'outbound' && s.source === 'camera')),
+      lossFraction: Math.max(lossFraction(camera, before), retransmissionShare(camera, before)),
       rttMs: camera.reduce<number | undefined>((max, s) => (s.rttMs === undefined ? max : Math.max(max ?? 0, s.rttMs)), undefined),
+      availableKbps: available.length > 0 ? Math.min(...available) : undefined,
     };
     const profile = policy.decide(sample, this.videoProfile);
     if (profile === this.videoProfile) {

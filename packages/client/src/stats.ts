@@ -23,6 +23,10 @@ export interface TrackStats {
   frames?: number;
   /** Video: NACKs (retransmission requests) sent so far (inbound) or received (outbound). */
   nackCount?: number;
+  /** Outbound: packets sent again after a NACK (a sender-side view of link loss that retransmission repaired). */
+  retransmittedPackets?: number;
+  /** Outbound: the browser's bandwidth estimate for this connection (selected pair's availableOutgoingBitrate). */
+  availableOutgoingKbps?: number;
   /** Local candidate type of the selected pair: host, srflx, prflx or relay. */
   candidateType?: string;
   remoteCandidateType?: string;
@@ -81,6 +85,8 @@ export class StatsSampler {
           framesPerSecond: num(report.framesPerSecond),
           frames: num(direction === 'inbound' ? report.framesDecoded : report.framesEncoded),
           nackCount: num(report.nackCount),
+          retransmittedPackets: direction === 'outbound' ? num(report.retransmittedPacketsSent) : undefined,
+          availableOutgoingKbps: direction === 'outbound' && transport.availableOutgoingBitrate !== undefined ? Math.round(transport.availableOutgoingBitrate / 1000) : undefined,
           candidateType: transport.localType,
           remoteCandidateType: transport.remoteType,
           dtlsState: transport.dtlsState,
@@ -105,7 +111,7 @@ export class StatsSampler {
   }
 }
 
-function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string } {
+function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string; availableOutgoingBitrate?: number } {
   const transport = [...reports.values()].find((r) => r.type === 'transport');
   let pair = transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined;
   // Firefox has no transport report: its selected pair carries `selected` (or is the nominated, succeeded one).
@@ -114,6 +120,7 @@ function selectedTransport(reports: Map<string, Report>): { localType?: string; 
     localType: pair ? (reports.get(pair.localCandidateId as string)?.candidateType as string | undefined) : undefined,
     remoteType: pair ? (reports.get(pair.remoteCandidateId as string)?.candidateType as string | undefined) : undefined,
     rtt: num(pair?.currentRoundTripTime),
+    availableOutgoingBitrate: num(pair?.availableOutgoingBitrate),
     dtlsState: transport?.dtlsState as string | undefined,
   };
 }

@@ -31,6 +31,29 @@ describe('DefaultBitratePolicy', () => {
     assert.deepEqual(run([[0, 150], [0, 150], [0, 150], [0, 150]], 'low'), ['low', 'low', 'low', 'low'], 'RTT 150 ms is not good enough');
   });
 
+  test('a bandwidth estimate under 600 kbit/s in both samples steps down; going up ignores it', () => {
+    const policy = new DefaultBitratePolicy();
+    let profile: VideoProfile = 'high';
+    for (const availableKbps of [500, 450]) profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps }, profile);
+    assert.equal(profile, 'low');
+    for (let i = 0; i < 4; i++) profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps: 400 }, profile);
+    assert.equal(profile, 'high', 'four clean samples: try high again, the estimate only climbs once more is sent');
+  });
+
+  test('a step up undone within 10 s doubles the clean samples the next one needs', () => {
+    const policy = new DefaultBitratePolicy();
+    let profile: VideoProfile = 'low';
+    const feed = (count: number, lossFraction: number) => {
+      const trace: VideoProfile[] = [];
+      for (let i = 0; i < count; i++) trace.push((profile = policy.decide({ lossFraction, rttMs: 20 }, profile)));
+      return trace;
+    };
+    assert.deepEqual(feed(4, 0), ['low', 'low', 'low', 'high']);
+    assert.deepEqual(feed(2, 0.2), ['high', 'low'], 'undone right away');
+    assert.equal(feed(7, 0).at(-1), 'low', 'seven clean samples are not enough now');
+    assert.equal(feed(1, 0).at(-1), 'high', 'eight are');
+  });
+
   test('the boundaries: exactly 5 % loss and 300 ms are not bad', () => {
     assert.deepEqual(run([[0.05, 300], [0.05, 300], [0.05, 300]]), ['high', 'high', 'high']);
   });
