@@ -17,7 +17,7 @@ import { SdkParticipant } from './harness/participant.ts';
 import { createNetwork, type Network, type ProfileName } from './netsim/index.ts';
 
 const STEP_DOWN_LIMIT_MS = 10_000;
-/** Four good 2-s samples, plus the first sample after the change and the stats' own lag. */
+/** Four good 2-s samples (eight after a step up the next impairment undid within 10 s), plus lag. */
 const STEP_UP_LIMIT_MS = 30_000;
 const OUTAGE_MS = 5000;
 const RECOVERY_LIMIT_MS = 5000;
