@@ -14,7 +14,7 @@ let roomCounter = 0;
 const freshRoom = () => `room-${++roomCounter}`;
 
 before(async () => {
-  // P2P rooms: these tests cover signaling for direct calls (SFU signaling: sfu.test.ts).
+  // P2P rooms: these tests cover signaling for direct calls (SFU signaling: sfu-signaling.test.ts).
   server = await startTestServer({ rooms: { topology: 'p2p' } });
 });
 after(async () => {

@@ -1,0 +1,525 @@
+/**
+ * SFU signaling and media end to end: a real server, a real SFU worker process, real UDP on
+ * loopback, and synthetic WebRTC clients built with node-datachannel (DTLS-SRTP, ICE) that
+ * send and receive hand-made RTP and RTCP.
+ */
+import assert from 'node:assert/strict';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
+import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
+import * as sdpTransform from 'sdp-transform';
+import { ErrorCode, type RoomConfig, type ServerMessage } from '@parley/protocol';
+import { createToken, type RunningServer } from '../src/index.ts';
+import { buildNack, buildPli, parseRtcp } from '../src/sfu/rtp/rtcp.ts';
+import { isRtcp, marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../src/sfu/rtp/rtp.ts';
+import type { WorkerPool } from '../src/sfu/worker-pool.ts';
+import { TEST_KEY, TEST_SECRET, TestClient, startTestServer } from './helpers.ts';
+
+const MEDIA_TIMEOUT_MS = 10_000;
+const VP8_PT = 96;
+const FRAME_INTERVAL_MS = 20;
+const CLOCK_RATE = 90_000;
+
+let server: RunningServer;
+let sfuPort: number;
+let roomCounter = 0;
+const freshRoom = () => `sfu-room-${++roomCounter}`;
+const cleanups: Array<() => void | Promise<void>> = [];
+
+before(async () => {
+  sfuPort = await freeUdpPort();
+  server = await startTestServer({ rooms: { topology: 'sfu' }, sfu: { workers: 1, udpPort: sfuPort } });
+});
+after(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  // libdatachannel's threads keep the process alive until its global cleanup.
+  nodeDataChannel.cleanup();
+  await server.close();
+});
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = MEDIA_TIMEOUT_MS): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function join(room: string, identity: string, options: { grants?: Record<string, boolean>; roomConfig?: RoomConfig } = {}): Promise<TestClient> {
+  const client = await TestClient.open(server);
+  cleanups.push(() => client.close());
+  const token = await createToken({ apiKey: TEST_KEY, apiSecret: TEST_SECRET, room, identity, ttlSeconds: 600, ...options });
+  const reply = await client.request({ type: 'join', token });
+  if (reply.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(reply)}`);
+  return client;
+}
+
+function expectError(reply: ServerMessage, code: ErrorCode, pattern?: RegExp): void {
+  assert.equal(reply.type, 'error', JSON.stringify(reply));
+  if (reply.type !== 'error') return;
+  assert.equal(reply.code, code, reply.message);
+  assert.equal(reply.fatal, false);
+  if (pattern) assert.match(reply.message, pattern);
+}
+
+async function pingWorks(client: TestClient): Promise<void> {
+  const pong = await client.request({ type: 'ping' });
+  assert.equal(pong.type, 'pong');
+}
+
+function peerConnection(label: string): PeerConnection {
+  const pc = new nodeDataChannel.PeerConnection(label, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
+  cleanups.push(() => {
+    try {
+      pc.close();
+    } catch {
+      // already closed
+    }
+  });
+  return pc;
+}
+
+async function localDescription(pc: PeerConnection): Promise<string> {
+  pc.setLocalDescription();
+  await until(() => pc.gatheringState() === 'complete', 'ICE gathering', 3000);
+  return pc.localDescription()!.sdp;
+}
+
+/** One RTP packet per VP8 frame: descriptor (S=1, PID 0), frame tag (P=0 on keyframes), frame counter. */
+function vp8Packet(sequence: number, rtpTimestamp: number, packetSsrc: number, frame: number, keyframe: boolean): Buffer {
+  const packet = Buffer.alloc(12 + 1 + 10 + 4 + 160, 0x5a);
+  packet[0] = 0x80;
+  packet[1] = 0x80 | VP8_PT;
+  packet.writeUInt16BE(sequence & 0xffff, 2);
+  packet.writeUInt32BE(rtpTimestamp >>> 0, 4);
+  packet.writeUInt32BE(packetSsrc, 8);
+  packet[12] = 0x10;
+  Buffer.from(keyframe ? [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01] : [0x51, 0x42, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]).copy(packet, 13);
+  packet.writeUInt32BE(frame, 23);
+  return packet;
+}
+
+/** A camera as an encoder would drive it: a frame every 20 ms, a keyframe first and after each PLI. */
+class SyntheticPublisher {
+  readonly pc = peerConnection('publisher');
+  readonly ssrc = 0x1000_0000 + Math.floor(Math.random() * 0x0fff_ffff);
+  readonly track: Track;
+  /** When each PLI for this SSRC arrived. */
+  readonly plis: number[] = [];
+  frames = 0;
+  keyframes = 0;
+  private sequence = Math.floor(Math.random() * 0xffff);
+  private rtpTimestamp = Math.floor(Math.random() * 0xffff_ffff);
+  private keyframeWanted = true;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor() {
+    const video = new nodeDataChannel.Video('0', 'SendOnly');
+    video.addVP8Codec(VP8_PT);
+    video.addSSRC(this.ssrc, 'synthetic', 'synthetic-stream', 'synthetic-camera');
+    this.track = this.pc.addTrack(video);
+    this.track.onMessage((message) => {
+      if (!isRtcp(message)) return;
+      for (const report of parseRtcp(message)) {
+        if (report.type === 'pli' && report.mediaSsrc === this.ssrc) {
+          this.plis.push(performance.now());
+          this.keyframeWanted = true;
+        }
+      }
+    });
+    cleanups.push(() => this.stop());
+  }
+
+  /**
+   * The offer, without this side's candidates: the SFU then learns the address from this side's
+   * checks. With them, its checks can arrive before the answer, and libdatachannel (an offerer
+   * here, unlike a browser) may then refuse the answer ("Got a remote candidate without ICE transport").
+   */
+  async offer(): Promise<string> {
+    return (await localDescription(this.pc)).replace(/^a=candidate:.*\r\n/gm, '');
+  }
+
+  async connect(answer: string): Promise<void> {
+    this.pc.setRemoteDescription(answer, 'answer');
+    await until(() => this.track.isOpen(), 'the publisher track to open');
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sendFrame(), FRAME_INTERVAL_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private sendFrame(): void {
+    if (!this.track.isOpen()) return;
+    const keyframe = this.keyframeWanted;
+    this.keyframeWanted = false;
+    if (keyframe) this.keyframes += 1;
+    this.track.sendMessageBinary(vp8Packet(this.sequence, this.rtpTimestamp, this.ssrc, this.frames, keyframe));
+    this.frames += 1;
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.rtpTimestamp = (this.rtpTimestamp + (CLOCK_RATE * FRAME_INTERVAL_MS) / 1000) >>> 0;
+  }
+}
+
+interface ReceivedPacket {
+  sequence: number;
+  timestamp: number;
+  ssrc: number;
+  payloadType: number;
+  marker: boolean;
+  frame: number;
+  keyframe: boolean;
+}
+
+/** Receives what the SFU offers: every RTP packet of every m-line, in arrival order. */
+class SyntheticSubscriber {
+  readonly pc = peerConnection('subscriber');
+  readonly tracks = new Map<string, Track>();
+  readonly packets: ReceivedPacket[] = [];
+
+  constructor() {
+    this.pc.onTrack((track) => {
+      this.tracks.set(track.mid(), track);
+      track.onMessage((message) => {
+        if (isRtcp(message)) return;
+        const offset = payloadOffset(message);
+        this.packets.push({
+          sequence: sequenceNumber(message),
+          timestamp: timestamp(message),
+          ssrc: ssrc(message),
+          payloadType: payloadType(message),
+          marker: marker(message),
+          frame: message.readUInt32BE(offset + 11),
+          keyframe: (message[offset + 1]! & 0x01) === 0,
+        });
+      });
+    });
+  }
+
+  /**
+   * Answers a subscriber offer. `via` rewrites where the SFU is reached (a relay) and hides this
+   * side's own candidates, so that the relay is the only path.
+   */
+  async answer(offer: string, via?: { port: number }): Promise<string> {
+    const remote = via ? offer.replace(/^a=candidate:.*\r\n/gm, '').replace(/^(a=mid:.*\r\n)/m, `$1a=candidate:1 1 UDP 2114977791 127.0.0.1 ${via.port} typ host\r\n`) : offer;
+    this.pc.setRemoteDescription(remote, 'offer');
+    const answer = await localDescription(this.pc);
+    return via ? answer.replace(/^a=candidate:.*\r\n/gm, '') : answer;
+  }
+
+  /** The RTCP sender side of the subscriber: NACK, PLI. */
+  sendRtcp(mid: string, packet: Buffer): void {
+    const track = this.tracks.get(mid);
+    assert.ok(track?.isOpen(), `subscriber track ${mid} is open`);
+    assert.equal(track!.sendMessageBinary(packet), true, 'RTCP sent');
+  }
+}
+
+/**
+ * A UDP relay between a subscriber and the SFU port that drops one chosen RTP packet toward the
+ * subscriber, like a lossy link: SRTP leaves the RTP header in the clear.
+ */
+class LossyRelay {
+  readonly seen = new Map<number, number>();
+  dropped: number | undefined;
+  private readonly front: Socket = createSocket('udp4');
+  private readonly back: Socket = createSocket('udp4');
+  private client: RemoteInfo | undefined;
+  private mediaPackets = 0;
+
+  private constructor(
+    private readonly target: number,
+    private readonly dropNth: number,
+  ) {
+    this.front.on('message', (message, from) => {
+      this.client = from;
+      this.back.send(message, this.target, '127.0.0.1');
+    });
+    this.back.on('message', (message) => {
+      if (!this.client) return;
+      const rtpVersion2 = message.length >= 12 && message[0]! >> 6 === 2 && !isRtcp(message);
+      if (rtpVersion2 && payloadType(message) === VP8_PT) {
+        const sequence = sequenceNumber(message);
+        this.seen.set(sequence, (this.seen.get(sequence) ?? 0) + 1);
+        this.mediaPackets += 1;
+        if (this.mediaPackets === this.dropNth) {
+          this.dropped = sequence;
+          return;
+        }
+      }
+      this.front.send(message, this.client.port, this.client.address);
+    });
+  }
+
+  static async start(target: number, dropNth: number): Promise<LossyRelay> {
+    const relay = new LossyRelay(target, dropNth);
+    await Promise.all([relay.front, relay.back].map((socket) => new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))));
+    cleanups.push(() => relay.close());
+    return relay;
+  }
+
+  get port(): number {
+    return this.front.address().port;
+  }
+
+  close(): void {
+    for (const socket of [this.front, this.back]) {
+      try {
+        socket.close();
+      } catch {
+        // closed already
+      }
+    }
+  }
+}
+
+async function publish(client: TestClient, publisher: SyntheticPublisher, source = 'camera'): Promise<Extract<ServerMessage, { type: 'trackPublished' }>> {
+  const reply = await client.request({ type: 'publishTrack', source, sdp: await publisher.offer() });
+  if (reply.type !== 'trackPublished') throw new Error(`publish failed: ${JSON.stringify(reply)}`);
+  return reply;
+}
+
+const subscriberOffers = (client: TestClient) => client.of('subscriberOffer');
+
+async function nextSubscriberOffer(client: TestClient, after: number, what: string, timeoutMs = MEDIA_TIMEOUT_MS) {
+  await client.waitFor(() => subscriberOffers(client).length > after, what, timeoutMs);
+  return subscriberOffers(client)[after]!;
+}
+
+/** The SSRC and VP8 payload type the subscriber offer announces for one mid. */
+function announced(offerSdp: string, mid: string): { ssrc: number; payloadType: number } {
+  const media = sdpTransform.parse(offerSdp).media.find((m) => String(m.mid) === mid);
+  assert.ok(media, `the offer has mid ${mid}`);
+  const vp8 = media.rtp.find((rtp) => rtp.codec.toUpperCase() === 'VP8');
+  assert.ok(vp8, 'VP8 in the offer');
+  const announcedSsrc = media.ssrcs?.[0]?.id;
+  assert.ok(announcedSsrc !== undefined, 'an a=ssrc line');
+  return { ssrc: Number(announcedSsrc), payloadType: vp8.payload };
+}
+
+const sfuPool = async () => (await server.media.service()) as WorkerPool;
+
+// ---- tests --------------------------------------------------------------------------------------
+
+describe('publish, subscribe and forward media', () => {
+  test('VP8 from a publisher reaches a subscriber; NACK, PLI and leaving work end to end', async () => {
+    const room = freshRoom();
+    const alice = await join(room, 'alice');
+    const publisher = new SyntheticPublisher();
+    const published = await publish(alice, publisher);
+    assert.equal(published.codec, 'vp8');
+    assert.match(published.trackId, /^TR_/);
+    const answer = sdpTransform.parse(published.sdp).media[0]!;
+    assert.equal(answer.direction, 'recvonly');
+    assert.deepEqual(answer.rtp.map((rtp) => rtp.payload), [VP8_PT]);
+    await publisher.connect(published.sdp);
+    publisher.start();
+    assert.equal((await server.media.sfuStats(room)).publishedTracks, 1);
+
+    // A second participant is offered the track, labelled with its publisher and source.
+    const bob = await join(room, 'bob');
+    const offer = await nextSubscriberOffer(bob, 0, "bob's first subscriberOffer");
+    assert.deepEqual(offer.tracks, [{ mid: offer.tracks[0]!.mid, trackId: published.trackId, participant: 'alice', source: 'camera', kind: 'video' }]);
+    const mid = offer.tracks[0]!.mid;
+    const expected = announced(offer.sdp, mid);
+
+    const relay = await LossyRelay.start(sfuPort, 10);
+    const subscriber = new SyntheticSubscriber();
+    const reply = await bob.request({ type: 'subscriberAnswer', sdp: await subscriber.answer(offer.sdp, { port: relay.port }) });
+    assert.equal(reply.type, 'ack', JSON.stringify(reply));
+
+    // Media flows, starting on a keyframe, rewritten into the stream the offer announced.
+    await until(() => subscriber.packets.length >= 8, 'the first 8 forwarded packets');
+    const first = subscriber.packets.slice(0, 8);
+    assert.equal(first[0]!.keyframe, true, 'forwarding starts on a keyframe');
+    for (const packet of first) {
+      assert.equal(packet.ssrc, expected.ssrc);
+      assert.equal(packet.payloadType, expected.payloadType);
+      assert.equal(packet.marker, true);
+    }
+    for (let i = 1; i < first.length; i++) {
+      assert.equal(first[i]!.sequence, (first[i - 1]!.sequence + 1) & 0xffff, 'consecutive sequence numbers');
+      assert.equal(first[i]!.frame, first[i - 1]!.frame + 1, 'payload forwarded untouched, in order');
+      assert.equal((first[i]!.timestamp - first[i - 1]!.timestamp) >>> 0, (CLOCK_RATE * FRAME_INTERVAL_MS) / 1000, 'timestamps keep their spacing');
+    }
+
+    // The relay lost one packet: the subscriber NACKs it and receives it.
+    await until(() => relay.dropped !== undefined, 'the relay to drop a packet');
+    const lost = relay.dropped!;
+    assert.equal(subscriber.packets.some((p) => p.sequence === lost), false, 'the dropped packet did not arrive');
+    await until(() => subscriber.packets.some((p) => sequenceAfter(p.sequence, lost)), 'a packet after the gap');
+    const retransmissionsBefore = (await server.media.sfuStats(room)).retransmissions;
+    subscriber.sendRtcp(mid, buildNack(0x5ab5c71b, expected.ssrc, [lost]));
+    await until(() => subscriber.packets.some((p) => p.sequence === lost), `the retransmission of ${lost}`, 3000);
+    const recovered = subscriber.packets.find((p) => p.sequence === lost)!;
+    assert.equal(recovered.ssrc, expected.ssrc);
+    assert.equal(recovered.payloadType, expected.payloadType);
+    const previous = subscriber.packets.find((p) => p.sequence === ((lost - 1) & 0xffff))!;
+    assert.equal(recovered.frame, previous.frame + 1, 'the retransmission carries the lost payload');
+    assert.equal(relay.seen.get(lost), 2, 'sent once, lost, sent again');
+    assert.ok((await server.media.sfuStats(room)).retransmissions > retransmissionsBefore, 'retransmissions counted');
+
+    // A NACK for a packet that did arrive is answered too (the subscriber's SRTP drops the replay; the wire shows it).
+    const delivered = subscriber.packets[subscriber.packets.length - 3]!.sequence;
+    subscriber.sendRtcp(mid, buildNack(0x5ab5c71b, expected.ssrc, [delivered]));
+    await until(() => relay.seen.get(delivered) === 2, `a second copy of ${delivered} on the wire`, 3000);
+
+    // Every packet from the first to the latest arrived: no gaps.
+    const sequences = new Set(subscriber.packets.map((p) => p.sequence));
+    const start = subscriber.packets[0]!.sequence;
+    const span = (subscriber.packets[subscriber.packets.length - 1]!.sequence - start) & 0xffff;
+    for (let i = 0; i <= span; i++) assert.ok(sequences.has((start + i) & 0xffff), `sequence ${(start + i) & 0xffff} arrived`);
+
+    // A PLI from the subscriber reaches the publisher as a PLI for its own SSRC.
+    await until(() => publisher.plis.length === 0 || performance.now() - publisher.plis[publisher.plis.length - 1]! > 400, 'the keyframe request rate limit to pass');
+    const plisBefore = publisher.plis.length;
+    const keyframeRequestsBefore = (await server.media.sfuStats(room)).keyframeRequests;
+    const keyframesBefore = subscriber.packets.filter((p) => p.keyframe).length;
+    subscriber.sendRtcp(mid, buildPli(0x5ab5c71b, expected.ssrc));
+    await until(() => publisher.plis.length > plisBefore, 'a PLI at the publisher', 3000);
+    assert.ok((await server.media.sfuStats(room)).keyframeRequests > keyframeRequestsBefore);
+    await until(() => subscriber.packets.filter((p) => p.keyframe).length > keyframesBefore, 'the new keyframe at the subscriber', 3000);
+
+    // The publisher leaves: the subscriber is offered a session without the track.
+    const offersBefore = subscriberOffers(bob).length;
+    publisher.stop();
+    await alice.request({ type: 'leave' });
+    const withoutTrack = await nextSubscriberOffer(bob, offersBefore, 'a subscriberOffer without the track');
+    assert.deepEqual(withoutTrack.tracks, []);
+    assert.equal((await server.media.sfuStats(room)).publishedTracks, 0);
+  });
+});
+
+/** Whether `b` comes after `a` in 16-bit sequence space. */
+function sequenceAfter(b: number, a: number): boolean {
+  const delta = (b - a) & 0xffff;
+  return delta > 0 && delta < 0x8000;
+}
+
+describe('refusals', () => {
+  test('publishTrack in a P2P room: WRONG_TOPOLOGY', async () => {
+    const client = await join(freshRoom(), 'p2p-user', { roomConfig: { topology: 'p2p' } });
+    expectError(await client.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher().offer() }), ErrorCode.WRONG_TOPOLOGY, /p2p/);
+    expectError(await client.request({ type: 'subscriberAnswer', sdp: 'v=0' }), ErrorCode.WRONG_TOPOLOGY);
+    expectError(await client.request({ type: 'unpublishTrack', trackId: 'TR_x' }), ErrorCode.WRONG_TOPOLOGY);
+    await pingWorks(client);
+  });
+
+  test('publishTrack without canPublish: PERMISSION_DENIED, and nothing is published', async () => {
+    const room = freshRoom();
+    const viewer = await join(room, 'viewer', { grants: { canPublish: false } });
+    expectError(await viewer.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher().offer() }), ErrorCode.PERMISSION_DENIED);
+    assert.equal((await server.media.sfuStats(room)).publishedTracks, 0);
+    await pingWorks(viewer);
+  });
+
+  test('malformed offers: MEDIA_REJECTED with the reason; the connection, the room and the worker carry on', async () => {
+    const room = freshRoom();
+    const alice = await join(room, 'alice');
+    const bob = await join(room, 'bob');
+    const [pidBefore] = (await sfuPool()).pids;
+    const valid = await new SyntheticPublisher().offer();
+    const videoSection = valid.slice(valid.indexOf('m=video'));
+    const cases: Array<[string, string, RegExp]> = [
+      ['garbage', 'this is not SDP', /exactly one m-line \(got 0\)/],
+      ['two m-lines', valid + videoSection.replace('a=mid:0', 'a=mid:1'), /exactly one m-line \(got 2\)/],
+      ['no common codec', valid.replace(/VP8\/90000/g, 'H265/90000'), /none of the room's codecs/],
+      ['receive-only', valid.replace('a=sendonly', 'a=recvonly'), /does not send/],
+      ['no ICE or DTLS parameters', valid.replace(/^a=(fingerprint|ice-ufrag|ice-pwd|setup):.*\r\n/gm, ''), /refused the offer/],
+    ];
+    for (const [what, sdp, reason] of cases) {
+      const reply = await alice.request({ type: 'publishTrack', source: 'camera', sdp });
+      expectError(reply, ErrorCode.MEDIA_REJECTED, reason);
+      await pingWorks(alice);
+      assert.equal((await server.media.sfuStats(room)).publishedTracks, 0, `${what}: nothing published`);
+      assert.equal(server.rooms.get(room)?.get('alice')?.publishedTracks.size, 0, `${what}: no track recorded`);
+    }
+    assert.deepEqual((await sfuPool()).pids, [pidBefore], 'the SFU worker survived');
+    // A valid offer still publishes afterwards, and only now is bob offered anything.
+    assert.equal(subscriberOffers(bob).length, 0, 'no offer for bob from refused publishes');
+    const publisher = new SyntheticPublisher();
+    await publish(alice, publisher);
+    const offer = await nextSubscriberOffer(bob, 0, 'an offer for the valid track');
+    assert.equal(offer.tracks.length, 1);
+  });
+
+  test('unpublishTrack of an unknown id: TRACK_NOT_FOUND; setVideoQuality too', async () => {
+    const client = await join(freshRoom(), 'alice');
+    expectError(await client.request({ type: 'unpublishTrack', trackId: 'TR_nonexistent' }), ErrorCode.TRACK_NOT_FOUND);
+    expectError(await client.request({ type: 'setVideoQuality', trackId: 'TR_nonexistent', quality: 'low' }), ErrorCode.TRACK_NOT_FOUND);
+    await pingWorks(client);
+  });
+
+  test('subscriberAnswer with no offer pending: MEDIA_REJECTED', async () => {
+    const room = freshRoom();
+    const alone = await join(room, 'alone');
+    expectError(await alone.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
+
+    // Answered once already: a second answer is refused too.
+    const publisherClient = await join(room, 'publisher');
+    await publish(publisherClient, new SyntheticPublisher());
+    const offer = await nextSubscriberOffer(alone, 0, 'a subscriberOffer');
+    const subscriber = new SyntheticSubscriber();
+    const answer = await subscriber.answer(offer.sdp);
+    assert.equal((await alone.request({ type: 'subscriberAnswer', sdp: answer })).type, 'ack');
+    expectError(await alone.request({ type: 'subscriberAnswer', sdp: answer }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
+    await pingWorks(alone);
+  });
+
+  test('a ninth track: MEDIA_REJECTED; eight stay published', async () => {
+    const room = freshRoom();
+    const client = await join(room, 'octopus');
+    const publisher = new SyntheticPublisher();
+    const offer = await publisher.offer();
+    for (let i = 0; i < 8; i++) {
+      const reply = await client.request({ type: 'publishTrack', source: 'camera', sdp: offer });
+      assert.equal(reply.type, 'trackPublished', `track ${i + 1}: ${JSON.stringify(reply)}`);
+    }
+    expectError(await client.request({ type: 'publishTrack', source: 'screen', sdp: offer }), ErrorCode.MEDIA_REJECTED, /at most 8/);
+    assert.equal((await server.media.sfuStats(room)).publishedTracks, 8);
+    await pingWorks(client);
+  });
+});
+
+describe('worker crash', () => {
+  test('a killed SFU worker: everyone gets mediaReset, signaling carries on, publishing works on the new worker', async () => {
+    const room = freshRoom();
+    const alice = await join(room, 'alice');
+    const bob = await join(room, 'bob');
+    const before = await publish(alice, new SyntheticPublisher());
+    await nextSubscriberOffer(bob, 0, "bob's subscriberOffer");
+    const pool = await sfuPool();
+    const [pid] = pool.pids;
+    assert.ok(pid !== undefined);
+    process.kill(pid, 'SIGKILL');
+
+    await alice.waitFor((m) => m.type === 'mediaReset', 'mediaReset for alice', 20_000);
+    await bob.waitFor((m) => m.type === 'mediaReset', 'mediaReset for bob', 20_000);
+    await pingWorks(alice);
+    await pingWorks(bob);
+    const [restarted] = pool.pids;
+    assert.ok(restarted !== undefined && restarted !== pid, 'a new worker process');
+    assert.equal(server.rooms.get(room)?.get('alice')?.publishedTracks.size, 0, 'published tracks were reset');
+
+    // Publish again: the new worker answers, and bob is offered the new track.
+    const offersBefore = subscriberOffers(bob).length;
+    const again = await publish(alice, new SyntheticPublisher());
+    assert.notEqual(again.trackId, before.trackId);
+    const offer = await nextSubscriberOffer(bob, offersBefore, 'an offer for the republished track');
+    assert.deepEqual(offer.tracks.map((t) => [t.trackId, t.participant]), [[again.trackId, 'alice']]);
+    assert.equal((await server.media.sfuStats(room)).publishedTracks, 1);
+  });
+});
