@@ -150,7 +150,8 @@ export function buildRemb(senderSsrc: number, bitrate: number, mediaSsrcs: reado
   let exponent = 0;
   let mantissa = Math.max(0, Math.floor(bitrate));
   while (mantissa > 0x3ffff) {
-    mantissa >>= 1;
+    // Division, not >>=: bit shifts work on 32-bit integers and bitrates can exceed 2^31.
+    mantissa = Math.floor(mantissa / 2);
     exponent += 1;
   }
   const p = Buffer.alloc(20 + mediaSsrcs.length * 4);
