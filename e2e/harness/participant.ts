@@ -172,6 +172,41 @@ export class SdkParticipant {
     return (await this.stats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')!;
   }
 
+  /**
+   * The longest stretch (ms) in which no new frame of `from`'s video was decoded, sampled every
+   * 100 ms for `ms`, across connections: when a stream goes away (a call moving from P2P to the
+   * SFU closes the direct link) its count is carried over, so only a real stall shows as a gap.
+   */
+  longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; frames: number }> {
+    return this.page.evaluate(
+      async ({ from, ms }) => {
+        const room = (window as unknown as { __parley: PageState }).__parley.room;
+        const decodedNow = async () =>
+          (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video').reduce((sum, s) => sum + (s.frames ?? 0), 0);
+        let carried = 0;
+        let lastRaw = await decodedNow();
+        let last = lastRaw;
+        let lastChange = performance.now();
+        let gapMs = 0;
+        const end = performance.now() + ms;
+        while (performance.now() < end) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const raw = await decodedNow();
+          if (raw < lastRaw) carried += lastRaw - raw;
+          lastRaw = raw;
+          const frames = carried + raw;
+          if (frames > last) {
+            last = frames;
+            lastChange = performance.now();
+          }
+          gapMs = Math.max(gapMs, performance.now() - lastChange);
+        }
+        return { gapMs: Math.round(gapMs), frames: last };
+      },
+      { from, ms },
+    );
+  }
+
   topology(): Promise<string | undefined> {
     return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.room.topology, undefined);
   }

@@ -65,6 +65,10 @@ const HEARTBEAT_INTERVAL_MS = 5000;
 const HEARTBEAT_TIMEOUT_MS = 4000;
 
 const MONITOR_INTERVAL_MS = 2000;
+/** Moving from P2P to the SFU: wait at most this long for the SFU's media before switching anyway. */
+const SFU_SWITCH_TIMEOUT_MS = 5000;
+/** Direct links still open this long after a move to the SFU are closed whatever the SFU reported. */
+const DIRECT_LINK_MAX_OVERLAP_MS = 10_000;
 
 export interface RoomOptions {
   /** Adaptive bitrate for the camera (on by default): `false` turns it off, `{ policy }` replaces the decision rule. */
@@ -91,6 +95,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   private signal: SignalClient | undefined;
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
+  /** During a move from P2P to the SFU: whose media already flows here through the SFU... */
+  private readonly receivingThroughSfu = new Set<string>();
+  /** ...and which of our track ids the SFU already delivers to whom. */
+  private readonly deliveredThroughSfu = new Map<string, Set<string>>();
   private readonly sampler = new StatsSampler();
   private session: { url: string; token: string; options: ConnectOptions; sessionId: string; graceMs: number } | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -384,6 +392,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         participant.connectionQuality = event.quality;
         return this.emit('connectionQualityChanged', event.quality, participant);
       }
+      case 'trackDelivered':
+        return this.onTrackDelivered(event.trackId, event.to);
       case 'topologyChanged':
         return this.changeTopology(event.topology);
       case 'mediaReset':
@@ -443,21 +453,56 @@ export class Room extends TypedEmitter<RoomEvents> {
   private onSfuTrack(info: SubscribedTrack, track: MediaStreamTrack): void {
     const participant = this.remoteParticipants.get(info.participant);
     if (!participant) return;
-    // Make before break: the direct link to this participant goes once the SFU delivers its media.
-    const link = this.links.get(info.participant);
-    if (link) {
-      link.close();
-      this.links.delete(info.participant);
-    }
-    participant.setSubscribed(info.source, track);
-    this.emit('trackSubscribed', { track, participant, source: info.source });
+    if (!this.links.has(info.participant)) return this.subscribe(participant, info.source, track);
+    // Make before break (the room moved from P2P to the SFU): show the SFU's track once its media
+    // flows; the direct link goes when both sides receive each other through the SFU.
+    void whenFlowing(track, SFU_SWITCH_TIMEOUT_MS).then(() => {
+      if (this.remoteParticipants.get(info.participant) !== participant) return;
+      this.subscribe(participant, info.source, track);
+      this.receivingThroughSfu.add(info.participant);
+      this.closeDirectLinkWhenMoved(info.participant);
+    });
+  }
+
+  /** The SFU reports that `to` receives one of our tracks: a direct link to it may be redundant now. */
+  private onTrackDelivered(trackId: string, to: string): void {
+    let delivered = this.deliveredThroughSfu.get(to);
+    if (!delivered) this.deliveredThroughSfu.set(to, (delivered = new Set()));
+    delivered.add(trackId);
+    this.closeDirectLinkWhenMoved(to);
+  }
+
+  /** Closes the direct link to `identity` once media flows through the SFU both ways. */
+  private closeDirectLinkWhenMoved(identity: string): void {
+    const link = this.links.get(identity);
+    if (!link || this.info?.topology !== 'sfu') return;
+    const remote = this.remoteParticipants.get(identity);
+    const receiving = this.receivingThroughSfu.has(identity) || !remote || remote.tracks.size === 0;
+    const ours = this.sfu?.publishedTrackIds() ?? [];
+    const delivered = ours.length === 0 || ours.some((trackId) => this.deliveredThroughSfu.get(identity)?.has(trackId));
+    if (!receiving || !delivered) return;
+    link.close();
+    this.links.delete(identity);
+  }
+
+  private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
+    participant.setSubscribed(source, track);
+    this.emit('trackSubscribed', { track, participant, source });
   }
 
   private changeTopology(topology: Topology): void {
     if (!this.info || this.info.topology === topology) return;
     this.info = { ...this.info, topology };
-    if (topology === 'sfu') this.startSfu();
-    else {
+    this.receivingThroughSfu.clear();
+    this.deliveredThroughSfu.clear();
+    if (topology === 'sfu') {
+      this.startSfu();
+      setTimeout(() => {
+        if (this.info?.topology !== 'sfu') return;
+        for (const link of this.links.values()) link.close();
+        this.links.clear();
+      }, DIRECT_LINK_MAX_OVERLAP_MS);
+    } else {
       this.sfu?.close();
       this.sfu = undefined;
       for (const participant of this.remoteParticipants.values()) if (!this.links.has(participant.identity)) this.connectDirectly(participant);
@@ -631,6 +676,22 @@ function signalingUrl(url: string): string {
     if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws';
   }
   return parsed.toString();
+}
+
+/** Resolves once a received track carries media (remote tracks start muted), or after `timeoutMs`. */
+function whenFlowing(track: MediaStreamTrack, timeoutMs: number): Promise<void> {
+  if (!track.muted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    track.addEventListener(
+      'unmute',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
 
 /** The video codecs this browser can decode, told to the SFU so it forwards only those. */

@@ -238,6 +238,8 @@ export const SubscriberOfferEvent = z.object({ ...event, type: z.literal('subscr
 export const ActiveSpeakersEvent = z.object({ ...event, type: z.literal('activeSpeakers'), speakers: z.array(Identity) });
 /** SFU dynacast: only these simulcast layers of a published track have receivers; pause the others. */
 export const LayersWantedEvent = z.object({ ...event, type: z.literal('layersWanted'), trackId: TrackId, rids: z.array(z.string()) });
+/** SFU: `to` now receives your track `trackId` through the SFU (its first packet went out). */
+export const TrackDeliveredEvent = z.object({ ...event, type: z.literal('trackDelivered'), trackId: TrackId, to: Identity });
 /** The room moved between P2P and the SFU (auto policy); media follows without rejoining. */
 export const TopologyChangedEvent = z.object({ ...event, type: z.literal('topologyChanged'), topology: Topology });
 export const ConnectionQualityEvent = z.object({ ...event, type: z.literal('connectionQuality'), identity: Identity, quality: ConnectionQuality });
@@ -255,6 +257,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   TopologyChangedEvent,
   MediaResetEvent,
   ConnectionQualityEvent,
+  TrackDeliveredEvent,
   PongResponse,
   ErrorMessage,
   ParticipantJoinedEvent,

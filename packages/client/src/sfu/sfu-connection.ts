@@ -141,6 +141,11 @@ export class SfuConnection {
     });
   }
 
+  /** Ids the SFU gave our published tracks. */
+  publishedTrackIds(): string[] {
+    return [...this.publications.values()].flatMap((p) => (p.trackId === undefined ? [] : [p.trackId]));
+  }
+
   trackIdOf(participant: string, source: TrackSource): string | undefined {
     for (const info of this.subscribed.values()) if (info.participant === participant && info.source === source) return info.trackId;
     return undefined;

@@ -89,6 +89,9 @@ export class MediaCoordinator {
     sfu.on('layersWanted', (roomName, identity, trackId, rids) => {
       participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'layersWanted', trackId, rids });
     });
+    sfu.on('delivered', (roomName, identity, trackId, subscriber) => {
+      participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'trackDelivered', trackId, to: subscriber });
+    });
     sfu.on('activeSpeakers', (roomName, speakers) => {
       const room = this.rooms.get(roomName);
       if (room?.topology === 'sfu') room.broadcast({ v: PROTOCOL_VERSION, type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });

@@ -236,6 +236,8 @@ export class WorkerPool implements SfuService {
     switch (message.event) {
       case 'offer':
         return void this.events.emit('offer', message.room, message.participant, message.sdp, message.tracks);
+      case 'delivered':
+        return void this.events.emit('delivered', message.room, message.participant, message.trackId, message.subscriber);
       case 'activeSpeakers':
         return void this.events.emit('activeSpeakers', message.room, message.speakers);
       case 'layersWanted':

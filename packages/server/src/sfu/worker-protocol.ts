@@ -55,6 +55,8 @@ export type WorkerEvent =
   | { event: 'ready'; port: number }
   | { event: 'offer'; room: string; participant: string; sdp: string; tracks: SubscribedTrack[] }
   | { event: 'activeSpeakers'; room: string; speakers: string[] }
+  /** `subscriber` now receives `participant`'s track through the SFU (its first packet went out). */
+  | { event: 'delivered'; room: string; participant: string; trackId: string; subscriber: string }
   /** Which simulcast layers of a track someone receives; the publisher pauses the others. */
   | { event: 'layersWanted'; room: string; participant: string; trackId: string; rids: string[] }
   | { event: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> };

@@ -21,6 +21,8 @@ export interface DownstreamSource {
   /** Layers that carried packets in the last second, lowest first. */
   activeLayers(): number[];
   requestKeyframe(layer: number): void;
+  /** The first packet went out to this subscriber: it now receives the track through the SFU. */
+  delivered(subscriber: string): void;
   /** The publisher's latest sender report for a layer, to translate into this subscriber's stream. */
   senderReport(layer: number): { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
 }
@@ -112,6 +114,7 @@ export class Downstream {
     this.sequenceOffset = (nextSequence - sequence) & 0xffff;
     this.timestampOffset = (nextTimestamp - rtpTimestamp) >>> 0;
     this.currentLayer = layer;
+    if (first) this.source.delivered(this.subscriber);
   }
 
   /** RTCP from the subscriber about this stream. */

@@ -62,6 +62,7 @@ export class PublishedTrack implements DownstreamSource {
     private readonly offer: PublishOffer,
     private readonly counters: ForwardingCounters & { packetsIn: number },
     private readonly audioLevel: AudioLevelSink,
+    private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void,
   ) {
     this.kind = offer.kind;
     this.codec = offer.codec.name;
@@ -101,6 +102,10 @@ export class PublishedTrack implements DownstreamSource {
     state.lastKeyframeRequestAt = now;
     this.counters.keyframeRequests += 1;
     sendPacket(track, buildPli(SFU_RTCP_SSRC, state.ssrc));
+  }
+
+  delivered(subscriber: string): void {
+    this.onDelivered(this, subscriber);
   }
 
   senderReport(layer: number): LayerState['senderReport'] {
