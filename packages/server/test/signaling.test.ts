@@ -207,6 +207,12 @@ describe('messages', () => {
     await bob.request({ type: 'setConnectionQuality', quality: 'poor' });
     const changed = await alice.waitFor((m) => m.type === 'connectionQuality', "bob's new quality");
     assert.deepEqual(changed.type === 'connectionQuality' && [changed.identity, changed.quality], ['bob', 'poor']);
+    // The server keeps the reports as per-participant aggregates (for the metrics endpoint).
+    const aggregates = server.rooms.participantAggregates().filter((a) => a.room === room);
+    assert.deepEqual(
+      aggregates.map((a) => [a.identity, a.connectionQuality, a.qualityChanges]).sort(),
+      [['alice', 'good', 1], ['bob', 'poor', 1]],
+    );
     alice.close();
     bob.close();
   });

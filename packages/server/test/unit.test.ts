@@ -7,6 +7,7 @@ import { TokenBucket } from '../src/limits/token-bucket.ts';
 import { sdpSendsMedia } from '../src/signaling/sdp-policy.ts';
 import { RecentIds } from '../src/signaling/recent-ids.ts';
 import { isLoopbackHost } from '../src/config/hosts.ts';
+import { Participant } from '../src/rooms/participant.ts';
 import { TEST_KEY, TEST_SECRET } from './helpers.ts';
 
 describe('TokenBucket', () => {
@@ -161,5 +162,18 @@ describe('configuration', () => {
 
   test('loopback detection', () => {
     assert.deepEqual(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '0.0.0.0', '192.0.2.2', '::', 'example.com'].map(isLoopbackHost), [true, true, true, true, true, false, false, false, false]);
+  });
+});
+
+describe('participant aggregates', () => {
+  test('time in each reported connection quality, the current one counted up to now; repeats change nothing', () => {
+    const participant = new Participant('p', 'P', defaultGrants, { send: () => undefined, terminate: () => undefined });
+    assert.equal(participant.reportConnectionQuality('excellent', 0), true);
+    assert.equal(participant.reportConnectionQuality('excellent', 5_000), false);
+    assert.equal(participant.reportConnectionQuality('poor', 10_000), true);
+    const aggregates = participant.aggregates(13_000);
+    assert.deepEqual(aggregates.secondsByQuality, { excellent: 10, good: 0, poor: 3, lost: 0 });
+    assert.equal(aggregates.connectionQuality, 'poor');
+    assert.equal(aggregates.qualityChanges, 2);
   });
 });

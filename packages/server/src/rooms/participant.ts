@@ -8,6 +8,18 @@ export interface ParticipantLink {
   terminate(code: ErrorCode, message: string, closeCode: number): void;
 }
 
+export interface ParticipantAggregates {
+  identity: string;
+  joinedAt: number;
+  connectionQuality: ConnectionQuality | undefined;
+  /** Whole seconds spent in each quality the participant reported. */
+  secondsByQuality: Record<ConnectionQuality, number>;
+  qualityChanges: number;
+  publishedTracks: number;
+  /** Its connection dropped and it is waiting to resume. */
+  suspended: boolean;
+}
+
 /** Where a suspended participant's messages go while its connection is down: nowhere. */
 const detachedLink: ParticipantLink = { send: () => undefined, terminate: () => undefined };
 
@@ -27,8 +39,10 @@ export class Participant {
     readonly decodes: VideoCodec[] = ['vp8'],
   ) {}
 
-  /** As the participant last reported it (for the room and the metrics endpoint). */
-  connectionQuality: ConnectionQuality | undefined;
+  private quality: { current: ConnectionQuality; since: number } | undefined;
+  /** Milliseconds spent in each reported connection quality, for the metrics endpoint. */
+  private readonly qualityMs: Record<ConnectionQuality, number> = { excellent: 0, good: 0, poor: 0, lost: 0 };
+  private qualityChanges = 0;
 
   /** Tracks published through the SFU: track id -> source. */
   readonly publishedTracks = new Map<string, TrackSource>();
@@ -53,6 +67,36 @@ export class Participant {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     this.link = link;
+  }
+
+  /** As the participant last reported it. */
+  get connectionQuality(): ConnectionQuality | undefined {
+    return this.quality?.current;
+  }
+
+  /** Records a reported quality; returns false when it did not change. */
+  reportConnectionQuality(quality: ConnectionQuality, now = Date.now()): boolean {
+    if (this.quality?.current === quality) return false;
+    if (this.quality) this.qualityMs[this.quality.current] += now - this.quality.since;
+    this.quality = { current: quality, since: now };
+    this.qualityChanges += 1;
+    return true;
+  }
+
+  /** Aggregates for the metrics endpoint: time in each quality (the current one counted up to now). */
+  aggregates(now = Date.now()): ParticipantAggregates {
+    const secondsByQuality = { ...this.qualityMs };
+    if (this.quality) secondsByQuality[this.quality.current] += now - this.quality.since;
+    for (const key of Object.keys(secondsByQuality) as ConnectionQuality[]) secondsByQuality[key] = Math.round(secondsByQuality[key] / 1000);
+    return {
+      identity: this.identity,
+      joinedAt: this.joinedAt,
+      connectionQuality: this.connectionQuality,
+      secondsByQuality,
+      qualityChanges: this.qualityChanges,
+      publishedTracks: this.publishedTracks.size,
+      suspended: this.suspended,
+    };
   }
 
   setTrackMuted(source: TrackSource, muted: boolean): void {

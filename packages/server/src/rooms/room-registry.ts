@@ -1,4 +1,5 @@
 import type { RoomConfig } from '@parley/protocol';
+import type { ParticipantAggregates } from './participant.js';
 import { Room, type RoomSettings } from './room.js';
 
 /** All rooms of this instance. A room exists while it has participants. */
@@ -32,6 +33,11 @@ export class RoomRegistry {
       return true;
     }
     return false;
+  }
+
+  /** Per participant aggregates of every room, for the metrics endpoint. */
+  participantAggregates(now = Date.now()): Array<ParticipantAggregates & { room: string }> {
+    return [...this.rooms.values()].flatMap((room) => room.participantList().map((p) => ({ room: room.name, ...p.aggregates(now) })));
   }
 
   stats(): { rooms: number; participants: number } {

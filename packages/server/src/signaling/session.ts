@@ -317,8 +317,7 @@ export class SignalingSession implements ParticipantLink {
       }
     },
     setConnectionQuality: (message, { participant, room }) => {
-      if (participant.connectionQuality === message.quality) return;
-      participant.connectionQuality = message.quality;
+      if (!participant.reportConnectionQuality(message.quality)) return;
       room.broadcast({ v: PROTOCOL_VERSION, type: 'connectionQuality', identity: participant.identity, quality: message.quality }, participant.identity);
     },
     leave: (message, joined) => {
