@@ -35,8 +35,9 @@ export interface BitrateDecision {
  * many each time a step up had to be undone within 10 s (back to four after a minute in `high`),
  * so a link that cannot carry 720p is not probed every few seconds.
  *
- * A bandwidth estimate under 600 kbit/s (what the low profile itself needs) in both samples also
- * steps down: between two Chromium peers congestion control keeps loss and delay low on a narrow
+ * A bandwidth estimate that fell under 600 kbit/s (what the low profile itself needs) in both
+ * samples, after having been at least twice that, also steps down (a new connection's estimate
+ * starts low and climbs, which must not count): between two Chromium peers congestion control keeps loss and delay low on a narrow
  * link, and the estimate is what shows it cannot carry 720p. Going up ignores the estimate: it
  * climbs only once more is sent (Chromium probes when the profile raises its caps).
  */
@@ -45,6 +46,8 @@ export class DefaultBitratePolicy implements BitratePolicy {
   private good = 0;
   private samplesSinceUp = Infinity;
   private samplesUpNeeded: number;
+  /** The highest bandwidth estimate seen: the estimate counts as a signal only once it has been high. */
+  private peakKbps = 0;
 
   constructor(
     private readonly thresholds = { downLoss: 0.05, downRttMs: 300, downKbps: 600, upLoss: 0.01, upRttMs: 100, samplesDown: 2, samplesUp: 4 },
@@ -55,6 +58,7 @@ export class DefaultBitratePolicy implements BitratePolicy {
   decide(sample: NetworkSample, current: VideoProfile): VideoProfile {
     const t = this.thresholds;
     this.recent = [...this.recent, sample].slice(-t.samplesDown);
+    this.peakKbps = Math.max(this.peakKbps, sample.availableKbps ?? 0);
     this.samplesSinceUp += 1;
     const isGood = sample.lossFraction < t.upLoss && (sample.rttMs ?? 0) < t.upRttMs;
     this.good = isGood ? this.good + 1 : 0;
@@ -74,7 +78,8 @@ export class DefaultBitratePolicy implements BitratePolicy {
     const t = this.thresholds;
     const meanLoss = this.recent.reduce((sum, s) => sum + s.lossFraction, 0) / this.recent.length;
     const slow = this.recent.every((s) => (s.rttMs ?? 0) > t.downRttMs);
-    const narrow = this.recent.every((s) => (s.availableKbps ?? Infinity) < t.downKbps);
+    // A fresh connection's estimate starts low and climbs: only a fall from a link that carried more counts.
+    const narrow = this.peakKbps >= 2 * t.downKbps && this.recent.every((s) => (s.availableKbps ?? Infinity) < t.downKbps);
     return meanLoss > t.downLoss || slow || narrow;
   }
 

@@ -31,11 +31,13 @@ describe('DefaultBitratePolicy', () => {
     assert.deepEqual(run([[0, 150], [0, 150], [0, 150], [0, 150]], 'low'), ['low', 'low', 'low', 'low'], 'RTT 150 ms is not good enough');
   });
 
-  test('a bandwidth estimate under 600 kbit/s in both samples steps down; going up ignores it', () => {
+  test('a bandwidth estimate that fell under 600 kbit/s in both samples steps down; going up ignores it', () => {
     const policy = new DefaultBitratePolicy();
     let profile: VideoProfile = 'high';
-    for (const availableKbps of [500, 450]) profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps }, profile);
-    assert.equal(profile, 'low');
+    for (const availableKbps of [300, 450]) profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps }, profile);
+    assert.equal(profile, 'high', 'a new connection whose estimate is still climbing');
+    for (const availableKbps of [2500, 500, 450]) profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps }, profile);
+    assert.equal(profile, 'low', 'the estimate fell from 2.5 Mbit/s');
     for (let i = 0; i < 4; i++) profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps: 400 }, profile);
     assert.equal(profile, 'high', 'four clean samples: try high again, the estimate only climbs once more is sent');
   });

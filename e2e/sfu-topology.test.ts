@@ -1,0 +1,53 @@
+/**
+ * The SFU across cores and back to P2P: rooms spread over SFU worker processes (a room lives on
+ * one), and an `auto` room configured with `p2pWhenTwo` returns to a direct call when it drops to
+ * two, media flowing again without anyone rejoining.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useCallEnvironment } from './harness/environment.ts';
+import { SdkParticipant } from './harness/participant.ts';
+
+const env = useCallEnvironment({ rooms: { topology: 'auto', p2pWhenTwo: true }, sfu: { workers: 2 } });
+const smallCamera = { width: 640, height: 360, frameRate: 15 };
+
+describe('SFU topology', () => {
+  test('two SFU rooms land on two worker processes', async () => {
+    const sfu = { roomConfig: { topology: 'sfu' as const }, camera: false, microphone: false };
+    const first = await SdkParticipant.join(env.chromium, env.server.url, 'spread-1', 'one', sfu);
+    const second = await SdkParticipant.join(env.chromium, env.server.url, 'spread-2', 'two', sfu);
+    const perWorker = await (await env.server.media.service()).stats();
+    assert.equal(perWorker.length, 2, 'two SFU worker processes');
+    assert.deepEqual(perWorker.map((w) => w.rooms), [1, 1], 'one room on each');
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  test('p2pWhenTwo: a third leaves and the remaining two talk directly again', async () => {
+    const room = 'back-to-p2p';
+    const a = await SdkParticipant.join(env.chromium, env.server.url, room, 'back-a', { video: smallCamera });
+    const b = await SdkParticipant.join(env.chromium, env.server.url, room, 'back-b', { video: smallCamera });
+    const c = await SdkParticipant.join(env.firefox, env.server.url, room, 'back-c', { video: smallCamera });
+    await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
+    await Promise.all([a.waitForMediaFrom('back-b', 10), b.waitForMediaFrom('back-a', 10)]);
+    await c.disconnect();
+    await Promise.all([a.waitForEvent('topologyChanged', 'p2p'), b.waitForEvent('topologyChanged', 'p2p')]);
+    // Media flows again over a direct link: frames grow on a stream whose path is not the SFU's.
+    for (const [receiver, sender] of [[a, b], [b, a]] as const) {
+      await receiver.page.waitFor(
+        async (from) => {
+          const room = (window as any).__parley.room;
+          const stats = await room.getStats();
+          return room.links.size === 1 && stats.some((s: any) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && (s.frames ?? 0) > 10);
+        },
+        sender.identity,
+        { timeoutMs: 20_000, what: `${receiver.identity} decodes ${sender.identity} over a direct link` },
+      );
+      assert.equal(await receiver.topology(), 'p2p');
+    }
+    const sfuNow = await env.server.media.sfuStats(room);
+    assert.equal(sfuNow.publishedTracks, 0, 'nothing is published through the SFU any more');
+    const events = await a.events();
+    assert.ok(!events.some((e) => e.name === 'participantLeft' && e.detail.startsWith('back-b:')), 'nobody rejoined');
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+});
