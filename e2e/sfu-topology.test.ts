@@ -13,10 +13,16 @@ const smallCamera = { width: 640, height: 360, frameRate: 15 };
 
 describe('SFU topology', () => {
   test('two SFU rooms land on two worker processes', async () => {
-    const sfu = { roomConfig: { topology: 'sfu' as const }, camera: false, microphone: false };
-    const first = await SdkParticipant.join(env.chromium, env.server.url, 'spread-1', 'one', sfu);
-    const second = await SdkParticipant.join(env.chromium, env.server.url, 'spread-2', 'two', sfu);
-    const perWorker = await (await env.server.media.service()).stats();
+    const options = { roomConfig: { topology: 'sfu' as const }, camera: false, microphone: false };
+    const first = await SdkParticipant.join(env.chromium, env.server.url, 'spread-1', 'one', options);
+    const second = await SdkParticipant.join(env.chromium, env.server.url, 'spread-2', 'two', options);
+    // The media side of a join completes just after the join's reply: poll the workers briefly.
+    const sfu = await env.server.media.service();
+    let perWorker = await sfu.stats();
+    for (let attempt = 0; attempt < 50 && perWorker.reduce((n, w) => n + w.rooms, 0) < 2; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      perWorker = await sfu.stats();
+    }
     assert.equal(perWorker.length, 2, 'two SFU worker processes');
     assert.deepEqual(perWorker.map((w) => w.rooms), [1, 1], 'one room on each');
     await Promise.all([first.close(), second.close()]);
