@@ -18,13 +18,14 @@ function dropSignaling(room: string, identity: string): void {
   link.socket.terminate();
 }
 
-/** Longest stretch (ms) without a new decoded frame from `from`, sampled every 100 ms for `ms`. */
+/** Longest stretch (ms) without a new decoded frame from `from`, and frames decoded, sampled every 100 ms for `ms`. */
 function watchFrames(receiver: SdkParticipant, from: string, ms: number): Promise<{ freezeMs: number; frames: number }> {
   return receiver.page.evaluate(
     async ({ from, ms }) => {
       const room = (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room;
       const framesNow = async () => (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video').reduce((n, s) => Math.max(n, s.frames ?? 0), 0);
-      let last = await framesNow();
+      const first = await framesNow();
+      let last = first;
       let lastChange = performance.now();
       let freezeMs = 0;
       const end = performance.now() + ms;
@@ -37,7 +38,7 @@ function watchFrames(receiver: SdkParticipant, from: string, ms: number): Promis
         }
         freezeMs = Math.max(freezeMs, performance.now() - lastChange);
       }
-      return { freezeMs: Math.round(freezeMs), frames: last };
+      return { freezeMs: Math.round(freezeMs), frames: last - first };
     },
     { from, ms },
   );
@@ -51,7 +52,13 @@ async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], 
   await dropped.page.waitFor(() => (window as any).__parley.room.state === 'connected', undefined, { timeoutMs: 10_000, what: 'connected again' });
   const results = await Promise.all(watches);
   console.log(`frames across the drop: ${results.map((r) => `${r.frames} frames, longest freeze ${r.freezeMs} ms`).join('; ')}`);
-  for (const { freezeMs } of results) assert.ok(freezeMs < 1000, `media never stopped (longest freeze ${freezeMs} ms)`);
+  // Media does not go through signaling: a stop would show as no frames for the rest of the watch.
+  // Frames keep coming (at least 60 in 6 s, of the camera's 20 fps), and no stall reaches 2 s
+  // (a busy CI machine has shown 1.2 s hiccups with no signaling event at all).
+  for (const { freezeMs, frames } of results) {
+    assert.ok(freezeMs < 2000, `media never stopped (longest freeze ${freezeMs} ms)`);
+    assert.ok(frames >= 60, `frames kept coming (${frames} in 6 s)`);
+  }
   for (const other of others) {
     const events = await other.events();
     assert.ok(!events.some((e) => e.detail.startsWith(`${dropped.identity}:`) && e.name === 'participantLeft'), `${other.identity} saw no leave`);
