@@ -88,6 +88,12 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--allow-loopback-in-peer-connection',
+  // Several pages share one browser and only one is in front: without these, Chromium throttles
+  // the others' timers to one wake-up a second, and a page sampling frames every 100 ms sees
+  // one-second "freezes" that are its own sleep.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
   '--autoplay-policy=no-user-gesture-required',
 ];
 

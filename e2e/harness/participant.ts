@@ -173,8 +173,8 @@ export class SdkParticipant {
   }
 
   /**
-   * The longest stretch (ms) in which no new frame of `from`'s video was decoded, sampled every
-   * 100 ms for `ms`, across connections: when a stream goes away (a call moving from P2P to the
+   * The longest stretch (ms) in which no new frame of `from`'s video was decoded, and the frames
+   * decoded, sampled every 100 ms for `ms`, across connections: when a stream goes away (a call moving from P2P to the
    * SFU closes the direct link) its count is carried over, so only a real stall shows as a gap.
    */
   longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; frames: number }> {
@@ -185,6 +185,7 @@ export class SdkParticipant {
           (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video').reduce((sum, s) => sum + (s.frames ?? 0), 0);
         let carried = 0;
         let lastRaw = await decodedNow();
+        const first = lastRaw;
         let last = lastRaw;
         let lastChange = performance.now();
         let gapMs = 0;
@@ -201,7 +202,7 @@ export class SdkParticipant {
           }
           gapMs = Math.max(gapMs, performance.now() - lastChange);
         }
-        return { gapMs: Math.round(gapMs), frames: last };
+        return { gapMs: Math.round(gapMs), frames: last - first };
       },
       { from, ms },
     );

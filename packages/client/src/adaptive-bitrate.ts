@@ -36,7 +36,7 @@ export interface BitrateDecision {
  * so a link that cannot carry 720p is not probed every few seconds.
  *
  * A bandwidth estimate that fell under 600 kbit/s (what the low profile itself needs) in both
- * samples, after having been at least twice that, also steps down (a new connection's estimate
+ * samples, after having been at least 1.5 times that, also steps down (a new connection's estimate
  * starts low and climbs, which must not count): between two Chromium peers congestion control keeps loss and delay low on a narrow
  * link, and the estimate is what shows it cannot carry 720p. Going up ignores the estimate: it
  * climbs only once more is sent (Chromium probes when the profile raises its caps).
@@ -79,7 +79,7 @@ export class DefaultBitratePolicy implements BitratePolicy {
     const meanLoss = this.recent.reduce((sum, s) => sum + s.lossFraction, 0) / this.recent.length;
     const slow = this.recent.every((s) => (s.rttMs ?? 0) > t.downRttMs);
     // A fresh connection's estimate starts low and climbs: only a fall from a link that carried more counts.
-    const narrow = this.peakKbps >= 2 * t.downKbps && this.recent.every((s) => (s.availableKbps ?? Infinity) < t.downKbps);
+    const narrow = this.peakKbps >= 1.5 * t.downKbps && this.recent.every((s) => (s.availableKbps ?? Infinity) < t.downKbps);
     return meanLoss > t.downLoss || slow || narrow;
   }
 

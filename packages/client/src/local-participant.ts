@@ -128,14 +128,7 @@ export class LocalParticipant {
       if (this.published.has(source)) return;
       this.assertCanPublish();
       const epoch = this.epoch;
-      let stream: MediaStream;
-      try {
-        stream = await acquire();
-      } catch (error) {
-        throw mediaError(error, what);
-      }
-      const track = stream.getTracks()[0];
-      if (!track) throw new ParleyError('MEDIA_FAILED', `the ${what} gave no track`);
+      const track = await firstTrack(acquire, what);
       if (epoch !== this.epoch) {
         // The room was left while the device was starting: release it at once.
         track.stop();
@@ -150,14 +143,7 @@ export class LocalParticipant {
     return this.serialize(async () => {
       const previous = this.published.get(source);
       if (!previous) throw new ParleyError('MEDIA_FAILED', `the ${what} is off: turn it on before switching devices`);
-      let stream: MediaStream;
-      try {
-        stream = await acquire();
-      } catch (error) {
-        throw mediaError(error, what);
-      }
-      const track = stream.getTracks()[0];
-      if (!track) throw new ParleyError('MEDIA_FAILED', `the ${what} gave no track`);
+      const track = await firstTrack(acquire, what);
       this.published.set(source, track);
       await this.publisher.publish(source, track);
       previous.stop();
@@ -173,4 +159,17 @@ export class LocalParticipant {
     this.pending = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The first track of a capture, with capture failures turned into ParleyErrors naming the device. */
+async function firstTrack(acquire: () => Promise<MediaStream>, what: string): Promise<MediaStreamTrack> {
+  let stream: MediaStream;
+  try {
+    stream = await acquire();
+  } catch (error) {
+    throw mediaError(error, what);
+  }
+  const track = stream.getTracks()[0];
+  if (!track) throw new ParleyError('MEDIA_FAILED', `the ${what} gave no track`);
+  return track;
 }

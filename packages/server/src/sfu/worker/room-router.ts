@@ -17,12 +17,17 @@ interface Member {
 
 export type Counters = ForwardingCounters & { packetsIn: number };
 
+/** A simulcast layer nobody has wanted for this long is paused at the publisher. */
+const DYNACAST_PAUSE_AFTER_MS = 10_000;
+
 /** One room's media on this worker: who publishes what, and who receives it. */
 export class RoomRouter {
   private readonly members = new Map<string, Member>();
   readonly tracks = new Map<string, PublishedTrack>();
   private readonly speakers = new ActiveSpeakerDetector();
   private readonly wantedRids = new Map<string, string>();
+  /** Per simulcast track, when each layer was last wanted (dynacast hysteresis). */
+  private readonly layerWantedAt = new Map<string, number[]>();
 
   constructor(
     readonly name: string,
@@ -119,6 +124,7 @@ export class RoomRouter {
     track.close();
     this.tracks.delete(trackId);
     this.wantedRids.delete(trackId);
+    this.layerWantedAt.delete(trackId);
   }
 
   answer(participant: string, sdp: string): void {
@@ -167,12 +173,18 @@ export class RoomRouter {
     return fit.length > 0 ? fit : this.config.videoCodecs;
   }
 
-  private updateWantedLayers(track: PublishedTrack): void {
+  private updateWantedLayers(track: PublishedTrack, now = performance.now()): void {
     if (track.rids.length < 2) return;
+    let lastWanted = this.layerWantedAt.get(track.id);
+    if (!lastWanted) this.layerWantedAt.set(track.id, (lastWanted = track.rids.map(() => now)));
     const wanted = track.wantedLayers();
     // Keep the lowest layer always on: a new subscriber starts there without waiting for a resume.
     wanted.add(0);
-    const rids = track.rids.filter((_, layer) => wanted.has(layer));
+    for (const layer of wanted) lastWanted[layer] = now;
+    // Resume at once, pause only after a while: turning an encoding on or off makes the browser
+    // reconfigure its encoder (every layer stalls briefly), so a subscriber switching back and
+    // forth must not toggle layers each time.
+    const rids = track.rids.filter((_, layer) => now - lastWanted[layer]! < DYNACAST_PAUSE_AFTER_MS);
     const key = rids.join(',');
     if (this.wantedRids.get(track.id) === key) return;
     this.wantedRids.set(track.id, key);
