@@ -43,6 +43,7 @@ export class SfuConnection {
   private readonly wantedRids = new Map<string, readonly string[]>();
   /** Adaptive bitrate: in the low profile the top camera layer stays off. */
   private cameraProfile: VideoProfile = 'high';
+  private parameterUpdates: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -101,7 +102,7 @@ export class SfuConnection {
   async setLayersWanted(trackId: string, rids: readonly string[]): Promise<void> {
     this.wantedRids.set(trackId, rids);
     const publication = [...this.publications.values()].find((p) => p.trackId === trackId);
-    if (publication) await this.applyLayers(publication);
+    if (publication) await this.updateParameters(() => this.applyLayers(publication));
   }
 
   /** Adaptive bitrate for the camera: frame rate on every layer, and the top layer only in `high`. */
@@ -109,12 +110,25 @@ export class SfuConnection {
     this.cameraProfile = profile;
     const publication = this.publications.get('camera');
     if (!publication) return;
-    await applyProfile(publication.sender, profile);
-    await this.applyLayers(publication);
+    await this.updateParameters(async () => {
+      await applyProfile(publication.sender, profile);
+      await this.applyLayers(publication);
+    });
   }
 
   get cameraSender(): RTCRtpSender | undefined {
     return this.publications.get('camera')?.sender;
+  }
+
+  /**
+   * Runs sender parameter changes one at a time: dynacast and the adaptive bitrate both change
+   * encodings, and a setParameters based on parameters read before another one finished is
+   * refused (stale transaction id), which would leave a layer on that should be off.
+   */
+  private updateParameters(update: () => Promise<void>): Promise<void> {
+    const run = this.parameterUpdates.then(update, update);
+    this.parameterUpdates = run.catch(() => undefined);
+    return run;
   }
 
   private async applyLayers(publication: Publication): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Track } from 'node-datachannel';
 import type { VideoCodecName } from '../rtp/keyframe.js';
 import { buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
-import { marker, payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
+import { payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
 import type { VideoQuality } from '../worker-protocol.js';
 import { sendPacket } from './engine.js';
 import { LayerController } from './layer-controller.js';
@@ -45,7 +45,6 @@ export class Downstream {
   private lastSequence = -1;
   private lastTimestamp = 0;
   private lastSentAt = 0;
-  private lastForwardedEndsFrame = true;
   private packetsSent = 0;
   private octetsSent = 0;
   private readonly history: (Buffer | undefined)[] = new Array(HISTORY_SIZE);
@@ -101,7 +100,6 @@ export class Downstream {
       this.lastTimestamp = outTimestamp;
     }
     this.lastSentAt = performance.now();
-    this.lastForwardedEndsFrame = marker(packet);
     this.packetsSent += 1;
     this.octetsSent += payloadEnd(packet) - Math.max(payloadOffset(packet), 0);
     this.counters.packetsOut += 1;
@@ -110,10 +108,7 @@ export class Downstream {
   /** Starts forwarding `layer` from this (key)frame on, continuing the subscriber's numbering. */
   private switchTo(sequence: number, rtpTimestamp: number, layer: number): void {
     const first = this.lastSequence < 0;
-    // Switching in the middle of the old layer's frame leaves that frame incomplete: skip one
-    // sequence number so the receiver sees a gap and drops it, instead of a frame that never ends.
-    const skip = this.lastForwardedEndsFrame ? 1 : 2;
-    const nextSequence = first ? Math.floor(Math.random() * 0x8000) : (this.lastSequence + skip) & 0xffff;
+    const nextSequence = first ? Math.floor(Math.random() * 0x8000) : (this.lastSequence + 1) & 0xffff;
     const elapsed = first ? 0 : Math.max(1, Math.round(((performance.now() - this.lastSentAt) / 1000) * this.source.clockRate));
     const nextTimestamp = first ? Math.floor(Math.random() * 0x7fffffff) : (this.lastTimestamp + elapsed) >>> 0;
     this.sequenceOffset = (nextSequence - sequence) & 0xffff;
