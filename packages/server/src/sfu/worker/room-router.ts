@@ -17,8 +17,8 @@ interface Member {
 
 export type Counters = ForwardingCounters & { packetsIn: number };
 
-/** A simulcast layer nobody has wanted for this long is paused at the publisher. */
-const DYNACAST_PAUSE_AFTER_MS = 10_000;
+/** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
+const DYNACAST_PAUSE_AFTER_MS = 2_000;
 
 /** One room's media on this worker: who publishes what, and who receives it. */
 export class RoomRouter {
@@ -181,9 +181,8 @@ export class RoomRouter {
     // Keep the lowest layer always on: a new subscriber starts there without waiting for a resume.
     wanted.add(0);
     for (const layer of wanted) lastWanted[layer] = now;
-    // Resume at once, pause only after a while: turning an encoding on or off makes the browser
-    // reconfigure its encoder (every layer stalls briefly), so a subscriber switching back and
-    // forth must not toggle layers each time.
+    // Resume at once, pause only after a short while, so a subscriber switching back and forth
+    // does not toggle the publisher's encodings at every switch.
     const rids = track.rids.filter((_, layer) => now - lastWanted[layer]! < DYNACAST_PAUSE_AFTER_MS);
     const key = rids.join(',');
     if (this.wantedRids.get(track.id) === key) return;
