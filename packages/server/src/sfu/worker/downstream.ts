@@ -77,11 +77,12 @@ export class Downstream {
   /**
    * Forwards one packet of `layer`. The buffer is shared by every subscriber and rewritten in place
    * for each, so the publisher's sequence number and timestamp come as arguments, read before the
-   * first rewrite. `isKeyframe` is computed lazily, only while a switch waits for one.
+   * first rewrite, and the live layers once per packet for every subscriber. `isKeyframe` is
+   * computed lazily, only while a switch waits for one.
    */
-  forward(packet: Buffer, layer: number, sequence: number, rtpTimestamp: number, isKeyframe: () => boolean): void {
+  forward(packet: Buffer, layer: number, sequence: number, rtpTimestamp: number, activeLayers: readonly number[], isKeyframe: () => boolean): void {
     if (this.closed || !this.engineTrack.isOpen()) return;
-    const target = this.source.kind === 'audio' ? 0 : this.layers.target(this.source.activeLayers());
+    const target = this.source.kind === 'audio' ? 0 : this.layers.target(activeLayers);
     if (target < 0) return;
     if (layer !== this.currentLayer) {
       if (layer !== target) return;

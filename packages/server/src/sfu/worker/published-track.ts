@@ -19,6 +19,7 @@ const LAYER_IDLE_MS = 400;
 const PUBLISHER_BITRATE_BPS = 4_000_000;
 /** The SFU's own SSRC in the RTCP it sends to publishers. */
 const SFU_RTCP_SSRC = 1;
+const AUDIO_LAYERS: readonly number[] = [0];
 
 interface LayerState {
   ssrc: number;
@@ -173,7 +174,8 @@ export class PublishedTrack implements DownstreamSource {
       }
       return keyframe;
     };
-    for (const downstream of this.downstreams) downstream.forward(packet, layer, sequence, rtpTimestamp, isKeyframe);
+    const active = this.kind === 'video' ? this.activeLayers() : AUDIO_LAYERS;
+    for (const downstream of this.downstreams) downstream.forward(packet, layer, sequence, rtpTimestamp, active, isKeyframe);
   }
 
   /** Simulcast layers by rid (header extension), cached per SSRC; a single stream is layer 0. */
