@@ -26,13 +26,10 @@ async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], 
   await dropped.page.waitFor(() => (window as any).__parley.room.state === 'connected', undefined, { timeoutMs: 10_000, what: 'connected again' });
   const results = await Promise.all(watches);
   console.log(`frames across the drop: ${results.map((r) => `${r.frames} frames, longest freeze ${r.gapMs} ms`).join('; ')}`);
-  // Media does not go through signaling: a stop would show as no frames for the rest of the watch.
-  // Frames keep coming after the drop (more than the ~20 decoded in the second before it), and no
-  // stall reaches 4 s.
-  // Most runs show 0-300 ms; clean-clone CI runs have shown single stalls of 1.2 and 2.9 s in
-  // the SFU case (open: see docs/testing.md). A stop would leave the window nearly frameless.
+  // Media does not go through signaling: the picture keeps moving across the drop (no freeze over
+  // 1 s) and frames keep coming after it (more than the ~20 decoded in the second before it).
   for (const { gapMs, frames } of results) {
-    assert.ok(gapMs < 4000, `media never stopped (longest freeze ${gapMs} ms)`);
+    assert.ok(gapMs <= 1000, `media never stopped (longest freeze ${gapMs} ms)`);
     assert.ok(frames >= 30, `frames kept coming after the drop (${frames} in 6 s)`);
   }
   for (const other of others) {

@@ -98,11 +98,9 @@ describe('SFU call', () => {
     const [{ gapMs, frames }, controlRun] = await Promise.all([watch, control]);
     console.log(`switching: longest freeze ${gapMs} ms, ${frames} frames decoded; control (no switching) ${controlRun.gapMs} ms`);
     assert.ok(frames > 30, 'frames keep decoding while switching');
-    // Issue #3 asks for no freeze over 1 s. Most runs measure 0-500 ms, but about one in four
-    // shows one stall of 1.2-2.3 s on the switching subscriber only (open: see docs/testing.md), so
-    // this bound is 3.5 s (or the control's own stall plus 1 s on a starved machine) until that is
-    // found; the log line keeps the figure visible.
-    assert.ok(gapMs <= Math.max(3500, controlRun.gapMs + 1000), `no long freeze caused by switching (longest ${gapMs} ms, control ${controlRun.gapMs} ms)`);
+    // No freeze over 1 s, unless the publisher itself stalled (a starved machine): then the
+    // switching subscriber may not stall longer than the control.
+    assert.ok(gapMs <= Math.max(1000, controlRun.gapMs + 200), `no long freeze caused by switching (longest ${gapMs} ms, control ${controlRun.gapMs} ms)`);
     await Promise.all([publisher.close(), low.close(), high.close()]);
   });
 

@@ -1,6 +1,7 @@
 import type { Track } from 'node-datachannel';
 import type { VideoCodecName } from '../rtp/keyframe.js';
 import { buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
+import { readPictureNumbering, writePictureNumbering, type PictureNumbering } from '../rtp/picture-numbering.js';
 import { payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
 import type { VideoQuality } from '../worker-protocol.js';
 import { sendPacket } from './engine.js';
@@ -27,6 +28,22 @@ export interface DownstreamSource {
   senderReport(layer: number): { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
 }
 
+/**
+ * One packet from the publisher. Its buffer is shared by every subscriber and rewritten in place
+ * for each, so what they need of the publisher's numbering is read once, before the fan-out.
+ */
+export interface IncomingPacket {
+  readonly buffer: Buffer;
+  readonly layer: number;
+  readonly sequence: number;
+  readonly timestamp: number;
+  readonly numbering: PictureNumbering | undefined;
+  /** The live layers, computed once per packet for every subscriber. */
+  readonly activeLayers: readonly number[];
+  /** Computed lazily, only while a switch waits for a keyframe. */
+  isKeyframe(): boolean;
+}
+
 export interface ForwardingCounters {
   packetsOut: number;
   retransmissions: number;
@@ -35,8 +52,8 @@ export interface ForwardingCounters {
 
 /**
  * One published track as one subscriber receives it: its own SSRC, payload type, sequence
- * numbers and timestamps (continuous across simulcast layer switches, which happen only on a
- * keyframe), a history to answer NACKs, and sender reports for lip sync.
+ * numbers, timestamps and VP8/VP9 picture numbers (continuous across simulcast layer switches,
+ * which happen only on a keyframe), a history to answer NACKs, and sender reports for lip sync.
  */
 export class Downstream {
   private currentLayer = -1;
@@ -44,6 +61,10 @@ export class Downstream {
   private timestampOffset = 0;
   private lastSequence = -1;
   private lastTimestamp = 0;
+  private pictureIdOffset = 0;
+  private tl0PicIdxOffset = 0;
+  private lastPictureId = -1;
+  private lastTl0PicIdx = -1;
   private lastSentAt = 0;
   private packetsSent = 0;
   private octetsSent = 0;
@@ -51,6 +72,8 @@ export class Downstream {
   private readonly historyTimestamps = new Uint32Array(HISTORY_SIZE);
   /** The outgoing sequence number each history slot holds (a slot can be stale after upstream loss). */
   private readonly historySequences = new Int32Array(HISTORY_SIZE).fill(-1);
+  private readonly historyPictureIds = new Int32Array(HISTORY_SIZE);
+  private readonly historyTl0PicIdxs = new Int32Array(HISTORY_SIZE);
   /** Compact NTP of each sender report sent -> when, for RTT from receiver reports. */
   private readonly reportTimes = new Map<number, number>();
   readonly layers: LayerController;
@@ -74,46 +97,57 @@ export class Downstream {
     return this.currentLayer;
   }
 
-  /**
-   * Forwards one packet of `layer`. The buffer is shared by every subscriber and rewritten in place
-   * for each, so the publisher's sequence number and timestamp come as arguments, read before the
-   * first rewrite, and the live layers once per packet for every subscriber. `isKeyframe` is
-   * computed lazily, only while a switch waits for one.
-   */
-  forward(packet: Buffer, layer: number, sequence: number, rtpTimestamp: number, activeLayers: readonly number[], isKeyframe: () => boolean): void {
+  forward(packet: IncomingPacket): void {
     if (this.closed || !this.engineTrack.isOpen()) return;
-    const target = this.source.kind === 'audio' ? 0 : this.layers.target(activeLayers);
+    const target = this.source.kind === 'audio' ? 0 : this.layers.target(packet.activeLayers);
     if (target < 0) return;
-    if (layer !== this.currentLayer) {
-      if (layer !== target) return;
-      if (this.source.kind === 'video' && !isKeyframe()) return;
-      this.switchTo(sequence, rtpTimestamp, layer);
+    if (packet.layer !== this.currentLayer) {
+      if (packet.layer !== target) return;
+      if (this.source.kind === 'video' && !packet.isKeyframe()) return;
+      this.switchTo(packet);
     }
-    const outSequence = (sequence + this.sequenceOffset) & 0xffff;
-    const outTimestamp = (rtpTimestamp + this.timestampOffset) >>> 0;
-    rewriteHeader(packet, this.ssrc, this.payloadType, outSequence, outTimestamp);
-    sendPacket(this.engineTrack, packet);
-    this.history[outSequence & HISTORY_MASK] = packet;
-    this.historyTimestamps[outSequence & HISTORY_MASK] = outTimestamp;
-    this.historySequences[outSequence & HISTORY_MASK] = outSequence;
+    const { buffer, numbering } = packet;
+    const outSequence = (packet.sequence + this.sequenceOffset) & 0xffff;
+    const outTimestamp = (packet.timestamp + this.timestampOffset) >>> 0;
+    rewriteHeader(buffer, this.ssrc, this.payloadType, outSequence, outTimestamp);
+    const slot = outSequence & HISTORY_MASK;
+    if (numbering) {
+      const outPictureId = (numbering.pictureId + this.pictureIdOffset) & 0x7fff;
+      const outTl0PicIdx = (numbering.tl0PicIdx + this.tl0PicIdxOffset) & 0xff;
+      writePictureNumbering(buffer, numbering, outPictureId, outTl0PicIdx);
+      this.historyPictureIds[slot] = outPictureId;
+      this.historyTl0PicIdxs[slot] = outTl0PicIdx;
+    }
+    sendPacket(this.engineTrack, buffer);
+    this.history[slot] = buffer;
+    this.historyTimestamps[slot] = outTimestamp;
+    this.historySequences[slot] = outSequence;
     if (((outSequence - this.lastSequence) & 0xffff) < 0x8000 || this.lastSequence < 0) {
       this.lastSequence = outSequence;
       this.lastTimestamp = outTimestamp;
+      if (numbering) {
+        this.lastPictureId = this.historyPictureIds[slot]!;
+        this.lastTl0PicIdx = this.historyTl0PicIdxs[slot]!;
+      }
     }
     this.lastSentAt = performance.now();
     this.packetsSent += 1;
-    this.octetsSent += payloadEnd(packet) - Math.max(payloadOffset(packet), 0);
+    this.octetsSent += payloadEnd(buffer) - Math.max(payloadOffset(buffer), 0);
     this.counters.packetsOut += 1;
   }
 
-  /** Starts forwarding `layer` from this (key)frame on, continuing the subscriber's numbering. */
-  private switchTo(sequence: number, rtpTimestamp: number, layer: number): void {
+  /** Starts forwarding the packet's layer from this (key)frame on, continuing the subscriber's numbering. */
+  private switchTo({ sequence, timestamp, layer, numbering }: IncomingPacket): void {
     const first = this.lastSequence < 0;
     const nextSequence = first ? Math.floor(Math.random() * 0x8000) : (this.lastSequence + 1) & 0xffff;
     const elapsed = first ? 0 : Math.max(1, Math.round(((performance.now() - this.lastSentAt) / 1000) * this.source.clockRate));
     const nextTimestamp = first ? Math.floor(Math.random() * 0x7fffffff) : (this.lastTimestamp + elapsed) >>> 0;
     this.sequenceOffset = (nextSequence - sequence) & 0xffff;
-    this.timestampOffset = (nextTimestamp - rtpTimestamp) >>> 0;
+    this.timestampOffset = (nextTimestamp - timestamp) >>> 0;
+    if (numbering && this.lastPictureId >= 0) {
+      this.pictureIdOffset = (this.lastPictureId + 1 - numbering.pictureId) & 0x7fff;
+      this.tl0PicIdxOffset = (this.lastTl0PicIdx + 1 - numbering.tl0PicIdx) & 0xff;
+    }
     this.currentLayer = layer;
     if (first) this.source.delivered(this.subscriber);
   }
@@ -162,8 +196,11 @@ export class Downstream {
     for (const sequence of lost) {
       const packet = this.history[sequence & HISTORY_MASK];
       if (!packet || this.historySequences[sequence & HISTORY_MASK] !== sequence || ((this.lastSequence - sequence) & 0xffff) >= RETRANSMIT_WINDOW) continue;
-      // The buffer may have been rewritten for another subscriber since: restore this stream's header.
-      rewriteHeader(packet, this.ssrc, this.payloadType, sequence, this.historyTimestamps[sequence & HISTORY_MASK]!);
+      // The buffer may have been rewritten for another subscriber since: restore this stream's numbering.
+      const slot = sequence & HISTORY_MASK;
+      rewriteHeader(packet, this.ssrc, this.payloadType, sequence, this.historyTimestamps[slot]!);
+      const numbering = readPictureNumbering(this.source.codec, packet, payloadOffset(packet));
+      if (numbering) writePictureNumbering(packet, numbering, this.historyPictureIds[slot]!, this.historyTl0PicIdxs[slot]!);
       if (sendPacket(this.engineTrack, packet)) this.counters.retransmissions += 1;
     }
   }

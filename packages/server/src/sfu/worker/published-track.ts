@@ -2,10 +2,11 @@ import type { PeerConnection, Track } from 'node-datachannel';
 import type { TrackSource } from '@parley/protocol';
 import type { NegotiatedCodec } from '../codecs.js';
 import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
+import { readPictureNumbering } from '../rtp/picture-numbering.js';
 import { buildPli, buildReceiverReport, buildRemb, compactNtp, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
 import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, sequenceDelta, ssrc, timestamp } from '../rtp/rtp.js';
 import type { PublishOffer } from '../sdp.js';
-import type { Downstream, DownstreamSource, ForwardingCounters } from './downstream.js';
+import type { Downstream, DownstreamSource, ForwardingCounters, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
 
 /** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one. */
@@ -167,15 +168,18 @@ export class PublishedTrack implements DownstreamSource {
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
     }
     let keyframe: boolean | undefined;
-    const isKeyframe = () => {
-      if (keyframe === undefined) {
-        const offset = payloadOffset(packet);
-        keyframe = this.keyframeCodec !== undefined && offset > 0 && startsKeyframe(this.keyframeCodec, packet.subarray(offset));
-      }
-      return keyframe;
+    const offset = payloadOffset(packet);
+    const activeLayers = this.kind === 'video' ? this.activeLayers() : AUDIO_LAYERS;
+    const incoming: IncomingPacket = {
+      buffer: packet,
+      layer,
+      sequence,
+      timestamp: rtpTimestamp,
+      numbering: readPictureNumbering(this.codec, packet, offset),
+      activeLayers,
+      isKeyframe: () => (keyframe ??= this.keyframeCodec !== undefined && offset > 0 && startsKeyframe(this.keyframeCodec, packet.subarray(offset))),
     };
-    const active = this.kind === 'video' ? this.activeLayers() : AUDIO_LAYERS;
-    for (const downstream of this.downstreams) downstream.forward(packet, layer, sequence, rtpTimestamp, active, isKeyframe);
+    for (const downstream of this.downstreams) downstream.forward(incoming);
   }
 
   /** Simulcast layers by rid (header extension), cached per SSRC; a single stream is layer 0. */

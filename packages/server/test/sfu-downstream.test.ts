@@ -1,0 +1,118 @@
+/**
+ * What one subscriber's stream looks like through the SFU's rewriting: across a simulcast layer
+ * switch its sequence numbers, VP8 picture IDs and TL0PICIDX continue, and a NACK is answered
+ * with this subscriber's numbering even after another subscriber rewrote the shared buffer.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Track } from 'node-datachannel';
+import { startsKeyframe } from '../src/sfu/rtp/keyframe.ts';
+import { readPictureNumbering } from '../src/sfu/rtp/picture-numbering.ts';
+import { payloadOffset, sequenceNumber, ssrc } from '../src/sfu/rtp/rtp.ts';
+import { Downstream, type DownstreamSource, type IncomingPacket } from '../src/sfu/worker/downstream.ts';
+
+const VP8_KEY_TAG = [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a];
+const VP8_DELTA_TAG = [0x51, 0x42, 0x00];
+
+/** A VP8 packet whose descriptor carries a 15-bit PictureID, TL0PICIDX and TID. */
+function vp8Packet(sequence: number, timestamp: number, pictureId: number, tl0PicIdx: number, keyframe: boolean): Buffer {
+  const header = Buffer.alloc(12);
+  header[0] = 0x80;
+  header[1] = 96;
+  header.writeUInt16BE(sequence, 2);
+  header.writeUInt32BE(timestamp, 4);
+  header.writeUInt32BE(0xaaaa, 8);
+  const descriptor = [0x90, 0xe0, 0x80 | (pictureId >> 8), pictureId & 0xff, tl0PicIdx, 0x00];
+  return Buffer.concat([header, Buffer.from([...descriptor, ...(keyframe ? VP8_KEY_TAG : VP8_DELTA_TAG)])]);
+}
+
+/** What the published track computes once per packet before the fan-out. */
+function incoming(buffer: Buffer, layer: number, activeLayers: number[]): IncomingPacket {
+  const offset = payloadOffset(buffer);
+  return {
+    buffer,
+    layer,
+    sequence: sequenceNumber(buffer),
+    timestamp: buffer.readUInt32BE(4),
+    numbering: readPictureNumbering('vp8', buffer, offset),
+    activeLayers,
+    isKeyframe: () => startsKeyframe('vp8', buffer.subarray(offset)),
+  };
+}
+
+/** The engine's track, reduced to what a downstream uses: it records copies of what is sent. */
+function recordingTrack(): { track: Track; sent: Buffer[] } {
+  const sent: Buffer[] = [];
+  const track = { isOpen: () => true, sendMessageBinary: (packet: Buffer) => sent.push(Buffer.from(packet)) > 0 } as unknown as Track;
+  return { track, sent };
+}
+
+const source: DownstreamSource = {
+  kind: 'video',
+  codec: 'vp8',
+  clockRate: 90_000,
+  layerCount: 3,
+  activeLayers: () => [0, 2],
+  requestKeyframe: () => undefined,
+  delivered: () => undefined,
+  senderReport: () => undefined,
+};
+
+const counters = () => ({ packetsOut: 0, retransmissions: 0, keyframeRequests: 0 });
+
+function numbersOf(packet: Buffer): { sequence: number; pictureId: number; tl0PicIdx: number } {
+  const numbering = readPictureNumbering('vp8', packet, payloadOffset(packet))!;
+  return { sequence: sequenceNumber(packet), pictureId: numbering.pictureId, tl0PicIdx: numbering.tl0PicIdx };
+}
+
+describe('Downstream', () => {
+  test('a layer switch continues sequence numbers, picture IDs and TL0PICIDX from where the old layer stopped', () => {
+    const { track, sent } = recordingTrack();
+    const downstream = new Downstream('viewer', 0x1234, 100, track, source, counters());
+    downstream.setQuality('low');
+    for (let i = 0; i < 3; i++) downstream.forward(incoming(vp8Packet(100 + i, 9000 + i * 3000, 500 + i, 40, i === 0), 0, [0, 2]));
+    downstream.setQuality('high');
+    // Layer 2 counts on its own; its delta frame is not a place to switch, its keyframe is.
+    downstream.forward(incoming(vp8Packet(7000, 500_000, 20_000, 200, false), 2, [0, 2]));
+    downstream.forward(incoming(vp8Packet(103, 18_000, 503, 41, false), 0, [0, 2]));
+    downstream.forward(incoming(vp8Packet(7001, 503_000, 20_001, 201, true), 2, [0, 2]));
+    downstream.forward(incoming(vp8Packet(7002, 506_000, 20_002, 201, false), 2, [0, 2]));
+    downstream.forward(incoming(vp8Packet(104, 21_000, 504, 41, false), 0, [0, 2]));
+
+    const numbers = sent.map(numbersOf);
+    assert.equal(numbers.length, 6, 'three low packets, the old layer until the keyframe, then the new layer only');
+    assert.ok(sent.every((packet) => ssrc(packet) === 0x1234));
+    for (let i = 1; i < numbers.length; i++) assert.equal(numbers[i]!.sequence, (numbers[0]!.sequence + i) & 0xffff, `sequence continues at packet ${i}`);
+    assert.deepEqual(
+      numbers.map((n) => n.pictureId),
+      [500, 501, 502, 503, 504, 505],
+      'the first layer keeps the publisher picture IDs, the switched-to layer continues them',
+    );
+    assert.deepEqual(
+      numbers.map((n) => n.tl0PicIdx),
+      [40, 40, 40, 41, 42, 42],
+    );
+  });
+
+  test("a NACK is answered with this subscriber's numbering after another subscriber rewrote the shared buffer", () => {
+    const first = recordingTrack();
+    const second = recordingTrack();
+    const a = new Downstream('a', 0x1111, 100, first.track, source, counters());
+    const b = new Downstream('b', 0x2222, 101, second.track, source, counters());
+    a.setQuality('low');
+    // b joins later: its numbering differs from a's once a has switched layers.
+    a.forward(incoming(vp8Packet(100, 9000, 500, 40, true), 0, [0, 2]));
+    a.setQuality('high');
+    const shared = vp8Packet(7001, 503_000, 20_001, 201, true);
+    const packet = incoming(shared, 2, [0, 2]);
+    a.forward(packet);
+    b.forward(packet);
+    const original = numbersOf(first.sent[1]!);
+    assert.notEqual(numbersOf(second.sent[0]!).pictureId, original.pictureId, 'the two subscribers number the picture differently');
+
+    a.handleRtcp([{ type: 'nack', mediaSsrc: 0x1111, lost: [original.sequence] }]);
+    const resent = first.sent[2]!;
+    assert.equal(ssrc(resent), 0x1111);
+    assert.deepEqual(numbersOf(resent), original);
+  });
+});
