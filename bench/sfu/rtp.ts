@@ -1,6 +1,7 @@
 // Synthetic VP8 over RTP (RFC 7741) for the SFU benchmark, and the little RTP/RTCP parsing the
 // clients need. The payload is filler except for what an SFU looks at (the VP8 payload
-// descriptor and, on a keyframe's first packet, the VP8 keyframe header) and a packet index in
+// descriptor with a 15-bit PictureID like Chromium's, and on a keyframe's first packet the VP8
+// keyframe header) and a packet index in
 // the last 4 bytes, which the subscribers use to count delivery exactly over a window.
 
 export const RTP_HEADER_BYTES = 12;
@@ -27,6 +28,7 @@ export class Vp8Source {
   private sequence: number;
   private timestamp: number;
   private frame = 0;
+  private readonly firstPictureId = randomUint(15);
   private packetInFrame = 0;
   private keyframeRequested = true;
   private currentFrameIsKey = false;
@@ -64,7 +66,7 @@ export class Vp8Source {
     packet.writeUInt16BE(this.sequence, 2);
     packet.writeUInt32BE(this.timestamp >>> 0, 4);
     packet.writeUInt32BE(ssrc >>> 0, 8);
-    writeVp8Payload(packet.subarray(RTP_HEADER_BYTES), startsFrame, this.currentFrameIsKey);
+    writeVp8Payload(packet.subarray(RTP_HEADER_BYTES), startsFrame, this.currentFrameIsKey, (this.firstPictureId + this.frame) & 0x7fff);
     const index = this.nextIndex++;
     packet.writeUInt32BE(index, packet.length - PACKET_INDEX_BYTES);
 
@@ -80,22 +82,28 @@ export class Vp8Source {
   }
 }
 
-// VP8 payload descriptor (RFC 7741 §4.2): one byte, S set on the first packet of a frame,
-// partition 0. On a frame's first packet the VP8 frame tag follows (RFC 6386 §9.1): its lowest
-// bit is 0 for a keyframe, which then carries the start code 9d 01 2a and its dimensions.
-function writeVp8Payload(payload: Buffer, startsFrame: boolean, keyframe: boolean): void {
-  payload[0] = startsFrame ? 0x10 : 0x00;
+// VP8 payload descriptor (RFC 7741 §4.2) as Chromium sends it: X and I set, a 15-bit PictureID
+// counting frames, S set on the first packet of a frame, partition 0. On a frame's first packet
+// the VP8 frame tag follows (RFC 6386 §9.1): its lowest bit is 0 for a keyframe, which then
+// carries the start code 9d 01 2a and its dimensions.
+const VP8_DESCRIPTOR_BYTES = 4;
+
+function writeVp8Payload(payload: Buffer, startsFrame: boolean, keyframe: boolean, pictureId: number): void {
+  payload[0] = 0x80 | (startsFrame ? 0x10 : 0x00);
+  payload[1] = 0x80;
+  payload.writeUInt16BE(0x8000 | pictureId, 2);
   if (!startsFrame) return;
+  const tag = payload.subarray(VP8_DESCRIPTOR_BYTES);
   const showFrame = 0x10;
-  payload[1] = (keyframe ? 0x00 : 0x01) | showFrame;
-  payload[2] = 0x00;
-  payload[3] = 0x00;
+  tag[0] = (keyframe ? 0x00 : 0x01) | showFrame;
+  tag[1] = 0x00;
+  tag[2] = 0x00;
   if (!keyframe) return;
-  payload[4] = 0x9d;
-  payload[5] = 0x01;
-  payload[6] = 0x2a;
-  payload.writeUInt16LE(640, 7);
-  payload.writeUInt16LE(480, 9);
+  tag[3] = 0x9d;
+  tag[4] = 0x01;
+  tag[5] = 0x2a;
+  tag.writeUInt16LE(640, 6);
+  tag.writeUInt16LE(480, 8);
 }
 
 export function isRtcp(packet: Uint8Array): boolean {
@@ -238,6 +246,6 @@ export function buildNack(senderSsrc: number, mediaSsrc: number, sequences: numb
   return packet;
 }
 
-function randomUint(bits: 16 | 32): number {
+function randomUint(bits: 15 | 16 | 32): number {
   return Math.floor(Math.random() * 2 ** bits);
 }

@@ -28,10 +28,10 @@ describe('Vp8Source', () => {
   it('marks the first packet of each frame (S bit) and keyframes by the VP8 frame tag and start code', () => {
     const source = new Vp8Source(options);
     const firstPackets = Array.from({ length: 4 * 4 }, () => source.next().packet).filter((_, i) => i % 4 === 0);
-    const isKey = (packet: Buffer) => (packet[13]! & 0x01) === 0 && packet.subarray(16, 19).equals(Buffer.from([0x9d, 0x01, 0x2a]));
+    const isKey = (packet: Buffer) => (packet[16]! & 0x01) === 0 && packet.subarray(19, 22).equals(Buffer.from([0x9d, 0x01, 0x2a]));
     assert.deepEqual(
       firstPackets.map((packet) => packet[12]),
-      [0x10, 0x10, 0x10, 0x10],
+      [0x90, 0x90, 0x90, 0x90],
     );
     // keyframeIntervalFrames 3: frames 0 and 3 are keyframes.
     assert.deepEqual(firstPackets.map(isKey), [true, false, false, true]);
@@ -42,9 +42,20 @@ describe('Vp8Source', () => {
     for (let i = 0; i < 6; i++) source.next();
     source.requestKeyframe();
     const rest = [source.next(), source.next(), source.next()].map(({ packet }) => packet);
-    assert.equal(rest[0]![12], 0x00, 'the request does not cut a frame short');
-    assert.equal(rest[2]![12], 0x10);
-    assert.equal(rest[2]![13]! & 0x01, 0, 'the next frame is a keyframe');
+    assert.equal(rest[0]![12], 0x80, 'the request does not cut a frame short');
+    assert.equal(rest[2]![12], 0x90);
+    assert.equal(rest[2]![16]! & 0x01, 0, 'the next frame is a keyframe');
+  });
+
+  it('carries a 15-bit PictureID like Chromium, the same within a frame and counting frames', () => {
+    const source = new Vp8Source(options);
+    const pictureIds = Array.from({ length: 8 }, () => source.next().packet).map((packet) => {
+      assert.equal(packet[13], 0x80, 'I bit: a PictureID follows');
+      assert.ok(packet[14]! & 0x80, 'M bit: 15 bits');
+      return packet.readUInt16BE(14) & 0x7fff;
+    });
+    assert.equal(new Set(pictureIds.slice(0, 4)).size, 1);
+    assert.equal(pictureIds[4], (pictureIds[0]! + 1) & 0x7fff);
   });
 
   it('numbers packets in the last 4 payload bytes, which survive header extensions and padding', () => {
