@@ -3,6 +3,8 @@
  * namespace) asks for what it missed with NACKs, the SFU resends it from that subscriber's
  * history, and the picture keeps moving. A clean-link baseline first shows ~0 of both, so the
  * lossy figures are the loss's doing.
+ * Loss between a publisher (inside the namespace) and the SFU: the SFU asks the publisher to
+ * resend what never arrived, and its subscribers' picture keeps moving.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -66,6 +68,7 @@ describe('SFU under packet loss', () => {
   let subscriberBrowser: TestBrowser;
   let publisher: SdkParticipant;
   let subscriber: SdkParticipant;
+  let proxyUrl: string;
 
   before(async () => {
     server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: silentLogger });
@@ -73,6 +76,7 @@ describe('SFU under packet loss', () => {
     // Signaling through a proxy on the veth host address; media straight to the SFU's port, which
     // binds every interface because the server's host is loopback.
     const proxy = await network.exposeTcp({ host: '127.0.0.1', port: server.port });
+    proxyUrl = proxy.url;
     [hostBrowser, subscriberBrowser] = await Promise.all([
       launchBrowser('chromium'),
       launchBrowser('chromium', { networkNamespace: network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }),
@@ -144,5 +148,37 @@ describe('SFU under packet loss', () => {
     assert.ok(lossy.packetsLost <= dropped.download / 2, `most dropped packets were recovered: ${lossy.packetsLost} still lost of ${dropped.download} dropped`);
     assert.ok(lossy.frames > 100, `frames keep decoding under loss (${lossy.frames})`);
     assert.ok(lossy.freezeMs <= 1000, `no freeze over 1 s under loss (longest ${lossy.freezeMs} ms)`);
+  });
+
+  test(`${LOSS_PERCENT} % loss on a publisher's uplink: the SFU NACKs the publisher, which resends, and its subscriber's picture keeps moving`, async () => {
+    const uplink = await SdkParticipant.join(subscriberBrowser, proxyUrl, ROOM, 'uplink', { roomConfig: sfuRoom, microphone: false });
+    try {
+      await publisher.waitForVideoFrom('uplink', 30);
+      const sent = async () => (await uplink.stats()).filter((s) => s.direction === 'outbound' && s.kind === 'video');
+      const nacksToPublishers = async () => (await server.media.sfuStats(ROOM)).nacksToPublishers;
+      const sentBefore = await sent();
+      const nacksBefore = await nacksToPublishers();
+      await network.shape({ lossPercent: LOSS_PERCENT });
+      const watch = await watchVideo(publisher, 'uplink', WATCH_MS);
+      const dropped = await network.droppedPackets();
+      await network.shape({});
+      const sentAfter = await sent();
+      const grew = (key: 'nackCount' | 'retransmittedPackets') =>
+        sentAfter.reduce((sum, layer) => sum + (layer[key] ?? 0) - (sentBefore.find((before) => before.rid === layer.rid)?.[key] ?? 0), 0);
+      const asked = (await nacksToPublishers()) - nacksBefore;
+      console.log(
+        `${LOSS_PERCENT} % loss on the uplink over ${WATCH_MS} ms: the link dropped ${dropped.upload} packets from the publisher (media, RTCP, ICE, signaling); ` +
+          `the SFU asked for ${asked} packets, the publisher got ${grew('nackCount')} NACKs and resent ${grew('retransmittedPackets')} packets; ` +
+          `its subscriber saw ${JSON.stringify(watch)}`,
+      );
+      assert.ok(dropped.upload >= 5, `the loss rule dropped packets from the publisher (${dropped.upload})`);
+      assert.ok(asked >= 3, `the SFU asked the publisher for lost packets (${asked})`);
+      assert.ok(grew('nackCount') >= 3, `the publisher received NACKs (${grew('nackCount')})`);
+      assert.ok(watch.packetsLost <= dropped.upload / 2, `most packets lost on the uplink reached the subscriber after all: ${watch.packetsLost} still lost of ${dropped.upload} dropped`);
+      assert.ok(watch.frames > 100, `frames keep decoding (${watch.frames})`);
+      assert.ok(watch.freezeMs <= 1000, `no freeze over 1 s (longest ${watch.freezeMs} ms)`);
+    } finally {
+      await uplink.close();
+    }
   });
 });

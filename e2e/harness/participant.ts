@@ -23,6 +23,10 @@ export interface StreamFigures {
   frameHeight?: number;
   candidateType?: string;
   dtlsState?: string;
+  /** Outbound simulcast layer. */
+  rid?: string;
+  nackCount?: number;
+  retransmittedPackets?: number;
 }
 
 export interface JoinOptions {
@@ -135,6 +139,9 @@ export class SdkParticipant {
         frameHeight: s.frameHeight,
         candidateType: s.candidateType,
         dtlsState: s.dtlsState,
+        rid: s.rid,
+        nackCount: s.nackCount,
+        retransmittedPackets: s.retransmittedPackets,
       }));
     }, undefined);
   }

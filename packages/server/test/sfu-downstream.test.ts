@@ -2,6 +2,7 @@
  * What one subscriber's stream looks like through the SFU's rewriting: across a simulcast layer
  * switch its sequence numbers, VP8 picture IDs and TL0PICIDX continue, and a NACK is answered
  * with this subscriber's numbering even after another subscriber rewrote the shared buffer.
+ * And which packets the SFU asks a publisher to resend.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { startsKeyframe } from '../src/sfu/rtp/keyframe.ts';
 import { readPictureNumbering } from '../src/sfu/rtp/picture-numbering.ts';
 import { payloadOffset, sequenceNumber, ssrc } from '../src/sfu/rtp/rtp.ts';
 import { Downstream, type DownstreamSource, type IncomingPacket } from '../src/sfu/worker/downstream.ts';
+import { UpstreamLosses } from '../src/sfu/worker/upstream-losses.ts';
 
 const VP8_KEY_TAG = [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a];
 const VP8_DELTA_TAG = [0x51, 0x42, 0x00];
@@ -114,5 +116,31 @@ describe('Downstream', () => {
     const resent = first.sent[2]!;
     assert.equal(ssrc(resent), 0x1111);
     assert.deepEqual(numbersOf(resent), original);
+  });
+});
+
+describe('UpstreamLosses', () => {
+  test('a gap is asked for at once; a packet that arrives late is not asked for again', () => {
+    const losses = new UpstreamLosses();
+    assert.deepEqual(losses.onPacket(101, 100, 0), []);
+    assert.deepEqual(losses.onPacket(105, 101, 10), [102, 103, 104]);
+    assert.deepEqual(losses.onPacket(103, 105, 20), [], 'a late packet opens no gap');
+    assert.deepEqual(losses.due(100), [], 'not before the retry interval');
+    assert.deepEqual(losses.due(200), [102, 104]);
+  });
+
+  test('three requests at most, none after a second', () => {
+    const losses = new UpstreamLosses();
+    losses.onPacket(12, 10, 0);
+    assert.deepEqual([losses.due(150), losses.due(300), losses.due(450)], [[11], [11], []]);
+    losses.onPacket(20, 12, 1000);
+    assert.deepEqual(losses.due(1150), [13, 14, 15, 16, 17, 18, 19]);
+    assert.deepEqual(losses.due(2100), [], 'too old to be worth it');
+  });
+
+  test('the gap across 65535 -> 0; a jump too large to be loss is ignored', () => {
+    const losses = new UpstreamLosses();
+    assert.deepEqual(losses.onPacket(1, 65534, 0), [65535, 0]);
+    assert.deepEqual(losses.onPacket(5000, 1, 0), [], 'a restarted stream, not 4998 lost packets');
   });
 });

@@ -116,6 +116,11 @@ class SyntheticPublisher {
   readonly track: Track;
   /** When each PLI for this SSRC arrived. */
   readonly plis: number[] = [];
+  /** Sequence numbers NACKed for this SSRC. */
+  readonly nacked: number[] = [];
+  /** Recent packets by sequence number, to answer NACKs. */
+  private readonly recent = new Map<number, Buffer>();
+  private withheld = 0;
   frames = 0;
   keyframes = 0;
   private sequence = Math.floor(Math.random() * 0xffff);
@@ -134,6 +139,13 @@ class SyntheticPublisher {
         if (report.type === 'pli' && report.mediaSsrc === this.ssrc) {
           this.plis.push(performance.now());
           this.keyframeWanted = true;
+        }
+        if (report.type === 'nack' && report.mediaSsrc === this.ssrc) {
+          this.nacked.push(...report.lost);
+          for (const sequence of report.lost) {
+            const packet = this.recent.get(sequence);
+            if (packet) this.track.sendMessageBinary(packet);
+          }
         }
       }
     });
@@ -162,12 +174,28 @@ class SyntheticPublisher {
     clearInterval(this.timer);
   }
 
+  /** The next packet is lost on the way to the SFU (kept to answer a NACK); resolves with its frame number and sequence. */
+  loseNext(): Promise<{ frame: number; sequence: number }> {
+    this.withheld += 1;
+    return new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (this.withheld > 0) return;
+        clearInterval(check);
+        resolve({ frame: this.frames - 1, sequence: (this.sequence - 1) & 0xffff });
+      }, 5);
+    });
+  }
+
   private sendFrame(): void {
     if (!this.track.isOpen()) return;
     const keyframe = this.keyframeWanted;
     this.keyframeWanted = false;
     if (keyframe) this.keyframes += 1;
-    this.track.sendMessageBinary(vp8Packet(this.sequence, this.rtpTimestamp, this.ssrc, this.frames, keyframe));
+    const packet = vp8Packet(this.sequence, this.rtpTimestamp, this.ssrc, this.frames, keyframe);
+    this.recent.set(this.sequence, packet);
+    this.recent.delete((this.sequence - 64) & 0xffff);
+    if (this.withheld > 0 && !keyframe) this.withheld -= 1;
+    else this.track.sendMessageBinary(packet);
     this.frames += 1;
     this.sequence = (this.sequence + 1) & 0xffff;
     this.rtpTimestamp = (this.rtpTimestamp + (CLOCK_RATE * FRAME_INTERVAL_MS) / 1000) >>> 0;
@@ -400,6 +428,35 @@ describe('publish, subscribe and forward media', () => {
     const withoutTrack = await nextSubscriberOffer(bob, offersBefore, 'a subscriberOffer without the track');
     assert.deepEqual(withoutTrack.tracks, []);
     assert.equal((await server.media.sfuStats(room)).publishedTracks, 0);
+  });
+});
+
+describe('loss on the publisher uplink', () => {
+  test('a packet the publisher sent but the SFU never got: the SFU NACKs the publisher and the resent packet reaches the subscriber', async () => {
+    const room = freshRoom();
+    const alice = await join(room, 'alice');
+    const publisher = new SyntheticPublisher();
+    const published = await publish(alice, publisher);
+    await publisher.connect(published.sdp);
+    publisher.start();
+    const bob = await join(room, 'bob');
+    const offer = await nextSubscriberOffer(bob, 0, "bob's first subscriberOffer");
+    const subscriber = new SyntheticSubscriber();
+    await bob.request({ type: 'subscriberAnswer', sdp: await subscriber.answer(offer.sdp) });
+    await until(() => subscriber.packets.length >= 8, 'the first 8 forwarded packets');
+    const nacksBefore = (await server.media.sfuStats(room)).nacksToPublishers;
+
+    const lost = await publisher.loseNext();
+    // The subscriber never asks: the SFU saw the gap in the publisher's sequence numbers itself.
+    await until(() => subscriber.packets.some((p) => p.frame === lost.frame), `frame ${lost.frame} at the subscriber`, 3000);
+    assert.ok(publisher.nacked.includes(lost.sequence), `the publisher was asked for ${lost.sequence} (asked: ${publisher.nacked.join(', ')})`);
+    assert.ok(publisher.nacked.every((sequence) => sequence === lost.sequence), 'only the lost packet was asked for');
+    assert.ok((await server.media.sfuStats(room)).nacksToPublishers > nacksBefore, 'NACKs to publishers counted');
+    // Resent late, it still lands in its place in the subscriber's numbering.
+    const recovered = subscriber.packets.find((p) => p.frame === lost.frame)!;
+    const before = subscriber.packets.find((p) => p.frame === lost.frame - 1)!;
+    assert.equal(recovered.sequence, (before.sequence + 1) & 0xffff);
+    publisher.stop();
   });
 });
 

@@ -49,6 +49,8 @@ export interface WorkerStats {
   packetsOut: number;
   retransmissions: number;
   keyframeRequests: number;
+  /** Sequence numbers the SFU asked publishers to resend (loss on their uplink). */
+  nacksToPublishers: number;
 }
 
 export type WorkerEvent =

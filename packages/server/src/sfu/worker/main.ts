@@ -6,14 +6,14 @@ import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, Wor
 import { MediaEngine, type EngineOptions } from './engine.js';
 import { RoomRouter, type Counters } from './room-router.js';
 
-const SWITCH_POLL_MS = 200;
+const POLL_MS = 200;
 const REPORT_MS = 1000;
 const SPEAKER_WINDOW_MS = 500;
 
 const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
 const engine = new MediaEngine(options);
 const rooms = new Map<string, RoomRouter>();
-const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0 };
+const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0 };
 
 function send(message: WorkerMessageOut): void {
   if (process.connected) process.send!(message);
@@ -85,8 +85,8 @@ function shutdown(): void {
 }
 
 setInterval(() => {
-  for (const router of rooms.values()) router.pollSwitches();
-}, SWITCH_POLL_MS).unref();
+  for (const router of rooms.values()) router.poll();
+}, POLL_MS).unref();
 setInterval(() => {
   for (const router of rooms.values()) router.report();
 }, REPORT_MS).unref();

@@ -3,11 +3,12 @@ import type { TrackSource } from '@parley/protocol';
 import type { NegotiatedCodec } from '../codecs.js';
 import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
 import { readPictureNumbering } from '../rtp/picture-numbering.js';
-import { buildPli, buildReceiverReport, buildRemb, compactNtp, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
+import { buildNack, buildPli, buildReceiverReport, buildRemb, compactNtp, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
 import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, sequenceDelta, ssrc, timestamp } from '../rtp/rtp.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, ForwardingCounters, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
+import { UpstreamLosses } from './upstream-losses.js';
 
 /** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 300;
@@ -34,6 +35,8 @@ interface LayerState {
   received: number;
   expectedPrior: number;
   receivedPrior: number;
+  /** Video only: packets the publisher never delivered, asked for again with NACKs. */
+  losses: UpstreamLosses | undefined;
 }
 
 export interface AudioLevelSink {
@@ -62,7 +65,7 @@ export class PublishedTrack implements DownstreamSource {
     readonly source: TrackSource,
     readonly pc: PeerConnection,
     private readonly offer: PublishOffer,
-    private readonly counters: ForwardingCounters & { packetsIn: number },
+    private readonly counters: ForwardingCounters & { packetsIn: number; nacksToPublishers: number },
     private readonly audioLevel: AudioLevelSink,
     private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void,
   ) {
@@ -104,6 +107,21 @@ export class PublishedTrack implements DownstreamSource {
     state.lastKeyframeRequestAt = now;
     this.counters.keyframeRequests += 1;
     sendPacket(track, buildPli(SFU_RTCP_SSRC, state.ssrc));
+  }
+
+  /** Asks the publisher again for packets still missing (runs with the worker's 200 ms poll). */
+  askAgainForLosses(): void {
+    for (const state of this.layerStates) {
+      const again = state?.losses?.due();
+      if (state && again && again.length > 0) this.sendNack(state, again);
+    }
+  }
+
+  private sendNack(state: LayerState, lost: readonly number[]): void {
+    const track = this.engineTrack;
+    if (!track?.isOpen()) return;
+    this.counters.nacksToPublishers += lost.length;
+    sendPacket(track, buildNack(SFU_RTCP_SSRC, state.ssrc, lost));
   }
 
   delivered(subscriber: string): void {
@@ -162,7 +180,10 @@ export class PublishedTrack implements DownstreamSource {
     state.lastPacketAt = performance.now();
     const sequence = sequenceNumber(packet);
     const rtpTimestamp = timestamp(packet);
+    const previousHighest = state.highestSequence;
     countReceived(state, sequence);
+    const gap = state.losses?.onPacket(sequence, previousHighest);
+    if (gap && gap.length > 0) this.sendNack(state, gap);
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
@@ -195,7 +216,7 @@ export class PublishedTrack implements DownstreamSource {
         if (layer < 0) return -1;
       }
       this.layerBySsrc.set(packetSsrc, layer);
-      this.layerStates[layer] = newLayerState(packetSsrc, sequenceNumber(packet));
+      this.layerStates[layer] = newLayerState(packetSsrc, sequenceNumber(packet), this.kind === 'video');
     }
     return layer;
   }
@@ -210,7 +231,7 @@ export class PublishedTrack implements DownstreamSource {
   }
 }
 
-function newLayerState(layerSsrc: number, firstSequence: number): LayerState {
+function newLayerState(layerSsrc: number, firstSequence: number, repairLosses: boolean): LayerState {
   return {
     ssrc: layerSsrc,
     lastPacketAt: performance.now(),
@@ -221,6 +242,7 @@ function newLayerState(layerSsrc: number, firstSequence: number): LayerState {
     received: 0,
     expectedPrior: 0,
     receivedPrior: 0,
+    losses: repairLosses ? new UpstreamLosses() : undefined,
   };
 }
 

@@ -15,7 +15,7 @@ interface Member {
   subscriber: SubscriberConnection;
 }
 
-export type Counters = ForwardingCounters & { packetsIn: number };
+export type Counters = ForwardingCounters & { packetsIn: number; nacksToPublishers: number };
 
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
 const DYNACAST_PAUSE_AFTER_MS = 2_000;
@@ -143,9 +143,12 @@ export class RoomRouter {
     downstream.setQuality(quality);
   }
 
-  /** Keyframes a pending layer switch waits for. Runs often (200 ms). */
-  pollSwitches(): void {
-    for (const track of this.tracks.values()) for (const downstream of track.downstreams) downstream.poll();
+  /** Runs often (200 ms): keyframes a pending layer switch waits for, packets publishers still owe. */
+  poll(): void {
+    for (const track of this.tracks.values()) {
+      track.askAgainForLosses();
+      for (const downstream of track.downstreams) downstream.poll();
+    }
   }
 
   /** Once a second: RTCP both ways, dynacast, active speakers. */
