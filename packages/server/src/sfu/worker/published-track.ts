@@ -109,12 +109,20 @@ export class PublishedTrack implements DownstreamSource {
     sendPacket(track, buildPli(SFU_RTCP_SSRC, state.ssrc));
   }
 
-  /** Asks the publisher again for packets still missing (runs with the worker's 200 ms poll). */
+  /**
+   * Asks the publisher again for packets still missing (runs with the worker's 200 ms poll). Only
+   * layers somebody receives: resending the others would only load a link that is losing packets.
+   */
   askAgainForLosses(): void {
-    for (const state of this.layerStates) {
+    this.layerStates.forEach((state, layer) => {
       const again = state?.losses?.due();
-      if (state && again && again.length > 0) this.sendNack(state, again);
-    }
+      if (state && again && again.length > 0 && this.isForwarded(layer)) this.sendNack(state, again);
+    });
+  }
+
+  private isForwarded(layer: number): boolean {
+    for (const downstream of this.downstreams) if (downstream.forwardedLayer === layer) return true;
+    return false;
   }
 
   private sendNack(state: LayerState, lost: readonly number[]): void {
@@ -183,7 +191,7 @@ export class PublishedTrack implements DownstreamSource {
     const previousHighest = state.highestSequence;
     countReceived(state, sequence);
     const gap = state.losses?.onPacket(sequence, previousHighest);
-    if (gap && gap.length > 0) this.sendNack(state, gap);
+    if (gap && gap.length > 0 && this.isForwarded(layer)) this.sendNack(state, gap);
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
