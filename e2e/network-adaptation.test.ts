@@ -21,10 +21,9 @@ const STEP_DOWN_LIMIT_MS = 10_000;
 const STEP_UP_LIMIT_MS = 30_000;
 const OUTAGE_MS = 5000;
 /**
- * The link is degraded once the camera sends more than `slow-3g` carries (400 kbit/s). Chromium
- * starts a call's video low and raises the resolution step by step (a direct call measured 270p
- * at 250 kbit/s for its first 10 s, 720p after 18-24 s); a link degraded before that carries
- * everything sent, and there is nothing to adapt to.
+ * The link is degraded once the camera sends more than `slow-3g` carries (400 kbit/s): a link that
+ * carries everything sent gives nothing to adapt to. Chromium's encoder can start low and climb
+ * (without the SDK's start bitrate hint a direct call sent 270p at 250 kbit/s for 10 s).
  */
 const BUSY_KBPS = 500;
 const BUSY_LIMIT_MS = 45_000;

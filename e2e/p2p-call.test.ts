@@ -31,11 +31,26 @@ async function assertTwoWayCall(a: SdkParticipant, b: SdkParticipant): Promise<v
   await a.waitForMediaFrom(b.identity, before + 10);
 }
 
+/** Resolves with how long it took until `receiver` decodes `from`'s video at `height` or more. */
+async function msUntilHeight(receiver: SdkParticipant, from: string, height: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  await receiver.page.waitFor(
+    async ({ from, height }) =>
+      ((await (window as any).__parley.room.getStats()).find((s: any) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= height,
+    { from, height },
+    { timeoutMs, what: `${receiver.identity} decodes ${from} at ${height}p` },
+  );
+  return Date.now() - started;
+}
+
 describe('P2P call', () => {
-  test('Chromium <-> Chromium', async () => {
+  test('Chromium <-> Chromium, in 720p from the first seconds', async () => {
     const room = freshRoom();
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
     const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
+    // Without the start bitrate hint Chromium starts at 180p and was still at 360p after 12 s.
+    const [atAlice, atBob] = await Promise.all([msUntilHeight(alice, 'bob', 720, 5000), msUntilHeight(bob, 'alice', 720, 5000)]);
+    console.log(`720p decoded ${atAlice} ms (alice) and ${atBob} ms (bob) after the call started`);
     await assertTwoWayCall(alice, bob);
     await Promise.all([alice.close(), bob.close()]);
   });

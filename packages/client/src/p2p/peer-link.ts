@@ -1,4 +1,5 @@
 import type { SignalPayload, TrackSource } from '@parley/protocol';
+import { withStartBitrate } from '../start-bitrate.js';
 
 export interface PeerLinkHandlers {
   /** Something to deliver to the remote peer through the signaling server. */
@@ -133,7 +134,7 @@ export class PeerLink {
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
       for (const [mid, source] of Object.entries(trackSources ?? {})) this.remoteSources.set(mid, source);
-      await this.pc.setRemoteDescription(description);
+      await this.pc.setRemoteDescription(withStartBitrate(description));
       if (description.type === 'offer') {
         if (!this.offerReceived) await this.attachDeferred();
         await this.pc.setLocalDescription();

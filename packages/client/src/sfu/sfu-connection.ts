@@ -1,10 +1,11 @@
 import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
 import type { SignalClient } from '../signal-client.js';
+import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
+import type { StreamOwner } from '../stats.js';
+import { withStartBitrate } from '../start-bitrate.js';
 
 /** What the SFU connection sends through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
-import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
-import type { StreamOwner } from '../stats.js';
 
 export interface SfuConnectionHandlers {
   trackAdded(info: SubscribedTrack, track: MediaStreamTrack): void;
@@ -75,7 +76,7 @@ export class SfuConnection {
         return;
       }
       publication.trackId = reply.trackId;
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+      await pc.setRemoteDescription(withStartBitrate({ type: 'answer', sdp: reply.sdp }));
     } catch (error) {
       if (this.publications.get(source) === publication) this.publications.delete(source);
       pc.close();
