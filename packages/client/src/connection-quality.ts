@@ -36,18 +36,23 @@ function sameStream(a: TrackStats, b: TrackStats): boolean {
   return a.participant === b.participant && a.direction === b.direction && a.kind === b.kind && a.source === b.source && a.rid === b.rid;
 }
 
+/** Fewer packets than this in a sample say too little about loss (a 180p layer sends ~15 a second). */
+const MIN_PACKETS_FOR_SHARE = 50;
+
 /**
- * Outbound: packets resent after NACKs over packets sent since the previous sample. Where the
- * receiver repairs loss by retransmission its reports show little loss; the sender still sees it.
+ * Outbound: packets resent after NACKs over packets sent since the previous sample, on the stream
+ * that resent the most. Where the receiver repairs loss by retransmission its reports show little
+ * loss; the sender still sees it. Per stream, because an SFU asks only for the simulcast layers
+ * it forwards: summed over every layer, the loss of one would be diluted by the others.
  */
 export function retransmissionShare(streams: readonly TrackStats[], previous: readonly TrackStats[] | undefined): number {
-  let resent = 0;
-  let sent = 0;
+  let share = 0;
   for (const stream of streams) {
     const before = previous?.find((p) => sameStream(p, stream));
     if (!before || stream.retransmittedPackets === undefined) continue;
-    resent += Math.max(0, stream.retransmittedPackets - (before.retransmittedPackets ?? 0));
-    sent += Math.max(0, stream.packets - before.packets);
+    const sent = stream.packets - before.packets;
+    if (sent < MIN_PACKETS_FOR_SHARE) continue;
+    share = Math.max(share, Math.max(0, stream.retransmittedPackets - (before.retransmittedPackets ?? 0)) / sent);
   }
-  return sent === 0 ? 0 : resent / sent;
+  return share;
 }
