@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { launchBrowser, type TestPage } from './harness/browsers.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 import { byTestId, click, joinThroughUi, remoteTileState, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 
@@ -40,6 +41,59 @@ describe('web app', () => {
     assert.equal((await remoteTileState(alice, 'Bob')).exists, false);
     await bob.waitFor((sel) => document.querySelector<HTMLInputElement>(sel)?.value === 'web-call', byTestId('join-room'), { timeoutMs: 10_000, what: 'Bob back on the join page with the room kept' });
     await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('the camera and microphone picked on the join page are the ones the call uses, also after turning the camera off and on', async () => {
+    // A Chromium with two fake cameras (and microphones) to choose from.
+    const browser = await launchBrowser('chromium', { extraArgs: ['--use-fake-device-for-media-stream=device-count=2'] });
+    try {
+      let chosen = { camera: '', microphone: '' };
+      const pickSecondDevices = async (page: TestPage): Promise<void> => {
+        await page.waitFor(
+          ({ camera, mic }) => (document.querySelector<HTMLSelectElement>(camera)?.options.length ?? 0) === 2 && (document.querySelector<HTMLSelectElement>(mic)?.options.length ?? 0) >= 2,
+          { camera: byTestId('join-camera-device'), mic: byTestId('join-mic-device') },
+          { timeoutMs: 10_000, what: 'two cameras and the microphones listed on the join page' },
+        );
+        const listed = await page.evaluate(
+          ({ camera, mic }) => {
+            const labels = (sel: string) => [...document.querySelector<HTMLSelectElement>(sel)!.options].map((o) => o.label);
+            const pick = (sel: string) => {
+              const select = document.querySelector<HTMLSelectElement>(sel)!;
+              select.value = select.options[select.options.length - 1]!.value;
+              select.dispatchEvent(new Event('change', { bubbles: true }));
+              return select.value;
+            };
+            return { cameras: labels(camera), microphones: labels(mic), camera: pick(camera), microphone: pick(mic) };
+          },
+          { camera: byTestId('join-camera-device'), mic: byTestId('join-mic-device') },
+        );
+        console.log(`join page lists cameras ${JSON.stringify(listed.cameras)}, microphones ${JSON.stringify(listed.microphones)}`);
+        assert.deepEqual(listed.cameras, ['fake_device_0', 'fake_device_1'], 'cameras by name (the preview got the permission)');
+        chosen = { camera: listed.camera, microphone: listed.microphone };
+        // The preview follows the choice.
+        await page.waitFor(
+          ({ preview, id }) => (document.querySelector<HTMLVideoElement>(preview)?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings().deviceId === id,
+          { preview: byTestId('preview'), id: chosen.camera },
+          { timeoutMs: 10_000, what: 'the preview on the picked camera' },
+        );
+      };
+      const page = await joinThroughUi(browser, env.server.url, 'web-devices', 'Dana', { beforeJoin: pickSecondDevices });
+      await waitForCall(page, 1);
+      const inUse = () =>
+        page.evaluate(() => {
+          const tracks = (window as unknown as { parleyRoom: import('@parley/client').Room }).parleyRoom.localParticipant.tracks;
+          return { camera: tracks.get('camera')?.getSettings().deviceId, microphone: tracks.get('microphone')?.getSettings().deviceId };
+        }, undefined);
+      assert.deepEqual(await inUse(), chosen, 'the call publishes the picked camera and microphone');
+      await click(page, 'toggle-camera');
+      await page.waitFor(() => !(window as any).parleyRoom.localParticipant.isCameraEnabled, undefined, { timeoutMs: 10_000, what: 'camera off' });
+      await click(page, 'toggle-camera');
+      await page.waitFor(() => (window as any).parleyRoom.localParticipant.isCameraEnabled, undefined, { timeoutMs: 10_000, what: 'camera on again' });
+      assert.equal((await inUse()).camera, chosen.camera, 'turning the camera on again reopens the picked one');
+      await page.close();
+    } finally {
+      await browser.close();
+    }
   });
 
   test('a third person in a P2P room is told in words that the room is full', async () => {

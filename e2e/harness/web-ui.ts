@@ -6,12 +6,19 @@ import type { TestBrowser, TestPage } from './browsers.ts';
 
 export const byTestId = (id: string) => `[data-testid="${id}"]`;
 
-/** Opens the join page for `room`, types a name and presses Join. */
-export async function joinThroughUi(browser: TestBrowser, serverUrl: string, room: string, name: string, options: { phone?: boolean } = {}): Promise<TestPage> {
+/** Opens the join page for `room`, types a name and presses Join (after `beforeJoin`, e.g. picking devices). */
+export async function joinThroughUi(
+  browser: TestBrowser,
+  serverUrl: string,
+  room: string,
+  name: string,
+  options: { phone?: boolean; beforeJoin?: (page: TestPage) => Promise<void> } = {},
+): Promise<TestPage> {
   const page = await browser.newPage();
   if (options.phone) await page.emulatePhone();
   await page.goto(`${serverUrl}/?room=${room}`);
   await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
+  await options.beforeJoin?.(page);
   await page.evaluate(
     ({ name, nameSel, buttonSel }) => {
       const input = document.querySelector<HTMLInputElement>(nameSel)!;

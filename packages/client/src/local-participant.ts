@@ -21,6 +21,8 @@ export class LocalParticipant {
   name = '';
   grants: Grants | undefined;
   private readonly published = new Map<TrackSource, MediaStreamTrack>();
+  /** The device each capture source uses once one was chosen. */
+  private readonly devices = new Map<CaptureSource, string>();
   /** Bumped by stopAll(): a capture that finishes after it must not publish. */
   private epoch = 0;
   /** Serializes enable/disable calls so a fast toggle never leaves two cameras running. */
@@ -52,12 +54,12 @@ export class LocalParticipant {
    * senders (RTCRtpSender.replaceTrack): no renegotiation, the others see no gap and no new track.
    */
   switchCamera(deviceId: string): Promise<void> {
-    return this.switchDevice('camera', () => navigator.mediaDevices.getUserMedia({ video: { ...(this.capture.video ?? defaultVideo), deviceId: { exact: deviceId } } }), 'camera');
+    return this.switchDevice('camera', deviceId);
   }
 
   /** Moves the published microphone to another device, like switchCamera. */
   switchMicrophone(deviceId: string): Promise<void> {
-    return this.switchDevice('microphone', () => navigator.mediaDevices.getUserMedia({ audio: { ...(this.capture.audio ?? defaultAudio), deviceId: { exact: deviceId } } }), 'microphone');
+    return this.switchDevice('microphone', deviceId);
   }
 
   /**
@@ -86,12 +88,24 @@ export class LocalParticipant {
     return this.unpublishTrack('screen');
   }
 
-  setCameraEnabled(enabled: boolean): Promise<void> {
-    return this.setSourceEnabled('camera', enabled, () => navigator.mediaDevices.getUserMedia({ video: this.capture.video ?? defaultVideo }), 'camera');
+  /**
+   * Turns the camera on or off. `deviceId` picks the camera (e.g. chosen before joining); it is
+   * remembered, like the last switchCamera, so turning the camera off and on reopens that one.
+   */
+  setCameraEnabled(enabled: boolean, deviceId?: string): Promise<void> {
+    if (deviceId !== undefined) this.devices.set('camera', deviceId);
+    return this.setSourceEnabled('camera', enabled, () => capture('camera', this.constraints('camera')), 'camera');
   }
 
-  setMicrophoneEnabled(enabled: boolean): Promise<void> {
-    return this.setSourceEnabled('microphone', enabled, () => navigator.mediaDevices.getUserMedia({ audio: this.capture.audio ?? defaultAudio }), 'microphone');
+  /** Turns the microphone on or off; `deviceId` as for setCameraEnabled. */
+  setMicrophoneEnabled(enabled: boolean, deviceId?: string): Promise<void> {
+    if (deviceId !== undefined) this.devices.set('microphone', deviceId);
+    return this.setSourceEnabled('microphone', enabled, () => capture('microphone', this.constraints('microphone')), 'microphone');
+  }
+
+  private constraints(source: CaptureSource, deviceId = this.devices.get(source)): MediaTrackConstraints {
+    const base = source === 'camera' ? (this.capture.video ?? defaultVideo) : (this.capture.audio ?? defaultAudio);
+    return deviceId === undefined ? base : { ...base, deviceId: { exact: deviceId } };
   }
 
   /** Publishes a track the app captured itself (a canvas, a file, a custom device). */
@@ -139,14 +153,15 @@ export class LocalParticipant {
     });
   }
 
-  private switchDevice(source: 'camera' | 'microphone', acquire: () => Promise<MediaStream>, what: string): Promise<void> {
+  private switchDevice(source: CaptureSource, deviceId: string): Promise<void> {
     return this.serialize(async () => {
       const previous = this.published.get(source);
-      if (!previous) throw new ParleyError('MEDIA_FAILED', `the ${what} is off: turn it on before switching devices`);
-      const track = await firstTrack(acquire, what);
+      if (!previous) throw new ParleyError('MEDIA_FAILED', `the ${source} is off: turn it on before switching devices`);
+      const track = await firstTrack(() => capture(source, this.constraints(source, deviceId)), source);
       this.published.set(source, track);
       await this.publisher.publish(source, track);
       previous.stop();
+      this.devices.set(source, deviceId);
     });
   }
 
@@ -162,6 +177,12 @@ export class LocalParticipant {
 }
 
 /** The first track of a capture, with capture failures turned into ParleyErrors naming the device. */
+type CaptureSource = 'camera' | 'microphone';
+
+function capture(source: CaptureSource, constraints: MediaTrackConstraints): Promise<MediaStream> {
+  return navigator.mediaDevices.getUserMedia(source === 'camera' ? { video: constraints } : { audio: constraints });
+}
+
 async function firstTrack(acquire: () => Promise<MediaStream>, what: string): Promise<MediaStreamTrack> {
   let stream: MediaStream;
   try {

@@ -4,8 +4,13 @@
 import { CAMERA_NEEDS_SECURE_PAGE, describeCameraError } from './errors.ts';
 
 export interface CameraPreview {
-  /** Starts the camera (no-op if already running). Resolves false, with the reason shown, if it cannot. */
-  start(): Promise<boolean>;
+  /**
+   * Starts the camera, the given device or the browser's default (no-op if that one already
+   * runs; another device replaces it). Resolves false, with the reason shown, if it cannot.
+   */
+  start(deviceId?: string): Promise<boolean>;
+  /** The device the preview shows, while it runs. */
+  readonly deviceId: string | undefined;
   /** Stops the camera and releases the device, e.g. before the SDK opens it for the call. */
   stop(message?: string): void;
 }
@@ -31,8 +36,12 @@ export function createCameraPreview(video: HTMLVideoElement, messageElement: HTM
   }
 
   return {
-    async start() {
-      if (stream) return true;
+    get deviceId() {
+      return stream?.getVideoTracks()[0]?.getSettings().deviceId;
+    },
+    async start(deviceId?: string) {
+      if (stream && (deviceId === undefined || stream.getVideoTracks()[0]?.getSettings().deviceId === deviceId)) return true;
+      release();
       const attempt = ++generation;
       if (!navigator.mediaDevices?.getUserMedia) {
         showMessage(CAMERA_NEEDS_SECURE_PAGE);
@@ -41,7 +50,7 @@ export function createCameraPreview(video: HTMLVideoElement, messageElement: HTM
       showMessage('Starting your camera…');
       try {
         const started = await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1280 }, height: { ideal: 720 } },
+          video: { width: { ideal: 1280 }, height: { ideal: 720 }, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) },
           audio: false,
         });
         if (attempt !== generation) {

@@ -43,10 +43,10 @@ export function createDevicePicker(options: DevicePickerOptions): DevicePicker {
       options.onError(error);
       return;
     }
-    fill(camera, deviceOptions(devices.cameras, 'Camera'), local.tracks.get('camera')?.getSettings().deviceId);
-    fill(microphone, deviceOptions(devices.microphones, 'Microphone'), local.tracks.get('microphone')?.getSettings().deviceId);
-    fill(speaker, deviceOptions(devices.speakers, 'Speaker'), chosenSpeaker);
-    // Switching needs a running device; turning it on opens the browser's default again.
+    fillDeviceSelect(camera, deviceOptions(devices.cameras, 'Camera'), local.tracks.get('camera')?.getSettings().deviceId);
+    fillDeviceSelect(microphone, deviceOptions(devices.microphones, 'Microphone'), local.tracks.get('microphone')?.getSettings().deviceId);
+    fillDeviceSelect(speaker, deviceOptions(devices.speakers, 'Speaker'), chosenSpeaker);
+    // Switching needs a running device; turning it on again reopens the one last chosen.
     setSwitchable(camera, cameraHint, local.isCameraEnabled, 'Turn your camera on to switch cameras.');
     setSwitchable(microphone, microphoneHint, local.isMicrophoneEnabled, 'Turn your microphone on to switch microphones.');
   }
@@ -80,7 +80,8 @@ export function createDevicePicker(options: DevicePickerOptions): DevicePicker {
   };
 }
 
-function fill(select: HTMLSelectElement, choices: DeviceOption[], inUse: string | undefined): void {
+/** Lists `choices` in `select`, with the device in use (else the browser's default) selected. */
+export function fillDeviceSelect(select: HTMLSelectElement, choices: DeviceOption[], inUse: string | undefined): void {
   select.replaceChildren(...choices.map((choice) => new Option(choice.label, choice.value)));
   select.value = selectedDevice(choices, inUse) ?? '';
 }

@@ -1,7 +1,9 @@
 // The join page: room, name, camera/mic choices, optional token, and a live camera preview.
 
-import type { NetworkQualityResult } from '@parley/client';
+import { listMediaDevices, type NetworkQualityResult } from '@parley/client';
 import { createCameraPreview } from './camera-preview.ts';
+import { deviceOptions } from './device-options.ts';
+import { fillDeviceSelect } from './device-picker.ts';
 import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
 import { describeError } from './errors.ts';
 import { rememberDisplayName } from './identity.ts';
@@ -16,6 +18,9 @@ export interface JoinRequest {
   token: string | undefined;
   cameraOn: boolean;
   micOn: boolean;
+  /** The devices picked on the join page; undefined for the browser's default. */
+  cameraDeviceId: string | undefined;
+  micDeviceId: string | undefined;
 }
 
 export interface JoinPageOptions {
@@ -44,6 +49,8 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
   const nameInput = findElement(form, '[name="name"]', HTMLInputElement);
   const cameraCheckbox = findElement(form, '[name="camera"]', HTMLInputElement);
   const micCheckbox = findElement(form, '[name="mic"]', HTMLInputElement);
+  const cameraSelect = findElement(form, '[name="camera-device"]', HTMLSelectElement);
+  const micSelect = findElement(form, '[name="mic-device"]', HTMLSelectElement);
   const tokenInput = findElement(form, '[name="token"]', HTMLTextAreaElement);
   const tokenDetails = findPart(form, 'token-details', HTMLDetailsElement);
   const joinButton = findPart(form, 'join-button', HTMLButtonElement);
@@ -63,7 +70,16 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
   async function startPreview(): Promise<void> {
     // Without a working camera the user can still join; untick the box so the SDK does not try
     // (and fail) to open it again. Ticking it again retries the preview.
-    if (!(await preview.start())) cameraCheckbox.checked = false;
+    if (!(await preview.start(cameraSelect.value || undefined))) cameraCheckbox.checked = false;
+    await refreshDevices();
+  }
+
+  /** Device names show once the browser has a permission (the preview asks for the camera's). */
+  async function refreshDevices(): Promise<void> {
+    const devices = await listMediaDevices().catch(() => undefined);
+    if (!devices) return;
+    fillDeviceSelect(cameraSelect, deviceOptions(devices.cameras, 'Camera'), preview.deviceId ?? (cameraSelect.value || undefined));
+    fillDeviceSelect(micSelect, deviceOptions(devices.microphones, 'Microphone'), micSelect.value || undefined);
   }
 
   function readRequest(): JoinRequest {
@@ -73,6 +89,8 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
       token: tokenInput.value.trim() || undefined,
       cameraOn: cameraCheckbox.checked,
       micOn: micCheckbox.checked,
+      cameraDeviceId: cameraSelect.value || undefined,
+      micDeviceId: micSelect.value || undefined,
     };
   }
 
@@ -87,6 +105,12 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
     if (cameraCheckbox.checked) void startPreview();
     else preview.stop();
   });
+  cameraSelect.addEventListener('change', () => {
+    if (cameraCheckbox.checked) void startPreview();
+  });
+  // Cameras and headsets plugged in or out while the page is open show up at once.
+  const onDeviceChange = (): void => void refreshDevices();
+  navigator.mediaDevices?.addEventListener('devicechange', onDeviceChange);
 
   // Editing the room name after an error removes the "invalid" styling right away.
   roomInput.addEventListener('input', () => roomInput.removeAttribute('aria-invalid'));
@@ -129,7 +153,10 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
   }
 
   if (cameraCheckbox.checked) void startPreview();
-  else preview.stop();
+  else {
+    preview.stop();
+    void refreshDevices();
+  }
 
   return {
     element,
@@ -137,6 +164,7 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
     dispose: () => {
       preview.stop();
       networkTestAbort.abort();
+      navigator.mediaDevices?.removeEventListener('devicechange', onDeviceChange);
     },
     revealTokenField() {
       tokenDetails.open = true;

@@ -20,8 +20,9 @@ export async function connectRoom(room: Room, request: JoinRequest, identity: st
  */
 export async function enableRequestedDevices(local: LocalParticipant, request: JoinRequest): Promise<unknown[]> {
   const errors: unknown[] = [];
-  if (request.micOn) await local.setMicrophoneEnabled(true).catch((error: unknown) => errors.push(error));
-  if (request.cameraOn) await local.setCameraEnabled(true).catch((error: unknown) => errors.push(error));
+  // Called for devices left off too: the choice is remembered for when they are turned on.
+  await local.setMicrophoneEnabled(request.micOn, request.micDeviceId).catch((error: unknown) => errors.push(error));
+  await local.setCameraEnabled(request.cameraOn, request.cameraDeviceId).catch((error: unknown) => errors.push(error));
   return errors;
 }
 
