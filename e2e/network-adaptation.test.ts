@@ -9,12 +9,10 @@
  *   same participants (nobody left or joined).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
-import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
-import { freeUdpPort } from './harness/environment.ts';
+import { describe, test } from 'node:test';
+import { useShapedCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
-import { createNetwork, type Network, type ProfileName } from './netsim/index.ts';
+import type { ProfileName } from './netsim/index.ts';
 
 const STEP_DOWN_LIMIT_MS = 10_000;
 /** Four good 2-s samples (eight after a step up the next impairment undid within 10 s), plus lag. */
@@ -108,33 +106,12 @@ async function keepsDecoding(subscriber: SdkParticipant, from: string, frames: n
 }
 
 describe('network adaptation (publisher in a shaped namespace)', () => {
-  let server: RunningServer;
-  let network: Network;
-  let hostBrowser: TestBrowser;
-  let shapedBrowser: TestBrowser;
-  let proxyUrl: string;
-
-  before(async () => {
-    server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: silentLogger });
-    network = await createNetwork();
-    const proxy = await network.exposeTcp({ host: '127.0.0.1', port: server.port });
-    proxyUrl = proxy.url;
-    [hostBrowser, shapedBrowser] = await Promise.all([
-      launchBrowser('chromium'),
-      launchBrowser('chromium', { networkNamespace: network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }),
-    ]);
-  });
-
-  after(async () => {
-    await Promise.all([hostBrowser?.close(), shapedBrowser?.close()]);
-    await network?.close();
-    await server?.close();
-  });
+  const env = useShapedCallEnvironment();
 
   async function joinCall(topology: 'p2p' | 'sfu'): Promise<{ publisher: SdkParticipant; subscriber: SdkParticipant }> {
     const room = `adapt-${topology}`;
-    const publisher = await SdkParticipant.join(shapedBrowser, proxyUrl, room, 'pub', { roomConfig: { topology }, microphone: false });
-    const subscriber = await SdkParticipant.join(hostBrowser, server.url, room, 'sub', { roomConfig: { topology }, camera: false, microphone: false });
+    const publisher = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, room, 'pub', { roomConfig: { topology }, microphone: false });
+    const subscriber = await SdkParticipant.join(env.hostBrowser, env.server.url, room, 'sub', { roomConfig: { topology }, camera: false, microphone: false });
     await subscriber.waitForVideoFrom('pub', 30);
     return { publisher, subscriber };
   }
@@ -144,12 +121,12 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     assert.equal(await cameraProfile(publisher), 'high', 'the camera starts in the high profile');
     const clear = await waitUntilSending(publisher, BUSY_KBPS, BUSY_LIMIT_MS);
     const degradedAt = Date.now();
-    await network.applyProfile(profile);
+    await env.network.applyProfile(profile);
     const downMs = await waitForProfile(publisher, 'low', degradedAt, STEP_DOWN_LIMIT_MS);
     const low = await sendingWithinLowCaps(publisher);
     const decodingMs = await keepsDecoding(subscriber, 'pub', 10, 10_000);
     const clearedAt = Date.now();
-    await network.applyProfile('clear');
+    await env.network.applyProfile('clear');
     const upMs = await waitForProfile(publisher, 'high', clearedAt, STEP_UP_LIMIT_MS);
     const high = await sending(publisher);
     console.log(
@@ -164,7 +141,7 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
   /** Everything dropped for 5 s: video decodes again within 5 s of the end, nobody left or joined. */
   async function assertOutageRecovery(publisher: SdkParticipant, subscriber: SdkParticipant): Promise<void> {
     const eventsBefore = (await subscriber.events()).length;
-    await network.outage(OUTAGE_MS);
+    await env.network.outage(OUTAGE_MS);
     const recoveryMs = await keepsDecoding(subscriber, 'pub', 5, RECOVERY_LIMIT_MS);
     console.log(`outage of ${OUTAGE_MS} ms: video decodes again ${recoveryMs} ms after the link came back`);
     const membership = (await subscriber.events()).slice(eventsBefore).filter((e) => e.name === 'participantLeft' || e.name === 'participantJoined');
@@ -173,27 +150,17 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     assert.deepEqual(await publisher.remoteIdentities(), ['sub']);
   }
 
-  test('SFU: slow-3g and lossy step the camera down and back up; a 5 s outage recovers by itself', async () => {
-    const { publisher, subscriber } = await joinCall('sfu');
-    try {
-      await assertStepsDownAndUp(publisher, subscriber, 'slow-3g');
-      await assertStepsDownAndUp(publisher, subscriber, 'lossy');
-      await assertOutageRecovery(publisher, subscriber);
-    } finally {
-      await network.applyProfile('clear');
-      await Promise.all([publisher.close(), subscriber.close()]);
-    }
-  });
-
-  test('P2P: slow-3g and lossy step the camera down and back up; a 5 s outage recovers by itself', async () => {
-    const { publisher, subscriber } = await joinCall('p2p');
-    try {
-      await assertStepsDownAndUp(publisher, subscriber, 'slow-3g');
-      await assertStepsDownAndUp(publisher, subscriber, 'lossy');
-      await assertOutageRecovery(publisher, subscriber);
-    } finally {
-      await network.applyProfile('clear');
-      await Promise.all([publisher.close(), subscriber.close()]);
-    }
-  });
+  for (const topology of ['sfu', 'p2p'] as const) {
+    test(`${topology.toUpperCase()}: slow-3g and lossy step the camera down and back up; a 5 s outage recovers by itself`, async () => {
+      const { publisher, subscriber } = await joinCall(topology);
+      try {
+        await assertStepsDownAndUp(publisher, subscriber, 'slow-3g');
+        await assertStepsDownAndUp(publisher, subscriber, 'lossy');
+        await assertOutageRecovery(publisher, subscriber);
+      } finally {
+        await env.network.applyProfile('clear');
+        await Promise.all([publisher.close(), subscriber.close()]);
+      }
+    });
+  }
 });

@@ -7,12 +7,9 @@
  * resend what never arrived, and its subscribers' picture keeps moving.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
-import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
-import { freeUdpPort } from './harness/environment.ts';
+import { before, describe, test } from 'node:test';
+import { useShapedCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
-import { createNetwork, type Network } from './netsim/index.ts';
 
 const ROOM = 'sfu-loss';
 const LOSS_PERCENT = 5;
@@ -62,27 +59,13 @@ function watchVideo(subscriber: SdkParticipant, from: string, ms: number): Promi
 }
 
 describe('SFU under packet loss', () => {
-  let server: RunningServer;
-  let hostBrowser: TestBrowser;
-  let network: Network;
-  let subscriberBrowser: TestBrowser;
+  const env = useShapedCallEnvironment();
   let publisher: SdkParticipant;
   let subscriber: SdkParticipant;
-  let proxyUrl: string;
 
   before(async () => {
-    server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: silentLogger });
-    network = await createNetwork();
-    // Signaling through a proxy on the veth host address; media straight to the SFU's port, which
-    // binds every interface because the server's host is loopback.
-    const proxy = await network.exposeTcp({ host: '127.0.0.1', port: server.port });
-    proxyUrl = proxy.url;
-    [hostBrowser, subscriberBrowser] = await Promise.all([
-      launchBrowser('chromium'),
-      launchBrowser('chromium', { networkNamespace: network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }),
-    ]);
-    publisher = await SdkParticipant.join(hostBrowser, server.url, ROOM, 'pub', { roomConfig: sfuRoom, microphone: false });
-    subscriber = await SdkParticipant.join(subscriberBrowser, proxy.url, ROOM, 'sub', { roomConfig: sfuRoom, camera: false, microphone: false });
+    publisher = await SdkParticipant.join(env.hostBrowser, env.server.url, ROOM, 'pub', { roomConfig: sfuRoom, microphone: false });
+    subscriber = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, ROOM, 'sub', { roomConfig: sfuRoom, camera: false, microphone: false });
     await subscriber.waitForVideoFrom('pub', 30);
     // The top simulcast layer: the most packets per second, so the most to lose and recover.
     await subscriber.page.evaluate(() => (window as any).__parley.room.remoteParticipants.get('pub').setVideoQuality('high'), undefined);
@@ -91,12 +74,6 @@ describe('SFU under packet loss', () => {
       undefined,
       { timeoutMs: 20_000, what: 'the subscriber on the top layer' },
     );
-  });
-
-  after(async () => {
-    await Promise.all([hostBrowser?.close(), subscriberBrowser?.close()]);
-    await network?.close();
-    await server?.close();
   });
 
   test("the subscriber's media crosses the namespace's link: the SFU offers the veth host address", async () => {
@@ -114,24 +91,24 @@ describe('SFU under packet loss', () => {
       return { offered, selectedAddress };
     }, undefined);
     console.log(`SFU host candidates offered to the subscriber: ${media.offered.join(' ')}; selected ${media.selectedAddress}`);
-    assert.ok(media.offered.includes(network.hostAddress), `the SFU offers ${network.hostAddress} (offered: ${media.offered.join(', ')})`);
-    assert.equal(media.selectedAddress, network.hostAddress);
+    assert.ok(media.offered.includes(env.network.hostAddress), `the SFU offers ${env.network.hostAddress} (offered: ${media.offered.join(', ')})`);
+    assert.equal(media.selectedAddress, env.network.hostAddress);
   });
 
   test(`clean link: no NACKs and ~0 retransmissions; ${LOSS_PERCENT} % loss: NACKs answered by retransmissions, no freeze over 1 s`, async () => {
-    const retransmissions = async () => (await server.media.sfuStats(ROOM)).retransmissions;
+    const retransmissions = async () => (await env.server.media.sfuStats(ROOM)).retransmissions;
 
     const cleanStart = await retransmissions();
     const clean = await watchVideo(subscriber, 'pub', WATCH_MS);
     const cleanRetransmissions = (await retransmissions()) - cleanStart;
     console.log(`clean link over ${WATCH_MS} ms: ${JSON.stringify(clean)}, SFU retransmissions ${cleanRetransmissions}`);
 
-    await network.shape({ lossPercent: LOSS_PERCENT });
+    await env.network.shape({ lossPercent: LOSS_PERCENT });
     const lossyStart = await retransmissions();
     const lossy = await watchVideo(subscriber, 'pub', WATCH_MS);
     const lossyRetransmissions = (await retransmissions()) - lossyStart;
-    const dropped = await network.droppedPackets();
-    await network.shape({});
+    const dropped = await env.network.droppedPackets();
+    await env.network.shape({});
     // A retransmitted packet fills its gap, so packetsLost counts only what was never recovered.
     console.log(
       `${LOSS_PERCENT} % loss over ${WATCH_MS} ms: ${JSON.stringify(lossy)}, SFU retransmissions ${lossyRetransmissions}; ` +
@@ -151,17 +128,17 @@ describe('SFU under packet loss', () => {
   });
 
   test(`${LOSS_PERCENT} % loss on a publisher's uplink: the SFU NACKs the publisher, which resends, and its subscriber's picture keeps moving`, async () => {
-    const uplink = await SdkParticipant.join(subscriberBrowser, proxyUrl, ROOM, 'uplink', { roomConfig: sfuRoom, microphone: false });
+    const uplink = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, ROOM, 'uplink', { roomConfig: sfuRoom, microphone: false });
     try {
       await publisher.waitForVideoFrom('uplink', 30);
       const sent = async () => (await uplink.stats()).filter((s) => s.direction === 'outbound' && s.kind === 'video');
-      const nacksToPublishers = async () => (await server.media.sfuStats(ROOM)).nacksToPublishers;
+      const nacksToPublishers = async () => (await env.server.media.sfuStats(ROOM)).nacksToPublishers;
       const sentBefore = await sent();
       const nacksBefore = await nacksToPublishers();
-      await network.shape({ lossPercent: LOSS_PERCENT });
+      await env.network.shape({ lossPercent: LOSS_PERCENT });
       const watch = await watchVideo(publisher, 'uplink', WATCH_MS);
-      const dropped = await network.droppedPackets();
-      await network.shape({});
+      const dropped = await env.network.droppedPackets();
+      await env.network.shape({});
       const sentAfter = await sent();
       const grew = (key: 'nackCount' | 'retransmittedPackets') =>
         sentAfter.reduce((sum, layer) => sum + (layer[key] ?? 0) - (sentBefore.find((before) => before.rid === layer.rid)?.[key] ?? 0), 0);

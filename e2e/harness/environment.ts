@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import { createSocket } from 'node:dgram';
 import { silentLogger, startServer, type RunningServer, type ServerConfigInput } from '@parley/server';
+import { createNetwork, type Network } from '../netsim/index.ts';
 import { launchBrowser, type TestBrowser } from './browsers.ts';
 
 export interface CallEnvironment {
@@ -23,10 +24,6 @@ export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironm
     await Promise.all([env.chromium?.close(), env.firefox?.close()]);
     await env.server?.close();
   });
-  const ready = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${what} is not started: use it inside a test`);
-    return value;
-  };
   return {
     get server() {
       return ready(env.server, 'the server');
@@ -40,6 +37,11 @@ export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironm
   };
 }
 
+function ready<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is not started: use it inside a test or a later hook`);
+  return value;
+}
+
 /** A UDP port nothing listens on right now, for the SFU of one test file. */
 export async function freeUdpPort(): Promise<number> {
   const socket = createSocket('udp4');
@@ -47,4 +49,57 @@ export async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
+}
+
+export interface ShapedCallEnvironment {
+  readonly server: RunningServer;
+  readonly network: Network;
+  /** Chromium on the host, reaching the server on loopback. */
+  readonly hostBrowser: TestBrowser;
+  /** Chromium inside the netsim namespace: everything it sends and receives crosses the shaped link. */
+  readonly shapedBrowser: TestBrowser;
+  /** The server as the shaped browser reaches it: a proxy on the veth host address. */
+  readonly proxyUrl: string;
+}
+
+/**
+ * Registers hooks that start a Parley server, a netsim network, and two Chromiums: one on the
+ * host and one inside the namespace. Signaling from inside goes through a TCP proxy on the veth
+ * host address; media goes straight to the SFU's port, which binds every interface because the
+ * server's host is loopback.
+ */
+export function useShapedCallEnvironment(): ShapedCallEnvironment {
+  const env: { server?: RunningServer; network?: Network; hostBrowser?: TestBrowser; shapedBrowser?: TestBrowser; proxyUrl?: string } = {};
+  before(async () => {
+    env.server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: silentLogger });
+    env.network = await createNetwork();
+    const proxy = await env.network.exposeTcp({ host: '127.0.0.1', port: env.server.port });
+    env.proxyUrl = proxy.url;
+    [env.hostBrowser, env.shapedBrowser] = await Promise.all([
+      launchBrowser('chromium'),
+      launchBrowser('chromium', { networkNamespace: env.network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([env.hostBrowser?.close(), env.shapedBrowser?.close()]);
+    await env.network?.close();
+    await env.server?.close();
+  });
+  return {
+    get server() {
+      return ready(env.server, 'the server');
+    },
+    get network() {
+      return ready(env.network, 'the network');
+    },
+    get hostBrowser() {
+      return ready(env.hostBrowser, 'the host Chromium');
+    },
+    get shapedBrowser() {
+      return ready(env.shapedBrowser, 'the shaped Chromium');
+    },
+    get proxyUrl() {
+      return ready(env.proxyUrl, 'the proxy');
+    },
+  };
 }

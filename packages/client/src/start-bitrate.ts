@@ -6,14 +6,14 @@
  * estimate at 1 Mbit/s instead: 720p from the first second. Congestion control still takes it
  * down at once on a link that cannot carry it; browsers other than Chromium ignore the parameter.
  */
-export const START_BITRATE_KBPS = 1000;
+const START_BITRATE_KBPS = 1000;
 
 const VIDEO_CODECS = new Set(['vp8', 'vp9', 'h264', 'av1']);
 
 /** `description` with the start bitrate on each video codec's format parameters. */
-export function withStartBitrate<Description extends { type: RTCSdpType; sdp?: string }>(description: Description, kbps = START_BITRATE_KBPS): Description {
+export function withStartBitrate<Description extends { type: RTCSdpType; sdp?: string }>(description: Description): Description {
   if (!description.sdp) return description;
-  const parameter = `x-google-start-bitrate=${kbps}`;
+  const parameter = `x-google-start-bitrate=${START_BITRATE_KBPS}`;
   const eol = description.sdp.includes('\r\n') ? '\r\n' : '\n';
   const lines = description.sdp.split(eol);
   const videoPayloads = new Set<string>();

@@ -41,48 +41,41 @@ function readVp8(packet: Buffer, start: number): PictureNumbering | undefined {
   if ((packet[start]! & 0x80) === 0) return undefined;
   const extension = packet[start + 1];
   if (extension === undefined) return undefined;
-  let offset = start + 2;
-  let pictureIdAt = -1;
-  let pictureIdBits = 7;
-  let pictureId = 0;
-  if (extension & 0x80) {
-    const picture = readPictureId(packet, offset);
-    if (!picture) return undefined;
-    ({ at: pictureIdAt, bits: pictureIdBits, value: pictureId } = picture);
-    offset += pictureIdBits === 15 ? 2 : 1;
-  }
-  const tl0PicIdxAt = extension & 0x40 && offset < packet.length ? offset : -1;
-  return finish(pictureIdAt, pictureIdBits, pictureId, tl0PicIdxAt, packet);
+  const picture = readPictureId(packet, start + 2, (extension & 0x80) !== 0);
+  if (!picture) return undefined;
+  const tl0PicIdxAt = extension & 0x40 && picture.next < packet.length ? picture.next : -1;
+  return finish(picture, tl0PicIdxAt, packet);
 }
 
 /** I (PictureID) and L (layer indices, followed by TL0PICIDX in non-flexible mode) in the first byte. */
 function readVp9(packet: Buffer, start: number): PictureNumbering | undefined {
   const first = packet[start]!;
-  let offset = start + 1;
-  let pictureIdAt = -1;
-  let pictureIdBits = 7;
-  let pictureId = 0;
-  if (first & 0x80) {
-    const picture = readPictureId(packet, offset);
-    if (!picture) return undefined;
-    ({ at: pictureIdAt, bits: pictureIdBits, value: pictureId } = picture);
-    offset += pictureIdBits === 15 ? 2 : 1;
-  }
-  const layerIndices = (first & 0x20) !== 0;
-  const flexible = (first & 0x10) !== 0;
-  const tl0PicIdxAt = layerIndices && !flexible && offset + 1 < packet.length ? offset + 1 : -1;
-  return finish(pictureIdAt, pictureIdBits, pictureId, tl0PicIdxAt, packet);
+  const picture = readPictureId(packet, start + 1, (first & 0x80) !== 0);
+  if (!picture) return undefined;
+  const nonFlexibleLayerIndices = (first & 0x20) !== 0 && (first & 0x10) === 0;
+  const tl0PicIdxAt = nonFlexibleLayerIndices && picture.next + 1 < packet.length ? picture.next + 1 : -1;
+  return finish(picture, tl0PicIdxAt, packet);
 }
 
-function readPictureId(packet: Buffer, at: number): { at: number; bits: number; value: number } | undefined {
+interface PictureIdField {
+  at: number;
+  bits: number;
+  value: number;
+  /** The offset of the field after it. */
+  next: number;
+}
+
+/** The PictureID field at `at` if the descriptor says it is `present` (M bit: 15 bits, else 7); undefined if cut short. */
+function readPictureId(packet: Buffer, at: number, present: boolean): PictureIdField | undefined {
+  if (!present) return { at: -1, bits: 7, value: 0, next: at };
   const high = packet[at];
   if (high === undefined) return undefined;
-  if ((high & 0x80) === 0) return { at, bits: 7, value: high & 0x7f };
+  if ((high & 0x80) === 0) return { at, bits: 7, value: high & 0x7f, next: at + 1 };
   const low = packet[at + 1];
-  return low === undefined ? undefined : { at, bits: 15, value: ((high & 0x7f) << 8) | low };
+  return low === undefined ? undefined : { at, bits: 15, value: ((high & 0x7f) << 8) | low, next: at + 2 };
 }
 
-function finish(pictureIdAt: number, pictureIdBits: number, pictureId: number, tl0PicIdxAt: number, packet: Buffer): PictureNumbering | undefined {
-  if (pictureIdAt < 0 && tl0PicIdxAt < 0) return undefined;
-  return { pictureIdAt, pictureIdBits, pictureId, tl0PicIdxAt, tl0PicIdx: tl0PicIdxAt >= 0 ? packet[tl0PicIdxAt]! : 0 };
+function finish(picture: PictureIdField, tl0PicIdxAt: number, packet: Buffer): PictureNumbering | undefined {
+  if (picture.at < 0 && tl0PicIdxAt < 0) return undefined;
+  return { pictureIdAt: picture.at, pictureIdBits: picture.bits, pictureId: picture.value, tl0PicIdxAt, tl0PicIdx: tl0PicIdxAt >= 0 ? packet[tl0PicIdxAt]! : 0 };
 }

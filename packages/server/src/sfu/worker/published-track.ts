@@ -190,7 +190,7 @@ export class PublishedTrack implements DownstreamSource {
     const rtpTimestamp = timestamp(packet);
     const previousHighest = state.highestSequence;
     countReceived(state, sequence);
-    const gap = state.losses?.onPacket(sequence, previousHighest);
+    const gap = state.losses?.onPacket(sequence, previousHighest, state.lastPacketAt);
     if (gap && gap.length > 0 && this.isForwarded(layer)) this.sendNack(state, gap);
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
