@@ -247,7 +247,7 @@ async function joinPair(topology: Topology, room: string, chromiumIdentity: stri
   const options = { roomConfig: { topology }, video: VIDEO };
   const chromium = await SdkParticipant.join(env.chromium, env.server.url, room, chromiumIdentity, options);
   const firefox = await SdkParticipant.join(env.firefox, env.server.url, room, firefoxIdentity, options);
-  await Promise.all([chromium.waitForMediaFrom(firefoxIdentity, 10), firefox.waitForMediaFrom(chromiumIdentity, 10)]);
+  await SdkParticipant.waitForMediaBetween(chromium, firefox);
   return [chromium, firefox];
 }
 

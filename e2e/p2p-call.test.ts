@@ -14,7 +14,7 @@ const freshRoom = () => `p2p-${++roomCounter}`;
 
 /** Both directions decode video and carry audio over a direct, DTLS-connected path. */
 async function assertTwoWayCall(a: SdkParticipant, b: SdkParticipant): Promise<void> {
-  const [atA, atB] = await Promise.all([a.waitForMediaFrom(b.identity, 10), b.waitForMediaFrom(a.identity, 10)]);
+  const [atA, atB] = await SdkParticipant.waitForMediaBetween(a, b);
   for (const [where, inbound] of [[a.identity, atA], [b.identity, atB]] as const) {
     const video = inbound.find((s) => s.kind === 'video') as StreamFigures;
     const audio = inbound.find((s) => s.kind === 'audio') as StreamFigures;

@@ -48,7 +48,7 @@ describe('reconnection', () => {
     const room = freshRoom();
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice', { roomConfig: { topology: 'p2p' } });
     const bob = await SdkParticipant.join(env.firefox, env.server.url, room, 'bob', { roomConfig: { topology: 'p2p' } });
-    await Promise.all([alice.waitForMediaFrom('bob', 10), bob.waitForMediaFrom('alice', 10)]);
+    await SdkParticipant.waitForMediaBetween(alice, bob);
     await assertResumes(alice, [bob], room);
     await Promise.all([alice.close(), bob.close()]);
   });
@@ -58,10 +58,10 @@ describe('reconnection', () => {
     const sfu = { roomConfig: { topology: 'sfu' as const } };
     const ann = await SdkParticipant.join(env.chromium, env.server.url, room, 'ann', sfu);
     const ben = await SdkParticipant.join(env.chromium, env.server.url, room, 'ben', sfu);
-    await Promise.all([ann.waitForMediaFrom('ben', 10), ben.waitForMediaFrom('ann', 10)]);
+    await SdkParticipant.waitForMediaBetween(ann, ben);
     await assertResumes(ann, [ben], room);
     const cat = await SdkParticipant.join(env.firefox, env.server.url, room, 'cat', sfu);
-    await Promise.all([ann.waitForMediaFrom('cat', 10), cat.waitForMediaFrom('ann', 10)]);
+    await SdkParticipant.waitForMediaBetween(ann, cat);
     await Promise.all([ann.close(), ben.close(), cat.close()]);
   });
 });

@@ -113,7 +113,7 @@ describe('SFU call', () => {
     // Chromium on both sides: a Firefox publisher's direct-path video stalls ~3 s when it starts its
     // SFU encoders (measured; see the SFU notes in docs/testing.md), which is Firefox, not the move.
     const b = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-b', { roomConfig: auto, video: smallCamera });
-    await Promise.all([a.waitForMediaFrom('auto-b', 10), b.waitForMediaFrom('auto-a', 10)]);
+    await SdkParticipant.waitForMediaBetween(a, b);
     assert.equal(await a.topology(), 'p2p');
     assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 0, 'no SFU transport while two talk directly');
     assert.equal(await a.directLinks(), 1);

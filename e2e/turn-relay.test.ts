@@ -61,7 +61,7 @@ async function selectedPaths(participant: SdkParticipant): Promise<SelectedPath[
 
 /** Both sides decode video and hear audio, and each side's selected local candidate is a relay in `relayPorts`. */
 async function assertRelayedCall(a: SdkParticipant, b: SdkParticipant, relayPorts: { min: number; max: number }): Promise<void> {
-  const [atA, atB] = await Promise.all([a.waitForMediaFrom(b.identity, 10, 30_000), b.waitForMediaFrom(a.identity, 10, 30_000)]);
+  const [atA, atB] = await SdkParticipant.waitForMediaBetween(a, b, 10, 30_000);
   for (const [who, inbound] of [[a, atA], [b, atB]] as const) {
     const video = inbound.find((s) => s.kind === 'video')!;
     assert.equal(video.candidateType, 'relay', `${who.identity}: the selected pair's local candidate is a relay`);

@@ -7,8 +7,11 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchBrowser } from './browsers.ts';
+import { browserExecutable, launchBrowser } from './browsers.ts';
 import type { TestBrowser, TestPage } from './browsers.ts';
 
 // The page keeps all WebRTC state; the test only moves JSON between pages.
@@ -237,3 +240,38 @@ test('WebRTC call Chromium <-> Firefox with signaling relayed by the test', { ti
     assert.equal(st.play, 'playing', `${page.name}: remote <video> autoplays`);
   }
 });
+
+test('a browser that hangs at start is killed and started once more', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-hang-'));
+  try {
+    // The first start hangs like Chromium did once in CI (its command line, hence its profile,
+    // kept by `sh -c`); the second is the real browser.
+    const hungPidFile = join(dir, 'hung.pid');
+    const executable = join(dir, 'chromium-that-hangs-once');
+    await writeFile(
+      executable,
+      `#!/bin/sh\nif [ ! -e '${hungPidFile}' ]; then echo $$ > '${hungPidFile}'; exec sh -c 'sleep 120' hang "$@"; fi\nexec '${browserExecutable('chromium')}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const browser = await launchBrowser('chromium', { executablePath: executable, launchTimeoutMs: 5_000 });
+    try {
+      const page = await browser.newPage();
+      assert.equal(await page.evaluate(() => 6 * 7, undefined), 42, 'the second start gives a working browser');
+    } finally {
+      await browser.close();
+    }
+    const hungPid = Number(await readFile(hungPidFile, 'utf8'));
+    assert.ok(!isAlive(hungPid), `the hung first start (pid ${hungPid}) was killed`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

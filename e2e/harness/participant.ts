@@ -150,9 +150,58 @@ export class SdkParticipant {
     return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.events, undefined);
   }
 
+  /**
+   * What a failed wait needs to be understood: the room's events, and every PeerConnection's
+   * states and RTP counters, read raw from getStats so that a stream the SDK cannot attribute
+   * shows too.
+   */
+  async diagnostics(): Promise<string> {
+    const report = await this.page
+      .evaluate(async () => {
+        const state = (window as unknown as { __parley?: PageState }).__parley;
+        if (!state) return 'no room on this page';
+        const room = state.room as unknown as { topology?: string; links: Map<string, { pc: RTCPeerConnection }>; sfu?: { connections(identity: string): { pc: RTCPeerConnection }[] } };
+        const named: Array<[string, RTCPeerConnection]> = [
+          ...[...room.links].map(([identity, link]) => [`p2p:${identity}`, link.pc] as [string, RTCPeerConnection]),
+          ...(room.sfu?.connections(state.room.localParticipant.identity) ?? []).map(({ pc }, index) => [`sfu#${index}`, pc] as [string, RTCPeerConnection]),
+        ];
+        const lines = [`topology=${room.topology}`];
+        for (const [name, pc] of named) {
+          lines.push(`${name}: signaling=${pc.signalingState} ice=${pc.iceConnectionState} connection=${pc.connectionState}`);
+          (await pc.getStats()).forEach((r: any) => {
+            if (r.type === 'inbound-rtp') lines.push(`  in ${r.kind} mid=${r.mid} ssrc=${r.ssrc} packets=${r.packetsReceived} lost=${r.packetsLost} bytes=${r.bytesReceived} frames=${r.framesDecoded ?? '-'} keyframes=${r.keyFramesDecoded ?? '-'} pli=${r.pliCount ?? '-'}`);
+            if (r.type === 'outbound-rtp') lines.push(`  out ${r.kind} mid=${r.mid} rid=${r.rid ?? '-'} packets=${r.packetsSent} bytes=${r.bytesSent} frames=${r.framesEncoded ?? '-'} pli=${r.pliCount ?? '-'} limited=${r.qualityLimitationReason ?? '-'}`);
+          });
+        }
+        const started = state.events[0]?.at ?? 0;
+        lines.push(`events: ${state.events.map((e) => `+${e.at - started}ms ${e.name} ${e.detail}`).join('; ') || '(none)'}`);
+        return lines.join('\n');
+      }, undefined)
+      .catch((error: Error) => `diagnostics unavailable: ${error.message}`);
+    return `--- ${this.identity} (${this.page.name}) ---\n${report}`;
+  }
+
+  /** Runs `wait`; if it fails, the error also carries the diagnostics of `participants`. */
+  static async explained<T>(participants: SdkParticipant[], wait: () => Promise<T>): Promise<T> {
+    try {
+      return await wait();
+    } catch (error) {
+      const message = (error as Error).message;
+      // Nested waits: a participant already explained by an inner wait is not repeated.
+      const missing = participants.filter((p) => !message.includes(`--- ${p.identity} (`));
+      const reports = await Promise.all(missing.map((p) => p.diagnostics()));
+      throw new Error([message, ...reports].join('\n'), { cause: error });
+    }
+  }
+
+  /** Waits until `a` and `b` each decode the other's video and receive its audio; returns what each receives. */
+  static waitForMediaBetween(a: SdkParticipant, b: SdkParticipant, minFrames = 10, timeoutMs?: number): Promise<[StreamFigures[], StreamFigures[]]> {
+    return SdkParticipant.explained([a, b], () => Promise.all([a.waitForMediaFrom(b.identity, minFrames, timeoutMs), b.waitForMediaFrom(a.identity, minFrames, timeoutMs)]));
+  }
+
   /** Waits until video from `from` has decoded more than `minFrames` and its audio bytes flow. */
   async waitForMediaFrom(from: string, minFrames: number, timeoutMs = 20_000): Promise<StreamFigures[]> {
-    await this.page.waitFor(
+    await SdkParticipant.explained([this], () => this.page.waitFor(
       async ({ from, minFrames }) => {
         const state = (window as unknown as { __parley: PageState }).__parley;
         const stats = await state.room.getStats();
@@ -162,20 +211,20 @@ export class SdkParticipant {
       },
       { from, minFrames },
       { timeoutMs, what: `${this.identity}: video frames > ${minFrames} and audio bytes from ${from}` },
-    );
+    ));
     return (await this.stats()).filter((s) => s.participant === from && s.direction === 'inbound');
   }
 
   /** Waits until video from `from` has decoded more than `minFrames` (no audio needed). */
   async waitForVideoFrom(from: string, minFrames: number, timeoutMs = 30_000): Promise<StreamFigures> {
-    await this.page.waitFor(
+    await SdkParticipant.explained([this], () => this.page.waitFor(
       async ({ from, minFrames }) => {
         const stats = await (window as unknown as { __parley: PageState }).__parley.room.getStats();
         return (stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0) > minFrames;
       },
       { from, minFrames },
       { timeoutMs, what: `${this.identity}: video frames > ${minFrames} from ${from}` },
-    );
+    ));
     return (await this.stats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')!;
   }
 
