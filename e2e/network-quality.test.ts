@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { detectNetworkQuality, ParleyError, type NetworkQualityResult } from '@parley/client';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser, type TestPage } from './harness/browsers.ts';
+import { testServerLogger } from './harness/environment.ts';
 import { createNetwork, TcpProxy, type Network } from './netsim/index.ts';
 
 const SHAPE = { rateKbit: 800, rttMs: 200 };
@@ -17,7 +18,7 @@ const SHAPE = { rateKbit: 800, rttMs: 200 };
 let server: RunningServer;
 before(async () => {
   // Several full tests from one address (127.0.0.1, also behind the proxies) in a few seconds.
-  server = await startServer({ port: 0, limits: { networkTestsPerIpPerMinute: 6000 } }, { logger: silentLogger });
+  server = await startServer({ port: 0, limits: { networkTestsPerIpPerMinute: 6000 } }, { logger: testServerLogger() });
 });
 after(() => server?.close());
 

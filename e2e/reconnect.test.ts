@@ -1,9 +1,12 @@
 /**
  * Signaling drops mid-call: the SDK reconnects and resumes the same membership, nobody sees a
  * leave or a join, and media (which never went through signaling) does not stop.
+ * The SFU's media worker crashes mid-call: the server restarts it, and the SDK reconnects its
+ * media to the new worker by itself, again without a leave or a join.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { WorkerPool } from '@parley/server';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
 
@@ -63,5 +66,58 @@ describe('reconnection', () => {
     const cat = await SdkParticipant.join(env.firefox, env.server.url, room, 'cat', sfu);
     await SdkParticipant.waitForMediaBetween(ann, cat);
     await Promise.all([ann.close(), ben.close(), cat.close()]);
+  });
+
+  test('SFU: the media worker crashes; the server restarts it and both sides see and hear each other again within 10 s', async () => {
+    const room = freshRoom();
+    const sfu = { roomConfig: { topology: 'sfu' as const } };
+    const ann = await SdkParticipant.join(env.chromium, env.server.url, room, 'ann', sfu);
+    const ben = await SdkParticipant.join(env.chromium, env.server.url, room, 'ben', sfu);
+    await SdkParticipant.waitForMediaBetween(ann, ben);
+    const pool = (await env.server.media.service()) as WorkerPool;
+    const [crashed] = pool.pids;
+    assert.ok(crashed !== undefined, 'an SFU worker runs');
+    // What each side plays now comes over the connections the crash kills: mark them.
+    for (const p of [ann, ben]) await p.page.evaluate(() => ((window as any).__crashedSfu = (window as any).__parley.room.sfu), undefined);
+
+    const killedAt = Date.now();
+    process.kill(crashed, 'SIGKILL');
+    await Promise.all(
+      [ann, ben].map((p) =>
+        p.page.waitFor(() => (window as any).__parley.room.sfu !== (window as any).__crashedSfu, undefined, { timeoutMs: 10_000, what: `${p.identity} reconnects its media` }),
+      ),
+    );
+    await SdkParticipant.waitForMediaBetween(ann, ben, 10, Math.max(1, 10_000 - (Date.now() - killedAt)));
+    const recoveredMs = Date.now() - killedAt;
+    console.log(`worker ${crashed} killed: both sides decode each other again after ${recoveredMs} ms (new worker ${pool.pids.join(',')})`);
+    assert.notDeepEqual(pool.pids, [crashed], 'a new worker process');
+    for (const [p, other] of [[ann, ben], [ben, ann]] as const) {
+      const events = await p.events();
+      assert.ok(!events.some((e) => e.name === 'participantLeft' || (e.name === 'participantJoined' && e.detail === other.identity && e.at >= killedAt)), `${p.identity} saw no leave or join`);
+      assert.equal(await p.page.evaluate(() => (window as any).__parley.room.state, undefined), 'connected');
+    }
+    await Promise.all([ann.close(), ben.close()]);
+  });
+
+  test('SFU: an answer the SFU refuses: the SDK asks for a fresh receiving connection by itself and media arrives', async () => {
+    const room = freshRoom();
+    const sfu = { roomConfig: { topology: 'sfu' as const } };
+    const ann = await SdkParticipant.join(env.chromium, env.server.url, room, 'ann', sfu);
+    // Ann's first answer to the SFU goes out mangled, as if it had been built from another offer.
+    await ann.page.evaluate(() => {
+      const send = WebSocket.prototype.send;
+      (window as any).__refusedAnswers = 0;
+      WebSocket.prototype.send = function (data) {
+        const message = typeof data === 'string' ? JSON.parse(data) : undefined;
+        if (message?.type !== 'subscriberAnswer' || (window as any).__refusedAnswers > 0) return send.call(this, data);
+        (window as any).__refusedAnswers++;
+        return send.call(this, JSON.stringify({ ...message, sdp: 'v=0\r\n' }));
+      };
+    }, undefined);
+    const ben = await SdkParticipant.join(env.chromium, env.server.url, room, 'ben', sfu);
+    await SdkParticipant.waitForMediaBetween(ann, ben);
+    assert.equal(await ann.page.evaluate(() => (window as any).__refusedAnswers, undefined), 1, 'one answer was refused');
+    assert.deepEqual((await ann.events()).filter((e) => e.name === 'error'), [], 'ann recovered without an error');
+    await Promise.all([ann.close(), ben.close()]);
   });
 });

@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { silentLogger, startServer, type RunningServer } from '@parley/server';
+import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { SdkParticipant } from './harness/participant.ts';
+import { testServerLogger } from './harness/environment.ts';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const ALLOWED_PEERS = ['127.0.0.1/32'];
@@ -97,7 +98,7 @@ after(async () => {
 describe('relay-only calls through the built-in TURN server', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer({ port: 0, turn: { port: 0, allowedPeers: ALLOWED_PEERS, ...BUILT_IN_RELAY_PORTS } }, { logger: silentLogger });
+    server = await startServer({ port: 0, turn: { port: 0, allowedPeers: ALLOWED_PEERS, ...BUILT_IN_RELAY_PORTS } }, { logger: testServerLogger() });
     servers.push(server);
   });
 
@@ -126,7 +127,7 @@ describe('relay-only calls through the built-in TURN server', () => {
   test('credentials are renewed at 80% of their lifetime and the relayed call carries on', async () => {
     const shortLived = await startServer(
       { port: 0, ice: { turnCredentialTtlSeconds: 8 }, turn: { port: 0, allowedPeers: ALLOWED_PEERS, ...BUILT_IN_RELAY_PORTS } },
-      { logger: silentLogger },
+      { logger: testServerLogger() },
     );
     servers.push(shortLived);
     const alice = await SdkParticipant.join(chromium, shortLived.url, 'turn-renew', 'alice', { iceTransportPolicy: 'relay' });
@@ -194,7 +195,7 @@ describe('relay-only call through a real coturn configured by `parley turn-confi
     }
     server = await startServer(
       { port: 0, ice: { turnSecret: SECRET, turnUrls: [`turn:127.0.0.1:${port}?transport=udp`] }, turn: { enabled: false } },
-      { logger: silentLogger },
+      { logger: testServerLogger() },
     );
     servers.push(server);
   });

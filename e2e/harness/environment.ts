@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import { createSocket } from 'node:dgram';
-import { silentLogger, startServer, type RunningServer, type ServerConfigInput } from '@parley/server';
+import { appendFileSync } from 'node:fs';
+import { createLogger, silentLogger, startServer, type Logger, type RunningServer, type ServerConfigInput } from '@parley/server';
 import { createNetwork, type Network } from '../netsim/index.ts';
 import { launchBrowser, type TestBrowser } from './browsers.ts';
 
@@ -17,7 +18,7 @@ export interface CallEnvironment {
 export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironment {
   const env: { server?: RunningServer; chromium?: TestBrowser; firefox?: TestBrowser } = {};
   before(async () => {
-    env.server = await startServer({ port: 0, turn: { enabled: false }, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: silentLogger });
+    env.server = await startServer({ port: 0, turn: { enabled: false }, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: testServerLogger() });
     [env.chromium, env.firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
   });
   after(async () => {
@@ -35,6 +36,15 @@ export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironm
       return ready(env.firefox, 'Firefox');
     },
   };
+}
+
+/**
+ * Quiet by default; `PARLEY_E2E_SERVER_LOG=<file>` appends the test servers' debug log there, to
+ * follow what the server and its SFU workers did during a failing test.
+ */
+export function testServerLogger(): Logger {
+  const file = process.env.PARLEY_E2E_SERVER_LOG;
+  return file ? createLogger('debug', (line) => appendFileSync(file, `${line}\n`)) : silentLogger;
 }
 
 function ready<T>(value: T | undefined, what: string): T {
@@ -71,7 +81,7 @@ export interface ShapedCallEnvironment {
 export function useShapedCallEnvironment(): ShapedCallEnvironment {
   const env: { server?: RunningServer; network?: Network; hostBrowser?: TestBrowser; shapedBrowser?: TestBrowser; proxyUrl?: string } = {};
   before(async () => {
-    env.server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: silentLogger });
+    env.server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: testServerLogger() });
     env.network = await createNetwork();
     const proxy = await env.network.exposeTcp({ host: '127.0.0.1', port: env.server.port });
     env.proxyUrl = proxy.url;

@@ -190,7 +190,7 @@ export class SdkParticipant {
       // Nested waits: a participant already explained by an inner wait is not repeated.
       const missing = participants.filter((p) => !message.includes(`--- ${p.identity} (`));
       const reports = await Promise.all(missing.map((p) => p.diagnostics()));
-      throw new Error([message, ...reports].join('\n'), { cause: error });
+      throw new Error([message, ...reports].join('\n'));
     }
   }
 

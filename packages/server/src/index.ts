@@ -3,3 +3,4 @@ export { ConfigError, resolveConfig, configFromEnv, configFromFile, mergeConfig,
 export { createToken, verifyToken, parseDuration, defaultGrants, type TokenClaims } from './auth/token.js';
 export { turnCredentials, iceServersFor } from './ice/ice-servers.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
+export type { WorkerPool } from './sfu/worker-pool.js';

@@ -536,6 +536,25 @@ describe('refusals', () => {
     await pingWorks(alone);
   });
 
+  test('an answer the engine refuses: MEDIA_REJECTED, that negotiation ends, and resubscribe starts a fresh connection', async () => {
+    const room = freshRoom();
+    const subscriberClient = await join(room, 'refused');
+    const publisherClient = await join(room, 'publisher');
+    const published = await publish(publisherClient, new SyntheticPublisher());
+    await nextSubscriberOffer(subscriberClient, 0, 'the first subscriberOffer');
+    expectError(await subscriberClient.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED);
+    // Not waiting for an answer any more: a late answer to that offer is refused as such.
+    expectError(await subscriberClient.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
+
+    const offersBefore = subscriberOffers(subscriberClient).length;
+    assert.equal((await subscriberClient.request({ type: 'resubscribe' })).type, 'ack');
+    const fresh = await nextSubscriberOffer(subscriberClient, offersBefore, 'a fresh subscriberOffer');
+    assert.deepEqual(fresh.tracks.map((t) => t.trackId), [published.trackId]);
+    const answer = await new SyntheticSubscriber().answer(fresh.sdp);
+    assert.equal((await subscriberClient.request({ type: 'subscriberAnswer', sdp: answer })).type, 'ack');
+    await pingWorks(subscriberClient);
+  });
+
   test('a ninth track: MEDIA_REJECTED; eight stay published', async () => {
     const room = freshRoom();
     const client = await join(room, 'octopus');

@@ -29,6 +29,9 @@ const CAMERA_LAYERS: RTCRtpEncodingParameters[] = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+/** Fresh receiving connections asked for in a row, none of which connected, before giving up. */
+const MAX_RESUBSCRIBES_WITHOUT_CONNECTING = 3;
+
 /**
  * Media through the SFU: one sending PeerConnection per published track (the SFU engine routes
  * one m-line per connection), and one receiving PeerConnection the SFU offers and renegotiates
@@ -45,6 +48,7 @@ export class SfuConnection {
   /** Adaptive bitrate: in the low profile the top camera layer stays off. */
   private cameraProfile: VideoProfile = 'high';
   private parameterUpdates: Promise<void> = Promise.resolve();
+  private resubscribesWithoutConnecting = 0;
   private closed = false;
 
   constructor(
@@ -152,7 +156,7 @@ export class SfuConnection {
   /** The SFU's (re)offer of everything this participant receives. Offers apply in order. */
   receiveOffer(sdp: string, tracks: SubscribedTrack[]): void {
     this.offers = this.offers.then(() => this.applyOffer(sdp, tracks)).catch((error: unknown) => {
-      if (!this.closed) this.handlers.failed(error as Error);
+      if (!this.closed) this.recoverSubscriber(error as Error);
     });
   }
 
@@ -192,7 +196,18 @@ export class SfuConnection {
     this.receivedTracks.clear();
   }
 
-  /** The receiving connection failed: drop it and ask the SFU for a fresh one with every track. */
+  /**
+   * The receiving side broke: an offer or answer was refused (seen once after an SFU worker
+   * restart: the SFU refused our answer and nothing arrived), or ICE or DTLS failed. Start it
+   * afresh; only when fresh connections keep failing before one connects does the room hear of it.
+   */
+  private recoverSubscriber(error: Error): void {
+    if (this.resubscribesWithoutConnecting >= MAX_RESUBSCRIBES_WITHOUT_CONNECTING) return this.handlers.failed(error);
+    this.resubscribesWithoutConnecting++;
+    this.resubscribe();
+  }
+
+  /** Drops the receiving connection and asks the SFU for a fresh one with every track. */
   private resubscribe(): void {
     this.subscriber?.close();
     this.subscriber = undefined;
@@ -232,8 +247,10 @@ export class SfuConnection {
       this.receivedTracks.set(mid, track);
       this.handlers.trackAdded(info, track);
     };
-    pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'failed' && pc === this.subscriber) this.resubscribe();
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.subscriber) return;
+      if (pc.connectionState === 'connected') this.resubscribesWithoutConnecting = 0;
+      if (pc.connectionState === 'failed') this.recoverSubscriber(new Error('the receiving connection failed'));
     };
     this.subscriber = pc;
     return pc;

@@ -87,11 +87,15 @@ export class SubscriberConnection {
     this.renegotiate();
   }
 
-  /** The browser's answer to the last offer. */
+  /**
+   * The browser's answer to the last offer. An answer the engine refuses ends this negotiation
+   * all the same, so the connection is not left waiting for an answer forever; the SDK then asks
+   * for a fresh connection (resubscribe).
+   */
   applyAnswer(sdp: string): void {
     if (!this.pc || !this.negotiating) throw new Error('no subscriber offer is waiting for an answer');
-    this.pc.setRemoteDescription(sdp, 'answer');
     this.negotiating = false;
+    this.pc.setRemoteDescription(sdp, 'answer');
     if (this.renegotiateAfter) {
       this.renegotiateAfter = false;
       this.renegotiate();
