@@ -3,11 +3,13 @@
  * leave or a join, and media (which never went through signaling) does not stop.
  * The SFU's media worker crashes mid-call: the server restarts it, and the SDK reconnects its
  * media to the new worker by itself, again without a leave or a join.
+ * The whole server restarts mid-call (a deploy): the SDKs join the new one by themselves.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { WorkerPool } from '@parley/server';
-import { useCallEnvironment } from './harness/environment.ts';
+import { createServer } from 'node:net';
+import { startServer, type RunningServer, type WorkerPool } from '@parley/server';
+import { freeUdpPort, testServerLogger, useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
 
 const env = useCallEnvironment();
@@ -121,3 +123,55 @@ describe('reconnection', () => {
     await Promise.all([ann.close(), ben.close()]);
   });
 });
+
+/** A TCP port nothing listens on right now, so a restarted server can come back at the same URL. */
+async function freeTcpPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+describe('server restart', () => {
+  for (const topology of ['p2p', 'sfu'] as const) {
+    test(`${topology.toUpperCase()}: the server shuts down mid-call and comes back: both SDKs join it again by themselves and media flows within 15 s`, async () => {
+      const config = { port: await freeTcpPort(), turn: { enabled: false }, sfu: { udpPort: await freeUdpPort(), workers: 1 } };
+      let server: RunningServer = await startServer(config, { logger: testServerLogger() });
+      const room = `restart-${topology}`;
+      const options = { roomConfig: { topology } };
+      const ann = await SdkParticipant.join(env.chromium, server.url, room, 'ann', options);
+      const fox = await SdkParticipant.join(env.firefox, server.url, room, 'fox', options);
+      try {
+        await SdkParticipant.waitForMediaBetween(ann, fox);
+        // Mark the connections media flows over now: the new server knows nothing of them.
+        for (const p of [ann, fox]) await p.page.evaluate(() => ((window as any).__before = [(window as any).__parley.room.sfu, ...(window as any).__parley.room.links.values()]), undefined);
+
+        const stoppedAt = Date.now();
+        await server.close();
+        server = await startServer(config, { logger: testServerLogger() });
+        await Promise.all(
+          [ann, fox].map((p) =>
+            p.page.waitFor(
+              (topology) => {
+                const current = (window as any).__parley.room;
+                const media = topology === 'sfu' ? [current.sfu] : [...current.links.values()];
+                return current.state === 'connected' && media.length > 0 && media.every((m: unknown) => m !== undefined && !(window as any).__before.includes(m));
+              },
+              topology,
+              { timeoutMs: 15_000, what: `${p.identity} joins the restarted server with new connections` },
+            ),
+          ),
+        );
+        await SdkParticipant.waitForMediaBetween(ann, fox, 10, Math.max(1, 15_000 - (Date.now() - stoppedAt)));
+        console.log(`${topology}: server restarted; both decode each other again ${Date.now() - stoppedAt} ms after the shutdown began`);
+        assert.equal(server.rooms.get(room)?.size, 2, 'both are members of the restarted server');
+        for (const p of [ann, fox]) assert.deepEqual((await p.events()).filter((e) => e.name === 'error' || e.name === 'disconnected'), [], `${p.identity}: no error, never disconnected`);
+      } finally {
+        await Promise.all([ann.close(), fox.close()]);
+        await server.close();
+      }
+    });
+  }
+});
+

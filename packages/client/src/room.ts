@@ -60,6 +60,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Errors after which reconnecting cannot help. */
 const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
+/**
+ * Closes the server ends on purpose that reconnecting does help: a server shutting down (a restart,
+ * a deploy, an instance drained behind the load balancer) is back, or replaced, in a moment.
+ */
+const RECONNECT_AFTER = new Set(['SERVER_SHUTDOWN']);
 /** A ping every few seconds notices a dead connection that never reported closing. */
 const HEARTBEAT_INTERVAL_MS = 5000;
 const HEARTBEAT_TIMEOUT_MS = 4000;
@@ -632,7 +637,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private onSignalClosed(signal: SignalClient, fatal: ParleyError | undefined): void {
     if (signal !== this.signal || this.connectionState !== 'connected') return;
-    if (!fatal && this.session) {
+    if (this.session && (!fatal || RECONNECT_AFTER.has(fatal.code))) {
       void this.reconnect();
       return;
     }
