@@ -101,11 +101,15 @@ describe('connection quality', () => {
 });
 
 describe('DefaultReconnectPolicy', () => {
-  test('quick first retries, then a steady pace, and it gives up after the grace period', () => {
+  test('quick first retries, then a steady pace; past the grace period (a fresh join) for a minute at least', () => {
     const policy = new DefaultReconnectPolicy();
     assert.equal(policy.nextRetryDelayMs({ attempt: 0, elapsedMs: 0, graceMs: 20_000 }), 0);
     assert.equal(policy.nextRetryDelayMs({ attempt: 1, elapsedMs: 100, graceMs: 20_000 }), 300);
     assert.equal(policy.nextRetryDelayMs({ attempt: 9, elapsedMs: 10_000, graceMs: 20_000 }), 7000);
-    assert.equal(policy.nextRetryDelayMs({ attempt: 9, elapsedMs: 15_000, graceMs: 20_000 }), null);
+    assert.equal(policy.nextRetryDelayMs({ attempt: 9, elapsedMs: 30_000, graceMs: 20_000 }), 7000, 'the grace is over, a fresh join can still work');
+    assert.equal(policy.nextRetryDelayMs({ attempt: 12, elapsedMs: 53_000, graceMs: 20_000 }), 7000);
+    assert.equal(policy.nextRetryDelayMs({ attempt: 12, elapsedMs: 53_001, graceMs: 20_000 }), null, 'gives up after a minute');
+    assert.equal(policy.nextRetryDelayMs({ attempt: 20, elapsedMs: 100_000, graceMs: 120_000 }), 7000, 'a longer grace is used whole');
+    assert.equal(policy.nextRetryDelayMs({ attempt: 20, elapsedMs: 115_000, graceMs: 120_000 }), null);
   });
 });
