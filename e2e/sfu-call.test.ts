@@ -110,16 +110,14 @@ describe('SFU call', () => {
     // Small cameras: at the move each browser encodes for the direct link and three simulcast
     // layers at once, and a starved encoder would stall its picture whatever the SFU does.
     const a = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-a', { roomConfig: auto, video: smallCamera });
-    // Chromium on both sides: a Firefox publisher's direct-path video stalls ~3 s when it starts its
-    // SFU encoders (measured; see the SFU notes in docs/testing.md), which is Firefox, not the move.
-    const b = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-b', { roomConfig: auto, video: smallCamera });
+    const b = await SdkParticipant.join(env.firefox, env.server.url, room, 'auto-b', { roomConfig: auto, video: smallCamera });
     await SdkParticipant.waitForMediaBetween(a, b);
     assert.equal(await a.topology(), 'p2p');
     assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 0, 'no SFU transport while two talk directly');
     assert.equal(await a.directLinks(), 1);
     // Watch what a and b play of each other across the move: no gap over ~1 s.
     const gaps = Promise.all([a.longestVideoGapMs('auto-b', 12_000), b.longestVideoGapMs('auto-a', 12_000)] as const);
-    const c = await SdkParticipant.join(env.firefox, env.server.url, room, 'auto-c', { roomConfig: auto, video: smallCamera });
+    const c = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-c', { roomConfig: auto, video: smallCamera });
     await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
     // The direct link closes once the SFU delivers the other's media (make before break).
     await Promise.all([a, b].map((p) => p.page.waitFor(() => (window as any).__parley.room.links.size === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
