@@ -3,8 +3,9 @@ import type { TrackSource } from '@parley/protocol';
 import type { NegotiatedCodec } from '../codecs.js';
 import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
 import { readPictureNumbering } from '../rtp/picture-numbering.js';
-import { buildNack, buildPli, buildReceiverReport, buildRemb, compactNtp, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
-import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, sequenceDelta, ssrc, timestamp } from '../rtp/rtp.js';
+import { ReceptionStats, type SenderReportSeen } from '../rtp/reception-stats.js';
+import { buildNack, buildPli, buildReceiverReport, buildRemb, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
+import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, ForwardingCounters, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
@@ -27,14 +28,8 @@ interface LayerState {
   ssrc: number;
   lastPacketAt: number;
   lastKeyframeRequestAt: number;
-  senderReport?: { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number; receivedAt: number };
   /** For receiver reports to the publisher. */
-  baseSequence: number;
-  highestSequence: number;
-  cycles: number;
-  received: number;
-  expectedPrior: number;
-  receivedPrior: number;
+  reception: ReceptionStats;
   /** Video only: packets the publisher never delivered, asked for again with NACKs. */
   losses: UpstreamLosses | undefined;
 }
@@ -136,8 +131,8 @@ export class PublishedTrack implements DownstreamSource {
     this.onDelivered(this, subscriber);
   }
 
-  senderReport(layer: number): LayerState['senderReport'] {
-    return this.layerStates[layer]?.senderReport;
+  senderReport(layer: number): SenderReportSeen | undefined {
+    return this.layerStates[layer]?.reception.senderReport;
   }
 
   /** Periodic RTCP toward the publisher: receiver reports, and REMB so Chromium sends every layer. */
@@ -145,7 +140,7 @@ export class PublishedTrack implements DownstreamSource {
     const track = this.engineTrack;
     if (!track?.isOpen()) return;
     const blocks: ReportBlock[] = [];
-    for (const state of this.layerStates) if (state) blocks.push(receptionReport(state));
+    for (const state of this.layerStates) if (state) blocks.push(state.reception.report());
     if (blocks.length > 0) sendPacket(track, buildReceiverReport(SFU_RTCP_SSRC, blocks));
     if (this.kind === 'video') {
       const ssrcs = this.layerStates.filter((s): s is LayerState => s !== undefined).map((s) => s.ssrc);
@@ -188,9 +183,8 @@ export class PublishedTrack implements DownstreamSource {
     state.lastPacketAt = performance.now();
     const sequence = sequenceNumber(packet);
     const rtpTimestamp = timestamp(packet);
-    const previousHighest = state.highestSequence;
-    countReceived(state, sequence);
-    const gap = state.losses?.onPacket(sequence, previousHighest, state.lastPacketAt);
+    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, state.lastPacketAt);
+    state.reception.onPacket(sequence);
     if (gap && gap.length > 0 && this.isForwarded(layer)) this.sendNack(state, gap);
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
@@ -234,7 +228,7 @@ export class PublishedTrack implements DownstreamSource {
       if (report.type !== 'sr') continue;
       const layer = this.layerBySsrc.get(report.ssrc);
       const state = layer === undefined ? undefined : this.layerStates[layer];
-      if (state) state.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
+      if (state) state.reception.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
     }
   }
 }
@@ -244,42 +238,7 @@ function newLayerState(layerSsrc: number, firstSequence: number, repairLosses: b
     ssrc: layerSsrc,
     lastPacketAt: performance.now(),
     lastKeyframeRequestAt: -Infinity,
-    baseSequence: firstSequence,
-    highestSequence: firstSequence,
-    cycles: 0,
-    received: 0,
-    expectedPrior: 0,
-    receivedPrior: 0,
+    reception: new ReceptionStats(layerSsrc, firstSequence),
     losses: repairLosses ? new UpstreamLosses() : undefined,
-  };
-}
-
-function countReceived(state: LayerState, sequence: number): void {
-  state.received += 1;
-  const delta = sequenceDelta(state.highestSequence, sequence);
-  if (delta > 0) {
-    if (sequence < state.highestSequence) state.cycles += 0x10000;
-    state.highestSequence = sequence;
-  }
-}
-
-/** RFC 3550 A.3: loss since the previous report and in total. */
-function receptionReport(state: LayerState): ReportBlock {
-  const extendedHighest = state.cycles + state.highestSequence;
-  const expected = extendedHighest - state.baseSequence + 1;
-  const expectedInterval = expected - state.expectedPrior;
-  const receivedInterval = state.received - state.receivedPrior;
-  state.expectedPrior = expected;
-  state.receivedPrior = state.received;
-  const lostInterval = expectedInterval - receivedInterval;
-  const report = state.senderReport;
-  return {
-    ssrc: state.ssrc,
-    fractionLost: expectedInterval <= 0 || lostInterval <= 0 ? 0 : lostInterval / expectedInterval,
-    totalLost: Math.max(0, expected - state.received),
-    highestSequence: extendedHighest,
-    jitter: 0,
-    lastSenderReport: report ? compactNtp(report.ntpSeconds, report.ntpFraction) : 0,
-    delaySinceLastSenderReport: report ? Math.round(((Date.now() - report.receivedAt) / 1000) * 65536) : 0,
   };
 }
