@@ -78,10 +78,10 @@ export interface ShapedCallEnvironment {
  * host address; media goes straight to the SFU's port, which binds every interface because the
  * server's host is loopback.
  */
-export function useShapedCallEnvironment(): ShapedCallEnvironment {
+export function useShapedCallEnvironment(config: ServerConfigInput = {}): ShapedCallEnvironment {
   const env: { server?: RunningServer; network?: Network; hostBrowser?: TestBrowser; shapedBrowser?: TestBrowser; proxyUrl?: string } = {};
   before(async () => {
-    env.server = await startServer({ port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 } }, { logger: testServerLogger() });
+    env.server = await startServer({ port: 0, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: testServerLogger() });
     env.network = await createNetwork();
     const proxy = await env.network.exposeTcp({ host: '127.0.0.1', port: env.server.port });
     env.proxyUrl = proxy.url;

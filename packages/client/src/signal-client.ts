@@ -36,6 +36,11 @@ interface SignalClientEvents {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A connection attempt made while the network is down can hang in TCP's own retries for minutes;
+ * given up after this, the reconnect policy's next attempt finds the network when it is back.
+ */
+const OPEN_TIMEOUT_MS = 8_000;
 
 /** The signaling WebSocket: request/response correlation by id, and validated server events. */
 export class SignalClient extends TypedEmitter<SignalClientEvents> {
@@ -57,12 +62,18 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
       this.socket = socket;
       this.fatalError = undefined;
       let opened = false;
+      const timer = setTimeout(() => {
+        reject(new ParleyError('CONNECTION_FAILED', `the signaling server at ${url} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`));
+        socket.close();
+      }, OPEN_TIMEOUT_MS);
       socket.onopen = () => {
         opened = true;
+        clearTimeout(timer);
         resolve();
       };
       socket.onmessage = (event) => this.onMessage(event.data);
       socket.onclose = (event) => {
+        clearTimeout(timer);
         if (!opened) reject(new ParleyError('CONNECTION_FAILED', `could not reach the signaling server at ${url}`));
         this.onClosed(event.code, event.reason);
       };

@@ -1,0 +1,43 @@
+/**
+ * An outage longer than the server's grace period (a tunnel, a Wi-Fi that drops for a while): the
+ * server gives the membership up and the others see the participant leave; when the link comes
+ * back the SDK, still trying, joins afresh by itself and its video flows again. A short grace and
+ * heartbeat keep the test short; the default grace is 20 s.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useShapedCallEnvironment } from './harness/environment.ts';
+import { SdkParticipant } from './harness/participant.ts';
+
+const GRACE_SECONDS = 2;
+const OUTAGE_MS = 20_000;
+const RECOVERY_LIMIT_MS = 20_000;
+
+describe('an outage longer than the grace period', () => {
+  const env = useShapedCallEnvironment({ reconnectGraceSeconds: GRACE_SECONDS, heartbeatSeconds: 2 });
+
+  for (const topology of ['sfu', 'p2p'] as const) {
+    test(`${topology.toUpperCase()}: the others see the participant leave; when the link is back it joins again by itself and its video flows`, async () => {
+      const room = `long-outage-${topology}`;
+      const shaped = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, room, 'away', { roomConfig: { topology }, microphone: false });
+      const host = await SdkParticipant.join(env.hostBrowser, env.server.url, room, 'home', { roomConfig: { topology }, camera: false, microphone: false });
+      try {
+        await host.waitForVideoFrom('away', 10);
+        await env.network.outage(OUTAGE_MS);
+        await host.waitForEvent('participantLeft', 'away:disconnected', 2_000);
+        const backAt = Date.now();
+        await host.waitForEvent('participantJoined', 'away', RECOVERY_LIMIT_MS);
+        await host.waitForVideoFrom('away', 10, RECOVERY_LIMIT_MS - (Date.now() - backAt));
+        console.log(`${topology}: outage of ${OUTAGE_MS} ms with a ${GRACE_SECONDS} s grace: 'away' joined again and its video decodes ${Date.now() - backAt} ms after the link came back`);
+        const awayEvents = await shaped.events();
+        assert.ok(awayEvents.some((e) => e.name === 'connectionStateChanged' && e.detail === 'reconnecting'), 'the SDK noticed the drop');
+        assert.deepEqual(awayEvents.filter((e) => e.name === 'error' || e.name === 'disconnected'), [], 'and never gave up');
+        assert.equal(await shaped.page.evaluate(() => (window as any).__parley.room.state, undefined), 'connected');
+        assert.deepEqual(await shaped.remoteIdentities(), ['home']);
+        assert.equal(env.server.rooms.get(room)?.size, 2, 'one membership each on the server');
+      } finally {
+        await Promise.all([shaped.close(), host.close()]);
+      }
+    });
+  }
+});
