@@ -555,6 +555,18 @@ describe('refusals', () => {
     await pingWorks(subscriberClient);
   });
 
+  test('resubscribe and publishTrack share a budget (each sets up an SFU PeerConnection): past the burst, RATE_LIMITED', async () => {
+    const room = freshRoom();
+    const client = await join(room, 'restless');
+    const replies = [];
+    for (let i = 0; i < 10; i++) replies.push((await client.request({ type: 'resubscribe' })).type);
+    assert.deepEqual(replies, Array(10).fill('ack'), 'the burst of 10 is served');
+    expectError(await client.request({ type: 'resubscribe' }), ErrorCode.RATE_LIMITED, /publishTrack\/resubscribe/);
+    expectError(await client.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher().offer() }), ErrorCode.RATE_LIMITED);
+    assert.equal((await server.media.sfuStats(room)).publishedTracks, 0, 'the refused publish set nothing up');
+    await pingWorks(client);
+  });
+
   test('a ninth track: MEDIA_REJECTED; eight stay published', async () => {
     const room = freshRoom();
     const client = await join(room, 'octopus');

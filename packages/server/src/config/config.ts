@@ -91,6 +91,12 @@ export const ServerConfigSchema = z
         devTokensPerIpPerMinute: Rate.default(120),
         /** Requests to /api/network-test/* per IP (one pre-call test makes about 20). */
         networkTestsPerIpPerMinute: Rate.default(120),
+        /**
+         * `publishTrack` and `resubscribe` per connection: each makes the SFU set up a new
+         * PeerConnection (ICE, DTLS), far dearer than a message. A join publishes two or three.
+         */
+        mediaOperationsPerSecond: Rate.default(1),
+        mediaOperationBurst: Count.default(10),
       })
       .strict()
       .default({
@@ -103,6 +109,8 @@ export const ServerConfigSchema = z
         maxConnectionsPerIp: 64,
         devTokensPerIpPerMinute: 120,
         networkTestsPerIpPerMinute: 120,
+        mediaOperationsPerSecond: 1,
+        mediaOperationBurst: 10,
       }),
     ice: z
       .object({

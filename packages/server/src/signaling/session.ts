@@ -56,6 +56,7 @@ export class SignalingSession implements ParticipantLink {
   private readonly usedIds = new RecentIds(REMEMBERED_REQUEST_IDS);
   private readonly messageBucket: TokenBucket;
   private readonly floodStrikes: TokenBucket;
+  private readonly mediaOperations: TokenBucket;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -66,6 +67,7 @@ export class SignalingSession implements ParticipantLink {
     const { limits } = ctx.config;
     this.messageBucket = new TokenBucket(limits.messageBurst, limits.messagesPerSecond);
     this.floodStrikes = new TokenBucket(limits.floodStrikes, 1);
+    this.mediaOperations = new TokenBucket(limits.mediaOperationBurst, limits.mediaOperationsPerSecond);
     socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     socket.on('close', () => this.onClose());
     socket.on('error', (error) => ctx.logger.debug('socket error', { ip, error }));
@@ -91,6 +93,11 @@ export class SignalingSession implements ParticipantLink {
     this.sendError({ code, message }, replyTo, true);
     this.closed = true;
     this.socket.close(closeCode, message.slice(0, 120));
+  }
+
+  private tooManyMediaOperations(): ErrorReply {
+    const { mediaOperationBurst, mediaOperationsPerSecond } = this.ctx.config.limits;
+    return { code: ErrorCode.RATE_LIMITED, message: `too many publishTrack/resubscribe requests: ${mediaOperationBurst} at once, then ${mediaOperationsPerSecond} per second` };
   }
 
   private sendError(error: ErrorReply, replyTo: string | undefined, fatal = false): void {
@@ -280,6 +287,7 @@ export class SignalingSession implements ParticipantLink {
       if (!participant.grants.canPublish) return denied('this token cannot publish');
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       if (participant.publishedTracks.size >= MAX_PUBLISHED_TRACKS) return { code: ErrorCode.MEDIA_REJECTED, message: `at most ${MAX_PUBLISHED_TRACKS} tracks per participant` };
+      if (!this.mediaOperations.take()) return this.tooManyMediaOperations();
       const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
       const sfu = await this.ctx.media.service();
       try {
@@ -306,6 +314,7 @@ export class SignalingSession implements ParticipantLink {
     resubscribe: async (_message, { participant, room }) => {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       if (!participant.grants.canSubscribe) return denied('this token cannot subscribe');
+      if (!this.mediaOperations.take()) return this.tooManyMediaOperations();
       await (await this.ctx.media.service()).resubscribe(room.name, participant.identity);
     },
     setVideoQuality: async (message, { participant, room }) => {
