@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createServer } from 'node:net';
 import { startServer, type RunningServer, type WorkerPool } from '@parley/server';
-import { freeUdpPort, testServerLogger, useCallEnvironment } from './harness/environment.ts';
+import { freeTcpPort, freeUdpPort, testServerLogger, useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
 
 const env = useCallEnvironment();
@@ -123,15 +122,6 @@ describe('reconnection', () => {
     await Promise.all([ann.close(), ben.close()]);
   });
 });
-
-/** A TCP port nothing listens on right now, so a restarted server can come back at the same URL. */
-async function freeTcpPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 describe('server restart', () => {
   for (const topology of ['p2p', 'sfu'] as const) {

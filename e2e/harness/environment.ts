@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
 import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { appendFileSync } from 'node:fs';
 import { createLogger, silentLogger, startServer, type Logger, type RunningServer, type ServerConfigInput } from '@parley/server';
 import { createNetwork, type Network } from '../netsim/index.ts';
@@ -58,6 +59,15 @@ export async function freeUdpPort(): Promise<number> {
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** A TCP port nothing listens on right now, e.g. so a restarted server can come back at the same URL. */
+export async function freeTcpPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
 
