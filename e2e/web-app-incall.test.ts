@@ -92,14 +92,16 @@ describe('web app in-call tools', () => {
 
     // Stats panel: Bob's camera as Alice receives it, with a bitrate, a codec and a graph drawn.
     await click(alice, 'toggle-stats');
+    // Four rows (sent and received audio and video) once every stream has had a stats sample.
     await alice.waitFor(
       () =>
+        document.querySelectorAll('[data-testid="stats-row"]').length >= 4 &&
         [...document.querySelectorAll<HTMLElement>('[data-testid="stats-row"]')].some((row) => {
           const text = (id: string) => row.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
           return /Bob · camera · received/.test(text('stats-label')) && /^[1-9][\d.]* [kM]bps$/.test(text('stats-bitrate')) && /^(VP8|VP9|H264|AV1)$/i.test(text('stats-codec'));
         }),
       undefined,
-      { timeoutMs: 10_000, what: "a stats row for Bob's camera with a bitrate and a codec" },
+      { timeoutMs: 10_000, what: "four stats rows, one for Bob's camera with a bitrate and a codec" },
     );
     // A few refreshes later the bitrate graph has a line on it.
     await alice.waitFor(

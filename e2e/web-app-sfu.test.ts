@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TestPage } from './harness/browsers.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 import { click, joinThroughUi, remoteTileState, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
@@ -69,7 +70,10 @@ describe('web app in an SFU room', () => {
     }
     // Everyone's fake microphone beeps, so the SFU names speakers: their tiles get the speaking ring.
     await alice.waitFor(() => document.querySelector('[data-testid="tile"][data-speaking="true"].is-speaking') !== null, undefined, { timeoutMs: 15_000, what: 'a speaking ring on a tile' });
-    const sfu = await env.server.media.sfuStats(room);
+    // The videos playing imply the cameras are on the SFU, not the microphones (published in
+    // parallel): poll until all six tracks are there, for at most 10 s.
+    let sfu = await env.server.media.sfuStats(room);
+    for (const deadline = Date.now() + 10_000; sfu.publishedTracks < 6 && Date.now() < deadline; sfu = await env.server.media.sfuStats(room)) await delay(100);
     console.log('SFU:', JSON.stringify(sfu));
     assert.equal(sfu.publishedTracks, 6, 'three people publish camera and microphone through the SFU');
 

@@ -11,6 +11,22 @@ import { byTestId, click, joinThroughUi, remoteTileState, waitForCall, waitForRe
 // P2P rooms (policy p2p), so a third person is refused; SFU group calls are in sfu-call.test.ts and web-app-sfu.test.ts.
 const env = useCallEnvironment({ rooms: { topology: 'p2p' } });
 
+const SELF_VIDEO = '[data-testid="tile"][data-local="true"] [data-testid="tile-video"]';
+
+/** Waits until the self view plays a live camera and shows the microphone as on. */
+function waitForSelfView(page: TestPage): Promise<void> {
+  return page.waitFor(
+    (video) => {
+      const element = document.querySelector<HTMLVideoElement>(video);
+      const tile = element?.closest<HTMLElement>('[data-testid="tile"]');
+      const track = element?.srcObject instanceof MediaStream ? element.srcObject.getVideoTracks()[0] : undefined;
+      return !!element && !element.hidden && track?.readyState === 'live' && element.videoWidth > 0 && tile?.dataset.micMuted === 'false';
+    },
+    SELF_VIDEO,
+    { timeoutMs: 10_000, what: 'the self view playing the camera with the microphone on' },
+  );
+}
+
 describe('web app', () => {
   test('two people join the same room from Chromium and Firefox, see and hear each other, mute, turn the camera off, and leave', async () => {
     const alice = await joinThroughUi(env.chromium, env.server.url, 'web-call', 'Alice');
@@ -32,7 +48,9 @@ describe('web app', () => {
     await alice.waitFor(() => document.querySelector<HTMLElement>('[data-testid="tile"][data-local="false"]')?.dataset.micMuted === 'true', undefined, { timeoutMs: 10_000, what: "Bob's tile shows a muted mic" });
     await click(bob, 'toggle-camera');
     await alice.waitFor(() => document.querySelector<HTMLVideoElement>('[data-testid="tile"][data-local="false"] [data-testid="tile-video"]')?.hidden === true, undefined, { timeoutMs: 10_000, what: "Bob's tile shows the placeholder" });
-    assert.equal(await bob.evaluate((sel) => document.querySelector(sel)?.getAttribute('aria-pressed'), byTestId('toggle-camera')), 'false');
+    // Bob's button is released once his camera is off on his side (the unpublish finished), which
+    // the placeholder at Alice does not imply: wait for it too.
+    await bob.waitFor((sel) => document.querySelector(sel)?.getAttribute('aria-pressed') === 'false', byTestId('toggle-camera'), { timeoutMs: 10_000, what: "Bob's camera button released" });
     await click(bob, 'toggle-camera');
     await waitForRemoteVideo(alice, 'Bob');
 
@@ -79,17 +97,28 @@ describe('web app', () => {
       };
       const page = await joinThroughUi(browser, env.server.url, 'web-devices', 'Dana', { beforeJoin: pickSecondDevices });
       await waitForCall(page, 1);
+      // The call page shows as soon as the room is connected; the camera and microphone open
+      // after that. Wait for what the person sees once both are on: the self view playing a
+      // camera and not showing the mic as muted. Only then are the published tracks known.
+      await waitForSelfView(page);
       const inUse = () =>
-        page.evaluate(() => {
+        page.evaluate((selfVideo) => {
           const tracks = (window as unknown as { parleyRoom: import('@parley/client').Room }).parleyRoom.localParticipant.tracks;
-          return { camera: tracks.get('camera')?.getSettings().deviceId, microphone: tracks.get('microphone')?.getSettings().deviceId };
-        }, undefined);
-      assert.deepEqual(await inUse(), chosen, 'the call publishes the picked camera and microphone');
+          const shown = document.querySelector<HTMLVideoElement>(selfVideo)?.srcObject;
+          return {
+            camera: tracks.get('camera')?.getSettings().deviceId,
+            microphone: tracks.get('microphone')?.getSettings().deviceId,
+            selfView: shown instanceof MediaStream ? shown.getVideoTracks()[0]?.getSettings().deviceId : undefined,
+          };
+        }, SELF_VIDEO);
+      assert.deepEqual(await inUse(), { ...chosen, selfView: chosen.camera }, 'the call publishes (and the self view shows) the picked camera and microphone');
       await click(page, 'toggle-camera');
       await page.waitFor(() => !(window as any).parleyRoom.localParticipant.isCameraEnabled, undefined, { timeoutMs: 10_000, what: 'camera off' });
       await click(page, 'toggle-camera');
-      await page.waitFor(() => (window as any).parleyRoom.localParticipant.isCameraEnabled, undefined, { timeoutMs: 10_000, what: 'camera on again' });
-      assert.equal((await inUse()).camera, chosen.camera, 'turning the camera on again reopens the picked one');
+      await waitForSelfView(page);
+      const again = await inUse();
+      assert.equal(again.camera, chosen.camera, 'turning the camera on again reopens the picked one');
+      assert.equal(again.selfView, chosen.camera, 'and the self view shows it');
       await page.close();
     } finally {
       await browser.close();

@@ -12,6 +12,8 @@ const suites = {
     ...['protocol', 'server', 'client', 'web'].flatMap((pkg) => testFiles(join(root, 'packages', pkg, 'test'))),
     // The benchmarks' own helpers (RTP, RTCP, SDP); the benchmarks themselves are not tests.
     ...testFiles(join(root, 'bench', 'test')),
+    // The repository's own scripts (the system package list the README and CI follow).
+    ...testFiles(join(root, 'scripts', 'test')),
   ],
   e2e: () => testFiles(join(root, 'e2e')),
 };
