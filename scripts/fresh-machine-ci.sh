@@ -63,10 +63,12 @@ for run in $(seq 1 "$runs"); do
   set -e
   seconds=$(( $(date +%s) - start ))
   counts=$(grep -E '^ℹ (pass|fail|cancelled|skipped) ' "$log" | awk '{printf "%s %s ", $2, $3}')
-  echo "fresh-machine-ci: run $run/$runs at $(git -C "$repo" rev-parse --short HEAD): exit $code in ${seconds}s: ${counts:-no test summary}(log $log)"
+  summary="fresh-machine-ci: run $run/$runs at $(git -C "$repo" rev-parse --short HEAD): exit $code in ${seconds}s: ${counts:-no test summary}"
   if [ "$code" = 0 ]; then
+    echo "$summary"
     rm -rf "$work"
   else
+    echo "$summary(log kept: $log)"
     status=1
     grep -E '^\s*✖' "$log" | head -20 >&2 || true
   fi
