@@ -2,6 +2,9 @@
  * The call adapts to a bad network by itself. The publisher is Chromium inside a netsim namespace
  * (its whole link shaped: signaling through a proxy on the veth host address, media straight
  * across the veth), the subscriber a Chromium on the host:
+ * - SFU and P2P, `slow-3g`: the browser's bandwidth estimate follows the 400 kbit/s cap down
+ *   (within 2x) and stays there until the link is clear, then rises again: through the SFU that
+ *   is the publisher's GCC running on the SFU's transport-wide feedback;
  * - SFU and P2P, `slow-3g` and `lossy`: the adaptive bitrate steps down to 'low' within 10 s
  *   (`adaptiveBitrateChanged`, and the sender's stats keep to the low profile's caps) while the
  *   subscriber keeps decoding; once the link is clear it steps back up to 'high';
@@ -12,7 +15,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useShapedCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
-import type { ProfileName } from './netsim/index.ts';
+import { PROFILES, type LinkShape, type ProfileName } from './netsim/index.ts';
 
 const STEP_DOWN_LIMIT_MS = 10_000;
 /** Four good 2-s samples (eight after a step up the next impairment undid within 10 s), plus lag. */
@@ -26,6 +29,9 @@ const OUTAGE_MS = 5000;
 const BUSY_KBPS = 500;
 const BUSY_LIMIT_MS = 45_000;
 const RECOVERY_LIMIT_MS = 5000;
+/** The bandwidth estimate follows a rate cap down, and back up once the link is clear, within this. */
+const ESTIMATE_LIMIT_MS = 20_000;
+const ESTIMATE_CLEAR_KBPS = 1000;
 
 type Room = import('@parley/client').Room;
 
@@ -78,6 +84,29 @@ async function waitUntilSending(publisher: SdkParticipant, kbps: number, timeout
   }
 }
 
+/** The publisher browser's bandwidth estimate for its camera's connection (availableOutgoingBitrate), kbit/s. */
+async function estimateKbps(publisher: SdkParticipant): Promise<number | undefined> {
+  return publisher.page.evaluate(async () => {
+    const room = (window as any).__parley.room as Room;
+    const camera = (await room.getStats()).filter((s) => s.direction === 'outbound' && s.kind === 'video' && s.source === 'camera');
+    const estimates = camera.map((s) => s.availableOutgoingKbps).filter((kbps): kbps is number => kbps !== undefined);
+    return estimates.length > 0 ? Math.max(...estimates) : undefined;
+  }, undefined);
+}
+
+/** Polls the estimate until `ok` holds; returns the time taken and every sample, or throws with them. */
+async function waitForEstimate(publisher: SdkParticipant, ok: (kbps: number) => boolean, timeoutMs: number, what: string): Promise<{ ms: number; samples: (number | undefined)[] }> {
+  const started = Date.now();
+  const samples: (number | undefined)[] = [];
+  for (;;) {
+    const kbps = await estimateKbps(publisher);
+    samples.push(kbps);
+    if (kbps !== undefined && ok(kbps)) return { ms: Date.now() - started, samples };
+    if (Date.now() - started > timeoutMs) throw new Error(`${what} not within ${timeoutMs} ms (estimates, kbit/s, every 500 ms: ${samples.join(' ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 function cameraProfile(publisher: SdkParticipant): Promise<string> {
   return publisher.page.evaluate(() => ((window as any).__parley.room as Room).cameraProfile, undefined);
 }
@@ -122,13 +151,29 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     const clear = await waitUntilSending(publisher, BUSY_KBPS, BUSY_LIMIT_MS);
     const degradedAt = Date.now();
     await env.network.applyProfile(profile);
+    // Under a rate cap the browser's congestion control must find the link's rate, through the
+    // SFU (on its transport-wide feedback) as in a direct call: loosely, within twice the cap.
+    const capKbit = (PROFILES[profile] as LinkShape).rateKbit;
+    const estimateDown = capKbit === undefined ? undefined : waitForEstimate(publisher, (kbps) => kbps <= 2 * capKbit, ESTIMATE_LIMIT_MS, `the bandwidth estimate within 2x the ${capKbit} kbit/s cap`);
     const downMs = await waitForProfile(publisher, 'low', degradedAt, STEP_DOWN_LIMIT_MS);
     const low = await sendingWithinLowCaps(publisher);
     const decodingMs = await keepsDecoding(subscriber, 'pub', 10, 10_000);
+    // ...and keeps to it while the cap lasts (a loss-only estimate climbs back over it, and freezes).
+    const heldKbps = estimateDown ? await estimateKbps(publisher) : undefined;
+    const heldAfterMs = Date.now() - degradedAt;
     const clearedAt = Date.now();
     await env.network.applyProfile('clear');
     const upMs = await waitForProfile(publisher, 'high', clearedAt, STEP_UP_LIMIT_MS);
     const high = await sending(publisher);
+    if (estimateDown) {
+      const down = await estimateDown;
+      const up = await waitForEstimate(publisher, (kbps) => kbps >= ESTIMATE_CLEAR_KBPS, ESTIMATE_LIMIT_MS, `the bandwidth estimate back over ${ESTIMATE_CLEAR_KBPS} kbit/s`);
+      console.log(
+        `${profile}: bandwidth estimate within 2x the cap after ${down.ms} ms (${down.samples.join(' ')} kbit/s), ${heldKbps} kbit/s ${heldAfterMs} ms into it; ` +
+          `over ${ESTIMATE_CLEAR_KBPS} kbit/s again ${up.ms} ms after 'high' (${up.samples.join(' ')})`,
+      );
+      assert.ok(heldKbps !== undefined && heldKbps <= 2 * capKbit!, `the estimate stays within 2x the cap while it lasts (${heldKbps} kbit/s)`);
+    }
     console.log(
       `${profile}: 'low' after ${downMs} ms (sending ${clear.height}p ${clear.fps} fps ${clear.kbps} kbit/s -> ${low.height}p ${low.fps} fps ${low.kbps} kbit/s; ` +
         `10 more frames decoded within ${decodingMs} ms); cleared: 'high' after ${upMs} ms (${high.height}p ${high.fps} fps ${high.kbps} kbit/s)`,

@@ -84,27 +84,12 @@ export interface ShapedCallEnvironment {
 
 /**
  * Registers hooks that start a Parley server, a netsim network, and two Chromiums: one on the
- * host and one inside the namespace. Signaling from inside goes through a TCP proxy on the veth
- * host address; media goes straight to the SFU's port, which binds every interface because the
- * server's host is loopback.
+ * host and one inside the namespace (`startShapedCall`), and stop them afterwards.
  */
 export function useShapedCallEnvironment(config: ServerConfigInput = {}): ShapedCallEnvironment {
-  const env: { server?: RunningServer; network?: Network; hostBrowser?: TestBrowser; shapedBrowser?: TestBrowser; proxyUrl?: string } = {};
-  before(async () => {
-    env.server = await startServer({ port: 0, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: testServerLogger() });
-    env.network = await createNetwork();
-    const proxy = await env.network.exposeTcp({ host: '127.0.0.1', port: env.server.port });
-    env.proxyUrl = proxy.url;
-    [env.hostBrowser, env.shapedBrowser] = await Promise.all([
-      launchBrowser('chromium'),
-      launchBrowser('chromium', { networkNamespace: env.network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }),
-    ]);
-  });
-  after(async () => {
-    await Promise.all([env.hostBrowser?.close(), env.shapedBrowser?.close()]);
-    await env.network?.close();
-    await env.server?.close();
-  });
+  const env: ShapedCallParts = {};
+  before(() => startShapedCall(config, env));
+  after(() => stopShapedCall(env));
   return {
     get server() {
       return ready(env.server, 'the server');
@@ -122,4 +107,43 @@ export function useShapedCallEnvironment(config: ServerConfigInput = {}): Shaped
       return ready(env.proxyUrl, 'the proxy');
     },
   };
+}
+
+/** What `startShapedCall` has started so far. */
+export interface ShapedCallParts {
+  server?: RunningServer;
+  network?: Network;
+  hostBrowser?: TestBrowser;
+  shapedBrowser?: TestBrowser;
+  proxyUrl?: string;
+}
+
+/**
+ * Starts a Parley server, a netsim network, and two Chromiums: one on the host and one inside the
+ * namespace. Signaling from inside goes through a TCP proxy on the veth host address; media goes
+ * straight to the SFU's port, which binds every interface because the server's host is loopback.
+ * Each part goes into `parts` as soon as it runs, so that `stopShapedCall(parts)` stops whatever
+ * was started even when this fails or is interrupted halfway (outside node:test hooks, e.g. a
+ * benchmark).
+ */
+export async function startShapedCall(config: ServerConfigInput = {}, parts: ShapedCallParts = {}): Promise<ShapedCallEnvironment> {
+  // No built-in TURN unless asked for: its fixed port 3478 would collide with another server here.
+  parts.server = await startServer({ port: 0, turn: { enabled: false }, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: testServerLogger() });
+  parts.network = await createNetwork();
+  const proxy = await parts.network.exposeTcp({ host: '127.0.0.1', port: parts.server.port });
+  parts.proxyUrl = proxy.url;
+  // allSettled: a browser that started must be in `parts` (to be closed) even if the other failed.
+  const launched = await Promise.allSettled([
+    launchBrowser('chromium').then((browser) => (parts.hostBrowser = browser)),
+    launchBrowser('chromium', { networkNamespace: parts.network.namespace, extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${proxy.url}`] }).then((browser) => (parts.shapedBrowser = browser)),
+  ]);
+  for (const result of launched) if (result.status === 'rejected') throw result.reason;
+  return { server: parts.server, network: parts.network, proxyUrl: parts.proxyUrl, hostBrowser: parts.hostBrowser!, shapedBrowser: parts.shapedBrowser! };
+}
+
+/** Stops what `startShapedCall` started into `parts` (browsers, then the network, then the server). */
+export async function stopShapedCall(parts: ShapedCallParts): Promise<void> {
+  await Promise.all([parts.hostBrowser?.close(), parts.shapedBrowser?.close()]);
+  await parts.network?.close();
+  await parts.server?.close();
 }

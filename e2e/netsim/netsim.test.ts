@@ -130,6 +130,41 @@ describe('netsim', () => {
     }
   });
 
+  test('a shape with a direction impairs that way only: tbf on one veth end, loss dropped one way', async (t) => {
+    const echo = createSocket('udp4');
+    let arrivals = 0;
+    echo.on('message', (data, from) => {
+      arrivals++;
+      echo.send(data, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => echo.bind(0, net.hostAddress, resolve));
+    const tbfOn = async () => ({
+      download: /\btbf\b/.test(execFileSync('tc', ['qdisc', 'show', 'dev', net.hostInterface], { encoding: 'utf8' })),
+      upload: /\btbf\b/.test((await net.exec('tc', ['qdisc', 'show', 'dev', 'eth0'])).stdout),
+    });
+    try {
+      for (const direction of ['upload', 'download'] as const) {
+        await net.shape({ rateKbit: 800, direction });
+        assert.deepEqual(await tbfOn(), { upload: direction === 'upload', download: direction === 'download' }, `tbf for ${direction} only`);
+        // Loss alone: under the tbf too, the burst would overflow its queue before the drop rule.
+        await net.shape({ lossPercent: 20, direction });
+        arrivals = 0;
+        const echoes = await inNamespace<number>(net, UDP_BURST, [net.hostAddress, String((echo.address() as AddressInfo).port), '1000']);
+        const dropped = await net.droppedPackets();
+        t.diagnostic(`${direction} only, 20 %: ${arrivals} of 1000 arrived, ${echoes} echoes came back; dropped ${JSON.stringify(dropped)}`);
+        const other = direction === 'upload' ? 'download' : 'upload';
+        const sent = { upload: 1000, download: arrivals };
+        assert.ok(dropped[direction] >= sent[direction] * 0.12, `${dropped[direction]} of ${sent[direction]} dropped ${direction}`);
+        assert.equal(dropped[other], 0, `nothing dropped ${other}`);
+      }
+      await net.shape({});
+      assert.deepEqual(await tbfOn(), { upload: false, download: false }, 'no tbf once cleared');
+    } finally {
+      await net.applyProfile('clear');
+      echo.close();
+    }
+  });
+
   test('outage blocks all traffic both ways for its duration, then traffic flows again', async () => {
     // Pings from the namespace carry their send time; the host answers each and also sends a
     // timestamped beacon every 20 ms, so each direction is measured on its own. Both sides use

@@ -34,6 +34,12 @@ export interface LinkShape {
   rttMs?: number;
   /** Every IPv4 packet dropped: the link is down. */
   blocked?: boolean;
+  /**
+   * Rate, loss and blocking act on this direction only (`upload`: from the namespace to the
+   * host; `download`: the other way); the other direction stays clean. Default: both. `rttMs`
+   * is a round trip, added both ways whatever this says.
+   */
+  direction?: 'upload' | 'download';
 }
 
 export const PROFILES = {
@@ -82,7 +88,7 @@ export class Network {
   async shape(shape: LinkShape): Promise<void> {
     this.assertOpen();
     validateShape(shape);
-    await Promise.all([this.setRate(shape.rateKbit), this.setDrops(shape)]);
+    await Promise.all([this.setRate(shape.rateKbit, shape.direction), this.setDrops(shape)]);
     for (const relay of this.relays) relay.delayMs = (shape.rttMs ?? 0) / 2;
     this.current = { ...shape };
   }
@@ -153,18 +159,22 @@ export class Network {
     owned.delete(this);
   }
 
-  private async setRate(rateKbit: number | undefined): Promise<void> {
-    const ip = ipCommand();
-    const inside = ['netns', 'exec', this.namespace, 'tc'];
-    if (rateKbit === undefined) {
-      // "No such file" when there was no tbf: a clean link is what we want anyway.
-      await Promise.all([run('tc', ['qdisc', 'del', 'dev', this.hostInterface, 'root']).catch(() => {}), run(ip, [...inside, 'qdisc', 'del', 'dev', INNER_INTERFACE, 'root']).catch(() => {})]);
-      return;
-    }
-    // Burst: 20 ms at the rate, but at least two full frames, or tbf could never send one.
-    const burstBytes = Math.max(3028, Math.round((rateKbit * 1000) / 8 / 50));
-    const tbf = ['root', 'tbf', 'rate', `${rateKbit}kbit`, 'burst', String(burstBytes), 'latency', `${TBF_LATENCY_MS}ms`];
-    await Promise.all([run('tc', ['qdisc', 'replace', 'dev', this.hostInterface, ...tbf]), run(ip, [...inside, 'qdisc', 'replace', 'dev', INNER_INTERFACE, ...tbf])]);
+  private async setRate(rateKbit: number | undefined, direction: LinkShape['direction']): Promise<void> {
+    // Each end's egress is one direction: the host end's is the download, the namespace end's the upload.
+    const qdisc = (device: string, verb: 'replace' | 'del', tail: string[] = []) => ['qdisc', verb, 'dev', device, 'root', ...tail];
+    const ends = [
+      { shaped: direction !== 'upload', tc: (args: string[]) => run('tc', args), device: this.hostInterface },
+      { shaped: direction !== 'download', tc: (args: string[]) => run(ipCommand(), ['netns', 'exec', this.namespace, 'tc', ...args]), device: INNER_INTERFACE },
+    ];
+    await Promise.all(
+      ends.map(({ shaped, tc, device }) => {
+        // "No such file" when there was no tbf: a clean link is what we want anyway.
+        if (rateKbit === undefined || !shaped) return tc(qdisc(device, 'del')).catch(() => {});
+        // Burst: 20 ms at the rate, but at least two full frames, or tbf could never send one.
+        const burstBytes = Math.max(3028, Math.round((rateKbit * 1000) / 8 / 50));
+        return tc(qdisc(device, 'replace', ['tbf', 'rate', `${rateKbit}kbit`, 'burst', String(burstBytes), 'latency', `${TBF_LATENCY_MS}ms`]));
+      }),
+    );
   }
 
   private async setDrops(shape: LinkShape): Promise<void> {
@@ -173,9 +183,12 @@ export class Network {
       : shape.lossPercent
         ? `meta protocol ip numgen random mod 1000 < ${Math.round(shape.lossPercent * 10)} counter drop`
         : undefined;
-    const script = (table: string) => `flush chain netdev ${table} ingress\n${rule ? `add rule netdev ${table} ingress ${rule}\n` : ''}`;
+    const script = (table: string, applies: boolean) => `flush chain netdev ${table} ingress\n${rule && applies ? `add rule netdev ${table} ingress ${rule}\n` : ''}`;
     // Download direction: the namespace receives. Upload direction: the host end receives.
-    await Promise.all([run('nft', ['-f', '-'], { input: script(this.nftTable) }), this.exec('nft', ['-f', '-'], { input: script(INNER_TABLE) })]);
+    await Promise.all([
+      run('nft', ['-f', '-'], { input: script(this.nftTable, shape.direction !== 'download') }),
+      this.exec('nft', ['-f', '-'], { input: script(INNER_TABLE, shape.direction !== 'upload') }),
+    ]);
   }
 
   private assertOpen(): void {
@@ -281,6 +294,9 @@ function validateShape(shape: LinkShape): void {
   check('rateKbit', shape.rateKbit, (n) => Number.isInteger(n) && n >= 8 && n <= 10_000_000, 'an integer from 8 to 10000000');
   check('lossPercent', shape.lossPercent, (n) => n >= 0 && n <= 100, 'a number from 0 to 100');
   check('rttMs', shape.rttMs, (n) => n >= 0 && n <= 10_000, 'a number of milliseconds from 0 to 10000');
+  if (shape.direction !== undefined && shape.direction !== 'upload' && shape.direction !== 'download') {
+    throw new Error(`link shape direction must be 'upload' or 'download' (or absent: both), not ${JSON.stringify(shape.direction)}`);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -186,6 +186,7 @@ describe('readPublishOffer', () => {
       rids: ['q', 'h', 'f'],
       ridExtensionId: 10,
       audioLevelExtensionId: undefined,
+      transportCcExtensionId: 4,
       codec: { kind: 'video', name: 'vp8', payloadType: 96, clockRate: 90000, fmtp: '' },
     });
   });
@@ -208,6 +209,7 @@ describe('readPublishOffer', () => {
     assert.equal(offer.mid, '0');
     assert.deepEqual(offer.rids, ['q', 'h', 'f']);
     assert.equal(offer.ridExtensionId, 9, 'a=extmap:9/sendonly ...rtp-stream-id');
+    assert.equal(offer.transportCcExtensionId, 7, 'a=extmap:7 ...transport-wide-cc, with rtcp-fb transport-cc');
     assert.deepEqual(offer.codec, { kind: 'video', name: 'vp8', payloadType: 120, clockRate: 90000, fmtp: 'max-fs=12288;max-fr=60' });
     assert.equal(readPublishOffer(fixture('firefox-video-simulcast-offer'), ['av1', 'vp8']).codec.payloadType, 99);
   });
@@ -216,7 +218,10 @@ describe('readPublishOffer', () => {
     const chromium = readPublishOffer(fixture('chromium-audio-offer'), ALL_CODECS);
     assert.deepEqual([chromium.kind, chromium.codec.name, chromium.codec.payloadType, chromium.codec.clockRate], ['audio', 'opus', 111, 48000]);
     assert.equal(chromium.audioLevelExtensionId, 1);
+    assert.equal(chromium.transportCcExtensionId, 3);
     assert.deepEqual(chromium.rids, []);
+    const withoutFeedback = readPublishOffer(fixture('chromium-audio-offer').replace(/a=rtcp-fb:111 transport-cc\r\n/, ''), ALL_CODECS);
+    assert.equal(withoutFeedback.transportCcExtensionId, undefined, 'sequence numbers without transport-cc feedback are not used');
     const firefox = readPublishOffer(fixture('firefox-audio-offer'), ['h264']);
     assert.deepEqual([firefox.kind, firefox.codec.name, firefox.codec.payloadType], ['audio', 'opus', 109], 'video preference does not apply to audio');
     assert.equal(firefox.audioLevelExtensionId, 1);
@@ -280,14 +285,14 @@ describe('shapePublishAnswer', () => {
       assert.doesNotMatch(sdp, /a=rid:\w+ send|a=simulcast:send/);
       assert.deepEqual(
         video!.rtcpFb?.map((fb) => `${fb.type} ${fb.subtype ?? ''}`.trim()).sort(),
-        ['ccm fir', 'goog-remb', 'nack', 'nack pli'],
-        'feedback the SFU gives; transport-cc is never answered',
+        ['ccm fir', 'goog-remb', 'nack', 'nack pli', 'transport-cc'],
+        'feedback the SFU gives, transport-wide feedback among it',
       );
-      assert.doesNotMatch(sdp, /transport-cc|transport-wide-cc/);
       assert.deepEqual(
         video!.ext?.map((ext) => ext.uri).sort(),
-        ['urn:ietf:params:rtp-hdrext:sdes:mid', 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id'],
+        ['http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 'urn:ietf:params:rtp-hdrext:sdes:mid', 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id'],
       );
+      assert.equal(video!.ext?.find((ext) => ext.uri.includes('transport-wide-cc'))?.value, offer.transportCcExtensionId, 'the id the SFU reads');
       assert.doesNotMatch(sdp, /a=msid|a=ssrc|a=rtcp-xr|a=group:LS/);
       assert.match(sdp, /^a=group:BUNDLE 0\r$/m);
       // What the browser needs to connect is kept verbatim.
@@ -306,7 +311,7 @@ describe('shapePublishAnswer', () => {
       assert.equal(audio!.rids, undefined);
       assert.equal(audio!.simulcast, undefined);
       assert.ok(audio!.ext?.some((ext) => ext.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'));
-      assert.doesNotMatch(sdp, /transport-wide-cc|a=msid|a=ssrc/);
+      assert.doesNotMatch(sdp, /a=msid|a=ssrc/);
     });
   }
 

@@ -18,6 +18,7 @@ import {
   ssrc,
   timestamp,
 } from '../src/sfu/rtp/rtp.ts';
+import { prng } from './seeded-random.ts';
 
 interface RtpFields {
   payloadType?: number;
@@ -56,17 +57,6 @@ const u16 = (value: number) => [(value >> 8) & 0xff, value & 0xff];
 const u32 = (value: number) => [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
 const ascii = (text: string) => [...Buffer.from(text, 'latin1')];
 
-/** mulberry32: a small seeded PRNG, so a failing fuzz case reproduces. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 describe('RTP header (rtp.ts)', () => {
   test('accessors read version-2 header fields', () => {

@@ -6,9 +6,13 @@ type MediaSection = sdpTransform.MediaDescription;
 /** Header extensions the SFU reads from publishers; everything else is declined in the answer. */
 const RID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-const acceptedExtensions = new Set(['urn:ietf:params:rtp-hdrext:sdes:mid', RID, AUDIO_LEVEL]);
-/** Feedback the SFU answers: it never sends transport-cc feedback, so Chromium must not wait for it. */
-const acceptedFeedback = new Set(['nack', 'ccm', 'goog-remb']);
+export const TRANSPORT_CC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const acceptedExtensions = new Set(['urn:ietf:params:rtp-hdrext:sdes:mid', RID, AUDIO_LEVEL, TRANSPORT_CC]);
+/**
+ * Feedback the SFU gives publishers: NACK, PLI/FIR, REMB, and transport-wide feedback
+ * (`transport-cc`), which runs the browser's own congestion control (GCC) as in a direct call.
+ */
+const acceptedFeedback = new Set(['nack', 'ccm', 'goog-remb', 'transport-cc']);
 
 export interface PublishOffer {
   kind: 'audio' | 'video';
@@ -17,6 +21,8 @@ export interface PublishOffer {
   rids: string[];
   ridExtensionId: number | undefined;
   audioLevelExtensionId: number | undefined;
+  /** The transport-wide sequence number extension, when the offer has it and transport-cc feedback. */
+  transportCcExtensionId: number | undefined;
   codec: NegotiatedCodec;
 }
 
@@ -45,6 +51,8 @@ export function readPublishOffer(sdp: string, videoPreference: readonly VideoCod
     rids,
     ridExtensionId: extensionId(section, RID),
     audioLevelExtensionId: extensionId(section, AUDIO_LEVEL),
+    // Both halves are needed: the numbers on packets, and the sender's promise to act on feedback.
+    transportCcExtensionId: section.rtcpFb?.some((fb) => fb.payload === codec.payloadType && fb.type === 'transport-cc') ? extensionId(section, TRANSPORT_CC) : undefined,
     codec,
   };
 }
@@ -68,9 +76,9 @@ function extensionId(section: MediaSection, uri: string): number | undefined {
 
 /**
  * Turns the engine's answer into the one the browser gets. libdatachannel mirrors the offer
- * (every codec, `a=rid:x send`, transport-cc), which makes Chromium send nothing or wrap VP8 in
- * RED; the answer keeps the chosen codec only, receives the offered layers, and declines what the
- * SFU does not implement.
+ * (every codec, `a=rid:x send`), which makes Chromium send nothing or wrap VP8 in RED; the answer
+ * keeps the chosen codec only, receives the offered layers, and declines what the SFU does not
+ * implement. transport-cc stays: the SFU answers it with transport-wide feedback.
  */
 export function shapePublishAnswer(engineAnswer: string, offer: PublishOffer, announcedAddress?: string): string {
   const session = sdpTransform.parse(engineAnswer);

@@ -51,6 +51,8 @@ export interface WorkerStats {
   keyframeRequests: number;
   /** Sequence numbers the SFU asked publishers to resend (loss on their uplink). */
   nacksToPublishers: number;
+  /** Transport-wide feedback packets sent to publishers (their congestion control runs on them). */
+  transportFeedbacks: number;
 }
 
 export type WorkerEvent =

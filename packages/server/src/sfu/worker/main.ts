@@ -8,12 +8,17 @@ import { RoomRouter, type Counters } from './room-router.js';
 
 const POLL_MS = 200;
 const REPORT_MS = 1000;
+/**
+ * Transport-wide feedback interval. libwebrtc's receiver sends it every 50-250 ms (5 % of the
+ * bitrate); 50 ms, its fastest, lets the publisher's GCC see a queue build within a frame or two.
+ */
+const TRANSPORT_FEEDBACK_MS = 50;
 const SPEAKER_WINDOW_MS = 500;
 
 const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
 const engine = new MediaEngine(options);
 const rooms = new Map<string, RoomRouter>();
-const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0 };
+const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0 };
 
 function send(message: WorkerMessageOut): void {
   if (process.connected) process.send!(message);
@@ -90,6 +95,9 @@ setInterval(() => {
 setInterval(() => {
   for (const router of rooms.values()) router.report();
 }, REPORT_MS).unref();
+setInterval(() => {
+  for (const router of rooms.values()) router.sendTransportFeedback();
+}, TRANSPORT_FEEDBACK_MS).unref();
 setInterval(() => {
   for (const router of rooms.values()) router.evaluateSpeakers();
 }, SPEAKER_WINDOW_MS).unref();

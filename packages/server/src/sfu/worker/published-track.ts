@@ -6,6 +6,7 @@ import { readPictureNumbering } from '../rtp/picture-numbering.js';
 import { ReceptionStats, type SenderReportSeen } from '../rtp/reception-stats.js';
 import { buildNack, buildPli, buildReceiverReport, buildRemb, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
 import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
+import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, ForwardingCounters, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
@@ -18,7 +19,11 @@ const KEYFRAME_REQUEST_INTERVAL_MS = 300;
  * its subscribers fall back to a live layer; at 15+ fps a live layer sends every ~70 ms.
  */
 const LAYER_IDLE_MS = 400;
-/** What the SFU tells a simulcast publisher it may send: enough for every layer. */
+/**
+ * What the SFU tells a simulcast publisher it may send: enough for every layer. With transport-cc
+ * negotiated this is only a ceiling: the publisher's own congestion control (GCC, on the SFU's
+ * transport-wide feedback) finds what its link carries below it.
+ */
 const PUBLISHER_BITRATE_BPS = 4_000_000;
 /** The SFU's own SSRC in the RTCP it sends to publishers. */
 const SFU_RTCP_SSRC = 1;
@@ -53,6 +58,8 @@ export class PublishedTrack implements DownstreamSource {
   private readonly layerStates: (LayerState | undefined)[] = [];
   private engineTrack: Track | undefined;
   private readonly keyframeCodec: VideoCodecName | undefined;
+  /** Arrival times by transport-wide sequence number (this connection is one transport). */
+  private readonly transportArrivals: TwccRecorder | undefined;
 
   constructor(
     readonly id: string,
@@ -60,7 +67,7 @@ export class PublishedTrack implements DownstreamSource {
     readonly source: TrackSource,
     readonly pc: PeerConnection,
     private readonly offer: PublishOffer,
-    private readonly counters: ForwardingCounters & { packetsIn: number; nacksToPublishers: number },
+    private readonly counters: ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number },
     private readonly audioLevel: AudioLevelSink,
     private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void,
   ) {
@@ -69,6 +76,7 @@ export class PublishedTrack implements DownstreamSource {
     this.clockRate = offer.codec.clockRate;
     this.layerCount = Math.max(1, offer.rids.length);
     this.keyframeCodec = offer.kind === 'video' ? (offer.codec.name as VideoCodecName) : undefined;
+    this.transportArrivals = offer.transportCcExtensionId === undefined ? undefined : new TwccRecorder();
   }
 
   get negotiatedCodec(): NegotiatedCodec {
@@ -135,6 +143,21 @@ export class PublishedTrack implements DownstreamSource {
     return this.layerStates[layer]?.reception.senderReport;
   }
 
+  /**
+   * Transport-wide feedback: when each packet since the last feedback arrived, or that it did not.
+   * The publisher's congestion control reads delay growth and loss from it, as in a direct call.
+   */
+  sendTransportFeedback(): void {
+    const track = this.engineTrack;
+    if (!this.transportArrivals || !track?.isOpen()) return;
+    // Feedback names a media SSRC of the transport; any of its streams will do.
+    const mediaSsrc = this.layerStates.find((state) => state !== undefined)?.ssrc ?? 0;
+    for (const feedback of this.transportArrivals.takeFeedback(SFU_RTCP_SSRC, mediaSsrc)) {
+      this.counters.transportFeedbacks += 1;
+      sendPacket(track, feedback);
+    }
+  }
+
   /** Periodic RTCP toward the publisher: receiver reports, and REMB so Chromium sends every layer. */
   sendReports(): void {
     const track = this.engineTrack;
@@ -175,12 +198,18 @@ export class PublishedTrack implements DownstreamSource {
   private onPacket(packet: Buffer): void {
     if (packet.length < 12) return;
     if (isRtcp(packet)) return this.onRtcp(packet);
+    const now = performance.now();
+    // Every packet counts for congestion control, probes and resends included.
+    if (this.transportArrivals) {
+      const transport = transportSequence(packet, this.offer.transportCcExtensionId!);
+      if (transport !== undefined) this.transportArrivals.onPacket(transport, Math.round(now * 1000));
+    }
     if (payloadType(packet) !== this.offer.codec.payloadType) return; // padding-only or RTX: not forwarded
     this.counters.packetsIn += 1;
     const layer = this.layerOf(packet);
     if (layer < 0) return;
     const state = this.layerStates[layer]!;
-    state.lastPacketAt = performance.now();
+    state.lastPacketAt = now;
     const sequence = sequenceNumber(packet);
     const rtpTimestamp = timestamp(packet);
     const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, state.lastPacketAt);

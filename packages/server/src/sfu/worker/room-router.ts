@@ -15,7 +15,7 @@ interface Member {
   subscriber: SubscriberConnection;
 }
 
-export type Counters = ForwardingCounters & { packetsIn: number; nacksToPublishers: number };
+export type Counters = ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number };
 
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
 const DYNACAST_PAUSE_AFTER_MS = 2_000;
@@ -149,6 +149,11 @@ export class RoomRouter {
       track.askAgainForLosses();
       for (const downstream of track.downstreams) downstream.poll();
     }
+  }
+
+  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock). */
+  sendTransportFeedback(): void {
+    for (const track of this.tracks.values()) track.sendTransportFeedback();
   }
 
   /** Once a second: RTCP both ways, dynacast, active speakers. */
