@@ -200,6 +200,8 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
       const { publisher, subscriber } = await joinCall(topology);
       try {
         await assertStepsDownAndUp(publisher, subscriber, 'slow-3g');
+        // How much of the publisher's congestion control (probes, padding) the SFU kept from the subscriber.
+        if (topology === 'sfu') console.log('SFU after slow-3g:', JSON.stringify(await env.server.media.sfuStats(`adapt-${topology}`)));
         await assertStepsDownAndUp(publisher, subscriber, 'lossy');
         await assertOutageRecovery(publisher, subscriber);
       } finally {

@@ -53,6 +53,8 @@ export interface WorkerStats {
   nacksToPublishers: number;
   /** Transport-wide feedback packets sent to publishers (their congestion control runs on them). */
   transportFeedbacks: number;
+  /** Padding-only packets from publishers, left out of what subscribers receive. */
+  paddingDropped: number;
 }
 
 export type WorkerEvent =

@@ -5,7 +5,8 @@ import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
 import { readPictureNumbering } from '../rtp/picture-numbering.js';
 import { ReceptionStats, type SenderReportSeen } from '../rtp/reception-stats.js';
 import { buildNack, buildPli, buildReceiverReport, buildRemb, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
-import { headerExtension, isRtcp, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
+import { headerExtension, isRtcp, payloadEnd, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
+import { SequenceCompactor } from '../rtp/sequence-compactor.js';
 import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, ForwardingCounters, IncomingPacket } from './downstream.js';
@@ -37,6 +38,8 @@ interface LayerState {
   reception: ReceptionStats;
   /** Video only: packets the publisher never delivered, asked for again with NACKs. */
   losses: UpstreamLosses | undefined;
+  /** Numbers for subscribers, continuous without the padding-only packets left out. */
+  compactor: SequenceCompactor;
 }
 
 export interface AudioLevelSink {
@@ -67,7 +70,7 @@ export class PublishedTrack implements DownstreamSource {
     readonly source: TrackSource,
     readonly pc: PeerConnection,
     private readonly offer: PublishOffer,
-    private readonly counters: ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number },
+    private readonly counters: ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number },
     private readonly audioLevel: AudioLevelSink,
     private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void,
   ) {
@@ -209,23 +212,32 @@ export class PublishedTrack implements DownstreamSource {
     const layer = this.layerOf(packet);
     if (layer < 0) return;
     const state = this.layerStates[layer]!;
-    state.lastPacketAt = now;
     const sequence = sequenceNumber(packet);
     const rtpTimestamp = timestamp(packet);
-    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, state.lastPacketAt);
+    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, now);
     state.reception.onPacket(sequence);
     if (gap && gap.length > 0 && this.isForwarded(layer)) this.sendNack(state, gap);
+    const offset = payloadOffset(packet);
+    // Padding-only (the publisher's congestion control probing): counted as received above, kept
+    // from subscribers, whose links it would only load.
+    if (offset >= payloadEnd(packet) && state.compactor.drop(sequence)) {
+      this.counters.paddingDropped += 1;
+      return;
+    }
+    // A layer counts as live by its media: one that only pads is paused (dynacast) or starved.
+    state.lastPacketAt = now;
+    const forwardedSequence = state.compactor.map(sequence);
+    if (forwardedSequence === undefined) return;
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
     }
     let keyframe: boolean | undefined;
-    const offset = payloadOffset(packet);
     const activeLayers = this.kind === 'video' ? this.activeLayers() : AUDIO_LAYERS;
     const incoming: IncomingPacket = {
       buffer: packet,
       layer,
-      sequence,
+      sequence: forwardedSequence,
       timestamp: rtpTimestamp,
       numbering: readPictureNumbering(this.codec, packet, offset),
       activeLayers,
@@ -269,5 +281,6 @@ function newLayerState(layerSsrc: number, firstSequence: number, repairLosses: b
     lastKeyframeRequestAt: -Infinity,
     reception: new ReceptionStats(layerSsrc, firstSequence),
     losses: repairLosses ? new UpstreamLosses() : undefined,
+    compactor: new SequenceCompactor(),
   };
 }
