@@ -9,8 +9,9 @@ import { headerExtension, isRtcp, payloadEnd, payloadOffset, payloadType, sequen
 import { SequenceCompactor } from '../rtp/sequence-compactor.js';
 import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
 import type { PublishOffer } from '../sdp.js';
-import type { Downstream, DownstreamSource, ForwardingCounters, IncomingPacket } from './downstream.js';
+import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
+import type { Counters } from './room-router.js';
 import { UpstreamLosses } from './upstream-losses.js';
 
 /** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one. */
@@ -70,7 +71,7 @@ export class PublishedTrack implements DownstreamSource {
     readonly source: TrackSource,
     readonly pc: PeerConnection,
     private readonly offer: PublishOffer,
-    private readonly counters: ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number },
+    private readonly counters: Counters,
     private readonly audioLevel: AudioLevelSink,
     private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void,
   ) {
@@ -207,7 +208,7 @@ export class PublishedTrack implements DownstreamSource {
       const transport = transportSequence(packet, this.offer.transportCcExtensionId!);
       if (transport !== undefined) this.transportArrivals.onPacket(transport, Math.round(now * 1000));
     }
-    if (payloadType(packet) !== this.offer.codec.payloadType) return; // padding-only or RTX: not forwarded
+    if (payloadType(packet) !== this.offer.codec.payloadType) return; // RTX (padding on it too): not forwarded
     this.counters.packetsIn += 1;
     const layer = this.layerOf(packet);
     if (layer < 0) return;
