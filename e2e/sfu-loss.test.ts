@@ -3,6 +3,8 @@
  * namespace) asks for what it missed with NACKs, the SFU resends it from that subscriber's
  * history, and the picture keeps moving. A clean-link baseline first shows ~0 of both, so the
  * lossy figures are the loss's doing.
+ * A slow downlink (400 kbit/s to the subscriber): the SFU's estimate from the subscriber's
+ * transport-wide feedback moves it to the lowest simulcast layer, and probes take it back up.
  * Loss between a publisher (inside the namespace) and the SFU: the SFU asks the publisher to
  * resend what never arrived, and its subscribers' picture keeps moving.
  */
@@ -125,6 +127,38 @@ describe('SFU under packet loss', () => {
     assert.ok(lossy.packetsLost <= dropped.download / 2, `most dropped packets were recovered: ${lossy.packetsLost} still lost of ${dropped.download} dropped`);
     assert.ok(lossy.frames > 100, `frames keep decoding under loss (${lossy.frames})`);
     assert.ok(lossy.freezeMs <= 1000, `no freeze over 1 s under loss (longest ${lossy.freezeMs} ms)`);
+  });
+
+  test('a 400 kbit/s downlink: the SFU moves the subscriber to the lowest layer on its transport-wide feedback, the picture keeps moving, the top layer comes back once the link does', async () => {
+    const stats = () => env.server.media.sfuStats(ROOM);
+    const height = async () => ((await subscriber.stats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0);
+    const before = await stats();
+    assert.ok(before.subscriberFeedbacks > 0, `Chromium sends the SFU transport-wide feedback for what it receives (${before.subscriberFeedbacks} packets)`);
+    const shapedAt = performance.now();
+    await env.network.shape({ rateKbit: 400, direction: 'download' });
+    try {
+      await subscriber.page.waitFor(
+        async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) <= 180,
+        undefined,
+        { timeoutMs: 15_000, what: 'the lowest layer under 400 kbit/s' },
+      );
+      const steppedDownMs = Math.round(performance.now() - shapedAt);
+      const watch = await watchVideo(subscriber, 'pub', WATCH_MS);
+      console.log(`400 kbit/s downlink: lowest layer after ${steppedDownMs} ms; then over ${WATCH_MS} ms: ${JSON.stringify(watch)}`);
+      assert.ok(watch.frames > 60, `frames keep decoding on the lowest layer (${watch.frames})`);
+      assert.ok(watch.freezeMs <= 1000, `no freeze over 1 s once on the lowest layer (longest ${watch.freezeMs} ms)`);
+    } finally {
+      await env.network.shape({});
+    }
+    const clearedAt = performance.now();
+    await subscriber.page.waitFor(
+      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
+      undefined,
+      { timeoutMs: 30_000, what: 'the top layer again once the link is clear' },
+    );
+    const after = await stats();
+    console.log(`cleared: top layer again after ${Math.round(performance.now() - clearedAt)} ms (${await height()}p); probe packets sent ${after.probePackets - before.probePackets}`);
+    assert.ok(after.probePackets > before.probePackets, 'the SFU probed the link before going back up');
   });
 
   test(`${LOSS_PERCENT} % loss on a publisher's uplink: the SFU NACKs the publisher, which resends, and its subscriber's picture keeps moving`, async () => {

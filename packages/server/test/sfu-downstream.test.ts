@@ -9,7 +9,9 @@ import { describe, test } from 'node:test';
 import type { Track } from 'node-datachannel';
 import { startsKeyframe } from '../src/sfu/rtp/keyframe.ts';
 import { readPictureNumbering } from '../src/sfu/rtp/picture-numbering.ts';
-import { payloadOffset, sequenceNumber, ssrc } from '../src/sfu/rtp/rtp.ts';
+import { SubscriberExtensionId, withExtension } from '../src/sfu/rtp/header-extensions.ts';
+import { headerExtension, payloadOffset, sequenceNumber, ssrc } from '../src/sfu/rtp/rtp.ts';
+import type { DownlinkTransport } from '../src/sfu/worker/downlink-controller.ts';
 import { Downstream, type DownstreamSource, type IncomingPacket } from '../src/sfu/worker/downstream.ts';
 import { UpstreamLosses } from '../src/sfu/worker/upstream-losses.ts';
 
@@ -39,6 +41,7 @@ function incoming(buffer: Buffer, layer: number, activeLayers: number[]): Incomi
     numbering: readPictureNumbering('vp8', buffer, offset),
     activeLayers,
     isKeyframe: () => startsKeyframe('vp8', buffer.subarray(offset)),
+    transportSequenceOffset: -1,
   };
 }
 
@@ -51,6 +54,8 @@ function recordingTrack(): { track: Track; sent: Buffer[] } {
 
 const source: DownstreamSource = {
   kind: 'video',
+  source: 'camera',
+  layerBitrate: () => undefined,
   codec: 'vp8',
   clockRate: 90_000,
   layerCount: 3,
@@ -60,7 +65,7 @@ const source: DownstreamSource = {
   senderReport: () => undefined,
 };
 
-const counters = () => ({ packetsOut: 0, retransmissions: 0, keyframeRequests: 0 });
+const counters = () => ({ packetsOut: 0, retransmissions: 0, keyframeRequests: 0, probePackets: 0, subscriberFeedbacks: 0 });
 
 function numbersOf(packet: Buffer): { sequence: number; pictureId: number; tl0PicIdx: number } {
   const numbering = readPictureNumbering('vp8', packet, payloadOffset(packet))!;
@@ -70,7 +75,7 @@ function numbersOf(packet: Buffer): { sequence: number; pictureId: number; tl0Pi
 describe('Downstream', () => {
   test('a layer switch continues sequence numbers, picture IDs and TL0PICIDX from where the old layer stopped', () => {
     const { track, sent } = recordingTrack();
-    const downstream = new Downstream('viewer', 0x1234, 100, track, source, counters());
+    const downstream = new Downstream({ subscriber: 'viewer', ssrc: 0x1234, payloadType: 100, engineTrack: track, source, counters: counters() });
     downstream.setQuality('low');
     for (let i = 0; i < 3; i++) downstream.forward(incoming(vp8Packet(100 + i, 9000 + i * 3000, 500 + i, 40, i === 0), 0, [0, 2]));
     downstream.setQuality('high');
@@ -99,8 +104,8 @@ describe('Downstream', () => {
   test("a NACK is answered with this subscriber's numbering after another subscriber rewrote the shared buffer", () => {
     const first = recordingTrack();
     const second = recordingTrack();
-    const a = new Downstream('a', 0x1111, 100, first.track, source, counters());
-    const b = new Downstream('b', 0x2222, 101, second.track, source, counters());
+    const a = new Downstream({ subscriber: 'a', ssrc: 0x1111, payloadType: 100, engineTrack: first.track, source, counters: counters() });
+    const b = new Downstream({ subscriber: 'b', ssrc: 0x2222, payloadType: 101, engineTrack: second.track, source, counters: counters() });
     a.setQuality('low');
     // b joins later: its numbering differs from a's once a has switched layers.
     a.forward(incoming(vp8Packet(100, 9000, 500, 40, true), 0, [0, 2]));
@@ -142,5 +147,92 @@ describe('UpstreamLosses', () => {
     const losses = new UpstreamLosses();
     assert.deepEqual(losses.onPacket(1, 65534, 0), [65535, 0]);
     assert.deepEqual(losses.onPacket(5000, 1, 0), [], 'a restarted stream, not 4998 lost packets');
+  });
+});
+
+/** Records what is stamped, as the subscriber connection's transport would number it. */
+function recordingTransport(resendBudget = Infinity): DownlinkTransport & { stamped: number[] } {
+  let next = 0;
+  let budget = resendBudget;
+  const stamped: number[] = [];
+  return {
+    stamped,
+    stamp(packet: Buffer, fieldOffset?: number) {
+      const field = fieldOffset ?? headerExtension(packet, SubscriberExtensionId.transportSequence)!.byteOffset - packet.byteOffset;
+      packet.writeUInt16BE(next, field);
+      stamped.push(next++);
+    },
+    allowResend(bytes: number) {
+      if (budget < bytes) return false;
+      budget -= bytes;
+      return true;
+    },
+  };
+}
+
+/** A VP8 packet as it reaches a downstream: with the subscribers' transport-wide sequence field. */
+function numberedPacket(sequence: number, timestamp: number, pictureId: number, keyframe: boolean, endOfFrame: boolean): IncomingPacket {
+  const buffer = withExtension(vp8Packet(sequence, timestamp, pictureId, 40, keyframe), SubscriberExtensionId.transportSequence, 2);
+  if (endOfFrame) buffer[1] = buffer[1]! | 0x80;
+  const field = headerExtension(buffer, SubscriberExtensionId.transportSequence)!;
+  return { ...incoming(buffer, 0, [0]), transportSequenceOffset: field.byteOffset - buffer.byteOffset };
+}
+
+describe('Downstream probes and the transport-wide numbering', () => {
+  test('probe padding goes out after a frame, with sequence numbers of its own; the stream continues after it', () => {
+    const { track, sent } = recordingTrack();
+    const transport = recordingTransport();
+    const downstream = new Downstream({ subscriber: 'v', ssrc: 0x1234, payloadType: 100, engineTrack: track, source: { ...source, layerCount: 1, activeLayers: () => [0] }, counters: counters(), transport });
+    downstream.forward(numberedPacket(100, 9000, 500, true, false));
+    downstream.addProbeBytes(600);
+    assert.equal(sent.length, 1, 'no padding in the middle of a frame');
+    downstream.forward(numberedPacket(101, 9000, 500, false, true));
+    const padding = sent.slice(2);
+    assert.equal(padding.length, 3, '600 bytes make three padding packets of 255 bytes');
+    for (const packet of padding) {
+      assert.equal(packet[0]! & 0x20, 0x20, 'P bit');
+      assert.equal(payloadOffset(packet) + packet[packet.length - 1]!, packet.length, 'padding only');
+      assert.equal(packet.readUInt32BE(4), 9000 + (sent[0]!.readUInt32BE(4) - 9000), 'the timestamp of the frame it follows');
+    }
+    downstream.forward(numberedPacket(102, 12000, 501, false, true));
+    const sequences = sent.map((packet) => sequenceNumber(packet));
+    for (let i = 1; i < sequences.length; i++) assert.equal(sequences[i], (sequences[0]! + i) & 0xffff, `sequence ${i} continues`);
+    assert.deepEqual(transport.stamped, [0, 1, 2, 3, 4, 5], 'every packet sent is numbered on the transport, in order');
+    assert.deepEqual(
+      sent.map((packet) => headerExtension(packet, SubscriberExtensionId.transportSequence)!.readUInt16BE(0)),
+      [0, 1, 2, 3, 4, 5],
+    );
+  });
+
+  test('a late upstream resend keeps its place in the numbering after padding went in', () => {
+    const { track, sent } = recordingTrack();
+    const downstream = new Downstream({ subscriber: 'v', ssrc: 0x1234, payloadType: 100, engineTrack: track, source: { ...source, layerCount: 1, activeLayers: () => [0] }, counters: counters(), transport: recordingTransport() });
+    downstream.forward(numberedPacket(100, 9000, 500, true, false));
+    downstream.addProbeBytes(255);
+    downstream.forward(numberedPacket(102, 9000, 500, false, true)); // 101 lost upstream
+    downstream.forward(numberedPacket(103, 12000, 501, false, true));
+    downstream.forward(numberedPacket(101, 9000, 500, false, false)); // the publisher's resend
+    const [first, , paddingPacket, afterPadding, lateResend] = sent.map((packet) => sequenceNumber(packet));
+    assert.equal(lateResend, (first! + 1) & 0xffff, 'where 101 belongs, not shifted by the padding');
+    assert.equal(paddingPacket, (first! + 3) & 0xffff);
+    assert.equal(afterPadding, (first! + 4) & 0xffff);
+  });
+
+  test('NACKs: the padding is resent too; not twice within a round trip; not beyond the resend budget', () => {
+    const { track, sent } = recordingTrack();
+    const packetBytes = numberedPacket(101, 9000, 500, false, true).buffer.length;
+    const downstream = new Downstream({ subscriber: 'v', ssrc: 0x1234, payloadType: 100, engineTrack: track, source: { ...source, layerCount: 1, activeLayers: () => [0] }, counters: counters(), transport: recordingTransport(3 * packetBytes + 300) });
+    downstream.addProbeBytes(255);
+    downstream.forward(numberedPacket(100, 9000, 500, true, true));
+    for (let i = 1; i <= 4; i++) downstream.forward(numberedPacket(100 + i, 9000 + 3000 * i, 500 + i, false, true));
+    const sequences = sent.map((packet) => sequenceNumber(packet));
+    const paddingSequence = sequences[1]!;
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [paddingSequence] }]);
+    assert.equal(sent.length, 7);
+    assert.equal(payloadOffset(sent[6]!) + sent[6]![sent[6]!.length - 1]!, sent[6]!.length, 'the padding again');
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [paddingSequence] }]);
+    assert.equal(sent.length, 7, 'not again within the round trip');
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: sequences.slice(2) }]);
+    assert.equal(sent.length, 10, 'three of four fit the budget that is left');
   });
 });

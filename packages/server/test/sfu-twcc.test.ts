@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { buildPli, parseRtcp } from '../src/sfu/rtp/rtcp.ts';
 import {
@@ -449,5 +450,43 @@ describe('TwccRecorder', () => {
     );
     recorder.onPacket(302, T + 9_001_000);
     assert.equal(take(recorder)[0]![2], 302 & 0xff);
+  });
+});
+
+describe('transport-wide feedback captured from Chromium', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/chromium-downlink-step.json', import.meta.url), 'utf8')) as { feedback: string[] };
+  const captured = fixture.feedback.map((hex) => {
+    const compound = Buffer.from(hex, 'hex');
+    const feedbacks = parseRtcp(compound).filter((p) => p.type === 'twcc');
+    assert.equal(feedbacks.length, 1, `one transport feedback in ${hex}`);
+    // The feedback's own bytes within the compound packet: it is the one with PT 205, FMT 15.
+    let offset = 0;
+    while (!(compound[offset + 1] === 205 && (compound[offset]! & 0x1f) === 15)) offset += (compound.readUInt16BE(offset + 2) + 1) * 4;
+    return { bytes: compound.subarray(offset, offset + (compound.readUInt16BE(offset + 2) + 1) * 4), parsed: (feedbacks[0] as { feedback: TransportFeedback }).feedback };
+  });
+
+  test('parses every packet, losses included', () => {
+    assert.equal(captured.length, 18);
+    const statuses = captured.flatMap(({ parsed }) => parsed.arrivalsUs);
+    assert.ok(statuses.some((arrival) => arrival === undefined), 'some report losses');
+    for (const { parsed } of captured) {
+      const times = parsed.arrivalsUs.filter((t): t is number => t !== undefined);
+      assert.ok(times.length > 0);
+      for (const t of times) assert.ok(t >= parsed.referenceTime * 64_000 - 8_192_000, 'within a delta range of the reference time');
+    }
+  });
+
+  test('our encoder builds the same bytes from the same arrivals (it makes libwebrtc\'s choices)', () => {
+    for (const { bytes, parsed } of captured) {
+      const [rebuilt, ...rest] = buildTransportFeedback({
+        senderSsrc: parsed.senderSsrc,
+        mediaSsrc: parsed.mediaSsrc,
+        baseSequence: parsed.baseSequence,
+        arrivalsUs: parsed.arrivalsUs,
+        feedbackCount: parsed.feedbackCount,
+      });
+      assert.equal(rest.length, 0);
+      assert.equal(rebuilt!.toString('hex'), bytes.toString('hex'));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import * as sdpTransform from 'sdp-transform';
 import { codecNameOf, formatScore, type NegotiatedCodec, type VideoCodecName } from './codecs.js';
+import { SubscriberExtensionId } from './rtp/header-extensions.js';
 
 type MediaSection = sdpTransform.MediaDescription;
 
@@ -101,6 +102,29 @@ export function shapePublishAnswer(engineAnswer: string, offer: PublishOffer, an
       section.rids = offer.rids.map((id) => ({ id, direction: 'recv' }));
       section.simulcast = { dir1: 'recv', list1: offer.rids.join(';') };
     }
+  }
+  return announce(sdpTransform.write(session), announcedAddress);
+}
+
+/**
+ * The engine's subscriber offer as the browser gets it: every m-line offers transport-wide
+ * congestion control (the sequence extension and `transport-cc` feedback), so the subscriber's
+ * browser reports each packet's arrival and the SFU estimates that downlink (DownlinkController);
+ * audio m-lines also carry the audio level. libdatachannel's binding cannot add header extensions,
+ * and the engine ignores them in either direction, so they go in here.
+ */
+export function subscriberOffer(engineOffer: string, announcedAddress: string | undefined): string {
+  const session = sdpTransform.parse(engineOffer);
+  for (const section of session.media) {
+    if (section.type !== 'audio' && section.type !== 'video') continue;
+    const ext = (section.ext ??= []);
+    const add = (value: number, uri: string) => {
+      if (!ext.some((e) => e.uri === uri || e.value === value)) ext.push({ value, uri });
+    };
+    add(SubscriberExtensionId.transportSequence, TRANSPORT_CC);
+    if (section.type === 'audio') add(SubscriberExtensionId.audioLevel, AUDIO_LEVEL);
+    const feedback = (section.rtcpFb ??= []);
+    for (const rtp of section.rtp) if (!feedback.some((fb) => fb.payload === rtp.payload && fb.type === 'transport-cc')) feedback.push({ payload: rtp.payload, type: 'transport-cc' });
   }
   return announce(sdpTransform.write(session), announcedAddress);
 }

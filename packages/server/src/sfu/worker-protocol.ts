@@ -55,6 +55,10 @@ export interface WorkerStats {
   transportFeedbacks: number;
   /** Padding-only packets from publishers, left out of what subscribers receive. */
   paddingDropped: number;
+  /** Transport-wide feedback packets from subscribers (their downlink estimates run on them). */
+  subscriberFeedbacks: number;
+  /** Padding-only packets sent to probe subscribers' downlinks before a higher layer. */
+  probePackets: number;
 }
 
 export type WorkerEvent =

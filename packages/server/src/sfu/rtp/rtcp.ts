@@ -2,6 +2,7 @@
  * RTCP (RFC 3550, RFC 4585 feedback, REMB draft) parsing and building for the SFU. Parsing never
  * throws: a malformed compound packet simply yields the well-formed reports before the damage.
  */
+import { parseTransportFeedback, type TransportFeedback } from './twcc.js';
 
 export const RtcpType = { SR: 200, RR: 201, SDES: 202, BYE: 203, RTPFB: 205, PSFB: 206 } as const;
 
@@ -22,6 +23,7 @@ export type RtcpPacket =
   | { type: 'pli'; mediaSsrc: number }
   | { type: 'fir'; mediaSsrcs: number[] }
   | { type: 'remb'; bitrate: number; ssrcs: number[] }
+  | { type: 'twcc'; feedback: TransportFeedback }
   | { type: 'other'; packetType: number };
 
 export function parseRtcp(buffer: Buffer): RtcpPacket[] {
@@ -58,6 +60,10 @@ function parseOne(p: Buffer): RtcpPacket | undefined {
       if (p.length < 8) return undefined;
       return { type: 'rr', ssrc: p.readUInt32BE(4), reports: reportBlocks(p, 8, count) };
     case RtcpType.RTPFB:
+      if (count === 15) {
+        const feedback = parseTransportFeedback(p);
+        return feedback ? { type: 'twcc', feedback } : undefined;
+      }
       if (count !== 1 || p.length < 16) return { type: 'other', packetType };
       return { type: 'nack', mediaSsrc: p.readUInt32BE(8), lost: nackedSequences(p) };
     case RtcpType.PSFB:

@@ -1,9 +1,12 @@
 import type { Track } from 'node-datachannel';
+import type { TrackSource } from '@parley/protocol';
 import type { VideoCodecName } from '../rtp/keyframe.js';
 import { buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
 import { readPictureNumbering, writePictureNumbering, type PictureNumbering } from '../rtp/picture-numbering.js';
-import { payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
+import { paddingPacket, PADDING_TRANSPORT_OFFSET, SequenceOffsets } from '../rtp/padding.js';
+import { marker, payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
 import type { VideoQuality } from '../worker-protocol.js';
+import type { DownlinkTransport } from './downlink-controller.js';
 import { sendPacket } from './engine.js';
 import { LayerController } from './layer-controller.js';
 
@@ -12,10 +15,17 @@ const HISTORY_MASK = HISTORY_SIZE - 1;
 const LOSS_WINDOW_MS = 1000;
 /** libsrtp refuses to protect a packet older than its replay window (128): no point resending those. */
 const RETRANSMIT_WINDOW = 120;
-
+/** A probe never queues more than this (a stalled stream must not release a burst later). */
+const MAX_PROBE_BACKLOG_BYTES = 16_000;
+const MAX_PADDING_PACKETS_AT_ONCE = 40;
+const MIN_RESEND_INTERVAL_MS = 20;
+/** Until receiver reports give a round trip. */
+const DEFAULT_RTT_MS = 100;
 /** What a downstream needs from the track it forwards. */
 export interface DownstreamSource {
   readonly kind: 'audio' | 'video';
+  /** Camera, microphone or screen: screen shares get the downlink first. */
+  readonly source: TrackSource;
   readonly codec: VideoCodecName | 'opus';
   readonly clockRate: number;
   readonly layerCount: number;
@@ -24,6 +34,8 @@ export interface DownstreamSource {
   requestKeyframe(layer: number): void;
   /** The first packet went out to this subscriber: it now receives the track through the SFU. */
   delivered(subscriber: string): void;
+  /** Bits per second a layer carried over the last second; undefined while it sends nothing. */
+  layerBitrate(layer: number): number | undefined;
   /** The publisher's latest sender report for a layer, to translate into this subscriber's stream. */
   senderReport(layer: number): { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
 }
@@ -42,12 +54,29 @@ export interface IncomingPacket {
   readonly activeLayers: readonly number[];
   /** Computed lazily, only while a switch waits for a keyframe. */
   isKeyframe(): boolean;
+  /** Byte offset of the transport-wide sequence field (the subscribers' numbering), -1 if none. */
+  readonly transportSequenceOffset: number;
+}
+
+export interface DownstreamOptions {
+  subscriber: string;
+  ssrc: number;
+  payloadType: number;
+  engineTrack: Track;
+  source: DownstreamSource;
+  counters: ForwardingCounters;
+  /** The subscriber connection's transport-wide numbering; without it packets go out unnumbered. */
+  transport?: DownlinkTransport;
 }
 
 export interface ForwardingCounters {
   packetsOut: number;
   retransmissions: number;
   keyframeRequests: number;
+  /** Padding-only packets sent to probe subscribers' downlinks. */
+  probePackets: number;
+  /** Transport-wide feedback packets received from subscribers. */
+  subscriberFeedbacks: number;
 }
 
 /**
@@ -57,7 +86,7 @@ export interface ForwardingCounters {
  */
 export class Downstream {
   private currentLayer = -1;
-  private sequenceOffset = 0;
+  private readonly offsets = new SequenceOffsets();
   private timestampOffset = 0;
   private lastSequence = -1;
   private lastTimestamp = 0;
@@ -74,6 +103,8 @@ export class Downstream {
   private readonly historySequences = new Int32Array(HISTORY_SIZE).fill(-1);
   private readonly historyPictureIds = new Int32Array(HISTORY_SIZE);
   private readonly historyTl0PicIdxs = new Int32Array(HISTORY_SIZE);
+  /** When each slot was last resent (NACK answers), -Infinity after it is (re)filled. */
+  private readonly historyResentAt = new Float64Array(HISTORY_SIZE).fill(-Infinity);
   /** Compact NTP of each sender report sent -> when, for RTT from receiver reports. */
   private readonly reportTimes = new Map<number, number>();
   readonly layers: LayerController;
@@ -82,15 +113,43 @@ export class Downstream {
   fractionLost = 0;
   closed = false;
 
-  constructor(
-    readonly subscriber: string,
-    readonly ssrc: number,
-    readonly payloadType: number,
-    readonly engineTrack: Track,
-    private readonly source: DownstreamSource,
-    private readonly counters: ForwardingCounters,
-  ) {
-    this.layers = new LayerController(source.layerCount);
+  readonly subscriber: string;
+  readonly ssrc: number;
+  readonly payloadType: number;
+  readonly engineTrack: Track;
+  private readonly source: DownstreamSource;
+  private readonly counters: ForwardingCounters;
+  private readonly transport: DownlinkTransport | undefined;
+  /** Probe padding still to send, in bytes. */
+  private probeBytes = 0;
+  /** The publisher sequence of the newest packet forwarded (lastSequence's, before the offset). */
+  private lastUpstreamSequence = 0;
+
+  constructor(options: DownstreamOptions) {
+    this.subscriber = options.subscriber;
+    this.ssrc = options.ssrc;
+    this.payloadType = options.payloadType;
+    this.engineTrack = options.engineTrack;
+    this.source = options.source;
+    this.counters = options.counters;
+    this.transport = options.transport;
+    this.layers = new LayerController(options.source.layerCount);
+  }
+
+  get kind(): 'audio' | 'video' {
+    return this.source.kind;
+  }
+
+  get trackSource(): TrackSource {
+    return this.source.source;
+  }
+
+  get layerCount(): number {
+    return this.source.layerCount;
+  }
+
+  layerBitrate(layer: number): number | undefined {
+    return this.source.layerBitrate(layer);
   }
 
   get forwardedLayer(): number {
@@ -101,13 +160,14 @@ export class Downstream {
     if (this.closed || !this.engineTrack.isOpen()) return;
     const target = this.source.kind === 'audio' ? 0 : this.layers.target(packet.activeLayers);
     if (target < 0) return;
+    if (packet.layer === this.currentLayer && target < this.currentLayer && this.layers.dropsAboveWanted) return;
     if (packet.layer !== this.currentLayer) {
       if (packet.layer !== target) return;
       if (this.source.kind === 'video' && !packet.isKeyframe()) return;
       this.switchTo(packet);
     }
     const { buffer, numbering } = packet;
-    const outSequence = (packet.sequence + this.sequenceOffset) & 0xffff;
+    const outSequence = (packet.sequence + this.offsets.offsetFor(packet.sequence)) & 0xffff;
     const outTimestamp = (packet.timestamp + this.timestampOffset) >>> 0;
     rewriteHeader(buffer, this.ssrc, this.payloadType, outSequence, outTimestamp);
     const slot = outSequence & HISTORY_MASK;
@@ -118,12 +178,15 @@ export class Downstream {
       this.historyPictureIds[slot] = outPictureId;
       this.historyTl0PicIdxs[slot] = outTl0PicIdx;
     }
+    if (packet.transportSequenceOffset >= 0) this.transport?.stamp(buffer, packet.transportSequenceOffset);
     sendPacket(this.engineTrack, buffer);
     this.history[slot] = buffer;
+    this.historyResentAt[slot] = -Infinity;
     this.historyTimestamps[slot] = outTimestamp;
     this.historySequences[slot] = outSequence;
     if (((outSequence - this.lastSequence) & 0xffff) < 0x8000 || this.lastSequence < 0) {
       this.lastSequence = outSequence;
+      this.lastUpstreamSequence = packet.sequence;
       this.lastTimestamp = outTimestamp;
       if (numbering) {
         this.lastPictureId = this.historyPictureIds[slot]!;
@@ -134,6 +197,7 @@ export class Downstream {
     this.packetsSent += 1;
     this.octetsSent += payloadEnd(buffer) - Math.max(payloadOffset(buffer), 0);
     this.counters.packetsOut += 1;
+    if (this.probeBytes > 0 && marker(buffer) && outSequence === this.lastSequence) this.sendPadding();
   }
 
   /** Starts forwarding the packet's layer from this (key)frame on, continuing the subscriber's numbering. */
@@ -142,7 +206,7 @@ export class Downstream {
     const nextSequence = first ? Math.floor(Math.random() * 0x8000) : (this.lastSequence + 1) & 0xffff;
     const elapsed = first ? 0 : Math.max(1, Math.round(((performance.now() - this.lastSentAt) / 1000) * this.source.clockRate));
     const nextTimestamp = first ? Math.floor(Math.random() * 0x7fffffff) : (this.lastTimestamp + elapsed) >>> 0;
-    this.sequenceOffset = (nextSequence - sequence) & 0xffff;
+    this.offsets.reset(nextSequence - sequence);
     this.timestampOffset = (nextTimestamp - timestamp) >>> 0;
     if (numbering && this.lastPictureId >= 0) {
       this.pictureIdOffset = (this.lastPictureId + 1 - numbering.pictureId) & 0x7fff;
@@ -192,17 +256,72 @@ export class Downstream {
     this.poll();
   }
 
+  /**
+   * Answers a NACK within the connection's resend budget, and not twice within a round trip: a
+   * receiver repeats its NACK until the packet arrives, and a resend already on its way will.
+   */
   private retransmit(lost: readonly number[]): void {
+    const now = performance.now();
+    const guardMs = Math.max(MIN_RESEND_INTERVAL_MS, this.rttMs ?? DEFAULT_RTT_MS);
     for (const sequence of lost) {
-      const packet = this.history[sequence & HISTORY_MASK];
-      if (!packet || this.historySequences[sequence & HISTORY_MASK] !== sequence || ((this.lastSequence - sequence) & 0xffff) >= RETRANSMIT_WINDOW) continue;
-      // The buffer may have been rewritten for another subscriber since: restore this stream's numbering.
       const slot = sequence & HISTORY_MASK;
-      rewriteHeader(packet, this.ssrc, this.payloadType, sequence, this.historyTimestamps[slot]!);
-      const numbering = readPictureNumbering(this.source.codec, packet, payloadOffset(packet));
-      if (numbering) writePictureNumbering(packet, numbering, this.historyPictureIds[slot]!, this.historyTl0PicIdxs[slot]!);
-      if (sendPacket(this.engineTrack, packet)) this.counters.retransmissions += 1;
+      const packet = this.history[slot];
+      if (!packet || this.historySequences[slot] !== sequence || now - this.historyResentAt[slot]! < guardMs) continue;
+      if (this.transport && !this.transport.allowResend(packet.length)) break;
+      if (this.resend(sequence)) {
+        this.historyResentAt[slot] = now;
+        this.counters.retransmissions += 1;
+      }
     }
+  }
+
+  /**
+   * Adds bytes of padding to send for a bandwidth probe. They go out after the current frame's
+   * last packet (a receiver without RTX can only take padding between frames, as libwebrtc's own
+   * sender does), as padding-only packets with sequence numbers of their own: the browser counts
+   * them in its transport-wide feedback and discards them. (Resending recent packets instead would
+   * not do: the browser's SRTP replay check drops a repeated sequence before feedback sees it.)
+   */
+  addProbeBytes(bytes: number): void {
+    if (this.source.kind === 'video') this.probeBytes = Math.min(this.probeBytes + bytes, MAX_PROBE_BACKLOG_BYTES);
+  }
+
+  stopProbe(): void {
+    this.probeBytes = 0;
+  }
+
+  private sendPadding(): void {
+    const sequenceBefore = this.lastUpstreamSequence;
+    for (let count = 0; this.probeBytes > 0 && count < MAX_PADDING_PACKETS_AT_ONCE; count++) {
+      const sequence = (this.lastSequence + 1) & 0xffff;
+      const packet = paddingPacket(this.ssrc, this.payloadType, sequence, this.lastTimestamp);
+      this.transport?.stamp(packet, PADDING_TRANSPORT_OFFSET);
+      if (!sendPacket(this.engineTrack, packet)) break;
+      this.offsets.shiftAfter(sequenceBefore);
+      const slot = sequence & HISTORY_MASK;
+      this.history[slot] = packet;
+      this.historyResentAt[slot] = -Infinity;
+      this.historyTimestamps[slot] = this.lastTimestamp;
+      this.historySequences[slot] = sequence;
+      this.lastSequence = sequence;
+      this.probeBytes -= packet.length;
+      this.packetsSent += 1;
+      this.counters.probePackets += 1;
+    }
+  }
+
+  /** One packet from the history again, in this stream's numbering; false when it is gone or too old. */
+  private resend(sequence: number): boolean {
+    const slot = sequence & HISTORY_MASK;
+    const packet = this.history[slot];
+    if (!packet || this.historySequences[slot] !== sequence || ((this.lastSequence - sequence) & 0xffff) >= RETRANSMIT_WINDOW) return false;
+    // The buffer may have been rewritten for another subscriber since: restore this stream's numbering.
+    rewriteHeader(packet, this.ssrc, this.payloadType, sequence, this.historyTimestamps[slot]!);
+    const offset = payloadOffset(packet);
+    const numbering = offset >= 0 && offset < payloadEnd(packet) ? readPictureNumbering(this.source.codec, packet, offset) : undefined;
+    if (numbering) writePictureNumbering(packet, numbering, this.historyPictureIds[slot]!, this.historyTl0PicIdxs[slot]!);
+    this.transport?.stamp(packet);
+    return sendPacket(this.engineTrack, packet);
   }
 
   /**

@@ -9,13 +9,18 @@ const STEP_UP_AFTER_MS = 8000;
 
 /**
  * Which simulcast layer one subscriber should get: what it asked for (an explicit quality or its
- * video size), capped by what its downlink carries (loss in its receiver reports), among the
- * layers the publisher is actually sending.
+ * video size), capped by what its downlink carries, among the layers the publisher is actually
+ * sending. What the downlink carries is the allocation from its transport-wide estimate
+ * (DownlinkController) or, for a browser that sends no transport-wide feedback, loss in its
+ * receiver reports.
  */
 export class LayerController {
   private requested: number;
   private bandwidthCap: number;
   private cleanSince = performance.now();
+  /** The layer the downlink estimate allows (DownlinkController); replaces the loss rule once set. */
+  private allocated: number | undefined;
+  private urgent = false;
 
   constructor(private readonly layerCount: number) {
     this.requested = layerCount - 1;
@@ -26,8 +31,27 @@ export class LayerController {
     this.requested = Math.min(qualityLayer[quality], this.layerCount - 1);
   }
 
+  get requestedLayer(): number {
+    return this.requested;
+  }
+
   get wanted(): number {
-    return Math.min(this.requested, this.bandwidthCap);
+    return Math.min(this.requested, this.allocated ?? this.bandwidthCap);
+  }
+
+  /**
+   * `urgent`: the link cannot carry what is being forwarded, so the current layer stops at once
+   * instead of running until the lower layer's keyframe (which would keep the queue full and
+   * lose what the lower layer needs); the picture holds for that keyframe either way.
+   */
+  setAllocated(layer: number, urgent = false): void {
+    this.allocated = Math.max(0, Math.min(layer, this.layerCount - 1));
+    this.urgent = urgent;
+  }
+
+  /** Whether to stop forwarding a layer above the wanted one before the switch is possible. */
+  get dropsAboveWanted(): boolean {
+    return this.urgent;
   }
 
   onLoss(fractionLost: number, now = performance.now()): void {

@@ -6,6 +6,7 @@ import { readPictureNumbering } from '../rtp/picture-numbering.js';
 import { ReceptionStats, type SenderReportSeen } from '../rtp/reception-stats.js';
 import { buildNack, buildPli, buildReceiverReport, buildRemb, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
 import { headerExtension, isRtcp, payloadEnd, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
+import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension, type ExtensionIdMap } from '../rtp/header-extensions.js';
 import { SequenceCompactor } from '../rtp/sequence-compactor.js';
 import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
 import type { PublishOffer } from '../sdp.js';
@@ -27,6 +28,8 @@ const LAYER_IDLE_MS = 400;
  * transport-wide feedback) finds what its link carries below it.
  */
 const PUBLISHER_BITRATE_BPS = 4_000_000;
+/** Layer rates are remembered over this many reports (seconds). */
+const RATE_MEMORY_REPORTS = 10;
 /** The SFU's own SSRC in the RTCP it sends to publishers. */
 const SFU_RTCP_SSRC = 1;
 const AUDIO_LAYERS: readonly number[] = [0];
@@ -41,6 +44,12 @@ interface LayerState {
   losses: UpstreamLosses | undefined;
   /** Numbers for subscribers, continuous without the padding-only packets left out. */
   compactor: SequenceCompactor;
+  /** Bytes forwarded since the last report, and the rate they made (for subscribers' allocation). */
+  bytes: number;
+  bps: number | undefined;
+  bytesSince: number;
+  /** bps at each of the last reports (one a second). */
+  recentBps: number[];
 }
 
 export interface AudioLevelSink {
@@ -64,6 +73,8 @@ export class PublishedTrack implements DownstreamSource {
   private readonly keyframeCodec: VideoCodecName | undefined;
   /** Arrival times by transport-wide sequence number (this connection is one transport). */
   private readonly transportArrivals: TwccRecorder | undefined;
+  /** The publisher's header extension ids -> the ones subscribers were offered. */
+  private readonly extensionIds: ExtensionIdMap;
 
   constructor(
     readonly id: string,
@@ -81,6 +92,21 @@ export class PublishedTrack implements DownstreamSource {
     this.layerCount = Math.max(1, offer.rids.length);
     this.keyframeCodec = offer.kind === 'video' ? (offer.codec.name as VideoCodecName) : undefined;
     this.transportArrivals = offer.transportCcExtensionId === undefined ? undefined : new TwccRecorder();
+    this.extensionIds = extensionIdMap([
+      [offer.transportCcExtensionId, SubscriberExtensionId.transportSequence],
+      [offer.kind === 'audio' ? offer.audioLevelExtensionId : undefined, SubscriberExtensionId.audioLevel],
+    ]);
+  }
+
+  /**
+   * A layer's rate for subscribers' allocation: the larger of the last seconds' and its peak in
+   * the last 10 s, since a layer that was paused or a keyframe-less stretch reads low for a while
+   * and taking it for less than it will send overloads the subscriber's link.
+   */
+  layerBitrate(layer: number): number | undefined {
+    const state = this.layerStates[layer];
+    if (!state || state.bps === undefined || performance.now() - state.lastPacketAt >= LAYER_IDLE_MS) return undefined;
+    return Math.max(state.bps, ...state.recentBps);
   }
 
   get negotiatedCodec(): NegotiatedCodec {
@@ -167,7 +193,18 @@ export class PublishedTrack implements DownstreamSource {
     const track = this.engineTrack;
     if (!track?.isOpen()) return;
     const blocks: ReportBlock[] = [];
-    for (const state of this.layerStates) if (state) blocks.push(state.reception.report());
+    const now = performance.now();
+    for (const state of this.layerStates) {
+      if (!state) continue;
+      blocks.push(state.reception.report());
+      const measured = (state.bytes * 8000) / Math.max(1, now - state.bytesSince);
+      // Smoothed: a keyframe second would otherwise read as a layer twice its usual rate.
+      state.bps = state.bps === undefined ? measured : 0.5 * state.bps + 0.5 * measured;
+      state.recentBps.push(state.bps);
+      if (state.recentBps.length > RATE_MEMORY_REPORTS) state.recentBps.shift();
+      state.bytes = 0;
+      state.bytesSince = now;
+    }
     if (blocks.length > 0) sendPacket(track, buildReceiverReport(SFU_RTCP_SSRC, blocks));
     if (this.kind === 'video') {
       const ssrcs = this.layerStates.filter((s): s is LayerState => s !== undefined).map((s) => s.ssrc);
@@ -233,16 +270,23 @@ export class PublishedTrack implements DownstreamSource {
       const level = headerExtension(packet, this.offer.audioLevelExtensionId);
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
     }
+    state.bytes += packet.length;
+    // Subscribers' numbering of the header extensions, with room for their transport-wide sequence.
+    renumberExtensions(packet, this.extensionIds);
+    const buffer = this.offer.transportCcExtensionId === undefined ? withExtension(packet, SubscriberExtensionId.transportSequence, 2) : packet;
+    const transportField = headerExtension(buffer, SubscriberExtensionId.transportSequence);
+    const mediaOffset = buffer === packet ? offset : payloadOffset(buffer);
     let keyframe: boolean | undefined;
     const activeLayers = this.kind === 'video' ? this.activeLayers() : AUDIO_LAYERS;
     const incoming: IncomingPacket = {
-      buffer: packet,
+      buffer,
       layer,
       sequence: forwardedSequence,
       timestamp: rtpTimestamp,
-      numbering: readPictureNumbering(this.codec, packet, offset),
+      numbering: readPictureNumbering(this.codec, buffer, mediaOffset),
       activeLayers,
-      isKeyframe: () => (keyframe ??= this.keyframeCodec !== undefined && offset > 0 && startsKeyframe(this.keyframeCodec, packet.subarray(offset))),
+      isKeyframe: () => (keyframe ??= this.keyframeCodec !== undefined && mediaOffset > 0 && startsKeyframe(this.keyframeCodec, buffer.subarray(mediaOffset))),
+      transportSequenceOffset: transportField?.length === 2 ? transportField.byteOffset - buffer.byteOffset : -1,
     };
     for (const downstream of this.downstreams) downstream.forward(incoming);
   }
@@ -283,5 +327,9 @@ function newLayerState(layerSsrc: number, firstSequence: number, repairLosses: b
     reception: new ReceptionStats(layerSsrc, firstSequence),
     losses: repairLosses ? new UpstreamLosses() : undefined,
     compactor: new SequenceCompactor(),
+    bytes: 0,
+    bps: undefined,
+    bytesSince: performance.now(),
+    recentBps: [],
   };
 }

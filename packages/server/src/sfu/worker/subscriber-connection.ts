@@ -2,14 +2,25 @@ import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachann
 import { subscriberPayloadTypes, type NegotiatedCodec } from '../codecs.js';
 import { parseRtcp } from '../rtp/rtcp.js';
 import { isRtcp } from '../rtp/rtp.js';
-import { announce } from '../sdp.js';
+import { subscriberOffer } from '../sdp.js';
 import type { SubscribedTrack } from '../worker-protocol.js';
+import { DownlinkController } from './downlink-controller.js';
 import { Downstream, type ForwardingCounters } from './downstream.js';
 import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
 import type { PublishedTrack } from './published-track.js';
 
 export interface OfferSink {
   (sdp: string, tracks: SubscribedTrack[]): void;
+}
+
+export interface SubscriberConnectionOptions {
+  participant: string;
+  engine: MediaEngine;
+  counters: ForwardingCounters;
+  sendOffer: OfferSink;
+  onError: (message: string) => void;
+  /** Higher gets the downlink first: screen shares, then the active speaker. */
+  priorityOf: (track: PublishedTrack | undefined) => number;
 }
 
 const ANCHOR_MID = 'anchor';
@@ -34,14 +45,36 @@ export class SubscriberConnection {
   private negotiating = false;
   private renegotiateAfter = false;
   private closed = false;
+  readonly participant: string;
+  private readonly engine: MediaEngine;
+  private readonly counters: ForwardingCounters;
+  private readonly sendOffer: OfferSink;
+  private readonly onError: (message: string) => void;
+  /** This connection's transport: its downlink estimate, and the layers and probes it drives. */
+  private readonly downlink: DownlinkController;
 
-  constructor(
-    readonly participant: string,
-    private readonly engine: MediaEngine,
-    private readonly counters: ForwardingCounters,
-    private readonly sendOffer: OfferSink,
-    private readonly onError: (message: string) => void,
-  ) {}
+  constructor(options: SubscriberConnectionOptions) {
+    this.participant = options.participant;
+    this.engine = options.engine;
+    this.counters = options.counters;
+    this.sendOffer = options.sendOffer;
+    this.onError = options.onError;
+    const priorityOf = options.priorityOf;
+    this.downlink = new DownlinkController(
+      () => this.downstreams,
+      (downstream) => priorityOf(this.trackOf(downstream)),
+    );
+  }
+
+  /** Runs with the worker's poll: layers from the downlink estimate, probes. */
+  poll(): void {
+    this.downlink.poll();
+  }
+
+  private trackOf(downstream: Downstream): PublishedTrack | undefined {
+    for (const entry of this.entries.values()) if (entry.downstream === downstream) return entry.track;
+    return undefined;
+  }
 
   get downstreams(): Downstream[] {
     return [...this.entries.values()].map((entry) => entry.downstream);
@@ -62,10 +95,18 @@ export class SubscriberConnection {
     const description = mediaDescription(mid, codec, payloadType);
     description.addSSRC(ssrc, streamId, streamId, track.id);
     const engineTrack: Track = pc.addTrack(description);
-    const downstream = new Downstream(this.participant, ssrc, payloadType, engineTrack, track, this.counters);
+    const downstream = new Downstream({ subscriber: this.participant, ssrc, payloadType, engineTrack, source: track, counters: this.counters, transport: this.downlink });
     engineTrack.onMessage(
       guarded('subscriber RTCP', (packet: Buffer) => {
-        if (isRtcp(packet)) downstream.handleRtcp(parseRtcp(packet));
+        if (!isRtcp(packet)) return;
+        const packets = parseRtcp(packet);
+        // Transport-wide feedback is about the connection, whichever stream's SSRC it names.
+        for (const rtcp of packets) {
+          if (rtcp.type !== 'twcc') continue;
+          this.counters.subscriberFeedbacks += 1;
+          this.downlink.onFeedback(rtcp.feedback);
+        }
+        downstream.handleRtcp(packets);
       }),
     );
     track.downstreams.add(downstream);
@@ -106,11 +147,12 @@ export class SubscriberConnection {
   resendOffer(): void {
     const local = this.pc?.localDescription();
     if (!this.negotiating || !local) return;
-    this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), this.trackList());
+    this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList());
   }
 
   close(): void {
     this.closed = true;
+    this.downlink.close();
     for (const trackId of [...this.entries.keys()]) {
       const entry = this.entries.get(trackId)!;
       entry.track.downstreams.delete(entry.downstream);
@@ -156,7 +198,7 @@ export class SubscriberConnection {
       if (this.closed || pc !== this.pc) return;
       const local = pc.localDescription();
       if (!local) throw new Error('the engine produced no offer');
-      this.sendOffer(announce(local.sdp, this.engine.options.announcedAddress), this.trackList());
+      this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList());
     })().catch((error: unknown) => {
       this.negotiating = false;
       this.onError(`subscriber negotiation for ${this.participant} failed: ${(error as Error).message}`);
