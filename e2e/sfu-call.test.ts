@@ -143,6 +143,30 @@ describe('SFU call', () => {
     });
   }
 
+  for (const browser of ['chromium', 'firefox'] as const) {
+    test(`a ${browser} subscriber sends the SFU transport-wide feedback for what it receives (the downlink estimate runs on it)`, async () => {
+      const room = freshRoom();
+      const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, video: smallCamera });
+      // The SFU's counters are per worker: counted from here, with the earlier tests' participants
+      // gone and nobody else subscribed, every feedback packet is the viewer's.
+      const counted = async () => (await env.server.media.sfuStats()).subscriberFeedbacks;
+      const before = await counted();
+      const viewer = await SdkParticipant.join(env[browser], env.server.url, room, 'viewer', { roomConfig: sfuRoom, camera: false, microphone: false });
+      try {
+        await viewer.waitForMediaFrom('pub', 10);
+        let feedbacks = 0;
+        for (const deadline = Date.now() + 10_000; feedbacks === 0 && Date.now() < deadline; ) {
+          feedbacks = (await counted()) - before;
+          if (feedbacks === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        console.log(`${browser} subscriber: ${feedbacks} transport-wide feedback packets`);
+        assert.ok(feedbacks > 0, `${browser} answered the SFU's transport-cc and sends feedback`);
+      } finally {
+        await Promise.all([publisher.close(), viewer.close()]);
+      }
+    });
+  }
+
   test('active speakers: the one with a microphone is announced', async () => {
     const room = freshRoom();
     const talker = await SdkParticipant.join(env.chromium, env.server.url, room, 'talker', { roomConfig: sfuRoom, camera: false });

@@ -21,17 +21,22 @@ export interface DownlinkTransport {
 const INITIAL_BPS = 1_000_000;
 const PROBE_DURATION_MS = 300;
 /**
- * A probe asks for at most 1.5x the estimate: one for a layer three times the current would push
- * ~1 Mbit/s of padding into a 400 kbit/s link (measured: 35 % loss and a freeze). Steps that
- * succeed follow 500 ms apart, so 300 kbit/s -> 1.7 Mbit/s takes about five.
+ * A probe asks for at most 2x the estimate, as libwebrtc's probes in application-limited
+ * stretches do: one for a layer three times the current would push ~1 Mbit/s of padding into a
+ * 400 kbit/s link (measured: 35 % loss and a freeze). Steps that succeed follow 500 ms apart, so
+ * 300 kbit/s -> 1.7 Mbit/s takes three.
  */
-const PROBE_MAX_GROWTH = 1.5;
+const PROBE_MAX_GROWTH = 2;
 const PROBE_TICK_MS = 10;
 /** No probe until the link has been calm (no queue building, no loss cut) this long. */
 const CALM_BEFORE_PROBE_MS = 2_000;
 const PROBE_BACKOFF_MIN_MS = 2_000;
-/** Failed probes back off to at most this, so a link that recovers is found again within 10 s. */
-const PROBE_BACKOFF_MAX_MS = 8_000;
+/**
+ * Failed probes back off to at most this, so a link that recovers is found again soon: with 8 s
+ * the SFU took 15 s to get back to the top layer after the step (60 s windows), 4 s leaves the
+ * five or so steps up the rest of the 10 s.
+ */
+const PROBE_BACKOFF_MAX_MS = 4_000;
 /** A probe's result waits at most this long for its feedback. */
 const PROBE_RESULT_WAIT_MS = 1_000;
 /** libwebrtc's probe_bitrate_estimator.cc: a link below 90 % of the send rate saturated; take 95 % of what got through. */

@@ -143,7 +143,7 @@ export class PublishedTrack implements DownstreamSource {
   }
 
   /**
-   * Asks the publisher again for packets still missing (runs with the worker's 200 ms poll). Only
+   * Asks the publisher again for packets still missing (every 50 ms, with transport feedback). Only
    * layers somebody receives: resending the others would only load a link that is losing packets.
    */
   askAgainForLosses(): void {
@@ -214,13 +214,19 @@ export class PublishedTrack implements DownstreamSource {
 
   /**
    * Layers somebody wants or still receives (dynacast): the publisher may pause the rest. A layer
-   * being forwarded stays on until its subscriber has switched, or the picture would freeze.
+   * being forwarded stays on until its subscriber has switched, or the picture would freeze, and
+   * so do the layers below it: when that subscriber's downlink estimate falls it steps down one
+   * layer at once, not to the lowest for the 1-2 s a resume takes (seen under 7 % loss). A layer
+   * only wanted, above the one forwarded, is not a reason to keep the ones between on: a
+   * publisher whose own uplink cannot carry the wanted layer then spends it all on what it sends
+   * (with them on, a 400 kbit/s publisher kept switching its middle layer on and off: 2.97 frozen
+   * s/min against 0-1.6 without).
    */
   wantedLayers(): Set<number> {
     const wanted = new Set<number>();
     for (const downstream of this.downstreams) {
       wanted.add(downstream.layers.wanted);
-      if (downstream.forwardedLayer >= 0) wanted.add(downstream.forwardedLayer);
+      for (let layer = 0; layer <= downstream.forwardedLayer; layer++) wanted.add(layer);
     }
     return wanted;
   }

@@ -146,18 +146,18 @@ export class RoomRouter {
     downstream.setQuality(quality);
   }
 
-  /** Runs often (200 ms): keyframes a pending layer switch waits for, packets publishers still owe. */
+  /** Runs often (200 ms): subscribers' layers from their downlink estimates, keyframes a pending layer switch waits for. */
   poll(): void {
     for (const member of this.members.values()) member.subscriber.poll();
-    for (const track of this.tracks.values()) {
-      track.askAgainForLosses();
-      for (const downstream of track.downstreams) downstream.poll();
-    }
+    for (const track of this.tracks.values()) for (const downstream of track.downstreams) downstream.poll();
   }
 
-  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock). */
-  sendTransportFeedback(): void {
-    for (const track of this.tracks.values()) track.sendTransportFeedback();
+  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock), and packets they still owe. */
+  fastTick(): void {
+    for (const track of this.tracks.values()) {
+      track.sendTransportFeedback();
+      track.askAgainForLosses();
+    }
   }
 
   /** Once a second: RTCP both ways, dynacast, active speakers. */
@@ -191,12 +191,8 @@ export class RoomRouter {
     let lastWanted = this.layerWantedAt.get(track.id);
     if (!lastWanted) this.layerWantedAt.set(track.id, (lastWanted = track.rids.map(() => now)));
     const wanted = track.wantedLayers();
-    // Every layer up to the highest wanted stays on: the lowest so a new subscriber starts at once,
-    // the ones between so a subscriber whose downlink estimate falls steps down one layer, not to
-    // the lowest for the 1-2 s a resume takes (seen under 7 % loss, where a step down came every
-    // ~10 s). Only layers above everyone's wish are paused.
-    const highest = Math.max(0, ...wanted);
-    for (let layer = 0; layer < highest; layer++) wanted.add(layer);
+    // Keep the lowest layer always on: a new subscriber starts there without waiting for a resume.
+    wanted.add(0);
     for (const layer of wanted) lastWanted[layer] = now;
     // Resume at once, pause only after a short while, so a subscriber switching back and forth
     // does not toggle the publisher's encodings at every switch.
