@@ -130,16 +130,16 @@ describe('UpstreamLosses', () => {
     assert.deepEqual(losses.onPacket(101, 100, 0), []);
     assert.deepEqual(losses.onPacket(105, 101, 10), [102, 103, 104]);
     assert.deepEqual(losses.onPacket(103, 105, 20), [], 'a late packet opens no gap');
-    assert.deepEqual(losses.due(40), [], 'not before the retry interval');
-    assert.deepEqual(losses.due(60), [102, 104]);
+    assert.deepEqual(losses.due(100), [], 'not before the retry interval');
+    assert.deepEqual(losses.due(200), [102, 104]);
   });
 
-  test('six requests at most, 50 ms apart, none after a second', () => {
+  test('three requests at most, none after a second', () => {
     const losses = new UpstreamLosses();
     losses.onPacket(12, 10, 0);
-    assert.deepEqual([50, 100, 150, 200, 250, 300].map((t) => losses.due(t)), [[11], [11], [11], [11], [11], []]);
+    assert.deepEqual([losses.due(150), losses.due(300), losses.due(450)], [[11], [11], []]);
     losses.onPacket(20, 12, 1000);
-    assert.deepEqual(losses.due(1050), [13, 14, 15, 16, 17, 18, 19]);
+    assert.deepEqual(losses.due(1150), [13, 14, 15, 16, 17, 18, 19]);
     assert.deepEqual(losses.due(2100), [], 'too old to be worth it');
   });
 

@@ -96,7 +96,7 @@ setInterval(() => {
   for (const router of rooms.values()) router.report();
 }, REPORT_MS).unref();
 setInterval(() => {
-  for (const router of rooms.values()) router.fastTick();
+  for (const router of rooms.values()) router.sendTransportFeedback();
 }, TRANSPORT_FEEDBACK_MS).unref();
 setInterval(() => {
   for (const router of rooms.values()) router.evaluateSpeakers();

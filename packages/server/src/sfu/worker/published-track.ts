@@ -143,7 +143,7 @@ export class PublishedTrack implements DownstreamSource {
   }
 
   /**
-   * Asks the publisher again for packets still missing (every 50 ms, with transport feedback). Only
+   * Asks the publisher again for packets still missing (runs with the worker's 200 ms poll). Only
    * layers somebody receives: resending the others would only load a link that is losing packets.
    */
   askAgainForLosses(): void {

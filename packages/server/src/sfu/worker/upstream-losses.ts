@@ -2,14 +2,9 @@ import { sequenceDelta } from '../rtp/rtp.js';
 
 /** A jump this large is a restarted or rewound stream, not loss worth asking for. */
 const MAX_GAP = 256;
-/**
- * Ask again this long after the last request (checked every 50 ms). A resend lost again (7 % of
- * them under `lossy`) used to wait for the 200 ms poll and froze the subscriber's picture for
- * 200-300 ms; the publisher's libwebrtc refuses a second resend within a round trip of the first,
- * so asking sooner costs no duplicate media.
- */
-const RETRY_AFTER_MS = 50;
-const MAX_REQUESTS = 6;
+/** Ask again this long after the last request (the worker polls every 200 ms). */
+const RETRY_AFTER_MS = 150;
+const MAX_REQUESTS = 3;
 /** A retransmission later than this arrives after the subscribers gave the packet up. */
 const GIVE_UP_AFTER_MS = 1000;
 const MAX_TRACKED = 512;
