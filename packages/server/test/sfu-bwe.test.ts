@@ -131,12 +131,12 @@ describe('BandwidthEstimator', () => {
   test('a probe raises the estimate only if no queue built up during it', () => {
     const estimator = new BandwidthEstimator({ initialBps: 300_000 });
     feed(estimator, bottleneck({ sendBps: 250_000, linkBps: 10_000_000, fromMs: 0, toMs: 2000 }));
-    estimator.onProbeResult({ cluster: 1, bps: 900_000 }, 1900);
+    estimator.onProbeResult(900_000, 1900);
     assert.equal(estimator.bps, 900_000);
     const queued = new BandwidthEstimator({ initialBps: 1_000_000 });
     feed(queued, bottleneck({ sendBps: 2_000_000, linkBps: 500_000, fromMs: 0, toMs: 1000 }));
     const before = queued.bps;
-    queued.onProbeResult({ cluster: 1, bps: 2_000_000 }, 500);
+    queued.onProbeResult(2_000_000, 500);
     assert.equal(queued.bps, before);
   });
 

@@ -31,12 +31,6 @@ const LOSS_WINDOW_MS = 1000;
 const LOSS_HIGH = 0.1;
 const LOSS_LOW = 0.02;
 
-export interface ProbeResult {
-  cluster: number;
-  /** min(sent, received) rate of the cluster; 95 % of received when the link saturated. */
-  bps: number;
-}
-
 export class BandwidthEstimator {
   private estimate: number;
   private readonly minBps: number;
@@ -66,10 +60,6 @@ export class BandwidthEstimator {
 
   get usage(): BandwidthUsage {
     return this.delay.state;
-  }
-
-  get loss(): number {
-    return this.lossFraction;
   }
 
   /** Bits per second the receiver got over the last half second; undefined before any arrived. */
@@ -107,10 +97,13 @@ export class BandwidthEstimator {
     this.updateRate(overused ? 'overusing' : this.delay.state, now);
   }
 
-  /** A probe that got through without a queue building raises the estimate to what it carried. */
-  onProbeResult(result: ProbeResult, probeStartedAt: number): void {
+  /**
+   * A probe that got through without a queue building raises the estimate to what it carried
+   * (`bps`: min of its send and receive rates, 95 % of received when the link saturated).
+   */
+  onProbeResult(bps: number, probeStartedAt: number): void {
     if (this.lastOveruse >= probeStartedAt || this.lossFraction > LOSS_HIGH) return;
-    this.estimate = Math.min(this.maxBps, Math.max(this.estimate, result.bps));
+    this.estimate = Math.min(this.maxBps, Math.max(this.estimate, bps));
   }
 
   private addAcked(arrival: number, size: number): void {

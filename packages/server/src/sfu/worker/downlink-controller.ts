@@ -250,7 +250,7 @@ export class DownlinkController implements DownlinkTransport {
     for (const downstream of this.downstreams()) downstream.stopProbe();
     const before = this.estimator.bps;
     const bps = evaluate ? probeRate(probe) : undefined;
-    if (bps !== undefined) this.estimator.onProbeResult({ cluster: probe.cluster, bps }, probe.startedAt);
+    if (bps !== undefined) this.estimator.onProbeResult(bps, probe.startedAt);
     // A probe that got the estimate where the next layer needs it: the next step may follow soon.
     // One that fell short says the link is near its limit: wait longer before loading it again.
     if (this.estimator.bps >= probe.targetBps * 0.95) {
