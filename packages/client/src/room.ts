@@ -10,6 +10,7 @@ import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy
 import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
 import { StatsSampler, type TrackStats } from './stats.js';
+import { Timeline } from './timeline.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
@@ -92,6 +93,8 @@ export interface RoomOptions {
 export class Room extends TypedEmitter<RoomEvents> {
   readonly localParticipant: LocalParticipant;
   readonly remoteParticipants = new Map<string, RemoteParticipant>();
+  /** When each connection step happened (debug; `npm run bench:join` reads it). */
+  readonly timeline = new Timeline();
   private connectionState: ConnectionState = 'disconnected';
   private info: RoomInfo | undefined;
   private iceServers: IceServer[] = [];
@@ -148,8 +151,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   async connect(url: string, token: string, options: ConnectOptions = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
+    this.timeline.mark('connect');
     try {
       const { signal, joined } = await this.openSession(url, token, options, undefined);
+      this.timeline.mark('joined');
       this.signal = signal;
       this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.iceTransportPolicy = options.iceTransportPolicy;
@@ -435,7 +440,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every local track to the SFU and receives everyone through it. */
   private startSfu(): void {
     if (this.sfu || !this.signal) return;
-    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), {
+    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), this.timeline, {
       trackAdded: (info, track) => this.onSfuTrack(info, track),
       trackRemoved: (info, track) => {
         const participant = this.remoteParticipants.get(info.participant);
@@ -491,6 +496,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
+    this.timeline.mark('trackSubscribed', `${participant.identity}:${source}`);
     participant.setSubscribed(source, track);
     this.emit('trackSubscribed', { track, participant, source });
   }
@@ -498,6 +504,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private changeTopology(topology: Topology): void {
     if (!this.info || this.info.topology === topology) return;
     this.info = { ...this.info, topology };
+    this.timeline.mark('topologyChanged', topology);
     this.receivingThroughSfu.clear();
     this.deliveredThroughSfu.clear();
     if (topology === 'sfu') {
@@ -549,16 +556,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     const identity = participant.identity;
     const configuration = this.rtcConfiguration();
     // Both sides must agree who is polite without talking: compare identities.
-    return new PeerLink(identity, this.localParticipant.identity < identity, configuration, {
+    return new PeerLink(identity, this.localParticipant.identity < identity, configuration, this.timeline, {
       signal: (payload: SignalPayload) => {
         this.signal?.request({ type: 'signal', to: identity, payload }).catch((error: ParleyError) => {
           if (this.links.has(identity)) this.emit('error', error);
         });
       },
-      trackAdded: (source, track) => {
-        participant.setSubscribed(source, track);
-        this.emit('trackSubscribed', { track, participant, source });
-      },
+      trackAdded: (source, track) => this.subscribe(participant, source, track),
       trackRemoved: (source, track) => {
         if (participant.tracks.get(source)?.track !== track) return;
         participant.setSubscribed(source, undefined);
