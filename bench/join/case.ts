@@ -25,6 +25,8 @@ export interface Browsers {
 }
 
 const SETTLE_TIMEOUT_MS = 60_000;
+/** The existing participants' camera (the newcomer's is the SDK's default, 1280x720 at 30 fps): see JoinPage.open. */
+const EXISTING_CAMERA: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 15 } };
 const RUN_TIMEOUT_MS = 30_000;
 
 export async function runCase(server: RunningServer, browsers: Browsers, spec: CaseSpec, runs: number, runId: string, log: (line: string) => void): Promise<CaseResult> {
@@ -76,7 +78,7 @@ async function settle(server: RunningServer, browser: TestBrowser, room: string,
   const pages: JoinPage[] = [];
   try {
     for (let index = 0; index < count; index++) {
-      const page = await JoinPage.open(browser, server.url, room, `old${index}`, roomConfig);
+      const page = await JoinPage.open(browser, server.url, room, `old${index}`, roomConfig, EXISTING_CAMERA);
       pages.push(page);
       await page.connect(server.url, room);
     }

@@ -29,13 +29,19 @@ export class JoinPage {
    * Opens a page, starts capture and fetches a token; `connect()` is a separate call so the
    * benchmark's clock starts there.
    */
-  static async open(browser: TestBrowser, serverUrl: string, room: string, identity: string, roomConfig: { topology: 'p2p' | 'sfu' | 'auto' }): Promise<JoinPage> {
+  /**
+   * `video`: camera constraints (default: the SDK's, 1280x720 at 30 fps, three simulcast layers).
+   * The benchmark gives the room's existing participants a lighter camera: eight pages each
+   * encoding three 720p layers leave two cores no time for anything else (measured: a room of 8
+   * took 17-26 s to show a newcomer, with a floor of 1.6-4.2 s under that load).
+   */
+  static async open(browser: TestBrowser, serverUrl: string, room: string, identity: string, roomConfig: { topology: 'p2p' | 'sfu' | 'auto' }, video?: MediaTrackConstraints): Promise<JoinPage> {
     const page = await browser.newPage();
     await page.goto(`${serverUrl}/sdk/parley.js`);
     await page.evaluate(
-      async ({ serverUrl, room, identity, roomConfig, tile }) => {
+      async ({ serverUrl, room, identity, roomConfig, tile, video }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
-        const parleyRoom = new sdk.Room();
+        const parleyRoom = new sdk.Room(video ? { capture: { video } } : {});
         const state: JoinState = { room: parleyRoom, token: '', firstFrames: {} };
         (window as unknown as Scope).__join = state;
         let tiles = 0;
@@ -61,7 +67,7 @@ export class JoinPage {
         await parleyRoom.localParticipant.setMicrophoneEnabled(true);
         state.token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, roomConfig });
       },
-      { serverUrl, room, identity, roomConfig, tile: TILE },
+      { serverUrl, room, identity, roomConfig, tile: TILE, video },
     );
     return new JoinPage(page, identity);
   }
