@@ -34,6 +34,7 @@ export interface RunRecord {
 /** Steps in the order a join goes through them; each direction has its own list. */
 export const OTHERS_SEE_NEWCOMER = [
   'signaling joined',
+  'camera publish offer',
   'camera publish answer',
   'camera ICE connected',
   'camera DTLS connected',
@@ -96,6 +97,7 @@ export function sfuSteps(run: RunRecord): { othersSeeNewcomer: StepSamples; newc
 
   const out: StepSamples = new Map();
   add(out, 'signaling joined', since(firstMark(newcomer, 'joined')));
+  add(out, 'camera publish offer', since(firstMark(newcomer, 'publishOffer', (d) => d === 'camera')));
   add(out, 'camera publish answer', since(firstMark(newcomer, 'publishAnswer', (d) => d === 'camera')));
   add(out, 'camera ICE connected', since(firstMark(newcomer, 'iceConnected', (d) => d === 'pub:camera')));
   add(out, 'camera DTLS connected', since(firstMark(newcomer, 'dtlsConnected', (d) => d === 'pub:camera')));
