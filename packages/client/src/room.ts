@@ -166,10 +166,14 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.localParticipant.identity = joined.participant.identity;
       this.localParticipant.name = joined.participant.name;
       this.localParticipant.grants = joined.participant.grants;
+      // Captured before joining with a token that turns out not to publish: release the devices.
+      if (!joined.participant.grants.canPublish) this.localParticipant.stopAll();
       for (const info of joined.participants) this.addParticipant(info, false);
       this.setState('connected');
       if (joined.room.topology === 'sfu') this.startSfu();
-      for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
+      // Tracks captured before the join were announced with it; a capture that finished meanwhile is announced now.
+      const announced = new Set(joined.participant.tracks.map((t) => t.source));
+      for (const [source] of this.localParticipant.tracks) if (!announced.has(source)) void this.announce(source, false);
       this.startHeartbeat();
       this.startMonitor();
     } catch (error) {
@@ -195,6 +199,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         ...(options.room ? { room: options.room } : {}),
         ...(options.region ? { region: options.region } : {}),
         ...(resume ? { resume } : {}),
+        // Announced with the join, so the others' participantJoined already shows the camera as on.
+        ...(!resume && this.localParticipant.tracks.size > 0 ? { tracks: [...this.localParticipant.tracks.keys()].map((source) => ({ source, muted: false })) } : {}),
       });
       return { signal, joined };
     } catch (error) {
@@ -451,7 +457,10 @@ export class Room extends TypedEmitter<RoomEvents> {
       failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
     });
     this.sfu = sfu;
-    for (const [source, track] of this.localParticipant.tracks) this.publishToSfu(source, track);
+    // All at once, the camera first: the server takes publishTrack requests in order, and the
+    // camera is what the others wait to see.
+    const tracks = [...this.localParticipant.tracks].sort(([a], [b]) => Number(b === 'camera') - Number(a === 'camera'));
+    for (const [source, track] of tracks) this.publishToSfu(source, track);
   }
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
@@ -618,12 +627,14 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    // Announced first: the others show the source as on (connecting) while it is being published.
+    const announced = this.announce(source, false);
     if (this.sfu) await this.sfu.publish(source, track);
     for (const [identity, link] of this.links) {
       if (this.remoteParticipants.get(identity)?.grants.canSubscribe) await link.publish(source, track);
     }
     this.emit('localTrackPublished', { track, source });
-    await this.announce(source, false);
+    await announced;
   }
 
   private async unpublishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
