@@ -20,6 +20,7 @@ export {
   type NetworkQualityResult,
 } from './network-quality.js';
 export type { TrackStats } from './stats.js';
+export type { Timeline, TimelineMark, TimelineStep } from './timeline.js';
 export {
   ErrorCode,
   PROTOCOL_VERSION,

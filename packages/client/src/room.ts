@@ -10,6 +10,7 @@ import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy
 import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
 import { StatsSampler, type TrackStats } from './stats.js';
+import { Timeline } from './timeline.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
@@ -92,6 +93,8 @@ export interface RoomOptions {
 export class Room extends TypedEmitter<RoomEvents> {
   readonly localParticipant: LocalParticipant;
   readonly remoteParticipants = new Map<string, RemoteParticipant>();
+  /** When each connection step happened (debug; `npm run bench:join` reads it). */
+  readonly timeline = new Timeline();
   private connectionState: ConnectionState = 'disconnected';
   private info: RoomInfo | undefined;
   private iceServers: IceServer[] = [];
@@ -148,8 +151,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   async connect(url: string, token: string, options: ConnectOptions = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
+    this.timeline.mark('connect');
     try {
       const { signal, joined } = await this.openSession(url, token, options, undefined);
+      this.timeline.mark('joined');
       this.signal = signal;
       this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.iceTransportPolicy = options.iceTransportPolicy;
@@ -161,10 +166,14 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.localParticipant.identity = joined.participant.identity;
       this.localParticipant.name = joined.participant.name;
       this.localParticipant.grants = joined.participant.grants;
+      // Captured before joining with a token that turns out not to publish: release the devices.
+      if (!joined.participant.grants.canPublish) this.localParticipant.stopAll();
       for (const info of joined.participants) this.addParticipant(info, false);
       this.setState('connected');
       if (joined.room.topology === 'sfu') this.startSfu();
-      for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
+      // Tracks captured before the join were announced with it; a capture that finished meanwhile is announced now.
+      const announced = new Set(joined.participant.tracks.map((t) => t.source));
+      for (const [source] of this.localParticipant.tracks) if (!announced.has(source)) void this.announce(source, false);
       this.startHeartbeat();
       this.startMonitor();
     } catch (error) {
@@ -190,6 +199,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         ...(options.room ? { room: options.room } : {}),
         ...(options.region ? { region: options.region } : {}),
         ...(resume ? { resume } : {}),
+        // Announced with the join, so the others' participantJoined already shows the camera as on.
+        ...(!resume && this.localParticipant.tracks.size > 0 ? { tracks: [...this.localParticipant.tracks.keys()].map((source) => ({ source, muted: false })) } : {}),
       });
       return { signal, joined };
     } catch (error) {
@@ -435,7 +446,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every local track to the SFU and receives everyone through it. */
   private startSfu(): void {
     if (this.sfu || !this.signal) return;
-    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), {
+    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), this.timeline, {
       trackAdded: (info, track) => this.onSfuTrack(info, track),
       trackRemoved: (info, track) => {
         const participant = this.remoteParticipants.get(info.participant);
@@ -446,7 +457,10 @@ export class Room extends TypedEmitter<RoomEvents> {
       failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
     });
     this.sfu = sfu;
-    for (const [source, track] of this.localParticipant.tracks) this.publishToSfu(source, track);
+    // All at once, the camera first: the server takes publishTrack requests in order, and the
+    // camera is what the others wait to see.
+    const tracks = [...this.localParticipant.tracks].sort(([a], [b]) => Number(b === 'camera') - Number(a === 'camera'));
+    for (const [source, track] of tracks) this.publishToSfu(source, track);
   }
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
@@ -491,6 +505,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
+    this.timeline.mark('trackSubscribed', `${participant.identity}:${source}`);
     participant.setSubscribed(source, track);
     this.emit('trackSubscribed', { track, participant, source });
   }
@@ -498,6 +513,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private changeTopology(topology: Topology): void {
     if (!this.info || this.info.topology === topology) return;
     this.info = { ...this.info, topology };
+    this.timeline.mark('topologyChanged', topology);
     this.receivingThroughSfu.clear();
     this.deliveredThroughSfu.clear();
     if (topology === 'sfu') {
@@ -549,16 +565,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     const identity = participant.identity;
     const configuration = this.rtcConfiguration();
     // Both sides must agree who is polite without talking: compare identities.
-    return new PeerLink(identity, this.localParticipant.identity < identity, configuration, {
+    return new PeerLink(identity, this.localParticipant.identity < identity, configuration, this.timeline, {
       signal: (payload: SignalPayload) => {
         this.signal?.request({ type: 'signal', to: identity, payload }).catch((error: ParleyError) => {
           if (this.links.has(identity)) this.emit('error', error);
         });
       },
-      trackAdded: (source, track) => {
-        participant.setSubscribed(source, track);
-        this.emit('trackSubscribed', { track, participant, source });
-      },
+      trackAdded: (source, track) => this.subscribe(participant, source, track),
       trackRemoved: (source, track) => {
         if (participant.tracks.get(source)?.track !== track) return;
         participant.setSubscribed(source, undefined);
@@ -614,12 +627,14 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+    // Announced first: the others show the source as on (connecting) while it is being published.
+    const announced = this.announce(source, false);
     if (this.sfu) await this.sfu.publish(source, track);
     for (const [identity, link] of this.links) {
       if (this.remoteParticipants.get(identity)?.grants.canSubscribe) await link.publish(source, track);
     }
     this.emit('localTrackPublished', { track, source });
-    await this.announce(source, false);
+    await announced;
   }
 
   private async unpublishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {

@@ -109,6 +109,11 @@ export const JoinRequest = z.object({
   capabilities: z.optional(z.object({ videoCodecs: z.array(VideoCodec).check(z.maxLength(8)) })),
   /** Preferred TURN region (e.g. from the app's geo guess); unknown regions get the server's default. */
   region: z.optional(z.string().check(z.maxLength(64))),
+  /**
+   * Sources already captured when joining (a publisher's token only): the others' participantJoined
+   * lists them, so an app shows a camera that is on as connecting, not as off, until its video arrives.
+   */
+  tracks: z.optional(z.array(TrackInfo).check(z.maxLength(4))),
 });
 export const SignalRequest = z.object({ ...base, type: z.literal('signal'), to: Identity, payload: SignalPayload });
 export const SetTrackMutedRequest = z.object({ ...base, type: z.literal('setTrackMuted'), source: TrackSource, muted: z.boolean() });

@@ -110,12 +110,14 @@ describe('Downstream', () => {
     // b joins later: its numbering differs from a's once a has switched layers.
     a.forward(incoming(vp8Packet(100, 9000, 500, 40, true), 0, [0, 2]));
     a.setQuality('high');
+    // Each starts on the lowest layer (its first picture), from pictures of its own.
+    b.forward(incoming(vp8Packet(200, 9100, 600, 41, true), 0, [0, 2]));
     const shared = vp8Packet(7001, 503_000, 20_001, 201, true);
     const packet = incoming(shared, 2, [0, 2]);
     a.forward(packet);
     b.forward(packet);
     const original = numbersOf(first.sent[1]!);
-    assert.notEqual(numbersOf(second.sent[0]!).pictureId, original.pictureId, 'the two subscribers number the picture differently');
+    assert.notEqual(numbersOf(second.sent[1]!).pictureId, original.pictureId, 'the two subscribers number the picture differently');
 
     a.handleRtcp([{ type: 'nack', mediaSsrc: 0x1111, lost: [original.sequence] }]);
     const resent = first.sent[2]!;

@@ -12,8 +12,18 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`,
 const ALL_CODECS = ['vp8', 'vp9', 'h264', 'av1'] as const;
 
 describe('LayerController', () => {
+  test('the first picture comes from the lowest live layer, whatever is wanted; then the wanted layer', () => {
+    const layers = new LayerController(3);
+    assert.equal(layers.wanted, 2);
+    assert.equal(layers.target([0, 1, 2]), 0);
+    assert.equal(layers.target([1, 2]), 1, 'the lowest that is live');
+    layers.started();
+    assert.equal(layers.target([0, 1, 2]), 2);
+  });
+
   test('starts at the best layer; an explicit quality caps it; one layer stays one layer', () => {
     const layers = new LayerController(3);
+    layers.started();
     assert.equal(layers.wanted, 2);
     assert.equal(layers.target([0, 1, 2]), 2);
     layers.setRequested('low');
@@ -29,6 +39,7 @@ describe('LayerController', () => {
 
   test('target: the wanted layer, else the best active below it, else the lowest active, -1 for none', () => {
     const layers = new LayerController(3);
+    layers.started();
     assert.equal(layers.target([0, 1]), 1, 'top layer paused: best below');
     assert.equal(layers.target([0, 2]), 2);
     layers.setRequested('medium');

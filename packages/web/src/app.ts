@@ -49,11 +49,20 @@ async function joinCall(request: JoinRequest, joinPage: JoinPage): Promise<void>
   banners.clearError();
   const room = new Room();
   setActiveRoom(room);
+  // The camera and microphone start before the join, so the join announces them: the others'
+  // tiles say the camera is connecting (never "Camera off") and the room's media publishes them
+  // at once (bench:join). The preview lets go of the camera first.
+  joinPage.pausePreview();
+  const deviceErrors = await enableRequestedDevices(room.localParticipant, request);
+  if (activeRoom !== room) {
+    await disconnectAndReleaseDevices(room);
+    return;
+  }
   try {
     await connectRoom(room, request, identity);
   } catch (error) {
     if (activeRoom === room) setActiveRoom(undefined);
-    void disconnectAndReleaseDevices(room);
+    void disconnectAndReleaseDevices(room).then(() => joinPage.resumePreview());
     banners.showError(describeError(error));
     if (needsToken(error)) joinPage.revealTokenField();
     return;
@@ -69,16 +78,7 @@ async function joinCall(request: JoinRequest, joinPage: JoinPage): Promise<void>
     onLeave: () => void leaveCall(room, request.room),
     onEnded: (error) => void endCall(room, request.room, error),
   });
-  // Switching pages disposes the join page, which releases the preview camera before the SDK opens it.
   showView(callPage, true);
-
-  const deviceErrors = await enableRequestedDevices(room.localParticipant, request);
-  if (activeRoom !== room) {
-    // The call ended while a device was still opening; it opened after the room released its
-    // devices, so release it now or the camera light would stay on.
-    await disconnectAndReleaseDevices(room);
-    return;
-  }
   const firstError = deviceErrors[0];
   if (firstError !== undefined) banners.showError(describeError(firstError));
 }

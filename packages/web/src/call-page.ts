@@ -240,7 +240,8 @@ function syncRemoteTile(tile: ParticipantTile, participant: RemoteParticipant): 
   tile.setName(displayNameOf(participant));
   const microphone = participant.tracks.get('microphone');
   tile.setMicrophoneMuted(microphone === undefined || microphone.muted);
-  tile.setCameraMuted(participant.tracks.get('camera')?.muted ?? false);
+  const camera = participant.tracks.get('camera');
+  tile.setCameraAnnounced(camera && { muted: camera.muted });
   tile.setConnectionQuality(participant.connectionQuality);
   for (const [source, info] of participant.tracks) {
     if (info.track) tile.showTrack(source, info.track);

@@ -37,6 +37,10 @@ export interface JoinPageOptions {
 export interface JoinPage extends View {
   /** Opens "I have a token" and focuses the token field, e.g. when the server has dev mode off. */
   revealTokenField(): void;
+  /** Stops the preview, so the call's own capture has the camera to itself while joining. */
+  pausePreview(): void;
+  /** Starts the preview again (a join that failed), if the camera is ticked. */
+  resumePreview(): void;
 }
 
 /** Used when the name field is left empty, so joining never fails for want of a name. */
@@ -169,6 +173,10 @@ export function createJoinPage(options: JoinPageOptions): JoinPage {
     revealTokenField() {
       tokenDetails.open = true;
       tokenInput.focus();
+    },
+    pausePreview: () => preview.stop(),
+    resumePreview: () => {
+      if (cameraCheckbox.checked) void startPreview();
     },
   };
 }

@@ -23,6 +23,7 @@ export class ParticipantTile {
   private readonly cameraVideo: HTMLVideoElement;
   private readonly screenVideo: HTMLVideoElement;
   private readonly placeholder: HTMLElement;
+  private readonly placeholderText: HTMLElement;
   private readonly initials: HTMLElement;
   private readonly nameLabel: HTMLElement;
   private readonly mutedIcon: HTMLElement;
@@ -30,6 +31,10 @@ export class ParticipantTile {
   private readonly qualityLabel: HTMLElement;
   private readonly audioElements = new Map<TrackSource, HTMLAudioElement>();
   private cameraMuted = false;
+  /** The participant announced a live camera (it may not have arrived yet). */
+  private cameraAnnounced = false;
+  /** The camera track shown has given its first frame (until then the tile says it is connecting). */
+  private cameraFrameShown = false;
   /** The speaker chosen in the device picker; undefined for the browser's default. */
   private audioOutput: string | undefined;
 
@@ -41,6 +46,7 @@ export class ParticipantTile {
     this.cameraVideo = findPart(this.tile, 'camera', HTMLVideoElement);
     this.screenVideo = findPart(this.tile, 'screen', HTMLVideoElement);
     this.placeholder = findPart(this.tile, 'placeholder', HTMLElement);
+    this.placeholderText = findPart(this.placeholder, 'placeholder-text', HTMLElement);
     this.initials = findPart(this.tile, 'initials', HTMLElement);
     this.nameLabel = findPart(this.tile, 'name', HTMLElement);
     this.mutedIcon = findPart(this.tile, 'muted', HTMLElement);
@@ -54,6 +60,13 @@ export class ParticipantTile {
     // no audio anyway (audio goes to separate <audio> elements), and muted video may always autoplay.
     this.cameraVideo.muted = true;
     this.screenVideo.muted = true;
+    // The first frame: the element has a picture to show (readyState HAVE_CURRENT_DATA or more).
+    const onFrame = () => {
+      if (this.cameraFrameShown || this.cameraVideo.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || trackIn(this.cameraVideo) === undefined) return;
+      this.cameraFrameShown = true;
+      this.render();
+    };
+    for (const event of ['loadeddata', 'resize', 'playing'] as const) this.cameraVideo.addEventListener(event, onFrame);
     // A stable colour per person makes initials tiles easier to tell apart.
     this.tile.style.setProperty('--avatar-hue', String(hueFor(options.identity)));
     this.setName(options.name);
@@ -100,14 +113,21 @@ export class ParticipantTile {
     return !this.screenVideo.hidden;
   }
 
-  /** A muted camera keeps its track but shows the placeholder (the sender is sending black frames). */
-  setCameraMuted(muted: boolean): void {
-    this.cameraMuted = muted;
+  /**
+   * What the participant announced of its camera: `undefined` none, else muted or not. A muted
+   * camera keeps its track but shows the placeholder (the sender is sending black frames); a live
+   * one not yet showing a frame shows "Connecting…", never "Camera off".
+   */
+  setCameraAnnounced(state: { muted: boolean } | undefined): void {
+    this.cameraAnnounced = state !== undefined && !state.muted;
+    this.cameraMuted = state?.muted ?? false;
     this.render();
   }
 
   showTrack(source: TrackSource, track: MediaStreamTrack): void {
-    playTrack(this.mediaElementFor(source), track);
+    const element = this.mediaElementFor(source);
+    if (source === 'camera' && trackIn(element) !== track) this.cameraFrameShown = this.isLocal;
+    playTrack(element, track);
     this.render();
   }
 
@@ -118,6 +138,7 @@ export class ParticipantTile {
   removeTrack(source: TrackSource, track?: MediaStreamTrack): void {
     const element = this.mediaElementFor(source);
     if (track && trackIn(element) !== track) return;
+    if (source === 'camera') this.cameraFrameShown = false;
     playTrack(element, undefined);
     this.render();
   }
@@ -155,11 +176,15 @@ export class ParticipantTile {
   }
 
   private render(): void {
-    const showsCamera = trackIn(this.cameraVideo) !== undefined && !this.cameraMuted;
+    const hasCamera = trackIn(this.cameraVideo) !== undefined && !this.cameraMuted;
+    const showsCamera = hasCamera && this.cameraFrameShown;
     const showsScreen = trackIn(this.screenVideo) !== undefined;
+    const connecting = !showsCamera && !this.cameraMuted && (hasCamera || this.cameraAnnounced);
     this.cameraVideo.hidden = !showsCamera;
     this.screenVideo.hidden = !showsScreen;
     this.placeholder.hidden = showsCamera || showsScreen;
+    this.placeholderText.textContent = connecting ? 'Connecting…' : 'Camera off';
+    this.tile.dataset['camera'] = showsCamera ? 'on' : connecting ? 'connecting' : 'off';
     // While sharing, the screen fills the tile and the camera shrinks to a corner (see style.css).
     this.tile.classList.toggle('is-sharing-screen', showsScreen);
   }

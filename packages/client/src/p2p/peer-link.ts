@@ -1,5 +1,6 @@
 import type { SignalPayload, TrackSource } from '@parley/protocol';
 import { withStartBitrate } from '../start-bitrate.js';
+import type { Timeline } from '../timeline.js';
 
 export interface PeerLinkHandlers {
   /** Something to deliver to the remote peer through the signaling server. */
@@ -32,9 +33,11 @@ export class PeerLink {
     readonly remoteIdentity: string,
     private readonly polite: boolean,
     configuration: RTCConfiguration,
+    private readonly timeline: Timeline,
     private readonly handlers: PeerLinkHandlers,
   ) {
     this.pc = new RTCPeerConnection(configuration);
+    timeline.watch(this.pc, `p2p:${remoteIdentity}`);
     this.pc.onnegotiationneeded = () => void this.negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
       if (!candidate || candidate.candidate === '') return;
@@ -163,6 +166,7 @@ export class PeerLink {
     if (!local) return;
     const trackSources: Record<string, TrackSource> = {};
     for (const [source, transceiver] of this.senders) if (transceiver.mid !== null) trackSources[transceiver.mid] = source;
+    this.timeline.mark(local.type === 'offer' ? 'p2pOffer' : 'p2pAnswer', this.remoteIdentity);
     this.handlers.signal({ description: { type: local.type, sdp: local.sdp }, trackSources });
   }
 

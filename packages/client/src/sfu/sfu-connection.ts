@@ -3,6 +3,7 @@ import type { SignalClient } from '../signal-client.js';
 import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
 import type { StreamOwner } from '../stats.js';
 import { withStartBitrate } from '../start-bitrate.js';
+import type { Timeline } from '../timeline.js';
 
 /** What the SFU connection sends through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
@@ -54,6 +55,7 @@ export class SfuConnection {
   constructor(
     private readonly signal: SignalChannel,
     private readonly configuration: RTCConfiguration,
+    private readonly timeline: Timeline,
     private readonly handlers: SfuConnectionHandlers,
   ) {}
 
@@ -69,12 +71,15 @@ export class SfuConnection {
     const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], ...(simulcast ? { sendEncodings: CAMERA_LAYERS.map((l) => ({ ...l })) } : {}) });
     const publication: Publication = { pc, sender: transceiver.sender, trackId: undefined };
     this.publications.set(source, publication);
+    this.timeline.watch(pc, `pub:${source}`);
     pc.oniceconnectionstatechange = () => {
       if (pc.iceConnectionState === 'failed' && this.publications.get(source) === publication) void this.republish(source, track);
     };
     try {
       await pc.setLocalDescription();
+      this.timeline.mark('publishOffer', source);
       const reply = await this.signal.request({ type: 'publishTrack', source, sdp: pc.localDescription!.sdp });
+      this.timeline.mark('publishAnswer', source);
       if (this.closed || this.publications.get(source) !== publication) {
         pc.close();
         return;
@@ -232,14 +237,19 @@ export class SfuConnection {
     }
     this.subscribed.clear();
     for (const [mid, info] of next) this.subscribed.set(mid, info);
+    const described = tracks.map((t) => `${t.participant}:${t.source}`).join(',');
+    this.timeline.mark('subscriberOffer', described);
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await pc.setLocalDescription();
-    await this.signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
+    const answered = this.signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
+    this.timeline.mark('subscriberAnswer', described);
+    await answered;
   }
 
   private subscriberConnection(): RTCPeerConnection {
     if (this.subscriber) return this.subscriber;
     const pc = new RTCPeerConnection(this.configuration);
+    this.timeline.watch(pc, 'sub');
     pc.ontrack = ({ track, transceiver }) => {
       const mid = transceiver.mid;
       const info = mid === null ? undefined : this.subscribed.get(mid);

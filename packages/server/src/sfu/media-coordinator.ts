@@ -4,7 +4,17 @@ import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SfuService } from './sfu-service.js';
-import type { WorkerStats } from './worker-protocol.js';
+import type { TrackTimeline, WorkerStats } from './worker-protocol.js';
+
+/** A room's media timeline (Date.now() times), for `npm run bench:join`. */
+export interface MediaTimeline {
+  tracks: TrackTimeline[];
+  /** When a subscriber's first packet of a track (for video, a keyframe) went out. */
+  delivered: Array<{ trackId: string; publisher: string; subscriber: string; at: number }>;
+}
+
+/** Deliveries remembered per room: enough for a benchmark's joins, bounded for a long-lived room. */
+const MAX_DELIVERIES_PER_ROOM = 500;
 
 /**
  * Connects rooms (signaling) to the SFU (media): who takes part in a room's SFU media, when an
@@ -13,6 +23,7 @@ import type { WorkerStats } from './worker-protocol.js';
  */
 export class MediaCoordinator {
   private sfu: Promise<SfuService> | undefined;
+  private readonly deliveries = new Map<string, MediaTimeline['delivered']>();
 
   constructor(
     private readonly rooms: RoomRegistry,
@@ -48,7 +59,10 @@ export class MediaCoordinator {
     const sfu = await this.sfu;
     await sfu.leave(room.name, participant.identity);
     participant.publishedTracks.clear();
-    if (roomReleased) return sfu.releaseRoom(room.name);
+    if (roomReleased) {
+      this.deliveries.delete(room.name);
+      return sfu.releaseRoom(room.name);
+    }
     if (room.topology === 'sfu' && room.desiredTopology() === 'p2p') await this.switchTopology(room, 'p2p');
   }
 
@@ -63,6 +77,7 @@ export class MediaCoordinator {
         participant.publishedTracks.clear();
       }
       sfu.releaseRoom(room.name);
+      this.deliveries.delete(room.name);
     }
     room.topology = topology;
     this.logger.info('room topology changed', { room: room.name, topology, participants: room.size });
@@ -90,6 +105,7 @@ export class MediaCoordinator {
       participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'layersWanted', trackId, rids });
     });
     sfu.on('delivered', (roomName, identity, trackId, subscriber) => {
+      this.recordDelivery(roomName, { trackId, publisher: identity, subscriber, at: Date.now() });
       participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'trackDelivered', trackId, to: subscriber });
     });
     sfu.on('activeSpeakers', (roomName, speakers) => {
@@ -121,6 +137,18 @@ export class MediaCoordinator {
     if (!this.sfu) return totals;
     for (const worker of await (await this.sfu).stats(room)) for (const key of Object.keys(totals) as (keyof WorkerStats)[]) totals[key] += worker[key];
     return totals;
+  }
+
+  /** Where a room's SFU media stands: its tracks' first packets and the deliveries to subscribers. */
+  async timeline(room: string): Promise<MediaTimeline> {
+    const tracks = this.sfu ? await (await this.sfu).timeline(room) : [];
+    return { tracks, delivered: [...(this.deliveries.get(room) ?? [])] };
+  }
+
+  private recordDelivery(room: string, delivery: MediaTimeline['delivered'][number]): void {
+    let list = this.deliveries.get(room);
+    if (!list) this.deliveries.set(room, (list = []));
+    if (list.length < MAX_DELIVERIES_PER_ROOM) list.push(delivery);
   }
 
   async close(): Promise<void> {

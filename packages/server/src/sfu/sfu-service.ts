@@ -1,6 +1,6 @@
 import type { TrackSource } from '@parley/protocol';
 import type { VideoCodecName } from './codecs.js';
-import type { RoomMediaConfig, SubscribedTrack, VideoQuality, WorkerStats } from './worker-protocol.js';
+import type { RoomMediaConfig, SubscribedTrack, TrackTimeline, VideoQuality, WorkerStats } from './worker-protocol.js';
 
 export interface SfuEvents {
   /** A new subscriber offer for `participant` (tracks added or removed). */
@@ -32,6 +32,8 @@ export interface SfuService {
   setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void>;
   /** Per worker; `room` limits room and track counts to that room (packet counters stay worker-wide). */
   stats(room?: string): Promise<WorkerStats[]>;
+  /** The room's published tracks and when their first packet arrived (empty if the room has no media). */
+  timeline(room: string): Promise<TrackTimeline[]>;
   on<E extends keyof SfuEvents>(event: E, listener: SfuEvents[E]): void;
   close(): Promise<void>;
 }

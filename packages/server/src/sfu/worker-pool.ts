@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { VideoCodecName } from './codecs.js';
 import type { SfuEvents, SfuService } from './sfu-service.js';
 import type { EngineOptions } from './worker/engine.js';
-import type { RoomMediaConfig, VideoQuality, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from './worker-protocol.js';
+import type { RoomMediaConfig, VideoQuality, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats, TrackTimeline } from './worker-protocol.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -158,6 +158,11 @@ export class WorkerPool implements SfuService {
 
   async stats(room?: string): Promise<WorkerStats[]> {
     return Promise.all(this.workers.filter((w): w is WorkerHandle => w !== undefined).map((w) => w.request({ op: 'stats', ...(room === undefined ? {} : { room }) })));
+  }
+
+  async timeline(room: string): Promise<TrackTimeline[]> {
+    const worker = this.roomWorker.get(room);
+    return worker ? worker.request({ op: 'timeline', room }) : [];
   }
 
   /** Worker process ids, for CPU accounting in benchmarks. */

@@ -27,7 +27,8 @@ export type WorkerRequest =
   | { op: 'resendOffer'; room: string; participant: string }
   | { op: 'resubscribe'; room: string; participant: string }
   | { op: 'setQuality'; room: string; participant: string; trackId: string; quality: VideoQuality }
-  | { op: 'stats'; room?: string };
+  | { op: 'stats'; room?: string }
+  | { op: 'timeline'; room: string };
 
 export interface WorkerResults {
   join: void;
@@ -39,6 +40,15 @@ export interface WorkerResults {
   resubscribe: void;
   setQuality: void;
   stats: WorkerStats;
+  timeline: TrackTimeline[];
+}
+
+/** A published track's first moments on the SFU (Date.now() times), for `bench:join`. */
+export interface TrackTimeline {
+  trackId: string;
+  publisher: string;
+  source: TrackSource;
+  firstPacketAt: number | undefined;
 }
 
 export interface WorkerStats {

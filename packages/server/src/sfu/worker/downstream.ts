@@ -213,7 +213,10 @@ export class Downstream {
       this.tl0PicIdxOffset = (this.lastTl0PicIdx + 1 - numbering.tl0PicIdx) & 0xff;
     }
     this.currentLayer = layer;
-    if (first) this.source.delivered(this.subscriber);
+    if (first) {
+      this.layers.started();
+      this.source.delivered(this.subscriber);
+    }
   }
 
   /** RTCP from the subscriber about this stream. */
@@ -239,7 +242,8 @@ export class Downstream {
 
   /** Asks for the keyframe a pending layer switch (or a first picture) waits for. */
   poll(): void {
-    if (this.closed || this.source.kind !== 'video') return;
+    // A keyframe that arrives before the stream opens (DTLS) is dropped: the track's onOpen asks then.
+    if (this.closed || this.source.kind !== 'video' || !this.engineTrack.isOpen()) return;
     const target = this.layers.target(this.source.activeLayers());
     if (target >= 0 && target !== this.currentLayer) this.source.requestKeyframe(target);
   }

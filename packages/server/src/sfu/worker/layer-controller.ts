@@ -21,6 +21,8 @@ export class LayerController {
   /** The layer the downlink estimate allows (DownlinkController); replaces the loss rule once set. */
   private allocated: number | undefined;
   private urgent = false;
+  /** Whether the first picture went out (see target). */
+  private hasStarted = false;
 
   constructor(private readonly layerCount: number) {
     this.requested = layerCount - 1;
@@ -66,9 +68,20 @@ export class LayerController {
     }
   }
 
-  /** The layer to forward: the wanted one if live, else the best live one below, else the lowest live one. */
+  /** The first picture went out; from now on the wanted layer is the target. */
+  started(): void {
+    this.hasStarted = true;
+  }
+
+  /**
+   * The layer to forward: the wanted one if live, else the best live one below, else the lowest
+   * live one. The first picture comes from the lowest live layer: its keyframe is the smallest to
+   * encode, send and decode (a 320x180 one against a 1280x720 one), and the switch up follows at
+   * the wanted layer's next keyframe, asked for at the next poll.
+   */
   target(active: readonly number[]): number {
     if (active.length === 0) return -1;
+    if (!this.hasStarted) return active[0]!;
     const wanted = this.wanted;
     let best = -1;
     for (const layer of active) if (layer <= wanted && layer > best) best = layer;

@@ -60,6 +60,8 @@ const handlers: Handlers = {
     }
     return { rooms: routers.length, publishedTracks, downstreams, ...counters };
   },
+  timeline: ({ room }) =>
+    [...(rooms.get(room)?.tracks.values() ?? [])].map((track) => ({ trackId: track.id, publisher: track.publisher, source: track.source, firstPacketAt: track.firstPacketAt })),
 };
 
 function routerOf(room: string): RoomRouter {

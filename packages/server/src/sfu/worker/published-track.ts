@@ -75,6 +75,8 @@ export class PublishedTrack implements DownstreamSource {
   private readonly transportArrivals: TwccRecorder | undefined;
   /** The publisher's header extension ids -> the ones subscribers were offered. */
   private readonly extensionIds: ExtensionIdMap;
+  /** When the first RTP packet arrived (Date.now()), for the join timeline (`bench:join`). */
+  firstPacketAt: number | undefined;
 
   constructor(
     readonly id: string,
@@ -245,6 +247,7 @@ export class PublishedTrack implements DownstreamSource {
   private onPacket(packet: Buffer): void {
     if (packet.length < 12) return;
     if (isRtcp(packet)) return this.onRtcp(packet);
+    this.firstPacketAt ??= Date.now();
     const now = performance.now();
     // Every packet counts for congestion control, probes and resends included.
     if (this.transportArrivals) {

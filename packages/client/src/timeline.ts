@@ -1,0 +1,65 @@
+/**
+ * A debug timeline of one Room's connection steps: when the join was answered, when each
+ * publishing or receiving connection got its offer and answer, ICE and DTLS, when tracks arrived.
+ * `npm run bench:join` reads it from the page (`room.timeline`) to find where a join spends its
+ * time; apps may log it. Times are wall-clock milliseconds with sub-millisecond resolution
+ * (`performance.timeOrigin + performance.now()`), so pages and the server on one machine share
+ * a clock.
+ */
+export type TimelineStep =
+  | 'connect'
+  | 'joined'
+  /** SFU, `detail` = source: the offer sent, the SFU's answer received. */
+  | 'publishOffer'
+  | 'publishAnswer'
+  /** SFU, `detail` = the offer's tracks as `identity:source` joined with commas. */
+  | 'subscriberOffer'
+  | 'subscriberAnswer'
+  /** P2P, `detail` = the remote identity. */
+  | 'p2pOffer'
+  | 'p2pAnswer'
+  /** `detail` = the connection: `pub:<source>`, `sub`, or `p2p:<identity>`. */
+  | 'iceConnected'
+  | 'dtlsConnected'
+  /** `detail` = `identity:source`. */
+  | 'trackSubscribed'
+  | 'topologyChanged';
+
+export interface TimelineMark {
+  step: TimelineStep;
+  at: number;
+  detail: string;
+}
+
+/** Marks beyond this are dropped: a long call must not grow the timeline without end. */
+const MAX_MARKS = 2000;
+
+export class Timeline {
+  private readonly list: TimelineMark[] = [];
+
+  get marks(): readonly TimelineMark[] {
+    return this.list;
+  }
+
+  mark(step: TimelineStep, detail = ''): void {
+    if (this.list.length < MAX_MARKS) this.list.push({ step, at: performance.timeOrigin + performance.now(), detail });
+  }
+
+  /** Marks `iceConnected` and `dtlsConnected` (connectionState `connected`) of `pc` the first time each happens. */
+  watch(pc: RTCPeerConnection, detail: string): void {
+    let ice = false;
+    let dtls = false;
+    const check = () => {
+      if (!ice && (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed')) {
+        ice = true;
+        this.mark('iceConnected', detail);
+      }
+      if (!dtls && pc.connectionState === 'connected') {
+        dtls = true;
+        this.mark('dtlsConnected', detail);
+      }
+    };
+    pc.addEventListener('iceconnectionstatechange', check);
+    pc.addEventListener('connectionstatechange', check);
+  }
+}
