@@ -98,7 +98,7 @@ setInterval(() => {
   for (const router of rooms.values()) router.report();
 }, REPORT_MS).unref();
 setInterval(() => {
-  for (const router of rooms.values()) router.sendTransportFeedback();
+  for (const router of rooms.values()) router.fastTick();
 }, TRANSPORT_FEEDBACK_MS).unref();
 setInterval(() => {
   for (const router of rooms.values()) router.evaluateSpeakers();

@@ -5,7 +5,7 @@ import { startsKeyframe, type VideoCodecName } from '../rtp/keyframe.js';
 import { readPictureNumbering } from '../rtp/picture-numbering.js';
 import { ReceptionStats, type SenderReportSeen } from '../rtp/reception-stats.js';
 import { buildNack, buildPli, buildReceiverReport, buildRemb, parseRtcp, type ReportBlock } from '../rtp/rtcp.js';
-import { headerExtension, isRtcp, payloadEnd, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
+import { headerExtension, isRtcp, marker, payloadEnd, payloadOffset, payloadType, sequenceDelta, sequenceNumber, ssrc, timestamp } from '../rtp/rtp.js';
 import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension, type ExtensionIdMap } from '../rtp/header-extensions.js';
 import { SequenceCompactor } from '../rtp/sequence-compactor.js';
 import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
@@ -42,6 +42,10 @@ interface LayerState {
   reception: ReceptionStats;
   /** Video only: packets the publisher never delivered, asked for again with NACKs. */
   losses: UpstreamLosses | undefined;
+  /** The newest media packet so far ended its frame (marker bit); padding after it leaves this as is. */
+  frameEnded: boolean;
+  /** The RTP timestamp of the newest media packet. */
+  frameTimestamp: number;
   /** Numbers for subscribers, continuous without the padding-only packets left out. */
   compactor: SequenceCompactor;
   /** Bytes forwarded since the last report, and the rate they made (for subscribers' allocation). */
@@ -145,7 +149,7 @@ export class PublishedTrack implements DownstreamSource {
   }
 
   /**
-   * Asks the publisher again for packets still missing (runs with the worker's 200 ms poll). Only
+   * Asks the publisher again for packets still missing (every 50 ms, with transport feedback). Only
    * layers somebody receives: resending the others would only load a link that is losing packets.
    */
   askAgainForLosses(): void {
@@ -261,13 +265,26 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer]!;
     const sequence = sequenceNumber(packet);
     const rtpTimestamp = timestamp(packet);
-    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, now);
+    const newest = sequenceDelta(state.reception.highestSequence, sequence) > 0;
+    const offset = payloadOffset(packet);
+    const paddingOnly = offset >= payloadEnd(packet);
+    // libwebrtc pads on the media SSRC only once a frame is complete, stamped with that frame's
+    // timestamp: a gap after a frame's end, closed by a packet with that frame's timestamp, is
+    // padding lost on the way. The publisher keeps no padding to resend, so it is not asked for,
+    // and subscribers' numbering closes over it (a hole would read as loss, and for H.264 as a
+    // broken chain of frames).
+    const paddingGap = this.kind === 'video' && newest && state.frameEnded && rtpTimestamp === state.frameTimestamp;
+    if (paddingGap) for (let step = 1; step < sequenceDelta(state.reception.highestSequence, sequence); step++) state.compactor.drop((state.reception.highestSequence + step) & 0xffff);
+    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, now, paddingGap);
+    if (newest && !paddingOnly) {
+      state.frameEnded = marker(packet);
+      state.frameTimestamp = rtpTimestamp;
+    }
     state.reception.onPacket(sequence);
     if (gap && gap.length > 0 && this.isForwarded(layer)) this.sendNack(state, gap);
-    const offset = payloadOffset(packet);
     // Padding-only (the publisher's congestion control probing): counted as received above, kept
     // from subscribers, whose links it would only load.
-    if (offset >= payloadEnd(packet) && state.compactor.drop(sequence)) {
+    if (paddingOnly && state.compactor.drop(sequence)) {
       this.counters.paddingDropped += 1;
       return;
     }
@@ -335,6 +352,8 @@ function newLayerState(layerSsrc: number, firstSequence: number, repairLosses: b
     lastKeyframeRequestAt: -Infinity,
     reception: new ReceptionStats(layerSsrc, firstSequence),
     losses: repairLosses ? new UpstreamLosses() : undefined,
+    frameEnded: false,
+    frameTimestamp: 0,
     compactor: new SequenceCompactor(),
     bytes: 0,
     bps: undefined,

@@ -146,18 +146,18 @@ export class RoomRouter {
     downstream.setQuality(quality);
   }
 
-  /** Runs often (200 ms): subscribers' layers from their downlink estimates, keyframes a pending layer switch waits for, packets publishers still owe. */
+  /** Runs often (200 ms): subscribers' layers from their downlink estimates, keyframes a pending layer switch waits for. */
   poll(): void {
     for (const member of this.members.values()) member.subscriber.poll();
-    for (const track of this.tracks.values()) {
-      track.askAgainForLosses();
-      for (const downstream of track.downstreams) downstream.poll();
-    }
+    for (const track of this.tracks.values()) for (const downstream of track.downstreams) downstream.poll();
   }
 
-  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock). */
-  sendTransportFeedback(): void {
-    for (const track of this.tracks.values()) track.sendTransportFeedback();
+  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock), and packets they still owe. */
+  fastTick(): void {
+    for (const track of this.tracks.values()) {
+      track.sendTransportFeedback();
+      track.askAgainForLosses();
+    }
   }
 
   /** Once a second: RTCP both ways, dynacast, active speakers. */

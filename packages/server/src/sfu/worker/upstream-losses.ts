@@ -2,9 +2,18 @@ import { sequenceDelta } from '../rtp/rtp.js';
 
 /** A jump this large is a restarted or rewound stream, not loss worth asking for. */
 const MAX_GAP = 256;
-/** Ask again this long after the last request (the worker polls every 200 ms). */
-const RETRY_AFTER_MS = 150;
-const MAX_REQUESTS = 3;
+/**
+ * Ask again after twice the time a resend has been taking (a NACK's way to the publisher, its
+ * pacer, the resend's way back), within these bounds. A resend lost again (7 % of them under
+ * `lossy`) that waited 150-350 ms for a fixed retry froze the subscriber's picture for that long;
+ * the receiver in a direct call (libwebrtc's NackRequester) asks again every round trip.
+ */
+const MIN_RETRY_MS = 30;
+const MAX_RETRY_MS = 150;
+/** Before any resend was measured: a round trip through a loaded uplink. */
+const INITIAL_RESEND_MS = 50;
+/** libwebrtc's NackRequester gives up on a packet after 10 requests, too. */
+const MAX_REQUESTS = 10;
 /** A retransmission later than this arrives after the subscribers gave the packet up. */
 const GIVE_UP_AFTER_MS = 1000;
 const MAX_TRACKED = 512;
@@ -18,19 +27,26 @@ interface Missing {
 /**
  * Packets one simulcast layer of a publisher never delivered to the SFU. Subscribers' NACKs can
  * only be answered from what arrived, so the SFU asks the publisher itself (RFC 4585 generic
- * NACK): at once when a gap shows, then again a few times while the packet stays missing.
+ * NACK): at once when a gap shows, then again every couple of resend times while the packet stays
+ * missing.
  */
 export class UpstreamLosses {
   private readonly missing = new Map<number, Missing>();
+  /** How long the first request for a packet took to bring it (smoothed), in ms. */
+  private resendMs = INITIAL_RESEND_MS;
 
-  /** A packet arrived after `previousHighest`: the sequence numbers a gap just before it left missing. */
-  onPacket(sequence: number, previousHighest: number, now = performance.now()): number[] {
+  /**
+   * A packet arrived after `previousHighest`: the sequence numbers a gap just before it left
+   * missing. `paddingGap`: what is missing can only be padding (see `PublishedTrack`), which the
+   * publisher never stores, so asking for it would be answered by nothing.
+   */
+  onPacket(sequence: number, previousHighest: number, now = performance.now(), paddingGap = false): number[] {
     const delta = sequenceDelta(previousHighest, sequence);
     if (delta <= 0) {
-      this.missing.delete(sequence);
+      this.arrivedLate(sequence, now);
       return [];
     }
-    if (delta === 1 || delta > MAX_GAP) return [];
+    if (delta === 1 || delta > MAX_GAP || paddingGap) return [];
     const gap: number[] = [];
     for (let step = 1; step < delta; step++) {
       const lost = (previousHighest + step) & 0xffff;
@@ -44,11 +60,17 @@ export class UpstreamLosses {
     return gap;
   }
 
+  /** How long after a request the SFU asks again (ms). */
+  get retryAfterMs(): number {
+    return Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, 2 * this.resendMs));
+  }
+
   /** Sequence numbers to ask for again now; forgets those asked often enough or too long ago. */
   due(now = performance.now()): number[] {
     const again: number[] = [];
+    const retryAfter = this.retryAfterMs;
     for (const [sequence, missing] of this.missing) {
-      if (now - missing.askedAt < RETRY_AFTER_MS) continue;
+      if (now - missing.askedAt < retryAfter) continue;
       if (now - missing.since > GIVE_UP_AFTER_MS || missing.requests >= MAX_REQUESTS) {
         this.missing.delete(sequence);
         continue;
@@ -58,5 +80,13 @@ export class UpstreamLosses {
       again.push(sequence);
     }
     return again;
+  }
+
+  private arrivedLate(sequence: number, now: number): void {
+    const missing = this.missing.get(sequence);
+    if (!missing) return;
+    this.missing.delete(sequence);
+    // Only an answer to the first request measures the resend time unambiguously.
+    if (missing.requests === 1) this.resendMs = 0.8 * this.resendMs + 0.2 * (now - missing.askedAt);
   }
 }
