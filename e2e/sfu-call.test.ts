@@ -144,7 +144,7 @@ describe('SFU call', () => {
   }
 
   for (const browser of ['chromium', 'firefox'] as const) {
-    test(`a ${browser} subscriber sends the SFU transport-wide feedback for what it receives (the downlink estimate runs on it)`, async () => {
+    test(`a ${browser} subscriber sends the SFU transport-wide feedback for what it receives (the downlink estimate runs on it); Chromium measures its round trip from the SFU's answers to its reference times`, async () => {
       const room = freshRoom();
       const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, video: smallCamera });
       // The SFU's counters are per worker: counted from here, with the earlier tests' participants
@@ -161,6 +161,16 @@ describe('SFU call', () => {
         }
         console.log(`${browser} subscriber: ${feedbacks} transport-wide feedback packets`);
         assert.ok(feedbacks > 0, `${browser} answered the SFU's transport-cc and sends feedback`);
+        if (browser === 'chromium') {
+          // Its connection only receives: the round trip it repeats NACKs at comes from the SFU's
+          // answers to its reference-time reports (rrtr), sent about once a second.
+          const measured = async () => (await viewer.stats()).find((s) => s.direction === 'inbound' && s.kind === 'video' && s.participant === 'pub');
+          let video = await measured();
+          for (const deadline = Date.now() + 10_000; !(video?.rttMeasurements ?? 0) && Date.now() < deadline; video = await measured()) await new Promise((resolve) => setTimeout(resolve, 200));
+          console.log(`chromium subscriber: ${video?.rttMeasurements ?? 0} round trips measured from the SFU's answers, latest ${video?.rttMs} ms`);
+          assert.ok((video?.rttMeasurements ?? 0) > 0, 'the receive-only Chromium measured its round trip to the SFU (XR DLRR)');
+          assert.ok((video?.rttMs ?? Infinity) < 50, `a loopback round trip (${video?.rttMs} ms), not the 100 ms default`);
+        }
       } finally {
         await Promise.all([publisher.close(), viewer.close()]);
       }

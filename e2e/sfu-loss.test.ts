@@ -185,7 +185,7 @@ describe('SFU under packet loss', () => {
       assert.ok(dropped.upload >= 5, `the loss rule dropped packets from the publisher (${dropped.upload})`);
       assert.ok(asked >= 3, `the SFU asked the publisher for lost packets (${asked})`);
       assert.ok(grew('nackCount') >= 3, `the publisher received NACKs (${grew('nackCount')})`);
-      assert.ok(watch.packetsLost <= dropped.upload / 2, `most packets lost on the uplink reached the subscriber after all: ${watch.packetsLost} still lost of ${dropped.upload} dropped`);
+      assert.ok(watch.packetsLost <= dropped.upload / 8, `nearly every packet lost on the uplink reached the subscriber after all (lost padding closed over): ${watch.packetsLost} still lost of ${dropped.upload} dropped`);
       assert.ok(watch.frames > 100, `frames keep decoding (${watch.frames})`);
       assert.ok(watch.freezeMs <= 1000, `no freeze over 1 s (longest ${watch.freezeMs} ms)`);
     } finally {

@@ -27,6 +27,9 @@ export interface StreamFigures {
   rid?: string;
   nackCount?: number;
   retransmittedPackets?: number;
+  rttMs?: number;
+  /** Inbound: round trips measured from the sender's answers to reference-time reports. */
+  rttMeasurements?: number;
 }
 
 export interface JoinOptions {
@@ -142,6 +145,8 @@ export class SdkParticipant {
         rid: s.rid,
         nackCount: s.nackCount,
         retransmittedPackets: s.retransmittedPackets,
+        rttMs: s.rttMs,
+        rttMeasurements: s.rttMeasurements,
       }));
     }, undefined);
   }

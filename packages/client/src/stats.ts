@@ -14,7 +14,14 @@ export interface TrackStats {
   bytes: number;
   packets: number;
   packetsLost: number;
+  /**
+   * Outbound: the round trip the remote receiver's reports give. Inbound: the one the sender's
+   * answers to this receiver's reference-time reports give (RFC 3611; Chromium receiving from the
+   * SFU), else the connection's ICE round trip.
+   */
   rttMs?: number;
+  /** Inbound: how many round trips the receiver measured from the sender's answers (see rttMs). */
+  rttMeasurements?: number;
   jitterMs?: number;
   frameWidth?: number;
   frameHeight?: number;
@@ -62,7 +69,7 @@ export class StatsSampler {
       const direction = report.type === 'inbound-rtp' ? 'inbound' : 'outbound';
       const kind = (report.kind ?? report.mediaType) as 'audio' | 'video';
       const bytes = num(direction === 'inbound' ? report.bytesReceived : report.bytesSent) ?? 0;
-      const remote = direction === 'outbound' ? findRemoteInbound(reports, report) : undefined;
+      const remote = direction === 'outbound' ? findRemoteInbound(reports, report) : findRemoteOutbound(reports, report);
       const codec = reports.get(report.codecId as string)?.mimeType as string | undefined;
       const owner = describe(report.mid as string | undefined, direction);
       if (!owner) continue;
@@ -79,6 +86,7 @@ export class StatsSampler {
           packets: num(direction === 'inbound' ? report.packetsReceived : report.packetsSent) ?? 0,
           packetsLost: num(direction === 'inbound' ? report.packetsLost : remote?.packetsLost) ?? 0,
           rttMs: secondsToMs(num(remote?.roundTripTime) ?? transport.rtt),
+          rttMeasurements: direction === 'inbound' ? num(remote?.roundTripTimeMeasurements) : undefined,
           jitterMs: secondsToMs(num(direction === 'inbound' ? report.jitter : remote?.jitter)),
           frameWidth: num(report.frameWidth),
           frameHeight: num(report.frameHeight),
@@ -128,6 +136,11 @@ function selectedTransport(reports: Map<string, Report>): { localType?: string; 
 function findRemoteInbound(reports: Map<string, Report>, outbound: Report): Report | undefined {
   if (typeof outbound.remoteId === 'string') return reports.get(outbound.remoteId);
   return [...reports.values()].find((r) => r.type === 'remote-inbound-rtp' && r.ssrc === outbound.ssrc);
+}
+
+function findRemoteOutbound(reports: Map<string, Report>, inbound: Report): Report | undefined {
+  if (typeof inbound.remoteId === 'string') return reports.get(inbound.remoteId);
+  return [...reports.values()].find((r) => r.type === 'remote-outbound-rtp' && r.ssrc === inbound.ssrc);
 }
 
 function num(value: unknown): number | undefined {

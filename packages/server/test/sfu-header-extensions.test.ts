@@ -116,6 +116,12 @@ describe('subscriberOffer', () => {
     assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.type === 'nack'), "the engine's feedback stays");
   });
 
+  test('video offers receiver reference times (rrtr), audio does not', () => {
+    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
+    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.payload === 96 && fb.type === 'rrtr'));
+    assert.ok(!offer.media[2]!.rtcpFb?.some((fb) => fb.type === 'rrtr'));
+  });
+
   test('applied twice, nothing is duplicated; the announced address still replaces the host', () => {
     const once = subscriberOffer(ENGINE_OFFER, '203.0.113.9');
     const twice = subscriberOffer(once, '203.0.113.9');

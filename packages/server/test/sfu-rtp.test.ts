@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { startsKeyframe, type VideoCodecName } from '../src/sfu/rtp/keyframe.ts';
 import { readPictureNumbering, writePictureNumbering } from '../src/sfu/rtp/picture-numbering.ts';
 import { ReceptionStats } from '../src/sfu/rtp/reception-stats.ts';
-import { buildNack, buildPli, buildReceiverReport, buildRemb, buildSenderReport, parseRtcp, type ReportBlock } from '../src/sfu/rtp/rtcp.ts';
+import { buildDlrr, buildNack, buildPli, buildReceiverReport, buildRemb, buildSenderReport, parseRtcp, type ReportBlock } from '../src/sfu/rtp/rtcp.ts';
 import {
   headerExtension,
   isRtcp,
@@ -315,6 +315,20 @@ describe('RTCP (rtcp.ts)', () => {
     assert.deepEqual(parseRtcp(Buffer.alloc(0)), []);
     assert.deepEqual(parseRtcp(Buffer.from([0x80, 200, 0, 0])), [], 'a sender report too short for its fields');
     assert.deepEqual(parseRtcp(Buffer.from([0x80, 201, 0, 0])), [], 'a receiver report without its SSRC');
+  });
+
+  test('extended reports (RFC 3611): a receiver reference time is read among other blocks; a DLRR answer is built per 4.5', () => {
+    // As Chromium sends it: XR from its receive-only SSRC 1 with one RRTR block (BT 4, length 2).
+    const rrtr = Buffer.from([0x80, 207, 0, 4, ...u32(1), 4, 0, 0, 2, ...u32(0xe8f1a2b3), ...u32(0x4c5d6e7f)]);
+    assert.deepEqual(parseRtcp(rrtr), [{ type: 'xr', ssrc: 1, rrtr: { ntpSeconds: 0xe8f1a2b3, ntpFraction: 0x4c5d6e7f } }]);
+    // An unknown block (BT 42, 1 word) before it is skipped by its length.
+    const mixed = Buffer.from([0x80, 207, 0, 6, ...u32(1), 42, 0, 0, 1, ...u32(7), 4, 0, 0, 2, ...u32(5), ...u32(6)]);
+    assert.deepEqual(parseRtcp(mixed), [{ type: 'xr', ssrc: 1, rrtr: { ntpSeconds: 5, ntpFraction: 6 } }]);
+    const damaged = Buffer.from([0x80, 207, 0, 3, ...u32(1), 4, 0, 0, 9, ...u32(5)]);
+    assert.deepEqual(parseRtcp(damaged), [{ type: 'xr', ssrc: 1, rrtr: undefined }], 'a block longer than the packet is not read');
+    const dlrr = buildDlrr(0x1234, 1, 0xa2b34c5d, 655);
+    assert.deepEqual([...dlrr], [0x80, 207, 0, 5, ...u32(0x1234), 5, 0, 0, 3, ...u32(1), ...u32(0xa2b34c5d), ...u32(655)]);
+    assert.deepEqual(parseRtcp(dlrr), [{ type: 'xr', ssrc: 0x1234, rrtr: undefined }]);
   });
 
   test('report counts larger than the packet stop at the packet end', () => {

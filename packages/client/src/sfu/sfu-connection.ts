@@ -4,6 +4,7 @@ import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
 import type { StreamOwner } from '../stats.js';
 import { withStartBitrate } from '../start-bitrate.js';
 import type { Timeline } from '../timeline.js';
+import { withOfferedReceiverReferenceTime } from './subscriber-answer.js';
 
 /** What the SFU connection sends through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
@@ -240,7 +241,8 @@ export class SfuConnection {
     const described = tracks.map((t) => `${t.participant}:${t.source}`).join(',');
     this.timeline.mark('subscriberOffer', described);
     await pc.setRemoteDescription({ type: 'offer', sdp });
-    await pc.setLocalDescription();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription({ type: 'answer', sdp: withOfferedReceiverReferenceTime(answer.sdp ?? '', sdp) });
     const answered = this.signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
     this.timeline.mark('subscriberAnswer', described);
     await answered;

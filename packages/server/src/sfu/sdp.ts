@@ -110,7 +110,9 @@ export function shapePublishAnswer(engineAnswer: string, offer: PublishOffer, an
  * The engine's subscriber offer as the browser gets it: every m-line offers transport-wide
  * congestion control (the sequence extension and `transport-cc` feedback), so the subscriber's
  * browser reports each packet's arrival and the SFU estimates that downlink (DownlinkController);
- * audio m-lines also carry the audio level. libdatachannel's binding cannot add header extensions,
+ * audio m-lines also carry the audio level. Video offers `rrtr` (RFC 3611 receiver reference time):
+ * the subscriber's connection sends no media, so only the SFU's answers to those reports give it a
+ * round trip (see `Downstream`). libdatachannel's binding cannot add header extensions,
  * and the engine ignores them in either direction, so they go in here.
  */
 export function subscriberOffer(engineOffer: string, announcedAddress: string | undefined): string {
@@ -124,7 +126,13 @@ export function subscriberOffer(engineOffer: string, announcedAddress: string | 
     add(SubscriberExtensionId.transportSequence, TRANSPORT_CC);
     if (section.type === 'audio') add(SubscriberExtensionId.audioLevel, AUDIO_LEVEL);
     const feedback = (section.rtcpFb ??= []);
-    for (const rtp of section.rtp) if (!feedback.some((fb) => fb.payload === rtp.payload && fb.type === 'transport-cc')) feedback.push({ payload: rtp.payload, type: 'transport-cc' });
+    const offerFeedback = (payload: number, type: string) => {
+      if (!feedback.some((fb) => fb.payload === payload && fb.type === type)) feedback.push({ payload, type });
+    };
+    for (const rtp of section.rtp) {
+      offerFeedback(rtp.payload, 'transport-cc');
+      if (section.type === 'video') offerFeedback(rtp.payload, 'rrtr');
+    }
   }
   return announce(sdpTransform.write(session), announcedAddress);
 }

@@ -4,7 +4,10 @@
  */
 import { parseTransportFeedback, type TransportFeedback } from './twcc.js';
 
-export const RtcpType = { SR: 200, RR: 201, SDES: 202, BYE: 203, RTPFB: 205, PSFB: 206 } as const;
+export const RtcpType = { SR: 200, RR: 201, SDES: 202, BYE: 203, RTPFB: 205, PSFB: 206, XR: 207 } as const;
+
+/** RFC 3611 report block types used here. */
+const XrBlock = { RRTR: 4, DLRR: 5 } as const;
 
 export interface ReportBlock {
   ssrc: number;
@@ -24,6 +27,8 @@ export type RtcpPacket =
   | { type: 'fir'; mediaSsrcs: number[] }
   | { type: 'remb'; bitrate: number; ssrcs: number[] }
   | { type: 'twcc'; feedback: TransportFeedback }
+  /** Extended report (RFC 3611); `rrtr`: a receiver reference time, for a receive-only peer's round trip. */
+  | { type: 'xr'; ssrc: number; rrtr: { ntpSeconds: number; ntpFraction: number } | undefined }
   | { type: 'other'; packetType: number };
 
 export function parseRtcp(buffer: Buffer): RtcpPacket[] {
@@ -68,6 +73,8 @@ function parseOne(p: Buffer): RtcpPacket | undefined {
       return { type: 'nack', mediaSsrc: p.readUInt32BE(8), lost: nackedSequences(p) };
     case RtcpType.PSFB:
       return payloadSpecific(p, count);
+    case RtcpType.XR:
+      return extendedReport(p);
     default:
       return { type: 'other', packetType };
   }
@@ -90,6 +97,38 @@ function payloadSpecific(p: Buffer, format: number): RtcpPacket | undefined {
     return { type: 'remb', bitrate: mantissa * 2 ** exponent, ssrcs };
   }
   return { type: 'other', packetType: RtcpType.PSFB };
+}
+
+function extendedReport(p: Buffer): RtcpPacket | undefined {
+  if (p.length < 8) return undefined;
+  let rrtr: { ntpSeconds: number; ntpFraction: number } | undefined;
+  for (let offset = 8; offset + 4 <= p.length; ) {
+    const blockType = p[offset]!;
+    const end = offset + 4 + p.readUInt16BE(offset + 2) * 4;
+    if (end > p.length) break;
+    if (blockType === XrBlock.RRTR && end - offset === 12) rrtr = { ntpSeconds: p.readUInt32BE(offset + 4), ntpFraction: p.readUInt32BE(offset + 8) };
+    offset = end;
+  }
+  return { type: 'xr', ssrc: p.readUInt32BE(4), rrtr };
+}
+
+/**
+ * An extended report with one DLRR sub-block (RFC 3611 4.5): the answer to a receiver reference
+ * time, from which a receive-only peer computes its round trip (`lastRr` is the compact NTP of
+ * the reference time, `delay` in 1/65536 s since it arrived).
+ */
+export function buildDlrr(senderSsrc: number, receiverSsrc: number, lastRr: number, delay: number): Buffer {
+  const p = Buffer.alloc(24);
+  p[0] = 0x80;
+  p[1] = RtcpType.XR;
+  p.writeUInt16BE(p.length / 4 - 1, 2);
+  p.writeUInt32BE(senderSsrc >>> 0, 4);
+  p[8] = XrBlock.DLRR;
+  p.writeUInt16BE(3, 10);
+  p.writeUInt32BE(receiverSsrc >>> 0, 12);
+  p.writeUInt32BE(lastRr >>> 0, 16);
+  p.writeUInt32BE(delay >>> 0, 20);
+  return p;
 }
 
 function reportBlocks(p: Buffer, start: number, count: number): ReportBlock[] {

@@ -1,7 +1,7 @@
 import type { Track } from 'node-datachannel';
 import type { TrackSource } from '@parley/protocol';
 import type { VideoCodecName } from '../rtp/keyframe.js';
-import { buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
+import { buildDlrr, buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
 import { readPictureNumbering, writePictureNumbering, type PictureNumbering } from '../rtp/picture-numbering.js';
 import { paddingPacket, PADDING_TRANSPORT_OFFSET, SequenceOffsets } from '../rtp/padding.js';
 import { marker, payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
@@ -235,6 +235,11 @@ export class Downstream {
         case 'rr':
         case 'sr':
           for (const block of packet.reports) if (block.ssrc === this.ssrc) this.onReceiverReport(block);
+          break;
+        case 'xr':
+          // A receive-only browser learns its round trip only from this answer (RFC 3611 DLRR),
+          // and asks again for a lost packet once per round trip: without it, every 100 ms.
+          if (packet.rrtr && this.engineTrack.isOpen()) sendPacket(this.engineTrack, buildDlrr(this.ssrc, packet.ssrc, compactNtp(packet.rrtr.ntpSeconds, packet.rrtr.ntpFraction), 0));
           break;
       }
     }
