@@ -161,6 +161,38 @@ describe('SFU under packet loss', () => {
     assert.ok(after.probePackets > before.probePackets, 'the SFU probed the link before going back up');
   });
 
+  test("a publisher's uplink falling from unlimited to 300 kbit/s: the SFU sees it collapse, moves its subscriber to the lowest layer, and the picture moves again", async () => {
+    const uplink = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, ROOM, 'collapse', { roomConfig: sfuRoom, microphone: false });
+    try {
+      await publisher.waitForVideoFrom('collapse', 30);
+      await publisher.page.evaluate(() => (window as any).__parley.room.remoteParticipants.get('collapse').setVideoQuality('high'), undefined);
+      const height = async () => (await publisher.stats()).find((s) => s.direction === 'inbound' && s.kind === 'video' && s.participant === 'collapse')?.frameHeight ?? 0;
+      await publisher.page.waitFor(
+        async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video' && s.participant === 'collapse')?.frameHeight ?? 0) >= 540,
+        undefined,
+        { timeoutMs: 20_000, what: "the publisher's top layer at its subscriber" },
+      );
+      const collapses = async () => (await env.server.media.sfuStats(ROOM)).uplinkCollapses;
+      const before = await collapses();
+      const droppedAt = performance.now();
+      await env.network.shape({ rateKbit: 300 });
+      let collapsedMs: number | undefined;
+      for (const deadline = droppedAt + 5000; collapsedMs === undefined && performance.now() < deadline; ) {
+        if ((await collapses()) > before) collapsedMs = Math.round(performance.now() - droppedAt);
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const watch = await watchVideo(publisher, 'collapse', 6000);
+      const heightAfter = await height();
+      await env.network.shape({});
+      console.log(`uplink 300 kbit/s: collapse seen after ${collapsedMs} ms; over the next 6 s its subscriber saw ${JSON.stringify(watch)}`);
+      assert.ok(collapsedMs !== undefined, 'the SFU saw the uplink collapse within 5 s');
+      assert.ok(watch.frames >= 20, `the picture moves again on the lowest layer (${watch.frames} frames in 6 s)`);
+      assert.ok(heightAfter > 0 && heightAfter <= 240, `the subscriber gets the lowest layer (${heightAfter}p)`);
+    } finally {
+      await uplink.close();
+    }
+  });
+
   test(`${LOSS_PERCENT} % loss on a publisher's uplink: the SFU NACKs the publisher, which resends, and its subscriber's picture keeps moving`, async () => {
     const uplink = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, ROOM, 'uplink', { roomConfig: sfuRoom, microphone: false });
     try {

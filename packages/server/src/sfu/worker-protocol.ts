@@ -69,6 +69,8 @@ export interface WorkerStats {
   subscriberFeedbacks: number;
   /** Padding-only packets sent to probe subscribers' downlinks before a higher layer. */
   probePackets: number;
+  /** Times a publisher's uplink collapsed (most of every layer lost): its subscribers dropped to the lowest layer. */
+  uplinkCollapses: number;
 }
 
 export type WorkerEvent =

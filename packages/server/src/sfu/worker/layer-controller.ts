@@ -21,6 +21,8 @@ export class LayerController {
   /** The layer the downlink estimate allows (DownlinkController); replaces the loss rule once set. */
   private allocated: number | undefined;
   private urgent = false;
+  /** The highest layer the publisher's uplink gets through (UplinkCollapse), if it is limited. */
+  private upstreamCap: number | undefined;
   /** Whether the first picture went out (see target). */
   private hasStarted = false;
 
@@ -38,7 +40,15 @@ export class LayerController {
   }
 
   get wanted(): number {
-    return Math.min(this.requested, this.allocated ?? this.bandwidthCap);
+    return Math.min(this.requested, this.allocated ?? this.bandwidthCap, this.upstreamCap ?? Infinity);
+  }
+
+  /**
+   * The publisher's uplink collapsed (`layer`: what still gets through) or recovered (undefined).
+   * What is forwarded above it stops at once: it arrives in pieces anyway.
+   */
+  setUpstreamCap(layer: number | undefined): void {
+    this.upstreamCap = layer;
   }
 
   /**
@@ -53,7 +63,7 @@ export class LayerController {
 
   /** Whether to stop forwarding a layer above the wanted one before the switch is possible. */
   get dropsAboveWanted(): boolean {
-    return this.urgent;
+    return this.urgent || this.upstreamCap !== undefined;
   }
 
   onLoss(fractionLost: number, now = performance.now()): void {

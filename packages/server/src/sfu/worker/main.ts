@@ -18,7 +18,7 @@ const SPEAKER_WINDOW_MS = 500;
 const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
 const engine = new MediaEngine(options);
 const rooms = new Map<string, RoomRouter>();
-const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0 };
+const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0 };
 
 function send(message: WorkerMessageOut): void {
   if (process.connected) process.send!(message);

@@ -15,7 +15,7 @@ interface Member {
   subscriber: SubscriberConnection;
 }
 
-export type Counters = ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number };
+export type Counters = ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number; uplinkCollapses: number };
 
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
 const DYNACAST_PAUSE_AFTER_MS = 2_000;
@@ -157,6 +157,7 @@ export class RoomRouter {
     for (const track of this.tracks.values()) {
       track.sendTransportFeedback();
       track.askAgainForLosses();
+      track.checkUplink();
     }
   }
 
