@@ -9,21 +9,11 @@ import { freeUdpPort, testServerLogger } from '../../e2e/harness/environment.ts'
 import { launchBrowser } from '../../e2e/harness/browsers.ts';
 import { cleanUpOnSignals, onCleanup, runCleanups } from '../sfu/cleanup.ts';
 import { runCase, type Browsers } from './case.ts';
-import { parseJoinOptions, USAGE, type JoinOptions } from './options.ts';
+import { parseJoinOptions, USAGE } from './options.ts';
+import { optionsOrExit } from '../cli.ts';
 import { caseTable, goalLines, type CaseReport } from './report.ts';
 
-let parsed: JoinOptions | 'help';
-try {
-  parsed = parseJoinOptions(process.argv.slice(2));
-} catch (error) {
-  console.error(`${(error as Error).message}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (parsed === 'help') {
-  console.log(USAGE);
-  process.exit(0);
-}
-const options = parsed;
+const options = optionsOrExit(parseJoinOptions, USAGE);
 console.log(`join benchmark: ${options.cases.map((c) => c.name).join(', ')}; ${options.runs} runs each`);
 
 cleanUpOnSignals();

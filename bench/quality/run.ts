@@ -12,21 +12,11 @@ import { startShapedCall, stopShapedCall, type ShapedCallParts } from '../../e2e
 import { cleanUpOnSignals, onCleanup, runCleanups } from '../sfu/cleanup.ts';
 import { runCase } from './case.ts';
 import { lastLine, type CaseResult } from './figures.ts';
-import { parseQualityOptions, USAGE, type QualityOptions } from './options.ts';
+import { parseQualityOptions, USAGE } from './options.ts';
+import { optionsOrExit } from '../cli.ts';
 import { caseLine, resultsTable } from './table.ts';
 
-let parsed: QualityOptions | 'help';
-try {
-  parsed = parseQualityOptions(process.argv.slice(2));
-} catch (error) {
-  console.error(`${(error as Error).message}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (parsed === 'help') {
-  console.log(USAGE);
-  process.exit(0);
-}
-const options = parsed;
+const options = optionsOrExit(parseQualityOptions, USAGE);
 
 const rows = options.directions.flatMap((direction) => options.profiles.map((profile) => ({ direction, profile })));
 const cases = rows.flatMap((row) => options.topologies.map((topology) => ({ ...row, topology })));

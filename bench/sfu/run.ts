@@ -6,6 +6,7 @@ import { ClientPool } from './clients/client-pool.ts';
 import { totalCpuMicroseconds } from './cpu.ts';
 import { hostAddress, type HostAddress } from './host-address.ts';
 import { parseBenchOptions, USAGE, type BenchOptions, type TargetName } from './options.ts';
+import { optionsOrExit } from '../cli.ts';
 import { tableHeader, tableRow, verdict, type RoundOutcome, type RoundResult } from './report.ts';
 import { JanusTarget } from './targets/janus.ts';
 import { ParleyTarget } from './targets/parley.ts';
@@ -20,18 +21,7 @@ const SHORT_DELIVERY = 0.99;
 
 async function main(): Promise<number> {
   cleanUpOnSignals();
-  let options: BenchOptions;
-  try {
-    const parsed = parseBenchOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
+  const options = optionsOrExit(parseBenchOptions, USAGE);
   const host = hostAddress();
   console.log(
     `SFU benchmark: 1 publisher, VP8 at ${options.packetsPerSecond} packets/s x ${options.payloadBytes} B payload, ` +
