@@ -4,7 +4,7 @@
  */
 export { DefaultBitratePolicy, videoProfiles, type BitratePolicy, type BitrateDecision, type NetworkSample, type VideoProfile } from './adaptive-bitrate.js';
 export { classifyConnection } from './connection-quality.js';
-export { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
+export { DefaultReconnectPolicy, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 export { Room, type ConnectionState, type ConnectOptions, type RoomEvents, type RoomOptions, type TrackEvent } from './room.js';
 export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';

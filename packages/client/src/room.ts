@@ -6,7 +6,7 @@ import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
 import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
 import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
-import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
+import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
 import { StatsSampler, type TrackStats } from './stats.js';
@@ -276,7 +276,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * a leave or a join and media (which never went through signaling) keeps flowing. If the server
    * no longer knows the membership, join again from scratch with the same local tracks.
    */
-  private async reconnect(): Promise<void> {
+  private async reconnect(reason: ReconnectContext['reason']): Promise<void> {
     const session = this.session;
     if (!session) return;
     this.setState('reconnecting');
@@ -284,7 +284,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const started = Date.now();
     let lastError = new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
     for (let attempt = 0; ; attempt++) {
-      const delay = policy.nextRetryDelayMs({ attempt, elapsedMs: Date.now() - started, graceMs: session.graceMs });
+      const delay = guardedRetryDelay(policy, { attempt, elapsedMs: Date.now() - started, graceMs: session.graceMs, reason });
       if (delay === null) break;
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.connectionState !== 'reconnecting' || this.session !== session) return;
@@ -653,7 +653,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private onSignalClosed(signal: SignalClient, fatal: ParleyError | undefined): void {
     if (signal !== this.signal || this.connectionState !== 'connected') return;
     if (this.session && (!fatal || RECONNECT_AFTER.has(fatal.code))) {
-      void this.reconnect();
+      void this.reconnect(fatal?.code === 'SERVER_SHUTDOWN' ? 'SERVER_SHUTDOWN' : 'CONNECTION_LOST');
       return;
     }
     const error = fatal ?? new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
