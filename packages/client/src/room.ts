@@ -157,8 +157,6 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.timeline.mark('joined');
       this.signal = signal;
       this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
-      this.iceTransportPolicy = options.iceTransportPolicy;
-      this.scheduleIceRefresh(joined.iceTtlSeconds);
       this.info = joined.room;
       this.iceServers = joined.iceServers;
       this.iceTransportPolicy = options.iceTransportPolicy;

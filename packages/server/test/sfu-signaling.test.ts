@@ -582,6 +582,24 @@ describe('refusals', () => {
   });
 });
 
+describe('worker not answering', () => {
+  test('a stopped SFU worker: setVideoQuality is INTERNAL ("did not answer"), not TRACK_NOT_FOUND; once it runs again an unknown track is TRACK_NOT_FOUND', async () => {
+    const client = await join(freshRoom(), 'alice');
+    const [pid] = (await sfuPool()).pids;
+    assert.ok(pid !== undefined);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const id = client.send({ type: 'setVideoQuality', trackId: 'TR_anything', quality: 'low' });
+      const reply = await client.waitFor((m) => 'replyTo' in m && m.replyTo === id, 'the reply while the worker is stopped', 15_000);
+      expectError(reply, ErrorCode.INTERNAL, /did not answer setQuality/);
+      await pingWorks(client);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expectError(await client.request({ type: 'setVideoQuality', trackId: 'TR_nonexistent', quality: 'low' }), ErrorCode.TRACK_NOT_FOUND);
+  });
+});
+
 describe('worker crash', () => {
   test('a killed SFU worker: everyone gets mediaReset, signaling carries on, publishing works on the new worker', async () => {
     const room = freshRoom();

@@ -7,6 +7,7 @@ import type { VideoCodecName } from './codecs.js';
 import type { SfuEvents, SfuService } from './sfu-service.js';
 import type { EngineOptions } from './worker/engine.js';
 import type { RoomMediaConfig, VideoQuality, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats, TrackTimeline } from './worker-protocol.js';
+import { SfuWorkerError } from './sfu-worker-error.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -60,12 +61,12 @@ class WorkerHandle {
   }
 
   request<Op extends WorkerRequest['op']>(request: Extract<WorkerRequest, { op: Op }>): Promise<WorkerResults[Op]> {
-    if (!this.child.connected) return Promise.reject(new Error('the SFU worker is not running'));
+    if (!this.child.connected) return Promise.reject(new SfuWorkerError('NOT_RUNNING', 'the SFU worker is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`the SFU worker did not answer ${request.op}`));
+        reject(new SfuWorkerError('TIMEOUT', `the SFU worker did not answer ${request.op} within ${REQUEST_TIMEOUT_MS} ms`));
       }, REQUEST_TIMEOUT_MS);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
       this.child.send({ id, request });
@@ -86,7 +87,7 @@ class WorkerHandle {
     clearTimeout(pending.timer);
     this.pending.delete(message.replyTo);
     if (message.ok) pending.resolve(message.result ?? undefined);
-    else pending.reject(new Error(message.error));
+    else pending.reject(new SfuWorkerError('REJECTED', message.error));
   }
 }
 
@@ -220,7 +221,7 @@ export class WorkerPool implements SfuService {
   }
 
   private onExit(handle: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
-    handle.failAll(new Error('the SFU worker stopped'));
+    handle.failAll(new SfuWorkerError('EXITED', 'the SFU worker stopped'));
     if (this.closing) return;
     const lost = [...handle.rooms];
     for (const room of lost) this.roomWorker.delete(room);

@@ -74,7 +74,7 @@ export interface WorkerStats {
 }
 
 export type WorkerEvent =
-  | { event: 'ready'; port: number }
+  | { event: 'ready' }
   | { event: 'offer'; room: string; participant: string; sdp: string; tracks: SubscribedTrack[] }
   | { event: 'activeSpeakers'; room: string; speakers: string[] }
   /** `subscriber` now receives `participant`'s track through the SFU (its first packet went out). */

@@ -21,6 +21,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import { RecentIds } from './recent-ids.js';
 import { sdpSendsMedia } from './sdp-policy.js';
+import { isSfuFailure } from '../sfu/sfu-worker-error.js';
 
 export interface SessionContext {
   config: ServerConfig;
@@ -296,6 +297,7 @@ export class SignalingSession implements ParticipantLink {
         participant.publishedTracks.set(trackId, message.source);
         return { v: PROTOCOL_VERSION, type: 'trackPublished', replyTo: message.id, trackId, sdp, codec };
       } catch (error) {
+        if (isSfuFailure(error)) return sfuUnavailable(error);
         return { code: ErrorCode.MEDIA_REJECTED, message: `the SFU refused the offer: ${(error as Error).message}` };
       }
     },
@@ -309,6 +311,7 @@ export class SignalingSession implements ParticipantLink {
       try {
         await (await this.ctx.media.service()).answer(room.name, participant.identity, message.sdp);
       } catch (error) {
+        if (isSfuFailure(error)) return sfuUnavailable(error);
         return { code: ErrorCode.MEDIA_REJECTED, message: (error as Error).message };
       }
     },
@@ -322,8 +325,8 @@ export class SignalingSession implements ParticipantLink {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       try {
         await (await this.ctx.media.service()).setQuality(room.name, participant.identity, message.trackId, message.quality);
-      } catch {
-        return trackNotFound(message.trackId);
+      } catch (error) {
+        return isSfuFailure(error) ? sfuUnavailable(error) : trackNotFound(message.trackId);
       }
     },
     setConnectionQuality: (message, { participant, room }) => {
@@ -366,6 +369,11 @@ function denied(message: string): ErrorReply {
 
 function wrongTopology(topology: string): ErrorReply {
   return { code: ErrorCode.WRONG_TOPOLOGY, message: `this room is ${topology}: SFU requests need an sfu room` };
+}
+
+/** The SFU failed to answer (not the request's fault): INTERNAL, with what happened. */
+function sfuUnavailable(error: unknown): ErrorReply {
+  return { code: ErrorCode.INTERNAL, message: `the SFU could not handle this now: ${error instanceof Error ? error.message : String(error)}` };
 }
 
 function trackNotFound(trackId: string): ErrorReply {

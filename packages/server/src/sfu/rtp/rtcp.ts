@@ -263,10 +263,6 @@ export function ntpFromMillis(ms: number): { ntpSeconds: number; ntpFraction: nu
   return { ntpSeconds: (seconds + NTP_EPOCH_OFFSET_SECONDS) >>> 0, ntpFraction: Math.floor(((ms - seconds * 1000) / 1000) * 0x1_0000_0000) >>> 0 };
 }
 
-export function millisFromNtp(ntpSeconds: number, ntpFraction: number): number {
-  return (ntpSeconds - NTP_EPOCH_OFFSET_SECONDS) * 1000 + (ntpFraction / 0x1_0000_0000) * 1000;
-}
-
 /** The middle 32 bits of an NTP timestamp, as carried in LSR. */
 export function compactNtp(ntpSeconds: number, ntpFraction: number): number {
   return (((ntpSeconds & 0xffff) << 16) | (ntpFraction >>> 16)) >>> 0;

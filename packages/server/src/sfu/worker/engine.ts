@@ -33,10 +33,6 @@ export class MediaEngine {
     this.count += 1;
     return new nodeDataChannel.PeerConnection(`${label}-${this.count}`, this.config);
   }
-
-  shutdown(): void {
-    nodeDataChannel.cleanup();
-  }
 }
 
 /** Resolves once ICE gathering is complete (candidates are in the local description), or after `timeoutMs`. */

@@ -104,4 +104,4 @@ setInterval(() => {
   for (const router of rooms.values()) router.evaluateSpeakers();
 }, SPEAKER_WINDOW_MS).unref();
 
-emit({ event: 'ready', port: options.udpPort ?? 0 });
+emit({ event: 'ready' });

@@ -82,10 +82,6 @@ export class SubscriberConnection {
     return [...this.entries.values()].map((entry) => entry.downstream);
   }
 
-  has(trackId: string): boolean {
-    return this.entries.has(trackId);
-  }
-
   add(track: PublishedTrack): void {
     if (this.closed || this.entries.has(track.id)) return;
     const pc = this.connection();
