@@ -584,7 +584,12 @@ describe('refusals', () => {
 
 describe('worker not answering', () => {
   test('a stopped SFU worker: setVideoQuality is INTERNAL ("did not answer"), not TRACK_NOT_FOUND; once it runs again an unknown track is TRACK_NOT_FOUND', async () => {
-    const client = await join(freshRoom(), 'alice');
+    const room = freshRoom();
+    const client = await join(room, 'alice');
+    // The media join runs after the signaling join: stopped before it is done, the worker would
+    // leave setVideoQuality queued behind it (two timeouts, not one).
+    for (const deadline = Date.now() + 5000; (await server.media.sfuStats(room)).rooms === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal((await server.media.sfuStats(room)).rooms, 1, "alice's room is on the SFU worker");
     const [pid] = (await sfuPool()).pids;
     assert.ok(pid !== undefined);
     process.kill(pid, 'SIGSTOP');
