@@ -10,10 +10,11 @@
 #   chromium, firefox-esr  the real browsers of every e2e test (never skipped)
 #   coturn                 the production TURN server the relay tests run, and its turnutils clients
 #   nftables, iproute2     network namespaces, veth links and loss for the netsim tests
+#   prometheus             promtool: the /metrics endpoint is checked with `promtool check metrics`
 # PARLEY_SKIP_SYSTEM_PACKAGES=1 skips `ensure` (a machine that provides them another way).
 set -euo pipefail
 
-packages=(chromium firefox-esr coturn nftables iproute2)
+packages=(chromium firefox-esr coturn nftables iproute2 prometheus)
 
 missing() {
   local package

@@ -7,6 +7,7 @@ import { createRequestHandler } from './http/routes.js';
 import { loadTls } from './http/tls.js';
 import { createLogger, type Logger } from './logger.js';
 import { RoomRegistry } from './rooms/room-registry.js';
+import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
 import { startSfu } from './sfu/start.js';
 import { attachSignaling, SIGNALING_PATH } from './signaling/ws-server.js';
@@ -25,6 +26,8 @@ export interface RunningServer {
   readonly media: MediaCoordinator;
   /** The built-in STUN/TURN server (`turn.enabled`), with its metrics and URLs. */
   readonly turn: BuiltInTurn | undefined;
+  /** What GET /metrics serves. */
+  readonly metrics: ParleyMetrics;
   close(): Promise<void>;
 }
 
@@ -44,7 +47,8 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const turnSecret = config.ice.turnSecret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
   const turn = config.turn.enabled && turnSecret !== undefined ? await startBuiltInTurn(config, turnSecret, tls, logger) : undefined;
   const builtInTurn = turn && turnSecret !== undefined ? { urls: turn.urls, secret: turnSecret } : undefined;
-  const ctx = { config, rooms, media, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
+  const metrics = new ParleyMetrics({ rooms, media });
+  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -76,6 +80,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     rooms,
     media,
     turn,
+    metrics,
     close: async () => {
       await signaling.close();
       await media.close();

@@ -14,6 +14,7 @@ import { buildNack, buildPli, parseRtcp } from '../src/sfu/rtp/rtcp.ts';
 import { isRtcp, marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../src/sfu/rtp/rtp.ts';
 import type { WorkerPool } from '../src/sfu/worker-pool.ts';
 import { TEST_KEY, TEST_SECRET, TestClient, startTestServer } from './helpers.ts';
+import { sample, scrape } from './metrics-text.ts';
 
 const MEDIA_TIMEOUT_MS = 10_000;
 const VP8_PT = 96;
@@ -419,6 +420,18 @@ describe('publish, subscribe and forward media', () => {
     subscriber.sendRtcp(mid, buildPli(0x5ab5c71b, expected.ssrc));
     await until(() => publisher.plis.length > plisBefore, 'a PLI at the publisher', 3000);
     assert.ok((await server.media.sfuStats(room)).keyframeRequests > keyframeRequestsBefore);
+    // The same figures on the node's /metrics, summed over its workers.
+    const metrics = (await scrape(server.url)).text;
+    const stats = await server.media.sfuStats();
+    for (const [series, atLeast] of [
+      ['parley_sfu_packets_received_total', 1],
+      ['parley_sfu_packets_sent_total', 1],
+      ['parley_sfu_retransmitted_packets_total', 1],
+      ['parley_sfu_keyframe_requests_total', 1],
+      ['parley_sfu_published_tracks', 1],
+      ['parley_sfu_subscriptions', 1],
+    ] as const) assert.ok((sample(metrics, series) ?? 0) >= atLeast, `${series} on /metrics: ${sample(metrics, series)}`);
+    assert.ok((sample(metrics, 'parley_sfu_packets_received_total') ?? 0) <= stats.packetsIn, 'read from the workers at the scrape');
     await until(() => subscriber.packets.filter((p) => p.keyframe).length > keyframesBefore, 'the new keyframe at the subscriber', 3000);
 
     // The publisher leaves: the subscriber is offered a session without the track.
@@ -623,6 +636,7 @@ describe('worker crash', () => {
     await pingWorks(bob);
     const [restarted] = pool.pids;
     assert.ok(restarted !== undefined && restarted !== pid, 'a new worker process');
+    assert.ok((sample((await scrape(server.url)).text, 'parley_sfu_worker_restarts_total') ?? 0) >= 1, 'the restart counted on /metrics');
     assert.equal(server.rooms.get(room)?.get('alice')?.publishedTracks.size, 0, 'published tracks were reset');
 
     // Publish again: the new worker answers, and bob is offered the new track.

@@ -165,6 +165,11 @@ export const ServerConfigSchema = z
     /** Seconds a participant whose connection dropped stays in the room, resumable, before it leaves (0: leave at once). */
     reconnectGraceSeconds: z.coerce.number().int().min(0).max(600).default(20),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /**
+     * GET /metrics (Prometheus). With a token it needs `Authorization: Bearer <token>`; without
+     * one it answers only requests from this machine's loopback that no proxy forwarded.
+     */
+    metrics: z.object({ token: z.string().min(16, 'the metrics token is at least 16 characters').optional() }).strict().default({}),
   })
   .strict();
 
@@ -246,6 +251,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_TURN_ALLOWED_PEERS', ['turn', 'allowedPeers'], list],
     ['PARLEY_TURN_DENIED_PEERS', ['turn', 'deniedPeers'], list],
     ['PARLEY_LOG_LEVEL', ['logLevel'], String],
+    ['PARLEY_METRICS_TOKEN', ['metrics', 'token'], String],
   ];
   for (const [name, path, convert] of table) {
     const value = env[name];
@@ -319,5 +325,6 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
     builtInTurn: config.turn.enabled ? `${config.turn.host ?? config.host}:${config.turn.port}` : 'off',
     turnAllowedPeers: config.turn.allowedPeers.join(','),
     turnDeniedPeers: config.turn.deniedPeers.join(','),
+    metrics: config.metrics.token === undefined ? 'loopback only' : 'bearer token',
   };
 }

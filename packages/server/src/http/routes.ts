@@ -10,9 +10,12 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { clientIp } from './client-ip.js';
 import { createNetworkTestHandler } from './network-test.js';
 import { StaticFiles } from './static-files.js';
+import { metricsAccess } from '../metrics/metrics-access.js';
+import type { ParleyMetrics } from '../metrics/metrics.js';
 
 export interface HttpContext {
   config: ServerConfig;
+  metrics: ParleyMetrics;
   rooms: RoomRegistry;
   logger: Logger;
   serverVersion: string;
@@ -59,6 +62,7 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const route = `${request.method ?? 'GET'} ${path}`;
     if (route === 'GET /healthz') return sendJson(response, 200, health(ctx));
+    if (route === 'GET /metrics') return serveMetrics(ctx, request, response);
     if (route === 'POST /api/dev/token') return handleDevToken(ctx, devTokenLimiter, request, response);
     if (await networkTest.handle(request, response, path, clientIp(request, ctx.config.behindTlsProxy))) return;
     if (path.startsWith('/api/')) return sendError(response, 404, 'NOT_FOUND', `no API route ${route}`);
@@ -73,6 +77,14 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
       else response.destroy();
     });
   };
+}
+
+async function serveMetrics(ctx: HttpContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const access = metricsAccess(request, ctx.config.metrics.token);
+  if (!access.ok) return sendError(response, access.status, access.code, access.message);
+  const { body, contentType } = await ctx.metrics.render();
+  response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+  response.end(body);
 }
 
 function health(ctx: HttpContext) {

@@ -1,4 +1,4 @@
-import type { RoomConfig } from '@parley/protocol';
+import type { RoomConfig, Topology } from '@parley/protocol';
 import type { ParticipantAggregates } from './participant.js';
 import { Room, type RoomSettings } from './room.js';
 
@@ -38,6 +38,17 @@ export class RoomRegistry {
   /** Per participant aggregates of every room, for the metrics endpoint. */
   participantAggregates(now = Date.now()): Array<ParticipantAggregates & { room: string }> {
     return [...this.rooms.values()].flatMap((room) => room.participantList().map((p) => ({ room: room.name, ...p.aggregates(now) })));
+  }
+
+  /** Rooms and participants by each room's current topology (Prometheus gauges). */
+  countByTopology(): Partial<Record<Topology, { rooms: number; participants: number }>> {
+    const counts: Partial<Record<Topology, { rooms: number; participants: number }>> = {};
+    for (const room of this.rooms.values()) {
+      const entry = (counts[room.topology] ??= { rooms: 0, participants: 0 });
+      entry.rooms += 1;
+      entry.participants += room.size;
+    }
+    return counts;
   }
 
   stats(): { rooms: number; participants: number } {

@@ -22,6 +22,8 @@ const MAX_DELIVERIES_PER_ROOM = 500;
  * first use, so P2P-only servers never pay for it.
  */
 export class MediaCoordinator {
+  /** SFU worker processes restarted after they died (Prometheus `parley_sfu_worker_restarts_total`). */
+  workerRestarts = 0;
   private sfu: Promise<SfuService> | undefined;
   private readonly deliveries = new Map<string, MediaTimeline['delivered']>();
 
@@ -113,6 +115,7 @@ export class MediaCoordinator {
       if (room?.topology === 'sfu') room.broadcast({ v: PROTOCOL_VERSION, type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
     });
     sfu.on('roomsLost', (names) => {
+      this.workerRestarts += 1;
       for (const name of names) void this.recover(name);
     });
   }

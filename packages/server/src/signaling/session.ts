@@ -22,6 +22,7 @@ import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import { RecentIds } from './recent-ids.js';
 import { sdpSendsMedia } from './sdp-policy.js';
 import { isSfuFailure } from '../sfu/sfu-worker-error.js';
+import type { ParleyMetrics } from '../metrics/metrics.js';
 
 export interface SessionContext {
   config: ServerConfig;
@@ -29,6 +30,7 @@ export interface SessionContext {
   logger: Logger;
   serverVersion: string;
   media: MediaCoordinator;
+  metrics: ParleyMetrics;
   /** The built-in TURN server's URLs and the secret its credentials use, when it runs. */
   builtInTurn?: { urls: readonly string[]; secret: string } | undefined;
 }
@@ -97,11 +99,13 @@ export class SignalingSession implements ParticipantLink {
   }
 
   private tooManyMediaOperations(): ErrorReply {
+    this.ctx.metrics.rateLimitRefusals.inc({ limit: 'media_operation' });
     const { mediaOperationBurst, mediaOperationsPerSecond } = this.ctx.config.limits;
     return { code: ErrorCode.RATE_LIMITED, message: `too many publishTrack/resubscribe requests: ${mediaOperationBurst} at once, then ${mediaOperationsPerSecond} per second` };
   }
 
   private sendError(error: ErrorReply, replyTo: string | undefined, fatal = false): void {
+    this.ctx.metrics.signalingErrors.inc({ code: error.code });
     this.send({ v: PROTOCOL_VERSION, type: 'error', ...(replyTo === undefined ? {} : { replyTo }), code: error.code, message: error.message, fatal });
   }
 
@@ -114,6 +118,7 @@ export class SignalingSession implements ParticipantLink {
       return;
     }
     if (!this.messageBucket.take()) {
+      this.ctx.metrics.rateLimitRefusals.inc({ limit: 'message' });
       if (!this.floodStrikes.take()) {
         this.ctx.logger.warn('closing flooding connection', { ip: this.ip, identity: this.identity });
         this.fail(ErrorCode.RATE_LIMITED, 'too many messages: connection closed', CloseCode.POLICY_VIOLATION);
@@ -137,10 +142,12 @@ export class SignalingSession implements ParticipantLink {
     if (this.closed) return;
     const parsed = parseClientMessage(text);
     if (!parsed.ok) {
+      this.ctx.metrics.signalingMessages.inc({ type: 'invalid' });
       this.sendError({ code: parsed.code, message: parsed.reason }, parsed.id);
       return;
     }
     const message = parsed.message;
+    this.ctx.metrics.signalingMessages.inc({ type: message.type });
     if (!this.usedIds.add(message.id)) {
       this.sendError({ code: ErrorCode.DUPLICATE_ID, message: `request id ${message.id} was already used on this connection` }, message.id);
       return;
@@ -224,6 +231,7 @@ export class SignalingSession implements ParticipantLink {
   }
 
   private sendJoined(replyTo: string, room: Room, participant: Participant, resumed: boolean): void {
+    this.ctx.metrics.joins.inc({ kind: resumed ? 'resumed' : 'new' });
     this.send({
       v: PROTOCOL_VERSION,
       type: 'joined',

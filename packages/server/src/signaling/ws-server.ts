@@ -36,6 +36,7 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
     const ip = clientIp(request, ctx.config.behindTlsProxy);
     const admission = ipLimiter.admit(ip);
     if (!admission.ok) {
+      ctx.metrics.rateLimitRefusals.inc({ limit: 'connection' });
       // Browsers cannot read an HTTP status of a refused upgrade: say why over the socket, then close.
       const message = admission.reason === 'rate' ? 'too many connections from your address: retry later' : 'too many open connections from your address';
       ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', code: ErrorCode.RATE_LIMITED, message, fatal: true }));

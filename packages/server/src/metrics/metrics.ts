@@ -1,0 +1,124 @@
+/**
+ * The node's Prometheus metrics (prom-client), served at GET /metrics (see `metricsAccess`).
+ *
+ * Naming follows Prometheus conventions: a `parley_` prefix, base units in the name, `_total` on
+ * counters. Cardinality is bounded by construction: labels only take values from closed sets
+ * (topologies, the protocol's message types and error codes, the limits Parley enforces), never a
+ * room, participant or track id, so the series count is the same for 1 room or 10,000.
+ *
+ * Gauges of state (rooms, participants) and the SFU workers' counters are read when Prometheus
+ * scrapes (collect callbacks): nothing is kept twice, and the workers' figures are summed over
+ * the workers into this node's endpoint.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { errorCodes, type Topology } from '@parley/protocol';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { MediaCoordinator } from '../sfu/media-coordinator.js';
+import type { WorkerStats } from '../sfu/worker-protocol.js';
+
+export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
+/** The limits whose refusals are counted (`parley_rate_limit_refusals_total{limit}`). */
+export const RATE_LIMITS = ['connection', 'message', 'media_operation'] as const;
+export type RateLimit = (typeof RATE_LIMITS)[number];
+
+/** SFU worker counters exported, and the metric each becomes. */
+const SFU_COUNTERS: ReadonlyArray<[keyof WorkerStats, string, string]> = [
+  ['packetsIn', 'parley_sfu_packets_received_total', 'RTP packets received from publishers (media, first transmissions and resends)'],
+  ['packetsOut', 'parley_sfu_packets_sent_total', 'RTP packets sent to subscribers'],
+  ['retransmissions', 'parley_sfu_retransmitted_packets_total', "packets resent to subscribers after their NACKs"],
+  ['keyframeRequests', 'parley_sfu_keyframe_requests_total', 'keyframe requests (PLI) sent to publishers'],
+  ['nacksToPublishers', 'parley_sfu_publisher_nacked_packets_total', 'sequence numbers the SFU asked publishers to resend (loss on their uplink)'],
+  ['probePackets', 'parley_sfu_probe_packets_total', "padding packets sent to probe subscribers' downlinks"],
+  ['uplinkCollapses', 'parley_sfu_uplink_collapses_total', "times a publisher's uplink lost most of every layer (subscribers moved to the lowest)"],
+];
+
+export interface MetricsSources {
+  rooms: RoomRegistry;
+  media: MediaCoordinator;
+}
+
+export class ParleyMetrics {
+  readonly registry = new Registry();
+  readonly signalingMessages: Counter<'type'>;
+  readonly signalingErrors: Counter<'code'>;
+  readonly joins: Counter<'kind'>;
+  readonly rateLimitRefusals: Counter<'limit'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+    // prom-client's sums of its per-type handle/request/resource gauges end in `_total`, which
+    // Prometheus reserves for counters (`promtool check metrics` flags them): the per-type gauges stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`parley_${name}`);
+    for (const [name, help, field] of [
+      ['parley_rooms', 'rooms on this node, by topology', 'rooms'],
+      ['parley_participants', 'participants joined on this node, by room topology', 'participants'],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topology'],
+        registers,
+        collect() {
+          const counts = sources.rooms.countByTopology();
+          for (const topology of TOPOLOGIES) this.set({ topology }, counts[topology]?.[field] ?? 0);
+        },
+      });
+    }
+    this.signalingMessages = new Counter({ name: 'parley_signaling_messages_total', help: 'signaling requests received, by type (invalid: not a valid message)', labelNames: ['type'], registers });
+    this.signalingErrors = new Counter({ name: 'parley_signaling_errors_total', help: 'signaling error replies, by code', labelNames: ['code'], registers });
+    for (const code of errorCodes) this.signalingErrors.inc({ code }, 0);
+    this.joins = new Counter({ name: 'parley_joins_total', help: 'room joins: new memberships, and resumed ones (a reconnect within the grace period)', labelNames: ['kind'], registers });
+    for (const kind of ['new', 'resumed']) this.joins.inc({ kind }, 0);
+    this.rateLimitRefusals = new Counter({ name: 'parley_rate_limit_refusals_total', help: 'requests refused by a rate limit, by limit', labelNames: ['limit'], registers });
+    for (const limit of RATE_LIMITS) this.rateLimitRefusals.inc({ limit }, 0);
+
+    // One scrape asks the workers once; every SFU family reads that answer.
+    let pending: Promise<WorkerStats> | undefined;
+    const sfuStats = (): Promise<WorkerStats> => {
+      pending ??= sources.media.sfuStats().finally(() => setTimeout(() => (pending = undefined), 0));
+      return pending;
+    };
+    for (const [key, name, help] of SFU_COUNTERS) {
+      new Counter({
+        name,
+        help: `${help} (summed over this node's SFU workers; a restarted worker starts from 0)`,
+        registers,
+        async collect() {
+          this.reset();
+          this.inc((await sfuStats())[key]);
+        },
+      });
+    }
+    new Gauge({
+      name: 'parley_sfu_published_tracks',
+      help: "tracks published to this node's SFU",
+      registers,
+      async collect() {
+        this.set((await sfuStats()).publishedTracks);
+      },
+    });
+    new Gauge({
+      name: 'parley_sfu_subscriptions',
+      help: 'tracks forwarded to subscribers (one per subscriber and track)',
+      registers,
+      async collect() {
+        this.set((await sfuStats()).downstreams);
+      },
+    });
+    new Counter({
+      name: 'parley_sfu_worker_restarts_total',
+      help: 'SFU worker processes restarted after they died',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.media.workerRestarts);
+      },
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}
