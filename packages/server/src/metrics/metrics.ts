@@ -11,7 +11,7 @@
  * the workers into this node's endpoint.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { errorCodes, type Topology } from '@parley/protocol';
+import { clientMessageTypes, errorCodes, type Topology } from '@parley/protocol';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
@@ -66,6 +66,7 @@ export class ParleyMetrics {
       });
     }
     this.signalingMessages = new Counter({ name: 'parley_signaling_messages_total', help: 'signaling requests received, by type (invalid: not a valid message)', labelNames: ['type'], registers });
+    for (const type of [...clientMessageTypes, 'invalid']) this.signalingMessages.inc({ type }, 0);
     this.signalingErrors = new Counter({ name: 'parley_signaling_errors_total', help: 'signaling error replies, by code', labelNames: ['code'], registers });
     for (const code of errorCodes) this.signalingErrors.inc({ code }, 0);
     this.joins = new Counter({ name: 'parley_joins_total', help: 'room joins: new memberships, and resumed ones (a reconnect within the grace period)', labelNames: ['kind'], registers });
