@@ -47,7 +47,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const turnSecret = config.ice.turnSecret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
   const turn = config.turn.enabled && turnSecret !== undefined ? await startBuiltInTurn(config, turnSecret, tls, logger) : undefined;
   const builtInTurn = turn && turnSecret !== undefined ? { urls: turn.urls, secret: turnSecret } : undefined;
-  const metrics = new ParleyMetrics({ rooms, media });
+  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics });
   const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);

@@ -15,6 +15,7 @@ import { clientMessageTypes, errorCodes, type Topology } from '@parley/protocol'
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
+import type { TurnMetrics } from '../turn/metrics.js';
 
 export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
 /** The limits whose refusals are counted (`parley_rate_limit_refusals_total{limit}`). */
@@ -35,6 +36,8 @@ const SFU_COUNTERS: ReadonlyArray<[keyof WorkerStats, string, string]> = [
 export interface MetricsSources {
   rooms: RoomRegistry;
   media: MediaCoordinator;
+  /** The built-in TURN server's counters, when it runs on this node. */
+  turn?: TurnMetrics | undefined;
 }
 
 export class ParleyMetrics {
@@ -116,6 +119,33 @@ export class ParleyMetrics {
         this.inc(sources.media.workerRestarts);
       },
     });
+    if (sources.turn) this.registerTurn(sources.turn);
+  }
+
+  /** The built-in TURN server's families (only on a node that runs it). */
+  private registerTurn(turn: TurnMetrics): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'parley_turn_allocations', help: 'TURN allocations open on the built-in server', registers, collect() { this.set(turn.allocationsActive); } });
+    const counters: Array<[string, string, Array<[Record<string, string>, () => number]>]> = [
+      ['parley_turn_allocations_total', 'TURN allocations made', [[{}, () => turn.allocationsTotal]]],
+      ['parley_turn_relayed_packets_total', 'packets relayed, by direction', [[{ direction: 'to_peer' }, () => turn.packetsToPeers], [{ direction: 'to_client' }, () => turn.packetsToClients]]],
+      ['parley_turn_relayed_bytes_total', 'bytes relayed, by direction', [[{ direction: 'to_peer' }, () => turn.bytesToPeers], [{ direction: 'to_client' }, () => turn.bytesToClients]]],
+      ['parley_turn_dropped_packets_total', 'packets not relayed (no permission or channel, over the bandwidth quota, unreachable relay port)', [[{}, () => turn.packetsDropped]]],
+      ['parley_turn_refusals_total', 'TURN requests refused, by reason (peer_policy: 403 for a forbidden peer address; auth: wrong, expired or unknown credentials)', [[{ reason: 'peer_policy' }, () => turn.permissionsRefused], [{ reason: 'auth' }, () => turn.authFailures]]],
+      ['parley_turn_binding_requests_total', 'STUN binding requests answered', [[{}, () => turn.bindingRequests]]],
+    ];
+    for (const [name, help, series] of counters) {
+      new Counter({
+        name,
+        help,
+        labelNames: Object.keys(series[0]![0]),
+        registers,
+        collect() {
+          this.reset();
+          for (const [labels, read] of series) this.inc(labels, read());
+        },
+      });
+    }
   }
 
   /** The exposition text and its content type. */

@@ -1,4 +1,4 @@
-/** Counters of the built-in TURN server, read by the (future) Prometheus endpoint. Plain fields: the relay path bumps them per packet. */
+/** Counters of the built-in TURN server, read at each scrape of GET /metrics (`parley_turn_*`). Plain fields: the relay path bumps them per packet. */
 export class TurnMetrics {
   allocationsActive = 0;
   allocationsTotal = 0;

@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger, startServer, type RunningServer } from '../../src/index.ts';
+import { sample, scrape } from '../metrics-text.ts';
 
 const SECRET = 'coturn-interop-secret-0123456789';
 
@@ -91,6 +92,14 @@ describe('coturn clients against the built-in TURN server', () => {
     Object.keys(runs).forEach((what, i) => assertCleanRun(results[i]!, what));
     const { metrics } = server.turn!.server;
     assert.ok(metrics.packetsToPeers >= 240 && metrics.packetsToClients >= 240, `relayed ${metrics.packetsToPeers} / ${metrics.packetsToClients} packets`);
+    // The same figures on the node's /metrics, as Prometheus reads them (and valid for promtool).
+    const { text } = await scrape(server.url);
+    assert.equal(sample(text, 'parley_turn_relayed_packets_total{direction="to_peer"}'), metrics.packetsToPeers);
+    assert.equal(sample(text, 'parley_turn_relayed_packets_total{direction="to_client"}'), metrics.packetsToClients);
+    assert.ok((sample(text, 'parley_turn_relayed_bytes_total{direction="to_peer"}') ?? 0) >= 240 * 170);
+    assert.ok((sample(text, 'parley_turn_allocations_total') ?? 0) >= 4);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   });
 
   test('a wrong secret is refused (401) and counted', async () => {
@@ -99,6 +108,7 @@ describe('coturn clients against the built-in TURN server', () => {
     assert.notEqual(result.code, 0);
     assert.match(result.output, /Cannot complete Allocation/);
     assert.ok(server.turn!.server.metrics.authFailures > failures);
+    assert.equal(sample((await scrape(server.url)).text, 'parley_turn_refusals_total{reason="auth"}'), server.turn!.server.metrics.authFailures);
   });
 
   test('without the allow list the loopback peer is refused with 403', async () => {
@@ -108,6 +118,7 @@ describe('coturn clients against the built-in TURN server', () => {
       assert.notEqual(result.code, 0);
       assert.match(result.output, /403/);
       assert.ok(strict.turn!.server.metrics.permissionsRefused > 0);
+      assert.ok((sample((await scrape(strict.url)).text, 'parley_turn_refusals_total{reason="peer_policy"}') ?? 0) > 0, 'the refusal on /metrics');
       assert.equal(strict.turn!.server.metrics.packetsToPeers, 0);
     } finally {
       await strict.close();
