@@ -29,6 +29,8 @@ const LAYER_IDLE_MS = 400;
  * transport-wide feedback) finds what its link carries below it.
  */
 const PUBLISHER_BITRATE_BPS = 4_000_000;
+/** The longest run of lost padding closed over in subscribers' numbering (as UpstreamLosses' MAX_GAP). */
+const MAX_PADDING_GAP = 256;
 /** Layer rates are remembered over this many reports (seconds). */
 const RATE_MEMORY_REPORTS = 10;
 /** The SFU's own SSRC in the RTCP it sends to publishers. */
@@ -165,19 +167,18 @@ export class PublishedTrack implements DownstreamSource {
 
   /**
    * Runs every 50 ms: when the uplink collapses, subscribers are capped to the lowest layer, and
-   * the cap goes when it recovers. True when either happened.
+   * the cap goes when it recovers.
    */
-  checkUplink(): boolean {
-    if (!this.uplink) return false;
+  checkUplink(): void {
+    if (!this.uplink) return;
     const before = this.uplink.collapsed;
     const collapsed = this.uplink.update();
-    if (collapsed === before) return false;
+    if (collapsed === before) return;
     if (collapsed) this.counters.uplinkCollapses += 1;
     for (const downstream of this.downstreams) {
       downstream.layers.setUpstreamCap(collapsed ? 0 : undefined);
       downstream.poll(); // asks for the lowest layer's keyframe now
     }
-    return true;
   }
 
   /**
@@ -304,18 +305,19 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer]!;
     const sequence = sequenceNumber(packet);
     const rtpTimestamp = timestamp(packet);
-    const newest = sequenceDelta(state.reception.highestSequence, sequence) > 0;
+    const advance = sequenceDelta(state.reception.highestSequence, sequence);
+    const newest = advance > 0;
     const offset = payloadOffset(packet);
     const paddingOnly = offset >= payloadEnd(packet);
     // libwebrtc pads on the media SSRC only once a frame is complete, stamped with that frame's
     // timestamp: a gap after a frame's end, closed by a packet with that frame's timestamp, is
     // padding lost on the way. The publisher keeps no padding to resend, so it is not asked for,
     // and subscribers' numbering closes over it (a hole would read as loss, and for H.264 as a
-    // broken chain of frames).
-    const paddingGap = this.kind === 'video' && newest && state.frameEnded && rtpTimestamp === state.frameTimestamp;
-    if (paddingGap) for (let step = 1; step < sequenceDelta(state.reception.highestSequence, sequence); step++) state.compactor.drop((state.reception.highestSequence + step) & 0xffff);
+    // broken chain of frames). A jump past MAX_PADDING_GAP is a restarted stream, not loss.
+    const paddingGap = this.kind === 'video' && newest && advance <= MAX_PADDING_GAP && state.frameEnded && rtpTimestamp === state.frameTimestamp;
+    if (paddingGap) for (let step = 1; step < advance; step++) state.compactor.drop((state.reception.highestSequence + step) & 0xffff);
     const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, now, paddingGap);
-    if (newest) this.uplink?.onAdvance(sequenceDelta(state.reception.highestSequence, sequence), now);
+    if (newest) this.uplink?.onAdvance(advance, now);
     if (newest && !paddingOnly) {
       state.frameEnded = marker(packet);
       state.frameTimestamp = rtpTimestamp;

@@ -39,7 +39,7 @@ interface Bucket {
 
 export class UplinkCollapse {
   private readonly buckets: Bucket[] = [];
-  private collapsedSince: number | undefined;
+  private isCollapsed = false;
   private lastLossyAt = -Infinity;
   private endedAt = -Infinity;
   private holdMs = HOLD_MS;
@@ -67,21 +67,21 @@ export class UplinkCollapse {
       lost += bucket.lost;
     }
     const loss = expected >= MIN_PACKETS ? lost / expected : 0;
-    if (this.collapsedSince === undefined) {
+    if (!this.isCollapsed) {
       if (loss < COLLAPSE_LOSS) return false;
       this.holdMs = now - this.endedAt < FORGET_AFTER_MS ? Math.min(MAX_HOLD_MS, this.holdMs * 2) : HOLD_MS;
-      this.collapsedSince = now;
+      this.isCollapsed = true;
       this.lastLossyAt = now;
       return true;
     }
     if (loss >= CLEAN_LOSS) this.lastLossyAt = now;
     if (now - this.lastLossyAt < this.holdMs) return true;
-    this.collapsedSince = undefined;
+    this.isCollapsed = false;
     this.endedAt = now;
     return false;
   }
 
   get collapsed(): boolean {
-    return this.collapsedSince !== undefined;
+    return this.isCollapsed;
   }
 }
