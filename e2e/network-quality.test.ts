@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { detectNetworkQuality, ParleyError, type NetworkQualityResult } from '@parley/client';
 import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser, type TestPage } from './harness/browsers.ts';
-import { testServerLogger } from './harness/environment.ts';
+import { assertNoSecretsLogged, testServerLogger } from './harness/environment.ts';
 import { createNetwork, TcpProxy, type Network } from './netsim/index.ts';
 
 const SHAPE = { rateKbit: 800, rttMs: 200 };
@@ -20,7 +20,10 @@ before(async () => {
   // Several full tests from one address (127.0.0.1, also behind the proxies) in a few seconds.
   server = await startServer({ port: 0, limits: { networkTestsPerIpPerMinute: 6000 } }, { logger: testServerLogger() });
 });
-after(() => server?.close());
+after(async () => {
+  await server?.close();
+  assertNoSecretsLogged(server);
+});
 
 /** Presses "Test my network" on the join page and returns the result line and its quality. */
 async function testThroughJoinPage(page: TestPage): Promise<{ quality: string; text: string }> {

@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { SdkParticipant } from './harness/participant.ts';
-import { testServerLogger } from './harness/environment.ts';
+import { assertNoSecretsLogged, testServerLogger } from './harness/environment.ts';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const ALLOWED_PEERS = ['127.0.0.1/32'];
@@ -93,6 +93,7 @@ before(async () => {
 after(async () => {
   await Promise.all([chromium?.close(), firefox?.close()]);
   for (const server of servers) await server.close();
+  for (const server of servers) assertNoSecretsLogged(server);
 });
 
 describe('relay-only calls through the built-in TURN server', () => {

@@ -2,7 +2,7 @@ import { after, before } from 'node:test';
 import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 import { appendFileSync } from 'node:fs';
-import { createLogger, silentLogger, startServer, type Logger, type RunningServer, type ServerConfigInput } from '@parley/server';
+import { createLogger, DEV_API_SECRET, startServer, type Logger, type RunningServer, type ServerConfigInput } from '@parley/server';
 import { createNetwork, type Network } from '../netsim/index.ts';
 import { launchBrowser, type TestBrowser } from './browsers.ts';
 
@@ -25,6 +25,7 @@ export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironm
   after(async () => {
     await Promise.all([env.chromium?.close(), env.firefox?.close()]);
     await env.server?.close();
+    assertNoSecretsLogged(env.server);
   });
   return {
     get server() {
@@ -39,13 +40,40 @@ export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironm
   };
 }
 
+/** Every line the test servers of this process logged (capped), for assertNoSecretsLogged. */
+const loggedLines: string[] = [];
+const MAX_KEPT_LINES = 100_000;
+
 /**
- * Quiet by default; `PARLEY_E2E_SERVER_LOG=<file>` appends the test servers' debug log there, to
- * follow what the server and its SFU workers did during a failing test.
+ * The test servers log at debug level into memory (checked for secrets when the file's servers
+ * stop); `PARLEY_E2E_SERVER_LOG=<file>` also appends the lines there, to follow what the server
+ * did during a failing test.
  */
 export function testServerLogger(): Logger {
   const file = process.env.PARLEY_E2E_SERVER_LOG;
-  return file ? createLogger('debug', (line) => appendFileSync(file, `${line}\n`)) : silentLogger;
+  return createLogger({
+    level: 'debug',
+    write: (line) => {
+      if (loggedLines.length < MAX_KEPT_LINES) loggedLines.push(line);
+      if (file) appendFileSync(file, `${line}\n`);
+    },
+  });
+}
+
+/**
+ * Throws when any line a test server of this process logged holds a token (a JWT), the dev or a
+ * configured API secret, the TURN secret or the metrics token: the whole e2e run's logs are
+ * checked this way, file by file, as each environment stops.
+ */
+export function assertNoSecretsLogged(server: RunningServer | undefined): void {
+  const secrets = [DEV_API_SECRET, ...Object.values(server?.config.apiKeys ?? {}), server?.config.ice.turnSecret, server?.config.metrics.token].filter(
+    (secret): secret is string => typeof secret === 'string' && secret.length > 0,
+  );
+  for (const line of loggedLines) {
+    if (/eyJ[A-Za-z0-9_-]{10,}\.eyJ/.test(line)) throw new Error(`a test server logged a token: ${line.slice(0, 300)}`);
+    const secret = secrets.find((candidate) => line.includes(candidate));
+    if (secret !== undefined) throw new Error(`a test server logged a secret (${secret.slice(0, 4)}…): ${line.slice(0, 300)}`);
+  }
 }
 
 function ready<T>(value: T | undefined, what: string): T {
@@ -146,4 +174,5 @@ export async function stopShapedCall(parts: ShapedCallParts): Promise<void> {
   await Promise.all([parts.hostBrowser?.close(), parts.shapedBrowser?.close()]);
   await parts.network?.close();
   await parts.server?.close();
+  assertNoSecretsLogged(parts.server);
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { describeConfig, resolveConfig, type ServerConfig, type ServerConfigInput } from './config/config.js';
 import { createRequestHandler } from './http/routes.js';
 import { loadTls } from './http/tls.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
@@ -38,7 +38,7 @@ export interface StartOptions {
 /** Starts HTTP(S) + WebSocket signaling on one port. Rejects with ConfigError on bad configuration. */
 export async function startServer(input: ServerConfigInput, options: StartOptions = {}): Promise<RunningServer> {
   const config = resolveConfig(input);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = (options.logger ?? createLogger({ level: config.logLevel, format: resolveLogFormat(config.logFormat) })).child({ node: config.nodeId });
   const tls = await loadTls(config.tls, config.host);
   const rooms = new RoomRegistry(config.rooms);
   const media = new MediaCoordinator(rooms, () => startSfu(config, logger), logger);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues, DEFAULT_MAX_MESSAGE_BYTES } from '@parley/protocol';
@@ -165,6 +166,13 @@ export const ServerConfigSchema = z
     /** Seconds a participant whose connection dropped stays in the room, resumable, before it leaves (0: leave at once). */
     reconnectGraceSeconds: z.coerce.number().int().min(0).max(600).default(20),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** JSON lines (for collectors), pretty (for a terminal), or auto: pretty when stderr is a terminal. */
+    logFormat: z.enum(['json', 'pretty', 'auto']).default('auto'),
+    /** This node's name in logs and metrics; a random `nd_` id per start unless set. */
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'nodeId is 1-64 letters, digits, dots, dashes or underscores')
+      .default(() => `nd_${randomBytes(6).toString('hex')}`),
     /**
      * GET /metrics (Prometheus). With a token it needs `Authorization: Bearer <token>`; without
      * one it answers only requests from this machine's loopback that no proxy forwarded.
@@ -251,6 +259,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_TURN_ALLOWED_PEERS', ['turn', 'allowedPeers'], list],
     ['PARLEY_TURN_DENIED_PEERS', ['turn', 'deniedPeers'], list],
     ['PARLEY_LOG_LEVEL', ['logLevel'], String],
+    ['PARLEY_LOG_FORMAT', ['logFormat'], String],
+    ['PARLEY_NODE_ID', ['nodeId'], String],
     ['PARLEY_METRICS_TOKEN', ['metrics', 'token'], String],
   ];
   for (const [name, path, convert] of table) {

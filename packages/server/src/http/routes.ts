@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import * as zm from 'zod/mini';
@@ -5,7 +6,7 @@ import { describeIssues, DisplayName, Grants, Identity, RoomConfig, RoomName } f
 import { createToken } from '../auth/token.js';
 import { DEV_API_KEY, DEV_API_SECRET, type ServerConfig } from '../config/config.js';
 import { IpLimiter } from '../limits/ip-limiter.js';
-import type { Logger } from '../logger.js';
+import { safeUrl, type Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import { clientIp } from './client-ip.js';
 import { createNetworkTestHandler } from './network-test.js';
@@ -71,12 +72,20 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
   };
 
   return (request, response) => {
+    const req = requestId(request);
+    response.setHeader('x-request-id', req);
     handle(request, response).catch((error: unknown) => {
-      ctx.logger.error('http request failed', { url: request.url, error });
+      ctx.logger.error('http request failed', { req, method: request.method, url: safeUrl(request.url), error });
       if (!response.headersSent) sendError(response, 500, 'INTERNAL', 'internal server error');
       else response.destroy();
     });
   };
+}
+
+/** The caller's X-Request-Id when it is a plain id (a proxy's), else a new one: echoed, and on log lines as `req`. */
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : `RQ_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
 }
 
 async function serveMetrics(ctx: HttpContext, request: IncomingMessage, response: ServerResponse): Promise<void> {

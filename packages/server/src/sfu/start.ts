@@ -19,6 +19,7 @@ export async function startSfu(config: ServerConfig, logger: Logger): Promise<Sf
     portRange: sfu.udpMux ? undefined : sfu.portRange,
     announcedAddress: sfu.announcedAddress,
     logger,
+    nodeId: config.nodeId,
   });
   logger.info('SFU started', { workers: pool.pids.length, udpPort: sfu.udpMux ? sfu.udpPort : undefined });
   return pool;

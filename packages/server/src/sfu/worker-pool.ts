@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
   portRange: { min: number; max: number } | undefined;
   announcedAddress: string | undefined;
   logger: Logger;
+  /** This node's id, on the workers' own log lines. */
+  nodeId?: string;
 }
 
 interface Pending {
@@ -210,7 +212,7 @@ export class WorkerPool implements SfuService {
     const engine: EngineOptions = { bindAddress, udpPort: udpPort === undefined ? undefined : udpPort + index, portRange, announcedAddress };
     const child = fork(WORKER_ENTRY, [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PARLEY_SFU_WORKER: JSON.stringify(engine) },
+      env: { ...process.env, PARLEY_SFU_WORKER: JSON.stringify(engine), PARLEY_SFU_WORKER_INDEX: String(index), ...(this.options.nodeId ? { PARLEY_NODE_ID: this.options.nodeId } : {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });

@@ -61,6 +61,10 @@ export class SignalingSession implements ParticipantLink {
   private readonly floodStrikes: TokenBucket;
   private readonly mediaOperations: TokenBucket;
   private queue: Promise<void> = Promise.resolve();
+  /** This connection's log: `conn` and `ip`, then `room` and `participant` once joined. */
+  private connectionLog: Logger;
+  /** The id of the request being handled (frames are handled one at a time), for `req` on log lines. */
+  private currentRequest: string | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -71,9 +75,14 @@ export class SignalingSession implements ParticipantLink {
     this.messageBucket = new TokenBucket(limits.messageBurst, limits.messagesPerSecond);
     this.floodStrikes = new TokenBucket(limits.floodStrikes, 1);
     this.mediaOperations = new TokenBucket(limits.mediaOperationBurst, limits.mediaOperationsPerSecond);
+    this.connectionLog = ctx.logger.child({ conn: `CN_${randomUUID().replaceAll('-', '').slice(0, 12)}`, ip });
     socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     socket.on('close', () => this.onClose());
-    socket.on('error', (error) => ctx.logger.debug('socket error', { ip, error }));
+    socket.on('error', (error) => this.log.debug('socket error', { error }));
+  }
+
+  private get log(): Logger {
+    return this.currentRequest === undefined ? this.connectionLog : this.connectionLog.child({ req: this.currentRequest });
   }
 
   get identity(): string | undefined {
@@ -120,7 +129,7 @@ export class SignalingSession implements ParticipantLink {
     if (!this.messageBucket.take()) {
       this.ctx.metrics.rateLimitRefusals.inc({ limit: 'message' });
       if (!this.floodStrikes.take()) {
-        this.ctx.logger.warn('closing flooding connection', { ip: this.ip, identity: this.identity });
+        this.log.warn('closing flooding connection');
         this.fail(ErrorCode.RATE_LIMITED, 'too many messages: connection closed', CloseCode.POLICY_VIOLATION);
       } else {
         this.sendError({ code: ErrorCode.RATE_LIMITED, message: `too many messages (limit ${limits.messagesPerSecond}/s): message dropped` }, undefined);
@@ -132,10 +141,15 @@ export class SignalingSession implements ParticipantLink {
       return;
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-    this.queue = this.queue.then(() => this.handleText(text)).catch((error: unknown) => {
-      this.ctx.logger.error('unexpected error while handling a message', { ip: this.ip, error });
-      this.sendError({ code: ErrorCode.INTERNAL, message: 'internal server error' }, undefined);
-    });
+    this.queue = this.queue
+      .then(() => this.handleText(text))
+      .catch((error: unknown) => {
+        this.log.error('unexpected error while handling a message', { error });
+        this.sendError({ code: ErrorCode.INTERNAL, message: 'internal server error' }, undefined);
+      })
+      .finally(() => {
+        this.currentRequest = undefined;
+      });
   }
 
   private async handleText(text: string): Promise<void> {
@@ -147,6 +161,7 @@ export class SignalingSession implements ParticipantLink {
       return;
     }
     const message = parsed.message;
+    this.currentRequest = message.id;
     this.ctx.metrics.signalingMessages.inc({ type: message.type });
     if (!this.usedIds.add(message.id)) {
       this.sendError({ code: ErrorCode.DUPLICATE_ID, message: `request id ${message.id} was already used on this connection` }, message.id);
@@ -195,13 +210,14 @@ export class SignalingSession implements ParticipantLink {
     this.joined = { participant, room };
     this.joining = false;
     this.region = message.region;
-    this.ctx.logger.info('participant joined', { room: room.name, identity: participant.identity, ip: this.ip });
+    this.connectionLog = this.connectionLog.child({ room: room.name, participant: participant.identity });
+    this.log.info('participant joined', { topology: room.topology });
     this.sendJoined(message.id, room, participant, false);
     // Later requests of this connection (publishTrack) wait for this: the media side is ready first.
     try {
       await this.ctx.media.participantJoined(room, participant);
     } catch (error) {
-      this.ctx.logger.error('media setup failed for a joining participant', { room: room.name, identity: participant.identity, error });
+      this.log.error('media setup failed for a joining participant', { error });
     }
   }
 
@@ -216,10 +232,11 @@ export class SignalingSession implements ParticipantLink {
     if (previous instanceof SignalingSession && previous !== this) previous.detach();
     this.joined = { participant, room };
     this.joining = false;
-    this.ctx.logger.info('participant resumed', { room: room.name, identity: participant.identity, ip: this.ip });
+    this.connectionLog = this.connectionLog.child({ room: room.name, participant: participant.identity });
+    this.log.info('participant resumed');
     this.sendJoined(requestId, room, participant, true);
     await this.ctx.media.participantResumed(room, participant).catch((error: unknown) => {
-      this.ctx.logger.error('media resume failed', { room: room.name, identity: participant.identity, error });
+      this.log.error('media resume failed', { error });
     });
   }
 
@@ -352,10 +369,10 @@ export class SignalingSession implements ParticipantLink {
   private leaveRoom({ participant, room }: Joined, reason: 'left' | 'disconnected'): void {
     this.joined = undefined;
     if (!room.remove(participant, reason)) return;
-    this.ctx.logger.info('participant left', { room: room.name, identity: participant.identity, reason });
+    this.log.info('participant left', { reason });
     const released = this.ctx.rooms.releaseIfEmpty(room);
     this.ctx.media.participantLeft(room, participant, released).catch((error: unknown) => {
-      this.ctx.logger.error('media cleanup failed for a leaving participant', { room: room.name, identity: participant.identity, error });
+      this.log.error('media cleanup failed for a leaving participant', { error });
     });
   }
 
@@ -366,7 +383,7 @@ export class SignalingSession implements ParticipantLink {
     if (!joined) return;
     const grace = this.ctx.config.reconnectGraceSeconds;
     if (grace === 0 || joined.participant.link !== this) return this.leaveRoom(joined, 'disconnected');
-    this.ctx.logger.info('participant connection dropped; resumable', { room: joined.room.name, identity: joined.participant.identity, graceSeconds: grace });
+    this.log.info('participant connection dropped; resumable', { graceSeconds: grace });
     joined.participant.suspend(grace * 1000, () => this.leaveRoom(joined, 'disconnected'));
   }
 }

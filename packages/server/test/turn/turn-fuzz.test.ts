@@ -88,7 +88,7 @@ describe('TURN fuzzing', () => {
   let server: TurnServer;
   const warnings: string[] = [];
   before(async () => {
-    server = await TurnServer.start(turnOptions({ logger: createLogger('warn', (line) => warnings.push(line)) }));
+    server = await TurnServer.start(turnOptions({ logger: createLogger({ level: 'warn', write: (line) => warnings.push(line) }) }));
   });
   after(async () => {
     await server.close();

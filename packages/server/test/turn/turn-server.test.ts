@@ -334,7 +334,7 @@ describe('TURN server: lifetimes', () => {
     await new Promise<void>((resolve) => blocker.bind(0, '127.0.0.1', resolve));
     const port = blocker.address().port;
     const lines: string[] = [];
-    const server = await TurnServer.start(turnOptions({ relayPorts: { min: port, max: port }, logger: createLogger('warn', (line) => lines.push(line)) }));
+    const server = await TurnServer.start(turnOptions({ relayPorts: { min: port, max: port }, logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }) }));
     const client = await TurnTestClient.udp('127.0.0.1', server.addresses.udp);
     try {
       assert.equal(errorCode(await client.authenticated(StunMethod.Allocate, [attr.transport()], restCredentials(SECRET, 'no-port'))), 508);

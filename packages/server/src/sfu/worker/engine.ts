@@ -1,4 +1,5 @@
 import nodeDataChannel, { type PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
+import { logWorkerError } from './worker-log.js';
 
 export interface EngineOptions {
   /** Address the media sockets bind to; undefined binds every interface. */
@@ -60,7 +61,7 @@ export function guarded<Args extends unknown[]>(what: string, callback: (...args
     try {
       callback(...args);
     } catch (error) {
-      process.stderr.write(`parley sfu worker: ${what} failed: ${(error as Error).stack ?? String(error)}\n`);
+      logWorkerError(`${what} failed`, error);
     }
   };
 }
