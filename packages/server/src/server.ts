@@ -6,6 +6,7 @@ import { describeConfig, resolveConfig, type ServerConfig, type ServerConfigInpu
 import { createRequestHandler } from './http/routes.js';
 import { loadTls } from './http/tls.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
+import { WebhookSender } from './webhooks/webhook-sender.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
@@ -28,6 +29,8 @@ export interface RunningServer {
   readonly turn: BuiltInTurn | undefined;
   /** What GET /metrics serves. */
   readonly metrics: ParleyMetrics;
+  /** Sends room events to `webhooks.urls`; undefined when none are configured. */
+  readonly webhooks: WebhookSender | undefined;
   close(): Promise<void>;
 }
 
@@ -47,7 +50,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const turnSecret = config.ice.turnSecret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
   const turn = config.turn.enabled && turnSecret !== undefined ? await startBuiltInTurn(config, turnSecret, tls, logger) : undefined;
   const builtInTurn = turn && turnSecret !== undefined ? { urls: turn.urls, secret: turnSecret } : undefined;
-  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics });
+  const webhooks = config.webhooks.secret !== undefined && config.webhooks.urls.length > 0 ? new WebhookSender({ urls: config.webhooks.urls, secret: config.webhooks.secret, nodeId: config.nodeId, logger }) : undefined;
+  if (webhooks) rooms.onEvent((event) => webhooks.send(event));
+  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, webhooks });
   const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
@@ -81,8 +86,11 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     media,
     turn,
     metrics,
+    webhooks,
     close: async () => {
       await signaling.close();
+      // Leaves and room_finished of the closing connections go out before the process ends.
+      await webhooks?.close();
       await media.close();
       await turn?.server.close();
       await new Promise<void>((resolve) => {

@@ -178,6 +178,16 @@ export const ServerConfigSchema = z
      * one it answers only requests from this machine's loopback that no proxy forwarded.
      */
     metrics: z.object({ token: z.string().min(16, 'the metrics token is at least 16 characters').optional() }).strict().default({}),
+    /** Signed POSTs of room events (docs/webhooks.md). */
+    webhooks: z
+      .object({
+        urls: z.array(z.url({ protocol: /^https?$/ })).max(16).default([]),
+        /** HMAC-SHA256 key of the Parley-Signature header; required with urls. */
+        secret: z.string().min(32, 'the webhook secret is at least 32 characters').optional(),
+      })
+      .strict()
+      .default({ urls: [] })
+      .refine((webhooks) => webhooks.urls.length === 0 || webhooks.secret !== undefined, 'webhooks.urls needs webhooks.secret (PARLEY_WEBHOOK_SECRET) to sign with'),
   })
   .strict();
 
@@ -262,6 +272,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_LOG_FORMAT', ['logFormat'], String],
     ['PARLEY_NODE_ID', ['nodeId'], String],
     ['PARLEY_METRICS_TOKEN', ['metrics', 'token'], String],
+    ['PARLEY_WEBHOOK_URLS', ['webhooks', 'urls'], list],
+    ['PARLEY_WEBHOOK_SECRET', ['webhooks', 'secret'], String],
   ];
   for (const [name, path, convert] of table) {
     const value = env[name];
@@ -336,5 +348,6 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
     turnAllowedPeers: config.turn.allowedPeers.join(','),
     turnDeniedPeers: config.turn.deniedPeers.join(','),
     metrics: config.metrics.token === undefined ? 'loopback only' : 'bearer token',
+    webhooks: config.webhooks.urls.length,
   };
 }

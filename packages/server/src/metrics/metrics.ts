@@ -16,6 +16,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
 import type { TurnMetrics } from '../turn/metrics.js';
+import type { WebhookStats } from '../webhooks/webhook-sender.js';
 
 export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
 /** The limits whose refusals are counted (`parley_rate_limit_refusals_total{limit}`). */
@@ -38,7 +39,12 @@ export interface MetricsSources {
   media: MediaCoordinator;
   /** The built-in TURN server's counters, when it runs on this node. */
   turn?: TurnMetrics | undefined;
+  /** The webhook sender, when webhooks are configured. */
+  webhooks?: { stats(): WebhookStats } | undefined;
 }
+
+/** A counter family whose series are read from someone else's counters at scrape time. */
+type ReadCounter = [name: string, help: string, series: Array<[Record<string, string>, () => number]>];
 
 export class ParleyMetrics {
   readonly registry = new Registry();
@@ -120,20 +126,37 @@ export class ParleyMetrics {
       },
     });
     if (sources.turn) this.registerTurn(sources.turn);
+    if (sources.webhooks) this.registerWebhooks(sources.webhooks);
+  }
+
+  /** Webhook deliveries (only on a node with webhooks configured). */
+  private registerWebhooks(webhooks: { stats(): WebhookStats }): void {
+    new Gauge({ name: 'parley_webhook_queued_events', help: 'webhook events waiting to be delivered (summed over the URLs)', registers: [this.registry], collect() { this.set(webhooks.stats().queued); } });
+    this.registerReadCounters([
+      [
+        'parley_webhook_deliveries_total',
+        'webhook POSTs, by result (delivered: a 2xx answer; failed: an attempt that failed and was retried or dropped; dropped: an event given up on)',
+        [[{ result: 'delivered' }, () => webhooks.stats().delivered], [{ result: 'failed' }, () => webhooks.stats().failedAttempts], [{ result: 'dropped' }, () => webhooks.stats().dropped]],
+      ],
+    ]);
   }
 
   /** The built-in TURN server's families (only on a node that runs it). */
   private registerTurn(turn: TurnMetrics): void {
     const registers = [this.registry];
     new Gauge({ name: 'parley_turn_allocations', help: 'TURN allocations open on the built-in server', registers, collect() { this.set(turn.allocationsActive); } });
-    const counters: Array<[string, string, Array<[Record<string, string>, () => number]>]> = [
+    this.registerReadCounters([
       ['parley_turn_allocations_total', 'TURN allocations made', [[{}, () => turn.allocationsTotal]]],
       ['parley_turn_relayed_packets_total', 'packets relayed, by direction', [[{ direction: 'to_peer' }, () => turn.packetsToPeers], [{ direction: 'to_client' }, () => turn.packetsToClients]]],
       ['parley_turn_relayed_bytes_total', 'bytes relayed, by direction', [[{ direction: 'to_peer' }, () => turn.bytesToPeers], [{ direction: 'to_client' }, () => turn.bytesToClients]]],
       ['parley_turn_dropped_packets_total', 'packets not relayed (no permission or channel, over the bandwidth quota, unreachable relay port)', [[{}, () => turn.packetsDropped]]],
       ['parley_turn_refusals_total', 'TURN requests refused, by reason (peer_policy: 403 for a forbidden peer address; auth: wrong, expired or unknown credentials)', [[{ reason: 'peer_policy' }, () => turn.permissionsRefused], [{ reason: 'auth' }, () => turn.authFailures]]],
       ['parley_turn_binding_requests_total', 'STUN binding requests answered', [[{}, () => turn.bindingRequests]]],
-    ];
+    ]);
+  }
+
+  private registerReadCounters(counters: ReadCounter[]): void {
+    const registers = [this.registry];
     for (const [name, help, series] of counters) {
       new Counter({
         name,

@@ -1,22 +1,44 @@
 import type { RoomConfig, Topology } from '@parley/protocol';
 import type { ParticipantAggregates } from './participant.js';
+import type { RoomEvent, RoomEventListener } from './room-events.js';
 import { Room, type RoomSettings } from './room.js';
 
 /** All rooms of this instance. A room exists while it has participants. */
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
+  private readonly listeners = new Set<RoomEventListener>();
 
   constructor(private readonly defaults: RoomSettings) {}
+
+  /** Every room's events, in order (webhooks). A listener that throws does not stop the others. */
+  onEvent(listener: RoomEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: RoomEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own (the webhook sender logs its own); rooms carry on.
+      }
+    }
+  }
 
   /** The room, created with the defaults overridden by `config` (from the creator's token) if new. */
   getOrCreate(name: string, config: RoomConfig = {}): Room {
     let room = this.rooms.get(name);
     if (!room) {
-      room = new Room(name, {
-        ...this.defaults,
-        ...(config.topology ? { topology: config.topology } : {}),
-        ...(config.videoCodecs ? { videoCodecs: config.videoCodecs } : {}),
-      });
+      room = new Room(
+        name,
+        {
+          ...this.defaults,
+          ...(config.topology ? { topology: config.topology } : {}),
+          ...(config.videoCodecs ? { videoCodecs: config.videoCodecs } : {}),
+        },
+        (event) => this.emit(event),
+      );
       this.rooms.set(name, room);
     }
     return room;
@@ -30,6 +52,7 @@ export class RoomRegistry {
   releaseIfEmpty(room: Room): boolean {
     if (room.size === 0 && this.rooms.get(room.name) === room) {
       this.rooms.delete(room.name);
+      room.finished();
       return true;
     }
     return false;

@@ -7,9 +7,11 @@ import {
   type ServerMessage,
   type Topology,
   type TopologyPolicy,
+  type TrackSource,
   type VideoCodec,
 } from '@parley/protocol';
 import type { Participant } from './participant.js';
+import type { ParticipantRef, RoomEvent, RoomRef } from './room-events.js';
 
 /** The most participants a policy allows. A P2P room is a direct 1-1 call. */
 const policyCapacity: Record<TopologyPolicy, number> = { p2p: 2, sfu: Infinity, auto: Infinity };
@@ -29,12 +31,33 @@ export class Room {
   private readonly participants = new Map<string, Participant>();
   /** How media flows now; the media coordinator moves an `auto` room between the two. */
   topology: Topology;
+  /** Whether room_started went out: a room whose first join was refused never started. */
+  private started = false;
 
   constructor(
     readonly name: string,
     readonly settings: RoomSettings,
+    private readonly emit: (event: RoomEvent) => void = () => {},
   ) {
     this.topology = settings.topology === 'sfu' ? 'sfu' : 'p2p';
+  }
+
+  ref(): RoomRef {
+    return { name: this.name, topology: this.topology };
+  }
+
+  /** A track `participant` published now: the event for webhooks. */
+  trackPublished(participant: Participant, track: { id: string; source: TrackSource; codec?: string }): void {
+    this.emit({ event: 'track_published', room: this.ref(), participant: participantRef(participant), track });
+  }
+
+  trackUnpublished(participant: Participant, track: { id: string; source: TrackSource }): void {
+    this.emit({ event: 'track_unpublished', room: this.ref(), participant: participantRef(participant), track });
+  }
+
+  /** Called by the registry when it forgets this room. */
+  finished(): void {
+    if (this.started) this.emit({ event: 'room_finished', room: this.ref() });
   }
 
   get capacity(): number {
@@ -87,9 +110,15 @@ export class Room {
       this.participants.delete(previous.identity);
       previous.link.terminate(ErrorCode.REPLACED, 'this identity joined the room from another connection', CloseCode.REPLACED);
       this.broadcast({ v: PROTOCOL_VERSION, type: 'participantLeft', identity: previous.identity, reason: 'replaced' });
+      this.emitLeft(previous, 'replaced');
+    }
+    if (!this.started) {
+      this.started = true;
+      this.emit({ event: 'room_started', room: this.ref() });
     }
     this.participants.set(participant.identity, participant);
     this.broadcast({ v: PROTOCOL_VERSION, type: 'participantJoined', participant: participant.info() }, participant.identity);
+    this.emit({ event: 'participant_joined', room: this.ref(), participant: participantRef(participant) });
     return { ok: true };
   }
 
@@ -98,7 +127,14 @@ export class Room {
     if (this.participants.get(participant.identity) !== participant) return false;
     this.participants.delete(participant.identity);
     this.broadcast({ v: PROTOCOL_VERSION, type: 'participantLeft', identity: participant.identity, reason });
+    this.emitLeft(participant, reason);
     return true;
+  }
+
+  /** A leaving participant's tracks end with it: their unpublished events come first, as they happen. */
+  private emitLeft(participant: Participant, reason: LeaveReason): void {
+    for (const [id, source] of participant.publishedTracks) this.trackUnpublished(participant, { id, source });
+    this.emit({ event: 'participant_left', room: this.ref(), participant: participantRef(participant), reason });
   }
 
   broadcast(message: ServerMessage, exceptIdentity?: string): void {
@@ -106,4 +142,8 @@ export class Room {
       if (participant.identity !== exceptIdentity) participant.link.send(message);
     }
   }
+}
+
+function participantRef(participant: Participant): ParticipantRef {
+  return { identity: participant.identity, name: participant.name };
 }

@@ -320,6 +320,7 @@ export class SignalingSession implements ParticipantLink {
       try {
         const { sdp, codec } = await sfu.publish(room.name, participant.identity, trackId, message.source, message.sdp);
         participant.publishedTracks.set(trackId, message.source);
+        room.trackPublished(participant, { id: trackId, source: message.source, codec });
         return { v: PROTOCOL_VERSION, type: 'trackPublished', replyTo: message.id, trackId, sdp, codec };
       } catch (error) {
         if (isSfuFailure(error)) return sfuUnavailable(error);
@@ -328,7 +329,10 @@ export class SignalingSession implements ParticipantLink {
     },
     unpublishTrack: async (message, { participant, room }) => {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
-      if (!participant.publishedTracks.delete(message.trackId)) return trackNotFound(message.trackId);
+      const source = participant.publishedTracks.get(message.trackId);
+      if (source === undefined) return trackNotFound(message.trackId);
+      participant.publishedTracks.delete(message.trackId);
+      room.trackUnpublished(participant, { id: message.trackId, source });
       await (await this.ctx.media.service()).unpublish(room.name, participant.identity, message.trackId).catch(() => undefined);
     },
     subscriberAnswer: async (message, { participant, room }) => {
