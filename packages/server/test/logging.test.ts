@@ -61,7 +61,7 @@ describe('a server session, logged at debug level', () => {
         apiKeys: { [TEST_KEY]: TEST_SECRET },
         reconnectGraceSeconds: 0,
         ice: { turnSecret: TURN_SECRET },
-        turn: { port: 0, relayPortMin: 47000, relayPortMax: 47099 },
+        turn: { port: 0, relayPortMin: 48100, relayPortMax: 48199 },
         metrics: { token: METRICS_TOKEN },
       },
       { logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }) },
