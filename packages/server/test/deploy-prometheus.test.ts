@@ -5,9 +5,8 @@
  * data for every rule's expression.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '../src/index.ts';
 import { startTestServer, TestClient } from './helpers.ts';
 import { scrape } from './metrics-text.ts';
+import { pending, startPrometheus } from './prometheus-harness.ts';
 
 const deploy = fileURLToPath(new URL('../../../deploy/prometheus/', import.meta.url));
 
@@ -60,53 +60,18 @@ describe('deploy/prometheus', () => {
   test('a real Prometheus scraping a running node: every rule expression (its comparison left out) returns data', async () => {
     // Some traffic, so the signaling families have moved once.
     const client = await TestClient.joined(server, 'prometheus-room', 'alice');
-    const port = await freePort();
-    const data = join(dir, 'data');
-    const { hostname, port: parleyPort } = new URL(server.url);
-    writeFileSync(
-      join(dir, 'scrape.yml'),
-      [
-        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-        'scrape_configs:',
-        '  - job_name: parley',
-        `    static_configs: [{ targets: ['${hostname}:${parleyPort}'] }]`,
-        '',
-      ].join('\n'),
-    );
-    const prometheus: ChildProcess = spawn('prometheus', [`--config.file=${join(dir, 'scrape.yml')}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    const prometheus = await startPrometheus(dir, server.url);
     try {
-      const query = async (expr: string): Promise<unknown[]> => {
-        const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
-        if (!response?.ok) return [];
-        const body = (await response.json()) as { data?: { result?: unknown[] } };
-        return body.data?.result ?? [];
-      };
       const expressions = [...readFileSync(join(deploy, 'alerts.yml'), 'utf8').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+(?:for|labels):/g)].map((m) =>
         m[1]!.replace(/\s+/g, ' ').trim().replace(/ (==|>|<|>=|<=) [0-9.]+$/, ''),
       );
       assert.equal(expressions.length, 7, `every rule read: ${JSON.stringify(expressions)}`);
       // rate() and increase() need two scrapes in their window: wait for them, 30 s at most.
-      const missing = new Set(expressions);
-      for (const deadline = Date.now() + 30_000; missing.size > 0 && Date.now() < deadline; ) {
-        for (const expr of [...missing]) if ((await query(expr)).length > 0) missing.delete(expr);
-        if (missing.size > 0) await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      assert.deepEqual([...missing], [], 'expressions without data');
+      const missing = await pending(expressions, async (expr) => (await prometheus.query(expr)).result.length > 0, 30_000);
+      assert.deepEqual(missing, [], 'expressions without data');
     } finally {
       client.close();
-      prometheus.kill('SIGKILL');
-      await new Promise((resolve) => (prometheus.exitCode !== null ? resolve(undefined) : prometheus.once('exit', resolve)));
+      await prometheus.stop();
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
