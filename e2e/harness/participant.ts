@@ -41,6 +41,8 @@ export interface JoinOptions {
   video?: MediaTrackConstraints;
   /** `'relay'`: media only through TURN. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** How often the SDK sends its call-quality report (default: the SDK's 10 s). */
+  qualityReportIntervalMs?: number;
 }
 
 export class SdkParticipant {
@@ -62,9 +64,9 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, qualityReportIntervalMs }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
-        const parleyRoom = new sdk.Room(video ? { capture: { video } } : {});
+        const parleyRoom = new sdk.Room({ ...(video ? { capture: { video } } : {}), ...(qualityReportIntervalMs ? { qualityReports: { intervalMs: qualityReportIntervalMs } } : {}) });
         const state: PageState = { room: parleyRoom, events: [] };
         (window as unknown as { __parley: PageState }).__parley = state;
         const record = (name: string, detail: string) => state.events.push({ name, detail, at: Date.now() });
@@ -103,6 +105,7 @@ export class SdkParticipant {
         roomConfig: options.roomConfig,
         video: options.video,
         iceTransportPolicy: options.iceTransportPolicy,
+        qualityReportIntervalMs: options.qualityReportIntervalMs,
       },
     );
   }

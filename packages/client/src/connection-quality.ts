@@ -32,7 +32,8 @@ export function lossFraction(streams: readonly TrackStats[], previous: readonly 
   return total === 0 ? 0 : lost / total;
 }
 
-function sameStream(a: TrackStats, b: TrackStats): boolean {
+/** The same stream in two samples: same participant, direction, kind, source and simulcast layer. */
+export function sameStream(a: TrackStats, b: TrackStats): boolean {
   return a.participant === b.participant && a.direction === b.direction && a.kind === b.kind && a.source === b.source && a.rid === b.rid;
 }
 

@@ -5,6 +5,7 @@ import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
 import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
+import { CallQualityReporter, QUALITY_REPORT_INTERVAL_MS, watchFirstFrame } from './call-quality-reporter.js';
 import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
 import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
@@ -84,6 +85,11 @@ export interface RoomOptions {
   /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
   rtcConfig?: RTCConfiguration;
   capture?: CaptureDefaults;
+  /**
+   * The call-quality summary the SDK sends the server (loss, RTT, jitter, frames, freezes,
+   * bitrates; docs/sdk.md): on by default every 10 s, `false` turns it off.
+   */
+  qualityReports?: false | { intervalMs?: number };
 }
 
 /**
@@ -116,12 +122,24 @@ export class Room extends TypedEmitter<RoomEvents> {
   private videoProfile: VideoProfile = 'high';
   private readonly bitratePolicy: BitratePolicy | undefined;
   private localQuality: ConnectionQuality | undefined;
+  private readonly qualityReporter: CallQualityReporter | undefined;
+  /** performance.now() of connect(), of the previous monitor sample, and of when there was someone to see. */
+  private connectedAt = 0;
+  private sampledAt = 0;
+  private mediaWantedAt: number | undefined;
+  private firstFrameWatched = false;
   /** What SFU connections send through: always the current signaling connection. */
   private readonly signalProxy = { request: ((message) => this.requireSignal().request(message)) as SignalClient['request'] };
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
     this.bitratePolicy = options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy());
+    this.qualityReporter =
+      options.qualityReports === false
+        ? undefined
+        : new CallQualityReporter(options.qualityReports?.intervalMs ?? QUALITY_REPORT_INTERVAL_MS, (report) => {
+            this.signal?.request({ type: 'qualityReport', report }).catch(() => undefined);
+          });
     this.localParticipant = new LocalParticipant(
       {
         publish: (source, track) => this.publishLocal(source, track),
@@ -152,9 +170,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
     this.timeline.mark('connect');
+    this.connectedAt = performance.now();
     try {
       const { signal, joined } = await this.openSession(url, token, options, undefined);
       this.timeline.mark('joined');
+      this.qualityReporter?.milestone('joinMs', performance.now() - this.connectedAt);
+      if (joined.participants.length > 0) this.mediaWantedAt = this.connectedAt;
       this.signal = signal;
       this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.info = joined.room;
@@ -230,8 +251,12 @@ export class Room extends TypedEmitter<RoomEvents> {
   private async monitorTick(): Promise<void> {
     const stats = await this.collectStats(this.monitorSampler);
     const previous = this.previousSample;
+    const sampledAt = performance.now();
     this.previousSample = stats;
+    const elapsed = sampledAt - this.sampledAt;
+    this.sampledAt = sampledAt;
     if (!previous) return;
+    this.qualityReporter?.sample(stats, previous, elapsed);
     if (this.bitratePolicy) await this.adaptBitrate(stats, previous, this.bitratePolicy);
     const quality = classifyConnection(stats, previous);
     if (quality !== this.localQuality) {
@@ -426,6 +451,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.remoteParticipants.has(info.identity)) this.removeParticipant(info.identity, 'replaced');
     const participant = new RemoteParticipant(info, (p, source, quality) => this.setVideoQuality(p, source, quality));
     this.remoteParticipants.set(info.identity, participant);
+    this.mediaWantedAt ??= performance.now();
     if (this.info?.topology !== 'sfu') this.connectDirectly(participant);
     if (announce) this.emit('participantJoined', participant);
   }
@@ -506,6 +532,20 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.timeline.mark('trackSubscribed', `${participant.identity}:${source}`);
     participant.setSubscribed(source, track);
     this.emit('trackSubscribed', { track, participant, source });
+    if (track.kind === 'video' && !this.firstFrameWatched) this.watchFirstFrame();
+  }
+
+  private watchFirstFrame(): void {
+    this.firstFrameWatched = true;
+    const signal = this.signal;
+    void watchFirstFrame({
+      decoded: async () => (await this.collectStats(new StatsSampler())).some((s) => s.direction === 'inbound' && s.kind === 'video' && (s.frames ?? 0) > 0),
+      isActive: () => this.signal === signal && signal !== undefined,
+      onFrame: (at) => {
+        this.timeline.mark('firstFrameDecoded');
+        this.qualityReporter?.milestone('firstMediaMs', at - (this.mediaWantedAt ?? this.connectedAt));
+      },
+    });
   }
 
   private changeTopology(topology: Topology): void {

@@ -25,6 +25,7 @@ interface ReplyOf {
   subscriberAnswer: ServerMessageOf<'ack'>;
   setVideoQuality: ServerMessageOf<'ack'>;
   setConnectionQuality: ServerMessageOf<'ack'>;
+  qualityReport: ServerMessageOf<'ack'>;
   resubscribe: ServerMessageOf<'ack'>;
   refreshIceServers: ServerMessageOf<'iceServers'>;
 }

@@ -28,6 +28,11 @@ export interface TrackStats {
   framesPerSecond?: number;
   /** Inbound video: frames decoded so far. Outbound video: frames encoded. */
   frames?: number;
+  /** Inbound video: frames dropped before decoding or display so far. */
+  framesDropped?: number;
+  /** Inbound video: freezes so far and their total duration (Chromium; Firefox does not count them). */
+  freezeCount?: number;
+  totalFreezesDurationMs?: number;
   /** Video: NACKs (retransmission requests) sent so far (inbound) or received (outbound). */
   nackCount?: number;
   /** Outbound: packets sent again after a NACK (a sender-side view of link loss that retransmission repaired). */
@@ -92,6 +97,9 @@ export class StatsSampler {
           frameHeight: num(report.frameHeight),
           framesPerSecond: num(report.framesPerSecond),
           frames: num(direction === 'inbound' ? report.framesDecoded : report.framesEncoded),
+          framesDropped: direction === 'inbound' ? num(report.framesDropped) : undefined,
+          freezeCount: direction === 'inbound' ? num(report.freezeCount) : undefined,
+          totalFreezesDurationMs: direction === 'inbound' ? secondsToMs(num(report.totalFreezesDuration)) : undefined,
           nackCount: num(report.nackCount),
           retransmittedPackets: direction === 'outbound' ? num(report.retransmittedPacketsSent) : undefined,
           availableOutgoingKbps: direction === 'outbound' && transport.availableOutgoingBitrate !== undefined ? Math.round(transport.availableOutgoingBitrate / 1000) : undefined,

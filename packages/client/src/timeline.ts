@@ -23,6 +23,8 @@ export type TimelineStep =
   | 'dtlsConnected'
   /** `detail` = `identity:source`. */
   | 'trackSubscribed'
+  /** The first video frame decoded from anyone (polled every 100 ms from the first video track). */
+  | 'firstFrameDecoded'
   | 'topologyChanged';
 
 export interface TimelineMark {

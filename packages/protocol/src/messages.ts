@@ -1,6 +1,7 @@
 // zod/mini: the same schemas at a twentieth of the bundle size, since they ship in the browser SDK.
 import * as z from 'zod/mini';
 import { errorCodes } from './errors.js';
+import { CallQualityReport } from './quality-report.js';
 
 /** Bumped on any incompatible change of a message below. */
 export const PROTOCOL_VERSION = 1;
@@ -134,6 +135,8 @@ export const UnpublishTrackRequest = z.object({ ...base, type: z.literal('unpubl
 export const SubscriberAnswerRequest = z.object({ ...base, type: z.literal('subscriberAnswer'), sdp: Sdp });
 /** The sender's own connection quality (from its loss, RTT and jitter), shared with the room. */
 export const SetConnectionQualityRequest = z.object({ ...base, type: z.literal('setConnectionQuality'), quality: ConnectionQuality });
+/** The sender's call-quality summary for the last few seconds (analytics; see quality-report.ts). */
+export const QualityReportRequest = z.object({ ...base, type: z.literal('qualityReport'), report: CallQualityReport });
 /** SFU: the receiving connection failed on the client; the SFU offers a fresh one with every track. */
 export const ResubscribeRequest = z.object({ ...base, type: z.literal('resubscribe') });
 export const SetVideoQualityRequest = z.object({ ...base, type: z.literal('setVideoQuality'), trackId: TrackId, quality: VideoQuality });
@@ -154,6 +157,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   SubscriberAnswerRequest,
   SetVideoQualityRequest,
   SetConnectionQualityRequest,
+  QualityReportRequest,
   ResubscribeRequest,
   RefreshIceServersRequest,
 ]);
@@ -172,6 +176,7 @@ const everyClientType = {
   subscriberAnswer: true,
   setVideoQuality: true,
   setConnectionQuality: true,
+  qualityReport: true,
   resubscribe: true,
   refreshIceServers: true,
 } satisfies Record<ClientMessageType, true>;

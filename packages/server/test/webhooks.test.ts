@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, signWebhook, silentLogger, verifyWebhook, WebhookSender, type RoomEvent, type RunningServer, type WebhookPayload } from '../src/index.ts';
 import { startTestServer, TestClient } from './helpers.ts';
 import { sample, scrape } from './metrics-text.ts';
+import { Receiver } from './webhook-receiver.ts';
 
 const SECRET = 'webhook-secret-0123456789abcdef-0123';
 
@@ -35,56 +34,6 @@ describe('webhook signatures', () => {
     }
   });
 });
-
-interface Delivery {
-  headers: IncomingHttpHeaders;
-  body: string;
-  payload: WebhookPayload;
-  at: number;
-}
-
-/** A webhook receiver on a fixed port that can go down and come back, answering from a script. */
-class Receiver {
-  readonly deliveries: Delivery[] = [];
-  attempts = 0;
-  /** Status codes to answer next, in order; 200 once it is empty. */
-  readonly statuses: number[] = [];
-  private server: Server | undefined;
-  port = 0;
-
-  async up(): Promise<void> {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        this.attempts += 1;
-        const status = this.statuses.shift() ?? 200;
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (status === 200) this.deliveries.push({ headers: request.headers, body, payload: JSON.parse(body) as WebhookPayload, at: Date.now() });
-        response.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks?token=receiver-side-secret`;
-  }
-
-  events(): string[] {
-    return this.deliveries.map(({ payload }) => `${payload.event}${'participant' in payload ? ` ${payload.participant.identity}` : ''}${'track' in payload ? ` ${payload.track.source}` : ''}`);
-  }
-}
 
 const event = (name: string): RoomEvent => ({ event: 'room_started', room: { name, topology: 'p2p' } });
 
@@ -203,6 +152,8 @@ describe('a server with webhooks configured', () => {
     assert.equal(published.type, 'trackPublished', JSON.stringify(published));
     bob.close();
     await alice.waitFor((m) => m.type === 'participantLeft', 'bob leaving');
+    const lossyReport = { intervalMs: 10_000, rttMs: 60, send: { lossRatio: 0, bitrateKbps: 800, limitation: 'none' }, receive: { lossRatio: 0.08, bitrateKbps: 900, jitterMs: 20, framesDecoded: 250, framesDropped: 3, freezes: 2, frozenMs: 700 } };
+    assert.equal((await alice.request({ type: 'qualityReport', report: lossyReport })).type, 'ack');
     assert.equal((await alice.request({ type: 'leave' })).type, 'ack');
     await until(() => receiver.deliveries.length >= 8, 'eight events');
     assert.deepEqual(receiver.events(), [
@@ -218,7 +169,13 @@ describe('a server with webhooks configured', () => {
     const [started, , , trackPublished, , bobLeft] = receiver.deliveries.map((d) => d.payload);
     assert.deepEqual(started!.room, { name: 'hooked', topology: 'sfu' });
     assert.ok(trackPublished!.event === 'track_published' && trackPublished!.track.id === (published.type === 'trackPublished' ? published.trackId : '') && trackPublished!.track.codec === 'opus');
-    assert.ok(bobLeft!.event === 'participant_left' && bobLeft!.reason === 'disconnected');
+    assert.ok(bobLeft!.event === 'participant_left' && bobLeft!.reason === 'disconnected' && bobLeft!.quality === undefined, 'no reports, no quality');
+    const aliceLeft = receiver.deliveries[6]!.payload;
+    assert.ok(aliceLeft.event === 'participant_left' && aliceLeft.quality, 'alice reported her call');
+    assert.deepEqual([aliceLeft.quality.rating, aliceLeft.quality.issues, aliceLeft.quality.receive.freezes], ['fair', ['downlink_loss', 'freezes'], 2]);
+    const finished = receiver.deliveries[7]!.payload;
+    assert.ok(finished.event === 'room_finished');
+    assert.deepEqual(finished.quality.participants, [{ identity: 'alice', rating: 'fair', issues: ['downlink_loss', 'freezes'], networkAtFault: true }]);
     for (const { headers, body, payload } of receiver.deliveries) {
       assert.equal(verifyWebhook(body, headers['parley-signature'] as string, SECRET).ok, true);
       assert.equal(payload.node, server.config.nodeId);

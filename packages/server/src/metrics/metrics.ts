@@ -16,11 +16,12 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
 import type { TurnMetrics } from '../turn/metrics.js';
+import { CallQualityMetrics } from './call-quality-metrics.js';
 import type { WebhookStats } from '../webhooks/webhook-sender.js';
 
 export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
 /** The limits whose refusals are counted (`parley_rate_limit_refusals_total{limit}`). */
-export const RATE_LIMITS = ['connection', 'message', 'media_operation'] as const;
+export const RATE_LIMITS = ['connection', 'message', 'media_operation', 'quality_report'] as const;
 export type RateLimit = (typeof RATE_LIMITS)[number];
 
 /** SFU worker counters exported, and the metric each becomes. */
@@ -52,6 +53,7 @@ export class ParleyMetrics {
   readonly signalingErrors: Counter<'code'>;
   readonly joins: Counter<'kind'>;
   readonly rateLimitRefusals: Counter<'limit'>;
+  readonly callQuality: CallQualityMetrics;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -82,6 +84,10 @@ export class ParleyMetrics {
     for (const kind of ['new', 'resumed']) this.joins.inc({ kind }, 0);
     this.rateLimitRefusals = new Counter({ name: 'parley_rate_limit_refusals_total', help: 'requests refused by a rate limit, by limit', labelNames: ['limit'], registers });
     for (const limit of RATE_LIMITS) this.rateLimitRefusals.inc({ limit }, 0);
+    this.callQuality = new CallQualityMetrics(this.registry);
+    sources.rooms.onEvent((event) => {
+      if (event.event === 'participant_left' && event.quality) this.callQuality.participantRated(event.quality);
+    });
 
     // One scrape asks the workers once; every SFU family reads that answer.
     let pending: Promise<WorkerStats> | undefined;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CallQualityRecord } from '../analytics/call-quality.js';
 import type { ConnectionQuality, ErrorCode, Grants, ParticipantInfo, ServerMessage, TrackSource, VideoCodec } from '@parley/protocol';
 
 /** What a room needs from the connection behind a participant. */
@@ -43,6 +44,9 @@ export class Participant {
   /** Milliseconds spent in each reported connection quality, for the metrics endpoint. */
   private readonly qualityMs: Record<ConnectionQuality, number> = { excellent: 0, good: 0, poor: 0, lost: 0 };
   private qualityChanges = 0;
+
+  /** Its call as its quality reports describe it (analytics: webhooks, metrics). */
+  readonly callQuality = new CallQualityRecord();
 
   /** Tracks published through the SFU: track id -> source. */
   readonly publishedTracks = new Map<string, TrackSource>();

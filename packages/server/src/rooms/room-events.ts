@@ -1,4 +1,5 @@
 import type { LeaveReason, Topology, TrackSource } from '@parley/protocol';
+import type { CallQualityIssue, CallQualitySummary, CallRating } from '../analytics/call-quality.js';
 
 /**
  * What happened to a room, in the order it happened: the feed webhooks are sent from (and, with
@@ -22,11 +23,21 @@ export interface TrackRef {
   codec?: string;
 }
 
+/** A participant's call in a room's summary: enough to say whose network it was. */
+export interface ParticipantQuality {
+  identity: string;
+  rating: CallRating;
+  issues: CallQualityIssue[];
+  networkAtFault: boolean;
+}
+
 export type RoomEvent =
   | { event: 'room_started'; room: RoomRef }
-  | { event: 'room_finished'; room: RoomRef }
+  /** `quality`: every participant who sent quality reports, in the order they left. */
+  | { event: 'room_finished'; room: RoomRef; quality: { participants: ParticipantQuality[] } }
   | { event: 'participant_joined'; room: RoomRef; participant: ParticipantRef }
-  | { event: 'participant_left'; room: RoomRef; participant: ParticipantRef; reason: LeaveReason }
+  /** `quality`: its call, when its SDK sent quality reports. */
+  | { event: 'participant_left'; room: RoomRef; participant: ParticipantRef; reason: LeaveReason; quality?: CallQualitySummary }
   | { event: 'track_published'; room: RoomRef; participant: ParticipantRef; track: TrackRef }
   | { event: 'track_unpublished'; room: RoomRef; participant: ParticipantRef; track: TrackRef };
 

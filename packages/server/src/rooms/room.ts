@@ -10,11 +10,15 @@ import {
   type TrackSource,
   type VideoCodec,
 } from '@parley/protocol';
+import type { CallQualitySummary } from '../analytics/call-quality.js';
 import type { Participant } from './participant.js';
-import type { ParticipantRef, RoomEvent, RoomRef } from './room-events.js';
+import type { ParticipantQuality, ParticipantRef, RoomEvent, RoomRef } from './room-events.js';
 
 /** The most participants a policy allows. A P2P room is a direct 1-1 call. */
 const policyCapacity: Record<TopologyPolicy, number> = { p2p: 2, sfu: Infinity, auto: Infinity };
+
+/** How many departed participants' ratings room_finished carries at most. */
+const MAX_DEPARTED_QUALITY = 1000;
 
 export interface RoomSettings {
   maxParticipants: number;
@@ -33,6 +37,10 @@ export class Room {
   topology: Topology;
   /** Whether room_started went out: a room whose first join was refused never started. */
   private started = false;
+  /** The calls of those who left, for room_finished (bounded: a long webinar's churn). */
+  private readonly departedQuality: ParticipantQuality[] = [];
+  /** The worst send loss of anyone who left: what the others received may have crossed it. */
+  private departedSendLoss = 0;
 
   constructor(
     readonly name: string,
@@ -55,9 +63,20 @@ export class Room {
     this.emit({ event: 'track_unpublished', room: this.ref(), participant: participantRef(participant), track });
   }
 
+  /**
+   * A participant's call so far, judged with what the rest of the room sent it (see
+   * analytics/call-quality.ts); undefined before its first quality report.
+   */
+  qualityOf(participant: Participant): CallQualitySummary | undefined {
+    if (participant.callQuality.empty) return undefined;
+    let othersSendLoss = this.departedSendLoss;
+    for (const other of this.participants.values()) if (other !== participant) othersSendLoss = Math.max(othersSendLoss, other.callQuality.sendLossRatio);
+    return participant.callQuality.summary({ othersSendLoss });
+  }
+
   /** Called by the registry when it forgets this room. */
   finished(): void {
-    if (this.started) this.emit({ event: 'room_finished', room: this.ref() });
+    if (this.started) this.emit({ event: 'room_finished', room: this.ref(), quality: { participants: this.departedQuality } });
   }
 
   get capacity(): number {
@@ -134,7 +153,12 @@ export class Room {
   /** A leaving participant's tracks end with it: their unpublished events come first, as they happen. */
   private emitLeft(participant: Participant, reason: LeaveReason): void {
     for (const [id, source] of participant.publishedTracks) this.trackUnpublished(participant, { id, source });
-    this.emit({ event: 'participant_left', room: this.ref(), participant: participantRef(participant), reason });
+    const quality = this.qualityOf(participant);
+    if (quality && this.departedQuality.length < MAX_DEPARTED_QUALITY) {
+      this.departedQuality.push({ identity: participant.identity, rating: quality.rating, issues: quality.issues, networkAtFault: quality.networkAtFault });
+    }
+    this.departedSendLoss = Math.max(this.departedSendLoss, participant.callQuality.sendLossRatio);
+    this.emit({ event: 'participant_left', room: this.ref(), participant: participantRef(participant), reason, ...(quality ? { quality } : {}) });
   }
 
   broadcast(message: ServerMessage, exceptIdentity?: string): void {

@@ -45,6 +45,8 @@ type ErrorReply = { code: ErrorCode; message: string };
 const MAX_PUBLISHED_TRACKS = 8;
 
 const REMEMBERED_REQUEST_IDS = 1024;
+/** The SDK reports every 10 s by default; faster than every 2 s (after a burst of 3) is refused. */
+const QUALITY_REPORTS_PER_SECOND = 0.5;
 
 /**
  * One signaling WebSocket: validates every frame, enforces per-connection limits, and turns
@@ -60,6 +62,7 @@ export class SignalingSession implements ParticipantLink {
   private readonly messageBucket: TokenBucket;
   private readonly floodStrikes: TokenBucket;
   private readonly mediaOperations: TokenBucket;
+  private readonly qualityReports = new TokenBucket(3, QUALITY_REPORTS_PER_SECOND);
   private queue: Promise<void> = Promise.resolve();
   /** This connection's log: `conn` and `ip`, then `room` and `participant` once joined. */
   private connectionLog: Logger;
@@ -357,6 +360,14 @@ export class SignalingSession implements ParticipantLink {
       } catch (error) {
         return isSfuFailure(error) ? sfuUnavailable(error) : trackNotFound(message.trackId);
       }
+    },
+    qualityReport: (message, { participant }) => {
+      if (!this.qualityReports.take()) {
+        this.ctx.metrics.rateLimitRefusals.inc({ limit: 'quality_report' });
+        return { code: ErrorCode.RATE_LIMITED, message: `quality reports are limited to one per ${1 / QUALITY_REPORTS_PER_SECOND} s` };
+      }
+      participant.callQuality.add(message.report);
+      this.ctx.metrics.callQuality.observe(message.report);
     },
     setConnectionQuality: (message, { participant, room }) => {
       if (!participant.reportConnectionQuality(message.quality)) return;
