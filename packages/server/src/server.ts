@@ -52,7 +52,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const builtInTurn = turn && turnSecret !== undefined ? { urls: turn.urls, secret: turnSecret } : undefined;
   const webhooks = config.webhooks.secret !== undefined && config.webhooks.urls.length > 0 ? new WebhookSender({ urls: config.webhooks.urls, secret: config.webhooks.secret, nodeId: config.nodeId, logger }) : undefined;
   if (webhooks) rooms.onEvent((event) => webhooks.send(event));
-  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, webhooks });
+  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, turnAllocationQuota: config.turn.maxAllocations, webhooks });
   const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);

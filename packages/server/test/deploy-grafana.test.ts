@@ -1,6 +1,6 @@
 /**
  * deploy/grafana: the dashboard is well formed (unique ids, titles, the DS_PROMETHEUS data source
- * variable, a query in every panel, the six rows), it charts every metric family a running node
+ * variable, a query in every panel, the seven rows), it charts every metric family a running node
  * exports and nothing it does not (counters only through rate()/increase()), and every panel
  * query, run by a real Prometheus (Debian's) scraping a running node after signaling and TURN
  * traffic, succeeds and returns data. Grafana itself is not in Debian's archive: not run here.
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode } from '@parley/protocol';
 import type { RunningServer } from '../src/index.ts';
 import { startTestServer, TestClient, token } from './helpers.ts';
+import { Receiver } from './webhook-receiver.ts';
 import { scrape } from './metrics-text.ts';
 import { pending, startPrometheus, until, type RunningPrometheus } from './prometheus-harness.ts';
 import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from './turn/turn-client.ts';
@@ -73,6 +74,7 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
   ['parley_sfu_uplink_collapses_total', "needs a publisher's uplink losing most of every simulcast layer (sfu-uplink-collapse.test.ts)"],
   ['parley_sfu_worker_restarts_total', 'needs an SFU worker process to die (sfu-signaling.test.ts "worker crash" kills one)'],
   ['parley_nodejs_eventloop_lag_seconds', "prom-client's last single lag sample (a setImmediate delay), usually 0 on an idle loop"],
+  ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks.test.ts fills it with the receiver down)'],
 ]);
 /**
  * Families that may have no series at all on a healthy node, so their queries are only required
@@ -86,8 +88,11 @@ describe('deploy/grafana', () => {
   let server: RunningServer;
   let prometheus: RunningPrometheus | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'parley-grafana-'));
+  const receiver = new Receiver();
   before(async () => {
+    await receiver.up();
     server = await startTestServer({
+      webhooks: { urls: [receiver.url], secret: 'grafana-webhook-secret-0123456789abcdef' },
       limits: { messagesPerSecond: 5, messageBurst: 5 },
       reconnectGraceSeconds: 5,
       ice: { turnSecret: TURN_SECRET },
@@ -98,10 +103,11 @@ describe('deploy/grafana', () => {
   after(async () => {
     await prometheus?.stop();
     await server?.close();
+    await receiver.down();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the dashboard: unique ids, titles, the data source variable and a query in every panel, the six rows, no overlaps', () => {
+  test('the dashboard: unique ids, titles, the data source variable and a query in every panel, the seven rows, no overlaps', () => {
     assert.equal(dashboard.schemaVersion, 39);
     assert.equal(dashboard.uid, 'parley');
     const all = dashboard.panels ?? [];
@@ -110,7 +116,7 @@ describe('deploy/grafana', () => {
     assert.equal(new Set(ids).size, ids.length, 'ids are unique');
     assert.deepEqual(
       all.filter((p) => p.type === 'row').map((p) => p.title),
-      ['Overview', 'Calls', 'SFU', 'Signaling', 'TURN', 'Node health'],
+      ['Overview', 'Calls', 'Call quality', 'SFU', 'Signaling', 'TURN', 'Node health'],
     );
     assert.ok(panels.length >= 30, `${panels.length} panels`);
     for (const panel of panels) {
@@ -212,6 +218,14 @@ describe('deploy/grafana', () => {
       await bob.waitFor((m) => m.type === 'error', 'the error for a malformed message');
       for (let i = 0; i < 20; i++) bob.send({ type: 'ping' });
       await bob.waitFor((m) => m.type === 'error' && m.code === ErrorCode.RATE_LIMITED, 'a rate-limit refusal');
+
+      // Call quality: a participant reports its call (loss, a freeze, a bandwidth-limited camera,
+      // its join and first-media times) and leaves, rated; the webhooks carry its join and leave.
+      const carol = await TestClient.joined(server, 'grafana-room', 'carol');
+      clients.push(carol);
+      const report = { intervalMs: 10_000, rttMs: 80, send: { lossRatio: 0.01, bitrateKbps: 900, limitation: 'bandwidth' }, receive: { lossRatio: 0.04, bitrateKbps: 1200, jitterMs: 15, framesDecoded: 280, framesDropped: 2, freezes: 1, frozenMs: 400 }, joinMs: 120, firstMediaMs: 450 };
+      assert.equal((await carol.request({ type: 'qualityReport', report })).type, 'ack');
+      assert.equal((await carol.request({ type: 'leave' })).type, 'ack');
 
       // TURN: a binding, a wrong password, an allocation relaying both ways, a packet dropped
       // for want of a permission, a permission refused for a forbidden (loopback) peer.

@@ -28,7 +28,8 @@ describe('deploy/prometheus', () => {
   let server: RunningServer;
   const dir = mkdtempSync(join(tmpdir(), 'parley-prometheus-'));
   before(async () => {
-    server = await startTestServer();
+    // The built-in TURN server on, so its families (and the quota rule) have data.
+    server = await startTestServer({ turn: { enabled: true, port: 0, relayPortMin: 48200, relayPortMax: 48299 } });
   });
   after(async () => {
     await server?.close();
@@ -58,14 +59,16 @@ describe('deploy/prometheus', () => {
   });
 
   test('a real Prometheus scraping a running node: every rule expression (its comparison left out) returns data', async () => {
-    // Some traffic, so the signaling families have moved once.
+    // Some traffic, so the signaling families have moved once, and a call-quality report.
     const client = await TestClient.joined(server, 'prometheus-room', 'alice');
+    const report = { intervalMs: 10_000, rttMs: 40, send: { lossRatio: 0, bitrateKbps: 900, limitation: 'none' }, receive: { lossRatio: 0.01, bitrateKbps: 900, jitterMs: 8, framesDecoded: 300, framesDropped: 0, freezes: 0, frozenMs: 0 } };
+    assert.equal((await client.request({ type: 'qualityReport', report })).type, 'ack');
     const prometheus = await startPrometheus(dir, server.url);
     try {
       const expressions = [...readFileSync(join(deploy, 'alerts.yml'), 'utf8').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+(?:for|labels):/g)].map((m) =>
         m[1]!.replace(/\s+/g, ' ').trim().replace(/ (==|>|<|>=|<=) [0-9.]+$/, ''),
       );
-      assert.equal(expressions.length, 7, `every rule read: ${JSON.stringify(expressions)}`);
+      assert.equal(expressions.length, 10, `every rule read: ${JSON.stringify(expressions)}`);
       // rate() and increase() need two scrapes in their window: wait for them, 30 s at most.
       const missing = await pending(expressions, async (expr) => (await prometheus.query(expr)).result.length > 0, 30_000);
       assert.deepEqual(missing, [], 'expressions without data');

@@ -9,6 +9,7 @@ import type { CallQualitySummary } from '../analytics/call-quality.js';
  */
 export class CallQualityMetrics {
   private readonly reports: Counter;
+  private readonly reportedSeconds: Counter;
   private readonly rtt: Histogram;
   private readonly loss: Histogram<'direction'>;
   private readonly jitter: Histogram;
@@ -24,6 +25,7 @@ export class CallQualityMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.reports = new Counter({ name: 'parley_call_quality_reports_total', help: 'call-quality reports received from participants (one per participant every ~10 s)', registers });
+    this.reportedSeconds = new Counter({ name: 'parley_call_reported_seconds_total', help: 'seconds of call the quality reports cover (the denominator of frozen seconds per minute)', registers });
     this.rtt = new Histogram({ name: 'parley_call_rtt_seconds', help: "participants' media round trip, one observation per report", buckets: [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2], registers });
     this.loss = new Histogram({
       name: 'parley_call_packet_loss_ratio',
@@ -58,6 +60,7 @@ export class CallQualityMetrics {
 
   observe(report: CallQualityReport): void {
     this.reports.inc();
+    this.reportedSeconds.inc(report.intervalMs / 1000);
     if (report.rttMs !== undefined) this.rtt.observe(report.rttMs / 1000);
     this.loss.observe({ direction: 'send' }, report.send.lossRatio);
     this.loss.observe({ direction: 'receive' }, report.receive.lossRatio);

@@ -38,8 +38,9 @@ const SFU_COUNTERS: ReadonlyArray<[keyof WorkerStats, string, string]> = [
 export interface MetricsSources {
   rooms: RoomRegistry;
   media: MediaCoordinator;
-  /** The built-in TURN server's counters, when it runs on this node. */
+  /** The built-in TURN server's counters and its allocation quota, when it runs on this node. */
   turn?: TurnMetrics | undefined;
+  turnAllocationQuota?: number | undefined;
   /** The webhook sender, when webhooks are configured. */
   webhooks?: { stats(): WebhookStats } | undefined;
 }
@@ -131,7 +132,7 @@ export class ParleyMetrics {
         this.inc(sources.media.workerRestarts);
       },
     });
-    if (sources.turn) this.registerTurn(sources.turn);
+    if (sources.turn) this.registerTurn(sources.turn, sources.turnAllocationQuota);
     if (sources.webhooks) this.registerWebhooks(sources.webhooks);
   }
 
@@ -148,9 +149,10 @@ export class ParleyMetrics {
   }
 
   /** The built-in TURN server's families (only on a node that runs it). */
-  private registerTurn(turn: TurnMetrics): void {
+  private registerTurn(turn: TurnMetrics, quota: number | undefined): void {
     const registers = [this.registry];
     new Gauge({ name: 'parley_turn_allocations', help: 'TURN allocations open on the built-in server', registers, collect() { this.set(turn.allocationsActive); } });
+    if (quota !== undefined) new Gauge({ name: 'parley_turn_allocation_quota', help: 'allocations the built-in TURN server accepts at once (turn.maxAllocations); past it, 508', registers }).set(quota);
     this.registerReadCounters([
       ['parley_turn_allocations_total', 'TURN allocations made', [[{}, () => turn.allocationsTotal]]],
       ['parley_turn_relayed_packets_total', 'packets relayed, by direction', [[{ direction: 'to_peer' }, () => turn.packetsToPeers], [{ direction: 'to_client' }, () => turn.packetsToClients]]],
