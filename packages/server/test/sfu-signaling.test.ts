@@ -430,6 +430,8 @@ describe('publish, subscribe and forward media', () => {
       ['parley_sfu_keyframe_requests_total', 1],
       ['parley_sfu_published_tracks', 1],
       ['parley_sfu_subscriptions', 1],
+      // The worker process's own CPU: starting it (tsx, node-datachannel) alone takes well over 10 ms.
+      ['parley_sfu_worker_cpu_seconds_total', 0.01],
     ] as const) assert.ok((sample(metrics, series) ?? 0) >= atLeast, `${series} on /metrics: ${sample(metrics, series)}`);
     assert.ok((sample(metrics, 'parley_sfu_packets_received_total') ?? 0) <= stats.packetsIn, 'read from the workers at the scrape');
     await until(() => subscriber.packets.filter((p) => p.keyframe).length > keyframesBefore, 'the new keyframe at the subscriber', 3000);

@@ -36,10 +36,10 @@ export class CallQualityMetrics {
     });
     this.jitter = new Histogram({ name: 'parley_call_jitter_seconds', help: 'largest inter-arrival jitter of the streams a participant received, per report', buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], registers });
     this.bitrate = new Histogram({
-      name: 'parley_call_bitrate_bits_per_second',
-      help: 'what a participant sent and received over a report, by direction',
+      name: 'parley_call_bitrate_bytes_per_second',
+      help: 'what a participant sent and received over a report, by direction (bytes: Prometheus base units; 125000 B/s is 1 Mbit/s)',
       labelNames: ['direction'],
-      buckets: [32e3, 100e3, 300e3, 600e3, 1e6, 2e6, 4e6, 8e6],
+      buckets: [4e3, 12.5e3, 37.5e3, 75e3, 125e3, 250e3, 500e3, 1e6],
       registers,
     });
     this.frames = new Counter({ name: 'parley_call_video_frames_total', help: 'video frames participants received, by result (decoded, dropped)', labelNames: ['result'], registers });
@@ -65,8 +65,8 @@ export class CallQualityMetrics {
     this.loss.observe({ direction: 'send' }, report.send.lossRatio);
     this.loss.observe({ direction: 'receive' }, report.receive.lossRatio);
     this.jitter.observe(report.receive.jitterMs / 1000);
-    this.bitrate.observe({ direction: 'send' }, report.send.bitrateKbps * 1000);
-    this.bitrate.observe({ direction: 'receive' }, report.receive.bitrateKbps * 1000);
+    this.bitrate.observe({ direction: 'send' }, (report.send.bitrateKbps * 1000) / 8);
+    this.bitrate.observe({ direction: 'receive' }, (report.receive.bitrateKbps * 1000) / 8);
     this.frames.inc({ result: 'decoded' }, report.receive.framesDecoded);
     this.frames.inc({ result: 'dropped' }, report.receive.framesDropped);
     this.freezes.inc(report.receive.freezes);

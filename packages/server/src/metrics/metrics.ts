@@ -32,6 +32,7 @@ const SFU_COUNTERS: ReadonlyArray<[keyof WorkerStats, string, string]> = [
   ['keyframeRequests', 'parley_sfu_keyframe_requests_total', 'keyframe requests (PLI) sent to publishers'],
   ['nacksToPublishers', 'parley_sfu_publisher_nacked_packets_total', 'sequence numbers the SFU asked publishers to resend (loss on their uplink)'],
   ['probePackets', 'parley_sfu_probe_packets_total', "padding packets sent to probe subscribers' downlinks"],
+  ['cpuSeconds', 'parley_sfu_worker_cpu_seconds_total', 'CPU seconds (user + system) the SFU worker processes used: rate() over it against the worker count says how busy they are'],
   ['uplinkCollapses', 'parley_sfu_uplink_collapses_total', "times a publisher's uplink lost most of every layer (subscribers moved to the lowest)"],
 ];
 

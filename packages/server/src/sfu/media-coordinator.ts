@@ -136,7 +136,7 @@ export class MediaCoordinator {
 
   /** Totals over all SFU workers (zeros while the SFU has not started). */
   async sfuStats(room?: string): Promise<WorkerStats> {
-    const totals: WorkerStats = { rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0 };
+    const totals: WorkerStats = { rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, cpuSeconds: 0 };
     if (!this.sfu) return totals;
     for (const worker of await (await this.sfu).stats(room)) for (const key of Object.keys(totals) as (keyof WorkerStats)[]) totals[key] += worker[key];
     return totals;

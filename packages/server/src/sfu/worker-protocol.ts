@@ -71,6 +71,8 @@ export interface WorkerStats {
   probePackets: number;
   /** Times a publisher's uplink collapsed (most of every layer lost): its subscribers dropped to the lowest layer. */
   uplinkCollapses: number;
+  /** CPU seconds (user + system) the worker process has used: the whole worker's, whatever room was asked for. */
+  cpuSeconds: number;
 }
 
 export type WorkerEvent =

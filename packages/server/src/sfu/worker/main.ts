@@ -58,7 +58,8 @@ const handlers: Handlers = {
       publishedTracks += router.tracks.size;
       downstreams += router.downstreamCount;
     }
-    return { rooms: routers.length, publishedTracks, downstreams, ...counters };
+    const cpu = process.cpuUsage();
+    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   },
   timeline: ({ room }) =>
     [...(rooms.get(room)?.tracks.values() ?? [])].map((track) => ({ trackId: track.id, publisher: track.publisher, source: track.source, firstPacketAt: track.firstPacketAt })),
