@@ -11,49 +11,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ErrorCode } from '@parley/protocol';
 import type { RunningServer } from '../src/index.ts';
 import { startTestServer, TestClient, token } from './helpers.ts';
 import { Receiver } from './webhook-receiver.ts';
 import { scrape } from './metrics-text.ts';
+import { concrete, dashboard, DATASOURCE, grafana, label, metricNames, panels, queries } from './dashboard-queries.ts';
 import { pending, startPrometheus, until, type RunningPrometheus } from './prometheus-harness.ts';
 import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from './turn/turn-client.ts';
 
-const grafana = fileURLToPath(new URL('../../../deploy/grafana/', import.meta.url));
-const DATASOURCE = '${DS_PROMETHEUS}';
 const TURN_SECRET = 'grafana-test-turn-secret-0123456789';
-
-interface Target {
-  refId?: string;
-  expr?: string;
-  legendFormat?: string;
-  datasource?: { type?: string; uid?: string };
-}
-interface Panel {
-  id?: number;
-  type?: string;
-  title?: string;
-  datasource?: { type?: string; uid?: string };
-  targets?: Target[];
-  gridPos?: { x: number; y: number; w: number; h: number };
-}
-interface Dashboard {
-  uid?: string;
-  title?: string;
-  schemaVersion?: number;
-  panels?: Panel[];
-  templating?: { list?: Array<{ name?: string; type?: string; query?: unknown; definition?: string; datasource?: { uid?: string }; includeAll?: boolean; multi?: boolean; allValue?: string }> };
-}
-
-const dashboard = JSON.parse(readFileSync(join(grafana, 'dashboards/parley.json'), 'utf8')) as Dashboard;
-const panels = (dashboard.panels ?? []).filter((p) => p.type !== 'row');
-const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title ?? '', legend: target.legendFormat ?? '', expr: target.expr ?? '' })));
-const label = (q: { panel: string; legend: string }) => `${q.panel} [${q.legend}]`;
-/** The dashboard's variables as Grafana fills them for the default selection (All nodes, a 15 s scrape interval). */
-const concrete = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('${node}', '.*').replaceAll('$node', '.*');
-/** The Parley metric names an expression uses (Prometheus' own `up` aside). */
-const metricNames = (expr: string) => [...expr.matchAll(/\bparley_[a-z0-9_]+/g)].map((m) => m[0]);
 
 /**
  * Families this test cannot move, so their queries are only required to succeed and return
@@ -63,7 +30,10 @@ const metricNames = (expr: string) => [...expr.matchAll(/\bparley_[a-z0-9_]+/g)]
 const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
   ...[
     'parley_sfu_packets_received_total',
+    'parley_sfu_received_bytes_total',
     'parley_sfu_packets_sent_total',
+    'parley_sfu_sent_bytes_total',
+    'parley_sfu_layer_switches_total',
     'parley_sfu_retransmitted_packets_total',
     'parley_sfu_keyframe_requests_total',
     'parley_sfu_publisher_nacked_packets_total',

@@ -15,6 +15,7 @@ import type { RunningServer } from '../src/index.ts';
 import { startTestServer, TestClient } from './helpers.ts';
 import { scrape } from './metrics-text.ts';
 import { pending, startPrometheus } from './prometheus-harness.ts';
+import { alertExpressions } from './dashboard-queries.ts';
 
 const deploy = fileURLToPath(new URL('../../../deploy/prometheus/', import.meta.url));
 
@@ -65,9 +66,7 @@ describe('deploy/prometheus', () => {
     assert.equal((await client.request({ type: 'qualityReport', report })).type, 'ack');
     const prometheus = await startPrometheus(dir, server.url);
     try {
-      const expressions = [...readFileSync(join(deploy, 'alerts.yml'), 'utf8').matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+(?:for|labels):/g)].map((m) =>
-        m[1]!.replace(/\s+/g, ' ').trim().replace(/ (==|>|<|>=|<=) [0-9.]+$/, ''),
-      );
+      const expressions = alertExpressions();
       assert.equal(expressions.length, 10, `every rule read: ${JSON.stringify(expressions)}`);
       // rate() and increase() need two scrapes in their window: wait for them, 30 s at most.
       const missing = await pending(expressions, async (expr) => (await prometheus.query(expr)).result.length > 0, 30_000);

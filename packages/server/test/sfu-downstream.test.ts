@@ -65,7 +65,7 @@ const source: DownstreamSource = {
   senderReport: () => undefined,
 };
 
-const counters = () => ({ packetsOut: 0, retransmissions: 0, keyframeRequests: 0, probePackets: 0, subscriberFeedbacks: 0 });
+const counters = () => ({ packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0, probePackets: 0, subscriberFeedbacks: 0 });
 
 function numbersOf(packet: Buffer): { sequence: number; pictureId: number; tl0PicIdx: number } {
   const numbering = readPictureNumbering('vp8', packet, payloadOffset(packet))!;

@@ -24,10 +24,16 @@ export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
 export const RATE_LIMITS = ['connection', 'message', 'media_operation', 'quality_report'] as const;
 export type RateLimit = (typeof RATE_LIMITS)[number];
 
+/** The kinds and codecs an SFU track can have (`parley_sfu_published_tracks{kind,codec}`). */
+const TRACK_CODECS = [['audio', 'opus'], ['video', 'vp8'], ['video', 'vp9'], ['video', 'h264'], ['video', 'av1']] as const;
+
 /** SFU worker counters exported, and the metric each becomes. */
-const SFU_COUNTERS: ReadonlyArray<[keyof WorkerStats, string, string]> = [
+const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks'>, string, string]> = [
   ['packetsIn', 'parley_sfu_packets_received_total', 'RTP packets received from publishers (media, first transmissions and resends)'],
+  ['bytesIn', 'parley_sfu_received_bytes_total', 'RTP bytes received from publishers on their media payload types (headers included)'],
   ['packetsOut', 'parley_sfu_packets_sent_total', 'RTP packets sent to subscribers'],
+  ['bytesOut', 'parley_sfu_sent_bytes_total', 'RTP bytes sent to subscribers (headers included)'],
+  ['layerSwitches', 'parley_sfu_layer_switches_total', "times a subscriber's forwarded simulcast layer changed (congestion, requested quality, speaker changes)"],
   ['retransmissions', 'parley_sfu_retransmitted_packets_total', "packets resent to subscribers after their NACKs"],
   ['keyframeRequests', 'parley_sfu_keyframe_requests_total', 'keyframe requests (PLI) sent to publishers'],
   ['nacksToPublishers', 'parley_sfu_publisher_nacked_packets_total', 'sequence numbers the SFU asked publishers to resend (loss on their uplink)'],
@@ -108,22 +114,22 @@ export class ParleyMetrics {
         },
       });
     }
-    new Gauge({
-      name: 'parley_sfu_published_tracks',
-      help: "tracks published to this node's SFU",
-      registers,
-      async collect() {
-        this.set((await sfuStats()).publishedTracks);
-      },
-    });
-    new Gauge({
-      name: 'parley_sfu_subscriptions',
-      help: 'tracks forwarded to subscribers (one per subscriber and track)',
-      registers,
-      async collect() {
-        this.set((await sfuStats()).downstreams);
-      },
-    });
+    for (const [name, help, field] of [
+      ['parley_sfu_published_tracks', "tracks published to this node's SFU, by kind and codec", 'published'],
+      ['parley_sfu_subscriptions', 'tracks forwarded to subscribers (one per subscriber and track), by kind and codec', 'subscribed'],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['kind', 'codec'],
+        registers,
+        async collect() {
+          // Every codec Parley forwards has a series, 0 when unused: a closed set, and panels have data.
+          for (const [kind, codec] of TRACK_CODECS) this.set({ kind, codec }, 0);
+          for (const count of (await sfuStats()).tracks) this.set({ kind: count.kind, codec: count.codec }, count[field]);
+        },
+      });
+    }
     new Counter({
       name: 'parley_sfu_worker_restarts_total',
       help: 'SFU worker processes restarted after they died',

@@ -4,7 +4,7 @@ import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SfuService } from './sfu-service.js';
-import type { TrackTimeline, WorkerStats } from './worker-protocol.js';
+import type { TrackCount, TrackTimeline, WorkerStats } from './worker-protocol.js';
 
 /** A room's media timeline (Date.now() times), for `npm run bench:join`. */
 export interface MediaTimeline {
@@ -136,10 +136,22 @@ export class MediaCoordinator {
 
   /** Totals over all SFU workers (zeros while the SFU has not started). */
   async sfuStats(room?: string): Promise<WorkerStats> {
-    const totals: WorkerStats = { rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, cpuSeconds: 0 };
+    const totals: WorkerStats = {
+      rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0,
+      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, cpuSeconds: 0, tracks: [],
+    };
     if (!this.sfu) return totals;
-    for (const worker of await (await this.sfu).stats(room)) for (const key of Object.keys(totals) as (keyof WorkerStats)[]) totals[key] += worker[key];
-    return totals;
+    const tracks = new Map<string, TrackCount>();
+    for (const worker of await (await this.sfu).stats(room)) {
+      for (const key of Object.keys(totals) as (keyof WorkerStats)[]) if (key !== 'tracks') totals[key] += worker[key];
+      for (const count of worker.tracks) {
+        const sum = tracks.get(`${count.kind}/${count.codec}`) ?? { ...count, published: 0, subscribed: 0 };
+        sum.published += count.published;
+        sum.subscribed += count.subscribed;
+        tracks.set(`${count.kind}/${count.codec}`, sum);
+      }
+    }
+    return { ...totals, tracks: [...tracks.values()] };
   }
 
   /** Where a room's SFU media stands: its tracks' first packets and the deliveries to subscribers. */

@@ -51,12 +51,25 @@ export interface TrackTimeline {
   firstPacketAt: number | undefined;
 }
 
+/** Published tracks and their subscriptions, for one kind and codec. */
+export interface TrackCount {
+  kind: 'audio' | 'video';
+  codec: string;
+  published: number;
+  subscribed: number;
+}
+
 export interface WorkerStats {
   rooms: number;
   publishedTracks: number;
   downstreams: number;
   packetsIn: number;
+  /** RTP bytes received from publishers on their media payload type (headers included; RTX resends not). */
+  bytesIn: number;
   packetsOut: number;
+  bytesOut: number;
+  /** Times a subscriber's forwarded simulcast layer changed. */
+  layerSwitches: number;
   retransmissions: number;
   keyframeRequests: number;
   /** Sequence numbers the SFU asked publishers to resend (loss on their uplink). */
@@ -73,6 +86,7 @@ export interface WorkerStats {
   uplinkCollapses: number;
   /** CPU seconds (user + system) the worker process has used: the whole worker's, whatever room was asked for. */
   cpuSeconds: number;
+  tracks: TrackCount[];
 }
 
 export type WorkerEvent =

@@ -71,6 +71,10 @@ export interface DownstreamOptions {
 
 export interface ForwardingCounters {
   packetsOut: number;
+  /** RTP bytes (headers included) sent to subscribers. */
+  bytesOut: number;
+  /** Times a subscriber's forwarded simulcast layer changed (the first layer is not a switch). */
+  layerSwitches: number;
   retransmissions: number;
   keyframeRequests: number;
   /** Padding-only packets sent to probe subscribers' downlinks. */
@@ -197,6 +201,7 @@ export class Downstream {
     this.packetsSent += 1;
     this.octetsSent += payloadEnd(buffer) - Math.max(payloadOffset(buffer), 0);
     this.counters.packetsOut += 1;
+    this.counters.bytesOut += buffer.length;
     if (this.probeBytes > 0 && marker(buffer) && outSequence === this.lastSequence) this.sendPadding();
   }
 
@@ -212,6 +217,7 @@ export class Downstream {
       this.pictureIdOffset = (this.lastPictureId + 1 - numbering.pictureId) & 0x7fff;
       this.tl0PicIdxOffset = (this.lastTl0PicIdx + 1 - numbering.tl0PicIdx) & 0xff;
     }
+    if (!first && layer !== this.currentLayer) this.counters.layerSwitches += 1;
     this.currentLayer = layer;
     if (first) {
       this.layers.started();

@@ -2,7 +2,7 @@
  * Entry point of an SFU worker process. Media runs here, in native code that could crash, so a
  * crash never takes signaling down: the parent restarts the worker and its rooms reconnect.
  */
-import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from '../worker-protocol.js';
+import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats, TrackCount } from '../worker-protocol.js';
 import { MediaEngine, type EngineOptions } from './engine.js';
 import { RoomRouter, type Counters } from './room-router.js';
 
@@ -18,7 +18,7 @@ const SPEAKER_WINDOW_MS = 500;
 const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
 const engine = new MediaEngine(options);
 const rooms = new Map<string, RoomRouter>();
-const counters: Counters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0 };
+const counters: Counters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0 };
 
 function send(message: WorkerMessageOut): void {
   if (process.connected) process.send!(message);
@@ -54,12 +54,20 @@ const handlers: Handlers = {
     const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);
     let publishedTracks = 0;
     let downstreams = 0;
+    const byCodec = new Map<string, TrackCount>();
     for (const router of routers) {
       publishedTracks += router.tracks.size;
       downstreams += router.downstreamCount;
+      for (const track of router.tracks.values()) {
+        const key = `${track.kind}/${track.codec}`;
+        const count = byCodec.get(key) ?? { kind: track.kind, codec: track.codec, published: 0, subscribed: 0 };
+        count.published += 1;
+        count.subscribed += track.downstreams.size;
+        byCodec.set(key, count);
+      }
     }
     const cpu = process.cpuUsage();
-    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, tracks: [...byCodec.values()] };
   },
   timeline: ({ room }) =>
     [...(rooms.get(room)?.tracks.values() ?? [])].map((track) => ({ trackId: track.id, publisher: track.publisher, source: track.source, firstPacketAt: track.firstPacketAt })),

@@ -300,6 +300,7 @@ export class PublishedTrack implements DownstreamSource {
     }
     if (payloadType(packet) !== this.offer.codec.payloadType) return; // RTX (padding on it too): not forwarded
     this.counters.packetsIn += 1;
+    this.counters.bytesIn += packet.length;
     const layer = this.layerOf(packet);
     if (layer < 0) return;
     const state = this.layerStates[layer]!;

@@ -15,7 +15,7 @@ interface Member {
   subscriber: SubscriberConnection;
 }
 
-export type Counters = ForwardingCounters & { packetsIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number; uplinkCollapses: number };
+export type Counters = ForwardingCounters & { packetsIn: number; bytesIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number; uplinkCollapses: number };
 
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
 const DYNACAST_PAUSE_AFTER_MS = 2_000;
