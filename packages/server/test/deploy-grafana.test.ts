@@ -44,6 +44,7 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
   ['parley_sfu_uplink_collapses_total', "needs a publisher's uplink losing most of every simulcast layer (sfu-uplink-collapse.test.ts)"],
   ['parley_sfu_worker_restarts_total', 'needs an SFU worker process to die (sfu-signaling.test.ts "worker crash" kills one)'],
   ['parley_nodejs_eventloop_lag_seconds', "prom-client's last single lag sample (a setImmediate delay), usually 0 on an idle loop"],
+  ['parley_sfu_worker_eventloop_lag_p99_seconds', 'the SFU workers start with the first SFU room; sfu-signaling.test.ts reads it on /metrics'],
   ['parley_sfu_worker_cpu_seconds_total', 'the SFU workers start with the first SFU room; sfu-signaling.test.ts checks the CPU on /metrics'],
   ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks.test.ts fills it with the receiver down)'],
 ]);

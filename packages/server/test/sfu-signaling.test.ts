@@ -428,10 +428,14 @@ describe('publish, subscribe and forward media', () => {
       ['parley_sfu_packets_sent_total', 1],
       ['parley_sfu_retransmitted_packets_total', 1],
       ['parley_sfu_keyframe_requests_total', 1],
-      ['parley_sfu_published_tracks', 1],
-      ['parley_sfu_subscriptions', 1],
+      ['parley_sfu_published_tracks{kind="video",codec="vp8"}', 1],
+      ['parley_sfu_subscriptions{kind="video",codec="vp8"}', 1],
       // The worker process's own CPU: starting it (tsx, node-datachannel) alone takes well over 10 ms.
       ['parley_sfu_worker_cpu_seconds_total', 0.01],
+      ['parley_sfu_received_bytes_total', 100],
+      ['parley_sfu_sent_bytes_total', 100],
+      // The worker's loop, sampled every 10 ms: a p99 of at least that once it has run.
+      ['parley_sfu_worker_eventloop_lag_p99_seconds', 0.001],
     ] as const) assert.ok((sample(metrics, series) ?? 0) >= atLeast, `${series} on /metrics: ${sample(metrics, series)}`);
     assert.ok((sample(metrics, 'parley_sfu_packets_received_total') ?? 0) <= stats.packetsIn, 'read from the workers at the scrape');
     await until(() => subscriber.packets.filter((p) => p.keyframe).length > keyframesBefore, 'the new keyframe at the subscriber', 3000);

@@ -28,7 +28,7 @@ export type RateLimit = (typeof RATE_LIMITS)[number];
 const TRACK_CODECS = [['audio', 'opus'], ['video', 'vp8'], ['video', 'vp9'], ['video', 'h264'], ['video', 'av1']] as const;
 
 /** SFU worker counters exported, and the metric each becomes. */
-const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks'>, string, string]> = [
+const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventLoopLagSeconds'>, string, string]> = [
   ['packetsIn', 'parley_sfu_packets_received_total', 'RTP packets received from publishers (media, first transmissions and resends)'],
   ['bytesIn', 'parley_sfu_received_bytes_total', 'RTP bytes received from publishers on their media payload types (headers included)'],
   ['packetsOut', 'parley_sfu_packets_sent_total', 'RTP packets sent to subscribers'],
@@ -114,6 +114,14 @@ export class ParleyMetrics {
         },
       });
     }
+    new Gauge({
+      name: 'parley_sfu_worker_eventloop_lag_p99_seconds',
+      help: "the busiest SFU worker's event-loop delay, p99 over the last 10-20 s: every packet is forwarded from that loop",
+      registers,
+      async collect() {
+        this.set((await sfuStats()).eventLoopLagSeconds);
+      },
+    });
     for (const [name, help, field] of [
       ['parley_sfu_published_tracks', "tracks published to this node's SFU, by kind and codec", 'published'],
       ['parley_sfu_subscriptions', 'tracks forwarded to subscribers (one per subscriber and track), by kind and codec', 'subscribed'],

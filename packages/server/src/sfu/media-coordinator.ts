@@ -138,12 +138,13 @@ export class MediaCoordinator {
   async sfuStats(room?: string): Promise<WorkerStats> {
     const totals: WorkerStats = {
       rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0,
-      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, cpuSeconds: 0, tracks: [],
+      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, cpuSeconds: 0, eventLoopLagSeconds: 0, tracks: [],
     };
     if (!this.sfu) return totals;
     const tracks = new Map<string, TrackCount>();
     for (const worker of await (await this.sfu).stats(room)) {
-      for (const key of Object.keys(totals) as (keyof WorkerStats)[]) if (key !== 'tracks') totals[key] += worker[key];
+      for (const key of Object.keys(totals) as (keyof WorkerStats)[]) if (key !== 'tracks' && key !== 'eventLoopLagSeconds') totals[key] += worker[key];
+      totals.eventLoopLagSeconds = Math.max(totals.eventLoopLagSeconds, worker.eventLoopLagSeconds);
       for (const count of worker.tracks) {
         const sum = tracks.get(`${count.kind}/${count.codec}`) ?? { ...count, published: 0, subscribed: 0 };
         sum.published += count.published;

@@ -86,6 +86,8 @@ export interface WorkerStats {
   uplinkCollapses: number;
   /** CPU seconds (user + system) the worker process has used: the whole worker's, whatever room was asked for. */
   cpuSeconds: number;
+  /** The worker's event-loop delay, p99 over the last 10-20 s (seconds); over workers, the largest. */
+  eventLoopLagSeconds: number;
   tracks: TrackCount[];
 }
 

@@ -3,6 +3,7 @@
  * crash never takes signaling down: the parent restarts the worker and its rooms reconnect.
  */
 import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats, TrackCount } from '../worker-protocol.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MediaEngine, type EngineOptions } from './engine.js';
 import { RoomRouter, type Counters } from './room-router.js';
 
@@ -19,6 +20,20 @@ const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptio
 const engine = new MediaEngine(options);
 const rooms = new Map<string, RoomRouter>();
 const counters: Counters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0 };
+
+/**
+ * The worker's event-loop delay: every packet is forwarded from this loop, so a lagging loop is
+ * late media. p99 over the current and the previous 10 s window, so a scrape never reads an
+ * empty window.
+ */
+const LAG_WINDOW_MS = 10_000;
+const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+eventLoopDelay.enable();
+let previousWindowLagP99 = 0;
+setInterval(() => {
+  previousWindowLagP99 = eventLoopDelay.percentile(99);
+  eventLoopDelay.reset();
+}, LAG_WINDOW_MS).unref();
 
 function send(message: WorkerMessageOut): void {
   if (process.connected) process.send!(message);
@@ -67,7 +82,7 @@ const handlers: Handlers = {
       }
     }
     const cpu = process.cpuUsage();
-    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, tracks: [...byCodec.values()] };
+    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, eventLoopLagSeconds: Math.max(previousWindowLagP99, eventLoopDelay.percentile(99)) / 1e9, tracks: [...byCodec.values()] };
   },
   timeline: ({ room }) =>
     [...(rooms.get(room)?.tracks.values() ?? [])].map((track) => ({ trackId: track.id, publisher: track.publisher, source: track.source, firstPacketAt: track.firstPacketAt })),
