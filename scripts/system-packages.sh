@@ -11,10 +11,11 @@
 #   coturn                 the production TURN server the relay tests run, and its turnutils clients
 #   nftables, iproute2     network namespaces, veth links and loss for the netsim tests
 #   prometheus             promtool: the /metrics endpoint is checked with `promtool check metrics`
+#   redis-server           the cluster backend's tests run a real Redis (killed and restarted)
 # PARLEY_SKIP_SYSTEM_PACKAGES=1 skips `ensure` (a machine that provides them another way).
 set -euo pipefail
 
-packages=(chromium firefox-esr coturn nftables iproute2 prometheus)
+packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server)
 
 missing() {
   local package

@@ -7,6 +7,8 @@ import { createRequestHandler } from './http/routes.js';
 import { loadTls } from './http/tls.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
+import type { NodeAgent } from './cluster/node-agent.js';
+import { createClusterAgent } from './cluster/start-cluster.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
@@ -29,6 +31,8 @@ export interface RunningServer {
   readonly turn: BuiltInTurn | undefined;
   /** What GET /metrics serves. */
   readonly metrics: ParleyMetrics;
+  /** This node's cluster membership (a cluster of one without Redis). */
+  readonly cluster: NodeAgent;
   /** Sends room events to `webhooks.urls`; undefined when none are configured. */
   readonly webhooks: WebhookSender | undefined;
   close(): Promise<void>;
@@ -52,8 +56,12 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const builtInTurn = turn && turnSecret !== undefined ? { urls: turn.urls, secret: turnSecret } : undefined;
   const webhooks = config.webhooks.secret !== undefined && config.webhooks.urls.length > 0 ? new WebhookSender({ urls: config.webhooks.urls, secret: config.webhooks.secret, nodeId: config.nodeId, logger }) : undefined;
   if (webhooks) rooms.onEvent((event) => webhooks.send(event));
-  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, turnAllocationQuota: config.turn.maxAllocations, webhooks });
-  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn };
+  const cluster = await createClusterAgent(config, rooms, media, logger).catch(async (error: unknown) => {
+    await turn?.server.close();
+    throw error;
+  });
+  const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, turnAllocationQuota: config.turn.maxAllocations, webhooks, cluster });
+  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -68,12 +76,20 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     });
   }).catch(async (error: unknown) => {
     await turn?.server.close();
+    await cluster.stop();
     throw error;
   });
   http.on('error', (error) => logger.error('http server error', { error }));
   const port = (http.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
+  try {
+    await cluster.start(config.cluster.advertiseUrl ?? url);
+  } catch (error) {
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await turn?.server.close();
+    throw error;
+  }
   logger.info('parley listening', { url, ...describeConfig(config), ...(tls?.fingerprint ? { certificateFingerprint: tls.fingerprint } : {}) });
   if (config.devMode) logger.warn('dev mode is on: anyone who can reach this server can mint tokens at POST /api/dev/token');
 
@@ -87,7 +103,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     turn,
     metrics,
     webhooks,
+    cluster,
     close: async () => {
+      await cluster.stop();
       await signaling.close();
       // Leaves and room_finished of the closing connections go out before the process ends.
       await webhooks?.close();

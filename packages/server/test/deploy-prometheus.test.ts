@@ -67,7 +67,7 @@ describe('deploy/prometheus', () => {
     const prometheus = await startPrometheus(dir, server.url);
     try {
       const expressions = alertExpressions();
-      assert.equal(expressions.length, 11, `every rule read: ${JSON.stringify(expressions)}`);
+      assert.equal(expressions.length, 12, `every rule read: ${JSON.stringify(expressions)}`);
       // rate() and increase() need two scrapes in their window: wait for them, 30 s at most.
       const missing = await pending(expressions, async (expr) => (await prometheus.query(expr)).result.length > 0, 30_000);
       assert.deepEqual(missing, [], 'expressions without data');

@@ -178,6 +178,23 @@ export const ServerConfigSchema = z
      * one it answers only requests from this machine's loopback that no proxy forwarded.
      */
     metrics: z.object({ token: z.string().min(16, 'the metrics token is at least 16 characters').optional() }).strict().default({}),
+    /** Several nodes sharing one Redis (docs/cluster.md); without redisUrl, one process and no Redis. */
+    cluster: z
+      .object({
+        /** redis:// or rediss:// (TLS), with the password in it if Redis needs one (never logged). */
+        redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'the Redis URL starts with redis:// or rediss://').optional(),
+        /** What this node does: signaling (WebSockets, rooms), media (an SFU), or both. */
+        roles: z.array(z.enum(['signaling', 'media'])).min(1).default(['signaling', 'media']),
+        heartbeatMs: z.coerce.number().int().min(100).max(60_000).default(1000),
+        /** A node silent this long is gone: its rooms are placed again on a live node. */
+        nodeTtlMs: z.coerce.number().int().min(300).max(300_000).default(5000),
+        /** How other nodes and clients reach this node's signaling, when it is not the listening URL (a proxy, a public name). */
+        advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+        keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,32}$/, 'the key prefix is 1-32 of A-Z a-z 0-9 : _ -').default('parley:'),
+      })
+      .strict()
+      .prefault({})
+      .refine((cluster) => cluster.nodeTtlMs >= 2 * cluster.heartbeatMs, 'cluster.nodeTtlMs must be at least twice cluster.heartbeatMs (one lost heartbeat must not expire a node)'),
     /** Signed POSTs of room events (docs/webhooks.md). */
     webhooks: z
       .object({
@@ -272,6 +289,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_LOG_FORMAT', ['logFormat'], String],
     ['PARLEY_NODE_ID', ['nodeId'], String],
     ['PARLEY_METRICS_TOKEN', ['metrics', 'token'], String],
+    ['PARLEY_REDIS_URL', ['cluster', 'redisUrl'], String],
+    ['PARLEY_NODE_ROLES', ['cluster', 'roles'], list],
+    ['PARLEY_ADVERTISE_URL', ['cluster', 'advertiseUrl'], String],
     ['PARLEY_WEBHOOK_URLS', ['webhooks', 'urls'], list],
     ['PARLEY_WEBHOOK_SECRET', ['webhooks', 'secret'], String],
   ];
@@ -349,5 +369,6 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
     turnDeniedPeers: config.turn.deniedPeers.join(','),
     metrics: config.metrics.token === undefined ? 'loopback only' : 'bearer token',
     webhooks: config.webhooks.urls.length,
+    cluster: config.cluster.redisUrl === undefined ? 'one process' : `redis (${config.cluster.roles.join('+')})`,
   };
 }

@@ -21,6 +21,7 @@ export interface HttpContext {
   logger: Logger;
   serverVersion: string;
   startedAt: number;
+  cluster: { healthy: boolean; liveNodes: number; backendKind: string };
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -103,6 +104,7 @@ function health(ctx: HttpContext) {
     uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
     devMode: ctx.config.devMode,
     ...ctx.rooms.stats(),
+    cluster: { backend: ctx.cluster.backendKind, healthy: ctx.cluster.healthy, nodes: ctx.cluster.liveNodes },
   };
 }
 

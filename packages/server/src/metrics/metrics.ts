@@ -50,6 +50,8 @@ export interface MetricsSources {
   turnAllocationQuota?: number | undefined;
   /** The webhook sender, when webhooks are configured. */
   webhooks?: { stats(): WebhookStats } | undefined;
+  /** This node's cluster membership. */
+  cluster?: { healthy: boolean; liveNodes: number; backendKind: string } | undefined;
 }
 
 /** A counter family whose series are read from someone else's counters at scrape time. */
@@ -149,6 +151,19 @@ export class ParleyMetrics {
     });
     if (sources.turn) this.registerTurn(sources.turn, sources.turnAllocationQuota);
     if (sources.webhooks) this.registerWebhooks(sources.webhooks);
+    const cluster = sources.cluster;
+    if (cluster) {
+      new Gauge({
+        name: 'parley_cluster_backend_up',
+        help: "1 when the cluster backend (Redis, or memory on a single node) answered this node's last heartbeat, else 0",
+        labelNames: ['backend'],
+        registers,
+        collect() {
+          this.set({ backend: cluster.backendKind }, cluster.healthy ? 1 : 0);
+        },
+      });
+      new Gauge({ name: 'parley_cluster_nodes', help: 'live nodes in the cluster as this node last saw them (itself included)', registers, collect() { this.set(cluster.liveNodes); } });
+    }
   }
 
   /** Webhook deliveries (only on a node with webhooks configured). */

@@ -1,0 +1,54 @@
+import { ClusterError, type ClusterBackend, type NodeInfo, type Placement } from './cluster-types.js';
+import { selectMediaNode } from './node-selection.js';
+
+/**
+ * The cluster of one process (no Redis): the node registry and room map in memory, with the same
+ * TTL rule as Redis, so a single node behaves as a cluster of one and tests can run several
+ * "nodes" against one instance.
+ */
+export class MemoryCluster implements ClusterBackend {
+  readonly kind = 'memory';
+  private readonly records = new Map<string, { node: NodeInfo; expiresAt: number }>();
+  private readonly rooms = new Map<string, string>();
+
+  constructor(private readonly options: { nodeTtlMs: number; now?: () => number }) {}
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  async heartbeat(node: NodeInfo): Promise<void> {
+    this.records.set(node.id, { node: structuredClone(node), expiresAt: this.now() + this.options.nodeTtlMs });
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    const now = this.now();
+    for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id);
+    return [...this.records.values()].map(({ node }) => structuredClone(node));
+  }
+
+  async placeRoom(room: string): Promise<Placement> {
+    const live = await this.nodes();
+    const current = live.find((node) => node.id === this.rooms.get(room));
+    if (current) return { room, node: current, placedNow: false };
+    const chosen = selectMediaNode(live);
+    if (!chosen) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
+    this.rooms.set(room, chosen.id);
+    return { room, node: chosen, placedNow: true };
+  }
+
+  async releaseRoom(room: string, nodeId: string): Promise<void> {
+    if (this.rooms.get(room) === nodeId) this.rooms.delete(room);
+  }
+
+  async roomNode(room: string): Promise<NodeInfo | undefined> {
+    const id = this.rooms.get(room);
+    return id === undefined ? undefined : (await this.nodes()).find((node) => node.id === id);
+  }
+
+  async deregister(nodeId: string): Promise<void> {
+    this.records.delete(nodeId);
+  }
+
+  async close(): Promise<void> {}
+}

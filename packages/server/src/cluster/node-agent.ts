@@ -1,0 +1,94 @@
+import type { Logger } from '../logger.js';
+import type { ClusterBackend, NodeInfo, NodeLoad, NodeRole } from './cluster-types.js';
+
+export interface NodeAgentOptions {
+  backend: ClusterBackend;
+  node: Omit<NodeInfo, 'load' | 'updatedAt' | 'state' | 'url'>;
+  /** This node's load now (rooms, participants, tracks, SFU CPU). */
+  load: () => Promise<NodeLoad>;
+  heartbeatMs: number;
+  logger: Logger;
+}
+
+/**
+ * Keeps this node's record in the cluster backend: a heartbeat with its load every
+ * `heartbeatMs`. While the backend is unreachable the node keeps serving what it has and says so
+ * once (a warning), then once more when it is back, with how long it was away.
+ */
+export class NodeAgent {
+  private timer: NodeJS.Timeout | undefined;
+  private state: NodeInfo['state'] = 'serving';
+  private downSince: number | undefined;
+  private lastNodes = 0;
+  private beating: Promise<void> | undefined;
+  private url = '';
+
+  constructor(private readonly options: NodeAgentOptions) {}
+
+  get roles(): readonly NodeRole[] {
+    return this.options.node.roles;
+  }
+
+  /** The backend answered the last heartbeat. */
+  get healthy(): boolean {
+    return this.downSince === undefined;
+  }
+
+  /** Live nodes the backend listed at the last heartbeat (this one included). */
+  get liveNodes(): number {
+    return this.lastNodes;
+  }
+
+  /** Registers this node at `url`, failing when the backend cannot be reached (a start-up error). */
+  async start(url: string): Promise<void> {
+    this.url = url;
+    await this.options.backend.heartbeat(await this.record());
+    this.lastNodes = (await this.options.backend.nodes()).length;
+    this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Takes no new rooms from now on (placement skips draining nodes); its rooms stay. */
+  async drain(): Promise<void> {
+    this.state = 'draining';
+    await this.beat();
+  }
+
+  private async record(): Promise<NodeInfo> {
+    return { ...this.options.node, url: this.url, state: this.state, load: await this.options.load(), updatedAt: Date.now() };
+  }
+
+  private beat(): Promise<void> {
+    this.beating ??= this.heartbeat().finally(() => (this.beating = undefined));
+    return this.beating;
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.options.backend.heartbeat(await this.record());
+      this.lastNodes = (await this.options.backend.nodes()).length;
+      if (this.downSince !== undefined) {
+        this.options.logger.info('cluster backend reachable again', { awayMs: Date.now() - this.downSince, nodes: this.lastNodes });
+        this.downSince = undefined;
+      }
+    } catch (error) {
+      if (this.downSince === undefined) {
+        this.downSince = Date.now();
+        this.options.logger.warn('cluster backend unreachable: this node keeps its rooms, other nodes will see it expire', { error });
+      }
+    }
+  }
+
+  get backendKind(): ClusterBackend['kind'] {
+    return this.options.backend.kind;
+  }
+
+  /** Stops heartbeating and removes this node's record. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    // Redis away at shutdown: the record expires by itself after its TTL.
+    await this.options.backend.deregister(this.options.node.id).catch(() => undefined);
+    await this.options.backend.close();
+  }
+}

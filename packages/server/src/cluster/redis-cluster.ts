@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import { ClusterError, type ClusterBackend, type NodeInfo, type Placement } from './cluster-types.js';
+import { selectMediaNode } from './node-selection.js';
+
+export interface RedisClusterOptions {
+  url: string;
+  /** A node whose record is not refreshed within this is gone (its rooms are placed again). */
+  nodeTtlMs: number;
+  /** Key prefix, so deployments (or tests) can share one Redis. */
+  prefix?: string;
+}
+
+/**
+ * Keys: `<prefix>node:<id>` (the node's JSON record, expiring after nodeTtlMs unless refreshed),
+ * `<prefix>nodes` (the set of ids, pruned of expired ones when read), `<prefix>room:<name>`
+ * (the id of the node the room lives on). One Redis, not Redis Cluster: the placement script
+ * reads a node key it computes, which Redis Cluster's key slots would forbid.
+ */
+const PLACE_ROOM = `
+local current = redis.call('GET', KEYS[1])
+if current and redis.call('EXISTS', ARGV[1] .. current) == 1 then return {current, 0} end
+redis.call('SET', KEYS[1], ARGV[2])
+return {ARGV[2], 1}`;
+const RELEASE_ROOM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export class RedisCluster implements ClusterBackend {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(private readonly options: RedisClusterOptions) {
+    this.prefix = options.prefix ?? 'parley:';
+    // Fail fast while Redis is away (no offline queue, one retry): a join waits on placement, and
+    // an error it can report beats a request hanging until Redis returns. Reconnects go on in the
+    // background every 0.1-1 s.
+    this.redis = new Redis(options.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 1000),
+    });
+    this.redis.on('error', () => {
+      // Reported by the failing calls (ClusterError); ioredis reconnects by itself.
+    });
+  }
+
+  /** Connects (at start: a wrong URL is a start-up error, not a later surprise). */
+  async connect(): Promise<void> {
+    await this.call('connect to Redis', () => this.redis.connect());
+  }
+
+  private nodeKey(id: string): string {
+    return `${this.prefix}node:${id}`;
+  }
+
+  private roomKey(room: string): string {
+    return `${this.prefix}room:${room}`;
+  }
+
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new ClusterError('BACKEND_UNAVAILABLE', `cluster backend: could not ${what}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async heartbeat(node: NodeInfo): Promise<void> {
+    await this.call('register this node', () =>
+      this.redis.multi().set(this.nodeKey(node.id), JSON.stringify(node), 'PX', this.options.nodeTtlMs).sadd(`${this.prefix}nodes`, node.id).exec(),
+    );
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    const ids = await this.call('list nodes', () => this.redis.smembers(`${this.prefix}nodes`));
+    if (ids.length === 0) return [];
+    const records = await this.call('read nodes', () => this.redis.mget(ids.map((id) => this.nodeKey(id))));
+    const gone = ids.filter((_, index) => records[index] === null);
+    if (gone.length > 0) await this.redis.srem(`${this.prefix}nodes`, ...gone).catch(() => undefined);
+    return records.flatMap((record) => (record === null ? [] : [parseNode(record)]));
+  }
+
+  async placeRoom(room: string, attempt = 1): Promise<Placement> {
+    const live = await this.nodes();
+    const candidate = selectMediaNode(live);
+    const current = await this.call('read a room placement', () => this.redis.get(this.roomKey(room)));
+    const placedOnLive = current === null ? undefined : live.find((node) => node.id === current);
+    if (placedOnLive) return { room, node: placedOnLive, placedNow: false };
+    if (!candidate) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
+    const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), candidate.id))) as [string, number];
+    // Another node placed it first (or on a node that came back): that placement wins.
+    const node = live.find((record) => record.id === id) ?? (await this.nodes()).find((record) => record.id === id);
+    // It expired in between: place the room again (a few times at most, then say so).
+    if (!node) {
+      if (attempt >= 3) throw new ClusterError('NO_MEDIA_NODE', `room ${room}: the node it was placed on keeps disappearing`);
+      return this.placeRoom(room, attempt + 1);
+    }
+    return { room, node, placedNow: placedNow === 1 };
+  }
+
+  async releaseRoom(room: string, nodeId: string): Promise<void> {
+    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 1, this.roomKey(room), nodeId));
+  }
+
+  async roomNode(room: string): Promise<NodeInfo | undefined> {
+    const id = await this.call('read a room placement', () => this.redis.get(this.roomKey(room)));
+    if (id === null) return undefined;
+    const record = await this.call('read a node', () => this.redis.get(this.nodeKey(id)));
+    return record === null ? undefined : parseNode(record);
+  }
+
+  async deregister(nodeId: string): Promise<void> {
+    await this.call('deregister a node', () => this.redis.multi().del(this.nodeKey(nodeId)).srem(`${this.prefix}nodes`, nodeId).exec());
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+function parseNode(record: string): NodeInfo {
+  try {
+    return JSON.parse(record) as NodeInfo;
+  } catch (error) {
+    throw new ClusterError('INVALID_RECORD', `a node record in Redis is not JSON: ${record.slice(0, 80)}`, { cause: error });
+  }
+}

@@ -1,0 +1,46 @@
+import type { ServerConfig } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { MediaCoordinator } from '../sfu/media-coordinator.js';
+import type { ClusterBackend, NodeLoad } from './cluster-types.js';
+import { MemoryCluster } from './memory-cluster.js';
+import { NodeAgent } from './node-agent.js';
+import { RedisCluster } from './redis-cluster.js';
+
+/**
+ * This node's cluster membership: Redis when `cluster.redisUrl` is set (connected here, so a
+ * wrong URL fails the start), else a cluster of one in memory. The agent starts heartbeating once
+ * the server listens (`agent.start(url)`).
+ */
+export async function createClusterAgent(config: ServerConfig, rooms: RoomRegistry, media: MediaCoordinator, logger: Logger): Promise<NodeAgent> {
+  const { cluster } = config;
+  let backend: ClusterBackend;
+  if (cluster.redisUrl === undefined) {
+    backend = new MemoryCluster({ nodeTtlMs: cluster.nodeTtlMs });
+  } else {
+    const redis = new RedisCluster({ url: cluster.redisUrl, nodeTtlMs: cluster.nodeTtlMs, prefix: cluster.keyPrefix });
+    await redis.connect();
+    backend = redis;
+  }
+  return new NodeAgent({
+    backend,
+    node: { id: config.nodeId, roles: cluster.roles, startedAt: Date.now(), ...(config.sfu.announcedAddress ? { mediaAddress: config.sfu.announcedAddress } : {}) },
+    load: loadReader(rooms, media),
+    heartbeatMs: cluster.heartbeatMs,
+    logger,
+  });
+}
+
+/** Reads this node's load; SFU CPU is the workers' CPU seconds per second since the last reading. */
+function loadReader(rooms: RoomRegistry, media: MediaCoordinator): () => Promise<NodeLoad> {
+  let previous: { cpuSeconds: number; at: number } | undefined;
+  return async () => {
+    const { rooms: roomCount, participants } = rooms.stats();
+    const sfu = await media.sfuStats().catch(() => undefined);
+    const at = performance.now();
+    const cpuSeconds = sfu?.cpuSeconds ?? 0;
+    const sfuCpu = previous && at > previous.at && cpuSeconds >= previous.cpuSeconds ? (cpuSeconds - previous.cpuSeconds) / ((at - previous.at) / 1000) : 0;
+    previous = { cpuSeconds, at };
+    return { rooms: roomCount, participants, tracks: sfu?.publishedTracks ?? 0, sfuCpu: Math.round(sfuCpu * 100) / 100 };
+  };
+}

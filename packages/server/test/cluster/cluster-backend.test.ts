@@ -1,0 +1,193 @@
+/**
+ * The cluster backend (packages/server/src/cluster): the same contract for the in-memory and the
+ * Redis implementation (a real redis-server), two nodes racing to place the same rooms, and what
+ * a node sees when Redis is killed with SIGKILL and comes back empty.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { ClusterError, type ClusterBackend, type NodeInfo } from '../../src/cluster/cluster-types.ts';
+import { MemoryCluster } from '../../src/cluster/memory-cluster.ts';
+import { NodeAgent } from '../../src/cluster/node-agent.ts';
+import { selectMediaNode } from '../../src/cluster/node-selection.ts';
+import { RedisCluster } from '../../src/cluster/redis-cluster.ts';
+import { createLogger } from '../../src/index.ts';
+import { TestRedis } from './redis-harness.ts';
+
+const TTL_MS = 400;
+
+function node(id: string, fields: Partial<NodeInfo> = {}, participants = 0): NodeInfo {
+  return { id, roles: ['signaling', 'media'], url: `http://${id}.test`, state: 'serving', startedAt: 0, updatedAt: Date.now(), load: { rooms: 0, participants, tracks: 0, sfuCpu: 0 }, ...fields };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('selectMediaNode: serving media nodes only, fewest participants, then SFU CPU, then id', () => {
+  const busy = node('a', {}, 10);
+  const idle = node('b', {}, 2);
+  const idleButHot = node('c', { load: { rooms: 1, participants: 2, tracks: 4, sfuCpu: 1.5 } });
+  const signalingOnly = node('d', { roles: ['signaling'] });
+  const draining = node('e', { state: 'draining' });
+  assert.equal(selectMediaNode([busy, idleButHot, idle, signalingOnly, draining])?.id, 'b');
+  assert.equal(selectMediaNode([node('z'), node('y')])?.id, 'y', 'ties go to the smaller id, the same on every node');
+  assert.equal(selectMediaNode([signalingOnly, draining]), undefined);
+});
+
+const redis = await TestRedis.start();
+after(() => redis.kill());
+
+const implementations: Array<[string, () => Promise<ClusterBackend>]> = [
+  ['MemoryCluster', async () => new MemoryCluster({ nodeTtlMs: TTL_MS })],
+  [
+    'RedisCluster',
+    async () => {
+      const backend = new RedisCluster({ url: redis.url, nodeTtlMs: TTL_MS, prefix: `t${randomUUID().slice(0, 8)}:` });
+      await backend.connect();
+      return backend;
+    },
+  ],
+];
+
+for (const [name, make] of implementations) {
+  describe(`${name}: the backend contract`, () => {
+    let backend: ClusterBackend;
+    before(async () => {
+      backend = await make();
+    });
+    after(() => backend.close());
+
+    test('nodes register with their load and are listed until their TTL passes without a heartbeat', async () => {
+      await backend.heartbeat(node('n1', {}, 3));
+      await backend.heartbeat(node('n2'));
+      assert.deepEqual((await backend.nodes()).map((n) => n.id).sort(), ['n1', 'n2']);
+      assert.equal((await backend.nodes()).find((n) => n.id === 'n1')?.load.participants, 3);
+      const started = Date.now();
+      while ((await backend.nodes()).some((n) => n.id === 'n1')) {
+        await backend.heartbeat(node('n2'));
+        assert.ok(Date.now() - started < TTL_MS * 4, 'n1 expires');
+        await sleep(25);
+      }
+      const expiredAfter = Date.now() - started;
+      assert.ok(expiredAfter >= TTL_MS * 0.8, `not before its TTL (${expiredAfter} ms)`);
+      await backend.deregister('n2');
+      assert.deepEqual(await backend.nodes(), [], 'a closed node is gone at once');
+    });
+
+    test('a room goes to the least loaded media node and stays there; release is compare-and-delete', async () => {
+      await backend.heartbeat(node('busy', {}, 8));
+      await backend.heartbeat(node('idle', {}, 1));
+      await backend.heartbeat(node('signaling-only', { roles: ['signaling'] }));
+      const first = await backend.placeRoom('standup');
+      assert.deepEqual([first.node.id, first.placedNow], ['idle', true]);
+      await backend.heartbeat(node('idle', {}, 20));
+      const again = await backend.placeRoom('standup');
+      assert.deepEqual([again.node.id, again.placedNow], ['idle', false], 'a placed room stays where it is, whatever the load now');
+      assert.equal((await backend.roomNode('standup'))?.id, 'idle');
+      await backend.releaseRoom('standup', 'busy');
+      assert.equal((await backend.roomNode('standup'))?.id, 'idle', 'another node cannot release it');
+      await backend.releaseRoom('standup', 'idle');
+      assert.equal(await backend.roomNode('standup'), undefined);
+      assert.equal((await backend.placeRoom('standup')).node.id, 'busy', 'placed afresh: busy has fewer participants now');
+      for (const id of ['busy', 'idle', 'signaling-only']) await backend.deregister(id);
+    });
+
+    test('a dead node’s rooms are placed again on a live one; a draining node gets no new rooms; no media node is a clear error', async () => {
+      await backend.heartbeat(node('doomed'));
+      assert.equal((await backend.placeRoom('moving')).node.id, 'doomed');
+      await backend.heartbeat(node('survivor', {}, 5));
+      await backend.heartbeat(node('draining', { state: 'draining' }));
+      const deadline = Date.now() + TTL_MS * 4;
+      let placement = await backend.placeRoom('moving');
+      while (placement.node.id === 'doomed') {
+        assert.ok(Date.now() < deadline, 'the room moves once doomed expires');
+        await backend.heartbeat(node('survivor', {}, 5));
+        await backend.heartbeat(node('draining', { state: 'draining' }));
+        await sleep(25);
+        placement = await backend.placeRoom('moving');
+      }
+      assert.deepEqual([placement.node.id, placement.placedNow], ['survivor', true]);
+      await backend.deregister('survivor');
+      await assert.rejects(backend.placeRoom('nowhere'), (error: unknown) => error instanceof ClusterError && error.code === 'NO_MEDIA_NODE');
+      await backend.deregister('draining');
+    });
+  });
+}
+
+describe('RedisCluster: two nodes, one Redis', () => {
+  test('first joins racing on two nodes agree on every room', async () => {
+    const prefix = `race${randomUUID().slice(0, 8)}:`;
+    const [a, b] = await Promise.all([0, 1].map(async () => {
+      const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 5000, prefix });
+      await backend.connect();
+      return backend;
+    }));
+    try {
+      // 80 placements at once from two connections: without the script's atomic check-and-set
+      // several callers would each see the room unplaced and each report placing it.
+      await a!.heartbeat(node('node-a'));
+      await b!.heartbeat(node('node-b'));
+      const rooms = Array.from({ length: 20 }, (_, i) => `room-${i}`);
+      const answers = await Promise.all(rooms.flatMap((room) => [a!, b!, a!, b!].map(async (backend) => ({ room, placement: await backend.placeRoom(room) }))));
+      for (const room of rooms) {
+        const nodes = new Set(answers.filter((answer) => answer.room === room).map((answer) => answer.placement.node.id));
+        assert.equal(nodes.size, 1, `${room}: every caller got the same node (${[...nodes].join(', ')})`);
+        assert.equal(answers.filter((answer) => answer.room === room && answer.placement.placedNow).length, 1, `${room}: placed exactly once`);
+      }
+    } finally {
+      await a!.deregister('node-a');
+      await b!.deregister('node-b');
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  test('Redis killed (SIGKILL): calls fail fast with BACKEND_UNAVAILABLE, the node says so once, and re-registers when Redis is back (empty)', async (t) => {
+    const lines: string[] = [];
+    const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 1000, prefix: `kill${randomUUID().slice(0, 8)}:` });
+    await backend.connect();
+    const agent = new NodeAgent({
+      backend,
+      node: { id: 'survivor', roles: ['signaling', 'media'], startedAt: Date.now() },
+      load: async () => ({ rooms: 1, participants: 2, tracks: 0, sfuCpu: 0 }),
+      heartbeatMs: 100,
+      logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
+    });
+    await agent.start('http://survivor.test');
+    try {
+      assert.equal(agent.healthy, true);
+      await redis.kill();
+      const failedAt = performance.now();
+      await assert.rejects(backend.placeRoom('anything'), (error: unknown) => error instanceof ClusterError && error.code === 'BACKEND_UNAVAILABLE' && error.cause !== undefined);
+      const failMs = Math.round(performance.now() - failedAt);
+      assert.ok(failMs < 3000, `a call fails within the connect timeout, not hanging (${failMs} ms)`);
+      const noticed = performance.now();
+      while (agent.healthy) {
+        assert.ok(performance.now() - noticed < 3000, 'the agent notices');
+        await sleep(20);
+      }
+      const noticeMs = Math.round(performance.now() - noticed);
+      await sleep(300);
+      assert.equal(lines.filter((line) => line.includes('cluster backend unreachable')).length, 1, 'one warning per outage, not one per heartbeat');
+
+      const restartedAt = performance.now();
+      await redis.restart();
+      while (!agent.healthy || (await backend.nodes().catch(() => [])).length === 0) {
+        assert.ok(performance.now() - restartedAt < 5000, 'the node is registered again within 5 s of Redis');
+        await sleep(20);
+      }
+      const backMs = Math.round(performance.now() - restartedAt);
+      assert.equal((await backend.nodes())[0]?.id, 'survivor');
+      assert.equal((await backend.placeRoom('after-restart')).node.id, 'survivor', 'rooms are placed again');
+      assert.ok(lines.some((line) => line.includes('cluster backend reachable again')));
+      t.diagnostic(`Redis SIGKILLed: a call failed after ${failMs} ms, the agent noticed within ${noticeMs} ms; Redis restarted empty: the node was registered again ${backMs} ms after it answered`);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  test('a Redis nobody listens on fails the connect with a ClusterError', async () => {
+    const backend = new RedisCluster({ url: 'redis://127.0.0.1:1', nodeTtlMs: 1000 });
+    await assert.rejects(backend.connect(), (error: unknown) => error instanceof ClusterError && error.code === 'BACKEND_UNAVAILABLE' && /connect to Redis/.test(error.message));
+    await backend.close();
+  });
+});
+
