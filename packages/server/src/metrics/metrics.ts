@@ -11,7 +11,7 @@
  * the workers into this node's endpoint.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { clientMessageTypes, errorCodes, type Topology } from '@parley/protocol';
+import { clientMessageTypes, errorCodes, type LeaveReason, type Topology } from '@parley/protocol';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
@@ -20,6 +20,7 @@ import { CallQualityMetrics } from './call-quality-metrics.js';
 import type { WebhookStats } from '../webhooks/webhook-sender.js';
 
 export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
+const LEAVE_REASONS = ['left', 'disconnected', 'removed', 'replaced'] as const satisfies readonly LeaveReason[];
 /** The limits whose refusals are counted (`parley_rate_limit_refusals_total{limit}`). */
 export const RATE_LIMITS = ['connection', 'message', 'media_operation', 'quality_report'] as const;
 export type RateLimit = (typeof RATE_LIMITS)[number];
@@ -95,8 +96,17 @@ export class ParleyMetrics {
     this.rateLimitRefusals = new Counter({ name: 'parley_rate_limit_refusals_total', help: 'requests refused by a rate limit, by limit', labelNames: ['limit'], registers });
     for (const limit of RATE_LIMITS) this.rateLimitRefusals.inc({ limit }, 0);
     this.callQuality = new CallQualityMetrics(this.registry);
+    const left = new Counter({
+      name: 'parley_participants_left_total',
+      help: 'participants who left a room, by reason (left; disconnected: their connection dropped and did not resume within the grace period; removed; replaced)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of LEAVE_REASONS) left.inc({ reason }, 0);
     sources.rooms.onEvent((event) => {
-      if (event.event === 'participant_left' && event.quality) this.callQuality.participantRated(event.quality);
+      if (event.event !== 'participant_left') return;
+      left.inc({ reason: event.reason });
+      if (event.quality) this.callQuality.participantRated(event.quality);
     });
 
     // One scrape asks the workers once; every SFU family reads that answer.
