@@ -66,7 +66,7 @@ const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID',
  * Closes the server ends on purpose that reconnecting does help: a server shutting down (a restart,
  * a deploy, an instance drained behind the load balancer) is back, or replaced, in a moment.
  */
-const RECONNECT_AFTER = new Set(['SERVER_SHUTDOWN']);
+const RECONNECT_AFTER = new Set(['SERVER_SHUTDOWN', 'ROOM_UNAVAILABLE']);
 /** A ping every few seconds notices a dead connection that never reported closing. */
 const HEARTBEAT_INTERVAL_MS = 5000;
 const HEARTBEAT_TIMEOUT_MS = 4000;

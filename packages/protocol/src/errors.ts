@@ -42,6 +42,8 @@ export const ErrorCode = {
   TRACK_NOT_FOUND: 'TRACK_NOT_FOUND',
   /** The server is shutting down. */
   SERVER_SHUTDOWN: 'SERVER_SHUTDOWN',
+  /** Cluster mode: the node the room lives on cannot be reached or the room placed now; retry. */
+  ROOM_UNAVAILABLE: 'ROOM_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 

@@ -8,7 +8,7 @@ import { loadTls } from './http/tls.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import type { NodeAgent } from './cluster/node-agent.js';
-import { createClusterAgent } from './cluster/start-cluster.js';
+import { createClusterAgent, relaySecret } from './cluster/start-cluster.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
@@ -61,7 +61,10 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     throw error;
   });
   const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, turnAllocationQuota: config.turn.maxAllocations, webhooks, cluster });
-  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster };
+  // With Redis, joins go to the node their room is placed on; a room that ends here is released.
+  const routing = cluster.backendKind === 'redis' ? { nodeId: config.nodeId, relaySecret: relaySecret(config), placeRoom: (room: string) => cluster.placeRoom(room) } : undefined;
+  if (routing) rooms.onEvent((event) => event.event === 'room_finished' && cluster.releaseRoom(event.room.name));
+  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -88,6 +91,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   } catch (error) {
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await turn?.server.close();
+    await cluster.stop();
     throw error;
   }
   logger.info('parley listening', { url, ...describeConfig(config), ...(tls?.fingerprint ? { certificateFingerprint: tls.fingerprint } : {}) });

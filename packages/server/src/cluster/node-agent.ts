@@ -79,6 +79,20 @@ export class NodeAgent {
     }
   }
 
+  get nodeId(): string {
+    return this.options.node.id;
+  }
+
+  /** Where a room lives (see ClusterBackend.placeRoom). */
+  placeRoom(room: string): ReturnType<ClusterBackend['placeRoom']> {
+    return this.options.backend.placeRoom(room);
+  }
+
+  /** This node's room ended: forget its placement (errors are logged: the placement is replaced once this node is gone anyway). */
+  releaseRoom(room: string): void {
+    this.options.backend.releaseRoom(room, this.options.node.id).catch((error: unknown) => this.options.logger.warn('could not release a room placement', { room, error }));
+  }
+
   get backendKind(): ClusterBackend['kind'] {
     return this.options.backend.kind;
   }

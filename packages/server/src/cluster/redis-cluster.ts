@@ -49,7 +49,13 @@ export class RedisCluster implements ClusterBackend {
 
   /** Connects (at start: a wrong URL is a start-up error, not a later surprise). */
   async connect(): Promise<void> {
-    await this.call('connect to Redis', () => this.redis.connect());
+    try {
+      await this.call('connect to Redis', () => this.redis.connect());
+    } catch (error) {
+      // Stop the reconnect attempts: nobody will use or close this instance.
+      this.redis.disconnect();
+      throw error;
+    }
   }
 
   private nodeKey(id: string): string {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
@@ -43,4 +44,14 @@ function loadReader(rooms: RoomRegistry, media: MediaCoordinator): () => Promise
     previous = { cpuSeconds, at };
     return { rooms: roomCount, participants, tracks: sfu?.publishedTracks ?? 0, sfuCpu: Math.round(sfuCpu * 100) / 100 };
   };
+}
+
+/**
+ * The key nodes sign relay headers with: derived from the API key secrets every node of a
+ * deployment already shares (tokens must verify on any node), so there is no new secret to
+ * configure; the smallest key name's secret, so every node picks the same one.
+ */
+export function relaySecret(config: ServerConfig): string {
+  const [first] = Object.keys(config.apiKeys).sort();
+  return createHmac('sha256', config.apiKeys[first!] ?? '').update('parley cluster relay').digest('hex');
 }

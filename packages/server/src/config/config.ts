@@ -194,7 +194,8 @@ export const ServerConfigSchema = z
       })
       .strict()
       .prefault({})
-      .refine((cluster) => cluster.nodeTtlMs >= 2 * cluster.heartbeatMs, 'cluster.nodeTtlMs must be at least twice cluster.heartbeatMs (one lost heartbeat must not expire a node)'),
+      .refine((cluster) => cluster.nodeTtlMs >= 2 * cluster.heartbeatMs, 'cluster.nodeTtlMs must be at least twice cluster.heartbeatMs (one lost heartbeat must not expire a node)')
+      .refine((cluster) => cluster.redisUrl !== undefined || cluster.roles.includes('media'), 'a node without cluster.redisUrl is the whole cluster: its cluster.roles must include media'),
     /** Signed POSTs of room events (docs/webhooks.md). */
     webhooks: z
       .object({

@@ -23,6 +23,8 @@ import { RecentIds } from './recent-ids.js';
 import { sdpSendsMedia } from './sdp-policy.js';
 import { isSfuFailure } from '../sfu/sfu-worker-error.js';
 import type { ParleyMetrics } from '../metrics/metrics.js';
+import { RoomRelay, relayHeader } from '../cluster/room-relay.js';
+import { SIGNALING_PATH } from './paths.js';
 
 export interface SessionContext {
   config: ServerConfig;
@@ -33,6 +35,22 @@ export interface SessionContext {
   metrics: ParleyMetrics;
   /** The built-in TURN server's URLs and the secret its credentials use, when it runs. */
   builtInTurn?: { urls: readonly string[]; secret: string } | undefined;
+  /** Cluster mode (Redis): where rooms live, and how to carry a join to another node. */
+  routing?: ClusterRouting | undefined;
+}
+
+export interface ClusterRouting {
+  nodeId: string;
+  /** Signs the relay header the room's node trusts (cluster/room-relay.ts). */
+  relaySecret: string;
+  placeRoom(room: string): Promise<{ node: { id: string; url: string } }>;
+}
+
+export interface SessionOptions {
+  /** The client's address (after a trusted proxy's or relaying node's word). */
+  ip: string;
+  /** Set when another node carried this connection here: it is served here, never carried on. */
+  relayedBy?: string | undefined;
 }
 
 type Joined = { participant: Participant; room: Room };
@@ -69,16 +87,24 @@ export class SignalingSession implements ParticipantLink {
   /** The id of the request being handled (frames are handled one at a time), for `req` on log lines. */
   private currentRequest: string | undefined;
 
+  readonly ip: string;
+  private readonly relayedBy: string | undefined;
+  /** Set once this connection's join was carried to the room's node: frames go there from then on. */
+  private relay: RoomRelay | undefined;
+
   constructor(
     private readonly socket: WebSocket,
-    readonly ip: string,
     private readonly ctx: SessionContext,
+    options: SessionOptions,
   ) {
+    const { ip } = options;
+    this.ip = ip;
+    this.relayedBy = options.relayedBy;
     const { limits } = ctx.config;
     this.messageBucket = new TokenBucket(limits.messageBurst, limits.messagesPerSecond);
     this.floodStrikes = new TokenBucket(limits.floodStrikes, 1);
     this.mediaOperations = new TokenBucket(limits.mediaOperationBurst, limits.mediaOperationsPerSecond);
-    this.connectionLog = ctx.logger.child({ conn: `CN_${randomUUID().replaceAll('-', '').slice(0, 12)}`, ip });
+    this.connectionLog = ctx.logger.child({ conn: `CN_${randomUUID().replaceAll('-', '').slice(0, 12)}`, ip, ...(options.relayedBy ? { relayedBy: options.relayedBy } : {}) });
     socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     socket.on('close', () => this.onClose());
     socket.on('error', (error) => this.log.debug('socket error', { error }));
@@ -157,6 +183,7 @@ export class SignalingSession implements ParticipantLink {
 
   private async handleText(text: string): Promise<void> {
     if (this.closed) return;
+    if (this.relay) return this.relay.send(text);
     const parsed = parseClientMessage(text);
     if (!parsed.ok) {
       this.ctx.metrics.signalingMessages.inc({ type: 'invalid' });
@@ -170,7 +197,7 @@ export class SignalingSession implements ParticipantLink {
       this.sendError({ code: ErrorCode.DUPLICATE_ID, message: `request id ${message.id} was already used on this connection` }, message.id);
       return;
     }
-    if (message.type === 'join') return this.handleJoin(message);
+    if (message.type === 'join') return this.handleJoin(message, text);
     if (message.type === 'ping') return this.send({ v: PROTOCOL_VERSION, type: 'pong', replyTo: message.id, time: Date.now() });
     if (!this.joined) {
       this.sendError({ code: ErrorCode.NOT_JOINED, message: `${message.type} needs a joined room: send join first` }, message.id);
@@ -187,7 +214,7 @@ export class SignalingSession implements ParticipantLink {
     else if (!this.closed) this.send({ v: PROTOCOL_VERSION, type: 'ack', replyTo: message.id });
   }
 
-  private async handleJoin(message: ClientMessageOf<'join'>): Promise<void> {
+  private async handleJoin(message: ClientMessageOf<'join'>, frame: string): Promise<void> {
     if (this.joined || this.joining) {
       this.sendError({ code: ErrorCode.ALREADY_JOINED, message: 'this connection has joined a room already' }, message.id);
       return;
@@ -200,6 +227,8 @@ export class SignalingSession implements ParticipantLink {
     if (message.room !== undefined && message.room !== claims.room) {
       return this.fail(ErrorCode.TOKEN_WRONG_ROOM, `the token is for room ${claims.room}, not ${message.room}`, CloseCode.AUTH_FAILED, message.id);
     }
+    if (this.ctx.routing && (await this.servedElsewhere(this.ctx.routing, claims.room, message.id, frame))) return;
+    if (this.closed) return;
     const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig);
     const existing = room.get(claims.sub);
     if (message.resume !== undefined && existing && existing.sessionId === message.resume) return this.resume(message.id, room, existing);
@@ -222,6 +251,44 @@ export class SignalingSession implements ParticipantLink {
     } catch (error) {
       this.log.error('media setup failed for a joining participant', { error });
     }
+  }
+
+  /**
+   * Cluster mode: whether the room lives on another node, in which case this connection is now
+   * carried there (or failed with ROOM_UNAVAILABLE when that cannot be done, which the SDK
+   * retries). A connection another node carried here is served here or refused, never carried
+   * on: a placement that moved meanwhile must not bounce it between nodes.
+   */
+  private async servedElsewhere(cluster: ClusterRouting, room: string, requestId: string, frame: string): Promise<boolean> {
+    let node: { id: string; url: string };
+    try {
+      ({ node } = await cluster.placeRoom(room));
+    } catch (error) {
+      this.log.warn('room placement failed', { error });
+      this.fail(ErrorCode.ROOM_UNAVAILABLE, 'the cluster cannot place this room now: retry in a moment', CloseCode.GOING_AWAY, requestId);
+      return true;
+    }
+    if (node.id === cluster.nodeId) return false;
+    if (this.relayedBy !== undefined || this.closed) {
+      this.fail(ErrorCode.ROOM_UNAVAILABLE, `room ${room} moved to another node: retry`, CloseCode.GOING_AWAY, requestId);
+      return true;
+    }
+    this.log.info('join carried to the room’s node', { to: node.id });
+    this.relay = new RoomRelay({
+      target: `${node.url.replace(/^http/, 'ws').replace(/\/$/, '')}${SIGNALING_PATH}`,
+      header: relayHeader(cluster.relaySecret, cluster.nodeId, this.ip),
+      firstFrame: frame,
+      toClient: (data) => {
+        if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+      },
+      onClose: (code, reason, reached) => {
+        if (!reached) return this.fail(ErrorCode.ROOM_UNAVAILABLE, `the node of room ${room} cannot be reached now: retry`, CloseCode.GOING_AWAY, requestId);
+        this.closed = true;
+        this.socket.close(code === 1005 || code === 1006 ? CloseCode.GOING_AWAY : code, reason.slice(0, 120));
+      },
+    });
+    this.joining = false;
+    return true;
   }
 
   /**
@@ -394,6 +461,7 @@ export class SignalingSession implements ParticipantLink {
   /** A dropped connection keeps its membership for the grace period, resumable by a new one. */
   private onClose(): void {
     this.closed = true;
+    this.relay?.close();
     const joined = this.joined;
     if (!joined) return;
     const grace = this.ctx.config.reconnectGraceSeconds;

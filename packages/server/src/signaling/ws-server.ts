@@ -5,8 +5,10 @@ import { CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
 import { IpLimiter } from '../limits/ip-limiter.js';
 import { clientIp } from '../http/client-ip.js';
 import { SignalingSession, type SessionContext } from './session.js';
+import { SIGNALING_PATH } from './paths.js';
+import { RELAY_HEADER, verifyRelayHeader } from '../cluster/room-relay.js';
 
-export const SIGNALING_PATH = '/ws';
+export { SIGNALING_PATH } from './paths.js';
 
 export interface SignalingServer {
   readonly sessions: ReadonlySet<SignalingSession>;
@@ -33,7 +35,9 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
   };
 
   const onConnection = (ws: WebSocket, request: IncomingMessage) => {
-    const ip = clientIp(request, ctx.config.behindTlsProxy);
+    // Another node carrying a client here names the client: limits apply to it, not to that node.
+    const relayed = ctx.routing ? verifyRelayHeader(request.headers[RELAY_HEADER] as string | undefined, ctx.routing.relaySecret) : { ok: false as const };
+    const ip = relayed.ok ? relayed.clientIp : clientIp(request, ctx.config.behindTlsProxy);
     const admission = ipLimiter.admit(ip);
     if (!admission.ok) {
       ctx.metrics.rateLimitRefusals.inc({ limit: 'connection' });
@@ -44,7 +48,7 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
       ctx.logger.warn('connection refused', { ip, reason: admission.reason });
       return;
     }
-    const session = new SignalingSession(ws, ip, ctx);
+    const session = new SignalingSession(ws, ctx, { ip, relayedBy: relayed.ok ? relayed.edgeNode : undefined });
     sessions.add(session);
     alive.set(ws, true);
     ws.on('pong', () => alive.set(ws, true));

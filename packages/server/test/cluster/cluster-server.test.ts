@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, configFromEnv, resolveConfig, type RunningServer } from '../../src/index.ts';
-import { startTestServer } from '../helpers.ts';
+import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { RELAY_HEADER, relayHeader, verifyRelayHeader } from '../../src/cluster/room-relay.ts';
+import { startTestServer, TestClient, token } from '../helpers.ts';
 import { sample, scrape } from '../metrics-text.ts';
 import { TestRedis } from './redis-harness.ts';
 
@@ -51,6 +54,64 @@ describe('a cluster of two nodes over Redis', () => {
     assert.ok(Date.now() - closedAt < 1000, 'sooner than the TTL: the record was removed, not left to expire');
   });
 
+  test('participants connected to different nodes are in one room on the room’s node: presence, data, leave, resume through the other node, SFU publishing', async (t) => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'routing:' };
+    const media = await startTestServer({ nodeId: 'media-node', reconnectGraceSeconds: 5, rooms: { topology: 'sfu' }, sfu: { workers: 1 }, cluster });
+    servers.push(media);
+    const edge = await startTestServer({ nodeId: 'edge-node', reconnectGraceSeconds: 5, rooms: { topology: 'sfu' }, cluster: { ...cluster, roles: ['signaling'] } });
+    servers.push(edge);
+    await until(async () => (await health(edge)).cluster.nodes === 2, 'both nodes registered');
+
+    const startedAt = performance.now();
+    const alice = await TestClient.open(edge);
+    const joined = await alice.request({ type: 'join', token: await token('spread', 'alice') });
+    const joinMs = Math.round(performance.now() - startedAt);
+    assert.equal(joined.type, 'joined', JSON.stringify(joined));
+    const bob = await TestClient.joined(media, 'spread', 'bob');
+    await alice.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'bob', 'alice (on the edge node) sees bob join');
+    assert.equal(media.rooms.get('spread')?.size, 2, 'the room lives on the media node');
+    assert.equal(edge.rooms.get('spread'), undefined, 'and not on the edge node');
+
+    assert.equal((await alice.request({ type: 'sendData', payload: 'from the edge' })).type, 'ack');
+    await bob.waitFor((m) => m.type === 'data' && m.payload === 'from the edge', 'bob receives alice’s data');
+    assert.equal((await bob.request({ type: 'sendData', payload: 'from the media node' })).type, 'ack');
+    await alice.waitFor((m) => m.type === 'data' && m.payload === 'from the media node', 'alice receives bob’s data');
+
+    const sdp = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
+    const published = await alice.request({ type: 'publishTrack', source: 'microphone', sdp });
+    assert.equal(published.type, 'trackPublished', JSON.stringify(published));
+    assert.equal((await media.media.sfuStats('spread')).publishedTracks, 1, 'published on the room node’s SFU');
+
+    // Alice's connection drops; she resumes through the media node directly, keeping her membership.
+    const sessionId = (joined as { sessionId: string }).sessionId;
+    alice.ws.terminate();
+    const again = await TestClient.open(media);
+    const resumed = await again.request({ type: 'join', token: await token('spread', 'alice'), resume: sessionId });
+    assert.ok(resumed.type === 'joined' && resumed.resumed, `resumed on another node: ${JSON.stringify(resumed).slice(0, 200)}`);
+    assert.equal(bob.of('participantLeft').length, 0, 'bob never saw alice leave');
+
+    assert.equal((await bob.request({ type: 'leave' })).type, 'ack');
+    await again.waitFor((m) => m.type === 'participantLeft' && m.identity === 'bob', 'alice sees bob leave');
+    again.close();
+    t.diagnostic(`a join through the edge node, carried to the room's node: ${joinMs} ms`);
+  });
+
+  test('a relay header a client makes up is not believed: limits stay on its own address', async () => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'forged:' };
+    const node = await startTestServer({ nodeId: 'lone', cluster, limits: { maxConnectionsPerIp: 1 } });
+    servers.push(node);
+    const first = await TestClient.open(node);
+    // Were the header believed, this would be 203.0.113.9's first connection and be let in.
+    const forged = new WebSocket(node.wsUrl, { headers: { [RELAY_HEADER]: relayHeader('not-the-cluster-secret', 'evil-node', '203.0.113.9') } });
+    const refusal = await new Promise<{ code?: string }>((resolve, reject) => {
+      forged.once('message', (data) => resolve(JSON.parse(String(data)) as { code?: string }));
+      forged.once('error', reject);
+    });
+    assert.equal(refusal.code, 'RATE_LIMITED', 'counted as a second connection from 127.0.0.1');
+    forged.close();
+    first.close();
+  });
+
   test('a Redis nobody listens on fails the start with the reason', async () => {
     await assert.rejects(startTestServer({ cluster: { redisUrl: 'redis://127.0.0.1:1' } }), /cluster backend: could not connect to Redis/);
   });
@@ -77,4 +138,14 @@ test('cluster settings from the environment, and their errors', () => {
   ] as const) {
     assert.throws(() => resolveConfig({ cluster: cluster as never }), (error: unknown) => error instanceof ConfigError && reason.test(error.message), JSON.stringify(cluster));
   }
+});
+
+test('relay headers: signed by the cluster secret, fresh, not forgeable', () => {
+  const now = Date.UTC(2026, 11, 5);
+  const header = relayHeader('secret', 'edge-1', '198.51.100.7', now);
+  assert.deepEqual(verifyRelayHeader(header, 'secret', now + 1000), { ok: true, edgeNode: 'edge-1', clientIp: '198.51.100.7' });
+  assert.deepEqual(verifyRelayHeader(header, 'other', now), { ok: false });
+  assert.deepEqual(verifyRelayHeader(header.replace('198.51.100.7', '198.51.100.8'), 'secret', now), { ok: false });
+  assert.deepEqual(verifyRelayHeader(header, 'secret', now + 31_000), { ok: false }, 'stale');
+  for (const bad of [undefined, '', 'a;b;c', 'a;b;c;d;e', `edge;ip;${now};zz`]) assert.deepEqual(verifyRelayHeader(bad, 'secret', now), { ok: false });
 });

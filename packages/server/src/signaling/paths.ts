@@ -1,0 +1,2 @@
+/** The signaling WebSocket's path on every node. */
+export const SIGNALING_PATH = '/ws';
