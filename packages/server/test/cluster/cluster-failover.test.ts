@@ -1,0 +1,144 @@
+/**
+ * Losing the node a room lives on: two `parley start` processes sharing a real Redis, a room
+ * placed on node A with one participant connected through node B and one on A. A is killed with
+ * SIGKILL. What the participants see, and how fast: the one on B is disconnected at once
+ * (GOING_AWAY), its rejoin through B is refused with ROOM_UNAVAILABLE until A's record expires,
+ * then the room is placed on B and both are in it again. The clients here do what the SDK does
+ * (retry ROOM_UNAVAILABLE and lost connections, resume with the session id, join afresh when the
+ * membership is gone).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import type { RunningServer } from '../../src/index.ts';
+import { TEST_KEY, TEST_SECRET, TestClient, token } from '../helpers.ts';
+import { TestRedis } from './redis-harness.ts';
+
+const CLI = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
+const HEARTBEAT_MS = 200;
+const NODE_TTL_MS = 1000;
+
+interface NodeProcess {
+  id: string;
+  url: string;
+  child: ChildProcess;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function startNode(dir: string, id: string, redisUrl: string): Promise<NodeProcess> {
+  const port = await freePort();
+  const config = join(dir, `${id}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port,
+      dev: false,
+      nodeId: id,
+      apiKeys: { [TEST_KEY]: TEST_SECRET },
+      reconnectGraceSeconds: 10,
+      turn: { enabled: false },
+      rooms: { topology: 'p2p' },
+      logLevel: 'warn',
+      cluster: { redisUrl, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'failover:' },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    if (ok) break;
+    assert.ok(child.exitCode === null, `node ${id} exited while starting (${child.exitCode})`);
+    assert.ok(Date.now() < deadline, `node ${id} answers /healthz within 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { id, url, child };
+}
+
+/** What TestClient needs of a server: its WebSocket URL. */
+const at = (node: NodeProcess) => ({ wsUrl: `${node.url.replace('http', 'ws')}/ws` }) as RunningServer;
+
+/** Joins (or resumes) through `node`, retrying what the SDK retries, until joined or `timeoutMs`. */
+async function joinRetrying(node: NodeProcess, room: string, identity: string, resume: string | undefined, timeoutMs: number): Promise<{ client: TestClient; reply: { type: string; resumed?: boolean; sessionId?: string }; refusals: string[] }> {
+  const refusals: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = await TestClient.open(at(node));
+    const reply = (await client.request({ type: 'join', token: await token(room, identity), ...(resume ? { resume } : {}) })) as { type: string; code?: string; resumed?: boolean; sessionId?: string };
+    if (reply.type === 'joined') return { client, reply, refusals };
+    refusals.push(reply.code ?? reply.type);
+    client.close();
+    assert.equal(reply.code, 'ROOM_UNAVAILABLE', `only ROOM_UNAVAILABLE is retried: ${JSON.stringify(reply)}`);
+    assert.ok(Date.now() < deadline, `joined within ${timeoutMs} ms (refusals: ${refusals.join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'parley-failover-'));
+let redis: TestRedis;
+const nodes: NodeProcess[] = [];
+before(async () => {
+  redis = await TestRedis.start();
+});
+after(async () => {
+  for (const node of nodes) if (node.child.exitCode === null) node.child.kill('SIGKILL');
+  await redis?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('kill -9 of the node a room lives on: its participants are back in the room on a live node within the node TTL', async (t) => {
+  const a = await startNode(dir, 'node-a', redis.url);
+  nodes.push(a);
+  const b = await startNode(dir, 'node-b', redis.url);
+  nodes.push(b);
+  // Both idle: the room goes to node-a (ties go to the smaller id).
+  const alice = await joinRetrying(b, 'lifeboat', 'alice', undefined, 5000);
+  const bob = await joinRetrying(a, 'lifeboat', 'bob', undefined, 5000);
+  await alice.client.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'bob', 'alice (through node-b) sees bob (on node-a)');
+
+  const killedAt = performance.now();
+  a.child.kill('SIGKILL');
+  const dropped = await alice.client.closed;
+  const droppedMs = Math.round(performance.now() - killedAt);
+  assert.equal(dropped.code, 1001, `node-b closes alice's carried connection as going away (${dropped.code} ${dropped.reason})`);
+  await bob.client.closed;
+
+  // Both come back through node-b (the load balancer's only live choice), resuming if they can.
+  const [aliceBack, bobBack] = await Promise.all([
+    joinRetrying(b, 'lifeboat', 'alice', alice.reply.sessionId, NODE_TTL_MS + 5000),
+    joinRetrying(b, 'lifeboat', 'bob', bob.reply.sessionId, NODE_TTL_MS + 5000),
+  ]);
+  const backMs = Math.round(performance.now() - killedAt);
+  assert.equal(aliceBack.reply.resumed, false, 'the membership died with node-a: a fresh join');
+  const other = (client: TestClient, identity: string) =>
+    client.waitFor((m) => (m.type === 'joined' && m.participants.some((p) => p.identity === identity)) || (m.type === 'participantJoined' && m.participant.identity === identity), `${identity} in the room again`);
+  await Promise.all([other(aliceBack.client, 'bob'), other(bobBack.client, 'alice')]);
+  const health = async () => (await (await fetch(`${b.url}/healthz`)).json()) as { rooms: number; participants: number; cluster: { nodes: number } };
+  assert.deepEqual({ rooms: (await health()).rooms, participants: (await health()).participants }, { rooms: 1, participants: 2 }, 'the room lives on node-b now');
+  // node-b's view of the cluster is as of its last heartbeat: one more and it counts itself alone.
+  const seenAlone = Date.now() + HEARTBEAT_MS * 5;
+  while ((await health()).cluster.nodes !== 1) {
+    assert.ok(Date.now() < seenAlone, 'node-b sees node-a gone within a few heartbeats');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(backMs < NODE_TTL_MS + 3000, `back within the TTL and a few retries (${backMs} ms)`);
+  t.diagnostic(
+    `node-a SIGKILLed: alice's carried connection closed after ${droppedMs} ms; rejoins refused ${aliceBack.refusals.length}x with ${[...new Set(aliceBack.refusals)].join(', ') || 'nothing'} ` +
+      `until node-a expired (TTL ${NODE_TTL_MS} ms, heartbeat ${HEARTBEAT_MS} ms); both in the room on node-b ${backMs} ms after the kill`,
+  );
+  aliceBack.client.close();
+  bobBack.client.close();
+});
