@@ -13,10 +13,11 @@
 #   prometheus             promtool: the /metrics endpoint is checked with `promtool check metrics`
 #   redis-server           the cluster backend's tests run a real Redis (killed and restarted)
 #   haproxy                deploy/haproxy is run in front of two nodes by its test
+#   systemd                systemd-analyze verify checks deploy/systemd/parley.service
 # PARLEY_SKIP_SYSTEM_PACKAGES=1 skips `ensure` (a machine that provides them another way).
 set -euo pipefail
 
-packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy)
+packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd)
 
 missing() {
   local package

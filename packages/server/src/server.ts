@@ -33,6 +33,12 @@ export interface RunningServer {
   readonly metrics: ParleyMetrics;
   /** This node's cluster membership (a cluster of one without Redis). */
   readonly cluster: NodeAgent;
+  /**
+   * Takes no new rooms from now on (the cluster places them on other nodes; this node still
+   * carries joins to them) and resolves once its own rooms have ended, true, or after
+   * `timeoutMs`, false. Then `close()`: the participants left reconnect to other nodes.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   /** Sends room events to `webhooks.urls`; undefined when none are configured. */
   readonly webhooks: WebhookSender | undefined;
   close(): Promise<void>;
@@ -108,6 +114,13 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     metrics,
     webhooks,
     cluster,
+    drain: async (timeoutMs) => {
+      await cluster.drain();
+      logger.info('draining: no new rooms here', { rooms: rooms.stats().rooms, timeoutMs });
+      const deadline = Date.now() + timeoutMs;
+      while (rooms.stats().rooms > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      return rooms.stats().rooms === 0;
+    },
     close: async () => {
       await cluster.stop();
       await signaling.close();

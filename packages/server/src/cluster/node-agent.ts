@@ -17,7 +17,7 @@ export interface NodeAgentOptions {
  */
 export class NodeAgent {
   private timer: NodeJS.Timeout | undefined;
-  private state: NodeInfo['state'] = 'serving';
+  private currentState: NodeInfo['state'] = 'serving';
   private downSince: number | undefined;
   private lastNodes = 0;
   private beating: Promise<void> | undefined;
@@ -50,12 +50,12 @@ export class NodeAgent {
 
   /** Takes no new rooms from now on (placement skips draining nodes); its rooms stay. */
   async drain(): Promise<void> {
-    this.state = 'draining';
+    this.currentState = 'draining';
     await this.beat();
   }
 
   private async record(): Promise<NodeInfo> {
-    return { ...this.options.node, url: this.url, state: this.state, load: await this.options.load(), updatedAt: Date.now() };
+    return { ...this.options.node, url: this.url, state: this.currentState, load: await this.options.load(), updatedAt: Date.now() };
   }
 
   private beat(): Promise<void> {
@@ -77,6 +77,11 @@ export class NodeAgent {
         this.options.logger.warn('cluster backend unreachable: this node keeps its rooms, other nodes will see it expire', { error });
       }
     }
+  }
+
+  /** 'draining' once drain() was called: /healthz says so, placement passes this node over. */
+  get state(): NodeInfo['state'] {
+    return this.currentState;
   }
 
   get nodeId(): string {

@@ -21,7 +21,7 @@ export interface HttpContext {
   logger: Logger;
   serverVersion: string;
   startedAt: number;
-  cluster: { healthy: boolean; liveNodes: number; backendKind: string };
+  cluster: { healthy: boolean; liveNodes: number; backendKind: string; state: 'serving' | 'draining' };
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -104,7 +104,7 @@ function health(ctx: HttpContext) {
     uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
     devMode: ctx.config.devMode,
     ...ctx.rooms.stats(),
-    cluster: { backend: ctx.cluster.backendKind, healthy: ctx.cluster.healthy, nodes: ctx.cluster.liveNodes },
+    cluster: { backend: ctx.cluster.backendKind, healthy: ctx.cluster.healthy, nodes: ctx.cluster.liveNodes, state: ctx.cluster.state },
   };
 }
 

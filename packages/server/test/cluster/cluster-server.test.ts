@@ -13,8 +13,8 @@ import { startTestServer, TestClient, token } from '../helpers.ts';
 import { sample, scrape } from '../metrics-text.ts';
 import { TestRedis } from './redis-harness.ts';
 
-async function health(server: RunningServer): Promise<{ cluster: { backend: string; healthy: boolean; nodes: number } }> {
-  return (await fetch(`${server.url}/healthz`)).json() as Promise<{ cluster: { backend: string; healthy: boolean; nodes: number } }>;
+async function health(server: RunningServer): Promise<{ cluster: { backend: string; healthy: boolean; nodes: number; state: string } }> {
+  return (await fetch(`${server.url}/healthz`)).json() as Promise<{ cluster: { backend: string; healthy: boolean; nodes: number; state: string } }>;
 }
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -43,7 +43,7 @@ describe('a cluster of two nodes over Redis', () => {
     const b = await startTestServer({ nodeId: 'node-b', cluster: { ...cluster, roles: ['signaling'] } });
     servers.push(b);
     await until(async () => (await health(a)).cluster.nodes === 2, 'node-a to see two nodes');
-    assert.deepEqual((await health(b)).cluster, { backend: 'redis', healthy: true, nodes: 2 });
+    assert.deepEqual((await health(b)).cluster, { backend: 'redis', healthy: true, nodes: 2, state: 'serving' });
     const metrics = (await scrape(a.url)).text;
     assert.equal(sample(metrics, 'parley_cluster_nodes'), 2);
     assert.equal(sample(metrics, 'parley_cluster_backend_up{backend="redis"}'), 1);
@@ -96,6 +96,31 @@ describe('a cluster of two nodes over Redis', () => {
     t.diagnostic(`a join through the edge node, carried to the room's node: ${joinMs} ms`);
   });
 
+  test('a draining node takes no new rooms, keeps carrying joins, and finishes once its rooms end', async (t) => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'drain:' };
+    const leaving = await startTestServer({ nodeId: 'a-leaving', cluster });
+    servers.push(leaving);
+    const staying = await startTestServer({ nodeId: 'b-staying', cluster });
+    servers.push(staying);
+    await until(async () => (await health(leaving)).cluster.nodes === 2, 'both nodes registered');
+    const alice = await TestClient.joined(leaving, 'old-room', 'alice');
+    assert.ok(leaving.rooms.get('old-room'), 'the old room lives on the node about to drain (ties go to the smaller id)');
+
+    const drained = leaving.drain(5000);
+    await until(async () => (await health(leaving)).cluster.state === 'draining', '/healthz to say draining');
+    const bob = await TestClient.joined(leaving, 'new-room', 'bob');
+    assert.ok(staying.rooms.get('new-room') && !leaving.rooms.get('new-room'), 'a new room, joined through the draining node, lives on the other');
+    const carol = await TestClient.joined(leaving, 'old-room', 'carol');
+    await alice.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'carol', 'the old room still takes participants');
+
+    const lastLeaveAt = performance.now();
+    for (const client of [alice, carol]) assert.equal((await client.request({ type: 'leave' })).type, 'ack');
+    assert.equal(await drained, true, 'drained: its rooms ended');
+    t.diagnostic(`drain resolved ${Math.round(performance.now() - lastLeaveAt)} ms after the last participant of its last room left`);
+    assert.equal((await bob.request({ type: 'sendData', payload: 'still here' })).type, 'ack', 'the carried connection works until the node closes');
+    bob.close();
+  });
+
   test('a relay header a client makes up is not believed: limits stay on its own address', async () => {
     const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'forged:' };
     const node = await startTestServer({ nodeId: 'lone', cluster, limits: { maxConnectionsPerIp: 1 } });
@@ -120,7 +145,7 @@ describe('a cluster of two nodes over Redis', () => {
 test('without Redis a node is a cluster of one, in memory', async () => {
   const server = await startTestServer();
   try {
-    assert.deepEqual((await health(server)).cluster, { backend: 'memory', healthy: true, nodes: 1 });
+    assert.deepEqual((await health(server)).cluster, { backend: 'memory', healthy: true, nodes: 1, state: 'serving' });
   } finally {
     await server.close();
   }
