@@ -68,6 +68,12 @@ export interface ClusterBackend {
   placeRoom(room: string): Promise<Placement>;
   /** Forgets a room's placement if it is still on `nodeId` (its last participant left there). */
   releaseRoom(room: string, nodeId: string): Promise<void>;
+  /**
+   * Records `nodeId` as the node of each of `rooms` that has no placement (Redis restarted empty,
+   * say): the rooms that live on a node stay there, so a later join does not start a second copy
+   * of a room elsewhere. Placements that exist are left alone.
+   */
+  claimRooms(rooms: readonly string[], nodeId: string): Promise<void>;
   /** Where a room is placed now, if anywhere live. */
   roomNode(room: string): Promise<NodeInfo | undefined>;
   /** Removes a node's record at once (a clean shutdown), rather than waiting for its TTL. */

@@ -37,6 +37,10 @@ export class MemoryCluster implements ClusterBackend {
     return { room, node: chosen, placedNow: true };
   }
 
+  async claimRooms(rooms: readonly string[], nodeId: string): Promise<void> {
+    for (const room of rooms) if (!this.rooms.has(room)) this.rooms.set(room, nodeId);
+  }
+
   async releaseRoom(room: string, nodeId: string): Promise<void> {
     if (this.rooms.get(room) === nodeId) this.rooms.delete(room);
   }

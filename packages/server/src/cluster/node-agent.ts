@@ -6,6 +6,8 @@ export interface NodeAgentOptions {
   node: Omit<NodeInfo, 'load' | 'updatedAt' | 'state' | 'url'>;
   /** This node's load now (rooms, participants, tracks, SFU CPU). */
   load: () => Promise<NodeLoad>;
+  /** The rooms this node hosts now, claimed again whenever the backend comes back. */
+  localRooms: () => string[];
   heartbeatMs: number;
   logger: Logger;
 }
@@ -68,6 +70,8 @@ export class NodeAgent {
       await this.options.backend.heartbeat(await this.record());
       this.lastNodes = (await this.options.backend.nodes()).length;
       if (this.downSince !== undefined) {
+        // Redis may have come back empty: the rooms that live here must stay here.
+        await this.options.backend.claimRooms(this.options.localRooms(), this.options.node.id);
         this.options.logger.info('cluster backend reachable again', { awayMs: Date.now() - this.downSince, nodes: this.lastNodes });
         this.downSince = undefined;
       }

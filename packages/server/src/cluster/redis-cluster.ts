@@ -8,6 +8,12 @@ export interface RedisClusterOptions {
   nodeTtlMs: number;
   /** Key prefix, so deployments (or tests) can share one Redis. */
   prefix?: string;
+  /**
+   * After Redis starts (or restarts empty), how long a room without a placement waits before it
+   * is placed: time for every live node's next heartbeat to claim the rooms it hosts, so a join
+   * cannot start a second copy of a room elsewhere. Two heartbeats.
+   */
+  settleMs: number;
 }
 
 /**
@@ -21,6 +27,16 @@ local current = redis.call('GET', KEYS[1])
 if current and redis.call('EXISTS', ARGV[1] .. current) == 1 then return {current, 0} end
 redis.call('SET', KEYS[1], ARGV[2])
 return {ARGV[2], 1}`;
+/** Milliseconds since this Redis first saw a Parley node (its own clock, so nodes' clocks do not matter). */
+const EPOCH_AGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  redis.call('SET', KEYS[1], now)
+  return 0
+end
+return now - tonumber(epoch)`;
 const RELEASE_ROOM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -78,6 +94,8 @@ export class RedisCluster implements ClusterBackend {
     await this.call('register this node', () =>
       this.redis.multi().set(this.nodeKey(node.id), JSON.stringify(node), 'PX', this.options.nodeTtlMs).sadd(`${this.prefix}nodes`, node.id).exec(),
     );
+    // The epoch starts with the first heartbeat a Redis sees, not with the first join.
+    await this.call('read the cluster epoch', () => this.redis.eval(EPOCH_AGE, 1, `${this.prefix}epoch`));
   }
 
   async nodes(): Promise<NodeInfo[]> {
@@ -95,6 +113,12 @@ export class RedisCluster implements ClusterBackend {
     const current = await this.call('read a room placement', () => this.redis.get(this.roomKey(room)));
     const placedOnLive = current === null ? undefined : live.find((node) => node.id === current);
     if (placedOnLive) return { room, node: placedOnLive, placedNow: false };
+    // Redis just (re)started: wait until the nodes have claimed their rooms, then look again.
+    const age = (await this.call('read the cluster epoch', () => this.redis.eval(EPOCH_AGE, 1, `${this.prefix}epoch`))) as number;
+    if (age < this.options.settleMs && attempt < 3) {
+      await new Promise((resolve) => setTimeout(resolve, this.options.settleMs - age));
+      return this.placeRoom(room, attempt + 1);
+    }
     if (!candidate) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
     const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), candidate.id))) as [string, number];
     // Another node placed it first (or on a node that came back): that placement wins.
@@ -105,6 +129,13 @@ export class RedisCluster implements ClusterBackend {
       return this.placeRoom(room, attempt + 1);
     }
     return { room, node, placedNow: placedNow === 1 };
+  }
+
+  async claimRooms(rooms: readonly string[], nodeId: string): Promise<void> {
+    if (rooms.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const room of rooms) pipeline.set(this.roomKey(room), nodeId, 'NX');
+    await this.call('claim this node’s rooms', () => pipeline.exec());
   }
 
   async releaseRoom(room: string, nodeId: string): Promise<void> {

@@ -19,7 +19,7 @@ export async function createClusterAgent(config: ServerConfig, rooms: RoomRegist
   if (cluster.redisUrl === undefined) {
     backend = new MemoryCluster({ nodeTtlMs: cluster.nodeTtlMs });
   } else {
-    const redis = new RedisCluster({ url: cluster.redisUrl, nodeTtlMs: cluster.nodeTtlMs, prefix: cluster.keyPrefix });
+    const redis = new RedisCluster({ url: cluster.redisUrl, nodeTtlMs: cluster.nodeTtlMs, prefix: cluster.keyPrefix, settleMs: 2 * cluster.heartbeatMs });
     await redis.connect();
     backend = redis;
   }
@@ -27,6 +27,7 @@ export async function createClusterAgent(config: ServerConfig, rooms: RoomRegist
     backend,
     node: { id: config.nodeId, roles: cluster.roles, startedAt: Date.now(), ...(config.sfu.announcedAddress ? { mediaAddress: config.sfu.announcedAddress } : {}) },
     load: loadReader(rooms, media),
+    localRooms: () => rooms.names(),
     heartbeatMs: cluster.heartbeatMs,
     logger,
   });

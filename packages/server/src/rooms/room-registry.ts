@@ -44,6 +44,10 @@ export class RoomRegistry {
     return room;
   }
 
+  names(): string[] {
+    return [...this.rooms.keys()];
+  }
+
   get(name: string): Room | undefined {
     return this.rooms.get(name);
   }

@@ -41,7 +41,7 @@ const implementations: Array<[string, () => Promise<ClusterBackend>]> = [
   [
     'RedisCluster',
     async () => {
-      const backend = new RedisCluster({ url: redis.url, nodeTtlMs: TTL_MS, prefix: `t${randomUUID().slice(0, 8)}:` });
+      const backend = new RedisCluster({ url: redis.url, nodeTtlMs: TTL_MS, prefix: `t${randomUUID().slice(0, 8)}:`, settleMs: 0 });
       await backend.connect();
       return backend;
     },
@@ -91,6 +91,16 @@ for (const [name, make] of implementations) {
       for (const id of ['busy', 'idle', 'signaling-only']) await backend.deregister(id);
     });
 
+    test('claimRooms records only rooms without a placement', async () => {
+      await backend.heartbeat(node('first'));
+      await backend.heartbeat(node('second'));
+      assert.equal((await backend.placeRoom('taken')).node.id, 'first');
+      await backend.claimRooms(['taken', 'orphan'], 'second');
+      assert.equal((await backend.roomNode('taken'))?.id, 'first', 'an existing placement is left alone');
+      assert.equal((await backend.roomNode('orphan'))?.id, 'second');
+      for (const id of ['first', 'second']) await backend.deregister(id);
+    });
+
     test('a dead node’s rooms are placed again on a live one; a draining node gets no new rooms; no media node is a clear error', async () => {
       await backend.heartbeat(node('doomed'));
       assert.equal((await backend.placeRoom('moving')).node.id, 'doomed');
@@ -117,7 +127,7 @@ describe('RedisCluster: two nodes, one Redis', () => {
   test('first joins racing on two nodes agree on every room', async () => {
     const prefix = `race${randomUUID().slice(0, 8)}:`;
     const [a, b] = await Promise.all([0, 1].map(async () => {
-      const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 5000, prefix });
+      const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 5000, prefix, settleMs: 0 });
       await backend.connect();
       return backend;
     }));
@@ -142,12 +152,13 @@ describe('RedisCluster: two nodes, one Redis', () => {
 
   test('Redis killed (SIGKILL): calls fail fast with BACKEND_UNAVAILABLE, the node says so once, and re-registers when Redis is back (empty)', async (t) => {
     const lines: string[] = [];
-    const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 1000, prefix: `kill${randomUUID().slice(0, 8)}:` });
+    const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 1000, prefix: `kill${randomUUID().slice(0, 8)}:`, settleMs: 200 });
     await backend.connect();
     const agent = new NodeAgent({
       backend,
       node: { id: 'survivor', roles: ['signaling', 'media'], startedAt: Date.now() },
       load: async () => ({ rooms: 1, participants: 2, tracks: 0, sfuCpu: 0 }),
+      localRooms: () => ['kept-room'],
       heartbeatMs: 100,
       logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
     });
@@ -176,6 +187,7 @@ describe('RedisCluster: two nodes, one Redis', () => {
       }
       const backMs = Math.round(performance.now() - restartedAt);
       assert.equal((await backend.nodes())[0]?.id, 'survivor');
+      assert.equal((await backend.roomNode('kept-room'))?.id, 'survivor', 'the rooms it hosts are claimed again: a join cannot start a second copy elsewhere');
       assert.equal((await backend.placeRoom('after-restart')).node.id, 'survivor', 'rooms are placed again');
       assert.ok(lines.some((line) => line.includes('cluster backend reachable again')));
       t.diagnostic(`Redis SIGKILLed: a call failed after ${failMs} ms, the agent noticed within ${noticeMs} ms; Redis restarted empty: the node was registered again ${backMs} ms after it answered`);
@@ -185,7 +197,7 @@ describe('RedisCluster: two nodes, one Redis', () => {
   });
 
   test('a Redis nobody listens on fails the connect with a ClusterError', async () => {
-    const backend = new RedisCluster({ url: 'redis://127.0.0.1:1', nodeTtlMs: 1000 });
+    const backend = new RedisCluster({ url: 'redis://127.0.0.1:1', nodeTtlMs: 1000, settleMs: 0 });
     await assert.rejects(backend.connect(), (error: unknown) => error instanceof ClusterError && error.code === 'BACKEND_UNAVAILABLE' && /connect to Redis/.test(error.message));
     await backend.close();
   });

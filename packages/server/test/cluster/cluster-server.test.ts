@@ -121,6 +121,47 @@ describe('a cluster of two nodes over Redis', () => {
     bob.close();
   });
 
+  test('Redis restarted mid-call: the call goes on, joins get ROOM_UNAVAILABLE meanwhile, and after it the room is found where it lives (no second copy)', async (t) => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'restart:' };
+    const host = await startTestServer({ nodeId: 'a-host', cluster });
+    servers.push(host);
+    const edge = await startTestServer({ nodeId: 'b-edge', cluster });
+    servers.push(edge);
+    await until(async () => (await health(edge)).cluster.nodes === 2, 'both nodes registered');
+    const alice = await TestClient.joined(edge, 'steady', 'alice');
+    const bob = await TestClient.joined(host, 'steady', 'bob');
+    assert.ok(host.rooms.get('steady') && !edge.rooms.get('steady'), 'the room lives on a-host');
+
+    await redis.kill();
+    const killedAt = performance.now();
+    assert.equal((await alice.request({ type: 'sendData', payload: 'during the outage' })).type, 'ack', 'a carried connection does not need Redis');
+    await bob.waitFor((m) => m.type === 'data' && m.payload === 'during the outage', 'bob receives it');
+    const refused = await (await TestClient.open(edge)).request({ type: 'join', token: await token('steady', 'carol') });
+    assert.ok(refused.type === 'error' && refused.code === 'ROOM_UNAVAILABLE', `a join that needs Redis is refused clearly: ${JSON.stringify(refused)}`);
+    await until(async () => !(await health(edge)).cluster.healthy, '/healthz to show the backend down');
+
+    await redis.restart();
+    const restartedAt = performance.now();
+    // Redis is empty: the room's placement is gone until a-host claims it again at its next heartbeat.
+    let carol: TestClient | undefined;
+    while (!carol) {
+      const client = await TestClient.open(edge);
+      const reply = await client.request({ type: 'join', token: await token('steady', 'carol') });
+      if (reply.type === 'joined') carol = client;
+      else {
+        client.close();
+        assert.ok(performance.now() - restartedAt < 5000, `carol joins within 5 s of Redis coming back (${JSON.stringify(reply)})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    const joinedMs = Math.round(performance.now() - restartedAt);
+    await bob.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'carol', 'carol joins the room where it lives');
+    assert.equal(edge.rooms.get('steady'), undefined, 'no second copy of the room on b-edge');
+    assert.equal(host.rooms.get('steady')?.size, 3);
+    t.diagnostic(`Redis down ${Math.round(restartedAt - killedAt)} ms: the call went on; a new participant joined the right room ${joinedMs} ms after Redis came back empty`);
+    for (const client of [alice, bob, carol]) client.close();
+  });
+
   test('a relay header a client makes up is not believed: limits stay on its own address', async () => {
     const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'forged:' };
     const node = await startTestServer({ nodeId: 'lone', cluster, limits: { maxConnectionsPerIp: 1 } });
