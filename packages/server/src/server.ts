@@ -34,9 +34,11 @@ export interface RunningServer {
   /** This node's cluster membership (a cluster of one without Redis). */
   readonly cluster: NodeAgent;
   /**
-   * Takes no new rooms from now on (the cluster places them on other nodes; this node still
-   * carries joins to them) and resolves once its own rooms have ended, true, or after
-   * `timeoutMs`, false. Then `close()`: the participants left reconnect to other nodes.
+   * Moves this node's participants off (cluster mode): takes no new rooms, tells the load balancer
+   * it is going (/healthz 503), forgets its rooms' placements so they are placed on other nodes,
+   * and asks every connection to reconnect (SERVER_SHUTDOWN: the SDK reconnects through the load
+   * balancer and joins the room again where it is placed now). Resolves true once no connection
+   * is left, false after `timeoutMs`; then `close()`.
    */
   drain(timeoutMs: number): Promise<boolean>;
   /** Sends room events to `webhooks.urls`; undefined when none are configured. */
@@ -116,10 +118,13 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     cluster,
     drain: async (timeoutMs) => {
       await cluster.drain();
-      logger.info('draining: no new rooms here', { rooms: rooms.stats().rooms, timeoutMs });
+      const names = rooms.names();
+      await Promise.all(names.map((name) => cluster.releaseRoomNow(name).catch(() => undefined)));
+      logger.info('draining: moving participants off', { rooms: names.length, connections: signaling.sessions.size, timeoutMs });
+      signaling.shed('this node is going away: reconnect');
       const deadline = Date.now() + timeoutMs;
-      while (rooms.stats().rooms > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      return rooms.stats().rooms === 0;
+      while (signaling.sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      return signaling.sessions.size === 0;
     },
     close: async () => {
       await cluster.stop();

@@ -95,12 +95,12 @@ async function start(args: string[]): Promise<number> {
     void server.close().then(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };
-  // SIGTERM (systemd, a deploy): first let this node's rooms end, taking no new ones, for up to
+  // SIGTERM (systemd, a deploy): first move the participants to other nodes, for up to
   // cluster.drainSeconds; SIGINT (Ctrl-C) or a second signal: stop now.
   const drainThenStop = () => {
     const seconds = server.config.cluster.drainSeconds;
     if (seconds === 0) return stop();
-    process.stdout.write(`Parley is draining: up to ${seconds} s for its rooms to end\n`);
+    process.stdout.write(`Parley is draining: moving its participants to other nodes (up to ${seconds} s)\n`);
     process.once('SIGTERM', stop);
     void server.drain(seconds * 1000).then(stop, stop);
   };

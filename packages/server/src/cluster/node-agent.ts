@@ -97,6 +97,11 @@ export class NodeAgent {
     return this.options.backend.placeRoom(room);
   }
 
+  /** Forgets a room's placement now (draining: its participants are about to join it elsewhere). */
+  releaseRoomNow(room: string): Promise<void> {
+    return this.options.backend.releaseRoom(room, this.options.node.id);
+  }
+
   /** This node's room ended: forget its placement (errors are logged: the placement is replaced once this node is gone anyway). */
   releaseRoom(room: string): void {
     this.options.backend.releaseRoom(room, this.options.node.id).catch((error: unknown) => this.options.logger.warn('could not release a room placement', { room, error }));

@@ -190,7 +190,7 @@ export const ServerConfigSchema = z
         nodeTtlMs: z.coerce.number().int().min(300).max(300_000).default(5000),
         /** How other nodes and clients reach this node's signaling, when it is not the listening URL (a proxy, a public name). */
         advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
-        /** On SIGTERM: seconds to wait for this node's rooms to end (taking no new ones) before closing. */
+        /** On SIGTERM: seconds to move this node's participants to other nodes before closing (0: close at once). */
         drainSeconds: z.coerce.number().int().min(0).max(86_400).default(0),
         keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,32}$/, 'the key prefix is 1-32 of A-Z a-z 0-9 : _ -').default('parley:'),
       })

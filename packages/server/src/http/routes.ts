@@ -63,7 +63,8 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
     for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const route = `${request.method ?? 'GET'} ${path}`;
-    if (route === 'GET /healthz') return sendJson(response, 200, health(ctx));
+    // Draining: 503, so the load balancer sends no new connections here (docs/cluster.md).
+    if (route === 'GET /healthz') return sendJson(response, ctx.cluster.state === 'draining' ? 503 : 200, health(ctx));
     if (route === 'GET /metrics') return serveMetrics(ctx, request, response);
     if (route === 'POST /api/dev/token') return handleDevToken(ctx, devTokenLimiter, request, response);
     if (await networkTest.handle(request, response, path, clientIp(request, ctx.config.behindTlsProxy))) return;
@@ -99,7 +100,7 @@ async function serveMetrics(ctx: HttpContext, request: IncomingMessage, response
 
 function health(ctx: HttpContext) {
   return {
-    status: 'ok',
+    status: ctx.cluster.state === 'draining' ? 'draining' : 'ok',
     version: ctx.serverVersion,
     uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
     devMode: ctx.config.devMode,

@@ -12,6 +12,8 @@ export { SIGNALING_PATH } from './paths.js';
 
 export interface SignalingServer {
   readonly sessions: ReadonlySet<SignalingSession>;
+  /** Asks every connection to reconnect (SERVER_SHUTDOWN, close 1001) but keeps accepting new ones. */
+  shed(message: string): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,12 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
     // Another node carrying a client here names the client: limits apply to it, not to that node.
     const relayed = ctx.routing ? verifyRelayHeader(request.headers[RELAY_HEADER] as string | undefined, ctx.routing.relaySecret) : { ok: false as const };
     const ip = relayed.ok ? relayed.clientIp : clientIp(request, ctx.config.behindTlsProxy);
+    if (!relayed.ok && ctx.routing && !ctx.config.cluster.roles.includes('signaling')) {
+      const message = 'this node only runs media: connect through a signaling node (the load balancer)';
+      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', code: ErrorCode.PERMISSION_DENIED, message, fatal: true }));
+      ws.close(CloseCode.POLICY_VIOLATION, message.slice(0, 120));
+      return;
+    }
     const admission = ipLimiter.admit(ip);
     if (!admission.ok) {
       ctx.metrics.rateLimitRefusals.inc({ limit: 'connection' });
@@ -73,6 +81,9 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
 
   return {
     sessions,
+    shed: (message) => {
+      for (const session of sessions) session.fail(ErrorCode.SERVER_SHUTDOWN, message, CloseCode.GOING_AWAY);
+    },
     close: async () => {
       clearInterval(heartbeat);
       http.off('upgrade', onUpgrade);

@@ -96,29 +96,38 @@ describe('a cluster of two nodes over Redis', () => {
     t.diagnostic(`a join through the edge node, carried to the room's node: ${joinMs} ms`);
   });
 
-  test('a draining node takes no new rooms, keeps carrying joins, and finishes once its rooms end', async (t) => {
+  test('SIGTERM drain: the node says so to the load balancer, moves its room to the other node and its participants with it, then has no connection left', async (t) => {
     const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'drain:' };
     const leaving = await startTestServer({ nodeId: 'a-leaving', cluster });
     servers.push(leaving);
     const staying = await startTestServer({ nodeId: 'b-staying', cluster });
     servers.push(staying);
     await until(async () => (await health(leaving)).cluster.nodes === 2, 'both nodes registered');
-    const alice = await TestClient.joined(leaving, 'old-room', 'alice');
-    assert.ok(leaving.rooms.get('old-room'), 'the old room lives on the node about to drain (ties go to the smaller id)');
+    // The room lives on a-leaving (ties go to the smaller id); carol reaches it through b-staying.
+    const alice = await TestClient.joined(leaving, 'moving-room', 'alice');
+    const carol = await TestClient.joined(staying, 'moving-room', 'carol');
+    assert.ok(leaving.rooms.get('moving-room') && !staying.rooms.get('moving-room'), 'the room lives on a-leaving');
 
+    const startedAt = performance.now();
     const drained = leaving.drain(5000);
-    await until(async () => (await health(leaving)).cluster.state === 'draining', '/healthz to say draining');
-    const bob = await TestClient.joined(leaving, 'new-room', 'bob');
-    assert.ok(staying.rooms.get('new-room') && !leaving.rooms.get('new-room'), 'a new room, joined through the draining node, lives on the other');
-    const carol = await TestClient.joined(leaving, 'old-room', 'carol');
-    await alice.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'carol', 'the old room still takes participants');
-
-    const lastLeaveAt = performance.now();
-    for (const client of [alice, carol]) assert.equal((await client.request({ type: 'leave' })).type, 'ack');
-    assert.equal(await drained, true, 'drained: its rooms ended');
-    t.diagnostic(`drain resolved ${Math.round(performance.now() - lastLeaveAt)} ms after the last participant of its last room left`);
-    assert.equal((await bob.request({ type: 'sendData', payload: 'still here' })).type, 'ack', 'the carried connection works until the node closes');
-    bob.close();
+    // Both are asked to reconnect; each does it at once through the other node, as the SDK does
+    // after SERVER_SHUTDOWN through a load balancer that has taken the node out.
+    const gaps = await Promise.all([alice, carol].map(async (client, i) => {
+      const closed = await client.closed;
+      const closedAt = performance.now();
+      assert.equal(closed.code, 1001, `asked to reconnect (${closed.reason})`);
+      const back = await TestClient.joined(staying, 'moving-room', i === 0 ? 'alice' : 'carol');
+      return { back, gapMs: Math.round(performance.now() - closedAt) };
+    }));
+    assert.equal(await drained, true, 'no connection left on the draining node');
+    const drainMs = Math.round(performance.now() - startedAt);
+    const status = await fetch(`${leaving.url}/healthz`);
+    assert.equal(status.status, 503, 'the load balancer sees it going');
+    assert.equal(((await status.json()) as { status: string }).status, 'draining');
+    assert.equal(staying.rooms.get('moving-room')?.size, 2, 'the room and both participants are on b-staying now');
+    await gaps[0]!.back.waitFor((m) => (m.type === 'joined' && m.participants.some((p) => p.identity === 'carol')) || (m.type === 'participantJoined' && m.participant.identity === 'carol'), 'alice sees carol');
+    t.diagnostic(`drain: connections gone ${drainMs} ms after it began; each participant's gap from the request to reconnect to joined again: ${gaps.map((g) => `${g.gapMs} ms`).join(', ')}`);
+    for (const { back } of gaps) back.close();
   });
 
   test('Redis restarted mid-call: the call goes on, joins get ROOM_UNAVAILABLE meanwhile, and after it the room is found where it lives (no second copy)', async (t) => {
@@ -160,6 +169,21 @@ describe('a cluster of two nodes over Redis', () => {
     assert.equal(host.rooms.get('steady')?.size, 3);
     t.diagnostic(`Redis down ${Math.round(restartedAt - killedAt)} ms: the call went on; a new participant joined the right room ${joinedMs} ms after Redis came back empty`);
     for (const client of [alice, bob, carol]) client.close();
+  });
+
+  test('a media-only node takes clients only through a signaling node', async () => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'roles:' };
+    const mediaOnly = await startTestServer({ nodeId: 'a-media', cluster: { ...cluster, roles: ['media'] } });
+    servers.push(mediaOnly);
+    const signalingOnly = await startTestServer({ nodeId: 'b-signaling', cluster: { ...cluster, roles: ['signaling'] } });
+    servers.push(signalingOnly);
+    await until(async () => (await health(signalingOnly)).cluster.nodes === 2, 'both nodes registered');
+    const direct = await TestClient.open(mediaOnly);
+    const refusal = await direct.waitFor((m) => m.type === 'error', 'the refusal');
+    assert.ok(refusal.type === 'error' && refusal.code === 'PERMISSION_DENIED' && /only runs media/.test(refusal.message), JSON.stringify(refusal));
+    const viaSignaling = await TestClient.joined(signalingOnly, 'roles-room', 'dora');
+    assert.equal(mediaOnly.rooms.get('roles-room')?.size, 1, 'the room lives on the media node, reached through the signaling node');
+    viaSignaling.close();
   });
 
   test('a relay header a client makes up is not believed: limits stay on its own address', async () => {
