@@ -37,7 +37,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startNode(dir: string, id: string, redisUrl: string): Promise<NodeProcess> {
+async function startNode(dir: string, id: string, redisUrl: string, options: { roles?: string[]; prefix?: string } = {}): Promise<NodeProcess> {
   const port = await freePort();
   const config = join(dir, `${id}.json`);
   writeFileSync(
@@ -52,7 +52,7 @@ async function startNode(dir: string, id: string, redisUrl: string): Promise<Nod
       turn: { enabled: false },
       rooms: { topology: 'p2p' },
       logLevel: 'warn',
-      cluster: { redisUrl, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'failover:' },
+      cluster: { redisUrl, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: options.prefix ?? 'failover:', roles: options.roles ?? ['signaling', 'media'] },
     }),
   );
   const child = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -141,4 +141,28 @@ test('kill -9 of the node a room lives on: its participants are back in the room
   );
   aliceBack.client.close();
   bobBack.client.close();
+});
+
+test('kill -9 of a signaling-only node: its clients resume through another node, and the others see nothing', async (t) => {
+  const host = await startNode(dir, 'room-host', redis.url, { prefix: 'edge-loss:' });
+  nodes.push(host);
+  const edge = await startNode(dir, 'edge-only', redis.url, { prefix: 'edge-loss:', roles: ['signaling'] });
+  nodes.push(edge);
+  const alice = await joinRetrying(edge, 'unbroken', 'alice', undefined, 5000);
+  const bob = await joinRetrying(host, 'unbroken', 'bob', undefined, 5000);
+  await alice.client.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'bob', 'alice (through the edge) sees bob');
+
+  const killedAt = performance.now();
+  edge.child.kill('SIGKILL');
+  await alice.client.closed;
+  // Through the load balancer's other node: the membership lives on the room's node, so she resumes.
+  const back = await joinRetrying(host, 'unbroken', 'alice', alice.reply.sessionId, 5000);
+  const backMs = Math.round(performance.now() - killedAt);
+  assert.equal(back.reply.resumed, true, 'resumed: the same membership');
+  assert.equal((await back.client.request({ type: 'sendData', payload: 'still me' })).type, 'ack');
+  await bob.client.waitFor((m) => m.type === 'data' && m.payload === 'still me', 'bob hears from alice again');
+  assert.equal(bob.client.received.filter((m) => m.type === 'participantLeft' || (m.type === 'participantJoined' && m.participant.identity === 'alice')).length, 0, 'bob saw no leave and no second join');
+  t.diagnostic(`signaling-only node SIGKILLed: alice resumed through the room's node ${backMs} ms after the kill; bob saw nothing`);
+  back.client.close();
+  bob.client.close();
 });
