@@ -35,7 +35,6 @@ const NOT_MOVED_BY_A_CALL: Record<string, string> = {
   parley_call_quality_limited_seconds_total: 'a camera limited by bandwidth or CPU',
   parley_call_participants_rated_total: 'a participant leaving (it is counted when the call ends)',
   parley_participants_left_total: 'a participant leaving',
-  parley_cluster_backend_up: 'nothing: 1 here (a value, but not a rate)',
   parley_sfu_layer_switches_total: 'congestion or a requested quality (e2e/sfu-loss.test.ts moves layers)',
   parley_turn_allocations: 'TURN relaying (deploy-grafana.test.ts drives the built-in TURN server)',
   parley_turn_relayed_bytes_total: 'TURN relaying',
