@@ -52,14 +52,14 @@ export class MediaCoordinator {
   /** A participant's signaling reconnected: re-send a subscriber offer it may have missed. */
   async participantResumed(room: Room, participant: Participant): Promise<void> {
     if (room.topology !== 'sfu' || !this.sfu) return;
-    await (await this.sfu).resendOffer(room.name, participant.identity);
+    await (await this.sfu).request({ op: 'resendOffer', room: room.name, participant: participant.identity });
   }
 
   /** After a participant left: leave the SFU, and move an `auto` room back to P2P if configured. */
   async participantLeft(room: Room, participant: Participant, roomReleased: boolean): Promise<void> {
     if (!this.sfu) return;
     const sfu = await this.sfu;
-    await sfu.leave(room.name, participant.identity);
+    await sfu.request({ op: 'leave', room: room.name, participant: participant.identity });
     participant.publishedTracks.clear();
     if (roomReleased) {
       this.deliveries.delete(room.name);
@@ -75,7 +75,7 @@ export class MediaCoordinator {
       await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
     } else {
       for (const participant of room.participantList()) {
-        await sfu.leave(room.name, participant.identity);
+        await sfu.request({ op: 'leave', room: room.name, participant: participant.identity });
         participant.publishedTracks.clear();
       }
       sfu.releaseRoom(room.name);
@@ -88,7 +88,10 @@ export class MediaCoordinator {
 
   private async joinMedia(room: Room, participant: Participant): Promise<void> {
     const sfu = await this.service();
-    await sfu.join(room.name, participant.identity, {
+    await sfu.request({
+      op: 'join',
+      room: room.name,
+      participant: participant.identity,
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
       config: { videoCodecs: room.settings.videoCodecs },
@@ -157,7 +160,7 @@ export class MediaCoordinator {
 
   /** Where a room's SFU media stands: its tracks' first packets and the deliveries to subscribers. */
   async timeline(room: string): Promise<MediaTimeline> {
-    const tracks = this.sfu ? await (await this.sfu).timeline(room) : [];
+    const tracks = this.sfu ? await (await this.sfu).request({ op: 'timeline', room }) : [];
     return { tracks, delivered: [...(this.deliveries.get(room) ?? [])] };
   }
 

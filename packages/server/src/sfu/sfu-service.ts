@@ -1,6 +1,4 @@
-import type { TrackSource } from '@parley/protocol';
-import type { VideoCodecName } from './codecs.js';
-import type { RoomMediaConfig, SubscribedTrack, TrackTimeline, VideoQuality, WorkerStats } from './worker-protocol.js';
+import type { SubscribedTrack, WorkerRequest, WorkerResults, WorkerStats } from './worker-protocol.js';
 
 export interface SfuEvents {
   /** A new subscriber offer for `participant` (tracks added or removed). */
@@ -12,28 +10,30 @@ export interface SfuEvents {
   roomsLost: (rooms: string[]) => void;
 }
 
+/** A request about one room's media (every worker request but the node-wide `stats`). */
+export type RoomRequest = Exclude<WorkerRequest, { op: 'stats' }>;
+export type RoomOp = RoomRequest['op'];
+export type RoomRequestOf<Op extends RoomOp> = Extract<RoomRequest, { op: Op }>;
+
 /**
  * The media plane as signaling sees it. The implementation (worker processes running
  * libdatachannel today) can change without touching rooms or sessions.
+ *
+ * One typed request object travels unchanged from the signaling session to the worker's room
+ * router (`{ op: 'publish', room, participant, trackId, source, sdp }`), the way mediasoup's
+ * `Channel.request(method, handlerId, data)` does: no layer turns it into positional arguments
+ * and back, so a layer that carries it elsewhere (another node, later) passes it as is.
  */
 export interface SfuService {
-  join(room: string, participant: string, options: { canSubscribe: boolean; decodes: VideoCodecName[]; config: RoomMediaConfig }): Promise<void>;
-  leave(room: string, participant: string): Promise<void>;
+  /**
+   * Sends a room request to the worker holding the room: `join` places the room on a worker
+   * first; `leave` and `timeline` for a room with no media are no-ops (undefined, []).
+   */
+  request<Op extends RoomOp>(request: RoomRequestOf<Op>): Promise<WorkerResults[Op]>;
   /** Signaling has no one left in the room: forget where its media lived. */
   releaseRoom(room: string): void;
-  /** Answers a publisher's offer (one track per connection). */
-  publish(room: string, participant: string, trackId: string, source: TrackSource, sdp: string): Promise<{ sdp: string; codec: string }>;
-  unpublish(room: string, participant: string, trackId: string): Promise<void>;
-  answer(room: string, participant: string, sdp: string): Promise<void>;
-  /** Sends the participant's pending subscriber offer again (its signaling reconnected). */
-  resendOffer(room: string, participant: string): Promise<void>;
-  /** Replaces the participant's receiving connection with a fresh one (its ICE failed). */
-  resubscribe(room: string, participant: string): Promise<void>;
-  setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void>;
   /** Per worker; `room` limits room and track counts to that room (packet counters stay worker-wide). */
   stats(room?: string): Promise<WorkerStats[]>;
-  /** The room's published tracks and when their first packet arrived (empty if the room has no media). */
-  timeline(room: string): Promise<TrackTimeline[]>;
   on<E extends keyof SfuEvents>(event: E, listener: SfuEvents[E]): void;
   close(): Promise<void>;
 }

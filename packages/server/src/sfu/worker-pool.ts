@@ -1,12 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { TrackSource } from '@parley/protocol';
 import type { Logger } from '../logger.js';
-import type { VideoCodecName } from './codecs.js';
-import type { SfuEvents, SfuService } from './sfu-service.js';
+import type { RoomOp, RoomRequest, RoomRequestOf, SfuEvents, SfuService } from './sfu-service.js';
 import type { EngineOptions } from './worker/engine.js';
-import type { RoomMediaConfig, VideoQuality, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats, TrackTimeline } from './worker-protocol.js';
+import type { WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from './worker-protocol.js';
 import { SfuWorkerError } from './sfu-worker-error.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
@@ -116,16 +114,18 @@ export class WorkerPool implements SfuService {
     this.events.on(event, listener);
   }
 
-  async join(room: string, participant: string, options: { canSubscribe: boolean; decodes: VideoCodecName[]; config: RoomMediaConfig }): Promise<void> {
-    const worker = this.workerFor(room);
-    await worker.ready;
-    await worker.request({ op: 'join', room, participant, ...options });
-  }
-
-  async leave(room: string, participant: string): Promise<void> {
-    const worker = this.roomWorker.get(room);
-    if (!worker) return;
-    await worker.request({ op: 'leave', room, participant }).catch(() => undefined);
+  async request<Op extends RoomOp>(request: RoomRequestOf<Op>): Promise<WorkerResults[Op]> {
+    const typed = request as RoomRequest;
+    if (typed.op === 'join') {
+      const worker = this.workerFor(typed.room);
+      await worker.ready;
+      return worker.request(request);
+    }
+    const worker = this.roomWorker.get(typed.room);
+    // No media for the room (never joined, or its worker is gone): leaving and asking are no-ops.
+    if (typed.op === 'leave') return (worker ? await worker.request(request).catch(() => undefined) : undefined) as WorkerResults[Op];
+    if (typed.op === 'timeline') return (worker ? await worker.request(request) : []) as WorkerResults[Op];
+    return this.placed(typed.room).request(request);
   }
 
   /** Forgets the room's placement once signaling has no one left in it. */
@@ -135,37 +135,8 @@ export class WorkerPool implements SfuService {
     this.roomWorker.delete(room);
   }
 
-  publish(room: string, participant: string, trackId: string, source: TrackSource, sdp: string): Promise<{ sdp: string; codec: string }> {
-    return this.placed(room).request({ op: 'publish', room, participant, trackId, source, sdp });
-  }
-
-  unpublish(room: string, participant: string, trackId: string): Promise<void> {
-    return this.placed(room).request({ op: 'unpublish', room, participant, trackId });
-  }
-
-  answer(room: string, participant: string, sdp: string): Promise<void> {
-    return this.placed(room).request({ op: 'answer', room, participant, sdp });
-  }
-
-  resubscribe(room: string, participant: string): Promise<void> {
-    return this.placed(room).request({ op: 'resubscribe', room, participant });
-  }
-
-  resendOffer(room: string, participant: string): Promise<void> {
-    return this.placed(room).request({ op: 'resendOffer', room, participant });
-  }
-
-  setQuality(room: string, participant: string, trackId: string, quality: VideoQuality): Promise<void> {
-    return this.placed(room).request({ op: 'setQuality', room, participant, trackId, quality });
-  }
-
   async stats(room?: string): Promise<WorkerStats[]> {
     return Promise.all(this.workers.filter((w): w is WorkerHandle => w !== undefined).map((w) => w.request({ op: 'stats', ...(room === undefined ? {} : { room }) })));
-  }
-
-  async timeline(room: string): Promise<TrackTimeline[]> {
-    const worker = this.roomWorker.get(room);
-    return worker ? worker.request({ op: 'timeline', room }) : [];
   }
 
   /** Worker process ids, for CPU accounting in benchmarks. */

@@ -30,6 +30,9 @@ export type WorkerRequest =
   | { op: 'stats'; room?: string }
   | { op: 'timeline'; room: string };
 
+/** A room request as the room's router takes it: the same object, less what routed it there. */
+export type RouterRequest<Op extends WorkerRequest['op']> = Omit<Extract<WorkerRequest, { op: Op }>, 'op' | 'room'>;
+
 export interface WorkerResults {
   join: void;
   leave: void;

@@ -388,7 +388,7 @@ export class SignalingSession implements ParticipantLink {
       const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
       const sfu = await this.ctx.media.service();
       try {
-        const { sdp, codec } = await sfu.publish(room.name, participant.identity, trackId, message.source, message.sdp);
+        const { sdp, codec } = await sfu.request({ op: 'publish', room: room.name, participant: participant.identity, trackId, source: message.source, sdp: message.sdp });
         participant.publishedTracks.set(trackId, message.source);
         room.trackPublished(participant, { id: trackId, source: message.source, codec });
         return { v: PROTOCOL_VERSION, type: 'trackPublished', replyTo: message.id, trackId, sdp, codec };
@@ -403,12 +403,12 @@ export class SignalingSession implements ParticipantLink {
       if (source === undefined) return trackNotFound(message.trackId);
       participant.publishedTracks.delete(message.trackId);
       room.trackUnpublished(participant, { id: message.trackId, source });
-      await (await this.ctx.media.service()).unpublish(room.name, participant.identity, message.trackId).catch(() => undefined);
+      await (await this.ctx.media.service()).request({ op: 'unpublish', room: room.name, participant: participant.identity, trackId: message.trackId }).catch(() => undefined);
     },
     subscriberAnswer: async (message, { participant, room }) => {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       try {
-        await (await this.ctx.media.service()).answer(room.name, participant.identity, message.sdp);
+        await (await this.ctx.media.service()).request({ op: 'answer', room: room.name, participant: participant.identity, sdp: message.sdp });
       } catch (error) {
         if (isSfuFailure(error)) return sfuUnavailable(error);
         return { code: ErrorCode.MEDIA_REJECTED, message: (error as Error).message };
@@ -418,12 +418,12 @@ export class SignalingSession implements ParticipantLink {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       if (!participant.grants.canSubscribe) return denied('this token cannot subscribe');
       if (!this.mediaOperations.take()) return this.tooManyMediaOperations();
-      await (await this.ctx.media.service()).resubscribe(room.name, participant.identity);
+      await (await this.ctx.media.service()).request({ op: 'resubscribe', room: room.name, participant: participant.identity });
     },
     setVideoQuality: async (message, { participant, room }) => {
       if (room.topology !== 'sfu') return wrongTopology(room.topology);
       try {
-        await (await this.ctx.media.service()).setQuality(room.name, participant.identity, message.trackId, message.quality);
+        await (await this.ctx.media.service()).request({ op: 'setQuality', room: room.name, participant: participant.identity, trackId: message.trackId, quality: message.quality });
       } catch (error) {
         return isSfuFailure(error) ? sfuUnavailable(error) : trackNotFound(message.trackId);
       }

@@ -43,13 +43,14 @@ const emit = (event: WorkerEvent) => send(event);
 type Handlers = { [Op in WorkerRequest['op']]: (request: Extract<WorkerRequest, { op: Op }>) => WorkerResults[Op] | Promise<WorkerResults[Op]> };
 
 const handlers: Handlers = {
-  join: ({ room, participant, canSubscribe, decodes, config }) => {
+  join: (request) => {
+    const { room, config } = request;
     let router = rooms.get(room);
     if (!router) {
       router = new RoomRouter(room, config, engine, counters, emit);
       rooms.set(room, router);
     }
-    router.join(participant, canSubscribe, decodes);
+    router.join(request);
   },
   leave: ({ room, participant }) => {
     const router = rooms.get(room);
@@ -59,12 +60,13 @@ const handlers: Handlers = {
       rooms.delete(room);
     }
   },
-  publish: ({ room, participant, trackId, source, sdp }) => routerOf(room).publish(participant, trackId, source, sdp),
-  unpublish: ({ room, participant, trackId }) => routerOf(room).unpublish(participant, trackId),
-  answer: ({ room, participant, sdp }) => routerOf(room).answer(participant, sdp),
+  // The request object itself goes to the room's router (see sfu-service.ts).
+  publish: (request) => routerOf(request.room).publish(request),
+  unpublish: (request) => routerOf(request.room).unpublish(request),
+  answer: (request) => routerOf(request.room).answer(request),
   resendOffer: ({ room, participant }) => routerOf(room).resendOffer(participant),
   resubscribe: ({ room, participant }) => routerOf(room).resubscribe(participant),
-  setQuality: ({ room, participant, trackId, quality }) => routerOf(room).setQuality(participant, trackId, quality),
+  setQuality: (request) => routerOf(request.room).setQuality(request),
   stats: ({ room }): WorkerStats => {
     const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);
     let publishedTracks = 0;

@@ -1,7 +1,6 @@
-import type { TrackSource } from '@parley/protocol';
 import type { VideoCodecName } from '../codecs.js';
 import { readPublishOffer, shapePublishAnswer } from '../sdp.js';
-import type { RoomMediaConfig, VideoQuality, WorkerEvent } from '../worker-protocol.js';
+import type { RoomMediaConfig, RouterRequest, WorkerEvent } from '../worker-protocol.js';
 import { ActiveSpeakerDetector } from './active-speakers.js';
 import type { ForwardingCounters } from './downstream.js';
 import type { Track } from 'node-datachannel';
@@ -49,7 +48,7 @@ export class RoomRouter {
     return count;
   }
 
-  join(participant: string, canSubscribe: boolean, decodes: VideoCodecName[]): void {
+  join({ participant, canSubscribe, decodes }: RouterRequest<'join'>): void {
     this.leave(participant);
     const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant) };
     this.members.set(participant, member);
@@ -83,13 +82,13 @@ export class RoomRouter {
   leave(participant: string): void {
     const member = this.members.get(participant);
     if (!member) return;
-    for (const track of [...this.tracks.values()]) if (track.publisher === participant) this.unpublish(participant, track.id);
+    for (const track of [...this.tracks.values()]) if (track.publisher === participant) this.unpublish({ participant, trackId: track.id });
     member.subscriber.close();
     this.members.delete(participant);
     this.speakers.forget(participant);
   }
 
-  async publish(participant: string, trackId: string, source: TrackSource, sdp: string): Promise<{ sdp: string; codec: string }> {
+  async publish({ participant, trackId, source, sdp }: RouterRequest<'publish'>): Promise<{ sdp: string; codec: string }> {
     if (!this.members.has(participant)) throw new Error(`${participant} has not joined the room's media`);
     if (this.tracks.has(trackId)) throw new Error(`track ${trackId} exists`);
     const offer = readPublishOffer(sdp, this.decodableVideoCodecs(participant));
@@ -120,7 +119,7 @@ export class RoomRouter {
     }
   }
 
-  unpublish(participant: string, trackId: string): void {
+  unpublish({ participant, trackId }: RouterRequest<'unpublish'>): void {
     const track = this.tracks.get(trackId);
     if (!track || track.publisher !== participant) throw new Error(`${participant} publishes no track ${trackId}`);
     for (const member of this.members.values()) member.subscriber.remove(trackId);
@@ -130,7 +129,7 @@ export class RoomRouter {
     this.layerWantedAt.delete(trackId);
   }
 
-  answer(participant: string, sdp: string): void {
+  answer({ participant, sdp }: RouterRequest<'answer'>): void {
     const member = this.members.get(participant);
     if (!member) throw new Error(`${participant} has not joined the room's media`);
     member.subscriber.applyAnswer(sdp);
@@ -140,7 +139,7 @@ export class RoomRouter {
     this.members.get(participant)?.subscriber.resendOffer();
   }
 
-  setQuality(participant: string, trackId: string, quality: VideoQuality): void {
+  setQuality({ participant, trackId, quality }: RouterRequest<'setQuality'>): void {
     const downstream = this.members.get(participant)?.subscriber.downstreams.find((d) => this.tracks.get(trackId)?.downstreams.has(d));
     if (!downstream) throw new Error(`${participant} does not receive track ${trackId}`);
     downstream.setQuality(quality);
