@@ -66,6 +66,8 @@ export interface LaunchOptions {
   /** The harness's own tests: another executable, and a shorter wait for it to start. */
   executablePath?: string;
   launchTimeoutMs?: number;
+  /** Accept a self-signed certificate (a test's own TLS terminator, e.g. HAProxy in e2e/cluster.test.ts). */
+  acceptInsecureCerts?: boolean;
 }
 
 /** Default executables; override with PARLEY_CHROMIUM / PARLEY_FIREFOX. */
@@ -205,6 +207,7 @@ async function launchChromium(executablePath: string, tracked: Tracked, opts: La
     headless: true,
     args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
     permissions: ['camera', 'microphone'],
+    ...(opts.acceptInsecureCerts ? { ignoreHTTPSErrors: true } : {}),
     timeout: opts.launchTimeoutMs ?? LAUNCH_TIMEOUT_MS,
     viewport: { width: 1280, height: 720 },
   });
@@ -276,6 +279,7 @@ async function launchFirefox(executablePath: string, tracked: Tracked, opts: Lau
     userDataDir: tracked.dir,
     extraPrefsFirefox: { ...FIREFOX_PREFS },
     args: [...(opts.extraArgs ?? [])],
+    ...(opts.acceptInsecureCerts ? { acceptInsecureCerts: true } : {}),
     timeout: opts.launchTimeoutMs ?? LAUNCH_TIMEOUT_MS,
     protocolTimeout: 60_000,
     defaultViewport: { width: 1280, height: 720 },

@@ -6,84 +6,50 @@
  * other node, where they are in the room again.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../src/index.ts';
 import { startTestServer, TestClient, token } from './helpers.ts';
 import { sample, scrape } from './metrics-text.ts';
 import { TestRedis } from './cluster/redis-harness.ts';
-
-const CONFIG = fileURLToPath(new URL('../../../deploy/haproxy/haproxy.cfg', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** GET over HTTPS to the proxy (its certificate is self-signed here). */
-function get(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(url, { rejectUnauthorized: false }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
+import { haproxyEnvironment, HAPROXY_CONFIG, httpsStatus, startHaproxy, type RunningHaproxy } from './haproxy-harness.ts';
 
 describe('deploy/haproxy in front of two nodes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-haproxy-'));
   let redis: TestRedis;
   const nodes: RunningServer[] = [];
-  let proxy: ChildProcess | undefined;
-  let env: NodeJS.ProcessEnv;
-  let lb: { url: string; wsUrl: string };
+  let proxy: RunningHaproxy | undefined;
 
   before(async () => {
     redis = await TestRedis.start();
     const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'lb:' };
     for (const nodeId of ['node-1', 'node-2']) nodes.push(await startTestServer({ nodeId, behindTlsProxy: true, reconnectGraceSeconds: 5, cluster }));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    writeFileSync(join(dir, 'parley.pem'), readFileSync(join(dir, 'cert.pem'), 'utf8') + readFileSync(join(dir, 'key.pem'), 'utf8'));
-    const port = await freePort();
-    env = { ...process.env, PARLEY_LB_BIND: `127.0.0.1:${port}`, PARLEY_LB_CERT: join(dir, 'parley.pem'), PARLEY_NODE_1: `127.0.0.1:${nodes[0]!.port}`, PARLEY_NODE_2: `127.0.0.1:${nodes[1]!.port}` };
-    lb = { url: `https://127.0.0.1:${port}`, wsUrl: `wss://127.0.0.1:${port}/ws` };
   });
   after(async () => {
-    if (proxy?.exitCode === null) proxy.kill('SIGKILL');
+    await proxy?.stop();
     for (const node of nodes) await node.close();
     await redis?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('haproxy -c accepts the file as shipped', () => {
-    const check = spawnSync('haproxy', ['-c', '-f', CONFIG], { env, encoding: 'utf8' });
+  test('haproxy -c accepts the file as shipped', async () => {
+    const { env } = await haproxyEnvironment(dir, [`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`]);
+    const check = spawnSync('haproxy', ['-c', '-f', HAPROXY_CONFIG], { env, encoding: 'utf8' });
     assert.equal(check.error, undefined, `haproxy runs (scripts/system-packages.sh installs it): ${check.error?.message}`);
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   });
 
   test('TLS at the proxy, WebSockets to both nodes in one room, /metrics not public, and a node shutting down: everyone back in the room on the other', async (t) => {
-    proxy = spawn('haproxy', ['-db', '-f', CONFIG], { env, stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while ((await get(`${lb.url}/healthz`)) !== 200) {
-      assert.ok(Date.now() < deadline, 'the proxy answers /healthz within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.equal(await get(`${lb.url}/metrics`), 404, 'the nodes’ metrics are not served through the proxy');
+    proxy = await startHaproxy(dir, [`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`]);
+    const lb = proxy;
+    assert.equal(await httpsStatus(`${lb.url}/metrics`), 404, 'the nodes’ metrics are not served through the proxy');
 
     const names = ['ann', 'ben', 'cat', 'dan'];
     const clients = await Promise.all(names.map(async (name) => {
-      const client = await TestClient.open(lb as RunningServer);
+      const client = await TestClient.open(lb);
       const reply = await client.request({ type: 'join', token: await token('balanced', name) });
       assert.equal(reply.type, 'joined', JSON.stringify(reply));
       return client;
@@ -104,7 +70,7 @@ describe('deploy/haproxy in front of two nodes', () => {
     // Every client rejoins through the proxy, as the SDK does after SERVER_SHUTDOWN or a lost connection.
     const back = await Promise.all(names.map(async (name) => {
       for (;;) {
-        const client = await TestClient.open(lb as RunningServer).catch(() => undefined);
+        const client = await TestClient.open(lb).catch(() => undefined);
         const reply = client && (await client.request({ type: 'join', token: await token('balanced', name) }).catch(() => undefined));
         if (reply?.type === 'joined') return client!;
         client?.close();

@@ -38,7 +38,7 @@ export class TestClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
   }
 
-  static async open(server: RunningServer): Promise<TestClient> {
+  static async open(server: Pick<RunningServer, 'wsUrl'>): Promise<TestClient> {
     const ws = new WebSocket(server.wsUrl, { rejectUnauthorized: false });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
@@ -48,7 +48,7 @@ export class TestClient {
     return client;
   }
 
-  static async joined(server: RunningServer, room: string, identity: string, grants?: Record<string, boolean>): Promise<TestClient> {
+  static async joined(server: Pick<RunningServer, 'wsUrl'>, room: string, identity: string, grants?: Record<string, boolean>): Promise<TestClient> {
     const client = await TestClient.open(server);
     const reply = await client.request({ type: 'join', token: await token(room, identity, grants ? { grants } : {}) });
     if (reply.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(reply)}`);

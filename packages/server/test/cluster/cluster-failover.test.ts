@@ -8,68 +8,31 @@
  * membership is gone).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { RunningServer } from '../../src/index.ts';
 import { TEST_KEY, TEST_SECRET, TestClient, token } from '../helpers.ts';
+import { startNodeProcess, type NodeProcess } from './node-process.ts';
 import { TestRedis } from './redis-harness.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
 const HEARTBEAT_MS = 200;
 const NODE_TTL_MS = 1000;
 
-interface NodeProcess {
-  id: string;
-  url: string;
-  child: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function startNode(dir: string, id: string, redisUrl: string, options: { roles?: string[]; prefix?: string } = {}): Promise<NodeProcess> {
-  const port = await freePort();
-  const config = join(dir, `${id}.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      host: '127.0.0.1',
-      port,
-      dev: false,
-      nodeId: id,
-      apiKeys: { [TEST_KEY]: TEST_SECRET },
-      reconnectGraceSeconds: 10,
-      turn: { enabled: false },
-      rooms: { topology: 'p2p' },
-      logLevel: 'warn',
-      cluster: { redisUrl, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: options.prefix ?? 'failover:', roles: options.roles ?? ['signaling', 'media'] },
-    }),
-  );
-  const child = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
-    if (ok) break;
-    assert.ok(child.exitCode === null, `node ${id} exited while starting (${child.exitCode})`);
-    assert.ok(Date.now() < deadline, `node ${id} answers /healthz within 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { id, url, child };
+function startNode(dir: string, id: string, redisUrl: string, options: { roles?: string[]; prefix?: string } = {}): Promise<NodeProcess> {
+  return startNodeProcess(dir, id, {
+    dev: false,
+    apiKeys: { [TEST_KEY]: TEST_SECRET },
+    reconnectGraceSeconds: 10,
+    turn: { enabled: false },
+    rooms: { topology: 'p2p' },
+    cluster: { redisUrl, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: options.prefix ?? 'failover:', roles: options.roles ?? ['signaling', 'media'] },
+  });
 }
 
 /** What TestClient needs of a server: its WebSocket URL. */
-const at = (node: NodeProcess) => ({ wsUrl: `${node.url.replace('http', 'ws')}/ws` }) as RunningServer;
+const at = (node: NodeProcess) => ({ wsUrl: `${node.url.replace('http', 'ws')}/ws` });
 
 /** Joins (or resumes) through `node`, retrying what the SDK retries, until joined or `timeoutMs`. */
 async function joinRetrying(node: NodeProcess, room: string, identity: string, resume: string | undefined, timeoutMs: number): Promise<{ client: TestClient; reply: { type: string; resumed?: boolean; sessionId?: string }; refusals: string[] }> {
@@ -94,7 +57,7 @@ before(async () => {
   redis = await TestRedis.start();
 });
 after(async () => {
-  for (const node of nodes) if (node.child.exitCode === null) node.child.kill('SIGKILL');
+  for (const node of nodes) await node.kill();
   await redis?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -110,7 +73,7 @@ test('kill -9 of the node a room lives on: its participants are back in the room
   await alice.client.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'bob', 'alice (through node-b) sees bob (on node-a)');
 
   const killedAt = performance.now();
-  a.child.kill('SIGKILL');
+  await a.kill();
   const dropped = await alice.client.closed;
   const droppedMs = Math.round(performance.now() - killedAt);
   assert.equal(dropped.code, 1001, `node-b closes alice's carried connection as going away (${dropped.code} ${dropped.reason})`);
@@ -153,7 +116,7 @@ test('kill -9 of a signaling-only node: its clients resume through another node,
   await alice.client.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'bob', 'alice (through the edge) sees bob');
 
   const killedAt = performance.now();
-  edge.child.kill('SIGKILL');
+  await edge.kill();
   await alice.client.closed;
   // Through the load balancer's other node: the membership lives on the room's node, so she resumes.
   const back = await joinRetrying(host, 'unbroken', 'alice', alice.reply.sessionId, 5000);
