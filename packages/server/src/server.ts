@@ -70,7 +70,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   });
   const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, turnAllocationQuota: config.turn.maxAllocations, webhooks, cluster });
   // With Redis, joins go to the node their room is placed on; a room that ends here is released.
-  const routing = cluster.backendKind === 'redis' ? { nodeId: config.nodeId, relaySecret: relaySecret(config), placeRoom: (room: string) => cluster.placeRoom(room) } : undefined;
+  const routing = cluster.backendKind === 'redis' ? { nodeId: config.nodeId, relaySecret: relaySecret(config), placeRoom: (room: string) => cluster.placeRoom(room), suspect: (node: { id: string; url: string }) => cluster.suspect(node) } : undefined;
   if (routing) rooms.onEvent((event) => event.event === 'room_finished' && cluster.releaseRoom(event.room.name));
   const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing };
   const handler = createRequestHandler(ctx);
@@ -101,6 +101,11 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     await turn?.server.close();
     await cluster.stop();
     throw error;
+  }
+  // A media node of a cluster starts its SFU workers now: rooms fail over to it mid-call, and a
+  // worker's cold start (~1.3 s, measured in e2e/cluster.test.ts) would add to everyone's gap.
+  if (routing && config.cluster.roles.includes('media')) {
+    media.service().catch((error: unknown) => logger.error('could not start the SFU workers', { error }));
   }
   logger.info('parley listening', { url, ...describeConfig(config), ...(tls?.fingerprint ? { certificateFingerprint: tls.fingerprint } : {}) });
   if (config.devMode) logger.warn('dev mode is on: anyone who can reach this server can mint tokens at POST /api/dev/token');

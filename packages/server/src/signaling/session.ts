@@ -44,6 +44,8 @@ export interface ClusterRouting {
   /** Signs the relay header the room's node trusts (cluster/room-relay.ts). */
   relaySecret: string;
   placeRoom(room: string): Promise<{ node: { id: string; url: string } }>;
+  /** A node this one could not reach: forgotten at once if it is certainly dead (see NodeAgent.suspect). */
+  suspect(node: { id: string; url: string }): Promise<void>;
 }
 
 export interface SessionOptions {
@@ -282,9 +284,15 @@ export class SignalingSession implements ParticipantLink {
         if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
       },
       onClose: (code, reason, reached) => {
-        if (!reached) return this.fail(ErrorCode.ROOM_UNAVAILABLE, `the node of room ${room} cannot be reached now: retry`, CloseCode.GOING_AWAY, requestId);
-        this.closed = true;
-        this.socket.close(code === 1005 || code === 1006 ? CloseCode.GOING_AWAY : code, reason.slice(0, 120));
+        // The room's node vanished (never reached, or the connection dropped without a close):
+        // if it is dead, have it forgotten before this client retries, so the retry finds the
+        // room placed on a live node instead of waiting for the dead one's record to expire.
+        const vanished = !reached || code === 1005 || code === 1006;
+        void (vanished ? cluster.suspect(node) : Promise.resolve()).finally(() => {
+          if (!reached) return this.fail(ErrorCode.ROOM_UNAVAILABLE, `the node of room ${room} cannot be reached now: retry`, CloseCode.GOING_AWAY, requestId);
+          this.closed = true;
+          this.socket.close(vanished ? CloseCode.GOING_AWAY : code, reason.slice(0, 120));
+        });
       },
     });
     this.joining = false;

@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RunningServer } from '../../src/index.ts';
 import { TEST_KEY, TEST_SECRET, TestClient, token } from '../helpers.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
 import { TestRedis } from './redis-harness.ts';

@@ -1,0 +1,127 @@
+/**
+ * A Parley cluster with real parts only: Redis, three `parley start` processes (a-media: media
+ * only; b-both: signaling and media; c-signal: signaling only), HAProxy as shipped in front of the
+ * two signaling nodes, and real Chromium and Firefox joining through it over TLS.
+ *
+ * - Two participants (on whichever signaling node HAProxy picked) talk P2P; a third makes it an
+ *   SFU call on the room's node (a media node: the media-only one or the other, by load); everyone
+ *   decodes everyone.
+ * - The room's media node is killed with SIGKILL mid-call: the SDKs reconnect by themselves, the
+ *   room is placed on the other media node, and everyone decodes everyone again; the time from the
+ *   kill to the last participant decoding again is reported.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startNodeProcess, type NodeProcess } from '../packages/server/test/cluster/node-process.ts';
+import { TestRedis } from '../packages/server/test/cluster/redis-harness.ts';
+import { startHaproxy, type RunningHaproxy } from '../packages/server/test/haproxy-harness.ts';
+import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
+import { freeUdpPort } from './harness/environment.ts';
+import { SdkParticipant } from './harness/participant.ts';
+
+const ROOM = 'cluster-call';
+const HEARTBEAT_MS = 200;
+const NODE_TTL_MS = 1000;
+
+interface Health {
+  rooms: number;
+  participants: number;
+}
+
+async function health(node: NodeProcess): Promise<Health> {
+  return (await fetch(`${node.url}/healthz`)).json() as Promise<Health>;
+}
+
+/** Whether `viewer` decodes new frames of `from` now (two samples 400 ms apart): counters restart with new connections. */
+async function decodingNow(viewer: SdkParticipant, from: string): Promise<boolean> {
+  const before = await viewer.framesFrom(from).catch(() => 0);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  return (await viewer.framesFrom(from).catch(() => 0)) > before + 2;
+}
+
+async function everyoneDecodesEveryone(participants: SdkParticipant[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(participants.flatMap((viewer) => participants.filter((other) => other !== viewer).map((other) => [viewer, other] as const)));
+  while (pending.size > 0) {
+    assert.ok(Date.now() < deadline, `everyone decodes everyone within ${timeoutMs} ms; still waiting: ${[...pending].map(([v, o]) => `${v.identity} <- ${o.identity}`).join(', ')}`);
+    await Promise.all(
+      [...pending].map(async (pair) => {
+        if (await decodingNow(pair[0], pair[1].identity)) pending.delete(pair);
+      }),
+    );
+  }
+}
+
+describe('a cluster behind HAProxy, with real browsers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-e2e-'));
+  let redis: TestRedis;
+  const nodes = new Map<string, NodeProcess>();
+  let proxy: RunningHaproxy;
+  let chromium: TestBrowser;
+  let firefox: TestBrowser;
+  const participants: SdkParticipant[] = [];
+  let host = '';
+
+  before(async () => {
+    redis = await TestRedis.start();
+    const cluster = { redisUrl: redis.url, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'e2e:' };
+    for (const [id, roles] of [['a-media', ['media']], ['b-both', ['signaling', 'media']], ['c-signal', ['signaling']]] as const) {
+      nodes.set(
+        id,
+        await startNodeProcess(dir, id, {
+          dev: true,
+          behindTlsProxy: true,
+          reconnectGraceSeconds: 10,
+          turn: { enabled: false },
+          sfu: { udpPort: await freeUdpPort(), workers: 1 },
+          cluster: { ...cluster, roles },
+        }),
+      );
+    }
+    proxy = await startHaproxy(dir, [`127.0.0.1:${nodes.get('b-both')!.port}`, `127.0.0.1:${nodes.get('c-signal')!.port}`]);
+    [chromium, firefox] = await Promise.all([launchBrowser('chromium', { acceptInsecureCerts: true }), launchBrowser('firefox', { acceptInsecureCerts: true })]);
+  });
+  after(async () => {
+    await Promise.all([chromium?.close(), firefox?.close()]);
+    await proxy?.stop();
+    for (const node of nodes.values()) await node.kill();
+    await redis?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('two talk P2P through the signaling nodes, a third makes it an SFU call on a media node', async (t) => {
+    participants.push(await SdkParticipant.join(chromium, proxy.url, ROOM, 'alice'));
+    participants.push(await SdkParticipant.join(firefox, proxy.url, ROOM, 'bob'));
+    await everyoneDecodesEveryone(participants, 30_000);
+    assert.equal((await participants[0]!.page.evaluate(() => (window as any).__parley.room.topology, undefined)) as string, 'p2p');
+    participants.push(await SdkParticipant.join(chromium, proxy.url, ROOM, 'carol'));
+    await everyoneDecodesEveryone(participants, 30_000);
+    // The room lives on one media node (the least loaded when it was placed), with its SFU.
+    const hosts = [];
+    for (const id of ['a-media', 'b-both']) if ((await health(nodes.get(id)!)).participants === 3) hosts.push(id);
+    assert.equal(hosts.length, 1, 'one media node holds the room and its three participants');
+    host = hosts[0]!;
+    t.diagnostic(`the room lives on ${host}`);
+  });
+
+  test('kill -9 of the room’s media node mid-call: the SDKs move the call to the other media node by themselves', async (t) => {
+    assert.ok(host, 'the first test found the room');
+    const survivor = host === 'a-media' ? 'b-both' : 'a-media';
+    const killedAt = performance.now();
+    const killedAtWall = Date.now();
+    await nodes.get(host)!.kill();
+    nodes.delete(host);
+    await everyoneDecodesEveryone(participants, 30_000);
+    const backMs = Math.round(performance.now() - killedAt);
+    const moved = await health(nodes.get(survivor)!);
+    assert.deepEqual({ rooms: moved.rooms, participants: moved.participants }, { rooms: 1, participants: 3 }, `the room lives on ${survivor} now`);
+    for (const participant of participants) {
+      const events = (await participant.page.evaluate(() => (window as any).__parley.events, undefined)) as Array<{ name: string; detail: string; at: number }>;
+      t.diagnostic(`${participant.identity}: ${events.filter((e) => e.at >= killedAtWall).map((e) => `+${e.at - killedAtWall}ms ${e.name} ${e.detail}`).join('; ')}`);
+    }
+    t.diagnostic(`${host} SIGKILLed mid-call (TTL ${NODE_TTL_MS} ms, heartbeat ${HEARTBEAT_MS} ms): everyone decodes everyone again ${backMs} ms after the kill (goal: under 3 s)`);
+  });
+});
