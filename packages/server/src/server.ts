@@ -104,7 +104,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   }
   // A media node of a cluster starts its SFU workers now: rooms fail over to it mid-call, and a
   // worker's cold start (~1.3 s, measured in e2e/cluster.test.ts) would add to everyone's gap.
-  if (routing && config.cluster.roles.includes('media')) {
+  if (config.sfu.startAtBoot ?? (routing !== undefined && config.cluster.roles.includes('media'))) {
     media.service().catch((error: unknown) => logger.error('could not start the SFU workers', { error }));
   }
   logger.info('parley listening', { url, ...describeConfig(config), ...(tls?.fingerprint ? { certificateFingerprint: tls.fingerprint } : {}) });

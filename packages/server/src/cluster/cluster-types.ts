@@ -32,6 +32,11 @@ export interface NodeInfo {
   load: NodeLoad;
   /** When this record was last written (the node's clock, ms). */
   updatedAt: number;
+  /**
+   * Rooms placed on it now, as the backend counts them when it lists nodes (not heartbeated:
+   * a burst of new rooms between two heartbeats still spreads).
+   */
+  placedRooms?: number;
 }
 
 export interface Placement {

@@ -24,7 +24,9 @@ export class MemoryCluster implements ClusterBackend {
   async nodes(): Promise<NodeInfo[]> {
     const now = this.now();
     for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id);
-    return [...this.records.values()].map(({ node }) => structuredClone(node));
+    const placed = new Map<string, number>();
+    for (const id of this.rooms.values()) placed.set(id, (placed.get(id) ?? 0) + 1);
+    return [...this.records.values()].map(({ node }) => ({ ...structuredClone(node), placedRooms: placed.get(node.id) ?? 0 }));
   }
 
   async placeRoom(room: string): Promise<Placement> {
@@ -52,6 +54,7 @@ export class MemoryCluster implements ClusterBackend {
 
   async deregister(nodeId: string): Promise<void> {
     this.records.delete(nodeId);
+    for (const [room, id] of this.rooms) if (id === nodeId) this.rooms.delete(room);
   }
 
   async close(): Promise<void> {}

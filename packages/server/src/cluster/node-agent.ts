@@ -44,6 +44,8 @@ export class NodeAgent {
   /** Registers this node at `url`, failing when the backend cannot be reached (a start-up error). */
   async start(url: string): Promise<void> {
     this.url = url;
+    // A node restarted with the same id starts with no rooms: forget what its previous life held.
+    await this.options.backend.deregister(this.options.node.id);
     await this.options.backend.heartbeat(await this.record());
     this.lastNodes = (await this.options.backend.nodes()).length;
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);

@@ -25,8 +25,14 @@ export interface RedisClusterOptions {
 const PLACE_ROOM = `
 local current = redis.call('GET', KEYS[1])
 if current and redis.call('EXISTS', ARGV[1] .. current) == 1 then return {current, 0} end
+if current then redis.call('SREM', ARGV[3] .. current, ARGV[4]) end
 redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', ARGV[3] .. ARGV[2], ARGV[4])
 return {ARGV[2], 1}`;
+/** SET NX of a room's placement, counted in the node's set of rooms when it took. */
+const CLAIM_ROOM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('SADD', ARGV[2] .. ARGV[1], ARGV[3]) end
+return 0`;
 /** Milliseconds since this Redis first saw a Parley node (its own clock, so nodes' clocks do not matter). */
 const EPOCH_AGE = `
 local t = redis.call('TIME')
@@ -38,7 +44,10 @@ if not epoch then
 end
 return now - tonumber(epoch)`;
 const RELEASE_ROOM = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SREM', ARGV[2] .. ARGV[1], ARGV[3])
+  return redis.call('DEL', KEYS[1])
+end
 return 0`;
 
 export class RedisCluster implements ClusterBackend {
@@ -78,6 +87,11 @@ export class RedisCluster implements ClusterBackend {
     return `${this.prefix}node:${id}`;
   }
 
+  /** The set of rooms placed on a node. */
+  private roomsOfKey(id: string): string {
+    return `${this.prefix}rooms-of:${id}`;
+  }
+
   private roomKey(room: string): string {
     return `${this.prefix}room:${room}`;
   }
@@ -104,7 +118,9 @@ export class RedisCluster implements ClusterBackend {
     const records = await this.call('read nodes', () => this.redis.mget(ids.map((id) => this.nodeKey(id))));
     const gone = ids.filter((_, index) => records[index] === null);
     if (gone.length > 0) await this.redis.srem(`${this.prefix}nodes`, ...gone).catch(() => undefined);
-    return records.flatMap((record) => (record === null ? [] : [parseNode(record)]));
+    const live = records.flatMap((record) => (record === null ? [] : [parseNode(record)]));
+    const counts = await this.call('count rooms', () => Promise.all(live.map((node) => this.redis.scard(this.roomsOfKey(node.id)))));
+    return live.map((node, index) => ({ ...node, placedRooms: counts[index] ?? 0 }));
   }
 
   async placeRoom(room: string, attempt = 1): Promise<Placement> {
@@ -120,7 +136,7 @@ export class RedisCluster implements ClusterBackend {
       return this.placeRoom(room, attempt + 1);
     }
     if (!candidate) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
-    const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), candidate.id))) as [string, number];
+    const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), candidate.id, this.roomsOfKey(''), room))) as [string, number];
     // Another node placed it first (or on a node that came back): that placement wins.
     const node = live.find((record) => record.id === id) ?? (await this.nodes()).find((record) => record.id === id);
     // It expired in between: place the room again (a few times at most, then say so).
@@ -134,12 +150,12 @@ export class RedisCluster implements ClusterBackend {
   async claimRooms(rooms: readonly string[], nodeId: string): Promise<void> {
     if (rooms.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const room of rooms) pipeline.set(this.roomKey(room), nodeId, 'NX');
+    for (const room of rooms) pipeline.eval(CLAIM_ROOM, 1, this.roomKey(room), nodeId, this.roomsOfKey(''), room);
     await this.call('claim this node’s rooms', () => pipeline.exec());
   }
 
   async releaseRoom(room: string, nodeId: string): Promise<void> {
-    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 1, this.roomKey(room), nodeId));
+    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 1, this.roomKey(room), nodeId, this.roomsOfKey(''), room));
   }
 
   async roomNode(room: string): Promise<NodeInfo | undefined> {
@@ -150,7 +166,7 @@ export class RedisCluster implements ClusterBackend {
   }
 
   async deregister(nodeId: string): Promise<void> {
-    await this.call('deregister a node', () => this.redis.multi().del(this.nodeKey(nodeId)).srem(`${this.prefix}nodes`, nodeId).exec());
+    await this.call('deregister a node', () => this.redis.multi().del(this.nodeKey(nodeId)).srem(`${this.prefix}nodes`, nodeId).del(this.roomsOfKey(nodeId)).exec());
   }
 
   async close(): Promise<void> {

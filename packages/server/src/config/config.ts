@@ -75,6 +75,12 @@ export const ServerConfigSchema = z
         bindAddress: z.string().min(1).optional(),
         /** Public address put in SDP when the server sits behind 1:1 NAT (the `announcedIp` of other SFUs). */
         announcedAddress: z.string().min(1).optional(),
+        /**
+         * Start the worker processes when the node starts rather than with its first SFU room.
+         * Default: yes on a media node of a cluster (a room failing over to it must not wait
+         * ~1.3 s for a cold start), no otherwise (a single node starts them when needed).
+         */
+        startAtBoot: z.boolean().optional(),
       })
       .strict()
       .default({ udpPort: 7882, udpMux: true })

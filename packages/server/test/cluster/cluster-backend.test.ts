@@ -91,6 +91,20 @@ for (const [name, make] of implementations) {
       for (const id of ['busy', 'idle', 'signaling-only']) await backend.deregister(id);
     });
 
+    test('ten rooms created between two heartbeats spread over the media nodes (placed rooms count at once)', async () => {
+      await backend.heartbeat(node('left'));
+      await backend.heartbeat(node('right'));
+      const placed: string[] = [];
+      for (let i = 0; i < 10; i++) placed.push((await backend.placeRoom(`burst-${i}`)).node.id);
+      const onLeft = placed.filter((id) => id === 'left').length;
+      assert.equal(onLeft, 5, `five rooms each (${placed.join(', ')})`);
+      assert.deepEqual((await backend.nodes()).map((n) => [n.id, n.placedRooms]).sort(), [['left', 5], ['right', 5]]);
+      await backend.releaseRoom('burst-0', placed[0]!);
+      assert.equal((await backend.nodes()).find((n) => n.id === placed[0])?.placedRooms, 4, 'a released room is no longer counted');
+      for (const id of ['left', 'right']) await backend.deregister(id);
+      for (let i = 1; i < 10; i++) await backend.releaseRoom(`burst-${i}`, placed[i]!);
+    });
+
     test('claimRooms records only rooms without a placement', async () => {
       await backend.heartbeat(node('first'));
       await backend.heartbeat(node('second'));

@@ -171,6 +171,22 @@ describe('a cluster of two nodes over Redis', () => {
     for (const client of [alice, bob, carol]) client.close();
   });
 
+  test('ten rooms joined through one signaling node spread over two media nodes', async () => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'spread:' };
+    const mediaA = await startTestServer({ nodeId: 'media-a', cluster: { ...cluster, roles: ['media'] } });
+    servers.push(mediaA);
+    const mediaB = await startTestServer({ nodeId: 'media-b', cluster: { ...cluster, roles: ['media'] } });
+    servers.push(mediaB);
+    const front = await startTestServer({ nodeId: 'front', cluster: { ...cluster, roles: ['signaling'] } });
+    servers.push(front);
+    await until(async () => (await health(front)).cluster.nodes === 3, 'three nodes registered');
+    const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => TestClient.joined(front, `spread-${i}`, `p${i}`)));
+    const [a, b] = [mediaA.rooms.stats().rooms, mediaB.rooms.stats().rooms];
+    assert.equal(a + b, 10, 'every room lives on a media node');
+    assert.ok(a >= 3 && b >= 3, `neither holds all: ${a} and ${b}`);
+    for (const client of clients) client.close();
+  });
+
   test('a media-only node takes clients only through a signaling node', async () => {
     const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'roles:' };
     const mediaOnly = await startTestServer({ nodeId: 'a-media', cluster: { ...cluster, roles: ['media'] } });
