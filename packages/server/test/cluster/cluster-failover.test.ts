@@ -26,8 +26,15 @@ function startNode(dir: string, id: string, redisUrl: string, options: { roles?:
     reconnectGraceSeconds: 10,
     turn: { enabled: false },
     rooms: { topology: 'p2p' },
+    // P2P rooms: no SFU workers to start (and none to outlive the test).
+    sfu: { startAtBoot: false },
     cluster: { redisUrl, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: options.prefix ?? 'failover:', roles: options.roles ?? ['signaling', 'media'] },
   });
+}
+
+/** A close the test waits for, bounded: a hung wait must fail the test, not the suite's timeout. */
+function closedWithin(client: TestClient, ms: number): Promise<{ code: number; reason: string }> {
+  return Promise.race([client.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the connection did not close within ${ms} ms`)), ms).unref())]);
 }
 
 /** What TestClient needs of a server: its WebSocket URL. */
@@ -73,10 +80,10 @@ test('kill -9 of the node a room lives on: its participants are back in the room
 
   const killedAt = performance.now();
   await a.kill();
-  const dropped = await alice.client.closed;
+  const dropped = await closedWithin(alice.client, 10_000);
   const droppedMs = Math.round(performance.now() - killedAt);
   assert.equal(dropped.code, 1001, `node-b closes alice's carried connection as going away (${dropped.code} ${dropped.reason})`);
-  await bob.client.closed;
+  await closedWithin(bob.client, 10_000);
 
   // Both come back through node-b (the load balancer's only live choice), resuming if they can.
   const [aliceBack, bobBack] = await Promise.all([
@@ -116,7 +123,7 @@ test('kill -9 of a signaling-only node: its clients resume through another node,
 
   const killedAt = performance.now();
   await edge.kill();
-  await alice.client.closed;
+  await closedWithin(alice.client, 10_000);
   // Through the load balancer's other node: the membership lives on the room's node, so she resumes.
   const back = await joinRetrying(host, 'unbroken', 'alice', alice.reply.sessionId, 5000);
   const backMs = Math.round(performance.now() - killedAt);

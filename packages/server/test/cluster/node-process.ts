@@ -34,7 +34,9 @@ export async function startNodeProcess(dir: string, id: string, config: Record<s
   const port = await freePort();
   const file = join(dir, `${id}.json`);
   writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, nodeId: id, logLevel: 'warn', ...config }));
-  const child = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its own process group: kill() takes the node and its SFU workers down together, as a machine
+  // dying would, and nothing outlives the test holding the runner's stderr open.
+  const child = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -52,7 +54,11 @@ export async function startNodeProcess(dir: string, id: string, config: Record<s
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
       await exited;
     },
   };
