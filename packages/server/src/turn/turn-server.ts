@@ -17,13 +17,13 @@ import {
   readRequestedTransport,
   readUint32,
   readXorAddress,
-  writeErrorCode,
   writeUnknownAttributes,
   writeXorAddress,
   type TransportAddress,
 } from './attributes.js';
 import { StreamClient, UdpClient, type ClientTransport } from './client-transport.js';
 import { NonceIssuer, parseRestUsername, restPassword, saslPrep } from './credentials.js';
+import { errorWriter, StunError, type StunErrorCode } from './error-codes.js';
 import { CHANNEL_DATA_HEADER_BYTES, isChannelData, StreamFramer } from './framing.js';
 import { checkIntegrity, fingerprintMatches, longTermKey, seal, type IntegrityAlgorithm } from './integrity.js';
 import { TurnMetrics } from './metrics.js';
@@ -249,7 +249,7 @@ export class TurnServer {
       if (message.cls !== StunClass.Request) return;
       const unknown = message.unknownRequired();
       if (unknown.length > 0) {
-        client.send(seal(writeUnknownAttributes(errorWriter(message, 420, 'Unknown Attribute'), unknown), undefined));
+        client.send(seal(writeUnknownAttributes(errorWriter(message, StunError.UnknownAttribute), unknown), undefined));
         return;
       }
       if (message.method === StunMethod.Binding) return this.onBinding(message, client);
@@ -257,7 +257,7 @@ export class TurnServer {
       if (message.method === StunMethod.Refresh || message.method === StunMethod.CreatePermission || message.method === StunMethod.ChannelBind) {
         return this.onAllocationRequest(message, client, allocation);
       }
-      client.send(seal(errorWriter(message, 400, 'Bad Request: unknown method'), undefined));
+      client.send(seal(errorWriter(message, StunError.BadRequest, 'unknown method'), undefined));
     } catch (error) {
       this.options.logger.warn('turn request failed', { client: client.id, error });
     }
@@ -276,30 +276,30 @@ export class TurnServer {
    */
   private authenticate(message: StunMessage, client: ClientTransport): Authenticated | undefined {
     const realm = this.options.realm;
-    const challenge = (code: number, reason: string) => {
-      const writer = errorWriter(message, code, reason).text(Attr.Realm, realm).text(Attr.Nonce, this.nonces.issue(client.id));
+    const challenge = (error: StunErrorCode, detail?: string) => {
+      const writer = errorWriter(message, error, detail).text(Attr.Realm, realm).text(Attr.Nonce, this.nonces.issue(client.id));
       client.send(seal(writer, undefined));
       return undefined;
     };
-    if (message.integrityAt < 0 && message.integritySha256At < 0) return challenge(401, 'Unauthorized');
+    if (message.integrityAt < 0 && message.integritySha256At < 0) return challenge(StunError.Unauthorized);
     const username = message.text(Attr.Username);
     const nonce = message.text(Attr.Nonce);
     const requestRealm = message.text(Attr.Realm);
     if (username === undefined || nonce === undefined || requestRealm === undefined) {
-      client.send(seal(errorWriter(message, 400, 'Bad Request: USERNAME, REALM and NONCE are required'), undefined));
+      client.send(seal(errorWriter(message, StunError.BadRequest, 'USERNAME, REALM and NONCE are required'), undefined));
       return undefined;
     }
-    if (this.nonces.check(nonce, client.id) === 'stale') return challenge(438, 'Stale Nonce');
+    if (this.nonces.check(nonce, client.id) === 'stale') return challenge(StunError.StaleNonce);
     const rest = parseRestUsername(username);
     if (requestRealm !== realm || rest === undefined || rest.expiresAt <= this.now()) {
       this.metrics.authFailures++;
-      return challenge(401, rest !== undefined && rest.expiresAt <= this.now() ? 'Unauthorized: credentials expired' : 'Unauthorized');
+      return challenge(StunError.Unauthorized, rest !== undefined && rest.expiresAt <= this.now() ? 'credentials expired' : undefined);
     }
     const key = longTermKey(username, realm, saslPrep(restPassword(this.options.secret, username)));
     const integrity = checkIntegrity(message, key);
     if (!integrity?.valid) {
       this.metrics.authFailures++;
-      return challenge(401, 'Unauthorized');
+      return challenge(StunError.Unauthorized);
     }
     return { username, identity: rest.identity, key, algorithm: integrity.algorithm };
   }
@@ -314,30 +314,30 @@ export class TurnServer {
     if (this.allocating.has(client.id)) return; // a retransmission while the relay socket binds
     const auth = this.authenticate(message, client);
     if (auth === undefined) return;
-    const fail = (code: number, reason: string) => client.send(seal(errorWriter(message, code, reason), auth.key, auth.algorithm));
-    if (existing !== undefined) return fail(437, 'Allocation Mismatch');
+    const fail = (error: StunErrorCode, detail?: string) => client.send(seal(errorWriter(message, error, detail), auth.key, auth.algorithm));
+    if (existing !== undefined) return fail(StunError.AllocationMismatch);
     const transport = readRequestedTransport(message);
-    if (transport === undefined) return fail(400, 'Bad Request: REQUESTED-TRANSPORT is required');
-    if (transport !== UDP_TRANSPORT) return fail(442, 'Unsupported Transport Protocol');
+    if (transport === undefined) return fail(StunError.BadRequest, 'REQUESTED-TRANSPORT is required');
+    if (transport !== UDP_TRANSPORT) return fail(StunError.UnsupportedTransport);
     const requestedFamily = readRequestedFamily(message);
     const token = message.value(Attr.ReservationToken);
     const evenPort = message.value(Attr.EvenPort);
-    if (token !== undefined && (requestedFamily !== undefined || evenPort !== undefined)) return fail(400, 'Bad Request: RESERVATION-TOKEN excludes REQUESTED-ADDRESS-FAMILY and EVEN-PORT');
-    if (requestedFamily === 0) return fail(440, 'Address Family not Supported');
+    if (token !== undefined && (requestedFamily !== undefined || evenPort !== undefined)) return fail(StunError.BadRequest, 'RESERVATION-TOKEN excludes REQUESTED-ADDRESS-FAMILY and EVEN-PORT');
+    if (requestedFamily === 0) return fail(StunError.AddressFamilyNotSupported);
     const reservation = token === undefined ? undefined : this.takeReservation(token);
-    if (token !== undefined && reservation === undefined) return fail(508, 'Insufficient Capacity: unknown or expired reservation');
+    if (token !== undefined && reservation === undefined) return fail(StunError.InsufficientCapacity, 'unknown or expired reservation');
     const family = reservation?.family ?? requestedFamily ?? 4;
     const relayAddress = family === 6 ? this.options.relayAddressIpv6 : this.options.relayAddress;
-    if (relayAddress === undefined) return fail(440, 'Address Family not Supported');
+    if (relayAddress === undefined) return fail(StunError.AddressFamilyNotSupported);
     const quotaError =
       (this.perUser.get(auth.identity) ?? 0) >= this.options.maxAllocationsPerUser
-        ? ([486, 'Allocation Quota Reached'] as const)
+        ? StunError.AllocationQuotaReached
         : this.allocations.size + this.allocating.size >= this.options.maxAllocations
-          ? ([508, 'Insufficient Capacity'] as const)
+          ? StunError.InsufficientCapacity
           : undefined;
     if (quotaError !== undefined) {
       reservation?.socket.close();
-      return fail(quotaError[0], quotaError[1]);
+      return fail(quotaError);
     }
 
     let socket = reservation?.socket;
@@ -353,7 +353,7 @@ export class TurnServer {
         this.allocating.delete(client.id);
       }
     }
-    if (socket === undefined) return fail(508, 'Insufficient Capacity: no relay port free');
+    if (socket === undefined) return fail(StunError.InsufficientCapacity, 'no relay port free');
     if (connection !== undefined && connection.destroyed) {
       socket.close();
       return;
@@ -452,16 +452,16 @@ export class TurnServer {
     const auth = this.authenticate(message, client);
     if (auth === undefined) return;
     const respond = (writer: StunWriter) => client.send(seal(writer, auth.key, auth.algorithm));
-    const fail = (code: number, reason: string) => respond(errorWriter(message, code, reason));
-    if (allocation === undefined || allocation.isExpired(this.now())) return fail(437, 'Allocation Mismatch');
+    const fail = (error: StunErrorCode, detail?: string) => respond(errorWriter(message, error, detail));
+    if (allocation === undefined || allocation.isExpired(this.now())) return fail(StunError.AllocationMismatch);
     if (auth.username !== allocation.username) {
       this.metrics.authFailures++;
-      return fail(441, 'Wrong Credentials');
+      return fail(StunError.WrongCredentials);
     }
     const success = () => new StunWriter(message.method, StunClass.SuccessResponse, message.transactionId);
     if (message.method === StunMethod.Refresh) {
       const family = readRequestedFamily(message);
-      if (family !== undefined && family !== allocation.family) return fail(443, 'Peer Address Family Mismatch');
+      if (family !== undefined && family !== allocation.family) return fail(StunError.PeerAddressFamilyMismatch);
       const requested = readUint32(message, Attr.Lifetime);
       if (requested === 0) {
         this.deleteAllocation(allocation);
@@ -475,34 +475,34 @@ export class TurnServer {
     for (let i = 0; i < message.types.length; i++) {
       if (message.types[i] !== Attr.XorPeerAddress) continue;
       const peer = readXorAddress(message, Attr.XorPeerAddress, i);
-      if (peer === undefined) return fail(400, 'Bad Request: malformed XOR-PEER-ADDRESS');
+      if (peer === undefined) return fail(StunError.BadRequest, 'malformed XOR-PEER-ADDRESS');
       peers.push(peer);
     }
-    if (peers.length === 0) return fail(400, 'Bad Request: XOR-PEER-ADDRESS is required');
+    if (peers.length === 0) return fail(StunError.BadRequest, 'XOR-PEER-ADDRESS is required');
     // The policy goes first: a forbidden address is refused whatever its family.
     const verdicts = peers.map((peer) => this.policy.check(peer.address));
     const refused = verdicts.indexOf('deny');
     if (refused >= 0) {
       this.metrics.permissionsRefused++;
       this.options.logger.debug('turn peer refused', { client: client.id, peer: peers[refused]!.address });
-      return fail(403, 'Forbidden: peer address not allowed');
+      return fail(StunError.Forbidden, 'peer address not allowed');
     }
-    if (peers.some((peer) => peer.family !== allocation.family)) return fail(443, 'Peer Address Family Mismatch');
+    if (peers.some((peer) => peer.family !== allocation.family)) return fail(StunError.PeerAddressFamilyMismatch);
     if (message.method === StunMethod.CreatePermission) {
       peers.forEach((peer, i) => allocation.installPermission(peer.address, verdicts[i] === 'relay-ports-only'));
       return respond(success());
     }
     const number = readChannelNumber(message);
     const peer = peers[0]!;
-    if (number === undefined || number < MIN_CHANNEL || number > MAX_CHANNEL) return fail(400, 'Bad Request: channel number out of range');
+    if (number === undefined || number < MIN_CHANNEL || number > MAX_CHANNEL) return fail(StunError.BadRequest, 'channel number out of range');
     if (verdicts[0] === 'relay-ports-only' && !this.relayPorts.has(peer.port)) {
       this.metrics.permissionsRefused++;
-      return fail(403, 'Forbidden: peer address not allowed');
+      return fail(StunError.Forbidden, 'peer address not allowed');
     }
     const bound = allocation.channel(number);
-    if (bound !== undefined && (bound.peer.address !== peer.address || bound.peer.port !== peer.port)) return fail(400, 'Bad Request: channel bound to another peer');
+    if (bound !== undefined && (bound.peer.address !== peer.address || bound.peer.port !== peer.port)) return fail(StunError.BadRequest, 'channel bound to another peer');
     const peerChannel = allocation.channelForPeer(peer);
-    if (peerChannel !== undefined && peerChannel.number !== number) return fail(400, 'Bad Request: peer bound to another channel');
+    if (peerChannel !== undefined && peerChannel.number !== number) return fail(StunError.BadRequest, 'peer bound to another channel');
     allocation.bindChannel(number, peer);
     allocation.installPermission(peer.address, verdicts[0] === 'relay-ports-only');
     respond(success());
@@ -518,10 +518,6 @@ export class TurnServer {
     }
     allocation.toPeer(peer.address, peer.port, data);
   }
-}
-
-function errorWriter(request: StunMessage, code: number, reason: string): StunWriter {
-  return writeErrorCode(new StunWriter(request.method, StunClass.ErrorResponse, request.transactionId), code, reason);
 }
 
 /** RFC 8656 section 7.2: the requested lifetime capped at the maximum, and never below the default. */
