@@ -4,8 +4,7 @@
  * address policy and quotas. Malformed input is dropped (or answered with 400) and never throws
  * out of a socket handler.
  */
-import { randomBytes } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket as UdpSocket, type SocketOptions } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket, } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
@@ -27,7 +26,9 @@ import { errorWriter, StunError, type StunErrorCode } from './error-codes.js';
 import { CHANNEL_DATA_HEADER_BYTES, isChannelData, StreamFramer } from './framing.js';
 import { checkIntegrity, fingerprintMatches, longTermKey, seal, type IntegrityAlgorithm } from './integrity.js';
 import { TurnMetrics } from './metrics.js';
+import { literalLookup } from './literal-lookup.js';
 import { PeerPolicy } from './peer-policy.js';
+import { RelayPorts } from './relay-ports.js';
 import { Attr, decodeStun, StunClass, StunMethod, StunWriter, type StunMessage } from './stun-message.js';
 
 export interface TurnServerOptions {
@@ -63,11 +64,8 @@ const UDP_TRANSPORT = 17;
 const SWEEP_INTERVAL_MS = 1000;
 /** A TCP/TLS connection without an allocation is closed after this long. */
 const IDLE_CONNECTION_MS = 60_000;
-const RELAY_BIND_ATTEMPTS = 32;
-const RESERVATION_LIFETIME_MS = 30_000;
 /** Socket buffers absorb bursts between event-loop turns (the kernel caps them at net.core.[rw]mem_max). */
 const LISTEN_BUFFER_BYTES = 4 * 1024 * 1024;
-const RELAY_BUFFER_BYTES = 1024 * 1024;
 
 interface Authenticated {
   username: string;
@@ -86,7 +84,7 @@ export class TurnServer {
   private readonly allocations = new Set<Allocation>();
   private readonly relayPorts = new Set<number>();
   private readonly perUser = new Map<string, number>();
-  private readonly reservations = new Map<string, { socket: UdpSocket; family: 4 | 6; expiresAt: number }>();
+  private readonly relayPortRange: RelayPorts;
   private readonly connections = new Set<TcpSocket>();
   private readonly streamAllocations = new WeakMap<TcpSocket, Allocation>();
   private udp: UdpSocket | undefined;
@@ -106,6 +104,7 @@ export class TurnServer {
       ownAddresses: [...hostAddresses(), ...(isConcrete(options.host) ? [options.host] : [])].filter((a) => !relayAddresses.includes(a)),
       relayAddresses,
     });
+    this.relayPortRange = new RelayPorts(options.relayPorts, this.now);
     this.allocationContext = { metrics: this.metrics, now: this.now, isRelayPort: (port: number) => this.relayPorts.has(port) };
   }
 
@@ -132,11 +131,7 @@ export class TurnServer {
   /** Runs expiry now (the timer does it every second). */
   sweep(): void {
     const now = this.now();
-    for (const [key, reservation] of this.reservations) {
-      if (reservation.expiresAt > now) continue;
-      reservation.socket.close();
-      this.reservations.delete(key);
-    }
+    this.relayPortRange.sweep(now);
     for (const allocation of this.allocations) {
       if (allocation.isExpired(now)) this.deleteAllocation(allocation);
       else allocation.sweep(now);
@@ -146,8 +141,7 @@ export class TurnServer {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     for (const allocation of [...this.allocations]) this.deleteAllocation(allocation);
-    for (const reservation of this.reservations.values()) reservation.socket.close();
-    this.reservations.clear();
+    this.relayPortRange.close();
     for (const connection of this.connections) connection.destroy();
     await Promise.all([
       new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve())),
@@ -324,7 +318,7 @@ export class TurnServer {
     const evenPort = message.value(Attr.EvenPort);
     if (token !== undefined && (requestedFamily !== undefined || evenPort !== undefined)) return fail(StunError.BadRequest, 'RESERVATION-TOKEN excludes REQUESTED-ADDRESS-FAMILY and EVEN-PORT');
     if (requestedFamily === 0) return fail(StunError.AddressFamilyNotSupported);
-    const reservation = token === undefined ? undefined : this.takeReservation(token);
+    const reservation = token === undefined ? undefined : this.relayPortRange.take(token);
     if (token !== undefined && reservation === undefined) return fail(StunError.InsufficientCapacity, 'unknown or expired reservation');
     const family = reservation?.family ?? requestedFamily ?? 4;
     const relayAddress = family === 6 ? this.options.relayAddressIpv6 : this.options.relayAddress;
@@ -346,9 +340,9 @@ export class TurnServer {
       const wantsPair = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
       this.allocating.add(client.id);
       try {
-        const bound = await this.bindRelaySockets(family, relayAddress, evenPort !== undefined, wantsPair);
+        const bound = await this.relayPortRange.bind(family, relayAddress, evenPort !== undefined, wantsPair);
         socket = bound?.[0];
-        if (bound?.[1] !== undefined) reservedToken = this.reserve(bound[1], family);
+        if (bound?.[1] !== undefined) reservedToken = this.relayPortRange.reserve(bound[1], family);
       } finally {
         this.allocating.delete(client.id);
       }
@@ -372,45 +366,6 @@ export class TurnServer {
     allocation.allocateTransaction = Buffer.from(message.transactionId);
     allocation.allocateResponse = response;
     client.send(response);
-  }
-
-  /**
-   * Binds a relay socket on a random port of the range: an even one for EVEN-PORT, and with the
-   * next port bound too (the reservation) when the R bit asks for a pair.
-   */
-  private async bindRelaySockets(family: 4 | 6, address: string, even: boolean, pair: boolean): Promise<[UdpSocket, UdpSocket?] | undefined> {
-    const { min, max } = this.options.relayPorts;
-    for (let attempt = 0; attempt < RELAY_BIND_ATTEMPTS; attempt++) {
-      let port = min + Math.floor(Math.random() * (max - min + 1));
-      if (even && port % 2 === 1) port = port + 1 <= max ? port + 1 : port - 1;
-      if (port < min || (pair && port + 1 > max)) continue;
-      const first = await bindUdp(family, address, port);
-      if (first === undefined || !pair) {
-        if (first !== undefined) return [first];
-        continue;
-      }
-      const second = await bindUdp(family, address, port + 1);
-      if (second !== undefined) return [first, second];
-      first.close();
-    }
-    return undefined;
-  }
-
-  /** Holds the second socket of an EVEN-PORT pair for a later Allocate with its token (RFC 8656 section 14.9). */
-  private reserve(socket: UdpSocket, family: 4 | 6): Buffer {
-    const token = randomBytes(8);
-    this.reservations.set(token.toString('hex'), { socket, family, expiresAt: this.now() + RESERVATION_LIFETIME_MS });
-    return token;
-  }
-
-  private takeReservation(token: Buffer): { socket: UdpSocket; family: 4 | 6 } | undefined {
-    const key = token.toString('hex');
-    const reservation = this.reservations.get(key);
-    this.reservations.delete(key);
-    if (reservation === undefined) return undefined;
-    if (reservation.expiresAt > this.now()) return reservation;
-    reservation.socket.close();
-    return undefined;
   }
 
   private register(allocation: Allocation, connection: TcpSocket | undefined): void {
@@ -535,29 +490,6 @@ function listenStream(server: TcpServer, port: number, host: string): Promise<nu
     });
   });
 }
-
-function bindUdp(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
-  const options = { lookup: literalLookup, recvBufferSize: RELAY_BUFFER_BYTES, sendBufferSize: RELAY_BUFFER_BYTES };
-  const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true, ...options } : { type: 'udp4', ...options });
-  return new Promise((resolve) => {
-    socket.once('error', () => {
-      socket.close();
-      resolve(undefined);
-    });
-    socket.bind(port, address, () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
-}
-
-/**
- * Every address this server sends to is an IP literal. Answering the lookup synchronously skips
- * dns.lookup's deferral to the next tick, so each send() is attempted right away (the relay path
- * costs less, and a send that did not have to queue is done with its buffers when send() returns).
- */
-const literalLookup = ((address: string, _family: unknown, callback: (error: null, address: string, family: number) => void) =>
-  callback(null, address, address.includes(':') ? 6 : 4)) as unknown as SocketOptions['lookup'];
 
 function isConcrete(host: string): boolean {
   return host !== '0.0.0.0' && host !== '::';
