@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger } from '../logger.js';
 import { Allocation, MAX_CHANNEL, MIN_CHANNEL } from './allocation.js';
+import { AllocationRegistry } from './allocation-registry.js';
 import {
   readChannelNumber,
   readRequestedFamily,
@@ -79,14 +80,9 @@ export class TurnServer {
   private readonly now: () => number;
   private readonly nonces: NonceIssuer;
   private readonly policy: PeerPolicy;
-  private readonly udpAllocations = new Map<string, Map<number, Allocation>>();
-  private readonly allocating = new Set<string>();
-  private readonly allocations = new Set<Allocation>();
-  private readonly relayPorts = new Set<number>();
-  private readonly perUser = new Map<string, number>();
-  private readonly relayPortRange: RelayPorts;
+  private readonly registry = new AllocationRegistry(this.metrics);
+  private readonly relayPorts: RelayPorts;
   private readonly connections = new Set<TcpSocket>();
-  private readonly streamAllocations = new WeakMap<TcpSocket, Allocation>();
   private udp: UdpSocket | undefined;
   private tcp: TcpServer | undefined;
   private tlsServer: TlsServer | undefined;
@@ -104,8 +100,8 @@ export class TurnServer {
       ownAddresses: [...hostAddresses(), ...(isConcrete(options.host) ? [options.host] : [])].filter((a) => !relayAddresses.includes(a)),
       relayAddresses,
     });
-    this.relayPortRange = new RelayPorts(options.relayPorts, this.now);
-    this.allocationContext = { metrics: this.metrics, now: this.now, isRelayPort: (port: number) => this.relayPorts.has(port) };
+    this.relayPorts = new RelayPorts(options.relayPorts, this.now);
+    this.allocationContext = { metrics: this.metrics, now: this.now, isRelayPort: (port: number) => this.registry.isRelayPort(port) };
   }
 
   static async start(options: TurnServerOptions): Promise<TurnServer> {
@@ -125,23 +121,20 @@ export class TurnServer {
   }
 
   get activeAllocations(): number {
-    return this.allocations.size;
+    return this.registry.size;
   }
 
   /** Runs expiry now (the timer does it every second). */
   sweep(): void {
     const now = this.now();
-    this.relayPortRange.sweep(now);
-    for (const allocation of this.allocations) {
-      if (allocation.isExpired(now)) this.deleteAllocation(allocation);
-      else allocation.sweep(now);
-    }
+    this.relayPorts.sweep(now);
+    this.registry.sweep(now);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const allocation of [...this.allocations]) this.deleteAllocation(allocation);
-    this.relayPortRange.close();
+    this.registry.deleteAll();
+    this.relayPorts.close();
     for (const connection of this.connections) connection.destroy();
     await Promise.all([
       new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve())),
@@ -182,7 +175,7 @@ export class TurnServer {
   private onUdp(socket: UdpSocket, sharedHeader: Buffer, message: Buffer, rinfo: RemoteInfo): void {
     if (message.length < CHANNEL_DATA_HEADER_BYTES) return;
     if (isChannelData(message[0]!)) {
-      const allocation = this.udpAllocations.get(rinfo.address)?.get(rinfo.port);
+      const allocation = this.registry.forUdp(rinfo.address, rinfo.port);
       const length = message.readUInt16BE(2);
       if (allocation === undefined || CHANNEL_DATA_HEADER_BYTES + length > message.length) {
         this.metrics.packetsDropped++;
@@ -193,7 +186,7 @@ export class TurnServer {
     }
     const stun = decodeStun(message);
     if (stun === undefined) return;
-    const existing = this.udpAllocations.get(rinfo.address)?.get(rinfo.port);
+    const existing = this.registry.forUdp(rinfo.address, rinfo.port);
     this.onStun(stun, existing?.client ?? new UdpClient(socket, rinfo.address, rinfo.port, sharedHeader), existing);
   }
 
@@ -212,7 +205,7 @@ export class TurnServer {
     });
     socket.on('data', (chunk: Buffer) => {
       const framed = framer.push(chunk, (message, channelData) => {
-        allocation = this.streamAllocations.get(socket);
+        allocation = this.registry.forConnection(socket);
         if (channelData) {
           if (allocation) allocation.fromClientChannel(message.readUInt16BE(0), message.subarray(CHANNEL_DATA_HEADER_BYTES));
           else this.metrics.packetsDropped++;
@@ -226,8 +219,8 @@ export class TurnServer {
     socket.on('error', (error) => this.options.logger.debug('turn connection error', { client: client.id, error }));
     socket.on('close', () => {
       this.connections.delete(socket);
-      const owned = this.streamAllocations.get(socket);
-      if (owned) this.deleteAllocation(owned);
+      const owned = this.registry.forConnection(socket);
+      if (owned) this.registry.delete(owned);
     });
   }
 
@@ -305,7 +298,7 @@ export class TurnServer {
       client.send(existing.allocateResponse);
       return;
     }
-    if (this.allocating.has(client.id)) return; // a retransmission while the relay socket binds
+    if (this.registry.isAllocating(client.id)) return; // a retransmission while the relay socket binds
     const auth = this.authenticate(message, client);
     if (auth === undefined) return;
     const fail = (error: StunErrorCode, detail?: string) => client.send(seal(errorWriter(message, error, detail), auth.key, auth.algorithm));
@@ -318,15 +311,15 @@ export class TurnServer {
     const evenPort = message.value(Attr.EvenPort);
     if (token !== undefined && (requestedFamily !== undefined || evenPort !== undefined)) return fail(StunError.BadRequest, 'RESERVATION-TOKEN excludes REQUESTED-ADDRESS-FAMILY and EVEN-PORT');
     if (requestedFamily === 0) return fail(StunError.AddressFamilyNotSupported);
-    const reservation = token === undefined ? undefined : this.relayPortRange.take(token);
+    const reservation = token === undefined ? undefined : this.relayPorts.take(token);
     if (token !== undefined && reservation === undefined) return fail(StunError.InsufficientCapacity, 'unknown or expired reservation');
     const family = reservation?.family ?? requestedFamily ?? 4;
     const relayAddress = family === 6 ? this.options.relayAddressIpv6 : this.options.relayAddress;
     if (relayAddress === undefined) return fail(StunError.AddressFamilyNotSupported);
     const quotaError =
-      (this.perUser.get(auth.identity) ?? 0) >= this.options.maxAllocationsPerUser
+      this.registry.allocationsOf(auth.identity) >= this.options.maxAllocationsPerUser
         ? StunError.AllocationQuotaReached
-        : this.allocations.size + this.allocating.size >= this.options.maxAllocations
+        : this.registry.sizeWithPending >= this.options.maxAllocations
           ? StunError.InsufficientCapacity
           : undefined;
     if (quotaError !== undefined) {
@@ -338,13 +331,13 @@ export class TurnServer {
     let reservedToken: Buffer | undefined;
     if (socket === undefined) {
       const wantsPair = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
-      this.allocating.add(client.id);
+      this.registry.beginAllocating(client.id);
       try {
-        const bound = await this.relayPortRange.bind(family, relayAddress, evenPort !== undefined, wantsPair);
+        const bound = await this.relayPorts.bind(family, relayAddress, evenPort !== undefined, wantsPair);
         socket = bound?.[0];
-        if (bound?.[1] !== undefined) reservedToken = this.relayPortRange.reserve(bound[1], family);
+        if (bound?.[1] !== undefined) reservedToken = this.relayPorts.reserve(bound[1], family);
       } finally {
-        this.allocating.delete(client.id);
+        this.registry.endAllocating(client.id);
       }
     }
     if (socket === undefined) return fail(StunError.InsufficientCapacity, 'no relay port free');
@@ -356,7 +349,7 @@ export class TurnServer {
     const lifetime = lifetimeSeconds(readUint32(message, Attr.Lifetime));
     const allocation = new Allocation(client, auth.username, auth.identity, auth.key, socket, relayed, lifetime * 1000, this.options.bytesPerSecond, this.allocationContext);
     socket.on('error', (error) => this.options.logger.debug('turn relay socket error', { client: client.id, error }));
-    this.register(allocation, connection);
+    this.registry.add(allocation, connection);
     const writer = new StunWriter(StunMethod.Allocate, StunClass.SuccessResponse, message.transactionId);
     writeXorAddress(writer, Attr.XorRelayedAddress, relayed);
     writer.uint32(Attr.Lifetime, lifetime);
@@ -366,39 +359,6 @@ export class TurnServer {
     allocation.allocateTransaction = Buffer.from(message.transactionId);
     allocation.allocateResponse = response;
     client.send(response);
-  }
-
-  private register(allocation: Allocation, connection: TcpSocket | undefined): void {
-    const client = allocation.client;
-    this.allocations.add(allocation);
-    this.relayPorts.add(allocation.relayPort);
-    this.perUser.set(allocation.identity, (this.perUser.get(allocation.identity) ?? 0) + 1);
-    if (connection !== undefined) {
-      this.streamAllocations.set(connection, allocation);
-    } else {
-      const raw = (client as UdpClient).rawAddress;
-      let ports = this.udpAllocations.get(raw);
-      if (ports === undefined) this.udpAllocations.set(raw, (ports = new Map()));
-      ports.set(client.port, allocation);
-    }
-    this.metrics.allocationsActive = this.allocations.size;
-    this.metrics.allocationsTotal++;
-  }
-
-  private deleteAllocation(allocation: Allocation): void {
-    if (!this.allocations.delete(allocation)) return;
-    allocation.close();
-    this.relayPorts.delete(allocation.relayPort);
-    const count = (this.perUser.get(allocation.identity) ?? 1) - 1;
-    if (count > 0) this.perUser.set(allocation.identity, count);
-    else this.perUser.delete(allocation.identity);
-    const client = allocation.client;
-    if (client instanceof UdpClient) {
-      const ports = this.udpAllocations.get(client.rawAddress);
-      ports?.delete(client.port);
-      if (ports?.size === 0) this.udpAllocations.delete(client.rawAddress);
-    }
-    this.metrics.allocationsActive = this.allocations.size;
   }
 
   // ---- Refresh, CreatePermission, ChannelBind ----------------------------------------------
@@ -419,7 +379,7 @@ export class TurnServer {
       if (family !== undefined && family !== allocation.family) return fail(StunError.PeerAddressFamilyMismatch);
       const requested = readUint32(message, Attr.Lifetime);
       if (requested === 0) {
-        this.deleteAllocation(allocation);
+        this.registry.delete(allocation);
         return respond(success().uint32(Attr.Lifetime, 0));
       }
       const lifetime = lifetimeSeconds(requested);
@@ -450,7 +410,7 @@ export class TurnServer {
     const number = readChannelNumber(message);
     const peer = peers[0]!;
     if (number === undefined || number < MIN_CHANNEL || number > MAX_CHANNEL) return fail(StunError.BadRequest, 'channel number out of range');
-    if (verdicts[0] === 'relay-ports-only' && !this.relayPorts.has(peer.port)) {
+    if (verdicts[0] === 'relay-ports-only' && !this.registry.isRelayPort(peer.port)) {
       this.metrics.permissionsRefused++;
       return fail(StunError.Forbidden, 'peer address not allowed');
     }
