@@ -16,7 +16,7 @@ export interface BuiltInTurn {
 export async function startBuiltInTurn(config: ServerConfig, secret: string, tls: TlsMaterial | undefined, logger: Logger): Promise<BuiltInTurn> {
   const turn = config.turn;
   const configuredHost = turn.host ?? config.host;
-  // The UDP sockets take addresses only (see literalLookup in turn-server.ts): resolve a name once.
+  // The UDP sockets take addresses only (see literalLookup in literal-lookup.ts): resolve a name once.
   const host = isIP(configuredHost) ? configuredHost : (await lookup(configuredHost)).address;
   const relayAddress = turn.relayAddress ?? (isIP(host) === 4 && host !== '0.0.0.0' ? host : firstPublicIpv4() ?? '127.0.0.1');
   const relayAddressIpv6 = turn.relayAddressIpv6 ?? (isIP(host) === 6 && host !== '::' ? host : undefined);

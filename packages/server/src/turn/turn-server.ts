@@ -3,110 +3,79 @@
  * certificate is given), long-term REST credentials, relay UDP sockets on a port range, the peer
  * address policy and quotas. Malformed input is dropped (or answered with 400) and never throws
  * out of a socket handler.
+ *
+ * This file is the transport wiring and the dispatch by STUN method; the methods are handled in
+ * handlers/, the allocations are kept in allocation-registry.ts and relay ports are reserved in
+ * relay-ports.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket as UdpSocket, type SocketOptions } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import type { Logger } from '../logger.js';
-import { Allocation, MAX_CHANNEL, MIN_CHANNEL } from './allocation.js';
-import {
-  readChannelNumber,
-  readRequestedFamily,
-  readRequestedTransport,
-  readUint32,
-  readXorAddress,
-  writeErrorCode,
-  writeUnknownAttributes,
-  writeXorAddress,
-  type TransportAddress,
-} from './attributes.js';
+import type { Allocation, AllocationContext } from './allocation.js';
+import { AllocationRegistry } from './allocation-registry.js';
+import { writeUnknownAttributes } from './attributes.js';
 import { StreamClient, UdpClient, type ClientTransport } from './client-transport.js';
-import { NonceIssuer, parseRestUsername, restPassword, saslPrep } from './credentials.js';
+import { NonceIssuer } from './credentials.js';
+import { errorWriter, StunError } from './error-codes.js';
 import { CHANNEL_DATA_HEADER_BYTES, isChannelData, StreamFramer } from './framing.js';
-import { checkIntegrity, fingerprintMatches, longTermKey, seal, type IntegrityAlgorithm } from './integrity.js';
+import { handleAllocate } from './handlers/allocate.js';
+import { handleBinding } from './handlers/binding.js';
+import { handleChannelBind } from './handlers/channel-bind.js';
+import type { HandlerContext } from './handlers/context.js';
+import { handleCreatePermission } from './handlers/create-permission.js';
+import { handleRefresh } from './handlers/refresh.js';
+import { handleChannelData, handleSendIndication } from './handlers/send.js';
+import { fingerprintMatches, seal } from './integrity.js';
+import { literalLookup } from './literal-lookup.js';
 import { TurnMetrics } from './metrics.js';
+import type { TurnServerOptions } from './options.js';
 import { PeerPolicy } from './peer-policy.js';
-import { Attr, decodeStun, StunClass, StunMethod, StunWriter, type StunMessage } from './stun-message.js';
+import { RelayPorts } from './relay-ports.js';
+import { decodeStun, StunClass, StunMethod, type StunMessage } from './stun-message.js';
 
-export interface TurnServerOptions {
-  /** Listening address for UDP and TCP (and TLS). */
-  host: string;
-  /** 0 picks a free port (tests). */
-  port: number;
-  /** TURN over TLS (`turns:`) on this port when a certificate is given. */
-  tls?: { port: number; cert: string; key: string };
-  /** Relay sockets bind here; the IPv6 one serves REQUESTED-ADDRESS-FAMILY IPv6. */
-  relayAddress: string;
-  relayAddressIpv6?: string;
-  /** The relayed address clients are told, when the relay address sits behind a 1:1 NAT. */
-  externalAddress?: string;
-  relayPorts: { min: number; max: number };
-  realm: string;
-  /** The shared secret of the REST credential scheme. */
-  secret: string;
-  allowedPeers: readonly string[];
-  deniedPeers: readonly string[];
-  maxAllocations: number;
-  maxAllocationsPerUser: number;
-  /** Per allocation, both directions together; 0 = unlimited. Excess packets are dropped. */
-  bytesPerSecond: number;
-  logger: Logger;
-  now?: () => number;
-}
+export { DEFAULT_LIFETIME_S, MAX_LIFETIME_S } from './handlers/lifetime.js';
+export type { TurnServerOptions } from './options.js';
 
-export const DEFAULT_LIFETIME_S = 600;
-export const MAX_LIFETIME_S = 3600;
 const NONCE_LIFETIME_MS = 600_000;
-const UDP_TRANSPORT = 17;
 const SWEEP_INTERVAL_MS = 1000;
 /** A TCP/TLS connection without an allocation is closed after this long. */
 const IDLE_CONNECTION_MS = 60_000;
-const RELAY_BIND_ATTEMPTS = 32;
-const RESERVATION_LIFETIME_MS = 30_000;
 /** Socket buffers absorb bursts between event-loop turns (the kernel caps them at net.core.[rw]mem_max). */
 const LISTEN_BUFFER_BYTES = 4 * 1024 * 1024;
-const RELAY_BUFFER_BYTES = 1024 * 1024;
-
-interface Authenticated {
-  username: string;
-  identity: string;
-  key: Buffer;
-  algorithm: IntegrityAlgorithm;
-}
 
 export class TurnServer {
   readonly metrics = new TurnMetrics();
   private readonly now: () => number;
-  private readonly nonces: NonceIssuer;
-  private readonly policy: PeerPolicy;
-  private readonly udpAllocations = new Map<string, Map<number, Allocation>>();
-  private readonly allocating = new Set<string>();
-  private readonly allocations = new Set<Allocation>();
-  private readonly relayPorts = new Set<number>();
-  private readonly perUser = new Map<string, number>();
-  private readonly reservations = new Map<string, { socket: UdpSocket; family: 4 | 6; expiresAt: number }>();
+  private readonly registry = new AllocationRegistry(this.metrics);
   private readonly connections = new Set<TcpSocket>();
-  private readonly streamAllocations = new WeakMap<TcpSocket, Allocation>();
+  private readonly ctx: HandlerContext;
   private udp: UdpSocket | undefined;
   private tcp: TcpServer | undefined;
   private tlsServer: TlsServer | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private ports = { udp: 0, tcp: 0, tls: 0 };
-  private readonly allocationContext;
 
   private constructor(private readonly options: TurnServerOptions) {
     this.now = options.now ?? Date.now;
-    this.nonces = new NonceIssuer(NONCE_LIFETIME_MS, this.now);
     const relayAddresses = [options.relayAddress, options.relayAddressIpv6, options.externalAddress].filter((a): a is string => a !== undefined);
-    this.policy = new PeerPolicy({
+    const policy = new PeerPolicy({
       allowed: options.allowedPeers,
       denied: options.deniedPeers,
       ownAddresses: [...hostAddresses(), ...(isConcrete(options.host) ? [options.host] : [])].filter((a) => !relayAddresses.includes(a)),
       relayAddresses,
     });
-    this.allocationContext = { metrics: this.metrics, now: this.now, isRelayPort: (port: number) => this.relayPorts.has(port) };
+    const allocationContext: AllocationContext = { metrics: this.metrics, now: this.now, isRelayPort: (port: number) => this.registry.isRelayPort(port) };
+    this.ctx = {
+      options,
+      metrics: this.metrics,
+      now: this.now,
+      nonces: new NonceIssuer(NONCE_LIFETIME_MS, this.now),
+      policy,
+      registry: this.registry,
+      relayPorts: new RelayPorts(options.relayPorts, this.now),
+      allocationContext,
+    };
   }
 
   static async start(options: TurnServerOptions): Promise<TurnServer> {
@@ -126,28 +95,20 @@ export class TurnServer {
   }
 
   get activeAllocations(): number {
-    return this.allocations.size;
+    return this.registry.size;
   }
 
   /** Runs expiry now (the timer does it every second). */
   sweep(): void {
     const now = this.now();
-    for (const [key, reservation] of this.reservations) {
-      if (reservation.expiresAt > now) continue;
-      reservation.socket.close();
-      this.reservations.delete(key);
-    }
-    for (const allocation of this.allocations) {
-      if (allocation.isExpired(now)) this.deleteAllocation(allocation);
-      else allocation.sweep(now);
-    }
+    this.ctx.relayPorts.sweep(now);
+    this.registry.sweep(now);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const allocation of [...this.allocations]) this.deleteAllocation(allocation);
-    for (const reservation of this.reservations.values()) reservation.socket.close();
-    this.reservations.clear();
+    this.registry.deleteAll();
+    this.ctx.relayPorts.close();
     for (const connection of this.connections) connection.destroy();
     await Promise.all([
       new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve())),
@@ -187,19 +148,10 @@ export class TurnServer {
 
   private onUdp(socket: UdpSocket, sharedHeader: Buffer, message: Buffer, rinfo: RemoteInfo): void {
     if (message.length < CHANNEL_DATA_HEADER_BYTES) return;
-    if (isChannelData(message[0]!)) {
-      const allocation = this.udpAllocations.get(rinfo.address)?.get(rinfo.port);
-      const length = message.readUInt16BE(2);
-      if (allocation === undefined || CHANNEL_DATA_HEADER_BYTES + length > message.length) {
-        this.metrics.packetsDropped++;
-        return;
-      }
-      allocation.fromClientChannel(message.readUInt16BE(0), message.subarray(CHANNEL_DATA_HEADER_BYTES, CHANNEL_DATA_HEADER_BYTES + length));
-      return;
-    }
+    if (isChannelData(message[0]!)) return handleChannelData(this.metrics, message, this.registry.forUdp(rinfo.address, rinfo.port));
     const stun = decodeStun(message);
     if (stun === undefined) return;
-    const existing = this.udpAllocations.get(rinfo.address)?.get(rinfo.port);
+    const existing = this.registry.forUdp(rinfo.address, rinfo.port);
     this.onStun(stun, existing?.client ?? new UdpClient(socket, rinfo.address, rinfo.port, sharedHeader), existing);
   }
 
@@ -218,12 +170,8 @@ export class TurnServer {
     });
     socket.on('data', (chunk: Buffer) => {
       const framed = framer.push(chunk, (message, channelData) => {
-        allocation = this.streamAllocations.get(socket);
-        if (channelData) {
-          if (allocation) allocation.fromClientChannel(message.readUInt16BE(0), message.subarray(CHANNEL_DATA_HEADER_BYTES));
-          else this.metrics.packetsDropped++;
-          return;
-        }
+        allocation = this.registry.forConnection(socket);
+        if (channelData) return handleChannelData(this.metrics, message, allocation);
         const stun = decodeStun(message);
         if (stun !== undefined) this.onStun(stun, client, allocation, socket);
       });
@@ -232,8 +180,8 @@ export class TurnServer {
     socket.on('error', (error) => this.options.logger.debug('turn connection error', { client: client.id, error }));
     socket.on('close', () => {
       this.connections.delete(socket);
-      const owned = this.streamAllocations.get(socket);
-      if (owned) this.deleteAllocation(owned);
+      const owned = this.registry.forConnection(socket);
+      if (owned) this.registry.delete(owned);
     });
   }
 
@@ -243,291 +191,32 @@ export class TurnServer {
     try {
       if (!fingerprintMatches(message)) return;
       if (message.cls === StunClass.Indication) {
-        if (message.method === StunMethod.Send && allocation !== undefined) this.onSend(message, allocation);
+        if (message.method === StunMethod.Send && allocation !== undefined) handleSendIndication(this.metrics, message, allocation);
         return;
       }
       if (message.cls !== StunClass.Request) return;
       const unknown = message.unknownRequired();
       if (unknown.length > 0) {
-        client.send(seal(writeUnknownAttributes(errorWriter(message, 420, 'Unknown Attribute'), unknown), undefined));
+        client.send(seal(writeUnknownAttributes(errorWriter(message, StunError.UnknownAttribute), unknown), undefined));
         return;
       }
-      if (message.method === StunMethod.Binding) return this.onBinding(message, client);
-      if (message.method === StunMethod.Allocate) return void this.onAllocate(message, client, allocation, connection);
-      if (message.method === StunMethod.Refresh || message.method === StunMethod.CreatePermission || message.method === StunMethod.ChannelBind) {
-        return this.onAllocationRequest(message, client, allocation);
+      switch (message.method) {
+        case StunMethod.Binding:
+          return handleBinding(this.ctx, message, client);
+        case StunMethod.Allocate:
+          return void handleAllocate(this.ctx, message, client, allocation, connection);
+        case StunMethod.Refresh:
+          return handleRefresh(this.ctx, message, client, allocation);
+        case StunMethod.CreatePermission:
+          return handleCreatePermission(this.ctx, message, client, allocation);
+        case StunMethod.ChannelBind:
+          return handleChannelBind(this.ctx, message, client, allocation);
       }
-      client.send(seal(errorWriter(message, 400, 'Bad Request: unknown method'), undefined));
+      client.send(seal(errorWriter(message, StunError.BadRequest, 'unknown method'), undefined));
     } catch (error) {
       this.options.logger.warn('turn request failed', { client: client.id, error });
     }
   }
-
-  private onBinding(message: StunMessage, client: ClientTransport): void {
-    this.metrics.bindingRequests++;
-    const writer = new StunWriter(StunMethod.Binding, StunClass.SuccessResponse, message.transactionId);
-    writeXorAddress(writer, Attr.XorMappedAddress, { address: client.address, port: client.port, family: client.family });
-    client.send(seal(writer, undefined));
-  }
-
-  /**
-   * Long-term credential check (RFC 8489 section 9.2): a challenge (401 + REALM + NONCE) without
-   * integrity, 438 for a stale nonce, 401 for a bad username, expiry or MAC.
-   */
-  private authenticate(message: StunMessage, client: ClientTransport): Authenticated | undefined {
-    const realm = this.options.realm;
-    const challenge = (code: number, reason: string) => {
-      const writer = errorWriter(message, code, reason).text(Attr.Realm, realm).text(Attr.Nonce, this.nonces.issue(client.id));
-      client.send(seal(writer, undefined));
-      return undefined;
-    };
-    if (message.integrityAt < 0 && message.integritySha256At < 0) return challenge(401, 'Unauthorized');
-    const username = message.text(Attr.Username);
-    const nonce = message.text(Attr.Nonce);
-    const requestRealm = message.text(Attr.Realm);
-    if (username === undefined || nonce === undefined || requestRealm === undefined) {
-      client.send(seal(errorWriter(message, 400, 'Bad Request: USERNAME, REALM and NONCE are required'), undefined));
-      return undefined;
-    }
-    if (this.nonces.check(nonce, client.id) === 'stale') return challenge(438, 'Stale Nonce');
-    const rest = parseRestUsername(username);
-    if (requestRealm !== realm || rest === undefined || rest.expiresAt <= this.now()) {
-      this.metrics.authFailures++;
-      return challenge(401, rest !== undefined && rest.expiresAt <= this.now() ? 'Unauthorized: credentials expired' : 'Unauthorized');
-    }
-    const key = longTermKey(username, realm, saslPrep(restPassword(this.options.secret, username)));
-    const integrity = checkIntegrity(message, key);
-    if (!integrity?.valid) {
-      this.metrics.authFailures++;
-      return challenge(401, 'Unauthorized');
-    }
-    return { username, identity: rest.identity, key, algorithm: integrity.algorithm };
-  }
-
-  // ---- Allocate ----------------------------------------------------------------------------
-
-  private async onAllocate(message: StunMessage, client: ClientTransport, existing: Allocation | undefined, connection?: TcpSocket): Promise<void> {
-    if (existing?.allocateTransaction?.equals(message.transactionId) && existing.allocateResponse) {
-      client.send(existing.allocateResponse);
-      return;
-    }
-    if (this.allocating.has(client.id)) return; // a retransmission while the relay socket binds
-    const auth = this.authenticate(message, client);
-    if (auth === undefined) return;
-    const fail = (code: number, reason: string) => client.send(seal(errorWriter(message, code, reason), auth.key, auth.algorithm));
-    if (existing !== undefined) return fail(437, 'Allocation Mismatch');
-    const transport = readRequestedTransport(message);
-    if (transport === undefined) return fail(400, 'Bad Request: REQUESTED-TRANSPORT is required');
-    if (transport !== UDP_TRANSPORT) return fail(442, 'Unsupported Transport Protocol');
-    const requestedFamily = readRequestedFamily(message);
-    const token = message.value(Attr.ReservationToken);
-    const evenPort = message.value(Attr.EvenPort);
-    if (token !== undefined && (requestedFamily !== undefined || evenPort !== undefined)) return fail(400, 'Bad Request: RESERVATION-TOKEN excludes REQUESTED-ADDRESS-FAMILY and EVEN-PORT');
-    if (requestedFamily === 0) return fail(440, 'Address Family not Supported');
-    const reservation = token === undefined ? undefined : this.takeReservation(token);
-    if (token !== undefined && reservation === undefined) return fail(508, 'Insufficient Capacity: unknown or expired reservation');
-    const family = reservation?.family ?? requestedFamily ?? 4;
-    const relayAddress = family === 6 ? this.options.relayAddressIpv6 : this.options.relayAddress;
-    if (relayAddress === undefined) return fail(440, 'Address Family not Supported');
-    const quotaError =
-      (this.perUser.get(auth.identity) ?? 0) >= this.options.maxAllocationsPerUser
-        ? ([486, 'Allocation Quota Reached'] as const)
-        : this.allocations.size + this.allocating.size >= this.options.maxAllocations
-          ? ([508, 'Insufficient Capacity'] as const)
-          : undefined;
-    if (quotaError !== undefined) {
-      reservation?.socket.close();
-      return fail(quotaError[0], quotaError[1]);
-    }
-
-    let socket = reservation?.socket;
-    let reservedToken: Buffer | undefined;
-    if (socket === undefined) {
-      const wantsPair = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
-      this.allocating.add(client.id);
-      try {
-        const bound = await this.bindRelaySockets(family, relayAddress, evenPort !== undefined, wantsPair);
-        socket = bound?.[0];
-        if (bound?.[1] !== undefined) reservedToken = this.reserve(bound[1], family);
-      } finally {
-        this.allocating.delete(client.id);
-      }
-    }
-    if (socket === undefined) return fail(508, 'Insufficient Capacity: no relay port free');
-    if (connection !== undefined && connection.destroyed) {
-      socket.close();
-      return;
-    }
-    const relayed: TransportAddress = { address: family === 4 ? (this.options.externalAddress ?? relayAddress) : relayAddress, port: socket.address().port, family };
-    const lifetime = lifetimeSeconds(readUint32(message, Attr.Lifetime));
-    const allocation = new Allocation(client, auth.username, auth.identity, auth.key, socket, relayed, lifetime * 1000, this.options.bytesPerSecond, this.allocationContext);
-    socket.on('error', (error) => this.options.logger.debug('turn relay socket error', { client: client.id, error }));
-    this.register(allocation, connection);
-    const writer = new StunWriter(StunMethod.Allocate, StunClass.SuccessResponse, message.transactionId);
-    writeXorAddress(writer, Attr.XorRelayedAddress, relayed);
-    writer.uint32(Attr.Lifetime, lifetime);
-    writeXorAddress(writer, Attr.XorMappedAddress, { address: client.address, port: client.port, family: client.family });
-    if (reservedToken !== undefined) writer.bytes(Attr.ReservationToken, reservedToken);
-    const response = seal(writer, auth.key, auth.algorithm);
-    allocation.allocateTransaction = Buffer.from(message.transactionId);
-    allocation.allocateResponse = response;
-    client.send(response);
-  }
-
-  /**
-   * Binds a relay socket on a random port of the range: an even one for EVEN-PORT, and with the
-   * next port bound too (the reservation) when the R bit asks for a pair.
-   */
-  private async bindRelaySockets(family: 4 | 6, address: string, even: boolean, pair: boolean): Promise<[UdpSocket, UdpSocket?] | undefined> {
-    const { min, max } = this.options.relayPorts;
-    for (let attempt = 0; attempt < RELAY_BIND_ATTEMPTS; attempt++) {
-      let port = min + Math.floor(Math.random() * (max - min + 1));
-      if (even && port % 2 === 1) port = port + 1 <= max ? port + 1 : port - 1;
-      if (port < min || (pair && port + 1 > max)) continue;
-      const first = await bindUdp(family, address, port);
-      if (first === undefined || !pair) {
-        if (first !== undefined) return [first];
-        continue;
-      }
-      const second = await bindUdp(family, address, port + 1);
-      if (second !== undefined) return [first, second];
-      first.close();
-    }
-    return undefined;
-  }
-
-  /** Holds the second socket of an EVEN-PORT pair for a later Allocate with its token (RFC 8656 section 14.9). */
-  private reserve(socket: UdpSocket, family: 4 | 6): Buffer {
-    const token = randomBytes(8);
-    this.reservations.set(token.toString('hex'), { socket, family, expiresAt: this.now() + RESERVATION_LIFETIME_MS });
-    return token;
-  }
-
-  private takeReservation(token: Buffer): { socket: UdpSocket; family: 4 | 6 } | undefined {
-    const key = token.toString('hex');
-    const reservation = this.reservations.get(key);
-    this.reservations.delete(key);
-    if (reservation === undefined) return undefined;
-    if (reservation.expiresAt > this.now()) return reservation;
-    reservation.socket.close();
-    return undefined;
-  }
-
-  private register(allocation: Allocation, connection: TcpSocket | undefined): void {
-    const client = allocation.client;
-    this.allocations.add(allocation);
-    this.relayPorts.add(allocation.relayPort);
-    this.perUser.set(allocation.identity, (this.perUser.get(allocation.identity) ?? 0) + 1);
-    if (connection !== undefined) {
-      this.streamAllocations.set(connection, allocation);
-    } else {
-      const raw = (client as UdpClient).rawAddress;
-      let ports = this.udpAllocations.get(raw);
-      if (ports === undefined) this.udpAllocations.set(raw, (ports = new Map()));
-      ports.set(client.port, allocation);
-    }
-    this.metrics.allocationsActive = this.allocations.size;
-    this.metrics.allocationsTotal++;
-  }
-
-  private deleteAllocation(allocation: Allocation): void {
-    if (!this.allocations.delete(allocation)) return;
-    allocation.close();
-    this.relayPorts.delete(allocation.relayPort);
-    const count = (this.perUser.get(allocation.identity) ?? 1) - 1;
-    if (count > 0) this.perUser.set(allocation.identity, count);
-    else this.perUser.delete(allocation.identity);
-    const client = allocation.client;
-    if (client instanceof UdpClient) {
-      const ports = this.udpAllocations.get(client.rawAddress);
-      ports?.delete(client.port);
-      if (ports?.size === 0) this.udpAllocations.delete(client.rawAddress);
-    }
-    this.metrics.allocationsActive = this.allocations.size;
-  }
-
-  // ---- Refresh, CreatePermission, ChannelBind ----------------------------------------------
-
-  private onAllocationRequest(message: StunMessage, client: ClientTransport, allocation: Allocation | undefined): void {
-    const auth = this.authenticate(message, client);
-    if (auth === undefined) return;
-    const respond = (writer: StunWriter) => client.send(seal(writer, auth.key, auth.algorithm));
-    const fail = (code: number, reason: string) => respond(errorWriter(message, code, reason));
-    if (allocation === undefined || allocation.isExpired(this.now())) return fail(437, 'Allocation Mismatch');
-    if (auth.username !== allocation.username) {
-      this.metrics.authFailures++;
-      return fail(441, 'Wrong Credentials');
-    }
-    const success = () => new StunWriter(message.method, StunClass.SuccessResponse, message.transactionId);
-    if (message.method === StunMethod.Refresh) {
-      const family = readRequestedFamily(message);
-      if (family !== undefined && family !== allocation.family) return fail(443, 'Peer Address Family Mismatch');
-      const requested = readUint32(message, Attr.Lifetime);
-      if (requested === 0) {
-        this.deleteAllocation(allocation);
-        return respond(success().uint32(Attr.Lifetime, 0));
-      }
-      const lifetime = lifetimeSeconds(requested);
-      allocation.expiresAt = this.now() + lifetime * 1000;
-      return respond(success().uint32(Attr.Lifetime, lifetime));
-    }
-    const peers: TransportAddress[] = [];
-    for (let i = 0; i < message.types.length; i++) {
-      if (message.types[i] !== Attr.XorPeerAddress) continue;
-      const peer = readXorAddress(message, Attr.XorPeerAddress, i);
-      if (peer === undefined) return fail(400, 'Bad Request: malformed XOR-PEER-ADDRESS');
-      peers.push(peer);
-    }
-    if (peers.length === 0) return fail(400, 'Bad Request: XOR-PEER-ADDRESS is required');
-    // The policy goes first: a forbidden address is refused whatever its family.
-    const verdicts = peers.map((peer) => this.policy.check(peer.address));
-    const refused = verdicts.indexOf('deny');
-    if (refused >= 0) {
-      this.metrics.permissionsRefused++;
-      this.options.logger.debug('turn peer refused', { client: client.id, peer: peers[refused]!.address });
-      return fail(403, 'Forbidden: peer address not allowed');
-    }
-    if (peers.some((peer) => peer.family !== allocation.family)) return fail(443, 'Peer Address Family Mismatch');
-    if (message.method === StunMethod.CreatePermission) {
-      peers.forEach((peer, i) => allocation.installPermission(peer.address, verdicts[i] === 'relay-ports-only'));
-      return respond(success());
-    }
-    const number = readChannelNumber(message);
-    const peer = peers[0]!;
-    if (number === undefined || number < MIN_CHANNEL || number > MAX_CHANNEL) return fail(400, 'Bad Request: channel number out of range');
-    if (verdicts[0] === 'relay-ports-only' && !this.relayPorts.has(peer.port)) {
-      this.metrics.permissionsRefused++;
-      return fail(403, 'Forbidden: peer address not allowed');
-    }
-    const bound = allocation.channel(number);
-    if (bound !== undefined && (bound.peer.address !== peer.address || bound.peer.port !== peer.port)) return fail(400, 'Bad Request: channel bound to another peer');
-    const peerChannel = allocation.channelForPeer(peer);
-    if (peerChannel !== undefined && peerChannel.number !== number) return fail(400, 'Bad Request: peer bound to another channel');
-    allocation.bindChannel(number, peer);
-    allocation.installPermission(peer.address, verdicts[0] === 'relay-ports-only');
-    respond(success());
-  }
-
-  private onSend(message: StunMessage, allocation: Allocation): void {
-    if (message.unknownRequired().length > 0) return;
-    const peer = readXorAddress(message, Attr.XorPeerAddress);
-    const data = message.value(Attr.Data);
-    if (peer === undefined || data === undefined || peer.family !== allocation.family) {
-      this.metrics.packetsDropped++;
-      return;
-    }
-    allocation.toPeer(peer.address, peer.port, data);
-  }
-}
-
-function errorWriter(request: StunMessage, code: number, reason: string): StunWriter {
-  return writeErrorCode(new StunWriter(request.method, StunClass.ErrorResponse, request.transactionId), code, reason);
-}
-
-/** RFC 8656 section 7.2: the requested lifetime capped at the maximum, and never below the default. */
-function lifetimeSeconds(requested: number | undefined): number {
-  if (requested === undefined) return DEFAULT_LIFETIME_S;
-  return Math.max(DEFAULT_LIFETIME_S, Math.min(requested, MAX_LIFETIME_S));
 }
 
 function listenStream(server: TcpServer, port: number, host: string): Promise<number> {
@@ -539,29 +228,6 @@ function listenStream(server: TcpServer, port: number, host: string): Promise<nu
     });
   });
 }
-
-function bindUdp(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
-  const options = { lookup: literalLookup, recvBufferSize: RELAY_BUFFER_BYTES, sendBufferSize: RELAY_BUFFER_BYTES };
-  const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true, ...options } : { type: 'udp4', ...options });
-  return new Promise((resolve) => {
-    socket.once('error', () => {
-      socket.close();
-      resolve(undefined);
-    });
-    socket.bind(port, address, () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
-}
-
-/**
- * Every address this server sends to is an IP literal. Answering the lookup synchronously skips
- * dns.lookup's deferral to the next tick, so each send() is attempted right away (the relay path
- * costs less, and a send that did not have to queue is done with its buffers when send() returns).
- */
-const literalLookup = ((address: string, _family: unknown, callback: (error: null, address: string, family: number) => void) =>
-  callback(null, address, address.includes(':') ? 6 : 4)) as unknown as SocketOptions['lookup'];
 
 function isConcrete(host: string): boolean {
   return host !== '0.0.0.0' && host !== '::';

@@ -1,0 +1,28 @@
+/** How the built-in TURN server is set up (built-in-turn.ts fills this in from the `turn` configuration). */
+import type { Logger } from '../logger.js';
+
+export interface TurnServerOptions {
+  /** Listening address for UDP and TCP (and TLS). */
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** TURN over TLS (`turns:`) on this port when a certificate is given. */
+  tls?: { port: number; cert: string; key: string };
+  /** Relay sockets bind here; the IPv6 one serves REQUESTED-ADDRESS-FAMILY IPv6. */
+  relayAddress: string;
+  relayAddressIpv6?: string;
+  /** The relayed address clients are told, when the relay address sits behind a 1:1 NAT. */
+  externalAddress?: string;
+  relayPorts: { min: number; max: number };
+  realm: string;
+  /** The shared secret of the REST credential scheme. */
+  secret: string;
+  allowedPeers: readonly string[];
+  deniedPeers: readonly string[];
+  maxAllocations: number;
+  maxAllocationsPerUser: number;
+  /** Per allocation, both directions together; 0 = unlimited. Excess packets are dropped. */
+  bytesPerSecond: number;
+  logger: Logger;
+  now?: () => number;
+}
