@@ -13,6 +13,8 @@ export class AllocationRegistry {
   private readonly allocations = new Set<Allocation>();
   private readonly udpAllocations = new Map<string, Map<number, Allocation>>();
   private readonly streamAllocations = new WeakMap<TcpSocket, Allocation>();
+  /** Each TCP/TLS allocation's connection, so deleting the allocation frees the connection for a new one. */
+  private readonly connections = new Map<Allocation, TcpSocket>();
   private readonly relayPorts = new Set<number>();
   private readonly perUser = new Map<string, number>();
   /** Clients whose Allocate is binding a relay socket: they count against the server's quota. */
@@ -67,6 +69,7 @@ export class AllocationRegistry {
     this.perUser.set(allocation.identity, (this.perUser.get(allocation.identity) ?? 0) + 1);
     if (connection !== undefined) {
       this.streamAllocations.set(connection, allocation);
+      this.connections.set(allocation, connection);
     } else {
       const raw = (client as UdpClient).rawAddress;
       let ports = this.udpAllocations.get(raw);
@@ -86,6 +89,13 @@ export class AllocationRegistry {
     if (count > 0) this.perUser.set(allocation.identity, count);
     else this.perUser.delete(allocation.identity);
     const client = allocation.client;
+    // A TCP/TLS connection outlives its allocation (RFC 8656 section 7: a Refresh with lifetime 0
+    // deletes the allocation, not the connection): it must no longer find the deleted one.
+    const connection = this.connections.get(allocation);
+    if (connection !== undefined) {
+      this.connections.delete(allocation);
+      if (this.streamAllocations.get(connection) === allocation) this.streamAllocations.delete(connection);
+    }
     if (client instanceof UdpClient) {
       const ports = this.udpAllocations.get(client.rawAddress);
       ports?.delete(client.port);

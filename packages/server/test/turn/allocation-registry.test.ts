@@ -66,6 +66,11 @@ describe('allocation registry', () => {
     assert.equal(registry.forConnection(connection), allocation);
     assert.equal(registry.forConnection(other), undefined);
     assert.equal(registry.size, 1);
+    registry.delete(allocation);
+    assert.equal(registry.forConnection(connection), undefined, 'a deleted allocation is not found on its connection (Refresh 0 then Allocate again works)');
+    const again = make(new StreamClient('tcp', connection), 'bob', 50_011);
+    registry.add(again, connection);
+    assert.equal(registry.forConnection(connection), again);
   });
 
   test('relay ports are reachable while their allocation lives', () => {
