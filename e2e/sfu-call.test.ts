@@ -117,10 +117,31 @@ describe('SFU call', () => {
     assert.equal(await a.directLinks(), 1);
     // Watch what a and b play of each other across the move: no gap over ~1 s.
     const gaps = Promise.all([a.longestVideoGapMs('auto-b', 12_000), b.longestVideoGapMs('auto-a', 12_000)] as const);
+    // Both pages ask for their stats back to back across the move (as the stats panel and the
+    // call-quality reports do), so some call is in flight when the direct link closes: Firefox
+    // never settles a getStats() pending at close(), and room.getStats() must not wait on it.
+    for (const p of [a, b]) await p.page.evaluate(() => {
+      const probe = { calls: 0, running: true, done: false };
+      (window as any).__statsProbe = probe;
+      void (async () => {
+        while (probe.running) {
+          await (window as any).__parley.room.getStats();
+          probe.calls++;
+        }
+        probe.done = true;
+      })();
+    }, undefined);
     const c = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-c', { roomConfig: auto, video: smallCamera });
     await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
     // The direct link closes once the SFU delivers the other's media (make before break).
     await Promise.all([a, b].map((p) => p.page.waitFor(() => (window as any).__parley.room.links.size === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
+    for (const p of [a, b]) {
+      const calls = await p.page.evaluate(() => {
+        (window as any).__statsProbe.running = false;
+        return (window as any).__statsProbe.calls as number;
+      }, undefined);
+      await p.page.waitFor(() => (window as any).__statsProbe.done === true, undefined, { timeoutMs: 5000, what: `${p.identity}: its last room.getStats() settles after the direct link closed (${calls} calls before)` });
+    }
     await assertEveryoneReceives([a, b, c], [a, b, c]);
     const [atA, atB] = await gaps;
     console.log(`move to the SFU: longest gap in b's video at a ${atA.gapMs} ms (${atA.frames} frames), in a's video at b ${atB.gapMs} ms (${atB.frames} frames)`);

@@ -57,14 +57,53 @@ export interface StreamOwner {
 
 type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };
 
+/** How often a pending getStats() looks whether its connection was closed meanwhile. */
+const CLOSED_POLL_MS = 250;
+
+/** The part of an RTCPeerConnection statsUnlessClosed uses. */
+export type StatsSource = Pick<RTCPeerConnection, 'getStats' | 'signalingState'>;
+
+/**
+ * `pc.getStats()`, or undefined once the connection is closed. Firefox (ESR 153, measured) never
+ * settles a getStats() that is pending when its connection closes (still pending 5 s later;
+ * Chromium resolves it), and close() fires no event, so this looks every 250 ms. Otherwise one
+ * connection closed at the wrong moment (a direct link closed by the move to the SFU, a replaced
+ * receiving connection) would hang that `room.getStats()` for good, and with it the stats panel,
+ * the call-quality reports and the first-frame watch that await it.
+ */
+export function statsUnlessClosed(pc: StatsSource, pollMs = CLOSED_POLL_MS): Promise<RTCStatsReport | undefined> {
+  if (pc.signalingState === 'closed') return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (pc.signalingState !== 'closed') return;
+      clearInterval(poll);
+      resolve(undefined);
+    }, pollMs);
+    pc.getStats().then(
+      (report) => {
+        clearInterval(poll);
+        resolve(report);
+      },
+      (error: unknown) => {
+        clearInterval(poll);
+        // Closed while it ran: nothing to report, the same as a connection already closed.
+        if (pc.signalingState === 'closed') resolve(undefined);
+        else reject(error);
+      },
+    );
+  });
+}
+
 /** Remembers the previous byte counters to turn them into bitrates. */
 export class StatsSampler {
   private readonly previous = new Map<string, { bytes: number; timestamp: number }>();
 
   /** `describe` names the participant and source of each stream (by m-line), or undefined to leave it out. */
   async sample(pc: RTCPeerConnection, describe: (mid: string | undefined, direction: 'inbound' | 'outbound') => StreamOwner | undefined): Promise<TrackStats[]> {
+    const statsReport = await statsUnlessClosed(pc);
+    if (statsReport === undefined) return [];
     const reports = new Map<string, Report>();
-    (await pc.getStats()).forEach((report: Report) => reports.set(report.id, report));
+    statsReport.forEach((report: Report) => reports.set(report.id, report));
     const transport = selectedTransport(reports);
     // Firefox reports no `transport` stats: the DTLS transport object has the state.
     transport.dtlsState ??= [...pc.getSenders(), ...pc.getReceivers()].find((t) => t.transport)?.transport?.state;

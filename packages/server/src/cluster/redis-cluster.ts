@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { ClusterError, type ClusterBackend, type NodeInfo, type Placement } from './cluster-types.js';
-import { selectMediaNode } from './node-selection.js';
+import { mediaCandidates } from './node-selection.js';
 
 export interface RedisClusterOptions {
   url: string;
@@ -22,13 +22,29 @@ export interface RedisClusterOptions {
  * (the id of the node the room lives on). One Redis, not Redis Cluster: the placement script
  * reads a node key it computes, which Redis Cluster's key slots would forbid.
  */
+/**
+ * Places a room unless it already lives on a live node, choosing the node inside the script: the
+ * candidates come in tie-break order with their heartbeated participants, and the rooms placed on
+ * each are counted here, so placements racing from many connections still spread (read outside
+ * the script, ten concurrent joins all saw empty nodes and all chose the same one).
+ * ARGV: node key prefix, rooms-of prefix, room, then (id, participants) per candidate.
+ */
 const PLACE_ROOM = `
 local current = redis.call('GET', KEYS[1])
 if current and redis.call('EXISTS', ARGV[1] .. current) == 1 then return {current, 0} end
-if current then redis.call('SREM', ARGV[3] .. current, ARGV[4]) end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SADD', ARGV[3] .. ARGV[2], ARGV[4])
-return {ARGV[2], 1}`;
+local best, bestLoad = nil, nil
+for i = 4, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('EXISTS', ARGV[1] .. id) == 1 then
+    local load = tonumber(ARGV[i + 1]) + redis.call('SCARD', ARGV[2] .. id)
+    if not best or load < bestLoad then best, bestLoad = id, load end
+  end
+end
+if not best then return {false, 0} end
+if current then redis.call('SREM', ARGV[2] .. current, ARGV[3]) end
+redis.call('SET', KEYS[1], best)
+redis.call('SADD', ARGV[2] .. best, ARGV[3])
+return {best, 1}`;
 /** SET NX of a room's placement, counted in the node's set of rooms when it took. */
 const CLAIM_ROOM = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('SADD', ARGV[2] .. ARGV[1], ARGV[3]) end
@@ -125,7 +141,7 @@ export class RedisCluster implements ClusterBackend {
 
   async placeRoom(room: string, attempt = 1): Promise<Placement> {
     const live = await this.nodes();
-    const candidate = selectMediaNode(live);
+    const candidates = mediaCandidates(live);
     const current = await this.call('read a room placement', () => this.redis.get(this.roomKey(room)));
     const placedOnLive = current === null ? undefined : live.find((node) => node.id === current);
     if (placedOnLive) return { room, node: placedOnLive, placedNow: false };
@@ -135,8 +151,13 @@ export class RedisCluster implements ClusterBackend {
       await new Promise((resolve) => setTimeout(resolve, this.options.settleMs - age));
       return this.placeRoom(room, attempt + 1);
     }
-    if (!candidate) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
-    const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), candidate.id, this.roomsOfKey(''), room))) as [string, number];
+    if (candidates.length === 0) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
+    const args = candidates.flatMap((node) => [node.id, String(node.load.participants)]);
+    const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), this.roomsOfKey(''), room, ...args))) as [string | null, number];
+    if (id === null) {
+      if (attempt >= 3) throw new ClusterError('NO_MEDIA_NODE', `room ${room}: every media node expired while it was being placed`);
+      return this.placeRoom(room, attempt + 1);
+    }
     // Another node placed it first (or on a node that came back): that placement wins.
     const node = live.find((record) => record.id === id) ?? (await this.nodes()).find((record) => record.id === id);
     // It expired in between: place the room again (a few times at most, then say so).

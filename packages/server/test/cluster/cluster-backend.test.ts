@@ -138,7 +138,7 @@ for (const [name, make] of implementations) {
 }
 
 describe('RedisCluster: two nodes, one Redis', () => {
-  test('first joins racing on two nodes agree on every room', async () => {
+  test('first joins racing on two nodes agree on every room and spread over both', async () => {
     const prefix = `race${randomUUID().slice(0, 8)}:`;
     const [a, b] = await Promise.all([0, 1].map(async () => {
       const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 5000, prefix, settleMs: 0 });
@@ -157,6 +157,10 @@ describe('RedisCluster: two nodes, one Redis', () => {
         assert.equal(nodes.size, 1, `${room}: every caller got the same node (${[...nodes].join(', ')})`);
         assert.equal(answers.filter((answer) => answer.room === room && answer.placement.placedNow).length, 1, `${room}: placed exactly once`);
       }
+      // The node is chosen inside the placement script, so rooms racing each other still spread:
+      // chosen from loads read before the race, all twenty went to node-a.
+      const onA = rooms.filter((room) => answers.find((answer) => answer.room === room)!.placement.node.id === 'node-a').length;
+      assert.equal(onA, 10, `twenty rooms placed at once split evenly (node-a has ${onA})`);
     } finally {
       await a!.deregister('node-a');
       await b!.deregister('node-b');
