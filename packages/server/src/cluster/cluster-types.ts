@@ -1,3 +1,5 @@
+import type { Topology } from '@parley/protocol';
+
 /**
  * The cluster backend: where nodes register and where each room lives. One interface, two
  * implementations: `MemoryCluster` (one process, no other service: `npm start`) and
@@ -44,6 +46,13 @@ export interface Placement {
   node: NodeInfo;
   /** This call placed the room (it had no live node); false when it was placed already. */
   placedNow: boolean;
+  /**
+   * The topology the room's node recorded for it, if any (kept until the room is released). Read
+   * when the room is created on a node: one that died with the room in it leaves what it had, so
+   * an `auto` room that had moved to the SFU starts there again instead of going through P2P while
+   * its participants come back one by one.
+   */
+  topology?: Topology;
 }
 
 export type ClusterErrorCode = 'BACKEND_UNAVAILABLE' | 'NO_MEDIA_NODE' | 'INVALID_RECORD';
@@ -71,8 +80,10 @@ export interface ClusterBackend {
    * loaded live serving media node, recorded atomically (every caller gets the same answer).
    */
   placeRoom(room: string): Promise<Placement>;
-  /** Forgets a room's placement if it is still on `nodeId` (its last participant left there). */
+  /** Forgets a room's placement (and its recorded topology) if it is still on `nodeId` (its last participant left there). */
   releaseRoom(room: string, nodeId: string): Promise<void>;
+  /** Records a room's topology, if the room is placed on `nodeId`: what a new node starts it with should `nodeId` die. */
+  recordTopology(room: string, nodeId: string, topology: Topology): Promise<void>;
   /**
    * Records `nodeId` as the node of each of `rooms` that has no placement (Redis restarted empty,
    * say): the rooms that live on a node stay there, so a later join does not start a second copy

@@ -1,3 +1,4 @@
+import type { Topology } from '@parley/protocol';
 import { ClusterError, type ClusterBackend, type NodeInfo, type Placement } from './cluster-types.js';
 import { selectMediaNode } from './node-selection.js';
 
@@ -10,6 +11,7 @@ export class MemoryCluster implements ClusterBackend {
   readonly kind = 'memory';
   private readonly records = new Map<string, { node: NodeInfo; expiresAt: number }>();
   private readonly rooms = new Map<string, string>();
+  private readonly topologies = new Map<string, Topology>();
 
   constructor(private readonly options: { nodeTtlMs: number; now?: () => number }) {}
 
@@ -32,11 +34,12 @@ export class MemoryCluster implements ClusterBackend {
   async placeRoom(room: string): Promise<Placement> {
     const live = await this.nodes();
     const current = live.find((node) => node.id === this.rooms.get(room));
-    if (current) return { room, node: current, placedNow: false };
+    const recorded = this.topologies.get(room);
+    if (current) return { room, node: current, placedNow: false, ...(recorded ? { topology: recorded } : {}) };
     const chosen = selectMediaNode(live);
     if (!chosen) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
     this.rooms.set(room, chosen.id);
-    return { room, node: chosen, placedNow: true };
+    return { room, node: chosen, placedNow: true, ...(recorded ? { topology: recorded } : {}) };
   }
 
   async claimRooms(rooms: readonly string[], nodeId: string): Promise<void> {
@@ -44,7 +47,13 @@ export class MemoryCluster implements ClusterBackend {
   }
 
   async releaseRoom(room: string, nodeId: string): Promise<void> {
-    if (this.rooms.get(room) === nodeId) this.rooms.delete(room);
+    if (this.rooms.get(room) !== nodeId) return;
+    this.rooms.delete(room);
+    this.topologies.delete(room);
+  }
+
+  async recordTopology(room: string, nodeId: string, topology: Topology): Promise<void> {
+    if (this.rooms.get(room) === nodeId) this.topologies.set(room, topology);
   }
 
   async roomNode(room: string): Promise<NodeInfo | undefined> {

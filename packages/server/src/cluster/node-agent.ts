@@ -1,3 +1,4 @@
+import type { Topology } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { ClusterBackend, NodeInfo, NodeLoad, NodeRole } from './cluster-types.js';
 
@@ -121,6 +122,11 @@ export class NodeAgent {
   /** Forgets a room's placement now (draining: its participants are about to join it elsewhere). */
   releaseRoomNow(room: string): Promise<void> {
     return this.options.backend.releaseRoom(room, this.options.node.id);
+  }
+
+  /** This node's room changed topology: recorded, so a node that takes the room over should this one die starts it the same way. */
+  recordTopology(room: string, topology: Topology): void {
+    this.options.backend.recordTopology(room, this.options.node.id, topology).catch((error: unknown) => this.options.logger.warn('could not record a room’s topology', { room, error }));
   }
 
   /** This node's room ended: forget its placement (errors are logged: the placement is replaced once this node is gone anyway). */

@@ -1,3 +1,4 @@
+import type { Topology } from '@parley/protocol';
 import { Redis } from 'ioredis';
 import { ClusterError, type ClusterBackend, type NodeInfo, type Placement } from './cluster-types.js';
 import { mediaCandidates } from './node-selection.js';
@@ -19,7 +20,9 @@ export interface RedisClusterOptions {
 /**
  * Keys: `<prefix>node:<id>` (the node's JSON record, expiring after nodeTtlMs unless refreshed),
  * `<prefix>nodes` (the set of ids, pruned of expired ones when read), `<prefix>room:<name>`
- * (the id of the node the room lives on). One Redis, not Redis Cluster: the placement script
+ * (the id of the node the room lives on), `<prefix>rooms-of:<id>` (the rooms placed on a node),
+ * `<prefix>topology:<name>` (the topology the room's node recorded; a day's expiry bounds what
+ * rooms of dead nodes that nobody rejoined leave behind). One Redis, not Redis Cluster: the placement script
  * reads a node key it computes, which Redis Cluster's key slots would forbid.
  */
 /**
@@ -31,7 +34,7 @@ export interface RedisClusterOptions {
  */
 const PLACE_ROOM = `
 local current = redis.call('GET', KEYS[1])
-if current and redis.call('EXISTS', ARGV[1] .. current) == 1 then return {current, 0} end
+if current and redis.call('EXISTS', ARGV[1] .. current) == 1 then return {current, 0, redis.call('GET', KEYS[2])} end
 local best, bestLoad = nil, nil
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
@@ -40,11 +43,11 @@ for i = 4, #ARGV, 2 do
     if not best or load < bestLoad then best, bestLoad = id, load end
   end
 end
-if not best then return {false, 0} end
+if not best then return {false, 0, false} end
 if current then redis.call('SREM', ARGV[2] .. current, ARGV[3]) end
 redis.call('SET', KEYS[1], best)
 redis.call('SADD', ARGV[2] .. best, ARGV[3])
-return {best, 1}`;
+return {best, 1, redis.call('GET', KEYS[2])}`;
 /** SET NX of a room's placement, counted in the node's set of rooms when it took. */
 const CLAIM_ROOM = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('SADD', ARGV[2] .. ARGV[1], ARGV[3]) end
@@ -62,8 +65,13 @@ return now - tonumber(epoch)`;
 const RELEASE_ROOM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SREM', ARGV[2] .. ARGV[1], ARGV[3])
+  redis.call('DEL', KEYS[2])
   return redis.call('DEL', KEYS[1])
 end
+return 0`;
+/** Records a room's topology if the room is placed on the node asking. */
+const RECORD_TOPOLOGY = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
 return 0`;
 
 export class RedisCluster implements ClusterBackend {
@@ -112,6 +120,10 @@ export class RedisCluster implements ClusterBackend {
     return `${this.prefix}room:${room}`;
   }
 
+  private topologyKey(room: string): string {
+    return `${this.prefix}topology:${room}`;
+  }
+
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
@@ -144,7 +156,7 @@ export class RedisCluster implements ClusterBackend {
     const candidates = mediaCandidates(live);
     const current = await this.call('read a room placement', () => this.redis.get(this.roomKey(room)));
     const placedOnLive = current === null ? undefined : live.find((node) => node.id === current);
-    if (placedOnLive) return { room, node: placedOnLive, placedNow: false };
+    if (placedOnLive) return { room, node: placedOnLive, placedNow: false, ...(await this.recordedTopology(room)) };
     // Redis just (re)started: wait until the nodes have claimed their rooms, then look again.
     const age = (await this.call('read the cluster epoch', () => this.redis.eval(EPOCH_AGE, 1, `${this.prefix}epoch`))) as number;
     if (age < this.options.settleMs && attempt < 3) {
@@ -153,7 +165,7 @@ export class RedisCluster implements ClusterBackend {
     }
     if (candidates.length === 0) throw new ClusterError('NO_MEDIA_NODE', `no live media node to place room ${room} on`);
     const args = candidates.flatMap((node) => [node.id, String(node.load.participants)]);
-    const [id, placedNow] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 1, this.roomKey(room), this.nodeKey(''), this.roomsOfKey(''), room, ...args))) as [string | null, number];
+    const [id, placedNow, topology] = (await this.call('place a room', () => this.redis.eval(PLACE_ROOM, 2, this.roomKey(room), this.topologyKey(room), this.nodeKey(''), this.roomsOfKey(''), room, ...args))) as [string | null, number, string | null];
     if (id === null) {
       if (attempt >= 3) throw new ClusterError('NO_MEDIA_NODE', `room ${room}: every media node expired while it was being placed`);
       return this.placeRoom(room, attempt + 1);
@@ -165,7 +177,7 @@ export class RedisCluster implements ClusterBackend {
       if (attempt >= 3) throw new ClusterError('NO_MEDIA_NODE', `room ${room}: the node it was placed on keeps disappearing`);
       return this.placeRoom(room, attempt + 1);
     }
-    return { room, node, placedNow: placedNow === 1 };
+    return { room, node, placedNow: placedNow === 1, ...asTopology(topology) };
   }
 
   async claimRooms(rooms: readonly string[], nodeId: string): Promise<void> {
@@ -176,7 +188,15 @@ export class RedisCluster implements ClusterBackend {
   }
 
   async releaseRoom(room: string, nodeId: string): Promise<void> {
-    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 1, this.roomKey(room), nodeId, this.roomsOfKey(''), room));
+    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 2, this.roomKey(room), this.topologyKey(room), nodeId, this.roomsOfKey(''), room));
+  }
+
+  private async recordedTopology(room: string): Promise<{ topology?: Topology }> {
+    return asTopology(await this.call('read a room’s topology', () => this.redis.get(this.topologyKey(room))));
+  }
+
+  async recordTopology(room: string, nodeId: string, topology: Topology): Promise<void> {
+    await this.call('record a room’s topology', () => this.redis.eval(RECORD_TOPOLOGY, 2, this.roomKey(room), this.topologyKey(room), nodeId, topology));
   }
 
   async roomNode(room: string): Promise<NodeInfo | undefined> {
@@ -193,6 +213,10 @@ export class RedisCluster implements ClusterBackend {
   async close(): Promise<void> {
     this.redis.disconnect();
   }
+}
+
+function asTopology(value: string | null): { topology?: Topology } {
+  return value === 'sfu' || value === 'p2p' ? { topology: value } : {};
 }
 
 function parseNode(record: string): NodeInfo {

@@ -26,8 +26,12 @@ export class RoomRegistry {
     }
   }
 
-  /** The room, created with the defaults overridden by `config` (from the creator's token) if new. */
-  getOrCreate(name: string, config: RoomConfig = {}): Room {
+  /**
+   * The room, created with the defaults overridden by `config` (from the creator's token) if new.
+   * `resumeTopology`: the topology the room had on a node that died (cluster), which an `auto`
+   * room starts with.
+   */
+  getOrCreate(name: string, config: RoomConfig = {}, resumeTopology?: Topology): Room {
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(
@@ -38,6 +42,7 @@ export class RoomRegistry {
           ...(config.videoCodecs ? { videoCodecs: config.videoCodecs } : {}),
         },
         (event) => this.emit(event),
+        resumeTopology,
       );
       this.rooms.set(name, room);
     }

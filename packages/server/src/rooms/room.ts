@@ -46,8 +46,9 @@ export class Room {
     readonly name: string,
     readonly settings: RoomSettings,
     private readonly emit: (event: RoomEvent) => void = () => {},
+    resumeTopology?: Topology,
   ) {
-    this.topology = settings.topology === 'sfu' ? 'sfu' : 'p2p';
+    this.topology = settings.topology === 'sfu' || (settings.topology === 'auto' && resumeTopology === 'sfu') ? 'sfu' : 'p2p';
   }
 
   ref(): RoomRef {

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from '@parley/protocol';
+import { PROTOCOL_VERSION, type Topology } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
@@ -26,12 +26,18 @@ export class MediaCoordinator {
   workerRestarts = 0;
   private sfu: Promise<SfuService> | undefined;
   private readonly deliveries = new Map<string, MediaTimeline['delivered']>();
+  private readonly topologyListeners = new Set<(room: Room, topology: Topology) => void>();
 
   constructor(
     private readonly rooms: RoomRegistry,
     private readonly startSfu: () => Promise<SfuService>,
     private readonly logger: Logger,
   ) {}
+
+  /** Called after an `auto` room moved between P2P and the SFU (the cluster records it). */
+  onTopologyChanged(listener: (room: Room, topology: Topology) => void): void {
+    this.topologyListeners.add(listener);
+  }
 
   /** The SFU, started (and wired to rooms) on first call. */
   service(): Promise<SfuService> {
@@ -84,6 +90,7 @@ export class MediaCoordinator {
     room.topology = topology;
     this.logger.info('room topology changed', { room: room.name, topology, participants: room.size });
     room.broadcast({ v: PROTOCOL_VERSION, type: 'topologyChanged', topology });
+    for (const listener of this.topologyListeners) listener(room, topology);
   }
 
   private async joinMedia(room: Room, participant: Participant): Promise<void> {

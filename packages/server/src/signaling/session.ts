@@ -9,6 +9,7 @@ import {
   type ClientMessageOf,
   type IceServer,
   type ServerMessage,
+  type Topology,
 } from '@parley/protocol';
 import { verifyToken } from '../auth/token.js';
 import type { ServerConfig } from '../config/config.js';
@@ -43,7 +44,7 @@ export interface ClusterRouting {
   nodeId: string;
   /** Signs the relay header the room's node trusts (cluster/room-relay.ts). */
   relaySecret: string;
-  placeRoom(room: string): Promise<{ node: { id: string; url: string } }>;
+  placeRoom(room: string): Promise<{ node: { id: string; url: string }; topology?: Topology }>;
   /** A node this one could not reach: forgotten at once if it is certainly dead (see NodeAgent.suspect). */
   suspect(node: { id: string; url: string }): Promise<void>;
 }
@@ -229,9 +230,14 @@ export class SignalingSession implements ParticipantLink {
     if (message.room !== undefined && message.room !== claims.room) {
       return this.fail(ErrorCode.TOKEN_WRONG_ROOM, `the token is for room ${claims.room}, not ${message.room}`, CloseCode.AUTH_FAILED, message.id);
     }
-    if (this.ctx.routing && (await this.servedElsewhere(this.ctx.routing, claims.room, message.id, frame))) return;
+    let resumeTopology: Topology | undefined;
+    if (this.ctx.routing) {
+      const routed = await this.servedElsewhere(this.ctx.routing, claims.room, message.id, frame);
+      if (routed.elsewhere) return;
+      resumeTopology = routed.topology;
+    }
     if (this.closed) return;
-    const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig);
+    const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig, resumeTopology);
     const existing = room.get(claims.sub);
     if (message.resume !== undefined && existing && existing.sessionId === message.resume) return this.resume(message.id, room, existing);
     const participant = new Participant(claims.sub, claims.name ?? claims.sub, claims.grants, this, message.capabilities?.videoCodecs ?? ['vp8']);
@@ -261,19 +267,20 @@ export class SignalingSession implements ParticipantLink {
    * retries). A connection another node carried here is served here or refused, never carried
    * on: a placement that moved meanwhile must not bounce it between nodes.
    */
-  private async servedElsewhere(cluster: ClusterRouting, room: string, requestId: string, frame: string): Promise<boolean> {
+  private async servedElsewhere(cluster: ClusterRouting, room: string, requestId: string, frame: string): Promise<{ elsewhere: boolean; topology?: Topology }> {
     let node: { id: string; url: string };
+    let topology: Topology | undefined;
     try {
-      ({ node } = await cluster.placeRoom(room));
+      ({ node, topology } = await cluster.placeRoom(room));
     } catch (error) {
       this.log.warn('room placement failed', { error });
       this.fail(ErrorCode.ROOM_UNAVAILABLE, 'the cluster cannot place this room now: retry in a moment', CloseCode.GOING_AWAY, requestId);
-      return true;
+      return { elsewhere: true };
     }
-    if (node.id === cluster.nodeId) return false;
+    if (node.id === cluster.nodeId) return { elsewhere: false, ...(topology ? { topology } : {}) };
     if (this.relayedBy !== undefined || this.closed) {
       this.fail(ErrorCode.ROOM_UNAVAILABLE, `room ${room} moved to another node: retry`, CloseCode.GOING_AWAY, requestId);
-      return true;
+      return { elsewhere: true };
     }
     this.log.info('join carried to the room’s node', { to: node.id });
     this.relay = new RoomRelay({
@@ -296,7 +303,7 @@ export class SignalingSession implements ParticipantLink {
       },
     });
     this.joining = false;
-    return true;
+    return { elsewhere: true };
   }
 
   /**

@@ -204,7 +204,9 @@ export class TurnServer {
         case StunMethod.Binding:
           return handleBinding(this.ctx, message, client);
         case StunMethod.Allocate:
-          return void handleAllocate(this.ctx, message, client, allocation, connection);
+          // Asynchronous (the relay socket binds): its errors would escape this try as an
+          // unhandled rejection, which ends a Node process.
+          return void handleAllocate(this.ctx, message, client, allocation, connection).catch((error: unknown) => this.options.logger.warn('turn allocate failed', { client: client.id, error }));
         case StunMethod.Refresh:
           return handleRefresh(this.ctx, message, client, allocation);
         case StunMethod.CreatePermission:

@@ -105,6 +105,27 @@ for (const [name, make] of implementations) {
       for (let i = 1; i < 10; i++) await backend.releaseRoom(`burst-${i}`, placed[i]!);
     });
 
+    test('a room’s topology, recorded by its node only, comes with its placement, outlives that node and goes with the release', async () => {
+      await backend.heartbeat(node('host'));
+      assert.equal((await backend.placeRoom('meeting')).topology, undefined, 'nothing recorded yet');
+      await backend.heartbeat(node('other', {}, 9));
+      await backend.recordTopology('meeting', 'other', 'sfu');
+      assert.equal((await backend.placeRoom('meeting')).topology, undefined, 'a node the room is not on records nothing');
+      await backend.recordTopology('meeting', 'host', 'sfu');
+      assert.deepEqual(await backend.placeRoom('meeting'), { room: 'meeting', node: (await backend.placeRoom('meeting')).node, placedNow: false, topology: 'sfu' });
+      // The host dies with the room in it: the room is placed on the other node, as it was.
+      await backend.deregister('host');
+      const moved = await backend.placeRoom('meeting');
+      assert.deepEqual([moved.node.id, moved.placedNow, moved.topology], ['other', true, 'sfu']);
+      await backend.recordTopology('meeting', 'other', 'p2p');
+      assert.equal((await backend.placeRoom('meeting')).topology, 'p2p', 'the new node records over it');
+      await backend.releaseRoom('meeting', 'other');
+      const fresh = await backend.placeRoom('meeting');
+      assert.deepEqual([fresh.placedNow, fresh.topology], [true, undefined], 'a released room starts afresh');
+      await backend.releaseRoom('meeting', fresh.node.id);
+      await backend.deregister('other');
+    });
+
     test('claimRooms records only rooms without a placement', async () => {
       await backend.heartbeat(node('first'));
       await backend.heartbeat(node('second'));

@@ -75,9 +75,18 @@ export async function handleAllocate(
     socket.close();
     return;
   }
-  const relayed: TransportAddress = { address: family === 4 ? (options.externalAddress ?? relayAddress) : relayAddress, port: socket.address().port, family };
-  const lifetime = lifetimeSeconds(readUint32(message, Attr.Lifetime));
-  const allocation = new Allocation(client, auth.username, auth.identity, auth.key, socket, relayed, lifetime * 1000, options.bytesPerSecond, ctx.allocationContext);
+  let allocation: Allocation;
+  let relayed: TransportAddress;
+  let lifetime: number;
+  try {
+    relayed = { address: family === 4 ? (options.externalAddress ?? relayAddress) : relayAddress, port: socket.address().port, family };
+    lifetime = lifetimeSeconds(readUint32(message, Attr.Lifetime));
+    allocation = new Allocation(client, auth.username, auth.identity, auth.key, socket, relayed, lifetime * 1000, options.bytesPerSecond, ctx.allocationContext);
+  } catch (error) {
+    // Nobody owns the relay socket yet: close it rather than leak the port.
+    socket.close();
+    throw error;
+  }
   socket.on('error', (error) => options.logger.debug('turn relay socket error', { client: client.id, error }));
   registry.add(allocation, connection);
   const writer = new StunWriter(StunMethod.Allocate, StunClass.SuccessResponse, message.transactionId);
