@@ -6,6 +6,9 @@
  * - Two participants (on whichever signaling node HAProxy picked) talk P2P; a third makes it an
  *   SFU call on the room's node (a media node: the media-only one or the other, by load); everyone
  *   decodes everyone.
+ * - The signaling-only node is killed with SIGKILL mid-call: whoever was connected through it
+ *   resumes through the other signaling node, nobody sees a leave or a join, and video never
+ *   stops (media does not cross signaling); restarted on its address, it joins the cluster again.
  * - The room's media node is killed with SIGKILL mid-call: the SDKs reconnect by themselves, the
  *   room is placed on the other media node, and everyone decodes everyone again; the time from the
  *   kill to the last participant decoding again is reported.
@@ -29,6 +32,14 @@ const NODE_TTL_MS = 1000;
 interface Health {
   rooms: number;
   participants: number;
+}
+
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition().catch(() => false))) {
+    assert.ok(Date.now() < deadline, `${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function health(node: NodeProcess): Promise<Health> {
@@ -71,6 +82,7 @@ describe('a cluster behind HAProxy, with real browsers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-e2e-'));
   let redis: TestRedis;
   const nodes = new Map<string, NodeProcess>();
+  const configs = new Map<string, Record<string, unknown>>();
   let proxy: RunningHaproxy;
   let chromium: TestBrowser;
   let firefox: TestBrowser;
@@ -81,17 +93,16 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     redis = await TestRedis.start();
     const cluster = { redisUrl: redis.url, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'e2e:' };
     for (const [id, roles] of [['a-media', ['media']], ['b-both', ['signaling', 'media']], ['c-signal', ['signaling']]] as const) {
-      nodes.set(
-        id,
-        await startNodeProcess(dir, id, {
-          dev: true,
-          behindTlsProxy: true,
-          reconnectGraceSeconds: 10,
-          turn: { enabled: false },
-          sfu: { udpPort: await freeUdpPort(), workers: 1 },
-          cluster: { ...cluster, roles },
-        }),
-      );
+      const config = {
+        dev: true,
+        behindTlsProxy: true,
+        reconnectGraceSeconds: 10,
+        turn: { enabled: false },
+        sfu: { udpPort: await freeUdpPort(), workers: 1 },
+        cluster: { ...cluster, roles },
+      };
+      configs.set(id, config);
+      nodes.set(id, await startNodeProcess(dir, id, config));
     }
     proxy = await startHaproxy(dir, [`127.0.0.1:${nodes.get('b-both')!.port}`, `127.0.0.1:${nodes.get('c-signal')!.port}`]);
     [chromium, firefox] = await Promise.all([launchBrowser('chromium', { acceptInsecureCerts: true }), launchBrowser('firefox', { acceptInsecureCerts: true })]);
@@ -117,6 +128,46 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     assert.equal(hosts.length, 1, 'one media node holds the room and its three participants');
     host = hosts[0]!;
     t.diagnostic(`the room lives on ${host}`);
+  });
+
+  test('kill -9 of the signaling-only node mid-call: its participants resume through the other one, nobody sees a leave, media goes on; restarted, it serves again', async (t) => {
+    const signalOnly = nodes.get('c-signal')!;
+    // Each participant watches another's video across the kill (media does not cross signaling).
+    const watched = participants.map((viewer, i) => [viewer, participants[(i + 1) % participants.length]!] as const);
+    const gaps = Promise.all(watched.map(([viewer, other]) => viewer.longestVideoGapMs(other.identity, 6000)));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const killedAtWall = Date.now();
+    await signalOnly.kill();
+    // HAProxy balances by open connections: of three, at least one went through c-signal.
+    const since = async (participant: SdkParticipant) => (await participant.events()).filter((e) => e.at >= killedAtWall);
+    const reconnected: string[] = [];
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const all = await Promise.all(participants.map(async (p) => [p.identity, await since(p)] as const));
+      const dropped = all.filter(([, events]) => events.some((e) => e.name === 'connectionStateChanged' && e.detail === 'reconnecting'));
+      const back = dropped.filter(([, events]) => events.some((e) => e.name === 'connectionStateChanged' && e.detail === 'connected'));
+      if (dropped.length > 0 && back.length === dropped.length) {
+        for (const [identity, events] of back) {
+          const at = events.find((e) => e.name === 'connectionStateChanged' && e.detail === 'connected')!.at;
+          reconnected.push(`${identity} +${at - killedAtWall} ms`);
+        }
+        break;
+      }
+      assert.ok(Date.now() < deadline, `those connected through c-signal are connected again within 15 s (${JSON.stringify(all.map(([id, events]) => [id, events.map((e) => `${e.name} ${e.detail}`)]))})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const [identity, events] of await Promise.all(participants.map(async (p) => [p.identity, await since(p)] as const))) {
+      assert.deepEqual(events.filter((e) => e.name === 'participantLeft' || e.name === 'participantJoined' || e.name === 'topologyChanged'), [], `${identity} sees nobody leave or join (the memberships live on the room's node)`);
+    }
+    const measured = await gaps;
+    watched.forEach(([viewer, other], i) => {
+      assert.ok(measured[i]!.frames > 30 && measured[i]!.gapMs < 1000, `${viewer.identity} keeps decoding ${other.identity} (${JSON.stringify(measured[i])})`);
+    });
+    t.diagnostic(`c-signal SIGKILLed: resumed through b-both ${reconnected.join(', ')} after the kill; longest video gaps ${measured.map((m) => m.gapMs).join(', ')} ms`);
+    // Back on its old address: registered in the cluster and in HAProxy's rotation again.
+    const restarted = await startNodeProcess(dir, 'c-signal', configs.get('c-signal')!, signalOnly.port);
+    nodes.set('c-signal', restarted);
+    await until(async () => ((await (await fetch(`${restarted.url}/healthz`)).json()) as { cluster: { nodes: number } }).cluster.nodes === 3, 'c-signal sees the cluster of three again');
   });
 
   test('kill -9 of the room’s media node mid-call: the SDKs move the call to the other media node by themselves', async (t) => {

@@ -29,9 +29,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Writes `config` (plus host and port) to `dir` and starts the node; resolves once /healthz answers. */
-export async function startNodeProcess(dir: string, id: string, config: Record<string, unknown>): Promise<NodeProcess> {
-  const port = await freePort();
+/**
+ * Writes `config` (plus host and port) to `dir` and starts the node; resolves once /healthz
+ * answers. `port`: a restarted node comes back where its load balancer expects it.
+ */
+export async function startNodeProcess(dir: string, id: string, config: Record<string, unknown>, port?: number): Promise<NodeProcess> {
+  port ??= await freePort();
   const file = join(dir, `${id}.json`);
   writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, nodeId: id, logLevel: 'warn', ...config }));
   // Its own process group: kill() takes the node and its SFU workers down together, as a machine
