@@ -9,9 +9,13 @@
  * - The signaling-only node is killed with SIGKILL mid-call: whoever was connected through it
  *   resumes through the other signaling node, nobody sees a leave or a join, and video never
  *   stops (media does not cross signaling); restarted on its address, it joins the cluster again.
+ * - Redis is killed and restarted (empty) mid-call: video never stops; a new participant joins
+ *   the right room once it is back; no ghost room or participant is left.
  * - The room's media node is killed with SIGKILL mid-call: the SDKs reconnect by themselves, the
  *   room is placed on the other media node, and everyone decodes everyone again; the time from the
  *   kill to the last participant decoding again is reported.
+ * - The killed node is restarted on its address and the room's node is drained (SIGTERM): the call
+ *   moves to the restarted node; each participant's longest video gap is reported.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { SdkParticipant } from './harness/participant.ts';
 const ROOM = 'cluster-call';
 const HEARTBEAT_MS = 200;
 const NODE_TTL_MS = 1000;
+const DRAIN_SECONDS = 20;
 
 interface Health {
   rooms: number;
@@ -88,10 +93,13 @@ describe('a cluster behind HAProxy, with real browsers', () => {
   let firefox: TestBrowser;
   const participants: SdkParticipant[] = [];
   let host = '';
+  /** The media node killed in the kill -9 test, and its port (restarted for the drain test). */
+  let killedHost = '';
+  let killedPort = 0;
 
   before(async () => {
     redis = await TestRedis.start();
-    const cluster = { redisUrl: redis.url, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'e2e:' };
+    const cluster = { redisUrl: redis.url, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'e2e:', drainSeconds: DRAIN_SECONDS };
     for (const [id, roles] of [['a-media', ['media']], ['b-both', ['signaling', 'media']], ['c-signal', ['signaling']]] as const) {
       const config = {
         dev: true,
@@ -135,6 +143,7 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     // Each participant watches another's video across the kill (media does not cross signaling).
     const watched = participants.map((viewer, i) => [viewer, participants[(i + 1) % participants.length]!] as const);
     const gaps = Promise.all(watched.map(([viewer, other]) => viewer.longestVideoGapMs(other.identity, 6000)));
+    gaps.catch(() => undefined); // awaited below; a failure before that must not leave it unhandled
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const killedAtWall = Date.now();
     await signalOnly.kill();
@@ -170,11 +179,44 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     await until(async () => ((await (await fetch(`${restarted.url}/healthz`)).json()) as { cluster: { nodes: number } }).cluster.nodes === 3, 'c-signal sees the cluster of three again');
   });
 
+  test('Redis restarted mid-call: media never stops, and a new participant joins once it is back', async (t) => {
+    const watched = participants.map((viewer, i) => [viewer, participants[(i + 1) % participants.length]!] as const);
+    const gaps = Promise.all(watched.map(([viewer, other]) => viewer.longestVideoGapMs(other.identity, 5000)));
+    gaps.catch(() => undefined); // awaited below; a failure before that must not leave it unhandled
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const killedAt = performance.now();
+    await redis.kill();
+    // Redis stays away for two node TTLs: every record would have expired had it survived.
+    await new Promise((resolve) => setTimeout(resolve, 2 * NODE_TTL_MS));
+    await redis.restart();
+    const outageMs = Math.round(performance.now() - killedAt);
+    const measured = await gaps;
+    watched.forEach(([viewer, other], i) => {
+      assert.ok(measured[i]!.frames > 30 && measured[i]!.gapMs < 1000, `${viewer.identity} keeps decoding ${other.identity} through the outage (${JSON.stringify(measured[i])})`);
+    });
+    const joinStarted = performance.now();
+    const dave = await SdkParticipant.join(firefox, proxy.url, ROOM, 'dave', { camera: false, microphone: false });
+    const joinMs = Math.round(performance.now() - joinStarted);
+    try {
+      assert.deepEqual((await dave.remoteIdentities()).sort(), ['alice', 'bob', 'carol'], 'dave is in the room where it lives, with everyone');
+      await Promise.all(participants.map((p) => p.waitForEvent('participantJoined', 'dave')));
+    } finally {
+      await dave.close();
+    }
+    await Promise.all(participants.map((p) => p.page.waitFor(() => !(window as any).__parley.room.remoteParticipants.has('dave'), undefined, { timeoutMs: 15_000, what: `${p.identity} sees dave leave` })));
+    // Rebuilt without ghosts: one room on one media node, three participants in it.
+    const counts = await Promise.all(['a-media', 'b-both'].map((id) => health(nodes.get(id)!)));
+    assert.deepEqual(counts.filter((c) => c.rooms > 0).map((c) => [c.rooms, c.participants]), [[1, 3]], 'one room on one media node, three participants in it');
+    t.diagnostic(`Redis down ${outageMs} ms: longest video gaps ${measured.map((m) => m.gapMs).join(', ')} ms; a new participant joined ${joinMs} ms after it was back (page load included)`);
+  });
+
   test('kill -9 of the room’s media node mid-call: the SDKs move the call to the other media node by themselves', async (t) => {
     assert.ok(host, 'the first test found the room');
     const survivor = host === 'a-media' ? 'b-both' : 'a-media';
     const killedAt = performance.now();
     const killedAtWall = Date.now();
+    killedHost = host;
+    killedPort = nodes.get(host)!.port;
     await nodes.get(host)!.kill();
     nodes.delete(host);
     // What each SDK did after the kill, printed whether or not the call came back (a failure
@@ -201,5 +243,30 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     const moved = await health(nodes.get(survivor)!);
     assert.deepEqual({ rooms: moved.rooms, participants: moved.participants }, { rooms: 1, participants: 3 }, `the room lives on ${survivor} now`);
     t.diagnostic(`${host} SIGKILLed mid-call (TTL ${NODE_TTL_MS} ms, heartbeat ${HEARTBEAT_MS} ms): everyone decodes everyone again ${backMs} ms after the kill (goal: under 3 s)`);
+    host = survivor;
+  });
+  test('SIGTERM drains the room’s media node: the call moves to the other one (restarted on its address), each participant’s gap measured', async (t) => {
+    const draining = nodes.get(host)!;
+    const target = killedHost;
+    // The node killed before comes back on its address and takes the room.
+    nodes.set(target, await startNodeProcess(dir, target, configs.get(target)!, killedPort));
+    await until(async () => (await (await fetch(`${nodes.get('c-signal')!.url}/healthz`)).json()).cluster.nodes === 3, 'the restarted node registered');
+    const watched = participants.map((viewer, i) => [viewer, participants[(i + 1) % participants.length]!] as const);
+    const gaps = Promise.all(watched.map(([viewer, other]) => viewer.longestVideoGapMs(other.identity, 15_000)));
+    gaps.catch(() => undefined); // awaited below; a failure before that must not leave it unhandled
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const termAt = performance.now();
+    draining.child.kill('SIGTERM');
+    // The old connections keep flowing for a moment: first the room must be on the target.
+    await until(async () => (await health(nodes.get(target)!)).participants === 3, `all three in the room on ${target}`, 30_000);
+    await everyoneDecodesEveryone(participants, 30_000);
+    const backMs = Math.round(performance.now() - termAt);
+    await Promise.race([draining.exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`${host} still running ${DRAIN_SECONDS + 5} s after SIGTERM`)), (DRAIN_SECONDS + 5) * 1000))]);
+    const drainedMs = Math.round(performance.now() - termAt);
+    nodes.delete(host);
+    const moved = await health(nodes.get(target)!);
+    assert.deepEqual({ rooms: moved.rooms, participants: moved.participants }, { rooms: 1, participants: 3 }, `the room lives on ${target} now`);
+    const measured = await gaps;
+    t.diagnostic(`${host} drained (SIGTERM): everyone decodes everyone on ${target} ${backMs} ms after it; the node exited after ${drainedMs} ms; longest video gap per viewer: ${watched.map(([viewer, other], i) => `${viewer.identity} <- ${other.identity} ${measured[i]!.gapMs} ms`).join(', ')}`);
   });
 });

@@ -80,8 +80,12 @@ export interface ClusterBackend {
    * loaded live serving media node, recorded atomically (every caller gets the same answer).
    */
   placeRoom(room: string): Promise<Placement>;
-  /** Forgets a room's placement (and its recorded topology) if it is still on `nodeId` (its last participant left there). */
-  releaseRoom(room: string, nodeId: string): Promise<void>;
+  /**
+   * Forgets a room's placement if it is still on `nodeId`: its last participant left there (the
+   * recorded topology goes too), or the node is draining (`moving`: the topology stays for the
+   * node the room moves to).
+   */
+  releaseRoom(room: string, nodeId: string, options?: { moving?: boolean }): Promise<void>;
   /** Records a room's topology, if the room is placed on `nodeId`: what a new node starts it with should `nodeId` die. */
   recordTopology(room: string, nodeId: string, topology: Topology): Promise<void>;
   /**

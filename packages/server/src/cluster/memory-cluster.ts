@@ -46,10 +46,10 @@ export class MemoryCluster implements ClusterBackend {
     for (const room of rooms) if (!this.rooms.has(room)) this.rooms.set(room, nodeId);
   }
 
-  async releaseRoom(room: string, nodeId: string): Promise<void> {
+  async releaseRoom(room: string, nodeId: string, options: { moving?: boolean } = {}): Promise<void> {
     if (this.rooms.get(room) !== nodeId) return;
     this.rooms.delete(room);
-    this.topologies.delete(room);
+    if (!options.moving) this.topologies.delete(room);
   }
 
   async recordTopology(room: string, nodeId: string, topology: Topology): Promise<void> {

@@ -7,8 +7,8 @@ export interface NodeAgentOptions {
   node: Omit<NodeInfo, 'load' | 'updatedAt' | 'state' | 'url'>;
   /** This node's load now (rooms, participants, tracks, SFU CPU). */
   load: () => Promise<NodeLoad>;
-  /** The rooms this node hosts now, claimed again whenever the backend comes back. */
-  localRooms: () => string[];
+  /** The rooms this node hosts now and their topologies, claimed and recorded again whenever the backend comes back. */
+  localRooms: () => Array<{ name: string; topology: Topology }>;
   heartbeatMs: number;
   logger: Logger;
 }
@@ -74,7 +74,13 @@ export class NodeAgent {
       this.lastNodes = (await this.options.backend.nodes()).length;
       if (this.downSince !== undefined) {
         // Redis may have come back empty: the rooms that live here must stay here.
-        await this.options.backend.claimRooms(this.options.localRooms(), this.options.node.id);
+        const rooms = this.options.localRooms();
+        await this.options.backend.claimRooms(
+          rooms.map((room) => room.name),
+          this.options.node.id,
+        );
+        // Their topologies too, or a node that takes one over should this one die later would start it afresh.
+        await Promise.all(rooms.map((room) => this.options.backend.recordTopology(room.name, this.options.node.id, room.topology)));
         this.options.logger.info('cluster backend reachable again', { awayMs: Date.now() - this.downSince, nodes: this.lastNodes });
         this.downSince = undefined;
       }
@@ -121,7 +127,7 @@ export class NodeAgent {
 
   /** Forgets a room's placement now (draining: its participants are about to join it elsewhere). */
   releaseRoomNow(room: string): Promise<void> {
-    return this.options.backend.releaseRoom(room, this.options.node.id);
+    return this.options.backend.releaseRoom(room, this.options.node.id, { moving: true });
   }
 
   /** This node's room changed topology: recorded, so a node that takes the room over should this one die starts it the same way. */

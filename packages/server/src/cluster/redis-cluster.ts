@@ -65,7 +65,7 @@ return now - tonumber(epoch)`;
 const RELEASE_ROOM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SREM', ARGV[2] .. ARGV[1], ARGV[3])
-  redis.call('DEL', KEYS[2])
+  if ARGV[4] ~= 'moving' then redis.call('DEL', KEYS[2]) end
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
@@ -187,8 +187,8 @@ export class RedisCluster implements ClusterBackend {
     await this.call('claim this node’s rooms', () => pipeline.exec());
   }
 
-  async releaseRoom(room: string, nodeId: string): Promise<void> {
-    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 2, this.roomKey(room), this.topologyKey(room), nodeId, this.roomsOfKey(''), room));
+  async releaseRoom(room: string, nodeId: string, options: { moving?: boolean } = {}): Promise<void> {
+    await this.call('release a room', () => this.redis.eval(RELEASE_ROOM, 2, this.roomKey(room), this.topologyKey(room), nodeId, this.roomsOfKey(''), room, options.moving ? 'moving' : 'ended'));
   }
 
   private async recordedTopology(room: string): Promise<{ topology?: Topology }> {

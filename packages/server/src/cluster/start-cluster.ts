@@ -27,7 +27,10 @@ export async function createClusterAgent(config: ServerConfig, rooms: RoomRegist
     backend,
     node: { id: config.nodeId, roles: cluster.roles, startedAt: Date.now(), ...(config.sfu.announcedAddress ? { mediaAddress: config.sfu.announcedAddress } : {}) },
     load: loadReader(rooms, media),
-    localRooms: () => rooms.names(),
+    localRooms: () => rooms.names().flatMap((name) => {
+      const room = rooms.get(name);
+      return room ? [{ name, topology: room.topology }] : [];
+    }),
     heartbeatMs: cluster.heartbeatMs,
     logger,
   });

@@ -119,7 +119,11 @@ for (const [name, make] of implementations) {
       assert.deepEqual([moved.node.id, moved.placedNow, moved.topology], ['other', true, 'sfu']);
       await backend.recordTopology('meeting', 'other', 'p2p');
       assert.equal((await backend.placeRoom('meeting')).topology, 'p2p', 'the new node records over it');
-      await backend.releaseRoom('meeting', 'other');
+      // A draining node lets the room go to another node: the topology goes with it.
+      await backend.releaseRoom('meeting', 'other', { moving: true });
+      const drained = await backend.placeRoom('meeting');
+      assert.deepEqual([drained.placedNow, drained.topology], [true, 'p2p']);
+      await backend.releaseRoom('meeting', drained.node.id);
       const fresh = await backend.placeRoom('meeting');
       assert.deepEqual([fresh.placedNow, fresh.topology], [true, undefined], 'a released room starts afresh');
       await backend.releaseRoom('meeting', fresh.node.id);
@@ -197,7 +201,7 @@ describe('RedisCluster: two nodes, one Redis', () => {
       backend,
       node: { id: 'survivor', roles: ['signaling', 'media'], startedAt: Date.now() },
       load: async () => ({ rooms: 1, participants: 2, tracks: 0, sfuCpu: 0 }),
-      localRooms: () => ['kept-room'],
+      localRooms: () => [{ name: 'kept-room', topology: 'sfu' }],
       heartbeatMs: 100,
       logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
     });
@@ -227,6 +231,7 @@ describe('RedisCluster: two nodes, one Redis', () => {
       const backMs = Math.round(performance.now() - restartedAt);
       assert.equal((await backend.nodes())[0]?.id, 'survivor');
       assert.equal((await backend.roomNode('kept-room'))?.id, 'survivor', 'the rooms it hosts are claimed again: a join cannot start a second copy elsewhere');
+      assert.equal((await backend.placeRoom('kept-room')).topology, 'sfu', 'and their topologies recorded again: a node taking one over later starts it as it is');
       assert.equal((await backend.placeRoom('after-restart')).node.id, 'survivor', 'rooms are placed again');
       assert.ok(lines.some((line) => line.includes('cluster backend reachable again')));
       t.diagnostic(`Redis SIGKILLed: a call failed after ${failMs} ms, the agent noticed within ${noticeMs} ms; Redis restarted empty: the node was registered again ${backMs} ms after it answered`);

@@ -19,6 +19,8 @@ export interface NodeProcess {
   child: ChildProcess;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
+  /** Resolves when the process has exited (by itself, after a SIGTERM's drain, or killed). */
+  exited: Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -49,11 +51,16 @@ export async function startNodeProcess(dir: string, id: string, config: Record<s
     assert.ok(Date.now() < deadline, `node ${id} answers /healthz within 20 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
   return {
     id,
     port,
     url,
     child,
+    exited,
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
