@@ -239,6 +239,11 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     // recorded), so nobody goes through a direct link while the others come back.
     for (const [identity, events] of eventsSinceKill) {
       assert.ok(!events.some((e) => e.name === 'topologyChanged'), `${identity} rejoined straight into the SFU room`);
+      // The memberships died with the node: each other participant is seen leaving once and joining once, not flapping.
+      for (const name of ['participantLeft', 'participantJoined']) {
+        const seen = events.filter((e) => e.name === name).map((e) => e.detail.split(':')[0]!);
+        assert.equal(seen.length, new Set(seen).size, `${identity} sees nobody ${name === 'participantLeft' ? 'leave' : 'join'} twice (${seen.join(', ')})`);
+      }
     }
     const moved = await health(nodes.get(survivor)!);
     assert.deepEqual({ rooms: moved.rooms, participants: moved.participants }, { rooms: 1, participants: 3 }, `the room lives on ${survivor} now`);
