@@ -16,7 +16,7 @@ import { cleanUpOnSignals, onCleanup, runCleanups } from '../sfu/cleanup.ts';
 import { joinOnce, pooled } from './clients.ts';
 import { percentile } from '../join/figures.ts';
 import { parseSignalingOptions, USAGE } from './options.ts';
-import { API_KEY, API_SECRET, groupRss, startBareWs, startParley, type Target } from './targets.ts';
+import { API_KEY, API_SECRET, groupRssByRole, startBareWs, startParley, type Target } from './targets.ts';
 
 const options = optionsOrExit(parseSignalingOptions, USAGE);
 console.log(`signaling benchmark: ${options.participants} participants per case, rooms of ${options.roomSizes.join(' and ')}, Parley on ${options.nodeCounts.join(' and ')} node(s), ${options.concurrency} joins in flight`);
@@ -28,6 +28,8 @@ interface CaseResult {
   p99: number;
   joinsPerSecond: number;
   bytesPerParticipant: number;
+  /** Of which in SFU worker processes. */
+  workerBytesPerParticipant: number;
   failures: number;
 }
 
@@ -40,7 +42,7 @@ async function runCase(target: Target, roomSize: number, runId: string): Promise
     ),
   );
   await settle(1000);
-  const before = groupRss(target.groups);
+  const before = groupRssByRole(target.groups);
   const open: WebSocket[] = [];
   try {
     const started = performance.now();
@@ -48,7 +50,8 @@ async function runCase(target: Target, roomSize: number, runId: string): Promise
     const elapsed = (performance.now() - started) / 1000;
     // Let the servers finish what the joins started (broadcasts, SFU joins) before reading memory.
     await settle(2000);
-    const after = groupRss(target.groups);
+    const after = groupRssByRole(target.groups);
+    const grown = (role: 'servers' | 'sfu workers') => (after.get(role)! - before.get(role)!) / options.participants;
     const failed = results.filter((result) => result.error !== undefined);
     if (failed.length > 0) console.log(`  ${failed.length} joins failed, e.g. ${failed[0]!.error}`);
     const latencies = results.filter((result) => result.error === undefined).map((result) => result.ms);
@@ -58,7 +61,8 @@ async function runCase(target: Target, roomSize: number, runId: string): Promise
       p50: percentile(latencies, 50) ?? NaN,
       p99: percentile(latencies, 99) ?? NaN,
       joinsPerSecond: latencies.length / elapsed,
-      bytesPerParticipant: (after - before) / options.participants,
+      bytesPerParticipant: grown('servers') + grown('sfu workers'),
+      workerBytesPerParticipant: grown('sfu workers'),
       failures: failed.length,
     };
   } finally {
@@ -83,7 +87,7 @@ try {
         const result = await runCase(target, roomSize, `${runId}-${roomSize}-${target.name.replace(/\W+/g, '')}`);
         results.push(result);
         if (result.failures > 0) process.exitCode = 1;
-        console.log(`  ${result.target}, rooms of ${roomSize}: join p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${result.joinsPerSecond.toFixed(0)} joins/s, ${(result.bytesPerParticipant / 1024).toFixed(1)} KiB per participant`);
+        console.log(`  ${result.target}, rooms of ${roomSize}: join p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${result.joinsPerSecond.toFixed(0)} joins/s, ${(result.bytesPerParticipant / 1024).toFixed(1)} KiB per participant (${(result.workerBytesPerParticipant / 1024).toFixed(1)} in SFU workers)`);
       } finally {
         remove();
         await target.stop();
@@ -94,9 +98,9 @@ try {
   await runCleanups();
 }
 
-console.log('\n| target | rooms of | join p50 (ms) | join p99 (ms) | joins/s | KiB per participant | failed |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of results) console.log(`| ${r.target} | ${r.roomSize} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.joinsPerSecond.toFixed(0)} | ${(r.bytesPerParticipant / 1024).toFixed(1)} | ${r.failures} |`);
+console.log('\n| target | rooms of | join p50 (ms) | join p99 (ms) | joins/s | KiB per participant | of which SFU workers | failed |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of results) console.log(`| ${r.target} | ${r.roomSize} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.joinsPerSecond.toFixed(0)} | ${(r.bytesPerParticipant / 1024).toFixed(1)} | ${(r.workerBytesPerParticipant / 1024).toFixed(1)} | ${r.failures} |`);
 for (const roomSize of options.roomSizes) {
   const bare = results.find((r) => r.roomSize === roomSize && r.target === 'bare ws');
   const one = results.find((r) => r.roomSize === roomSize && r.target === 'parley x1');

@@ -25,7 +25,15 @@ export interface Target {
 
 /** Resident memory (bytes) of every process in the given process groups. */
 export function groupRss(groups: readonly number[]): number {
-  let total = 0;
+  return [...groupRssByRole(groups).values()].reduce((sum, bytes) => sum + bytes, 0);
+}
+
+/** The same, split by role: SFU worker processes (forked with the worker entry) and the rest. */
+export function groupRssByRole(groups: readonly number[]): Map<'sfu workers' | 'servers', number> {
+  const totals = new Map<'sfu workers' | 'servers', number>([
+    ['servers', 0],
+    ['sfu workers', 0],
+  ]);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -34,12 +42,13 @@ export function groupRss(groups: readonly number[]): number {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (!groups.includes(Number(fields[2]))) continue;
       const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
-      if (rss) total += Number(rss[1]) * 1024;
+      const role = /sfu\/worker/.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8')) ? 'sfu workers' : 'servers';
+      if (rss) totals.set(role, totals.get(role)! + Number(rss[1]) * 1024);
     } catch {
       // The process ended while we read: it holds nothing.
     }
   }
-  return total;
+  return totals;
 }
 
 function killGroup(child: ChildProcess): Promise<void> {
