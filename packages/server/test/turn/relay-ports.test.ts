@@ -55,9 +55,10 @@ describe('relay ports', () => {
     assert.equal(await ports.bind(4, '127.0.0.1', false, false), undefined);
   });
 
-  test('EVEN-PORT: an even port; with the R bit the next port too', async (t) => {
+  test('EVEN-PORT: an even port; with the R bit the next port too', async () => {
     const even = await evenPair();
-    if (even === undefined) return t.skip('no free even port pair found');
+    // Twenty tries of two adjacent free loopback ports: failing all of them says the machine is out of ports.
+    assert.ok(even !== undefined, 'a free even port pair on loopback');
     const ports = new RelayPorts({ min: even, max: even + 1 }, Date.now);
     const single = await ports.bind(4, '127.0.0.1', true, false);
     assert.ok(single);
