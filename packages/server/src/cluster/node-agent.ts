@@ -114,15 +114,18 @@ export class NodeAgent {
    * media node's SIGKILL the SDKs' signaling is back in the room ~0.5 s later (it waited for the
    * 1 s TTL and the SDK's retry schedule before: ~1.2 s).
    */
-  async suspect(node: { id: string; url: string }): Promise<void> {
-    if (node.id === this.options.node.id) return;
+  async suspect(node: { id: string; url: string }): Promise<boolean> {
+    if (node.id === this.options.node.id) return false;
     const refused = await fetch(`${node.url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
       () => false,
       (error: unknown) => (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED',
     );
-    if (!refused) return;
+    if (!refused) return false;
     this.options.logger.warn('a node refuses connections: removed from the cluster before its TTL', { node: node.id });
-    await this.options.backend.deregister(node.id).catch(() => undefined);
+    return this.options.backend.deregister(node.id).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Forgets a room's placement now (draining: its participants are about to join it elsewhere). */

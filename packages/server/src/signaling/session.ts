@@ -45,8 +45,8 @@ export interface ClusterRouting {
   /** Signs the relay header the room's node trusts (cluster/room-relay.ts). */
   relaySecret: string;
   placeRoom(room: string): Promise<{ node: { id: string; url: string }; topology?: Topology }>;
-  /** A node this one could not reach: forgotten at once if it is certainly dead (see NodeAgent.suspect). */
-  suspect(node: { id: string; url: string }): Promise<void>;
+  /** A node this one could not reach: forgotten at once if it is certainly dead (see NodeAgent.suspect); true when it was. */
+  suspect(node: { id: string; url: string }): Promise<boolean>;
 }
 
 export interface SessionOptions {
@@ -94,6 +94,8 @@ export class SignalingSession implements ParticipantLink {
   private readonly relayedBy: string | undefined;
   /** Set once this connection's join was carried to the room's node: frames go there from then on. */
   private relay: RoomRelay | undefined;
+  /** This connection's join was served again after the node it was carried to turned out dead. */
+  private replacedDeadNode = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -232,7 +234,7 @@ export class SignalingSession implements ParticipantLink {
     }
     let resumeTopology: Topology | undefined;
     if (this.ctx.routing) {
-      const routed = await this.servedElsewhere(this.ctx.routing, claims.room, message.id, frame);
+      const routed = await this.servedElsewhere(this.ctx.routing, claims.room, message, frame);
       if (routed.elsewhere) return;
       resumeTopology = routed.topology;
     }
@@ -267,7 +269,8 @@ export class SignalingSession implements ParticipantLink {
    * retries). A connection another node carried here is served here or refused, never carried
    * on: a placement that moved meanwhile must not bounce it between nodes.
    */
-  private async servedElsewhere(cluster: ClusterRouting, room: string, requestId: string, frame: string): Promise<{ elsewhere: boolean; topology?: Topology }> {
+  private async servedElsewhere(cluster: ClusterRouting, room: string, message: ClientMessageOf<'join'>, frame: string): Promise<{ elsewhere: boolean; topology?: Topology }> {
+    const requestId = message.id;
     let node: { id: string; url: string };
     let topology: Topology | undefined;
     try {
@@ -295,8 +298,18 @@ export class SignalingSession implements ParticipantLink {
         // if it is dead, have it forgotten before this client retries, so the retry finds the
         // room placed on a live node instead of waiting for the dead one's record to expire.
         const vanished = !reached || code === 1005 || code === 1006;
-        void (vanished ? cluster.suspect(node) : Promise.resolve()).finally(() => {
-          if (!reached) return this.fail(ErrorCode.ROOM_UNAVAILABLE, `the node of room ${room} cannot be reached now: retry`, CloseCode.GOING_AWAY, requestId);
+        void (vanished ? cluster.suspect(node) : Promise.resolve(false)).then((removed) => {
+          if (!reached) {
+            // The join never got there and the node is certainly gone (removed just now): the
+            // room is placed again on a live node, so serve this join now rather than have the
+            // client retry. Once: a second dead node in a row is the client's retry to wait out.
+            if (removed && !this.closed && !this.replacedDeadNode) {
+              this.replacedDeadNode = true;
+              this.relay = undefined;
+              return void this.handleJoin(message, frame);
+            }
+            return this.fail(ErrorCode.ROOM_UNAVAILABLE, `the node of room ${room} cannot be reached now: retry`, CloseCode.GOING_AWAY, requestId);
+          }
           this.closed = true;
           this.socket.close(vanished ? CloseCode.GOING_AWAY : code, reason.slice(0, 120));
         });

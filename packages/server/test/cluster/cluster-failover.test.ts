@@ -136,3 +136,25 @@ test('kill -9 of a signaling-only node: its clients resume through another node,
   back.client.close();
   bob.client.close();
 });
+
+test('a join carried toward a room whose node just died is served at once: the dead node refuses, is removed, and the room placed on a live node within the same request', async (t) => {
+  const doomed = await startNode(dir, 'a-doomed', redis.url, { prefix: 'first-try:' });
+  nodes.push(doomed);
+  const live = await startNode(dir, 'b-live', redis.url, { prefix: 'first-try:' });
+  nodes.push(live);
+  // Both idle: the room goes to a-doomed (ties go to the smaller id); nobody is carried there yet.
+  const bob = await joinRetrying(doomed, 'first-try', 'bob', undefined, 5000);
+  await doomed.kill();
+  await closedWithin(bob.client, 10_000);
+  // carol's join reaches b-live while a-doomed's record still lives (TTL 1 s): b-live carries it,
+  // finds the port refusing, removes a-doomed and serves the join itself.
+  const started = performance.now();
+  const carol = await TestClient.open(at(live));
+  const reply = await carol.request({ type: 'join', token: await token('first-try', 'carol') });
+  const servedMs = Math.round(performance.now() - started);
+  assert.equal(reply.type, 'joined', `joined on the first request, no ROOM_UNAVAILABLE to retry: ${JSON.stringify(reply)}`);
+  const health = (await (await fetch(`${live.url}/healthz`)).json()) as { rooms: number; participants: number };
+  assert.deepEqual({ rooms: health.rooms, participants: health.participants }, { rooms: 1, participants: 1 }, 'the room lives on b-live now');
+  t.diagnostic(`a-doomed SIGKILLed: a join through b-live was answered (joined, on b-live) ${servedMs} ms after it was sent`);
+  carol.close();
+});
