@@ -470,15 +470,20 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every local track to the SFU and receives everyone through it. */
   private startSfu(): void {
     if (this.sfu || !this.signal) return;
-    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), this.timeline, {
-      trackAdded: (info, track) => this.onSfuTrack(info, track),
-      trackRemoved: (info, track) => {
-        const participant = this.remoteParticipants.get(info.participant);
-        if (!participant || participant.tracks.get(info.source)?.track !== track) return;
-        participant.setSubscribed(info.source, undefined);
-        this.emit('trackUnsubscribed', { track, participant, source: info.source });
+    const sfu = new SfuConnection({
+      signal: this.signalProxy,
+      configuration: this.rtcConfiguration(),
+      timeline: this.timeline,
+      handlers: {
+        trackAdded: (info, track) => this.onSfuTrack(info, track),
+        trackRemoved: (info, track) => {
+          const participant = this.remoteParticipants.get(info.participant);
+          if (!participant || participant.tracks.get(info.source)?.track !== track) return;
+          participant.setSubscribed(info.source, undefined);
+          this.emit('trackUnsubscribed', { track, participant, source: info.source });
+        },
+        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
       },
-      failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
     });
     this.sfu = sfu;
     // All at once, the camera first: the server takes publishTrack requests in order, and the
