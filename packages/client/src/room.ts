@@ -1,4 +1,4 @@
-import type { ConnectionQuality, IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoCodec, VideoQuality } from '@parley/protocol';
+import type { ConnectionQuality, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
@@ -7,9 +7,10 @@ import { RemoteParticipant } from './participant.js';
 import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
 import { CallQualityReporter, QUALITY_REPORT_INTERVAL_MS, watchFirstFrame } from './call-quality-reporter.js';
 import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
-import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
+import type { ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
-import { SignalClient, type ServerEvent } from './signal-client.js';
+import type { ServerEvent, SignalClient } from './signal-client.js';
+import { SignalSession, type ConnectOptions, type Joined } from './signal-session.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
 
@@ -45,31 +46,7 @@ export interface RoomEvents {
   error: (error: ParleyError) => void;
 }
 
-export interface ConnectOptions {
-  /** The room the token must be for (the server checks). */
-  room?: string;
-  /** `'relay'` sends all media through TURN (hides participants' addresses from each other). */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /** Preferred TURN region; the server falls back to its default for regions it does not know. */
-  region?: string;
-}
-
-/** TURN credentials are renewed when this share of their lifetime has passed. */
-const ICE_REFRESH_AT = 0.8;
-const ICE_REFRESH_RETRY_MS = 30_000;
-/** setTimeout's ceiling (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Errors after which reconnecting cannot help. */
-const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
-/**
- * Closes the server ends on purpose that reconnecting does help: a server shutting down (a restart,
- * a deploy, an instance drained behind the load balancer) is back, or replaced, in a moment.
- */
-const RECONNECT_AFTER = new Set(['SERVER_SHUTDOWN', 'ROOM_UNAVAILABLE']);
-/** A ping every few seconds notices a dead connection that never reported closing. */
-const HEARTBEAT_INTERVAL_MS = 5000;
-const HEARTBEAT_TIMEOUT_MS = 4000;
+export type { ConnectOptions } from './signal-session.js';
 
 const MONITOR_INTERVAL_MS = 2000;
 /** Moving from P2P to the SFU: wait at most this long for the SFU's media before switching anyway. */
@@ -103,10 +80,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly timeline = new Timeline();
   private connectionState: ConnectionState = 'disconnected';
   private info: RoomInfo | undefined;
-  private iceServers: IceServer[] = [];
-  private iceTransportPolicy: RTCIceTransportPolicy | undefined;
-  private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private signal: SignalClient | undefined;
+  /** Signaling: the WebSocket, heartbeat, reconnects, TURN credentials. Set from the join to the end. */
+  private session: SignalSession | undefined;
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
   /** During a move from P2P to the SFU: whose media already flows here through the SFU... */
@@ -114,8 +89,6 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** ...and which of our track ids the SFU already delivers to whom. */
   private readonly deliveredThroughSfu = new Map<string, Set<string>>();
   private readonly sampler = new StatsSampler();
-  private session: { url: string; token: string; options: ConnectOptions; sessionId: string; graceMs: number } | undefined;
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private monitor: ReturnType<typeof setInterval> | undefined;
   private readonly monitorSampler = new StatsSampler();
   private previousSample: TrackStats[] | undefined;
@@ -149,6 +122,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     );
   }
 
+  /** The signaling connection requests go through (undefined before the join and after the end). */
+  private get signal(): SignalClient | undefined {
+    return this.session?.current;
+  }
+
   get state(): ConnectionState {
     return this.connectionState;
   }
@@ -172,16 +150,29 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.timeline.mark('connect');
     this.connectedAt = performance.now();
     try {
-      const { signal, joined } = await this.openSession(url, token, options, undefined);
+      const session = new SignalSession({
+        url,
+        token,
+        connect: options,
+        reconnectPolicy: this.options.reconnectPolicy,
+        handlers: {
+          event: (event) => this.onServerEvent(event),
+          reconnecting: () => this.setState('reconnecting'),
+          reconnected: (joined) => this.onReconnected(joined),
+          ended: (error) => this.end(error),
+          iceServersRenewed: () => {
+            for (const link of this.links.values()) this.renewIceServers(link);
+          },
+          error: (error) => this.emit('error', error),
+        },
+      });
+      // Announced with the join, so the others' participantJoined already shows the camera as on.
+      const joined = await session.join(() => [...this.localParticipant.tracks.keys()]);
+      this.session = session;
       this.timeline.mark('joined');
       this.qualityReporter?.milestone('joinMs', performance.now() - this.connectedAt);
       if (joined.participants.length > 0) this.mediaWantedAt = this.connectedAt;
-      this.signal = signal;
-      this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.info = joined.room;
-      this.iceServers = joined.iceServers;
-      this.iceTransportPolicy = options.iceTransportPolicy;
-      this.scheduleIceRefresh(joined.iceTtlSeconds);
       this.localParticipant.identity = joined.participant.identity;
       this.localParticipant.name = joined.participant.name;
       this.localParticipant.grants = joined.participant.grants;
@@ -193,50 +184,11 @@ export class Room extends TypedEmitter<RoomEvents> {
       // Tracks captured before the join were announced with it; a capture that finished meanwhile is announced now.
       const announced = new Set(joined.participant.tracks.map((t) => t.source));
       for (const [source] of this.localParticipant.tracks) if (!announced.has(source)) void this.announce(source, false);
-      this.startHeartbeat();
       this.startMonitor();
     } catch (error) {
       this.teardown();
       throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
     }
-  }
-
-  /** Opens a signaling connection and joins (or resumes `sessionId`). */
-  private async openSession(url: string, token: string, options: ConnectOptions, resume: string | undefined) {
-    const signal = new SignalClient();
-    signal.on('event', (event) => {
-      if (signal === this.signal) this.onServerEvent(event);
-    });
-    signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
-    try {
-      await signal.open(signalingUrl(url));
-      const joined = await signal.request({
-        type: 'join',
-        token,
-        sdk: 'parley-js/0.1.0',
-        capabilities: { videoCodecs: decodableVideoCodecs() },
-        ...(options.room ? { room: options.room } : {}),
-        ...(options.region ? { region: options.region } : {}),
-        ...(resume ? { resume } : {}),
-        // Announced with the join, so the others' participantJoined already shows the camera as on.
-        ...(!resume && this.localParticipant.tracks.size > 0 ? { tracks: [...this.localParticipant.tracks.keys()].map((source) => ({ source, muted: false })) } : {}),
-      });
-      return { signal, joined };
-    } catch (error) {
-      signal.close();
-      throw error;
-    }
-  }
-
-  private startHeartbeat(): void {
-    clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => {
-      const signal = this.signal;
-      if (!signal || this.connectionState !== 'connected') return;
-      withTimeout(signal.request({ type: 'ping' }), HEARTBEAT_TIMEOUT_MS).catch(() => {
-        if (signal === this.signal) signal.abandon('no answer to ping');
-      });
-    }, HEARTBEAT_INTERVAL_MS);
   }
 
   /** Every 2 s: adaptive bitrate for the camera, and this participant's connection quality for the room. */
@@ -294,46 +246,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     await this.sfu?.setCameraProfile(this.videoProfile).catch(() => undefined);
   }
 
-  /**
-   * The signaling connection dropped: retry per the policy, resuming the membership so nobody sees
-   * a leave or a join and media (which never went through signaling) keeps flowing. If the server
-   * no longer knows the membership, join again from scratch with the same local tracks.
-   */
-  private async reconnect(reason: ReconnectContext['reason']): Promise<void> {
-    const session = this.session;
-    if (!session) return;
-    this.setState('reconnecting');
-    const policy = this.options.reconnectPolicy ?? new DefaultReconnectPolicy();
-    const started = Date.now();
-    let lastError = new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
-    for (let attempt = 0; ; attempt++) {
-      const delay = guardedRetryDelay(policy, { attempt, elapsedMs: Date.now() - started, graceMs: session.graceMs, reason });
-      if (delay === null) break;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      if (this.connectionState !== 'reconnecting' || this.session !== session) return;
-      try {
-        const { signal, joined } = await this.openSession(session.url, session.token, session.options, session.sessionId);
-        if (this.connectionState !== 'reconnecting' || this.session !== session) {
-          signal.close();
-          return;
-        }
-        this.signal = signal;
-        session.sessionId = joined.sessionId;
-        session.graceMs = joined.reconnectGraceSeconds * 1000;
-        this.iceServers = joined.iceServers;
-        this.scheduleIceRefresh(joined.iceTtlSeconds);
-        if (joined.resumed) this.reconcile(joined.participants, joined.room);
-        else this.rejoin(joined.participants, joined.room);
-        this.setState('connected');
-        return;
-      } catch (error) {
-        lastError = error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
-        if (FINAL_ERRORS.has(lastError.code)) break;
-      }
-    }
-    this.teardown();
-    this.emit('error', lastError);
-    this.emit('disconnected', lastError);
+  /** A reconnect got in: catch up with what happened meanwhile, or start over if the membership was gone. */
+  private onReconnected(joined: Joined): void {
+    if (joined.resumed) this.reconcile(joined.participants, joined.room);
+    else this.rejoin(joined.participants, joined.room);
+    this.setState('connected');
   }
 
   /** After a resume: catch up with joins and leaves that happened while the connection was down. */
@@ -359,14 +276,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   async disconnect(): Promise<void> {
-    const signal = this.signal;
-    if (!signal) return;
-    if (this.connectionState === 'reconnecting') {
-      this.teardown();
-      this.emit('disconnected');
-      return;
-    }
-    if (signal.isOpen) await withTimeout(signal.request({ type: 'leave' }), 1000).catch(() => undefined);
+    const session = this.session;
+    if (!session?.current) return;
+    // While reconnecting there is no connection to say goodbye on.
+    if (this.connectionState !== 'reconnecting') await session.leave();
     this.teardown();
     this.emit('disconnected');
   }
@@ -597,9 +510,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private rtcConfiguration(): RTCConfiguration {
+    const iceTransportPolicy = this.session?.connectOptions.iceTransportPolicy;
     return {
       ...this.options.rtcConfig,
-      ...(this.iceTransportPolicy ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
+      ...(iceTransportPolicy ? { iceTransportPolicy } : {}),
       iceServers: this.allIceServers(),
     };
   }
@@ -625,33 +539,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private allIceServers(): RTCIceServer[] {
-    return [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])];
-  }
-
-  // ---- TURN credential renewal: fresh iceServers before the current credentials expire ----
-
-  private scheduleIceRefresh(ttlSeconds: number | undefined, delayMs = (ttlSeconds ?? 0) * 1000 * ICE_REFRESH_AT): void {
-    clearTimeout(this.iceRefreshTimer);
-    this.iceRefreshTimer = undefined;
-    if (ttlSeconds === undefined) return;
-    this.iceRefreshTimer = setTimeout(() => void this.refreshIceServers(ttlSeconds), Math.min(delayMs, MAX_TIMER_MS));
-  }
-
-  /** Asks for fresh credentials and hands them to every live connection (used at its next ICE restart or TURN refresh). */
-  private async refreshIceServers(previousTtlSeconds: number): Promise<void> {
-    const signal = this.signal;
-    if (!signal || this.connectionState !== 'connected') return;
-    try {
-      const reply = await signal.request({ type: 'refreshIceServers' });
-      if (signal !== this.signal) return;
-      this.iceServers = reply.iceServers;
-      for (const link of this.links.values()) this.renewIceServers(link);
-      this.scheduleIceRefresh(reply.iceTtlSeconds);
-    } catch (error) {
-      if (signal !== this.signal) return;
-      this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`));
-      this.scheduleIceRefresh(previousTtlSeconds, ICE_REFRESH_RETRY_MS);
-    }
+    return [...(this.session?.iceServers ?? []), ...(this.options.rtcConfig?.iceServers ?? [])];
   }
 
   /**
@@ -693,28 +581,19 @@ export class Room extends TypedEmitter<RoomEvents> {
     await this.signal.request({ type: 'setTrackMuted', source, muted }).catch((error: ParleyError) => this.emit('error', error));
   }
 
-  private onSignalClosed(signal: SignalClient, fatal: ParleyError | undefined): void {
-    if (signal !== this.signal || this.connectionState !== 'connected') return;
-    if (this.session && (!fatal || RECONNECT_AFTER.has(fatal.code))) {
-      void this.reconnect(fatal?.code === 'SERVER_SHUTDOWN' ? 'SERVER_SHUTDOWN' : 'CONNECTION_LOST');
-      return;
-    }
-    const error = fatal ?? new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
+  /** The session ended without `disconnect()`: the server ended it, or reconnecting gave up. */
+  private end(error: ParleyError): void {
     this.teardown();
     this.emit('error', error);
     this.emit('disconnected', error);
   }
 
   private teardown(): void {
-    const signal = this.signal;
-    this.signal = undefined;
+    this.session?.close();
     this.session = undefined;
-    clearInterval(this.heartbeat);
     clearInterval(this.monitor);
     this.previousSample = undefined;
     this.localQuality = undefined;
-    this.scheduleIceRefresh(undefined);
-    signal?.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
     this.sfu?.close();
@@ -732,15 +611,6 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 }
 
-function signalingUrl(url: string): string {
-  const parsed = new URL(url, typeof location === 'undefined' ? undefined : location.href);
-  if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
-    parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws';
-  }
-  return parsed.toString();
-}
-
 /** Resolves once a received track carries media (remote tracks start muted), or after `timeoutMs`. */
 function whenFlowing(track: MediaStreamTrack, timeoutMs: number): Promise<void> {
   if (!track.muted) return Promise.resolve();
@@ -755,15 +625,4 @@ function whenFlowing(track: MediaStreamTrack, timeoutMs: number): Promise<void> 
       { once: true },
     );
   });
-}
-
-/** The video codecs this browser can decode, told to the SFU so it forwards only those. */
-function decodableVideoCodecs(): VideoCodec[] {
-  const known: VideoCodec[] = ['vp8', 'vp9', 'h264', 'av1'];
-  const mimeTypes = new Set((globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map((codec) => codec.mimeType.toLowerCase()));
-  return known.filter((codec) => mimeTypes.has(`video/${codec}`));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))]);
 }
