@@ -6,7 +6,7 @@ import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
 import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
 import { CallQualityReporter, QUALITY_REPORT_INTERVAL_MS, watchFirstFrame } from './call-quality-reporter.js';
-import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
+import { MediaMonitor } from './media-monitor.js';
 import type { ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
 import type { ServerEvent, SignalClient } from './signal-client.js';
@@ -48,7 +48,6 @@ export interface RoomEvents {
 
 export type { ConnectOptions } from './signal-session.js';
 
-const MONITOR_INTERVAL_MS = 2000;
 /** Moving from P2P to the SFU: wait at most this long for the SFU's media before switching anyway. */
 const SFU_SWITCH_TIMEOUT_MS = 5000;
 /** Direct links still open this long after a move to the SFU are closed whatever the SFU reported. */
@@ -89,16 +88,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** ...and which of our track ids the SFU already delivers to whom. */
   private readonly deliveredThroughSfu = new Map<string, Set<string>>();
   private readonly sampler = new StatsSampler();
-  private monitor: ReturnType<typeof setInterval> | undefined;
-  private readonly monitorSampler = new StatsSampler();
-  private previousSample: TrackStats[] | undefined;
-  private videoProfile: VideoProfile = 'high';
-  private readonly bitratePolicy: BitratePolicy | undefined;
-  private localQuality: ConnectionQuality | undefined;
+  /** Adaptive bitrate and this participant's connection quality, from getStats every 2 s. */
+  private readonly monitor: MediaMonitor;
   private readonly qualityReporter: CallQualityReporter | undefined;
-  /** performance.now() of connect(), of the previous monitor sample, and of when there was someone to see. */
+  /** performance.now() of connect() and of when there was someone to see. */
   private connectedAt = 0;
-  private sampledAt = 0;
   private mediaWantedAt: number | undefined;
   private firstFrameWatched = false;
   /** What SFU connections send through: always the current signaling connection. */
@@ -106,13 +100,24 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
-    this.bitratePolicy = options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy());
     this.qualityReporter =
       options.qualityReports === false
         ? undefined
         : new CallQualityReporter(options.qualityReports?.intervalMs ?? QUALITY_REPORT_INTERVAL_MS, (report) => {
             this.signal?.request({ type: 'qualityReport', report }).catch(() => undefined);
           });
+    this.monitor = new MediaMonitor({
+      bitratePolicy: options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy()),
+      qualityReporter: this.qualityReporter,
+      collectStats: (sampler) => this.collectStats(sampler),
+      isConnected: () => this.connectionState === 'connected',
+      applyCameraProfile: (profile) => this.applyCameraProfile(profile),
+      bitrateChanged: (decision) => this.emit('adaptiveBitrateChanged', decision),
+      qualityChanged: async (quality) => {
+        this.emit('connectionQualityChanged', quality, undefined);
+        await this.signal?.request({ type: 'setConnectionQuality', quality }).catch(() => undefined);
+      },
+    });
     this.localParticipant = new LocalParticipant(
       {
         publish: (source, track) => this.publishLocal(source, track),
@@ -184,66 +189,17 @@ export class Room extends TypedEmitter<RoomEvents> {
       // Tracks captured before the join were announced with it; a capture that finished meanwhile is announced now.
       const announced = new Set(joined.participant.tracks.map((t) => t.source));
       for (const [source] of this.localParticipant.tracks) if (!announced.has(source)) void this.announce(source, false);
-      this.startMonitor();
+      this.monitor.start();
     } catch (error) {
       this.teardown();
       throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
     }
   }
 
-  /** Every 2 s: adaptive bitrate for the camera, and this participant's connection quality for the room. */
-  private startMonitor(): void {
-    clearInterval(this.monitor);
-    this.monitor = setInterval(() => {
-      if (this.connectionState !== 'connected') return;
-      this.monitorTick().catch(() => undefined);
-    }, MONITOR_INTERVAL_MS);
-  }
-
-  private async monitorTick(): Promise<void> {
-    const stats = await this.collectStats(this.monitorSampler);
-    const previous = this.previousSample;
-    const sampledAt = performance.now();
-    this.previousSample = stats;
-    const elapsed = sampledAt - this.sampledAt;
-    this.sampledAt = sampledAt;
-    if (!previous) return;
-    this.qualityReporter?.sample(stats, previous, elapsed);
-    if (this.bitratePolicy) await this.adaptBitrate(stats, previous, this.bitratePolicy);
-    const quality = classifyConnection(stats, previous);
-    if (quality !== this.localQuality) {
-      this.localQuality = quality;
-      this.emit('connectionQualityChanged', quality, undefined);
-      await this.signal?.request({ type: 'setConnectionQuality', quality }).catch(() => undefined);
-    }
-  }
-
-  private async adaptBitrate(stats: TrackStats[], previous: TrackStats[], policy: BitratePolicy): Promise<void> {
-    const camera = stats.filter((s) => s.direction === 'outbound' && s.source === 'camera');
-    if (camera.length === 0) return;
-    const before = previous.filter((s) => s.direction === 'outbound' && s.source === 'camera');
-    const available = camera.map((s) => s.availableOutgoingKbps).filter((kbps): kbps is number => kbps !== undefined);
-    const sample = {
-      lossFraction: Math.max(lossFraction(camera, before), retransmissionShare(camera, before)),
-      rttMs: camera.reduce<number | undefined>((max, s) => (s.rttMs === undefined ? max : Math.max(max ?? 0, s.rttMs)), undefined),
-      availableKbps: available.length > 0 ? Math.min(...available) : undefined,
-    };
-    const profile = policy.decide(sample, this.videoProfile);
-    if (profile === this.videoProfile) {
-      // Senders created since the last change (a new link, a republished camera) get the low caps too.
-      if (profile === 'low') await this.applyCameraProfile();
-      return;
-    }
-    const decision: BitrateDecision = { profile, previous: this.videoProfile, sample };
-    this.videoProfile = profile;
-    await this.applyCameraProfile();
-    this.emit('adaptiveBitrateChanged', decision);
-  }
-
-  private async applyCameraProfile(): Promise<void> {
+  private async applyCameraProfile(profile: VideoProfile): Promise<void> {
     const senders = [...this.links.values()].map((link) => link.senderOf('camera')).filter((s): s is RTCRtpSender => s !== undefined);
-    await Promise.all(senders.map((sender) => applyProfile(sender, this.videoProfile).catch(() => undefined)));
-    await this.sfu?.setCameraProfile(this.videoProfile).catch(() => undefined);
+    await Promise.all(senders.map((sender) => applyProfile(sender, profile).catch(() => undefined)));
+    await this.sfu?.setCameraProfile(profile).catch(() => undefined);
   }
 
   /** A reconnect got in: catch up with what happened meanwhile, or start over if the membership was gone. */
@@ -296,7 +252,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** The camera's current adaptive-bitrate profile. */
   get cameraProfile(): VideoProfile {
-    return this.videoProfile;
+    return this.monitor.cameraProfile;
   }
 
   private async collectStats(sampler: StatsSampler): Promise<TrackStats[]> {
@@ -591,9 +547,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private teardown(): void {
     this.session?.close();
     this.session = undefined;
-    clearInterval(this.monitor);
-    this.previousSample = undefined;
-    this.localQuality = undefined;
+    this.monitor.stop();
     for (const link of this.links.values()) link.close();
     this.links.clear();
     this.sfu?.close();
