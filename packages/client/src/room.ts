@@ -13,6 +13,7 @@ import type { ServerEvent, SignalClient } from './signal-client.js';
 import { SignalSession, type ConnectOptions, type Joined } from './signal-session.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
+import { TopologyMove, whenFlowing } from './topology-move.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
@@ -48,10 +49,6 @@ export interface RoomEvents {
 
 export type { ConnectOptions } from './signal-session.js';
 
-/** Moving from P2P to the SFU: wait at most this long for the SFU's media before switching anyway. */
-const SFU_SWITCH_TIMEOUT_MS = 5000;
-/** Direct links still open this long after a move to the SFU are closed whatever the SFU reported. */
-const DIRECT_LINK_MAX_OVERLAP_MS = 10_000;
 
 export interface RoomOptions {
   /** Adaptive bitrate for the camera (on by default): `false` turns it off, `{ policy }` replaces the decision rule. */
@@ -83,10 +80,13 @@ export class Room extends TypedEmitter<RoomEvents> {
   private session: SignalSession | undefined;
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
-  /** During a move from P2P to the SFU: whose media already flows here through the SFU... */
-  private readonly receivingThroughSfu = new Set<string>();
-  /** ...and which of our track ids the SFU already delivers to whom. */
-  private readonly deliveredThroughSfu = new Map<string, Set<string>>();
+  /** Make before break from P2P to the SFU: which direct links the SFU has made redundant. */
+  private readonly move = new TopologyMove({
+    links: this.links,
+    onSfu: () => this.info?.topology === 'sfu',
+    remoteTrackCount: (identity) => this.remoteParticipants.get(identity)?.tracks.size,
+    publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
+  });
   private readonly sampler = new StatsSampler();
   /** Adaptive bitrate and this participant's connection quality, from getStats every 2 s. */
   private readonly monitor: MediaMonitor;
@@ -223,8 +223,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** The server forgot this membership (grace period over, server restarted): join again with the same tracks. */
   private rejoin(participants: ParticipantInfo[], room: RoomInfo): void {
     for (const identity of [...this.remoteParticipants.keys()]) this.removeParticipant(identity, 'disconnected');
-    this.sfu?.close();
-    this.sfu = undefined;
+    this.stopSfu();
     this.info = room;
     for (const info of participants) this.addParticipant(info, true);
     if (room.topology === 'sfu') this.startSfu();
@@ -301,12 +300,11 @@ export class Room extends TypedEmitter<RoomEvents> {
         return this.emit('connectionQualityChanged', event.quality, participant);
       }
       case 'trackDelivered':
-        return this.onTrackDelivered(event.trackId, event.to);
+        return this.move.delivered(event.trackId, event.to);
       case 'topologyChanged':
         return this.changeTopology(event.topology);
       case 'mediaReset':
-        this.sfu?.close();
-        this.sfu = undefined;
+        this.stopSfu();
         return this.startSfu();
       case 'data':
         return this.emit('dataReceived', { from: event.from, payload: event.payload, ...(event.topic === undefined ? {} : { topic: event.topic }) });
@@ -347,9 +345,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         trackAdded: (info, track) => this.onSfuTrack(info, track),
         trackRemoved: (info, track) => {
           const participant = this.remoteParticipants.get(info.participant);
-          if (!participant || participant.tracks.get(info.source)?.track !== track) return;
-          participant.setSubscribed(info.source, undefined);
-          this.emit('trackUnsubscribed', { track, participant, source: info.source });
+          if (participant) this.unsubscribe(participant, info.source, track);
         },
         failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
       },
@@ -359,6 +355,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     // camera is what the others wait to see.
     const tracks = [...this.localParticipant.tracks].sort(([a], [b]) => Number(b === 'camera') - Number(a === 'camera'));
     for (const [source, track] of tracks) this.publishToSfu(source, track);
+  }
+
+  private stopSfu(): void {
+    this.sfu?.close();
+    this.sfu = undefined;
   }
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
@@ -373,33 +374,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!this.links.has(info.participant)) return this.subscribe(participant, info.source, track);
     // Make before break (the room moved from P2P to the SFU): show the SFU's track once its media
     // flows; the direct link goes when both sides receive each other through the SFU.
-    void whenFlowing(track, SFU_SWITCH_TIMEOUT_MS).then(() => {
+    void whenFlowing(track).then(() => {
       if (this.remoteParticipants.get(info.participant) !== participant) return;
       this.subscribe(participant, info.source, track);
-      this.receivingThroughSfu.add(info.participant);
-      this.closeDirectLinkWhenMoved(info.participant);
+      this.move.receiving(info.participant);
     });
-  }
-
-  /** The SFU reports that `to` receives one of our tracks: a direct link to it may be redundant now. */
-  private onTrackDelivered(trackId: string, to: string): void {
-    let delivered = this.deliveredThroughSfu.get(to);
-    if (!delivered) this.deliveredThroughSfu.set(to, (delivered = new Set()));
-    delivered.add(trackId);
-    this.closeDirectLinkWhenMoved(to);
-  }
-
-  /** Closes the direct link to `identity` once media flows through the SFU both ways. */
-  private closeDirectLinkWhenMoved(identity: string): void {
-    const link = this.links.get(identity);
-    if (!link || this.info?.topology !== 'sfu') return;
-    const remote = this.remoteParticipants.get(identity);
-    const receiving = this.receivingThroughSfu.has(identity) || !remote || remote.tracks.size === 0;
-    const ours = this.sfu?.publishedTrackIds() ?? [];
-    const delivered = ours.length === 0 || ours.some((trackId) => this.deliveredThroughSfu.get(identity)?.has(trackId));
-    if (!receiving || !delivered) return;
-    link.close();
-    this.links.delete(identity);
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
@@ -407,6 +386,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     participant.setSubscribed(source, track);
     this.emit('trackSubscribed', { track, participant, source });
     if (track.kind === 'video' && !this.firstFrameWatched) this.watchFirstFrame();
+  }
+
+  /** `track` stopped arriving; nothing happens if the participant shows another one for `source` by now. */
+  private unsubscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
+    if (participant.tracks.get(source)?.track !== track) return;
+    participant.setSubscribed(source, undefined);
+    this.emit('trackUnsubscribed', { track, participant, source });
   }
 
   private watchFirstFrame(): void {
@@ -426,18 +412,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!this.info || this.info.topology === topology) return;
     this.info = { ...this.info, topology };
     this.timeline.mark('topologyChanged', topology);
-    this.receivingThroughSfu.clear();
-    this.deliveredThroughSfu.clear();
+    this.move.reset();
     if (topology === 'sfu') {
       this.startSfu();
-      setTimeout(() => {
-        if (this.info?.topology !== 'sfu') return;
-        for (const link of this.links.values()) link.close();
-        this.links.clear();
-      }, DIRECT_LINK_MAX_OVERLAP_MS);
+      this.move.limitOverlap();
     } else {
-      this.sfu?.close();
-      this.sfu = undefined;
+      this.stopSfu();
       for (const participant of this.remoteParticipants.values()) if (!this.links.has(participant.identity)) this.connectDirectly(participant);
     }
     this.emit('topologyChanged', topology);
@@ -457,11 +437,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.links.delete(identity);
     this.sampler.forget(identity);
     this.remoteParticipants.delete(identity);
-    for (const [source, { track }] of participant.tracks) {
-      if (!track) continue;
-      participant.setSubscribed(source, undefined);
-      this.emit('trackUnsubscribed', { track, participant, source });
-    }
+    for (const [source, { track }] of participant.tracks) if (track) this.unsubscribe(participant, source, track);
     this.emit('participantLeft', participant, reason);
   }
 
@@ -485,11 +461,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         });
       },
       trackAdded: (source, track) => this.subscribe(participant, source, track),
-      trackRemoved: (source, track) => {
-        if (participant.tracks.get(source)?.track !== track) return;
-        participant.setSubscribed(source, undefined);
-        this.emit('trackUnsubscribed', { track, participant, source });
-      },
+      trackRemoved: (source, track) => this.unsubscribe(participant, source, track),
       failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
     });
   }
@@ -550,8 +522,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.monitor.stop();
     for (const link of this.links.values()) link.close();
     this.links.clear();
-    this.sfu?.close();
-    this.sfu = undefined;
+    this.stopSfu();
     this.remoteParticipants.clear();
     this.localParticipant.stopAll();
     this.setState('disconnected');
@@ -563,20 +534,4 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.connectionState = state;
     this.emit('connectionStateChanged', state, previous);
   }
-}
-
-/** Resolves once a received track carries media (remote tracks start muted), or after `timeoutMs`. */
-function whenFlowing(track: MediaStreamTrack, timeoutMs: number): Promise<void> {
-  if (!track.muted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    track.addEventListener(
-      'unmute',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
