@@ -1,73 +1,28 @@
-import type { ConnectionQuality, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
+import type { LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
+import { LocalParticipant } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
-import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
+import { applyProfile, DefaultBitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
 import { CallQualityReporter, QUALITY_REPORT_INTERVAL_MS, watchFirstFrame } from './call-quality-reporter.js';
 import { MediaMonitor } from './media-monitor.js';
-import type { ReconnectPolicy } from './reconnect-policy.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
 import type { ServerEvent, SignalClient } from './signal-client.js';
 import { SignalSession, type ConnectOptions, type Joined } from './signal-session.js';
+import type { ConnectionState, RoomEvents, RoomOptions } from './room-types.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
 import { TopologyMove, whenFlowing } from './topology-move.js';
 
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
-
-export interface TrackEvent {
-  track: MediaStreamTrack;
-  participant: RemoteParticipant;
-  source: TrackSource;
-}
-
-export interface RoomEvents {
-  participantJoined: (participant: RemoteParticipant) => void;
-  participantLeft: (participant: RemoteParticipant, reason: LeaveReason) => void;
-  /** Name, grants or announced track state (mute) changed. */
-  participantUpdated: (participant: RemoteParticipant) => void;
-  trackSubscribed: (event: TrackEvent) => void;
-  trackUnsubscribed: (event: TrackEvent) => void;
-  localTrackPublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
-  localTrackUnpublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
-  dataReceived: (event: { from: string; payload: string; topic?: string }) => void;
-  connectionStateChanged: (state: ConnectionState, previous: ConnectionState) => void;
-  /** Who is speaking now, loudest first (identities; SFU rooms). */
-  activeSpeakersChanged: (speakers: string[]) => void;
-  /** The adaptive bitrate changed the camera's sending profile (640x480@15 low, 1280x720@30 high). */
-  adaptiveBitrateChanged: (decision: BitrateDecision) => void;
-  /** A participant's connection quality (from loss, RTT, jitter) changed; `participant` is undefined for yourself. */
-  connectionQualityChanged: (quality: ConnectionQuality, participant: RemoteParticipant | undefined) => void;
-  /** The room moved between a direct call and the SFU; media follows by itself. */
-  topologyChanged: (topology: Topology) => void;
-  /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
-  disconnected: (error?: ParleyError) => void;
-  error: (error: ParleyError) => void;
-}
-
+export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
 
-
-export interface RoomOptions {
-  /** Adaptive bitrate for the camera (on by default): `false` turns it off, `{ policy }` replaces the decision rule. */
-  adaptiveBitrate?: false | { policy?: BitratePolicy };
-  /** When to retry after the signaling connection drops (default: quick retries within the server's grace period). */
-  reconnectPolicy?: ReconnectPolicy;
-  /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
-  rtcConfig?: RTCConfiguration;
-  capture?: CaptureDefaults;
-  /**
-   * The call-quality summary the SDK sends the server (loss, RTT, jitter, frames, freezes,
-   * bitrates; docs/sdk.md): on by default every 10 s, `false` turns it off.
-   */
-  qualityReports?: false | { intervalMs?: number };
-}
-
 /**
- * A call. Connect with a token; the room keeps one signaling connection and, in a P2P room,
- * one PeerLink per remote participant.
+ * A call. Connect with a token. The room keeps the participants, one PeerLink per remote
+ * participant in a P2P room (or the SFU connection in an SFU room), publishing, and the events;
+ * it composes the signaling session (`SignalSession`), the stats loop (`MediaMonitor`) and the
+ * make-before-break bookkeeping of a move to the SFU (`TopologyMove`).
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly localParticipant: LocalParticipant;
