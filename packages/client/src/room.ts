@@ -407,17 +407,22 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private createLink(participant: RemoteParticipant): PeerLink {
     const identity = participant.identity;
-    const configuration = this.rtcConfiguration();
-    // Both sides must agree who is polite without talking: compare identities.
-    return new PeerLink(identity, this.localParticipant.identity < identity, configuration, this.timeline, {
-      signal: (payload: SignalPayload) => {
-        this.signal?.request({ type: 'signal', to: identity, payload }).catch((error: ParleyError) => {
-          if (this.links.has(identity)) this.emit('error', error);
-        });
+    return new PeerLink({
+      remoteIdentity: identity,
+      // Both sides must agree who is polite without talking: compare identities.
+      polite: this.localParticipant.identity < identity,
+      configuration: this.rtcConfiguration(),
+      timeline: this.timeline,
+      handlers: {
+        signal: (payload: SignalPayload) => {
+          this.signal?.request({ type: 'signal', to: identity, payload }).catch((error: ParleyError) => {
+            if (this.links.has(identity)) this.emit('error', error);
+          });
+        },
+        trackAdded: (source, track) => this.subscribe(participant, source, track),
+        trackRemoved: (source, track) => this.unsubscribe(participant, source, track),
+        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
       },
-      trackAdded: (source, track) => this.subscribe(participant, source, track),
-      trackRemoved: (source, track) => this.unsubscribe(participant, source, track),
-      failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
     });
   }
 
