@@ -1,100 +1,28 @@
-import type { ConnectionQuality, IceServer, LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoCodec, VideoQuality } from '@parley/protocol';
+import type { LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { LocalParticipant, type CaptureDefaults } from './local-participant.js';
+import { LocalParticipant } from './local-participant.js';
 import { PeerLink } from './p2p/peer-link.js';
 import { RemoteParticipant } from './participant.js';
-import { applyProfile, DefaultBitratePolicy, type BitrateDecision, type BitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
+import { applyProfile, DefaultBitratePolicy, type VideoProfile } from './adaptive-bitrate.js';
 import { CallQualityReporter, QUALITY_REPORT_INTERVAL_MS, watchFirstFrame } from './call-quality-reporter.js';
-import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
-import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
+import { MediaMonitor } from './media-monitor.js';
 import { SfuConnection } from './sfu/sfu-connection.js';
-import { SignalClient, type ServerEvent } from './signal-client.js';
+import type { ServerEvent, SignalClient } from './signal-client.js';
+import { SignalSession, type ConnectOptions, type Joined } from './signal-session.js';
+import type { ConnectionState, RoomEvents, RoomOptions } from './room-types.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
+import { TopologyMove, whenFlowing } from './topology-move.js';
 
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
-
-export interface TrackEvent {
-  track: MediaStreamTrack;
-  participant: RemoteParticipant;
-  source: TrackSource;
-}
-
-export interface RoomEvents {
-  participantJoined: (participant: RemoteParticipant) => void;
-  participantLeft: (participant: RemoteParticipant, reason: LeaveReason) => void;
-  /** Name, grants or announced track state (mute) changed. */
-  participantUpdated: (participant: RemoteParticipant) => void;
-  trackSubscribed: (event: TrackEvent) => void;
-  trackUnsubscribed: (event: TrackEvent) => void;
-  localTrackPublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
-  localTrackUnpublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
-  dataReceived: (event: { from: string; payload: string; topic?: string }) => void;
-  connectionStateChanged: (state: ConnectionState, previous: ConnectionState) => void;
-  /** Who is speaking now, loudest first (identities; SFU rooms). */
-  activeSpeakersChanged: (speakers: string[]) => void;
-  /** The adaptive bitrate changed the camera's sending profile (640x480@15 low, 1280x720@30 high). */
-  adaptiveBitrateChanged: (decision: BitrateDecision) => void;
-  /** A participant's connection quality (from loss, RTT, jitter) changed; `participant` is undefined for yourself. */
-  connectionQualityChanged: (quality: ConnectionQuality, participant: RemoteParticipant | undefined) => void;
-  /** The room moved between a direct call and the SFU; media follows by itself. */
-  topologyChanged: (topology: Topology) => void;
-  /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
-  disconnected: (error?: ParleyError) => void;
-  error: (error: ParleyError) => void;
-}
-
-export interface ConnectOptions {
-  /** The room the token must be for (the server checks). */
-  room?: string;
-  /** `'relay'` sends all media through TURN (hides participants' addresses from each other). */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /** Preferred TURN region; the server falls back to its default for regions it does not know. */
-  region?: string;
-}
-
-/** TURN credentials are renewed when this share of their lifetime has passed. */
-const ICE_REFRESH_AT = 0.8;
-const ICE_REFRESH_RETRY_MS = 30_000;
-/** setTimeout's ceiling (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Errors after which reconnecting cannot help. */
-const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
-/**
- * Closes the server ends on purpose that reconnecting does help: a server shutting down (a restart,
- * a deploy, an instance drained behind the load balancer) is back, or replaced, in a moment.
- */
-const RECONNECT_AFTER = new Set(['SERVER_SHUTDOWN', 'ROOM_UNAVAILABLE']);
-/** A ping every few seconds notices a dead connection that never reported closing. */
-const HEARTBEAT_INTERVAL_MS = 5000;
-const HEARTBEAT_TIMEOUT_MS = 4000;
-
-const MONITOR_INTERVAL_MS = 2000;
-/** Moving from P2P to the SFU: wait at most this long for the SFU's media before switching anyway. */
-const SFU_SWITCH_TIMEOUT_MS = 5000;
-/** Direct links still open this long after a move to the SFU are closed whatever the SFU reported. */
-const DIRECT_LINK_MAX_OVERLAP_MS = 10_000;
-
-export interface RoomOptions {
-  /** Adaptive bitrate for the camera (on by default): `false` turns it off, `{ policy }` replaces the decision rule. */
-  adaptiveBitrate?: false | { policy?: BitratePolicy };
-  /** When to retry after the signaling connection drops (default: quick retries within the server's grace period). */
-  reconnectPolicy?: ReconnectPolicy;
-  /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
-  rtcConfig?: RTCConfiguration;
-  capture?: CaptureDefaults;
-  /**
-   * The call-quality summary the SDK sends the server (loss, RTT, jitter, frames, freezes,
-   * bitrates; docs/sdk.md): on by default every 10 s, `false` turns it off.
-   */
-  qualityReports?: false | { intervalMs?: number };
-}
+export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
+export type { ConnectOptions } from './signal-session.js';
 
 /**
- * A call. Connect with a token; the room keeps one signaling connection and, in a P2P room,
- * one PeerLink per remote participant.
+ * A call. Connect with a token. The room keeps the participants, one PeerLink per remote
+ * participant in a P2P room (or the SFU connection in an SFU room), publishing, and the events;
+ * it composes the signaling session (`SignalSession`), the stats loop (`MediaMonitor`) and the
+ * make-before-break bookkeeping of a move to the SFU (`TopologyMove`).
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly localParticipant: LocalParticipant;
@@ -103,29 +31,23 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly timeline = new Timeline();
   private connectionState: ConnectionState = 'disconnected';
   private info: RoomInfo | undefined;
-  private iceServers: IceServer[] = [];
-  private iceTransportPolicy: RTCIceTransportPolicy | undefined;
-  private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private signal: SignalClient | undefined;
+  /** Signaling: the WebSocket, heartbeat, reconnects, TURN credentials. Set from the join to the end. */
+  private session: SignalSession | undefined;
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
-  /** During a move from P2P to the SFU: whose media already flows here through the SFU... */
-  private readonly receivingThroughSfu = new Set<string>();
-  /** ...and which of our track ids the SFU already delivers to whom. */
-  private readonly deliveredThroughSfu = new Map<string, Set<string>>();
+  /** Make before break from P2P to the SFU: which direct links the SFU has made redundant. */
+  private readonly move = new TopologyMove({
+    links: this.links,
+    onSfu: () => this.info?.topology === 'sfu',
+    remoteTrackCount: (identity) => this.remoteParticipants.get(identity)?.tracks.size,
+    publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
+  });
   private readonly sampler = new StatsSampler();
-  private session: { url: string; token: string; options: ConnectOptions; sessionId: string; graceMs: number } | undefined;
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private monitor: ReturnType<typeof setInterval> | undefined;
-  private readonly monitorSampler = new StatsSampler();
-  private previousSample: TrackStats[] | undefined;
-  private videoProfile: VideoProfile = 'high';
-  private readonly bitratePolicy: BitratePolicy | undefined;
-  private localQuality: ConnectionQuality | undefined;
+  /** Adaptive bitrate and this participant's connection quality, from getStats every 2 s. */
+  private readonly monitor: MediaMonitor;
   private readonly qualityReporter: CallQualityReporter | undefined;
-  /** performance.now() of connect(), of the previous monitor sample, and of when there was someone to see. */
+  /** performance.now() of connect() and of when there was someone to see. */
   private connectedAt = 0;
-  private sampledAt = 0;
   private mediaWantedAt: number | undefined;
   private firstFrameWatched = false;
   /** What SFU connections send through: always the current signaling connection. */
@@ -133,13 +55,24 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
-    this.bitratePolicy = options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy());
     this.qualityReporter =
       options.qualityReports === false
         ? undefined
         : new CallQualityReporter(options.qualityReports?.intervalMs ?? QUALITY_REPORT_INTERVAL_MS, (report) => {
             this.signal?.request({ type: 'qualityReport', report }).catch(() => undefined);
           });
+    this.monitor = new MediaMonitor({
+      bitratePolicy: options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy()),
+      qualityReporter: this.qualityReporter,
+      collectStats: (sampler) => this.collectStats(sampler),
+      isConnected: () => this.connectionState === 'connected',
+      applyCameraProfile: (profile) => this.applyCameraProfile(profile),
+      bitrateChanged: (decision) => this.emit('adaptiveBitrateChanged', decision),
+      qualityChanged: async (quality) => {
+        this.emit('connectionQualityChanged', quality, undefined);
+        await this.signal?.request({ type: 'setConnectionQuality', quality }).catch(() => undefined);
+      },
+    });
     this.localParticipant = new LocalParticipant(
       {
         publish: (source, track) => this.publishLocal(source, track),
@@ -147,6 +80,11 @@ export class Room extends TypedEmitter<RoomEvents> {
       },
       options.capture,
     );
+  }
+
+  /** The signaling connection requests go through (undefined before the join and after the end). */
+  private get signal(): SignalClient | undefined {
+    return this.session?.current;
   }
 
   get state(): ConnectionState {
@@ -172,16 +110,29 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.timeline.mark('connect');
     this.connectedAt = performance.now();
     try {
-      const { signal, joined } = await this.openSession(url, token, options, undefined);
+      const session = new SignalSession({
+        url,
+        token,
+        connect: options,
+        reconnectPolicy: this.options.reconnectPolicy,
+        handlers: {
+          event: (event) => this.onServerEvent(event),
+          reconnecting: () => this.setState('reconnecting'),
+          reconnected: (joined) => this.onReconnected(joined),
+          ended: (error) => this.end(error),
+          iceServersRenewed: () => {
+            for (const link of this.links.values()) this.renewIceServers(link);
+          },
+          error: (error) => this.emit('error', error),
+        },
+      });
+      // Announced with the join, so the others' participantJoined already shows the camera as on.
+      const joined = await session.join(() => [...this.localParticipant.tracks.keys()]);
+      this.session = session;
       this.timeline.mark('joined');
       this.qualityReporter?.milestone('joinMs', performance.now() - this.connectedAt);
       if (joined.participants.length > 0) this.mediaWantedAt = this.connectedAt;
-      this.signal = signal;
-      this.session = { url, token, options, sessionId: joined.sessionId, graceMs: joined.reconnectGraceSeconds * 1000 };
       this.info = joined.room;
-      this.iceServers = joined.iceServers;
-      this.iceTransportPolicy = options.iceTransportPolicy;
-      this.scheduleIceRefresh(joined.iceTtlSeconds);
       this.localParticipant.identity = joined.participant.identity;
       this.localParticipant.name = joined.participant.name;
       this.localParticipant.grants = joined.participant.grants;
@@ -193,147 +144,24 @@ export class Room extends TypedEmitter<RoomEvents> {
       // Tracks captured before the join were announced with it; a capture that finished meanwhile is announced now.
       const announced = new Set(joined.participant.tracks.map((t) => t.source));
       for (const [source] of this.localParticipant.tracks) if (!announced.has(source)) void this.announce(source, false);
-      this.startHeartbeat();
-      this.startMonitor();
+      this.monitor.start();
     } catch (error) {
       this.teardown();
       throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
     }
   }
 
-  /** Opens a signaling connection and joins (or resumes `sessionId`). */
-  private async openSession(url: string, token: string, options: ConnectOptions, resume: string | undefined) {
-    const signal = new SignalClient();
-    signal.on('event', (event) => {
-      if (signal === this.signal) this.onServerEvent(event);
-    });
-    signal.on('closed', (_code, _reason, fatal) => this.onSignalClosed(signal, fatal));
-    try {
-      await signal.open(signalingUrl(url));
-      const joined = await signal.request({
-        type: 'join',
-        token,
-        sdk: 'parley-js/0.1.0',
-        capabilities: { videoCodecs: decodableVideoCodecs() },
-        ...(options.room ? { room: options.room } : {}),
-        ...(options.region ? { region: options.region } : {}),
-        ...(resume ? { resume } : {}),
-        // Announced with the join, so the others' participantJoined already shows the camera as on.
-        ...(!resume && this.localParticipant.tracks.size > 0 ? { tracks: [...this.localParticipant.tracks.keys()].map((source) => ({ source, muted: false })) } : {}),
-      });
-      return { signal, joined };
-    } catch (error) {
-      signal.close();
-      throw error;
-    }
-  }
-
-  private startHeartbeat(): void {
-    clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => {
-      const signal = this.signal;
-      if (!signal || this.connectionState !== 'connected') return;
-      withTimeout(signal.request({ type: 'ping' }), HEARTBEAT_TIMEOUT_MS).catch(() => {
-        if (signal === this.signal) signal.abandon('no answer to ping');
-      });
-    }, HEARTBEAT_INTERVAL_MS);
-  }
-
-  /** Every 2 s: adaptive bitrate for the camera, and this participant's connection quality for the room. */
-  private startMonitor(): void {
-    clearInterval(this.monitor);
-    this.monitor = setInterval(() => {
-      if (this.connectionState !== 'connected') return;
-      this.monitorTick().catch(() => undefined);
-    }, MONITOR_INTERVAL_MS);
-  }
-
-  private async monitorTick(): Promise<void> {
-    const stats = await this.collectStats(this.monitorSampler);
-    const previous = this.previousSample;
-    const sampledAt = performance.now();
-    this.previousSample = stats;
-    const elapsed = sampledAt - this.sampledAt;
-    this.sampledAt = sampledAt;
-    if (!previous) return;
-    this.qualityReporter?.sample(stats, previous, elapsed);
-    if (this.bitratePolicy) await this.adaptBitrate(stats, previous, this.bitratePolicy);
-    const quality = classifyConnection(stats, previous);
-    if (quality !== this.localQuality) {
-      this.localQuality = quality;
-      this.emit('connectionQualityChanged', quality, undefined);
-      await this.signal?.request({ type: 'setConnectionQuality', quality }).catch(() => undefined);
-    }
-  }
-
-  private async adaptBitrate(stats: TrackStats[], previous: TrackStats[], policy: BitratePolicy): Promise<void> {
-    const camera = stats.filter((s) => s.direction === 'outbound' && s.source === 'camera');
-    if (camera.length === 0) return;
-    const before = previous.filter((s) => s.direction === 'outbound' && s.source === 'camera');
-    const available = camera.map((s) => s.availableOutgoingKbps).filter((kbps): kbps is number => kbps !== undefined);
-    const sample = {
-      lossFraction: Math.max(lossFraction(camera, before), retransmissionShare(camera, before)),
-      rttMs: camera.reduce<number | undefined>((max, s) => (s.rttMs === undefined ? max : Math.max(max ?? 0, s.rttMs)), undefined),
-      availableKbps: available.length > 0 ? Math.min(...available) : undefined,
-    };
-    const profile = policy.decide(sample, this.videoProfile);
-    if (profile === this.videoProfile) {
-      // Senders created since the last change (a new link, a republished camera) get the low caps too.
-      if (profile === 'low') await this.applyCameraProfile();
-      return;
-    }
-    const decision: BitrateDecision = { profile, previous: this.videoProfile, sample };
-    this.videoProfile = profile;
-    await this.applyCameraProfile();
-    this.emit('adaptiveBitrateChanged', decision);
-  }
-
-  private async applyCameraProfile(): Promise<void> {
+  private async applyCameraProfile(profile: VideoProfile): Promise<void> {
     const senders = [...this.links.values()].map((link) => link.senderOf('camera')).filter((s): s is RTCRtpSender => s !== undefined);
-    await Promise.all(senders.map((sender) => applyProfile(sender, this.videoProfile).catch(() => undefined)));
-    await this.sfu?.setCameraProfile(this.videoProfile).catch(() => undefined);
+    await Promise.all(senders.map((sender) => applyProfile(sender, profile).catch(() => undefined)));
+    await this.sfu?.setCameraProfile(profile).catch(() => undefined);
   }
 
-  /**
-   * The signaling connection dropped: retry per the policy, resuming the membership so nobody sees
-   * a leave or a join and media (which never went through signaling) keeps flowing. If the server
-   * no longer knows the membership, join again from scratch with the same local tracks.
-   */
-  private async reconnect(reason: ReconnectContext['reason']): Promise<void> {
-    const session = this.session;
-    if (!session) return;
-    this.setState('reconnecting');
-    const policy = this.options.reconnectPolicy ?? new DefaultReconnectPolicy();
-    const started = Date.now();
-    let lastError = new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
-    for (let attempt = 0; ; attempt++) {
-      const delay = guardedRetryDelay(policy, { attempt, elapsedMs: Date.now() - started, graceMs: session.graceMs, reason });
-      if (delay === null) break;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      if (this.connectionState !== 'reconnecting' || this.session !== session) return;
-      try {
-        const { signal, joined } = await this.openSession(session.url, session.token, session.options, session.sessionId);
-        if (this.connectionState !== 'reconnecting' || this.session !== session) {
-          signal.close();
-          return;
-        }
-        this.signal = signal;
-        session.sessionId = joined.sessionId;
-        session.graceMs = joined.reconnectGraceSeconds * 1000;
-        this.iceServers = joined.iceServers;
-        this.scheduleIceRefresh(joined.iceTtlSeconds);
-        if (joined.resumed) this.reconcile(joined.participants, joined.room);
-        else this.rejoin(joined.participants, joined.room);
-        this.setState('connected');
-        return;
-      } catch (error) {
-        lastError = error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
-        if (FINAL_ERRORS.has(lastError.code)) break;
-      }
-    }
-    this.teardown();
-    this.emit('error', lastError);
-    this.emit('disconnected', lastError);
+  /** A reconnect got in: catch up with what happened meanwhile, or start over if the membership was gone. */
+  private onReconnected(joined: Joined): void {
+    if (joined.resumed) this.reconcile(joined.participants, joined.room);
+    else this.rejoin(joined.participants, joined.room);
+    this.setState('connected');
   }
 
   /** After a resume: catch up with joins and leaves that happened while the connection was down. */
@@ -350,8 +178,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** The server forgot this membership (grace period over, server restarted): join again with the same tracks. */
   private rejoin(participants: ParticipantInfo[], room: RoomInfo): void {
     for (const identity of [...this.remoteParticipants.keys()]) this.removeParticipant(identity, 'disconnected');
-    this.sfu?.close();
-    this.sfu = undefined;
+    this.stopSfu();
     this.info = room;
     for (const info of participants) this.addParticipant(info, true);
     if (room.topology === 'sfu') this.startSfu();
@@ -359,14 +186,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   async disconnect(): Promise<void> {
-    const signal = this.signal;
-    if (!signal) return;
-    if (this.connectionState === 'reconnecting') {
-      this.teardown();
-      this.emit('disconnected');
-      return;
-    }
-    if (signal.isOpen) await withTimeout(signal.request({ type: 'leave' }), 1000).catch(() => undefined);
+    const session = this.session;
+    if (!session?.current) return;
+    // While reconnecting there is no connection to say goodbye on.
+    if (this.connectionState !== 'reconnecting') await session.leave();
     this.teardown();
     this.emit('disconnected');
   }
@@ -383,7 +206,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** The camera's current adaptive-bitrate profile. */
   get cameraProfile(): VideoProfile {
-    return this.videoProfile;
+    return this.monitor.cameraProfile;
   }
 
   private async collectStats(sampler: StatsSampler): Promise<TrackStats[]> {
@@ -432,12 +255,11 @@ export class Room extends TypedEmitter<RoomEvents> {
         return this.emit('connectionQualityChanged', event.quality, participant);
       }
       case 'trackDelivered':
-        return this.onTrackDelivered(event.trackId, event.to);
+        return this.move.delivered(event.trackId, event.to);
       case 'topologyChanged':
         return this.changeTopology(event.topology);
       case 'mediaReset':
-        this.sfu?.close();
-        this.sfu = undefined;
+        this.stopSfu();
         return this.startSfu();
       case 'data':
         return this.emit('dataReceived', { from: event.from, payload: event.payload, ...(event.topic === undefined ? {} : { topic: event.topic }) });
@@ -470,21 +292,29 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every local track to the SFU and receives everyone through it. */
   private startSfu(): void {
     if (this.sfu || !this.signal) return;
-    const sfu = new SfuConnection(this.signalProxy, this.rtcConfiguration(), this.timeline, {
-      trackAdded: (info, track) => this.onSfuTrack(info, track),
-      trackRemoved: (info, track) => {
-        const participant = this.remoteParticipants.get(info.participant);
-        if (!participant || participant.tracks.get(info.source)?.track !== track) return;
-        participant.setSubscribed(info.source, undefined);
-        this.emit('trackUnsubscribed', { track, participant, source: info.source });
+    const sfu = new SfuConnection({
+      signal: this.signalProxy,
+      configuration: this.rtcConfiguration(),
+      timeline: this.timeline,
+      handlers: {
+        trackAdded: (info, track) => this.onSfuTrack(info, track),
+        trackRemoved: (info, track) => {
+          const participant = this.remoteParticipants.get(info.participant);
+          if (participant) this.unsubscribe(participant, info.source, track);
+        },
+        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
       },
-      failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
     });
     this.sfu = sfu;
     // All at once, the camera first: the server takes publishTrack requests in order, and the
     // camera is what the others wait to see.
     const tracks = [...this.localParticipant.tracks].sort(([a], [b]) => Number(b === 'camera') - Number(a === 'camera'));
     for (const [source, track] of tracks) this.publishToSfu(source, track);
+  }
+
+  private stopSfu(): void {
+    this.sfu?.close();
+    this.sfu = undefined;
   }
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
@@ -499,33 +329,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!this.links.has(info.participant)) return this.subscribe(participant, info.source, track);
     // Make before break (the room moved from P2P to the SFU): show the SFU's track once its media
     // flows; the direct link goes when both sides receive each other through the SFU.
-    void whenFlowing(track, SFU_SWITCH_TIMEOUT_MS).then(() => {
+    void whenFlowing(track).then(() => {
       if (this.remoteParticipants.get(info.participant) !== participant) return;
       this.subscribe(participant, info.source, track);
-      this.receivingThroughSfu.add(info.participant);
-      this.closeDirectLinkWhenMoved(info.participant);
+      this.move.receiving(info.participant);
     });
-  }
-
-  /** The SFU reports that `to` receives one of our tracks: a direct link to it may be redundant now. */
-  private onTrackDelivered(trackId: string, to: string): void {
-    let delivered = this.deliveredThroughSfu.get(to);
-    if (!delivered) this.deliveredThroughSfu.set(to, (delivered = new Set()));
-    delivered.add(trackId);
-    this.closeDirectLinkWhenMoved(to);
-  }
-
-  /** Closes the direct link to `identity` once media flows through the SFU both ways. */
-  private closeDirectLinkWhenMoved(identity: string): void {
-    const link = this.links.get(identity);
-    if (!link || this.info?.topology !== 'sfu') return;
-    const remote = this.remoteParticipants.get(identity);
-    const receiving = this.receivingThroughSfu.has(identity) || !remote || remote.tracks.size === 0;
-    const ours = this.sfu?.publishedTrackIds() ?? [];
-    const delivered = ours.length === 0 || ours.some((trackId) => this.deliveredThroughSfu.get(identity)?.has(trackId));
-    if (!receiving || !delivered) return;
-    link.close();
-    this.links.delete(identity);
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
@@ -533,6 +341,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     participant.setSubscribed(source, track);
     this.emit('trackSubscribed', { track, participant, source });
     if (track.kind === 'video' && !this.firstFrameWatched) this.watchFirstFrame();
+  }
+
+  /** `track` stopped arriving; nothing happens if the participant shows another one for `source` by now. */
+  private unsubscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
+    if (participant.tracks.get(source)?.track !== track) return;
+    participant.setSubscribed(source, undefined);
+    this.emit('trackUnsubscribed', { track, participant, source });
   }
 
   private watchFirstFrame(): void {
@@ -552,18 +367,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!this.info || this.info.topology === topology) return;
     this.info = { ...this.info, topology };
     this.timeline.mark('topologyChanged', topology);
-    this.receivingThroughSfu.clear();
-    this.deliveredThroughSfu.clear();
+    this.move.reset();
     if (topology === 'sfu') {
       this.startSfu();
-      setTimeout(() => {
-        if (this.info?.topology !== 'sfu') return;
-        for (const link of this.links.values()) link.close();
-        this.links.clear();
-      }, DIRECT_LINK_MAX_OVERLAP_MS);
+      this.move.limitOverlap();
     } else {
-      this.sfu?.close();
-      this.sfu = undefined;
+      this.stopSfu();
       for (const participant of this.remoteParticipants.values()) if (!this.links.has(participant.identity)) this.connectDirectly(participant);
     }
     this.emit('topologyChanged', topology);
@@ -583,70 +392,42 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.links.delete(identity);
     this.sampler.forget(identity);
     this.remoteParticipants.delete(identity);
-    for (const [source, { track }] of participant.tracks) {
-      if (!track) continue;
-      participant.setSubscribed(source, undefined);
-      this.emit('trackUnsubscribed', { track, participant, source });
-    }
+    for (const [source, { track }] of participant.tracks) if (track) this.unsubscribe(participant, source, track);
     this.emit('participantLeft', participant, reason);
   }
 
   private rtcConfiguration(): RTCConfiguration {
+    const iceTransportPolicy = this.session?.connectOptions.iceTransportPolicy;
     return {
       ...this.options.rtcConfig,
-      ...(this.iceTransportPolicy ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
+      ...(iceTransportPolicy ? { iceTransportPolicy } : {}),
       iceServers: this.allIceServers(),
     };
   }
 
   private createLink(participant: RemoteParticipant): PeerLink {
     const identity = participant.identity;
-    const configuration = this.rtcConfiguration();
-    // Both sides must agree who is polite without talking: compare identities.
-    return new PeerLink(identity, this.localParticipant.identity < identity, configuration, this.timeline, {
-      signal: (payload: SignalPayload) => {
-        this.signal?.request({ type: 'signal', to: identity, payload }).catch((error: ParleyError) => {
-          if (this.links.has(identity)) this.emit('error', error);
-        });
+    return new PeerLink({
+      remoteIdentity: identity,
+      // Both sides must agree who is polite without talking: compare identities.
+      polite: this.localParticipant.identity < identity,
+      configuration: this.rtcConfiguration(),
+      timeline: this.timeline,
+      handlers: {
+        signal: (payload: SignalPayload) => {
+          this.signal?.request({ type: 'signal', to: identity, payload }).catch((error: ParleyError) => {
+            if (this.links.has(identity)) this.emit('error', error);
+          });
+        },
+        trackAdded: (source, track) => this.subscribe(participant, source, track),
+        trackRemoved: (source, track) => this.unsubscribe(participant, source, track),
+        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
       },
-      trackAdded: (source, track) => this.subscribe(participant, source, track),
-      trackRemoved: (source, track) => {
-        if (participant.tracks.get(source)?.track !== track) return;
-        participant.setSubscribed(source, undefined);
-        this.emit('trackUnsubscribed', { track, participant, source });
-      },
-      failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
     });
   }
 
   private allIceServers(): RTCIceServer[] {
-    return [...this.iceServers, ...(this.options.rtcConfig?.iceServers ?? [])];
-  }
-
-  // ---- TURN credential renewal: fresh iceServers before the current credentials expire ----
-
-  private scheduleIceRefresh(ttlSeconds: number | undefined, delayMs = (ttlSeconds ?? 0) * 1000 * ICE_REFRESH_AT): void {
-    clearTimeout(this.iceRefreshTimer);
-    this.iceRefreshTimer = undefined;
-    if (ttlSeconds === undefined) return;
-    this.iceRefreshTimer = setTimeout(() => void this.refreshIceServers(ttlSeconds), Math.min(delayMs, MAX_TIMER_MS));
-  }
-
-  /** Asks for fresh credentials and hands them to every live connection (used at its next ICE restart or TURN refresh). */
-  private async refreshIceServers(previousTtlSeconds: number): Promise<void> {
-    const signal = this.signal;
-    if (!signal || this.connectionState !== 'connected') return;
-    try {
-      const reply = await signal.request({ type: 'refreshIceServers' });
-      if (signal !== this.signal) return;
-      this.iceServers = reply.iceServers;
-      for (const link of this.links.values()) this.renewIceServers(link);
-      this.scheduleIceRefresh(reply.iceTtlSeconds);
-    } catch (error) {
-      if (signal !== this.signal) return;
-      this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`));
-      this.scheduleIceRefresh(previousTtlSeconds, ICE_REFRESH_RETRY_MS);
-    }
+    return [...(this.session?.iceServers ?? []), ...(this.options.rtcConfig?.iceServers ?? [])];
   }
 
   /**
@@ -688,32 +469,20 @@ export class Room extends TypedEmitter<RoomEvents> {
     await this.signal.request({ type: 'setTrackMuted', source, muted }).catch((error: ParleyError) => this.emit('error', error));
   }
 
-  private onSignalClosed(signal: SignalClient, fatal: ParleyError | undefined): void {
-    if (signal !== this.signal || this.connectionState !== 'connected') return;
-    if (this.session && (!fatal || RECONNECT_AFTER.has(fatal.code))) {
-      void this.reconnect(fatal?.code === 'SERVER_SHUTDOWN' ? 'SERVER_SHUTDOWN' : 'CONNECTION_LOST');
-      return;
-    }
-    const error = fatal ?? new ParleyError('CONNECTION_LOST', 'the connection to the server was lost');
+  /** The session ended without `disconnect()`: the server ended it, or reconnecting gave up. */
+  private end(error: ParleyError): void {
     this.teardown();
     this.emit('error', error);
     this.emit('disconnected', error);
   }
 
   private teardown(): void {
-    const signal = this.signal;
-    this.signal = undefined;
+    this.session?.close();
     this.session = undefined;
-    clearInterval(this.heartbeat);
-    clearInterval(this.monitor);
-    this.previousSample = undefined;
-    this.localQuality = undefined;
-    this.scheduleIceRefresh(undefined);
-    signal?.close();
+    this.monitor.stop();
     for (const link of this.links.values()) link.close();
     this.links.clear();
-    this.sfu?.close();
-    this.sfu = undefined;
+    this.stopSfu();
     this.remoteParticipants.clear();
     this.localParticipant.stopAll();
     this.setState('disconnected');
@@ -725,40 +494,4 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.connectionState = state;
     this.emit('connectionStateChanged', state, previous);
   }
-}
-
-function signalingUrl(url: string): string {
-  const parsed = new URL(url, typeof location === 'undefined' ? undefined : location.href);
-  if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
-    parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws';
-  }
-  return parsed.toString();
-}
-
-/** Resolves once a received track carries media (remote tracks start muted), or after `timeoutMs`. */
-function whenFlowing(track: MediaStreamTrack, timeoutMs: number): Promise<void> {
-  if (!track.muted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    track.addEventListener(
-      'unmute',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
-
-/** The video codecs this browser can decode, told to the SFU so it forwards only those. */
-function decodableVideoCodecs(): VideoCodec[] {
-  const known: VideoCodec[] = ['vp8', 'vp9', 'h264', 'av1'];
-  const mimeTypes = new Set((globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map((codec) => codec.mimeType.toLowerCase()));
-  return known.filter((codec) => mimeTypes.has(`video/${codec}`));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))]);
 }

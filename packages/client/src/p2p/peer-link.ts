@@ -11,6 +11,15 @@ export interface PeerLinkHandlers {
   failed(error: Error): void;
 }
 
+export interface PeerLinkOptions {
+  remoteIdentity: string;
+  /** Both sides must agree without talking: the room compares identities. */
+  polite: boolean;
+  configuration: RTCConfiguration;
+  timeline: Timeline;
+  handlers: PeerLinkHandlers;
+}
+
 /**
  * A direct connection to one remote participant, negotiated with the "perfect negotiation"
  * pattern (W3C WebRTC examples): either side may renegotiate at any time; on an offer collision
@@ -29,13 +38,16 @@ export class PeerLink {
   private incoming: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(
-    readonly remoteIdentity: string,
-    private readonly polite: boolean,
-    configuration: RTCConfiguration,
-    private readonly timeline: Timeline,
-    private readonly handlers: PeerLinkHandlers,
-  ) {
+  readonly remoteIdentity: string;
+  private readonly polite: boolean;
+  private readonly timeline: Timeline;
+  private readonly handlers: PeerLinkHandlers;
+
+  constructor({ remoteIdentity, polite, configuration, timeline, handlers }: PeerLinkOptions) {
+    this.remoteIdentity = remoteIdentity;
+    this.polite = polite;
+    this.timeline = timeline;
+    this.handlers = handlers;
     this.pc = new RTCPeerConnection(configuration);
     timeline.watch(this.pc, `p2p:${remoteIdentity}`);
     this.pc.onnegotiationneeded = () => void this.negotiate();

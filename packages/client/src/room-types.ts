@@ -1,0 +1,58 @@
+import type { ConnectionQuality, LeaveReason, Topology, TrackSource } from '@parley/protocol';
+import type { BitrateDecision, BitratePolicy } from './adaptive-bitrate.js';
+import type { ParleyError } from './errors.js';
+import type { CaptureDefaults } from './local-participant.js';
+import type { RemoteParticipant } from './participant.js';
+import type { ReconnectPolicy } from './reconnect-policy.js';
+
+/** What `Room` tells its users (events, states) and is made with (options). */
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+
+export interface TrackEvent {
+  track: MediaStreamTrack;
+  participant: RemoteParticipant;
+  source: TrackSource;
+}
+
+export interface RoomEvents {
+  participantJoined: (participant: RemoteParticipant) => void;
+  participantLeft: (participant: RemoteParticipant, reason: LeaveReason) => void;
+  /** Name, grants or announced track state (mute) changed. */
+  participantUpdated: (participant: RemoteParticipant) => void;
+  trackSubscribed: (event: TrackEvent) => void;
+  trackUnsubscribed: (event: TrackEvent) => void;
+  localTrackPublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
+  localTrackUnpublished: (event: { track: MediaStreamTrack; source: TrackSource }) => void;
+  dataReceived: (event: { from: string; payload: string; topic?: string }) => void;
+  connectionStateChanged: (state: ConnectionState, previous: ConnectionState) => void;
+  /** Who is speaking now, loudest first (identities; SFU rooms). */
+  activeSpeakersChanged: (speakers: string[]) => void;
+  /** The adaptive bitrate changed the camera's sending profile (640x480@15 low, 1280x720@30 high). */
+  adaptiveBitrateChanged: (decision: BitrateDecision) => void;
+  /** A participant's connection quality (from loss, RTT, jitter) changed; `participant` is undefined for yourself. */
+  connectionQualityChanged: (quality: ConnectionQuality, participant: RemoteParticipant | undefined) => void;
+  /** The room moved between a direct call and the SFU; media follows by itself. */
+  topologyChanged: (topology: Topology) => void;
+  /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
+  disconnected: (error?: ParleyError) => void;
+  error: (error: ParleyError) => void;
+}
+
+export interface RoomOptions {
+  /** Adaptive bitrate for the camera (on by default): `false` turns it off, `{ policy }` replaces the decision rule. */
+  adaptiveBitrate?: false | { policy?: BitratePolicy };
+  /**
+   * When to retry after the signaling connection drops (default `DefaultReconnectPolicy`: quick
+   * retries, then a steady pace, for the server's grace period or a minute, whichever is longer).
+   */
+  reconnectPolicy?: ReconnectPolicy;
+  /** Merged into each RTCPeerConnection's configuration (e.g. `iceTransportPolicy: 'relay'`); the server's ICE servers are added. */
+  rtcConfig?: RTCConfiguration;
+  capture?: CaptureDefaults;
+  /**
+   * The call-quality summary the SDK sends the server (loss, RTT, jitter, frames, freezes,
+   * bitrates; docs/sdk.md): on by default every 10 s, `false` turns it off.
+   */
+  qualityReports?: false | { intervalMs?: number };
+}

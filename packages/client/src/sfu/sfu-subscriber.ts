@@ -1,0 +1,138 @@
+import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
+import type { StreamOwner } from '../stats.js';
+import type { Timeline } from '../timeline.js';
+import type { SignalChannel } from './sfu-publisher.js';
+import { withOfferedReceiverReferenceTime } from './subscriber-answer.js';
+
+export interface SfuSubscriberHandlers {
+  trackAdded(info: SubscribedTrack, track: MediaStreamTrack): void;
+  trackRemoved(info: SubscribedTrack, track: MediaStreamTrack): void;
+  /** The receiving side could not be brought back (see `recover`). */
+  failed(error: Error): void;
+}
+
+export interface SfuSubscriberOptions {
+  signal: SignalChannel;
+  configuration: RTCConfiguration;
+  timeline: Timeline;
+  handlers: SfuSubscriberHandlers;
+}
+
+/** Fresh receiving connections asked for in a row, none of which connected, before giving up. */
+const MAX_RESUBSCRIBES_WITHOUT_CONNECTING = 3;
+
+/**
+ * What this participant receives from the SFU: one receiving PeerConnection the SFU offers and
+ * renegotiates as tracks come and go (the server's side is `worker/subscriber-connection.ts`).
+ * Offers apply one at a time, in the order they arrived.
+ */
+export class SfuSubscriber {
+  /** The receiving connection, once the SFU offered one. Read by e2e tests (`room.sfu.subscriber`). */
+  pc: RTCPeerConnection | undefined;
+  /** What each m-line (by mid) of the current offer carries. */
+  private readonly subscribed = new Map<string, SubscribedTrack>();
+  private readonly receivedTracks = new Map<string, MediaStreamTrack>();
+  private offers: Promise<void> = Promise.resolve();
+  private resubscribesWithoutConnecting = 0;
+  private closed = false;
+
+  constructor(private readonly options: SfuSubscriberOptions) {}
+
+  /** The SFU's (re)offer of everything this participant receives. Offers apply in order. */
+  receiveOffer(sdp: string, tracks: SubscribedTrack[]): void {
+    this.offers = this.offers.then(() => this.applyOffer(sdp, tracks)).catch((error: unknown) => {
+      if (!this.closed) this.recover(error as Error);
+    });
+  }
+
+  async setVideoQuality(trackId: string, quality: VideoQuality): Promise<void> {
+    await this.options.signal.request({ type: 'setVideoQuality', trackId, quality });
+  }
+
+  trackIdOf(participant: string, source: TrackSource): string | undefined {
+    for (const info of this.subscribed.values()) if (info.participant === participant && info.source === source) return info.trackId;
+    return undefined;
+  }
+
+  /** Whose stream (by mid) a report of the receiving connection is about, for getStats. */
+  describe(mid: string | undefined): StreamOwner | undefined {
+    const info = mid === undefined ? undefined : this.subscribed.get(mid);
+    return info ? { participant: info.participant, source: info.source } : undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pc?.close();
+    this.pc = undefined;
+    this.subscribed.clear();
+    this.receivedTracks.clear();
+  }
+
+  /**
+   * The receiving side broke: an offer or answer was refused (an SFU worker that restarted may
+   * refuse an answer, and then nothing would arrive), or ICE or DTLS failed. Start it afresh; only
+   * when fresh connections keep failing before one connects does the room hear of it.
+   */
+  private recover(error: Error): void {
+    if (this.resubscribesWithoutConnecting >= MAX_RESUBSCRIBES_WITHOUT_CONNECTING) return this.options.handlers.failed(error);
+    this.resubscribesWithoutConnecting++;
+    this.resubscribe();
+  }
+
+  /** Drops the receiving connection and asks the SFU for a fresh one with every track. */
+  private resubscribe(): void {
+    this.pc?.close();
+    this.pc = undefined;
+    for (const [mid, info] of this.subscribed) {
+      const track = this.receivedTracks.get(mid);
+      if (track) this.options.handlers.trackRemoved(info, track);
+    }
+    this.subscribed.clear();
+    this.receivedTracks.clear();
+    this.options.signal.request({ type: 'resubscribe' }).catch((error: Error) => this.options.handlers.failed(error));
+  }
+
+  private async applyOffer(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
+    if (this.closed) return;
+    const { signal, timeline, handlers } = this.options;
+    const pc = this.connection();
+    const next = new Map(tracks.map((info) => [info.mid, info]));
+    for (const [mid, info] of this.subscribed) {
+      if (next.has(mid)) continue;
+      const track = this.receivedTracks.get(mid);
+      this.receivedTracks.delete(mid);
+      if (track) handlers.trackRemoved(info, track);
+    }
+    this.subscribed.clear();
+    for (const [mid, info] of next) this.subscribed.set(mid, info);
+    const described = tracks.map((t) => `${t.participant}:${t.source}`).join(',');
+    timeline.mark('subscriberOffer', described);
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription({ type: 'answer', sdp: withOfferedReceiverReferenceTime(answer.sdp ?? '', sdp) });
+    const answered = signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
+    timeline.mark('subscriberAnswer', described);
+    await answered;
+  }
+
+  /** The receiving connection, made on the first offer and after a resubscribe. */
+  private connection(): RTCPeerConnection {
+    if (this.pc) return this.pc;
+    const pc = new RTCPeerConnection(this.options.configuration);
+    this.options.timeline.watch(pc, 'sub');
+    pc.ontrack = ({ track, transceiver }) => {
+      const mid = transceiver.mid;
+      const info = mid === null ? undefined : this.subscribed.get(mid);
+      if (!info || mid === null) return;
+      this.receivedTracks.set(mid, track);
+      this.options.handlers.trackAdded(info, track);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.connectionState === 'connected') this.resubscribesWithoutConnecting = 0;
+      if (pc.connectionState === 'failed') this.recover(new Error('the receiving connection failed'));
+    };
+    this.pc = pc;
+    return pc;
+  }
+}
