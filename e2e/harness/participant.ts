@@ -23,6 +23,7 @@ export interface StreamFigures {
   frameHeight?: number;
   candidateType?: string;
   dtlsState?: string;
+  dtlsRole?: string;
   /** Outbound simulcast layer. */
   rid?: string;
   nackCount?: number;
@@ -145,6 +146,7 @@ export class SdkParticipant {
         frameHeight: s.frameHeight,
         candidateType: s.candidateType,
         dtlsState: s.dtlsState,
+        dtlsRole: s.dtlsRole,
         rid: s.rid,
         nackCount: s.nackCount,
         retransmittedPackets: s.retransmittedPackets,

@@ -44,6 +44,8 @@ export interface TrackStats {
   remoteCandidateType?: string;
   /** DTLS transport state of the connection (connected once DTLS-SRTP is up). */
   dtlsState?: string;
+  /** This browser's DTLS role on the connection, `client` or `server` (Chromium; Firefox does not report it). */
+  dtlsRole?: string;
   /** Outbound simulcast: which layer this report is (q, h, f). */
   rid?: string;
   /** Outbound: why the encoder is limited (bandwidth, cpu, none). */
@@ -145,6 +147,7 @@ export class StatsSampler {
           candidateType: transport.localType,
           remoteCandidateType: transport.remoteType,
           dtlsState: transport.dtlsState,
+          dtlsRole: transport.dtlsRole,
           rid: report.rid as string | undefined,
           qualityLimitationReason: report.qualityLimitationReason as string | undefined,
         }),
@@ -166,7 +169,7 @@ export class StatsSampler {
   }
 }
 
-function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string; availableOutgoingBitrate?: number } {
+function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string; dtlsRole?: string; availableOutgoingBitrate?: number } {
   const transport = [...reports.values()].find((r) => r.type === 'transport');
   let pair = transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined;
   // Firefox has no transport report: its selected pair carries `selected` (or is the nominated, succeeded one).
@@ -177,6 +180,7 @@ function selectedTransport(reports: Map<string, Report>): { localType?: string; 
     rtt: num(pair?.currentRoundTripTime),
     availableOutgoingBitrate: num(pair?.availableOutgoingBitrate),
     dtlsState: transport?.dtlsState as string | undefined,
+    dtlsRole: transport?.dtlsRole as string | undefined,
   };
 }
 
