@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
@@ -174,20 +175,47 @@ describe('CLI', () => {
     }
   });
 
-  test('parley start with no configuration serves the web app, the SDK, signaling in dev mode and STUN/TURN, and stops on SIGTERM', async () => {
+  /** `parley start` in a child process; resolves with it and its URL once it printed it. */
+  const startCli = async (env: Record<string, string> = {}) => {
     // The TURN port is 0 only so that this test never collides with a TURN server already on 3478.
-    const child = spawn(process.execPath, [cli, 'start', '--port', '0'], { env: { PATH: process.env.PATH ?? '', PARLEY_TURN_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk;
-          const match = /open (http:\/\/\S+?)\/?\n/.exec(out);
-          if (match?.[1]) resolve(match[1]);
+    // Started from outside the checkout, as systemd or `npx` from another folder would.
+    const child = spawn(process.execPath, [cli, 'start', '--port', '0'], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '', PARLEY_TURN_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk));
+    const output = (pattern: RegExp, what: string) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const look = () => {
+          const match = pattern.exec(out);
+          if (!match) return;
+          clearInterval(poll);
+          resolve(match);
+        };
+        const poll = setInterval(look, 20);
+        child.once('exit', (code) => {
+          clearInterval(poll);
+          reject(new Error(`parley start exited with ${code} before ${what}: ${out}`));
         });
-        child.once('exit', (code) => reject(new Error(`parley start exited with ${code}`)));
-        setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15_000).unref();
+        setTimeout(() => {
+          clearInterval(poll);
+          reject(new Error(`no ${what} within 15 s: ${out}`));
+        }, 15_000).unref();
       });
+    const url = (await output(/open (http:\/\/\S+?)\/?\n/, 'URL'))[1]!;
+    const stop = async () => {
+      child.kill('SIGTERM');
+      return new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+    };
+    return { child, url, output, stop };
+  };
+
+  test('parley start with no configuration serves the web app, the SDK, signaling in dev mode and STUN/TURN, starts its SFU workers before any room, and stops on SIGTERM', async () => {
+    const { url, output, stop } = await startCli();
+    try {
+      // Nobody has joined an SFU room: the workers start with the server, so the first group
+      // call's joins do not wait for them.
+      const started = await output(/"workers":(\d+)[^\n]*"msg":"SFU started"/, 'SFU start');
+      assert.ok(Number(started[1]) >= 1, 'at least one SFU worker');
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal((await fetch(`${url}/`)).status, 200);
       assert.equal((await fetch(`${url}/sdk/parley.js`)).status, 200);
@@ -203,11 +231,25 @@ describe('CLI', () => {
       assert.match(turn?.username ?? '', /^\d+:me$/, 'the built-in TURN server comes with credentials');
       ws.close();
     } finally {
-      child.kill('SIGTERM');
-      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
-      assert.equal(code, 0, 'a clean shutdown');
+      assert.equal(await stop(), 0, 'a clean shutdown');
     }
   });
+
+  for (const [setting, env] of [
+    ['P2P-only rooms', { PARLEY_TOPOLOGY: 'p2p' }],
+    ['PARLEY_SFU_START_AT_BOOT=false', { PARLEY_SFU_START_AT_BOOT: 'false' }],
+  ] as const) {
+    test(`parley start with ${setting} starts no SFU worker before an SFU room`, async () => {
+      const { child, stop } = await startCli(env);
+      try {
+        // Workers are forked before the URL is printed when they start with the server.
+        const children = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim();
+        assert.equal(children, '', 'no worker process');
+      } finally {
+        assert.equal(await stop(), 0, 'a clean shutdown');
+      }
+    });
+  }
 
   test('parley start refuses plain HTTP off loopback and a key-less production config', () => {
     const plain = run(['start', '--host', '0.0.0.0', '--port', '0']);

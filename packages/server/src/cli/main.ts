@@ -86,7 +86,10 @@ async function start(args: string[]): Promise<number> {
 
   const configPath = values.config ?? process.env.PARLEY_CONFIG;
   const fromFile = configPath ? configFromFile(configPath) : {};
-  const server = await startServer(mergeConfig(fromFile, configFromEnv(process.env), flags as ServerConfigInput));
+  const input = mergeConfig(fromFile, configFromEnv(process.env), flags as ServerConfigInput);
+  // The SFU's workers start with the server, not with the first SFU room: that room's joins
+  // would wait for them (see `sfu.startAtBoot`).
+  const server = await startServer(mergeConfig({ sfu: { startAtBoot: input.rooms?.topology !== 'p2p' } }, input));
   // A bug in one request must not end every call on this server: log it and carry on.
   process.on('unhandledRejection', (reason) => process.stderr.write(`parley: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`));
   process.stdout.write(`Parley is running: open ${server.url}/\n`);

@@ -76,9 +76,11 @@ export const ServerConfigSchema = z
         /** Public address put in SDP when the server sits behind 1:1 NAT (the `announcedIp` of other SFUs). */
         announcedAddress: z.string().min(1).optional(),
         /**
-         * Start the worker processes when the node starts rather than with its first SFU room.
-         * Default: yes on a media node of a cluster (a room failing over to it must not wait
-         * ~1.3 s for a cold start), no otherwise (a single node starts them when needed).
+         * Start the worker processes when the node starts rather than with its first SFU room,
+         * whose joins otherwise wait for them (0.5-2.1 s on 2 cores, measured in `bench:join`).
+         * Default: yes on a media node of a cluster (a room failing over to it must not wait)
+         * and for `parley start` unless rooms are P2P only; no for an embedded `startServer`
+         * (test servers that never use the SFU do not pay for its processes).
          */
         startAtBoot: z.boolean().optional(),
       })
@@ -279,6 +281,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_SFU_UDP_PORT', ['sfu', 'udpPort'], String],
     ['PARLEY_SFU_BIND_ADDRESS', ['sfu', 'bindAddress'], String],
     ['PARLEY_SFU_ANNOUNCED_ADDRESS', ['sfu', 'announcedAddress'], String],
+    ['PARLEY_SFU_START_AT_BOOT', ['sfu', 'startAtBoot'], (v, n) => flag(n, v)],
     ['PARLEY_STUN_URLS', ['ice', 'stunUrls'], list],
     ['PARLEY_TURN_URLS', ['ice', 'turnUrls'], list],
     ['PARLEY_TURN_SECRET', ['ice', 'turnSecret'], String],

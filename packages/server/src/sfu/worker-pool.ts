@@ -8,6 +8,12 @@ import type { WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from
 import { SfuWorkerError } from './sfu-worker-error.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
+/**
+ * The TypeScript loader the worker runs under, as an absolute URL: Node resolves a bare
+ * `--import tsx` from the working directory, where a server started outside the checkout
+ * (systemd, `npx parley` from another folder) finds no tsx, and its workers could not start.
+ */
+const TSX_LOADER = import.meta.resolve('tsx');
 const REQUEST_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 20_000;
 const RESTART_DELAY_MS = 500;
@@ -182,7 +188,7 @@ export class WorkerPool implements SfuService {
     const { udpPort, portRange, bindAddress, announcedAddress, logger } = this.options;
     const engine: EngineOptions = { bindAddress, udpPort: udpPort === undefined ? undefined : udpPort + index, portRange, announcedAddress };
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', TSX_LOADER],
       env: { ...process.env, PARLEY_SFU_WORKER: JSON.stringify(engine), PARLEY_SFU_WORKER_INDEX: String(index), ...(this.options.nodeId ? { PARLEY_NODE_ID: this.options.nodeId } : {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
