@@ -20,9 +20,9 @@ cleanUpOnSignals();
 const reports: CaseReport[] = [];
 const runId = Date.now().toString(36);
 try {
-  // As `npm start` runs: SFU workers on the machine's cores (a room lives on one), no built-in
-  // TURN (its fixed port would collide with another server on this machine).
-  const server: RunningServer = await startServer({ port: 0, turn: { enabled: false }, sfu: { udpPort: await freeUdpPort() } }, { logger: testServerLogger() });
+  // As `npm start` runs: SFU workers on the machine's cores (a room lives on one), started with
+  // the server; no built-in TURN (its fixed port would collide with another server on this machine).
+  const server: RunningServer = await startServer({ port: 0, turn: { enabled: false }, sfu: { udpPort: await freeUdpPort(), startAtBoot: true } }, { logger: testServerLogger() });
   onCleanup(() => server.close());
   const browsers: Browsers = { chromium: await launchBrowser('chromium'), firefox: undefined };
   onCleanup(() => browsers.chromium.close());

@@ -90,6 +90,8 @@ export class SdkParticipant {
           element.srcObject = new MediaStream([track]);
           document.body.append(element);
           void element.play().catch(() => undefined);
+          // When the person would first see this video: its first frame presented.
+          if (element instanceof HTMLVideoElement) element.requestVideoFrameCallback(() => record('firstFrame', `${participant.identity}:${source}`));
         });
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);

@@ -12,11 +12,12 @@ import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
+import { KeyframeRequests } from './keyframe-requests.js';
 import type { Counters } from './room-router.js';
 import { UplinkCollapse } from './uplink-collapse.js';
 import { UpstreamLosses } from './upstream-losses.js';
 
-/** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one. */
+/** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one, and a request within the window is sent when it ends. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 /**
  * A layer that sent nothing for this long is treated as stopped (bandwidth, CPU or dynacast), so
@@ -40,7 +41,8 @@ const AUDIO_LAYERS: readonly number[] = [0];
 interface LayerState {
   ssrc: number;
   lastPacketAt: number;
-  lastKeyframeRequestAt: number;
+  /** Keyframe requests to the publisher for this layer, paced (`keyframe-requests.ts`). */
+  keyframeRequests: KeyframeRequests;
   /** For receiver reports to the publisher. */
   reception: ReceptionStats;
   /** Video only: packets the publisher never delivered, asked for again with NACKs. */
@@ -147,9 +149,18 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer];
     const track = this.engineTrack;
     if (!state || !track?.isOpen()) return;
+    if (state.keyframeRequests.request(performance.now())) this.sendPli(track, state);
+  }
+
+  /** Every 50 ms: keyframe requests that were owed (made too soon after the previous one). */
+  sendOwedKeyframeRequests(): void {
+    const track = this.engineTrack;
+    if (!track?.isOpen()) return;
     const now = performance.now();
-    if (now - state.lastKeyframeRequestAt < KEYFRAME_REQUEST_INTERVAL_MS) return;
-    state.lastKeyframeRequestAt = now;
+    for (const state of this.layerStates) if (state?.keyframeRequests.due(now)) this.sendPli(track, state);
+  }
+
+  private sendPli(track: Track, state: LayerState): void {
     this.counters.keyframeRequests += 1;
     sendPacket(track, buildPli(SFU_RTCP_SSRC, state.ssrc));
   }
@@ -357,6 +368,7 @@ export class PublishedTrack implements DownstreamSource {
       isKeyframe: () => (keyframe ??= this.keyframeCodec !== undefined && mediaOffset > 0 && startsKeyframe(this.keyframeCodec, buffer.subarray(mediaOffset))),
       transportSequenceOffset: transportField?.length === 2 ? transportField.byteOffset - buffer.byteOffset : -1,
     };
+    if (state.keyframeRequests.waiting && incoming.isKeyframe()) state.keyframeRequests.keyframeArrived();
     for (const downstream of this.downstreams) downstream.forward(incoming);
   }
 
@@ -392,7 +404,7 @@ function newLayerState(layerSsrc: number, firstSequence: number, repairLosses: b
   return {
     ssrc: layerSsrc,
     lastPacketAt: performance.now(),
-    lastKeyframeRequestAt: -Infinity,
+    keyframeRequests: new KeyframeRequests(KEYFRAME_REQUEST_INTERVAL_MS),
     reception: new ReceptionStats(layerSsrc, firstSequence),
     losses: repairLosses ? new UpstreamLosses() : undefined,
     frameEnded: false,
