@@ -17,7 +17,7 @@ describe('an outage longer than the grace period', () => {
   const env = useShapedCallEnvironment({ reconnectGraceSeconds: GRACE_SECONDS, heartbeatSeconds: 2 });
 
   for (const topology of ['sfu', 'p2p'] as const) {
-    test(`${topology.toUpperCase()}: the others see the participant leave; when the link is back it joins again by itself and its video flows`, async () => {
+    test(`${topology.toUpperCase()}: the others see the participant leave; when the link is back it joins again by itself, its camera shown as on at once, and its video flows`, async () => {
       const room = `long-outage-${topology}`;
       const shaped = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, room, 'away', { roomConfig: { topology }, microphone: false });
       const host = await SdkParticipant.join(env.hostBrowser, env.server.url, room, 'home', { roomConfig: { topology }, camera: false, microphone: false });
@@ -27,6 +27,9 @@ describe('an outage longer than the grace period', () => {
         await host.waitForEvent('participantLeft', 'away:disconnected', 2_000);
         const backAt = Date.now();
         await host.waitForEvent('participantJoined', 'away', RECOVERY_LIMIT_MS);
+        // The fresh join announced the camera: the others show it connecting, not switched off.
+        const rejoined = (await host.events()).filter((e) => e.name === 'participantJoinedWith' && e.at >= backAt);
+        assert.equal(rejoined[0]?.detail, 'away:camera=live', 'the others see the camera on from the rejoin');
         await host.waitForVideoFrom('away', 10, RECOVERY_LIMIT_MS - (Date.now() - backAt));
         console.log(`${topology}: outage of ${OUTAGE_MS} ms with a ${GRACE_SECONDS} s grace: 'away' joined again and its video decodes ${Date.now() - backAt} ms after the link came back`);
         const awayEvents = await shaped.events();

@@ -71,7 +71,11 @@ export class SdkParticipant {
         const state: PageState = { room: parleyRoom, events: [] };
         (window as unknown as { __parley: PageState }).__parley = state;
         const record = (name: string, detail: string) => state.events.push({ name, detail, at: Date.now() });
-        parleyRoom.on('participantJoined', (p) => record('participantJoined', p.identity));
+        parleyRoom.on('participantJoined', (p) => {
+          record('participantJoined', p.identity);
+          // What the others see of the newcomer at once (the tracks its join announced).
+          record('participantJoinedWith', `${p.identity}:${[...p.tracks].map(([source, t]) => `${source}=${t.muted ? 'muted' : 'live'}`).join(',')}`);
+        });
         parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
         parleyRoom.on('trackUnsubscribed', ({ participant, source }) => record('trackUnsubscribed', `${participant.identity}:${source}`));
         parleyRoom.on('topologyChanged', (topology) => record('topologyChanged', topology));

@@ -70,6 +70,8 @@ export class SignalSession {
   private client: SignalClient | undefined;
   private phase: 'joining' | 'connected' | 'reconnecting' | 'closed' = 'joining';
   private sessionId = '';
+  /** What this participant publishes, announced with each join and reconnect. */
+  private announcedTracks: () => TrackSource[] = () => [];
   /** How long the server keeps the membership for a resume. */
   private graceMs = 0;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -85,8 +87,14 @@ export class SignalSession {
     return this.options.connect;
   }
 
-  /** Joins; `tracks` are announced with the join, so the others' participantJoined already shows them. */
+  /**
+   * Joins; `tracks` are announced with the join, so the others' participantJoined already shows
+   * them. They go with every reconnect too: a resume ignores them, and when the membership is gone
+   * (grace over, the room's node died) the fresh join shows the camera as on, not off, until it
+   * is published again.
+   */
   async join(tracks: () => TrackSource[]): Promise<Joined> {
+    this.announcedTracks = tracks;
     const { signal, joined } = await this.open(undefined, tracks);
     this.adopt(signal, joined);
     this.phase = 'connected';
@@ -119,7 +127,7 @@ export class SignalSession {
     signal.on('closed', (_code, _reason, fatal) => this.onClosed(signal, fatal));
     try {
       await signal.open(signalingUrl(url));
-      const announced = resume ? [] : tracks();
+      const announced = tracks();
       const joined = await signal.request({
         type: 'join',
         token,
@@ -182,7 +190,7 @@ export class SignalSession {
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.phase !== 'reconnecting') return;
       try {
-        const { signal, joined } = await this.open(this.sessionId, () => []);
+        const { signal, joined } = await this.open(this.sessionId, this.announcedTracks);
         if (this.phase !== 'reconnecting') {
           signal.close();
           return;
