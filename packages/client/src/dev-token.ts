@@ -1,5 +1,5 @@
 import type { Grants, RoomConfig } from '@parley/protocol';
-import { ParleyError } from './errors.js';
+import { knownErrorCode, ParleyError } from './errors.js';
 
 export interface DevTokenRequest {
   room: string;
@@ -22,9 +22,10 @@ export async function fetchDevToken(serverUrl: string, request: DevTokenRequest)
   try {
     response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
   } catch (error) {
-    throw new ParleyError('CONNECTION_FAILED', `could not reach ${endpoint.origin}: ${(error as Error).message}`);
+    throw new ParleyError('CONNECTION_FAILED', `could not reach ${endpoint.origin}: ${(error as Error).message}`, { cause: error });
   }
+  // A body that is not JSON (a proxy's error page): the status is reported instead.
   const body = (await response.json().catch(() => undefined)) as { token?: string; error?: { code: string; message: string } } | undefined;
   if (response.ok && typeof body?.token === 'string') return body.token;
-  throw new ParleyError(body?.error?.code ?? 'INVALID_RESPONSE', body?.error?.message ?? `token request failed with HTTP ${response.status}`);
+  throw new ParleyError(knownErrorCode(body?.error?.code), body?.error?.message ?? `token request failed with HTTP ${response.status}`);
 }

@@ -1,28 +1,46 @@
-import type { ErrorCode } from '@parley/protocol';
+import { errorCodes, type ErrorCode } from '@parley/protocol';
 
-/** Codes the SDK raises itself, next to the server's protocol error codes. */
-export type ClientErrorCode =
-  | 'CONNECTION_FAILED'
-  | 'CONNECTION_LOST'
-  | 'REQUEST_TIMEOUT'
-  | 'NOT_CONNECTED'
-  | 'MEDIA_DENIED'
-  | 'MEDIA_NOT_FOUND'
-  | 'MEDIA_FAILED'
-  | 'DEV_MODE_OFF'
-  | 'INVALID_RESPONSE'
-  | 'INVALID_ARGUMENT';
+/**
+ * Codes the SDK raises itself, next to the server's protocol error codes; the HTTP API's own
+ * (`DEV_MODE_OFF`, `NOT_FOUND`, `METHOD_NOT_ALLOWED`) come through `fetchDevToken` and the network test.
+ */
+export const CLIENT_ERROR_CODES = [
+  'CONNECTION_FAILED',
+  'CONNECTION_LOST',
+  'REQUEST_TIMEOUT',
+  'NOT_CONNECTED',
+  'NEGOTIATION_FAILED',
+  'MEDIA_DENIED',
+  'MEDIA_NOT_FOUND',
+  'MEDIA_FAILED',
+  'DEV_MODE_OFF',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'INVALID_RESPONSE',
+  'INVALID_ARGUMENT',
+] as const;
+
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 export type ParleyErrorCode = ErrorCode | ClientErrorCode;
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>([...errorCodes, ...CLIENT_ERROR_CODES]);
+
+/** A code read from an HTTP error body: itself when the SDK knows it, else `INVALID_RESPONSE`. */
+export function knownErrorCode(code: unknown): ParleyErrorCode {
+  return typeof code === 'string' && KNOWN_CODES.has(code) ? (code as ParleyErrorCode) : 'INVALID_RESPONSE';
+}
 
 export class ParleyError extends Error {
   override name = 'ParleyError';
 
+  /** `cause`: the error this one wraps (a browser or network failure), kept for debugging. */
   constructor(
-    readonly code: ParleyErrorCode | (string & {}),
+    readonly code: ParleyErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -30,9 +48,9 @@ export class ParleyError extends Error {
 export function mediaError(error: unknown, what: string): ParleyError {
   const name = (error as { name?: string } | null)?.name;
   if (name === 'NotAllowedError' || name === 'SecurityError') {
-    return new ParleyError('MEDIA_DENIED', `permission to use the ${what} was denied`);
+    return new ParleyError('MEDIA_DENIED', `permission to use the ${what} was denied`, { cause: error });
   }
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return new ParleyError('MEDIA_NOT_FOUND', `no ${what} was found`);
-  if (name === 'NotReadableError') return new ParleyError('MEDIA_FAILED', `the ${what} is in use by another application`);
-  return new ParleyError('MEDIA_FAILED', `the ${what} could not be started: ${(error as Error)?.message ?? String(error)}`);
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return new ParleyError('MEDIA_NOT_FOUND', `no ${what} was found`, { cause: error });
+  if (name === 'NotReadableError') return new ParleyError('MEDIA_FAILED', `the ${what} is in use by another application`, { cause: error });
+  return new ParleyError('MEDIA_FAILED', `the ${what} could not be started: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }

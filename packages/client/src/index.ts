@@ -10,6 +10,7 @@ export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.j
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
+export { setLogLevel, type LogLevel } from './log.js';
 export { fetchDevToken, type DevTokenRequest } from './dev-token.js';
 export {
   classifyNetworkQuality,

@@ -171,6 +171,7 @@ export class LocalParticipant {
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {
     const run = this.pending.then(task, task);
+    // The caller gets the error through `run`; the chain only has to go on.
     this.pending = run.catch(() => undefined);
     return run;
   }

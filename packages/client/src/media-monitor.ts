@@ -3,6 +3,7 @@ import type { BitrateDecision, BitratePolicy, NetworkSample, VideoProfile } from
 import type { CallQualityReporter } from './call-quality-reporter.js';
 import { classifyConnection, lossFraction, retransmissionShare } from './connection-quality.js';
 import { StatsSampler, type TrackStats } from './stats.js';
+import { log } from './log.js';
 
 export interface MediaMonitorOptions {
   /** Adaptive bitrate for the camera; undefined turns it off. */
@@ -46,7 +47,7 @@ export class MediaMonitor {
     clearInterval(this.timer);
     this.timer = setInterval(() => {
       if (!this.options.isConnected()) return;
-      this.tick().catch(() => undefined);
+      this.tick().catch((error: unknown) => log.debug('a media sample failed (the next one is 2 s away)', error));
     }, MONITOR_INTERVAL_MS);
   }
 

@@ -3,7 +3,7 @@
  * several round trips), then download and upload throughput. Transfers grow until one takes long
  * enough to measure (or the size cap is reached), and the whole test stays within `durationMs`.
  */
-import { ParleyError } from './errors.js';
+import { knownErrorCode, ParleyError } from './errors.js';
 
 export type NetworkQuality = 'excellent' | 'good' | 'fair' | 'poor';
 
@@ -182,11 +182,12 @@ class Probe {
       response = await fetch(url, { cache: 'no-store', signal: this.signal, ...init });
     } catch (error) {
       if ((init.signal ?? this.signal).aborted) throw error;
-      throw new ParleyError('CONNECTION_FAILED', `the network test could not reach ${this.base.origin}: ${(error as Error)?.message ?? String(error)}`);
+      throw new ParleyError('CONNECTION_FAILED', `the network test could not reach ${this.base.origin}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     }
     if (response.ok) return response;
+    // A body that is not JSON (a proxy's error page): the status line below says enough.
     const body = (await response.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
-    throw new ParleyError(body?.error?.code ?? 'INVALID_RESPONSE', body?.error?.message ?? `network test request ${url.pathname} failed with HTTP ${response.status}`);
+    throw new ParleyError(knownErrorCode(body?.error?.code), body?.error?.message ?? `network test request ${url.pathname} failed with HTTP ${response.status}`);
   }
 }
 

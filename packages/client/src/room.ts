@@ -14,6 +14,7 @@ import type { ConnectionState, RoomEvents, RoomOptions } from './room-types.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
 import { TopologyMove, whenFlowing } from './topology-move.js';
+import { log } from './log.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
@@ -59,7 +60,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       options.qualityReports === false
         ? undefined
         : new CallQualityReporter(options.qualityReports?.intervalMs ?? QUALITY_REPORT_INTERVAL_MS, (report) => {
-            this.signal?.request({ type: 'qualityReport', report }).catch(() => undefined);
+            this.signal?.request({ type: 'qualityReport', report }).catch((error: unknown) => log.debug('a quality report was not delivered', error));
           });
     this.monitor = new MediaMonitor({
       bitratePolicy: options.adaptiveBitrate === false ? undefined : (options.adaptiveBitrate?.policy ?? new DefaultBitratePolicy()),
@@ -70,7 +71,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       bitrateChanged: (decision) => this.emit('adaptiveBitrateChanged', decision),
       qualityChanged: async (quality) => {
         this.emit('connectionQualityChanged', quality, undefined);
-        await this.signal?.request({ type: 'setConnectionQuality', quality }).catch(() => undefined);
+        await this.signal?.request({ type: 'setConnectionQuality', quality }).catch((error: unknown) => log.debug('the connection quality was not delivered', error));
       },
     });
     this.localParticipant = new LocalParticipant(
@@ -147,14 +148,14 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.monitor.start();
     } catch (error) {
       this.teardown();
-      throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
+      throw error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message, { cause: error });
     }
   }
 
   private async applyCameraProfile(profile: VideoProfile): Promise<void> {
     const senders = [...this.links.values()].map((link) => link.senderOf('camera')).filter((s): s is RTCRtpSender => s !== undefined);
-    await Promise.all(senders.map((sender) => applyProfile(sender, profile).catch(() => undefined)));
-    await this.sfu?.setCameraProfile(profile).catch(() => undefined);
+    await Promise.all(senders.map((sender) => applyProfile(sender, profile).catch((error: unknown) => log.warn(`the ${profile} camera profile could not be applied to a direct link`, error))));
+    await this.sfu?.setCameraProfile(profile).catch((error: unknown) => log.warn(`the ${profile} camera profile could not be applied to the SFU publication`, error));
   }
 
   /** A reconnect got in: catch up with what happened meanwhile, or start over if the membership was gone. */
@@ -245,7 +246,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'subscriberOffer':
         return this.sfu?.receiveOffer(event.sdp, event.tracks);
       case 'layersWanted':
-        return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message)));
+        return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message, { cause: error })));
       case 'activeSpeakers':
         return this.emit('activeSpeakersChanged', event.speakers);
       case 'connectionQuality': {
@@ -302,7 +303,7 @@ export class Room extends TypedEmitter<RoomEvents> {
           const participant = this.remoteParticipants.get(info.participant);
           if (participant) this.unsubscribe(participant, info.source, track);
         },
-        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`)),
+        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`, { cause: error })),
       },
     });
     this.sfu = sfu;
@@ -319,7 +320,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
     this.sfu?.publish(source, track).catch((error: ParleyError) => {
-      if (this.sfu) this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', (error as Error).message));
+      if (this.sfu) this.emit('error', error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', (error as Error).message, { cause: error }));
     });
   }
 
@@ -421,7 +422,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         },
         trackAdded: (source, track) => this.subscribe(participant, source, track),
         trackRemoved: (source, track) => this.unsubscribe(participant, source, track),
-        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`)),
+        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`, { cause: error })),
       },
     });
   }
@@ -439,7 +440,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     try {
       link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.allIceServers() });
     } catch (error) {
-      this.emit('error', new ParleyError('NEGOTIATION_FAILED', `new ICE servers refused for ${link.remoteIdentity}: ${(error as Error).message}`));
+      this.emit('error', new ParleyError('NEGOTIATION_FAILED', `new ICE servers refused for ${link.remoteIdentity}: ${(error as Error).message}`, { cause: error }));
       return;
     }
     link.pc.restartIce();

@@ -57,7 +57,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
       try {
         socket = new WebSocket(url);
       } catch (error) {
-        reject(new ParleyError('CONNECTION_FAILED', `invalid signaling URL ${url}: ${(error as Error).message}`));
+        reject(new ParleyError('CONNECTION_FAILED', `invalid signaling URL ${url}: ${(error as Error).message}`, { cause: error }));
         return;
       }
       this.socket = socket;

@@ -1,7 +1,8 @@
 import type { IceServer, ServerMessageOf, TrackSource, VideoCodec } from '@parley/protocol';
-import { ParleyError } from './errors.js';
+import { ParleyError, type ParleyErrorCode } from './errors.js';
 import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
+import { log } from './log.js';
 
 export type Joined = ServerMessageOf<'joined'>;
 
@@ -45,7 +46,7 @@ const ICE_REFRESH_RETRY_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Errors after which reconnecting cannot help. */
-const FINAL_ERRORS = new Set(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
+const FINAL_ERRORS: ReadonlySet<ParleyErrorCode> = new Set<ParleyErrorCode>(['TOKEN_MISSING', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_WRONG_ROOM', 'REPLACED', 'REMOVED', 'ROOM_FULL', 'PERMISSION_DENIED']);
 /**
  * Closes the server ends on purpose that reconnecting does help: a server shutting down (a restart,
  * a deploy, an instance drained behind the load balancer) is back, or replaced, in a moment.
@@ -105,7 +106,8 @@ export class SignalSession {
   /** Tells the server this participant leaves (bounded: a dead connection does not hold up leaving). */
   async leave(): Promise<void> {
     const signal = this.client;
-    if (signal?.isOpen) await withTimeout(signal.request({ type: 'leave' }), LEAVE_TIMEOUT_MS).catch(() => undefined);
+    // Leaving goes on whatever the answer: the server ends the membership when the socket closes anyway.
+    if (signal?.isOpen) await withTimeout(signal.request({ type: 'leave' }), LEAVE_TIMEOUT_MS).catch((error: unknown) => log.debug('leave was not acknowledged', error));
   }
 
   close(): void {
@@ -200,7 +202,7 @@ export class SignalSession {
         this.phase = 'connected';
         return;
       } catch (error) {
-        lastError = error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message);
+        lastError = error instanceof ParleyError ? error : new ParleyError('CONNECTION_FAILED', (error as Error).message, { cause: error });
         if (FINAL_ERRORS.has(lastError.code)) break;
       }
     }
@@ -228,7 +230,7 @@ export class SignalSession {
       this.scheduleIceRefresh(reply.iceTtlSeconds);
     } catch (error) {
       if (signal !== this.client) return;
-      this.options.handlers.error(error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`));
+      this.options.handlers.error(error instanceof ParleyError ? error : new ParleyError('NEGOTIATION_FAILED', `TURN credentials could not be renewed: ${(error as Error).message}`, { cause: error }));
       this.scheduleIceRefresh(previousTtlSeconds, ICE_REFRESH_RETRY_MS);
     }
   }

@@ -3,6 +3,7 @@ import type { SignalClient } from '../signal-client.js';
 import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
 import { withStartBitrate } from '../start-bitrate.js';
 import type { Timeline } from '../timeline.js';
+import { log } from '../log.js';
 
 /** What the SFU's connections send through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
@@ -96,7 +97,8 @@ export class SfuPublisher {
     if (!publication) return;
     this.publications.delete(source);
     publication.pc.close();
-    if (publication.trackId) await this.options.signal.request({ type: 'unpublishTrack', trackId: publication.trackId }).catch(() => undefined);
+    // The connection may be closing with the room; the server drops the track when the participant leaves.
+    if (publication.trackId) await this.options.signal.request({ type: 'unpublishTrack', trackId: publication.trackId }).catch((error: unknown) => log.debug('unpublishTrack was not acknowledged', error));
   }
 
   /** Dynacast: the SFU says which layers have receivers; the others stop encoding. */
@@ -139,6 +141,7 @@ export class SfuPublisher {
    */
   private updateParameters(update: () => Promise<void>): Promise<void> {
     const run = this.parameterUpdates.then(update, update);
+    // The caller gets the error through `run`; the chain only has to go on.
     this.parameterUpdates = run.catch(() => undefined);
     return run;
   }
