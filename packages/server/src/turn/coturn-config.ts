@@ -47,8 +47,14 @@ export function coturnConfig(config: Settings): string {
 function peerRules(allowed: readonly string[], denied: readonly string[]): string[] {
   const deniedRanges = denied.map(cidrBounds);
   const allowedRanges = allowed.map(cidrBounds).flatMap((range) => subtract(range, deniedRanges));
-  const lines = ['# Peers: never the host itself or private networks (CVE-2020-26262), unless allowed below.'];
-  for (const cidr of DEFAULT_DENIED_PEERS) lines.push(`denied-peer-ip=${format(cidrBounds(cidr))}`);
+  const lines = ['# Peers: never the host itself, private networks or special-purpose ranges (CVE-2020-26262), unless allowed below.'];
+  for (const cidr of DEFAULT_DENIED_PEERS) {
+    const range = cidrBounds(cidr);
+    // coturn (4.6) takes a range whose ends are both the unspecified address as "any address":
+    // `denied-peer-ip=::-::` would refuse every peer. Relaying to [::] is left to coturn itself.
+    if (range.first === 0n && range.last === 0n) continue;
+    lines.push(`denied-peer-ip=${format(range)}`);
+  }
   if (deniedRanges.length > 0) lines.push('# Denied by the operator (turn.deniedPeers):');
   for (const range of deniedRanges) lines.push(`denied-peer-ip=${format(range)}`);
   lines.push("# Add denied-peer-ip for this host's own public addresses (Parley's built-in server denies them itself).");

@@ -1,27 +1,50 @@
 /**
  * Which peers an allocation may reach (the CVE-2020-26262 class: a relay must not become a way
- * into the server's own host or private network). Default deny: loopback, private (RFC 1918,
- * RFC 4193), link-local, multicast, unspecified/reserved, and the server's own addresses, also
- * when written as IPv4-mapped, IPv4-compatible or NAT64 IPv6. An operator's allow list overrides
- * the default deny; the operator's deny list overrides everything.
+ * into the server's own host or private network). Default deny: every range of the IANA IPv4 and
+ * IPv6 special-purpose address registries (RFC 6890 and its updates) that is not globally
+ * reachable, and the server's own addresses, also when written as IPv4-mapped, IPv4-compatible,
+ * NAT64 or 6to4 IPv6. The server's relay addresses are reachable on live relay ports only (two
+ * relayed clients talking), whatever range they are in. An operator's allow list overrides the
+ * default deny; the operator's deny list overrides everything.
  */
 import { BlockList, isIP } from 'node:net';
 import { addressBytes } from './attributes.js';
 
+/**
+ * The IANA special-purpose registries' ranges whose "globally reachable" is false (or that are
+ * deprecated or reserved), as of 2024: what no relay should send to on a client's say.
+ */
 export const DEFAULT_DENIED_PEERS = [
-  '0.0.0.0/8',
-  '127.0.0.0/8',
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '169.254.0.0/16',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-  '::/128',
-  '::1/128',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
+  // IPv4 (iana-ipv4-special-registry)
+  '0.0.0.0/8', // "this network" (RFC 791)
+  '10.0.0.0/8', // private (RFC 1918)
+  '100.64.0.0/10', // shared address space, carrier-grade NAT (RFC 6598)
+  '127.0.0.0/8', // loopback (RFC 1122)
+  '169.254.0.0/16', // link-local (RFC 3927)
+  '172.16.0.0/12', // private (RFC 1918)
+  '192.0.0.0/24', // IETF protocol assignments (RFC 6890)
+  '192.0.2.0/24', // documentation TEST-NET-1 (RFC 5737)
+  '192.88.99.0/24', // deprecated 6to4 relay anycast (RFC 7526)
+  '192.168.0.0/16', // private (RFC 1918)
+  '198.18.0.0/15', // benchmarking (RFC 2544)
+  '198.51.100.0/24', // documentation TEST-NET-2 (RFC 5737)
+  '203.0.113.0/24', // documentation TEST-NET-3 (RFC 5737)
+  '224.0.0.0/4', // multicast (RFC 5771)
+  '240.0.0.0/4', // reserved (RFC 1112), including 255.255.255.255, limited broadcast (RFC 919)
+  // IPv6 (iana-ipv6-special-registry)
+  '::/128', // unspecified (RFC 4291)
+  '::1/128', // loopback (RFC 4291)
+  '64:ff9b:1::/48', // local-use IPv4/IPv6 translation (RFC 8215)
+  '100::/64', // discard-only (RFC 6666)
+  '2001::/23', // IETF protocol assignments: Teredo, benchmarking, ORCHID (RFC 2928)
+  '2001:db8::/32', // documentation (RFC 3849)
+  '2002::/16', // 6to4 (RFC 3056; deprecated, RFC 7526)
+  '3fff::/20', // documentation (RFC 9637)
+  '5f00::/16', // segment routing SIDs (RFC 9602)
+  'fc00::/7', // unique local (RFC 4193)
+  'fe80::/10', // link-local (RFC 4291)
+  'fec0::/10', // deprecated site-local (RFC 3879)
+  'ff00::/8', // multicast (RFC 4291)
 ] as const;
 
 export interface Cidr {
@@ -105,8 +128,8 @@ export class PeerPolicy {
     if (forms === undefined) return 'deny';
     if (forms.some(([a, t]) => this.denied.check(a, t))) return 'deny';
     if (forms.some(([a, t]) => this.allowed.check(a, t))) return 'allow';
-    if (forms.some(([a, t]) => this.defaultDenied.check(a, t))) return 'deny';
     if (forms.some(([a, t]) => this.relay.check(a, t))) return 'relay-ports-only';
+    if (forms.some(([a, t]) => this.defaultDenied.check(a, t))) return 'deny';
     if (forms.some(([a, t]) => this.own.check(a, t))) return 'deny';
     return 'allow';
   }
@@ -119,7 +142,10 @@ function addCidr(list: BlockList, text: string): void {
 
 type Form = [string, 'ipv4' | 'ipv6'];
 
-/** The address plus the IPv4 address an IPv6 form embeds (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64 64:ff9b::/96). */
+/**
+ * The address plus the IPv4 address an IPv6 form embeds: mapped ::ffff:a.b.c.d, compatible
+ * ::a.b.c.d, NAT64 64:ff9b::/96 (last 32 bits), 6to4 2002:aabb:ccdd::/48 (bits 16-47).
+ */
 function addressForms(address: string): Form[] | undefined {
   const version = isIP(address);
   if (version === 4) return [[address, 'ipv4']];
@@ -129,6 +155,7 @@ function addressForms(address: string): Form[] | undefined {
   const mapped = zeroPrefix && bytes[10] === 0xff && bytes[11] === 0xff;
   const compatible = zeroPrefix && bytes[10] === 0 && bytes[11] === 0;
   const nat64 = bytes.readUInt32BE(0) === 0x0064ff9b && bytes.subarray(4, 12).every((b) => b === 0);
-  if (!mapped && !compatible && !nat64) return [[address, 'ipv6']];
-  return [[address, 'ipv6'], [[...bytes.subarray(12)].join('.'), 'ipv4']];
+  if (mapped || compatible || nat64) return [[address, 'ipv6'], [[...bytes.subarray(12)].join('.'), 'ipv4']];
+  if (bytes.readUInt16BE(0) === 0x2002) return [[address, 'ipv6'], [[...bytes.subarray(2, 6)].join('.'), 'ipv4']];
+  return [[address, 'ipv6']];
 }

@@ -19,13 +19,19 @@ function ownAddress(): string {
   return address;
 }
 
+/** One address in each range the server refuses by default (the test servers relay on 127.0.0.1 and ::1). */
 const forbidden = () => [
-  { label: 'loopback', address: '127.0.0.1', family: 4 as const },
+  { label: 'loopback', address: '127.0.0.2', family: 4 as const },
   { label: 'RFC 1918 10/8', address: '10.0.0.1', family: 4 as const },
   { label: 'RFC 1918 192.168/16', address: '192.168.1.1', family: 4 as const },
   { label: 'link-local', address: '169.254.1.1', family: 4 as const },
-  { label: 'IPv6 loopback', address: '::1', family: 6 as const },
-  { label: 'IPv4-mapped loopback', address: '::ffff:127.0.0.1', family: 6 as const },
+  { label: 'shared address space (carrier-grade NAT)', address: '100.64.0.1', family: 4 as const },
+  { label: 'benchmarking', address: '198.18.0.1', family: 4 as const },
+  { label: 'documentation TEST-NET-3', address: '203.0.113.7', family: 4 as const },
+  { label: 'IPv6 unique local', address: 'fd00::1', family: 6 as const },
+  { label: 'IPv6 documentation', address: '2001:db8::1', family: 6 as const },
+  { label: 'IPv4-mapped loopback', address: '::ffff:127.0.0.2', family: 6 as const },
+  { label: '6to4 of a private address', address: '2002:c0a8:101::1', family: 6 as const },
   { label: "the server's own address", address: ownAddress(), family: 4 as const },
 ];
 
@@ -63,7 +69,8 @@ describe('TURN peer policy on a real server', () => {
       assert.equal(await createPermission(server, address, family), 403, `${label} ${address}`);
     }
     assert.equal(server.metrics.permissionsRefused, forbidden().length * 2);
-    assert.equal(await createPermission(server, '203.0.113.7', 4), 'ok', 'a public peer is allowed');
+    // A permission sends nothing: no packet leaves for this public address.
+    assert.equal(await createPermission(server, '8.8.8.8', 4), 'ok', 'a public peer is allowed');
   });
 
   test('each forbidden peer succeeds once explicitly allowed', async () => {
@@ -72,13 +79,15 @@ describe('TURN peer policy on a real server', () => {
   });
 
   test('an explicit deny wins over an allow, and denies public peers too', async () => {
-    const server = await start(['10.0.0.0/8'], ['10.0.0.1/32', '203.0.113.0/24']);
+    const server = await start(['10.0.0.0/8'], ['10.0.0.1/32', '8.8.8.0/24']);
     assert.equal(await createPermission(server, '10.0.0.1', 4), 403);
     assert.equal(await createPermission(server, '10.0.0.2', 4), 'ok');
-    assert.equal(await createPermission(server, '203.0.113.7', 4), 403);
+    assert.equal(await createPermission(server, '8.8.8.8', 4), 403);
   });
 
-  test('a public relay address reaches live relay ports only, never other services of the host', async () => {
+  // 198.51.100.0/24 is a documentation range, denied by default: the relay address is reachable
+  // (on relay ports) whatever range it is in, as in a lab whose hosts are numbered from one.
+  test('a relay address reaches live relay ports only, never other services of the host, even in a denied range', async () => {
     const server = await TurnServer.start(turnOptions({ allowedPeers: [], externalAddress: '198.51.100.20' }));
     servers.push(server);
     const client = await TurnTestClient.udp('127.0.0.1', server.addresses.udp);
@@ -108,7 +117,32 @@ describe('PeerPolicy and CIDRs', () => {
       '::127.0.0.1', '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '198.51.100.1', '::ffff:198.51.100.1', 'not an address',
     ];
     for (const address of denied) assert.equal(policy.check(address), 'deny', address);
-    for (const address of ['8.8.8.8', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) assert.equal(policy.check(address), 'allow', address);
+    for (const address of ['8.8.8.8', '172.32.0.1', '100.128.0.1', '198.20.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '2001:200::1']) {
+      assert.equal(policy.check(address), 'allow', address);
+    }
+  });
+
+  test('one address of each special-purpose range is denied by default (IANA registries, RFC 6890 and updates)', () => {
+    const ranges: Array<[string, string]> = [
+      ['this network', '0.1.2.3'], ['private 10/8', '10.255.255.254'], ['shared address space 100.64/10', '100.127.255.254'],
+      ['loopback', '127.255.255.254'], ['link-local', '169.254.0.1'], ['private 172.16/12', '172.20.0.1'],
+      ['IETF protocol assignments 192.0.0/24', '192.0.0.170'], ['TEST-NET-1', '192.0.2.200'], ['6to4 relay anycast', '192.88.99.1'],
+      ['private 192.168/16', '192.168.255.254'], ['benchmarking 198.18/15', '198.19.255.254'], ['TEST-NET-2', '198.51.100.200'],
+      ['TEST-NET-3', '203.0.113.200'], ['multicast', '239.255.255.250'], ['reserved 240/4', '250.1.2.3'], ['limited broadcast', '255.255.255.255'],
+      ['IPv6 unspecified', '::'], ['IPv6 loopback', '::1'], ['local-use NAT64 64:ff9b:1::/48', '64:ff9b:1::1'], ['discard-only 100::/64', '100::1'],
+      ['Teredo 2001::/32', '2001:0:4136:e378::1'], ['benchmarking 2001:2::/48', '2001:2::1'], ['ORCHIDv2 2001:20::/28', '2001:20::1'],
+      ['documentation 2001:db8::/32', '2001:db8:ffff::1'], ['documentation 3fff::/20', '3fff:fff::1'], ['6to4 2002::/16', '2002:808:808::1'],
+      ['segment routing 5f00::/16', '5f00::1'], ['unique local', 'fdff::1'], ['link-local', 'febf::1'], ['site-local', 'fec0::1'], ['multicast', 'ff0e::1'],
+      ['IPv4-mapped private', '::ffff:10.0.0.1'], ['NAT64 of link-local', '64:ff9b::a9fe:1'],
+    ];
+    const bare = new PeerPolicy({ allowed: [], denied: [], ownAddresses: [], relayAddresses: [] });
+    for (const [label, address] of ranges) assert.equal(bare.check(address), 'deny', `${label}: ${address}`);
+  });
+
+  test('an operator rule on an IPv4 range holds for its 6to4 spelling too', () => {
+    const allowing = new PeerPolicy({ allowed: ['2002::/16'], denied: ['8.8.8.0/24'], ownAddresses: [], relayAddresses: [] });
+    assert.equal(allowing.check('2002:808:808::1'), 'deny', '6to4 of 8.8.8.8, denied by the operator as IPv4');
+    assert.equal(allowing.check('2002:101:101::1'), 'allow', '6to4 of 1.1.1.1, allowed by the operator');
   });
 
   test('CIDR parsing refuses what is not a range, with a message naming the input', () => {

@@ -1,0 +1,112 @@
+/**
+ * `parley turn-config`'s peer rules, enforced by a real coturn: one address of every default-denied
+ * special-purpose range gets 403 Forbidden on CreatePermission, a public peer gets a permission,
+ * and an operator's allowed range opens only that range.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from './turn-client.ts';
+
+const cli = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
+const SECRET = 'coturn-policy-secret-0123456789';
+
+/** One address per default-denied range (IPv4: coturn here relays over IPv4 only). */
+const DENIED = [
+  '0.1.2.3', '10.9.8.7', '100.64.0.1', '127.0.0.2', '169.254.169.254', '172.16.5.4', '192.0.0.170', '192.0.2.1',
+  '192.88.99.1', '192.168.1.1', '198.18.0.1', '198.51.100.7', '203.0.113.7', '224.0.0.251', '250.1.2.3',
+];
+
+/**
+ * The host's non-loopback IPv4 address, coturn's relay address here: relaying from 127.0.0.1 coturn
+ * refuses every non-loopback peer, whatever its lists say.
+ */
+function hostAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
+  return address;
+}
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+describe('a real coturn configured by parley turn-config', () => {
+  let coturn: ChildProcess | undefined;
+  let dir = '';
+  let port = 0;
+  let log = '';
+
+  before(async () => {
+    if (spawnSync('which', ['turnserver']).status !== 0) throw new Error('turnserver is missing: apt-get install -y coturn (.ci/run installs it)');
+    dir = mkdtempSync(join(tmpdir(), 'parley-coturn-policy-'));
+    port = await freeUdpPort();
+    const generated = spawnSync(process.execPath, [cli, 'turn-config'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PARLEY_TURN_SECRET: SECRET,
+        PARLEY_TURN_HOST: '127.0.0.1',
+        PARLEY_TURN_PORT: String(port),
+        PARLEY_TURN_RELAY_ADDRESS: hostAddress(),
+        // An operator's explicit allow: one host of a denied documentation range.
+        PARLEY_TURN_ALLOWED_PEERS: '198.51.100.99',
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(generated.status, 0, generated.stderr);
+    const conf = `${generated.stdout}userdb=${join(dir, 'turndb.sqlite')}\npidfile=${join(dir, 'turnserver.pid')}\nlog-file=stdout\nsimple-log\n`;
+    writeFileSync(join(dir, 'turnserver.conf'), conf);
+    coturn = spawn('turnserver', ['-c', join(dir, 'turnserver.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    coturn.stdout?.on('data', (chunk: Buffer) => (log = (log + chunk).slice(-20_000)));
+    coturn.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk).slice(-20_000)));
+    const deadline = Date.now() + 10_000;
+    while (!/Total (UDP|General) servers|listener opened on/i.test(log)) {
+      if (coturn.exitCode !== null || Date.now() > deadline) throw new Error(`coturn did not start:\n${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+
+  after(() => {
+    if (coturn?.pid !== undefined && coturn.exitCode === null) process.kill(coturn.pid, 'SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Allocates on coturn and asks for a permission toward `address` (no packet is sent to it). */
+  async function permission(address: string): Promise<number | 'ok'> {
+    const client = await TurnTestClient.udp('127.0.0.1', port);
+    try {
+      const credentials = restCredentials(SECRET, `policy-${address}`);
+      const allocated = await client.authenticated(StunMethod.Allocate, [attr.transport()], credentials);
+      assert.equal(allocated.cls, StunClass.SuccessResponse, `coturn allocates (${errorCode(allocated)}):\n${log.slice(-2000)}`);
+      const response = await client.request(StunMethod.CreatePermission, [attr.peer({ address, port: 5000, family: 4 })], credentials);
+      await client.request(StunMethod.Refresh, [attr.lifetime(0)], credentials);
+      return response.cls === StunClass.SuccessResponse ? 'ok' : (errorCode(response) ?? -1);
+    } finally {
+      client.close();
+    }
+  }
+
+  test('every default-denied range gets 403 Forbidden', async () => {
+    for (const address of DENIED) assert.equal(await permission(address), 403, address);
+  });
+
+  // coturn reads a `denied-peer-ip=::-::` range as "any address": with the unspecified address in
+  // the list this fails, every peer refused.
+  test('a public peer gets a permission, and so does the one host the operator allowed in a denied range', async () => {
+    assert.equal(await permission('8.8.8.8'), 'ok', log.slice(-3000));
+    assert.equal(await permission('198.51.100.99'), 'ok', 'allowed by turn.allowedPeers');
+    assert.equal(await permission('198.51.100.98'), 403, 'its neighbour stays denied');
+  });
+});
