@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { SdkParticipant } from './harness/participant.ts';
-import { assertNoSecretsLogged, testServerLogger } from './harness/environment.ts';
+import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const ALLOWED_PEERS = ['127.0.0.1/32'];
@@ -74,6 +74,15 @@ async function assertRelayedCall(a: SdkParticipant, b: SdkParticipant, relayPort
   }
   const before = await a.framesFrom(b.identity);
   await a.waitForMediaFrom(b.identity, before + 10);
+}
+
+/** The host's first non-loopback IPv4 address (where the SFU's candidates are). */
+function hostIpv4(): string {
+  const address = Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
+  return address;
 }
 
 async function freePort(): Promise<number> {
@@ -157,6 +166,40 @@ describe('relay-only calls through the built-in TURN server', () => {
       assert.deepEqual((await alice.events()).filter((e) => e.name === 'error'), []);
     } finally {
       await Promise.all([alice.close(), bob.close()]);
+    }
+  });
+});
+
+describe('a participant that may only use TURN in an SFU room', () => {
+  test('the built-in TURN carries its media to the SFU and back (no allowed peers configured): it decodes the others and they decode it', async () => {
+    // No turn.allowedPeers: the built-in TURN reaches the host's SFU media port by its own narrow
+    // rule. The relay address is the host address the SFU announces, as in production (one public
+    // address); relaying from 127.0.0.1, the SFU's answers would come back from 127.0.0.1, not the
+    // address the browser's ICE checked.
+    const server = await startServer(
+      { port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 }, turn: { port: 0, relayAddress: hostIpv4(), relayPortMin: 46000, relayPortMax: 46999 } },
+      { logger: testServerLogger() },
+    );
+    servers.push(server);
+    const sfuRoom = { topology: 'sfu' as const };
+    const alice = await SdkParticipant.join(chromium, server.url, 'turn-sfu', 'alice', { roomConfig: sfuRoom, microphone: false });
+    const bob = await SdkParticipant.join(firefox, server.url, 'turn-sfu', 'bob', { roomConfig: sfuRoom, microphone: false });
+    const relayedBefore = server.turn!.server.metrics.relayedPackets;
+    const walled = await SdkParticipant.join(chromium, server.url, 'turn-sfu', 'walled', { roomConfig: sfuRoom, microphone: false, iceTransportPolicy: 'relay' });
+    try {
+      for (const from of ['alice', 'bob']) {
+        const video = await walled.waitForVideoFrom(from, 10);
+        assert.equal(video.candidateType, 'relay', `walled receives ${from} through the relay`);
+      }
+      await alice.waitForVideoFrom('walled', 10);
+      await bob.waitForVideoFrom('walled', 10);
+      const sent = (await walled.stats()).filter((s) => s.direction === 'outbound' && s.kind === 'video');
+      assert.ok(sent.length > 0 && sent.every((s) => s.candidateType === 'relay'), `walled publishes through the relay (${sent.map((s) => s.candidateType).join(', ')})`);
+      const relayed = server.turn!.server.metrics.relayedPackets - relayedBefore;
+      console.log(`relay-only participant in an SFU room: ${relayed} packets relayed by the built-in TURN`);
+      assert.ok(relayed > 300, 'the media went through the built-in TURN');
+    } finally {
+      await Promise.all([alice.close(), bob.close(), walled.close()]);
     }
   });
 });

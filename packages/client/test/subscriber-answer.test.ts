@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { withOfferedReceiverReferenceTime, withServerAsDtlsClient } from '../src/sfu/subscriber-answer.ts';
+import { withOfferedReceiverReferenceTime } from '../src/sfu/subscriber-answer.ts';
 
 const sdp = (...lines: string[]) => [...lines, ''].join('\r\n');
 
@@ -32,26 +32,5 @@ describe('withOfferedReceiverReferenceTime', () => {
     assert.equal(withOfferedReceiverReferenceTime(answer, sdp('v=0', 'a=rtcp-fb:96 nack')), answer);
     const withRrtr = answer.replace('a=rtcp-fb:96 nack\r\n', 'a=rtcp-fb:96 nack\r\na=rtcp-fb:96 rrtr\r\n');
     assert.equal(withOfferedReceiverReferenceTime(withRrtr, sdp('a=rtcp-fb:96 rrtr')), withRrtr);
-  });
-});
-
-describe('withServerAsDtlsClient', () => {
-  const CHROMIUM = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
-  const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0';
-  const bundled = sdp('v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=setup:active', 'a=mid:0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=setup:active', 'a=mid:1');
-
-  test('Chromium answers passive on every m-line, so the SFU sends the ClientHello', () => {
-    const lines = withServerAsDtlsClient(bundled, CHROMIUM).split('\r\n');
-    assert.deepEqual(lines.filter((line) => line.startsWith('a=setup:')), ['a=setup:passive', 'a=setup:passive']);
-    assert.equal(lines.at(-1), '', 'the SDP still ends with CRLF');
-  });
-
-  test('Firefox keeps the role it chose', () => {
-    assert.equal(withServerAsDtlsClient(bundled, FIREFOX), bundled);
-  });
-
-  test('an answer already passive (a renegotiation) is unchanged', () => {
-    const passive = bundled.replaceAll('a=setup:active', 'a=setup:passive');
-    assert.equal(withServerAsDtlsClient(passive, CHROMIUM), passive);
   });
 });

@@ -2,7 +2,7 @@ import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protoco
 import type { StreamOwner } from '../stats.js';
 import type { Timeline } from '../timeline.js';
 import type { SignalChannel } from './sfu-publisher.js';
-import { withOfferedReceiverReferenceTime, withServerAsDtlsClient } from './subscriber-answer.js';
+import { withOfferedReceiverReferenceTime } from './subscriber-answer.js';
 
 export interface SfuSubscriberHandlers {
   trackAdded(info: SubscribedTrack, track: MediaStreamTrack): void;
@@ -109,7 +109,7 @@ export class SfuSubscriber {
     timeline.mark('subscriberOffer', described);
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
-    await pc.setLocalDescription({ type: 'answer', sdp: withServerAsDtlsClient(withOfferedReceiverReferenceTime(answer.sdp ?? '', sdp), navigator.userAgent) });
+    await pc.setLocalDescription({ type: 'answer', sdp: withOfferedReceiverReferenceTime(answer.sdp ?? '', sdp) });
     const answered = signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
     timeline.mark('subscriberAnswer', described);
     await answered;

@@ -1,6 +1,5 @@
 /**
- * What the SDK changes in its answer to the SFU's subscriber offer, before setting it: the RTCP
- * feedback below and the DTLS role (`withServerAsDtlsClient`).
+ * What the SDK changes in its answer to the SFU's subscriber offer, before setting it.
  *
  * `rrtr` (RFC 3611 receiver reference time): a subscriber's connection only receives, so the
  * browser has no round-trip time for it (no sender reports of its own to be answered), and
@@ -24,23 +23,4 @@ export function withOfferedReceiverReferenceTime(answerSdp: string, offerSdp: st
     if (nack && offered.has(nack[1]!) && !present.has(nack[1]!)) out.push(`a=rtcp-fb:${nack[1]} rrtr`);
   }
   return out.join('\r\n');
-}
-
-/**
- * Makes the SFU the DTLS client of a receiving connection: `a=setup:passive` in the browser's
- * answer (RFC 5763 lets the answerer pick either role). Only for libwebrtc browsers (Chromium).
- *
- * The browser finishes ICE first: it has the SFU's candidates from the offer, and the SFU's ICE
- * agent (libjuice) sends its own triggered check only 50 ms after the browser's first one, then
- * counts itself connected. As DTLS client Chromium sent its ClientHello before that, the SFU
- * dropped it, and the handshake waited for Chromium's first retransmission: ICE connected to DTLS
- * connected took 54-59 ms in `bench:join` (sfu-2 and sfu-4 medians), 8 ms with the SFU as client.
- *
- * Firefox is left as the client: as the ICE-controlled side it does not take DTLS before the SFU
- * nominates a pair, so it dropped the SFU's first ClientHello and the handshake waited for the
- * SFU's 1 s retransmission (DTLS connected ~1 s after ICE in every run of the Firefox newcomer).
- */
-export function withServerAsDtlsClient(answerSdp: string, userAgent: string): string {
-  if (/\bFirefox\//.test(userAgent)) return answerSdp;
-  return answerSdp.replace(/^a=setup:active(\r?)$/gm, 'a=setup:passive$1');
 }

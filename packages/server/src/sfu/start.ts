@@ -5,6 +5,17 @@ import type { Logger } from '../logger.js';
 import type { SfuService } from './sfu-service.js';
 import { WorkerPool } from './worker-pool.js';
 
+/**
+ * The UDP ports this node's SFU media uses: one per worker with the ICE mux (udpPort + i), else
+ * the configured range. None on a signaling-only node. The built-in TURN relays to these.
+ */
+export function sfuMediaPorts(config: ServerConfig): { min: number; max: number }[] {
+  if (!config.cluster.roles.includes('media')) return [];
+  const { sfu } = config;
+  if (!sfu.udpMux) return sfu.portRange ? [sfu.portRange] : [];
+  return [{ min: sfu.udpPort, max: sfu.udpPort + (sfu.workers ?? availableParallelism()) - 1 }];
+}
+
 /** Starts the SFU's worker processes as configured. */
 export async function startSfu(config: ServerConfig, logger: Logger): Promise<SfuService> {
   const { sfu } = config;

@@ -34,7 +34,7 @@ export interface Channel {
 export interface AllocationContext {
   readonly metrics: TurnMetrics;
   now(): number;
-  /** True for a relay port of a live allocation on this server. */
+  /** True for a relay port of a live allocation on this server, or one of the host's SFU media ports. */
   isRelayPort(port: number): boolean;
 }
 

@@ -5,6 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import type { TlsMaterial } from '../http/tls.js';
 import type { Logger } from '../logger.js';
+import { sfuMediaPorts } from '../sfu/start.js';
 import { TurnServer } from './turn-server.js';
 
 export interface BuiltInTurn {
@@ -34,6 +35,7 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
       secret,
       allowedPeers: turn.allowedPeers,
       deniedPeers: turn.deniedPeers,
+      mediaPorts: sfuMediaPorts(config),
       maxAllocations: turn.maxAllocations,
       maxAllocationsPerUser: turn.maxAllocationsPerUser,
       bytesPerSecond: turn.bytesPerSecond,

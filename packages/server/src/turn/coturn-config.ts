@@ -7,7 +7,7 @@ import { cidrBounds, DEFAULT_DENIED_PEERS, formatAddress, type AddressRange } fr
 
 export const SECRET_PLACEHOLDER = 'REPLACE-WITH-PARLEY_TURN_SECRET';
 
-type Settings = Pick<ServerConfig, 'turn' | 'tls'> & { ice: Pick<ServerConfig['ice'], 'turnSecret'> };
+type Settings = Pick<ServerConfig, 'turn' | 'tls'> & { ice: Pick<ServerConfig['ice'], 'turnSecret'>; sfu?: Pick<ServerConfig['sfu'], 'announcedAddress' | 'bindAddress'> };
 
 export function coturnConfig(config: Settings): string {
   const { turn, tls } = config;
@@ -35,7 +35,7 @@ export function coturnConfig(config: Settings): string {
   lines.push(`total-quota=${turn.maxAllocations}`, `user-quota=${turn.maxAllocationsPerUser}`);
   if (turn.bytesPerSecond > 0) lines.push(`max-bps=${turn.bytesPerSecond}`);
   lines.push('no-cli', 'no-multicast-peers', '');
-  lines.push(...peerRules(turn.allowedPeers, turn.deniedPeers));
+  lines.push(...peerRules(turn.allowedPeers, turn.deniedPeers), ...sfuPeerRule(config.sfu));
   return lines.join('\n') + '\n';
 }
 
@@ -61,6 +61,22 @@ function peerRules(allowed: readonly string[], denied: readonly string[]): strin
   if (allowedRanges.length > 0) lines.push('# Allowed by the operator (turn.allowedPeers), minus turn.deniedPeers:');
   for (const range of allowedRanges) lines.push(`allowed-peer-ip=${format(range)}`);
   if (allowedRanges.some((range) => overlaps(range, cidrBounds('127.0.0.0/8')) || overlaps(range, cidrBounds('::1/128')))) lines.push('allow-loopback-peers');
+  return lines;
+}
+
+/**
+ * Participants who can use only TURN reach the SFU through it. coturn's peer rules are addresses,
+ * not ports: the SFU's media address is allowed whole, so it must serve nothing else a relay
+ * should not reach (Parley's built-in TURN narrows it to the SFU's media ports by itself).
+ */
+function sfuPeerRule(sfu: Settings['sfu']): string[] {
+  const address = sfu?.announcedAddress ?? (sfu?.bindAddress !== undefined && sfu.bindAddress !== '0.0.0.0' && sfu.bindAddress !== '::' ? sfu.bindAddress : undefined);
+  const lines = ['', '# The SFU: relayed participants (UDP blocked, TURN over TCP/TLS only) send their media to it.'];
+  if (address === undefined) {
+    lines.push('# Set sfu.announcedAddress (PARLEY_SFU_ANNOUNCED_ADDRESS) to have this line written, or add', '# allowed-peer-ip=<each SFU node\'s media address> yourself.');
+  } else {
+    lines.push('# coturn allows whole addresses: keep other services of this address off the relay\'s reach (firewall).', `allowed-peer-ip=${address}-${address}`);
+  }
   return lines;
 }
 

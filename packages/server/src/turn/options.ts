@@ -19,6 +19,12 @@ export interface TurnServerOptions {
   secret: string;
   allowedPeers: readonly string[];
   deniedPeers: readonly string[];
+  /**
+   * This host's SFU media ports: reachable on the host's own and relay addresses, like live relay
+   * ports, and nothing else there. A participant whose network allows only TURN (UDP blocked,
+   * TCP/TLS to the TURN port only) reaches the SFU through them.
+   */
+  mediaPorts?: readonly { min: number; max: number }[];
   maxAllocations: number;
   maxAllocationsPerUser: number;
   /** Per allocation, both directions together; 0 = unlimited. Excess packets are dropped. */

@@ -4,7 +4,8 @@
  * IPv6 special-purpose address registries (RFC 6890 and its updates) that is not globally
  * reachable, and the server's own addresses, also when written as IPv4-mapped, IPv4-compatible,
  * NAT64 or 6to4 IPv6. The server's relay addresses are reachable on live relay ports only (two
- * relayed clients talking), whatever range they are in. An operator's allow list overrides the
+ * relayed clients talking), whatever range they are in; so are the host's own addresses when it
+ * runs an SFU, on the SFU's media ports too (a client that can only use TURN reaches the SFU). An operator's allow list overrides the
  * default deny; the operator's deny list overrides everything.
  */
 import { BlockList, isIP } from 'node:net';
@@ -93,6 +94,7 @@ export function cidrToRange(text: string): string {
   return `${formatAddress(family, first)}-${formatAddress(family, last)}`;
 }
 
+/** `relay-ports-only`: live relay ports, and the host's SFU media ports when the server has them. */
 export type PeerVerdict = 'allow' | 'deny' | 'relay-ports-only';
 
 export interface PeerPolicyOptions {
@@ -102,6 +104,8 @@ export interface PeerPolicyOptions {
   ownAddresses: readonly string[];
   /** Relay addresses: reaching another allocation through them is how two relayed clients talk. */
   relayAddresses: readonly string[];
+  /** Whether the host's own addresses are reachable on the relay-only ports (the host runs an SFU). */
+  ownAddressesOnRelayPorts?: boolean;
 }
 
 export class PeerPolicy {
@@ -110,6 +114,7 @@ export class PeerPolicy {
   private readonly defaultDenied = new BlockList();
   private readonly own = new BlockList();
   private readonly relay = new BlockList();
+  private readonly ownOnRelayPorts: boolean;
 
   constructor(options: PeerPolicyOptions) {
     for (const cidr of options.allowed) addCidr(this.allowed, cidr);
@@ -117,6 +122,7 @@ export class PeerPolicy {
     for (const cidr of DEFAULT_DENIED_PEERS) addCidr(this.defaultDenied, cidr);
     for (const address of options.ownAddresses) addCidr(this.own, address);
     for (const address of options.relayAddresses) addCidr(this.relay, address);
+    this.ownOnRelayPorts = options.ownAddressesOnRelayPorts ?? false;
   }
 
   /**
@@ -129,8 +135,10 @@ export class PeerPolicy {
     if (forms.some(([a, t]) => this.denied.check(a, t))) return 'deny';
     if (forms.some(([a, t]) => this.allowed.check(a, t))) return 'allow';
     if (forms.some(([a, t]) => this.relay.check(a, t))) return 'relay-ports-only';
-    if (forms.some(([a, t]) => this.defaultDenied.check(a, t))) return 'deny';
-    if (forms.some(([a, t]) => this.own.check(a, t))) return 'deny';
+    const own = forms.some(([a, t]) => this.own.check(a, t));
+    // The host's own addresses, private ones too (an SFU on a LAN address), on its SFU's ports only.
+    if (own && this.ownOnRelayPorts) return 'relay-ports-only';
+    if (own || forms.some(([a, t]) => this.defaultDenied.check(a, t))) return 'deny';
     return 'allow';
   }
 }

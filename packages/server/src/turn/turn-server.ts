@@ -64,8 +64,12 @@ export class TurnServer {
       denied: options.deniedPeers,
       ownAddresses: [...hostAddresses(), ...(isConcrete(options.host) ? [options.host] : [])].filter((a) => !relayAddresses.includes(a)),
       relayAddresses,
+      ownAddressesOnRelayPorts: (options.mediaPorts ?? []).length > 0,
     });
-    const allocationContext: AllocationContext = { metrics: this.metrics, now: this.now, isRelayPort: (port: number) => this.registry.isRelayPort(port) };
+    const mediaPorts = options.mediaPorts ?? [];
+    // Live relay ports (two relayed clients) and the host's SFU media ports: all a relay-ports-only permission reaches.
+    const isRelayPort = (port: number) => this.registry.isRelayPort(port) || mediaPorts.some((range) => port >= range.min && port <= range.max);
+    const allocationContext: AllocationContext = { metrics: this.metrics, now: this.now, isRelayPort };
     this.ctx = {
       options,
       metrics: this.metrics,

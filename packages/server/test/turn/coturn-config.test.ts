@@ -1,7 +1,7 @@
 /**
  * `parley turn-config`'s peer rules, enforced by a real coturn: one address of every default-denied
  * special-purpose range gets 403 Forbidden on CreatePermission, a public peer gets a permission,
- * and an operator's allowed range opens only that range.
+ * and an operator's allowed range and the SFU's announced address open only themselves.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -61,6 +61,8 @@ describe('a real coturn configured by parley turn-config', () => {
         PARLEY_TURN_RELAY_ADDRESS: hostAddress(),
         // An operator's explicit allow: one host of a denied documentation range.
         PARLEY_TURN_ALLOWED_PEERS: '198.51.100.99',
+        // The SFU's announced media address: relayed participants must reach it.
+        PARLEY_SFU_ANNOUNCED_ADDRESS: '203.0.113.50',
       },
       encoding: 'utf8',
       timeout: 20_000,
@@ -108,5 +110,7 @@ describe('a real coturn configured by parley turn-config', () => {
     assert.equal(await permission('8.8.8.8'), 'ok', log.slice(-3000));
     assert.equal(await permission('198.51.100.99'), 'ok', 'allowed by turn.allowedPeers');
     assert.equal(await permission('198.51.100.98'), 403, 'its neighbour stays denied');
+    assert.equal(await permission('203.0.113.50'), 'ok', "the SFU's media address, allowed by turn-config");
+    assert.equal(await permission('203.0.113.51'), 403, 'its neighbour stays denied');
   });
 });

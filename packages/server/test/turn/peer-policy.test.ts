@@ -107,6 +107,32 @@ describe('TURN peer policy on a real server', () => {
   });
 });
 
+describe('TURN toward the host\'s SFU', () => {
+  test('the host\'s own address is reachable on its SFU media ports only: permission, ChannelBind and data there, nowhere else', async () => {
+    const own = ownAddress();
+    const server = await TurnServer.start(turnOptions({ allowedPeers: [], mediaPorts: [{ min: 47882, max: 47883 }] }));
+    const client = await TurnTestClient.udp('127.0.0.1', server.addresses.udp);
+    try {
+      const credentials = restCredentials(SECRET, 'to-the-sfu');
+      assert.equal((await client.authenticated(StunMethod.Allocate, [attr.transport()], credentials)).cls, StunClass.SuccessResponse);
+      const sfu = { address: own, port: 47883, family: 4 as const };
+      assert.equal((await client.request(StunMethod.CreatePermission, [attr.peer(sfu)], credentials)).cls, StunClass.SuccessResponse);
+      assert.equal((await client.request(StunMethod.ChannelBind, [attr.channel(0x4000), attr.peer(sfu)], credentials)).cls, StunClass.SuccessResponse);
+      for (const port of [47881, 47884, 22]) {
+        assert.equal(errorCode(await client.request(StunMethod.ChannelBind, [attr.channel(0x4001), attr.peer({ ...sfu, port })], credentials)), 403, `port ${port}`);
+      }
+      const dropped = server.metrics.packetsDropped;
+      client.indication(StunMethod.Send, [attr.peer({ ...sfu, port: 22 }), attr.data(Buffer.from('to sshd'))]);
+      await client.until(() => server.metrics.packetsDropped === dropped + 1, 'the packet to a port that is not the SFU\'s dropped');
+      // Another private address is still refused, SFU port or not.
+      assert.equal(errorCode(await client.request(StunMethod.CreatePermission, [attr.peer({ address: '10.0.0.1', port: 47882, family: 4 })], credentials)), 403);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});
+
 describe('PeerPolicy and CIDRs', () => {
   const policy = new PeerPolicy({ allowed: [], denied: [], ownAddresses: ['198.51.100.1'], relayAddresses: [] });
 

@@ -162,6 +162,13 @@ describe('parley turn-config', () => {
       assert.match(result.stdout, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'), line);
     }
     assert.doesNotMatch(result.stdout, /allow-loopback-peers/);
+    assert.match(result.stdout, /^# Set sfu\.announcedAddress/m, 'without the SFU address, how to add it');
+  });
+
+  test('the SFU announced address is allowed, so relayed participants reach the SFU', () => {
+    const result = run({ PARLEY_TURN_SECRET: 'the-shared-turn-secret', PARLEY_SFU_ANNOUNCED_ADDRESS: '203.0.113.10' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^allowed-peer-ip=203\.0\.113\.10-203\.0\.113\.10$/m);
   });
 
   test('without a secret: a placeholder and an instruction', () => {

@@ -20,7 +20,7 @@ export function handleChannelBind(ctx: HandlerContext, message: StunMessage, cli
   const number = readChannelNumber(message);
   const peer = peers[0]!;
   if (number === undefined || number < MIN_CHANNEL || number > MAX_CHANNEL) return fail(StunError.BadRequest, 'channel number out of range');
-  if (verdicts[0] === 'relay-ports-only' && !ctx.registry.isRelayPort(peer.port)) {
+  if (verdicts[0] === 'relay-ports-only' && !ctx.allocationContext.isRelayPort(peer.port)) {
     ctx.metrics.permissionsRefused++;
     return fail(StunError.Forbidden, 'peer address not allowed');
   }
