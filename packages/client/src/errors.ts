@@ -11,7 +11,10 @@ export type ClientErrorCode =
   | 'MEDIA_FAILED'
   | 'DEV_MODE_OFF'
   | 'INVALID_RESPONSE'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'RECORDING_UNSUPPORTED'
+  | 'RECORDING_FAILED'
+  | 'RECORDING_NOT_FOUND';
 
 export type ParleyErrorCode = ErrorCode | ClientErrorCode;
 
@@ -21,8 +24,9 @@ export class ParleyError extends Error {
   constructor(
     readonly code: ParleyErrorCode | (string & {}),
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -65,7 +65,8 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
   async function upload(request: IncomingMessage, response: ServerResponse, room: string, claims: TokenClaims, id: string | undefined): Promise<void> {
     const method = request.method ?? 'GET';
     const length = request.headers['content-length'];
-    const bytes = length === undefined ? undefined : Number(length);
+    // A body-less request (the PATCH that only declares Upload-Length) may come without a Content-Length.
+    const bytes = length === undefined ? (request.headers['transfer-encoding'] === undefined ? 0 : undefined) : Number(length);
     if (id === undefined) {
       if (method !== 'POST') return sendError(response, 405, 'METHOD_NOT_ALLOWED', 'create an upload with POST (tus 1.0)');
     } else {
@@ -76,7 +77,7 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
       if (method !== 'HEAD' && method !== 'PATCH') return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on an upload (HEAD, PATCH)`);
     }
     if (method === 'PATCH' || method === 'POST') {
-      if (method === 'PATCH' && bytes === undefined) return sendError(response, 411, 'LENGTH_REQUIRED', 'upload chunks need a Content-Length');
+      if (method === 'PATCH' && bytes === undefined) return sendError(response, 411, 'LENGTH_REQUIRED', 'upload chunks need a Content-Length (no chunked transfer encoding)');
       if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0)) return sendError(response, 400, 'INVALID_MESSAGE', 'invalid Content-Length');
       if ((bytes ?? 0) > options.maxChunkBytes) return sendError(response, 413, 'CHUNK_TOO_LARGE', `upload chunks are limited to ${options.maxChunkBytes} bytes; this one has ${bytes}`);
       const quota = service.ledger.reserve(claims.sub, Math.max(1, bytes ?? 0));

@@ -19,11 +19,14 @@ export class RemuxError extends Error {
 /**
  * MediaRecorder's WebM is written as a live stream: no duration and no cues, so players cannot
  * seek it. `ffmpeg -c copy` into a file rewrites the container (SeekHead, Cues, Duration) without
- * touching a frame. A truncated upload (the browser closed mid-call) is remuxed up to its last
+ * re-encoding a frame. A truncated upload (the browser closed mid-call) is remuxed up to its last
  * complete block. Answers the duration ffprobe reads from the result.
  */
 export async function remuxWebm(tools: RemuxTools, input: string, output: string): Promise<{ durationSeconds: number }> {
-  const { code, stderr } = await run(tools.ffmpegPath, ['-nostdin', '-v', 'error', '-y', '-fflags', '+genpts', '-i', input, '-map', '0', '-c', 'copy', '-f', 'webm', output]);
+  // Chromium's MediaRecorder stamps some consecutive video frames with the same millisecond;
+  // a decoder then reports "non monotonically increasing dts". setts moves such a frame 1 ms on.
+  const args = ['-nostdin', '-v', 'error', '-y', '-fflags', '+genpts', '-i', input, '-map', '0', '-c', 'copy', '-bsf:v', 'setts=ts=max(PTS\\,PREV_OUTPTS+1)', '-f', 'webm', output];
+  const { code, stderr } = await run(tools.ffmpegPath, args);
   // ffmpeg reports a truncated last cluster as an error yet writes everything before it; the
   // probe below decides whether the output is usable.
   if (code !== 0 && code !== 1) throw new RemuxError(`ffmpeg exited with ${code}: ${stderr.slice(-500)}`, 'FFMPEG_FAILED');
