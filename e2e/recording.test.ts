@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
+import { byTestId, click, joinThroughUi, waitForCall } from './harness/web-ui.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 import { counterProblem, RecordingPage, secondsIn } from './harness/recording-page.ts';
 import { decodeErrors, frameAt, probe } from '../packages/server/test/media-tools.ts';
@@ -170,5 +171,55 @@ describe('browser recording across a server crash', () => {
     assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
     t.diagnostic(`killed at second ${killedAt}, acknowledged again at second ${resumedAt}; file ${seconds[0]}..${seconds.at(-1)}, ${listed?.files[0]?.durationSeconds?.toFixed(2)} s`);
     await recorder.page.close();
+  });
+});
+
+describe('recording in the web app', () => {
+  test('the record button only with canRecord; everyone sees the indicator while the call is recorded; the recording of the call plays', async (t) => {
+    const room = 'rec-web';
+    const token = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'rita', name: 'Rita', ttlSeconds: 600, grants: RECORD });
+    const recorder = await joinThroughUi(env.chromium, env.server.url, room, 'Rita', {
+      beforeJoin: (page) =>
+        page.evaluate((token) => {
+          const input = document.querySelector<HTMLTextAreaElement>('[name="token"]');
+          if (!input) throw new Error('no token field');
+          input.value = token;
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+        }, token),
+    });
+    const viewer = await joinThroughUi(env.chromium, env.server.url, room, 'Victor');
+    await waitForCall(recorder, 2);
+    await waitForCall(viewer, 2);
+    const buttonShown = (page: typeof viewer) => page.evaluate((sel) => document.querySelector<HTMLButtonElement>(sel)?.hidden === false, byTestId('toggle-recording'));
+    assert.equal(await buttonShown(recorder), true);
+    assert.equal(await buttonShown(viewer), false, 'no record button without canRecord');
+    const indicator = (page: typeof viewer, text: string | undefined) =>
+      page.waitFor(({ sel, text }) => {
+        const element = document.querySelector<HTMLElement>(sel);
+        return element !== null && element.hidden === (text === undefined) && (text === undefined || element.textContent?.trim() === text);
+      }, { sel: byTestId('recording-indicator'), text }, { timeoutMs: 10_000, what: `the recording indicator ${text ?? 'hidden'}` });
+    await click(recorder, 'toggle-recording');
+    await Promise.all([indicator(recorder, 'Recording (by you)'), indicator(viewer, 'Recording (by Rita)')]);
+    const startedAt = Date.now();
+    // The length of the recording, not a wait for anything.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await click(recorder, 'toggle-recording');
+    const recordedSeconds = (Date.now() - startedAt) / 1000;
+    await Promise.all([indicator(recorder, undefined), indicator(viewer, undefined)]);
+    const bearerToken = await bearer(room);
+    let listed: Listed | undefined;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && listed?.status !== 'ready') {
+      const response = await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${bearerToken}` } });
+      listed = ((await response.json()) as Listed[])[0];
+      if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(listed?.status, 'ready');
+    const { path } = await download(env.server.url, room, listed.id, 'web');
+    const probed = await probe(path);
+    assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp9']);
+    assert.equal(await decodeErrors(path), '');
+    t.diagnostic(`web app recorded the call ~${recordedSeconds.toFixed(1)} s; file ${probed.durationSeconds?.toFixed(2)} s`);
+    await Promise.all([recorder.close(), viewer.close()]);
   });
 });
