@@ -26,11 +26,19 @@ export async function probe(path: string): Promise<Probe> {
   return { durationSeconds: Number.isFinite(duration) ? duration : undefined, streams: parsed.streams ?? [] };
 }
 
-/** `ffmpeg -v error -i FILE -f null -`: what a full decode prints on stderr (empty when clean). */
-export async function decodeErrors(path: string): Promise<string> {
-  const { stderr } = await exec('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+/** `ffmpeg -v error -i FILE [output options] -f null -`: what a full decode prints on stderr (empty when clean). */
+export async function decodeErrors(path: string, outputOptions: string[] = []): Promise<string> {
+  const { stderr } = await exec('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, ...outputOptions, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
   return stderr.trim();
 }
+
+/**
+ * The null muxer's complaint about timestamps ffmpeg made itself: for a variable-frame-rate file
+ * (a browser's capture) it restamps frames on the frame rate it guessed (~25 fps) and two frames
+ * closer than 1/25 s land on one tick. Not a decode error: `-vsync vfr` decodes the same frames
+ * silently.
+ */
+export const NULL_MUXER_RESTAMP = /non monotonically increasing dts to muxer/;
 
 /** One frame decoded after seeking to `seconds` (`ffmpeg -ss S -i FILE -frames:v 1`): its size in bytes as raw video. */
 export async function frameAt(path: string, seconds: number): Promise<number> {

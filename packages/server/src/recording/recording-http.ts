@@ -75,6 +75,8 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
       }
       if (service.activeRecording(room, id)?.startedBy !== claims.sub) return sendError(response, 403, 'PERMISSION_DENIED', 'only the participant who started this upload may write to it');
       if (method !== 'HEAD' && method !== 'PATCH') return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on an upload (HEAD, PATCH)`);
+      // Finished (by its last PATCH or for being idle): its bytes are being remuxed, nothing more is taken.
+      if (method === 'PATCH' && service.activeRecording(room, id)?.status !== 'recording') return sendError(response, 404, 'UPLOAD_NOT_FOUND', `upload ${id} is finished`);
     }
     if (method === 'PATCH' || method === 'POST') {
       if (method === 'PATCH' && bytes === undefined) return sendError(response, 411, 'LENGTH_REQUIRED', 'upload chunks need a Content-Length (no chunked transfer encoding)');
