@@ -112,6 +112,16 @@ describe('browser recording uploads (tus 1.0)', () => {
     watcher.ws.close();
   });
 
+  test('a participant who joins while a recording runs hears of it right after joined', async () => {
+    const bearer = await token('rec-g', 'gina', { grants: RECORD });
+    const id = absolute(server.url, (await tusCreate(server.url, 'rec-g', bearer)).location).split('/').pop() ?? '';
+    const late = await TestClient.joined(server, 'rec-g', 'late');
+    const event = await late.waitFor((m) => m.type === 'recordingChanged', 'recordingChanged after joined');
+    assert.deepEqual(event.type === 'recordingChanged' ? event.recording : undefined, { id, mode: 'browser', status: 'recording', startedBy: 'gina' });
+    assert.ok(late.received.findIndex((m) => m.type === 'joined') < late.received.indexOf(event), 'after joined, so the SDK has a room to tell');
+    late.ws.close();
+  });
+
   test('limits: oversized chunk 413, unknown upload 404, someone else’s 403, wrong offset 409; nothing changes', async () => {
     const bearer = await token('rec-c', 'carol', { grants: RECORD });
     const url = absolute(server.url, (await tusCreate(server.url, 'rec-c', bearer)).location);
