@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
-import { byTestId, click, joinThroughUi, waitForCall } from './harness/web-ui.ts';
+import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 import { counterProblem, RecordingPage, secondsIn } from './harness/recording-page.ts';
-import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
+import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
 import { ServerProcess } from '../packages/server/test/server-process.ts';
 
 const RECORD = { canRecord: true };
@@ -203,6 +203,7 @@ describe('recording in the web app', () => {
     const viewer = await joinThroughUi(env.chromium, env.server.url, room, 'Victor');
     await waitForCall(recorder, 2);
     await waitForCall(viewer, 2);
+    await waitForRemoteVideo(recorder, 'Victor');
     const buttonShown = (page: typeof viewer) => page.evaluate((sel) => document.querySelector<HTMLButtonElement>(sel)?.hidden === false, byTestId('toggle-recording'));
     assert.equal(await buttonShown(recorder), true);
     assert.equal(await buttonShown(viewer), false, 'no record button without canRecord');
@@ -232,7 +233,11 @@ describe('recording in the web app', () => {
     const probed = await probe(path);
     assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp9']);
     await assertDecodes(path);
-    t.diagnostic(`web app recorded the call ~${recordedSeconds.toFixed(1)} s; file ${probed.durationSeconds?.toFixed(2)} s`);
+    // Two 4:3 tiles side by side fill the 1280 px width; one tile alone would be 960 px wide,
+    // centered, leaving the outer eighths the #111 background (17).
+    const halves = await stripBrightness(path, 4, 8);
+    assert.ok(halves.every((level) => level > 30), `both tiles are in the recording (mean level of each eighth: ${halves.join(', ')}; background 17)`);
+    t.diagnostic(`web app recorded the call ~${recordedSeconds.toFixed(1)} s; file ${probed.durationSeconds?.toFixed(2)} s; levels of the eighths at 4 s: ${halves.join(', ')}`);
     await Promise.all([recorder.close(), viewer.close()]);
   });
 });

@@ -45,3 +45,9 @@ export async function frameAt(path: string, seconds: number): Promise<number> {
   const { stdout } = await exec('ffmpeg', ['-nostdin', '-v', 'error', '-ss', String(seconds), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
   return stdout.length;
 }
+
+/** Mean brightness (0-255) of each of `columns` vertical strips of the frame at `seconds`. */
+export async function stripBrightness(path: string, seconds: number, columns: number): Promise<number[]> {
+  const { stdout } = await exec('ffmpeg', ['-nostdin', '-v', 'error', '-ss', String(seconds), '-i', path, '-frames:v', '1', '-vf', `scale=${columns}:1:flags=area,format=gray`, '-f', 'rawvideo', '-'], { encoding: 'buffer' });
+  return [...stdout];
+}
