@@ -14,10 +14,12 @@
 #   redis-server           the cluster backend's tests run a real Redis (killed and restarted)
 #   haproxy                deploy/haproxy is run in front of two nodes by its test
 #   systemd                systemd-analyze verify checks deploy/systemd/parley.service
+#   ffmpeg                 the server remuxes browser recordings (ffmpeg -c copy) and reads their
+#                          duration (ffprobe); the recording tests decode and seek the results
 # PARLEY_SKIP_SYSTEM_PACKAGES=1 skips `ensure` (a machine that provides them another way).
 set -euo pipefail
 
-packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd)
+packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd ffmpeg)
 
 missing() {
   local package

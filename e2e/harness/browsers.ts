@@ -53,6 +53,8 @@ export interface TestBrowser {
   name: BrowserName;
   newPage(): Promise<TestPage>;
   close(): Promise<void>;
+  /** SIGKILL of every process of this browser at once, as a crash: no unload handlers, no close. */
+  kill(): Promise<void>;
 }
 
 export interface LaunchOptions {
@@ -230,6 +232,7 @@ async function launchChromium(executablePath: string, tracked: Tracked, opts: La
       return testPage;
     },
     close,
+    kill: () => forceCleanup(tracked),
   };
 }
 
@@ -304,6 +307,7 @@ async function launchFirefox(executablePath: string, tracked: Tracked, opts: Lau
       return testPage;
     },
     close,
+    kill: () => forceCleanup(tracked),
   };
 }
 

@@ -18,6 +18,16 @@ export const CLIENT_ERROR_CODES = [
   'METHOD_NOT_ALLOWED',
   'INVALID_RESPONSE',
   'INVALID_ARGUMENT',
+  'RECORDING_UNSUPPORTED',
+  'RECORDING_FAILED',
+  'RECORDING_NOT_FOUND',
+  // The recording API's refusals (docs/recording.md).
+  'CHUNK_TOO_LARGE',
+  'LENGTH_REQUIRED',
+  'UPLOAD_NOT_FOUND',
+  'USER_QUOTA_EXCEEDED',
+  'SERVER_QUOTA_EXCEEDED',
+  'RECORDING_ACTIVE',
 ] as const;
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];

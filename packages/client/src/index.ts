@@ -9,6 +9,8 @@ export { Room, type ConnectionState, type ConnectOptions, type RoomEvents, type 
 export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';
+export { chooseMimeType, RECORDING_MIME_TYPES } from './recording/mime-type.js';
+export type { RecordingOptions, StartedRecording } from './recording/room-recordings.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
 export { setLogLevel, type LogLevel } from './log.js';
 export { fetchDevToken, type DevTokenRequest } from './dev-token.js';
@@ -33,4 +35,7 @@ export {
   type VideoCodec,
   type VideoQuality,
   type ConnectionQuality,
+  type RecordingSummary,
+  type RecordingMode,
+  type RecordingStatus,
 } from '@parley/protocol';

@@ -1,4 +1,4 @@
-import type { ConnectionQuality, LeaveReason, Topology, TrackSource } from '@parley/protocol';
+import type { ConnectionQuality, LeaveReason, RecordingSummary, Topology, TrackSource } from '@parley/protocol';
 import type { BitrateDecision, BitratePolicy } from './adaptive-bitrate.js';
 import type { ParleyError } from './errors.js';
 import type { CaptureDefaults } from './local-participant.js';
@@ -37,6 +37,12 @@ export interface RoomEvents {
   /** The session ended; `error` says why when it was not `disconnect()` (replaced, removed, lost). */
   disconnected: (error?: ParleyError) => void;
   error: (error: ParleyError) => void;
+  /** Someone (you included) started a recording, or one changed status (`processing`, `ready`, `failed`). */
+  recordingChanged: (recording: RecordingSummary) => void;
+  /** Bytes of your recording `id` the server has on disk. */
+  recordingProgress: (event: { id: string; acknowledgedBytes: number }) => void;
+  /** Your recording's upload gave up (a quota, the grant, the server away past every retry). */
+  recordingFailed: (event: { id: string; error: ParleyError }) => void;
 }
 
 export interface RoomOptions {

@@ -15,6 +15,8 @@ import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
 import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
+import { httpBase, RoomRecordings, type RecordingOptions, type StartedRecording } from './recording/room-recordings.js';
+import type { RecordingSummary } from '@parley/protocol';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
@@ -53,6 +55,21 @@ export class Room extends TypedEmitter<RoomEvents> {
   private firstFrameWatched = false;
   /** What SFU connections send through: always the current signaling connection. */
   private readonly signalProxy = { request: ((message) => this.requireSignal().request(message)) as SignalClient['request'] };
+  /** The server and token of `connect()`: recordings upload there with it. */
+  private credentials: { url: string; token: string } | undefined;
+  private readonly recordings = new RoomRecordings({
+    endpoint: () => {
+      if (!this.credentials || !this.info) throw new ParleyError('NOT_CONNECTED', 'connect to the room before recording');
+      return { baseUrl: httpBase(this.credentials.url), token: this.credentials.token, room: this.info.name };
+    },
+    localTracks: () => ['camera', 'microphone'].flatMap((source) => this.localParticipant.tracks.get(source as TrackSource) ?? []),
+    callTracks: () => {
+      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : [])))];
+      return { video: all.filter((t) => t.kind === 'video'), audio: all.filter((t) => t.kind === 'audio') };
+    },
+    acknowledged: (id, bytes) => this.emit('recordingProgress', { id, acknowledgedBytes: bytes }),
+    failed: (id, error) => this.emit('recordingFailed', { id, error }),
+  });
 
   constructor(private readonly options: RoomOptions = {}) {
     super();
@@ -108,6 +125,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   async connect(url: string, token: string, options: ConnectOptions = {}): Promise<void> {
     if (this.connectionState !== 'disconnected') throw new ParleyError('ALREADY_JOINED', `the room is ${this.connectionState}`);
     this.setState('connecting');
+    this.credentials = { url, token };
     this.timeline.mark('connect');
     this.connectedAt = performance.now();
     try {
@@ -195,6 +213,25 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit('disconnected');
   }
 
+  /**
+   * Records the call in this browser and uploads it while it records (docs/recording.md); the
+   * token needs the canRecord grant. Everyone in the room gets `recordingChanged`.
+   */
+  startRecording(options: RecordingOptions): Promise<StartedRecording> {
+    this.requireSignal();
+    return this.recordings.start(options);
+  }
+
+  /** Stops a recording this participant started; resolves once the server holds every byte. */
+  stopRecording(id: string): Promise<void> {
+    return this.recordings.stop(id);
+  }
+
+  /** Recordings running in the room now, whoever started them. */
+  get activeRecordings(): RecordingSummary[] {
+    return this.recordings.active;
+  }
+
   /** Sends an application message to everyone (or `to`) in the room over the signaling channel. */
   async sendData(payload: string, options: { topic?: string; to?: string[] } = {}): Promise<void> {
     await this.requireSignal().request({ type: 'sendData', payload, ...options });
@@ -262,6 +299,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'mediaReset':
         this.stopSfu();
         return this.startSfu();
+      case 'recordingChanged':
+        this.recordings.update(event.recording);
+        return this.emit('recordingChanged', event.recording);
       case 'data':
         return this.emit('dataReceived', { from: event.from, payload: event.payload, ...(event.topic === undefined ? {} : { topic: event.topic }) });
       case 'error':

@@ -256,6 +256,15 @@ export const ConnectionQualityEvent = z.object({ ...event, type: z.literal('conn
 /** The SFU lost this room's media (a worker restarted): publish and subscribe again. */
 export const MediaResetEvent = z.object({ ...event, type: z.literal('mediaReset') });
 
+export const RecordingMode = z.enum(['browser', 'tracks', 'composite']);
+export type RecordingMode = z.infer<typeof RecordingMode>;
+export const RecordingStatus = z.enum(['recording', 'processing', 'ready', 'failed']);
+export type RecordingStatus = z.infer<typeof RecordingStatus>;
+export const RecordingSummary = z.object({ id: z.string().check(z.maxLength(64)), mode: RecordingMode, status: RecordingStatus, startedBy: Identity });
+export type RecordingSummary = z.infer<typeof RecordingSummary>;
+/** A recording in this room started or changed status (consent: everyone is told, and newcomers on joining). */
+export const RecordingChangedEvent = z.object({ ...event, type: z.literal('recordingChanged'), recording: RecordingSummary });
+
 export const ServerMessage = z.discriminatedUnion('type', [
   JoinedResponse,
   IceServersResponse,
@@ -266,6 +275,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   LayersWantedEvent,
   TopologyChangedEvent,
   MediaResetEvent,
+  RecordingChangedEvent,
   ConnectionQualityEvent,
   TrackDeliveredEvent,
   PongResponse,

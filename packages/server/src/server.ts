@@ -3,13 +3,15 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describeConfig, resolveConfig, type ServerConfig, type ServerConfigInput } from './config/config.js';
-import { createRequestHandler } from './http/routes.js';
+import { createRequestHandler, sendError, sendJson } from './http/routes.js';
 import { loadTls } from './http/tls.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import type { NodeAgent } from './cluster/node-agent.js';
 import { createClusterAgent, relaySecret } from './cluster/start-cluster.js';
 import { RoomRegistry } from './rooms/room-registry.js';
+import { createRecordingRoutes } from './recording/recording-http.js';
+import { RecordingService } from './recording/recording-service.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
 import { startSfu } from './sfu/start.js';
@@ -76,7 +78,12 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     // Should this node die, the node that takes an `auto` room over starts it as it was here.
     media.onTopologyChanged((room, topology) => cluster.recordTopology(room.name, topology));
   }
-  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing };
+  const recordings = new RecordingService({ settings: config.recording, rooms, logger });
+  // Unfinished uploads of the last run are armed again; a broken directory fails uploads, not the start.
+  await recordings.start().catch((error: unknown) => logger.error('recordings: could not recover the directory', { error }));
+  const recordingRoutes = createRecordingRoutes({ service: recordings, apiKeys: config.apiKeys, maxChunkBytes: config.recording.maxChunkBytes, sendError, sendJson });
+  const recordingEvents = (room: string) => recordings.eventsFor(room);
+  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -146,6 +153,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      await recordings.close();
     },
   };
 }

@@ -9,6 +9,7 @@ import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
 import { describeError } from './errors.ts';
 import { ParticipantGrid } from './participant-grid.ts';
 import { inviteLink } from './room-name.ts';
+import { createRecordingControls } from './recording-controls.ts';
 import { createStatsPanel } from './stats-panel.ts';
 import { ParticipantTile } from './tiles.ts';
 
@@ -47,6 +48,13 @@ export function createCallPage(options: CallPageOptions): View {
     banners,
     onLeave: options.onLeave,
     onLocalMediaChanged: syncSelfView,
+  });
+
+  const recording = createRecordingControls({
+    root: element,
+    room,
+    banners,
+    nameOf: (identity) => (identity === local.identity ? 'you' : displayNameOf(room.remoteParticipants.get(identity) ?? { name: '', identity })),
   });
 
   // The connection notice: reconnecting matters more than the adaptive bitrate lowering our video.
@@ -160,6 +168,7 @@ export function createCallPage(options: CallPageOptions): View {
       panels.closeAll();
       devicePicker.dispose();
       controls.dispose();
+      recording.dispose();
       grid.dispose();
       banners.setNotice(undefined);
     },

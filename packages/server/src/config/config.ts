@@ -206,6 +206,27 @@ export const ServerConfigSchema = z
       .prefault({})
       .refine((cluster) => cluster.nodeTtlMs >= 2 * cluster.heartbeatMs, 'cluster.nodeTtlMs must be at least twice cluster.heartbeatMs (one lost heartbeat must not expire a node)')
       .refine((cluster) => cluster.redisUrl !== undefined || cluster.roles.includes('media'), 'a node without cluster.redisUrl is the whole cluster: its cluster.roles must include media'),
+    /** Browser recordings (docs/recording.md): where they are kept and the upload limits. */
+    recording: z
+      .object({
+        /** Local directory of recordings and uploads in progress (created at the first upload). */
+        directory: z.string().min(1).default('parley-recordings'),
+        /** Finished recordings older than this are deleted (0: kept until deleted). */
+        retentionDays: z.coerce.number().min(0).default(30),
+        /** Largest body of one upload request (PATCH). */
+        maxChunkBytes: Count.default(16 * 1024 * 1024),
+        /** Bytes one identity may keep (uploads in progress and recordings), over every room. */
+        quotaBytesPerUser: Count.default(2 * 1024 ** 3),
+        /** Bytes the whole server may keep. */
+        quotaBytesPerServer: Count.default(50 * 1024 ** 3),
+        /** An upload that receives nothing for this long (its browser closed) is finished with what it has. */
+        idleFinishSeconds: z.coerce.number().positive().default(60),
+        /** The ffmpeg and ffprobe executables (Debian's `ffmpeg` package). */
+        ffmpegPath: z.string().min(1).default('ffmpeg'),
+        ffprobePath: z.string().min(1).default('ffprobe'),
+      })
+      .strict()
+      .prefault({}),
     /** Signed POSTs of room events (docs/webhooks.md). */
     webhooks: z
       .object({
@@ -307,6 +328,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_DRAIN_SECONDS', ['cluster', 'drainSeconds'], String],
     ['PARLEY_WEBHOOK_URLS', ['webhooks', 'urls'], list],
     ['PARLEY_WEBHOOK_SECRET', ['webhooks', 'secret'], String],
+    ['PARLEY_RECORDING_DIR', ['recording', 'directory'], String],
+    ['PARLEY_RECORDING_RETENTION_DAYS', ['recording', 'retentionDays'], String],
+    ['PARLEY_RECORDING_MAX_CHUNK_BYTES', ['recording', 'maxChunkBytes'], String],
+    ['PARLEY_RECORDING_QUOTA_USER_BYTES', ['recording', 'quotaBytesPerUser'], String],
+    ['PARLEY_RECORDING_QUOTA_SERVER_BYTES', ['recording', 'quotaBytesPerServer'], String],
+    ['PARLEY_RECORDING_IDLE_FINISH_SECONDS', ['recording', 'idleFinishSeconds'], String],
   ];
   for (const [name, path, convert] of table) {
     const value = env[name];

@@ -22,6 +22,8 @@ export interface HttpContext {
   serverVersion: string;
   startedAt: number;
   cluster: { healthy: boolean; liveNodes: number; backendKind: string; state: 'serving' | 'draining' };
+  /** `/api/rooms/{room}/recordings...` (recording/recording-http.ts): true when it answered. */
+  recordingRoutes?: (request: IncomingMessage, response: ServerResponse, path: string) => Promise<boolean>;
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -68,6 +70,7 @@ export function createRequestHandler(ctx: HttpContext): (request: IncomingMessag
     if (route === 'GET /metrics') return serveMetrics(ctx, request, response);
     if (route === 'POST /api/dev/token') return handleDevToken(ctx, devTokenLimiter, request, response);
     if (await networkTest.handle(request, response, path, clientIp(request, ctx.config.behindTlsProxy))) return;
+    if (ctx.recordingRoutes && (await ctx.recordingRoutes(request, response, path))) return;
     if (path.startsWith('/api/')) return sendError(response, 404, 'NOT_FOUND', `no API route ${route}`);
     if (request.method === 'GET' || request.method === 'HEAD') return files.serve(path, request, response);
     return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`);

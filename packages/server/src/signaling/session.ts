@@ -38,6 +38,8 @@ export interface SessionContext {
   builtInTurn?: { urls: readonly string[]; secret: string } | undefined;
   /** Cluster mode (Redis): where rooms live, and how to carry a join to another node. */
   routing?: ClusterRouting | undefined;
+  /** `recordingChanged` for the recordings running in a room, told to whoever joins it (consent). */
+  recordingEvents?: (room: string) => ServerMessage[];
 }
 
 export interface ClusterRouting {
@@ -366,6 +368,7 @@ export class SignalingSession implements ParticipantLink {
     for (const other of room.others(participant.identity)) {
       if (other.connectionQuality) this.send({ v: PROTOCOL_VERSION, type: 'connectionQuality', identity: other.identity, quality: other.connectionQuality });
     }
+    for (const event of this.ctx.recordingEvents?.(room.name) ?? []) this.send(event);
   }
 
   /** ICE servers with fresh TURN credentials, and how long those stay valid. */

@@ -1,0 +1,243 @@
+/**
+ * Browser recording end to end (docs/recording.md): real Chromium and Firefox record through the
+ * SDK (MediaRecorder, tus uploads while recording), the server remuxes, and ffprobe/ffmpeg check
+ * the files. The recorded "camera" is a canvas drawing the seconds since the page started as
+ * bars, so a file can be checked for missing and repeated seconds (harness/recording-page.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
+import { launchBrowser } from './harness/browsers.ts';
+import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
+import { useCallEnvironment } from './harness/environment.ts';
+import { counterProblem, RecordingPage, secondsIn } from './harness/recording-page.ts';
+import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
+import { ServerProcess } from '../packages/server/test/server-process.ts';
+
+const RECORD = { canRecord: true };
+const FPS = 4;
+const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-rec-'));
+const env = useCallEnvironment({ recording: { directory: join(dir, 'store'), idleFinishSeconds: 3 } });
+after(() => rm(dir, { recursive: true, force: true }));
+
+interface Listed {
+  id: string;
+  status: string;
+  mimeType?: string;
+  files: Array<{ url: string; bytes: number; durationSeconds: number | null }>;
+}
+
+async function bearer(room: string): Promise<string> {
+  return createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'checker', ttlSeconds: 600, grants: RECORD });
+}
+
+/** The recording as listed, and its file downloaded with the bearer token. */
+async function download(serverUrl: string, room: string, id: string, name: string): Promise<{ listed: Listed; path: string }> {
+  const token = await bearer(room);
+  const response = await fetch(`${serverUrl}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } });
+  const listed = ((await response.json()) as Listed[]).find((r) => r.id === id);
+  assert.ok(listed, `recording ${id} is listed`);
+  const file = listed.files[0];
+  assert.ok(file, 'it has a file');
+  const body = await fetch(new URL(file.url, serverUrl), { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(body.status, 200);
+  const path = join(dir, `${name}.webm`);
+  await writeFile(path, new Uint8Array(await body.arrayBuffer()));
+  return { listed, path };
+}
+
+/** Checks codecs, duration and a clean decode; answers how many restamping notes the plain decode printed. */
+async function assertPlayable(path: string, truthSeconds: number, codecs: string[]): Promise<number> {
+  const probed = await probe(path);
+  assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), codecs);
+  const duration = probed.durationSeconds ?? 0;
+  assert.ok(Math.abs(duration - truthSeconds) < 1, `duration ${duration.toFixed(2)} s, truth ${truthSeconds.toFixed(2)} s`);
+  return assertDecodes(path);
+}
+
+/**
+ * `ffmpeg -v error -i FILE -f null -` prints nothing but the null muxer's restamping note
+ * (NULL_MUXER_RESTAMP) for a variable-frame-rate capture, and with -vsync vfr nothing at all.
+ * Answers how many such notes it printed.
+ */
+async function assertDecodes(path: string): Promise<number> {
+  const lines = (await decodeErrors(path)).split('\n').filter((line) => line !== '');
+  assert.deepEqual(lines.filter((line) => !NULL_MUXER_RESTAMP.test(line)), [], 'ffmpeg decodes it without an error');
+  assert.equal(await decodeErrors(path, ['-vsync', 'vfr']), '', 'every frame decodes, with its own timestamp');
+  return lines.length;
+}
+
+describe('browser recording', () => {
+  test('Chromium, 20 s: VP9 + Opus, duration within 1 s, decodes, seeks to 10 s, no missing or repeated second; everyone is told, a participant without the grant is refused', async (t) => {
+    const room = 'rec-chromium';
+    const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'alice', RECORD);
+    const viewer = await RecordingPage.open(env.chromium, env.server.url, room, 'bob', {});
+    assert.match(await viewer.tryStart(), /^PERMISSION_DENIED: .*canRecord/);
+    const started = await recorder.start();
+    assert.equal(started.mimeType, 'video/webm;codecs=vp9,opus');
+    await viewer.waitForEvent('alice:recording', 5000);
+    assert.deepEqual((await viewer.state()).active, ['alice:recording'], 'the viewer’s SDK lists it as running (the indicator)');
+    await recorder.page.waitFor(() => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > 0, undefined, { timeoutMs: 5000, what: 'a first acknowledged chunk' });
+    const beforeStop = await recorder.counter();
+    await recorder.waitForCounter(beforeStop + 20);
+    const stoppedAt = await recorder.stop(started.id);
+    await viewer.waitForEvent('alice:ready', 20_000);
+    assert.deepEqual((await viewer.state()).active, []);
+    const { listed, path } = await download(env.server.url, room, started.id, 'chromium');
+    assert.equal(listed.mimeType, 'video/webm;codecs=vp9,opus');
+    const truth = (stoppedAt - started.at) / 1000;
+    const notes = await assertPlayable(path, truth, ['audio:opus', 'video:vp9']);
+    assert.equal(await frameAt(path, 10), 320 * 240, 'a whole frame decoded after seeking to 10 s');
+    const seconds = await secondsIn(path, FPS);
+    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s, file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${seconds.at(-1)}, null-muxer restamping notes ${notes}`);
+    await Promise.all([recorder.page.close(), viewer.page.close()]);
+  });
+
+  test('Firefox: falls back to VP8 + Opus, says so, and the file plays', async (t) => {
+    const room = 'rec-firefox';
+    const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
+    const started = await recorder.start();
+    assert.equal(started.mimeType, 'video/webm;codecs=vp8,opus');
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 6);
+    const stoppedAt = await recorder.stop(started.id);
+    await recorder.waitForEvent('fox:ready', 20_000);
+    const { path, listed } = await download(env.server.url, room, started.id, 'firefox');
+    await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp8']);
+    t.diagnostic(`Firefox recorded ${listed.mimeType}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
+    await recorder.page.close();
+  });
+
+  test('the recording browser killed mid-call: what the server acknowledged is in the stored file, which plays to that point', async (t) => {
+    const room = 'rec-crash';
+    const browser = await launchBrowser('chromium');
+    try {
+      const recorder = await RecordingPage.open(browser, env.server.url, room, 'carol', RECORD);
+      const watcher = await RecordingPage.open(env.chromium, env.server.url, room, 'dave', {});
+      const started = await recorder.start();
+      const from = await recorder.counter();
+      await recorder.waitForCounter(from + 8);
+      const before = await recorder.state();
+      assert.ok(before.acknowledged > 0);
+      await browser.kill();
+      await watcher.waitForEvent('carol:ready', 20_000);
+      const { path, listed } = await download(env.server.url, room, started.id, 'crash');
+      await assertDecodes(path);
+      const seconds = await secondsIn(path, FPS);
+      assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+      const last = seconds.at(-1) ?? -1;
+      // A chunk holds the second before it was handed over (1 s timeslice): the acknowledged
+      // bytes hold the counter up to at most two seconds before the one shown at their ack.
+      assert.ok(last >= before.counterAtLastAck - 2, `the file reaches second ${last}; the last ack seen came at second ${before.counterAtLastAck}`);
+      assert.ok((listed.files[0]?.bytes ?? 0) >= before.acknowledged * 0.9, 'the remuxed file is about as large as the acknowledged bytes, or larger');
+      t.diagnostic(`acknowledged ${before.acknowledged} bytes (at second ${before.counterAtLastAck}); stored ${listed.files[0]?.bytes} bytes reaching second ${last}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
+      await watcher.page.close();
+    } finally {
+      await browser.kill();
+    }
+  });
+});
+
+describe('browser recording across a server crash', () => {
+  let server: ServerProcess | undefined;
+  const store = join(dir, 'crash-store');
+  before(async () => {
+    server = await ServerProcess.start({ port: 0, host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' }, reconnectGraceSeconds: 5, recording: { directory: store } });
+  });
+  after(() => server?.kill());
+
+  test('kill -9 of the server mid-upload, restarted on its port: the SDK resumes and the file has no missing or repeated second', async (t) => {
+    if (!server) throw new Error('no server');
+    const url = server.url;
+    const room = 'rec-restart';
+    const recorder = await RecordingPage.open(env.chromium, url, room, 'erin', RECORD);
+    const started = await recorder.start();
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 7);
+    const acknowledgedBeforeKill = (await recorder.state()).acknowledged;
+    await server.kill();
+    const killedAt = await recorder.counter();
+    server = await ServerProcess.start({ port: Number(new URL(url).port), host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' }, reconnectGraceSeconds: 5, recording: { directory: store } });
+    await recorder.page.waitFor((bytes) => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > bytes, acknowledgedBeforeKill, { timeoutMs: 20_000, what: 'an acknowledgement from the restarted server' });
+    const resumedAt = await recorder.counter();
+    await recorder.waitForCounter(from + 20);
+    const stoppedAt = await recorder.stop(started.id);
+    const state = await recorder.state();
+    assert.deepEqual(state.failures, []);
+    let listed: Listed | undefined;
+    const token = await bearer(room);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const response = await fetch(`${url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } });
+      listed = ((await response.json()) as Listed[]).find((r) => r.id === started.id);
+      if (listed?.status === 'ready') break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(listed?.status, 'ready');
+    const { path } = await download(url, room, started.id, 'restart');
+    await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp9']);
+    const seconds = await secondsIn(path, FPS);
+    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+    t.diagnostic(`killed at second ${killedAt}, acknowledged again at second ${resumedAt}; file ${seconds[0]}..${seconds.at(-1)}, ${listed?.files[0]?.durationSeconds?.toFixed(2)} s`);
+    await recorder.page.close();
+  });
+});
+
+describe('recording in the web app', () => {
+  test('the record button only with canRecord; everyone sees the indicator while the call is recorded; the recording of the call plays', async (t) => {
+    const room = 'rec-web';
+    const token = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'rita', name: 'Rita', ttlSeconds: 600, grants: RECORD });
+    const recorder = await joinThroughUi(env.chromium, env.server.url, room, 'Rita', {
+      beforeJoin: (page) =>
+        page.evaluate((token) => {
+          const input = document.querySelector<HTMLTextAreaElement>('[name="token"]');
+          if (!input) throw new Error('no token field');
+          input.value = token;
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+        }, token),
+    });
+    const viewer = await joinThroughUi(env.chromium, env.server.url, room, 'Victor');
+    await waitForCall(recorder, 2);
+    await waitForCall(viewer, 2);
+    await waitForRemoteVideo(recorder, 'Victor');
+    const buttonShown = (page: typeof viewer) => page.evaluate((sel) => document.querySelector<HTMLButtonElement>(sel)?.hidden === false, byTestId('toggle-recording'));
+    assert.equal(await buttonShown(recorder), true);
+    assert.equal(await buttonShown(viewer), false, 'no record button without canRecord');
+    const indicator = (page: typeof viewer, text: string | undefined) =>
+      page.waitFor(({ sel, text }) => {
+        const element = document.querySelector<HTMLElement>(sel);
+        return element !== null && element.hidden === (text === undefined) && (text === undefined || element.textContent?.trim() === text);
+      }, { sel: byTestId('recording-indicator'), text }, { timeoutMs: 10_000, what: `the recording indicator ${text ?? 'hidden'}` });
+    await click(recorder, 'toggle-recording');
+    await Promise.all([indicator(recorder, 'Recording (by you)'), indicator(viewer, 'Recording (by Rita)')]);
+    const startedAt = Date.now();
+    // The length of the recording, not a wait for anything.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await click(recorder, 'toggle-recording');
+    const recordedSeconds = (Date.now() - startedAt) / 1000;
+    await Promise.all([indicator(recorder, undefined), indicator(viewer, undefined)]);
+    const bearerToken = await bearer(room);
+    let listed: Listed | undefined;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && listed?.status !== 'ready') {
+      const response = await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${bearerToken}` } });
+      listed = ((await response.json()) as Listed[])[0];
+      if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(listed?.status, 'ready');
+    const { path } = await download(env.server.url, room, listed.id, 'web');
+    const probed = await probe(path);
+    assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp9']);
+    await assertDecodes(path);
+    // Two 4:3 tiles side by side fill the 1280 px width; one tile alone would be 960 px wide,
+    // centered, leaving the outer eighths the #111 background (17).
+    const halves = await stripBrightness(path, 4, 8);
+    assert.ok(halves.every((level) => level > 30), `both tiles are in the recording (mean level of each eighth: ${halves.join(', ')}; background 17)`);
+    t.diagnostic(`web app recorded the call ~${recordedSeconds.toFixed(1)} s; file ${probed.durationSeconds?.toFixed(2)} s; levels of the eighths at 4 s: ${halves.join(', ')}`);
+    await Promise.all([recorder.close(), viewer.close()]);
+  });
+});

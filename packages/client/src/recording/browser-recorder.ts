@@ -1,0 +1,143 @@
+import { DetailedError, Upload } from 'tus-js-client';
+import { knownErrorCode, ParleyError, type ParleyErrorCode } from '../errors.js';
+import { chooseMimeType, DEFAULT_RECORDING_BITS_PER_SECOND, DEFAULT_TIMESLICE_MS } from './mime-type.js';
+import { RecorderSource } from './recorder-source.js';
+
+export interface BrowserRecorderOptions {
+  /** e.g. https://host/api/rooms/demo/recordings/uploads */
+  endpoint: string;
+  token: string;
+  stream: MediaStream;
+  source: 'self' | 'call';
+  /** Preferred MediaRecorder mime type; falls back along Parley's list when unsupported. */
+  mimeType?: string;
+  videoBitsPerSecond?: number;
+  timesliceMs?: number;
+  /** Largest PATCH body (the server's `recording.maxChunkBytes` must allow it). */
+  chunkBytes?: number;
+  /** Each acknowledged offset: every byte before it is on the server's disk. */
+  onAcknowledged?: (bytes: number) => void;
+  /** The upload gave up (a 4xx such as a quota, or the server away past every retry). */
+  onFailed?: (error: ParleyError) => void;
+}
+
+/**
+ * Retries after a network drop or a server restart: quickly at first, then every 3 s for about
+ * two minutes. Each retry asks the server (HEAD) for its offset and sends from there.
+ */
+const RETRY_DELAYS_MS = [0, 250, 500, 1000, 2000, ...Array.from({ length: 40 }, () => 3000)];
+
+/**
+ * One browser recording: MediaRecorder over `stream`, its chunks uploaded while it records
+ * (tus 1.0 with tus-js-client, length declared at the end).
+ */
+export class BrowserRecorder {
+  readonly mimeType: string;
+  private readonly recorder: MediaRecorder;
+  private readonly source = new RecorderSource();
+  private readonly upload: Upload;
+  private acknowledged = 0;
+  private readonly finished: Promise<void>;
+  private failure: ParleyError | undefined;
+
+  private constructor(
+    private readonly options: BrowserRecorderOptions,
+    mimeType: string,
+    created: { resolve: (url: string) => void; reject: (error: ParleyError) => void },
+  ) {
+    this.mimeType = mimeType;
+    this.recorder = new MediaRecorder(options.stream, { mimeType, videoBitsPerSecond: options.videoBitsPerSecond ?? DEFAULT_RECORDING_BITS_PER_SECOND });
+    this.recorder.addEventListener('dataavailable', (event) => this.source.push(event.data));
+    let settle: { resolve: () => void; reject: (error: ParleyError) => void } | undefined;
+    this.finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.finished.catch(() => undefined);
+    const source = this.source;
+    this.upload = new Upload(new Blob(), {
+      endpoint: options.endpoint,
+      headers: { authorization: `Bearer ${options.token}` },
+      metadata: { filetype: mimeType, source: options.source },
+      uploadLengthDeferred: true,
+      chunkSize: options.chunkBytes ?? 8 * 1024 * 1024,
+      retryDelays: RETRY_DELAYS_MS,
+      storeFingerprintForResuming: false,
+      fileReader: { openFile: async () => source },
+      onShouldRetry: (error) => {
+        const status = error.originalResponse?.getStatus() ?? 0;
+        return status === 0 || status >= 500 || status === 409 || status === 423;
+      },
+      onUploadUrlAvailable: () => created.resolve(this.upload.url ?? ''),
+      onChunkComplete: (_size, accepted) => {
+        this.acknowledged = accepted;
+        options.onAcknowledged?.(accepted);
+      },
+      onSuccess: () => settle?.resolve(),
+      onError: (error) => {
+        const failure = uploadError(error);
+        this.failure = failure;
+        created.reject(failure);
+        settle?.reject(failure);
+        if (this.recorder.state !== 'inactive') this.recorder.stop();
+        options.onFailed?.(failure);
+      },
+    });
+  }
+
+  /** Starts recording and the upload; resolves with the recording's id once the server created it. */
+  static async start(options: BrowserRecorderOptions): Promise<BrowserRecorder> {
+    if (typeof MediaRecorder === 'undefined') throw new ParleyError('RECORDING_UNSUPPORTED', 'this browser has no MediaRecorder');
+    const mimeType = chooseMimeType((type) => MediaRecorder.isTypeSupported(type), options.mimeType);
+    if (!mimeType) throw new ParleyError('RECORDING_UNSUPPORTED', 'this browser records no WebM format');
+    let created!: { resolve: (url: string) => void; reject: (error: ParleyError) => void };
+    const url = new Promise<string>((resolve, reject) => (created = { resolve, reject }));
+    const recorder = new BrowserRecorder(options, mimeType, created);
+    recorder.upload.start();
+    recorder.recorder.start(options.timesliceMs ?? DEFAULT_TIMESLICE_MS);
+    try {
+      recorder.uploadUrl = await url;
+    } catch (error) {
+      if (recorder.recorder.state !== 'inactive') recorder.recorder.stop();
+      throw error;
+    }
+    return recorder;
+  }
+
+  uploadUrl = '';
+
+  /** The server's recording id (the upload's id). */
+  get id(): string {
+    return this.uploadUrl.split('/').pop() ?? '';
+  }
+
+  get acknowledgedBytes(): number {
+    return this.acknowledged;
+  }
+
+  /** Stops recording; resolves once every byte is on the server (which then remuxes the file). */
+  async stop(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.recorder.state !== 'inactive') {
+      const stopped = new Promise<void>((resolve) => this.recorder.addEventListener('stop', () => resolve(), { once: true }));
+      this.recorder.stop();
+      await stopped;
+    }
+    this.source.end();
+    await this.finished;
+  }
+}
+
+function uploadError(error: Error): ParleyError {
+  if (error instanceof DetailedError && error.originalResponse) {
+    const status = error.originalResponse.getStatus();
+    let code: ParleyErrorCode = 'RECORDING_FAILED';
+    let message = error.originalResponse.getBody();
+    try {
+      const parsed = JSON.parse(message) as { error?: { code?: string; message?: string } };
+      if (parsed.error?.code !== undefined) code = knownErrorCode(parsed.error.code);
+      message = parsed.error?.message ?? message;
+    } catch {
+      // A tus error body is plain text.
+    }
+    return new ParleyError(code, `recording upload refused (${status}): ${message.trim()}`, { cause: error });
+  }
+  return new ParleyError('RECORDING_FAILED', `recording upload failed: ${error.message}`, { cause: error });
+}

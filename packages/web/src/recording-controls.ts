@@ -1,0 +1,85 @@
+// Recording in the call page: the header's indicator, shown to everyone while anyone records
+// (consent), and the record button, shown to those whose token has the canRecord grant. The
+// button records the call as this person sees it (every tile, everyone's audio), uploaded while
+// it records (docs/recording.md).
+
+import type { RecordingSummary, Room } from '@parley/client';
+import type { Banners } from './banners.ts';
+import { findPart } from './dom.ts';
+import { describeError } from './errors.ts';
+
+export interface RecordingControlsOptions {
+  root: HTMLElement;
+  room: Room;
+  banners: Banners;
+  /** Display name of an identity, for "Recording (by Alice)". */
+  nameOf(identity: string): string;
+}
+
+/** The indicator's text for the recordings running now; undefined when none is. */
+export function recordingNotice(running: RecordingSummary[], nameOf: (identity: string) => string): string | undefined {
+  if (running.length === 0) return undefined;
+  const names = [...new Set(running.map((r) => nameOf(r.startedBy)))];
+  return `Recording (by ${names.join(', ')})`;
+}
+
+export function createRecordingControls(options: RecordingControlsOptions): { dispose(): void } {
+  const { room, banners } = options;
+  const indicator = findPart(options.root, 'recording-indicator', HTMLElement);
+  const indicatorText = findPart(options.root, 'recording-text', HTMLElement);
+  const button = findPart(options.root, 'toggle-recording', HTMLButtonElement);
+  button.hidden = room.localParticipant.grants?.canRecord !== true;
+  let own: string | undefined;
+  let busy = false;
+
+  const show = (): void => {
+    const text = recordingNotice(room.activeRecordings, options.nameOf);
+    indicator.hidden = text === undefined;
+    indicatorText.textContent = text ?? '';
+    button.setAttribute('aria-pressed', String(own !== undefined));
+    button.title = own ? 'Stop recording' : 'Record the call';
+    button.disabled = busy;
+  };
+
+  const onClick = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    show();
+    try {
+      if (own) {
+        const id = own;
+        own = undefined;
+        await room.stopRecording(id);
+        banners.announce('Recording stopped: it is being prepared for download');
+      } else {
+        own = (await room.startRecording({ mode: 'browser', source: 'call' })).id;
+        banners.announce('Recording started');
+      }
+    } catch (error) {
+      banners.showError(describeError(error));
+    } finally {
+      busy = false;
+      show();
+    }
+  };
+  const click = () => void onClick();
+  button.addEventListener('click', click);
+  const changed = (recording: RecordingSummary): void => {
+    if (recording.id === own && recording.status !== 'recording') own = undefined;
+    show();
+  };
+  const failed = ({ id }: { id: string }): void => {
+    if (id === own) own = undefined;
+    show();
+  };
+  room.on('recordingChanged', changed);
+  room.on('recordingFailed', failed);
+  show();
+  return {
+    dispose() {
+      button.removeEventListener('click', click);
+      room.off('recordingChanged', changed);
+      room.off('recordingFailed', failed);
+    },
+  };
+}
