@@ -10,8 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +18,7 @@ import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { SdkParticipant } from './harness/participant.ts';
 import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
+import { hostIpv4 } from '../packages/server/test/helpers.ts';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const ALLOWED_PEERS = ['127.0.0.1/32'];
@@ -74,23 +74,6 @@ async function assertRelayedCall(a: SdkParticipant, b: SdkParticipant, relayPort
   }
   const before = await a.framesFrom(b.identity);
   await a.waitForMediaFrom(b.identity, before + 10);
-}
-
-/** The host's first non-loopback IPv4 address (where the SFU's candidates are). */
-function hostIpv4(): string {
-  const address = Object.values(networkInterfaces())
-    .flatMap((entries) => entries ?? [])
-    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
-  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
-  return address;
-}
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
 }
 
 let chromium: TestBrowser;
@@ -213,7 +196,7 @@ describe('relay-only call through a real coturn configured by `parley turn-confi
   before(async () => {
     if (spawnSync('which', ['turnserver']).status !== 0) throw new Error('turnserver is missing: apt-get install -y coturn (.ci/run installs it)');
     dir = mkdtempSync(join(tmpdir(), 'parley-coturn-'));
-    const port = await freePort();
+    const port = await freeUdpPort();
     const env = {
       PATH: process.env.PATH ?? '',
       PARLEY_TURN_SECRET: SECRET,

@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { createSocket } from 'node:dgram';
+import { freeUdpPort } from '../../packages/server/test/helpers.ts';
 import { createServer, type AddressInfo } from 'node:net';
 import { appendFileSync } from 'node:fs';
 import { createLogger, DEV_API_SECRET, startServer, type Logger, type RunningServer, type ServerConfigInput } from '@parley/server';
@@ -82,13 +82,7 @@ function ready<T>(value: T | undefined, what: string): T {
 }
 
 /** A UDP port nothing listens on right now, for the SFU of one test file. */
-export async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
+export { freeUdpPort };
 
 /** A TCP port nothing listens on right now, e.g. so a restarted server can come back at the same URL. */
 export async function freeTcpPort(): Promise<number> {

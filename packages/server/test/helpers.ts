@@ -1,3 +1,5 @@
+import { createSocket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, type ServerMessage } from '@parley/protocol';
 import { createToken, DEV_API_KEY, DEV_API_SECRET, silentLogger, startServer, type RunningServer, type ServerConfigInput } from '../src/index.ts';
@@ -97,4 +99,22 @@ export class TestClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A UDP port free on 127.0.0.1 right now (bound, read, released). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** The host's first non-loopback IPv4 address (where the SFU's candidates are; TURN tests relay from it). */
+export function hostIpv4(): string {
+  const address = Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
+  return address;
 }

@@ -13,7 +13,7 @@ import { createToken, type RunningServer } from '../src/index.ts';
 import { buildNack, buildPli, parseRtcp } from '../src/sfu/rtp/rtcp.ts';
 import { isRtcp, marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../src/sfu/rtp/rtp.ts';
 import type { WorkerPool } from '../src/sfu/worker-pool.ts';
-import { TEST_KEY, TEST_SECRET, TestClient, startTestServer } from './helpers.ts';
+import { freeUdpPort, TEST_KEY, TEST_SECRET, TestClient, startTestServer } from './helpers.ts';
 import { sample, scrape } from './metrics-text.ts';
 
 const MEDIA_TIMEOUT_MS = 10_000;
@@ -40,13 +40,6 @@ after(async () => {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 async function until(condition: () => boolean, what: string, timeoutMs = MEDIA_TIMEOUT_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs;

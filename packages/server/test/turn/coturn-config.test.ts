@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { freeUdpPort, hostIpv4 } from '../helpers.ts';
 import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from './turn-client.ts';
 
 const cli = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
@@ -21,26 +21,6 @@ const DENIED = [
   '0.1.2.3', '10.9.8.7', '100.64.0.1', '127.0.0.2', '169.254.169.254', '172.16.5.4', '192.0.0.170', '192.0.2.1',
   '192.88.99.1', '192.168.1.1', '198.18.0.1', '198.51.100.7', '203.0.113.7', '224.0.0.251', '250.1.2.3',
 ];
-
-/**
- * The host's non-loopback IPv4 address, coturn's relay address here: relaying from 127.0.0.1 coturn
- * refuses every non-loopback peer, whatever its lists say.
- */
-function hostAddress(): string {
-  const address = Object.values(networkInterfaces())
-    .flatMap((entries) => entries ?? [])
-    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
-  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
-  return address;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 describe('a real coturn configured by parley turn-config', () => {
   let coturn: ChildProcess | undefined;
@@ -58,7 +38,8 @@ describe('a real coturn configured by parley turn-config', () => {
         PARLEY_TURN_SECRET: SECRET,
         PARLEY_TURN_HOST: '127.0.0.1',
         PARLEY_TURN_PORT: String(port),
-        PARLEY_TURN_RELAY_ADDRESS: hostAddress(),
+        // Relaying from 127.0.0.1, coturn refuses every non-loopback peer whatever its lists say.
+        PARLEY_TURN_RELAY_ADDRESS: hostIpv4(),
         // An operator's explicit allow: one host of a denied documentation range.
         PARLEY_TURN_ALLOWED_PEERS: '198.51.100.99',
         // The SFU's announced media address: relayed participants must reach it.

@@ -4,20 +4,11 @@
  * deny beats an allow; CIDR parsing and coturn ranges.
  */
 import assert from 'node:assert/strict';
-import { networkInterfaces } from 'node:os';
 import { after, describe, test } from 'node:test';
 import { cidrToRange, parseCidr, PeerPolicy } from '../../src/turn/peer-policy.ts';
 import { TurnServer } from '../../src/turn/turn-server.ts';
+import { hostIpv4 } from '../helpers.ts';
 import { attr, errorCode, restCredentials, SECRET, StunClass, StunMethod, TurnTestClient, turnOptions } from './turn-client.ts';
-
-/** A non-loopback address of this host: the server's "own address" (not its relay address). */
-function ownAddress(): string {
-  const address = Object.values(networkInterfaces())
-    .flatMap((entries) => entries ?? [])
-    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
-  if (address === undefined) throw new Error('this test needs a non-loopback IPv4 interface');
-  return address;
-}
 
 /** One address in each range the server refuses by default (the test servers relay on 127.0.0.1 and ::1). */
 const forbidden = () => [
@@ -32,7 +23,7 @@ const forbidden = () => [
   { label: 'IPv6 documentation', address: '2001:db8::1', family: 6 as const },
   { label: 'IPv4-mapped loopback', address: '::ffff:127.0.0.2', family: 6 as const },
   { label: '6to4 of a private address', address: '2002:c0a8:101::1', family: 6 as const },
-  { label: "the server's own address", address: ownAddress(), family: 4 as const },
+  { label: "the server's own address", address: hostIpv4(), family: 4 as const },
 ];
 
 /** Allocates over UDP (IPv4 or IPv6 relay) and asks for a permission toward `address`. */
@@ -109,7 +100,7 @@ describe('TURN peer policy on a real server', () => {
 
 describe('TURN toward the host\'s SFU', () => {
   test('the host\'s own address is reachable on its SFU media ports only: permission, ChannelBind and data there, nowhere else', async () => {
-    const own = ownAddress();
+    const own = hostIpv4();
     const server = await TurnServer.start(turnOptions({ allowedPeers: [], mediaPorts: [{ min: 47882, max: 47883 }] }));
     const client = await TurnTestClient.udp('127.0.0.1', server.addresses.udp);
     try {
