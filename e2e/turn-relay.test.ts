@@ -8,23 +8,18 @@
  * by default, so the tests allow exactly 127.0.0.1/32 (and nothing else).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { SdkParticipant } from './harness/participant.ts';
 import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
 import { hostIpv4 } from '../packages/server/test/helpers.ts';
+import { startCoturn, type CoturnProcess } from '../packages/server/test/turn/coturn-process.ts';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const ALLOWED_PEERS = ['127.0.0.1/32'];
 const BUILT_IN_RELAY_PORTS = { relayPortMin: 45000, relayPortMax: 45999 };
 const COTURN_RELAY_PORTS = { min: 47000, max: 47999 };
-const cli = fileURLToPath(new URL('../packages/server/bin/parley.js', import.meta.url));
 
 interface SelectedPath {
   type: string;
@@ -188,48 +183,27 @@ describe('a participant that may only use TURN in an SFU room', () => {
 });
 
 describe('relay-only call through a real coturn configured by `parley turn-config`', () => {
-  let coturn: ChildProcess | undefined;
-  let dir: string;
+  let coturn: CoturnProcess | undefined;
   let server: RunningServer;
-  let coturnLog = '';
 
   before(async () => {
-    if (spawnSync('which', ['turnserver']).status !== 0) throw new Error('turnserver is missing: apt-get install -y coturn (.ci/run installs it)');
-    dir = mkdtempSync(join(tmpdir(), 'parley-coturn-'));
     const port = await freeUdpPort();
-    const env = {
-      PATH: process.env.PATH ?? '',
+    coturn = await startCoturn({
       PARLEY_TURN_SECRET: SECRET,
       PARLEY_TURN_HOST: '127.0.0.1',
       PARLEY_TURN_PORT: String(port),
       PARLEY_TURN_RELAY_ADDRESS: '127.0.0.1',
       PARLEY_TURN_RELAY_PORTS: `${COTURN_RELAY_PORTS.min}-${COTURN_RELAY_PORTS.max}`,
       PARLEY_TURN_ALLOWED_PEERS: ALLOWED_PEERS.join(','),
-    };
-    const generated = spawnSync(process.execPath, [cli, 'turn-config'], { env, encoding: 'utf8', timeout: 20_000 });
-    assert.equal(generated.status, 0, generated.stderr);
-    assert.match(generated.stdout, /^allow-loopback-peers$/m, 'allowing 127.0.0.1 makes coturn accept loopback peers');
-    // Only what a test run needs on top: a private user database, no pid file, logs to stdout.
-    const conf = `${generated.stdout}userdb=${join(dir, 'turndb.sqlite')}\npidfile=${join(dir, 'turnserver.pid')}\nlog-file=stdout\nsimple-log\n`;
-    writeFileSync(join(dir, 'turnserver.conf'), conf);
-    coturn = spawn('turnserver', ['-c', join(dir, 'turnserver.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    coturn.stdout?.on('data', (chunk: Buffer) => (coturnLog = (coturnLog + chunk).slice(-20_000)));
-    coturn.stderr?.on('data', (chunk: Buffer) => (coturnLog = (coturnLog + chunk).slice(-20_000)));
-    const deadline = Date.now() + 10_000;
-    while (!/Total (UDP|General) servers|listener opened on/i.test(coturnLog)) {
-      if (coturn.exitCode !== null || Date.now() > deadline) throw new Error(`coturn did not start:\n${coturnLog}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    });
+    assert.match(coturn.generated, /^allow-loopback-peers$/m, 'allowing 127.0.0.1 makes coturn accept loopback peers');
     server = await startServer(
       { port: 0, ice: { turnSecret: SECRET, turnUrls: [`turn:127.0.0.1:${port}?transport=udp`] }, turn: { enabled: false } },
       { logger: testServerLogger() },
     );
     servers.push(server);
   });
-  after(() => {
-    if (coturn?.pid !== undefined && coturn.exitCode === null) process.kill(coturn.pid, 'SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => coturn?.stop());
 
   test('Chromium <-> Firefox relayed by coturn', async () => {
     const chrome = await SdkParticipant.join(chromium, server.url, 'coturn', 'chrome-user', { iceTransportPolicy: 'relay' });
@@ -237,7 +211,7 @@ describe('relay-only call through a real coturn configured by `parley turn-confi
     try {
       await assertRelayedCall(chrome, fox, COTURN_RELAY_PORTS);
     } catch (error) {
-      console.log(coturnLog.slice(-4000));
+      console.log(coturn?.log().slice(-4000));
       throw error;
     } finally {
       await Promise.all([chrome.close(), fox.close()]);

@@ -14,14 +14,13 @@ export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }
 
-function write(level: Exclude<LogLevel, 'silent'>, message: string, detail: unknown[]): void {
+function write(level: 'debug' | 'warn', message: string, detail: unknown[]): void {
   if (ORDER[level] < ORDER[threshold]) return;
   console[level](`parley: ${message}`, ...detail);
 }
 
+/** The levels the SDK writes at; `info` and `error` exist as thresholds for `setLogLevel`. */
 export const log = {
   debug: (message: string, ...detail: unknown[]) => write('debug', message, detail),
-  info: (message: string, ...detail: unknown[]) => write('info', message, detail),
   warn: (message: string, ...detail: unknown[]) => write('warn', message, detail),
-  error: (message: string, ...detail: unknown[]) => write('error', message, detail),
 };

@@ -13,7 +13,12 @@ export function sfuMediaPorts(config: ServerConfig): { min: number; max: number 
   if (!config.cluster.roles.includes('media')) return [];
   const { sfu } = config;
   if (!sfu.udpMux) return sfu.portRange ? [sfu.portRange] : [];
-  return [{ min: sfu.udpPort, max: sfu.udpPort + (sfu.workers ?? availableParallelism()) - 1 }];
+  return [{ min: sfu.udpPort, max: sfu.udpPort + workerCount(config) - 1 }];
+}
+
+/** Worker processes: as configured, else one per core. */
+function workerCount(config: ServerConfig): number {
+  return config.sfu.workers ?? availableParallelism();
 }
 
 /** Starts the SFU's worker processes as configured. */
@@ -24,7 +29,7 @@ export async function startSfu(config: ServerConfig, logger: Logger): Promise<Sf
   // credentials handed out over signaling.
   const anyInterface = config.host === '0.0.0.0' || config.host === '::' || isLoopbackHost(config.host);
   const pool = await WorkerPool.start({
-    workers: sfu.workers ?? availableParallelism(),
+    workers: workerCount(config),
     bindAddress: sfu.bindAddress ?? (anyInterface ? undefined : config.host),
     udpPort: sfu.udpMux ? sfu.udpPort : undefined,
     portRange: sfu.udpMux ? undefined : sfu.portRange,

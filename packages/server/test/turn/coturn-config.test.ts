@@ -4,16 +4,11 @@
  * and an operator's allowed range and the SFU's announced address open only themselves.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { freeUdpPort, hostIpv4 } from '../helpers.ts';
+import { startCoturn, type CoturnProcess } from './coturn-process.ts';
 import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from './turn-client.ts';
 
-const cli = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
 const SECRET = 'coturn-policy-secret-0123456789';
 
 /** One address per default-denied range (IPv4: coturn here relays over IPv4 only). */
@@ -23,48 +18,26 @@ const DENIED = [
 ];
 
 describe('a real coturn configured by parley turn-config', () => {
-  let coturn: ChildProcess | undefined;
-  let dir = '';
+  let coturn: CoturnProcess | undefined;
   let port = 0;
-  let log = '';
+  const log = () => coturn?.log() ?? '';
 
   before(async () => {
-    if (spawnSync('which', ['turnserver']).status !== 0) throw new Error('turnserver is missing: apt-get install -y coturn (.ci/run installs it)');
-    dir = mkdtempSync(join(tmpdir(), 'parley-coturn-policy-'));
     port = await freeUdpPort();
-    const generated = spawnSync(process.execPath, [cli, 'turn-config'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        PARLEY_TURN_SECRET: SECRET,
-        PARLEY_TURN_HOST: '127.0.0.1',
-        PARLEY_TURN_PORT: String(port),
-        // Relaying from 127.0.0.1, coturn refuses every non-loopback peer whatever its lists say.
-        PARLEY_TURN_RELAY_ADDRESS: hostIpv4(),
-        // An operator's explicit allow: one host of a denied documentation range.
-        PARLEY_TURN_ALLOWED_PEERS: '198.51.100.99',
-        // The SFU's announced media address: relayed participants must reach it.
-        PARLEY_SFU_ANNOUNCED_ADDRESS: '203.0.113.50',
-      },
-      encoding: 'utf8',
-      timeout: 20_000,
+    coturn = await startCoturn({
+      PARLEY_TURN_SECRET: SECRET,
+      PARLEY_TURN_HOST: '127.0.0.1',
+      PARLEY_TURN_PORT: String(port),
+      // Relaying from 127.0.0.1, coturn refuses every non-loopback peer whatever its lists say.
+      PARLEY_TURN_RELAY_ADDRESS: hostIpv4(),
+      // An operator's explicit allow: one host of a denied documentation range.
+      PARLEY_TURN_ALLOWED_PEERS: '198.51.100.99',
+      // The SFU's announced media address: relayed participants must reach it.
+      PARLEY_SFU_ANNOUNCED_ADDRESS: '203.0.113.50',
     });
-    assert.equal(generated.status, 0, generated.stderr);
-    const conf = `${generated.stdout}userdb=${join(dir, 'turndb.sqlite')}\npidfile=${join(dir, 'turnserver.pid')}\nlog-file=stdout\nsimple-log\n`;
-    writeFileSync(join(dir, 'turnserver.conf'), conf);
-    coturn = spawn('turnserver', ['-c', join(dir, 'turnserver.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    coturn.stdout?.on('data', (chunk: Buffer) => (log = (log + chunk).slice(-20_000)));
-    coturn.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk).slice(-20_000)));
-    const deadline = Date.now() + 10_000;
-    while (!/Total (UDP|General) servers|listener opened on/i.test(log)) {
-      if (coturn.exitCode !== null || Date.now() > deadline) throw new Error(`coturn did not start:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   });
 
-  after(() => {
-    if (coturn?.pid !== undefined && coturn.exitCode === null) process.kill(coturn.pid, 'SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => coturn?.stop());
 
   /** Allocates on coturn and asks for a permission toward `address` (no packet is sent to it). */
   async function permission(address: string): Promise<number | 'ok'> {
@@ -72,7 +45,7 @@ describe('a real coturn configured by parley turn-config', () => {
     try {
       const credentials = restCredentials(SECRET, `policy-${address}`);
       const allocated = await client.authenticated(StunMethod.Allocate, [attr.transport()], credentials);
-      assert.equal(allocated.cls, StunClass.SuccessResponse, `coturn allocates (${errorCode(allocated)}):\n${log.slice(-2000)}`);
+      assert.equal(allocated.cls, StunClass.SuccessResponse, `coturn allocates (${errorCode(allocated)}):\n${log().slice(-2000)}`);
       const response = await client.request(StunMethod.CreatePermission, [attr.peer({ address, port: 5000, family: 4 })], credentials);
       await client.request(StunMethod.Refresh, [attr.lifetime(0)], credentials);
       return response.cls === StunClass.SuccessResponse ? 'ok' : (errorCode(response) ?? -1);
@@ -88,7 +61,7 @@ describe('a real coturn configured by parley turn-config', () => {
   // coturn reads a `denied-peer-ip=::-::` range as "any address": with the unspecified address in
   // the list this fails, every peer refused.
   test('a public peer gets a permission, and so does the one host the operator allowed in a denied range', async () => {
-    assert.equal(await permission('8.8.8.8'), 'ok', log.slice(-3000));
+    assert.equal(await permission('8.8.8.8'), 'ok', log().slice(-3000));
     assert.equal(await permission('198.51.100.99'), 'ok', 'allowed by turn.allowedPeers');
     assert.equal(await permission('198.51.100.98'), 403, 'its neighbour stays denied');
     assert.equal(await permission('203.0.113.50'), 'ok', "the SFU's media address, allowed by turn-config");

@@ -4,10 +4,10 @@
  * Each request makes the publisher's encoder spend a keyframe, several times the size of a delta
  * frame, so requests closer together than `intervalMs` are not sent at once. They are owed
  * instead, and sent when the interval has passed, unless a keyframe arrived meanwhile (it reached
- * every subscriber whose stream was open, which is what the request was for). Dropping them
- * instead left a subscriber whose stream opened just after another's without a picture until its
- * next poll asked again: several subscribers open at once when a room moves to the SFU or fails
- * over to another node.
+ * every subscriber whose stream was open, which is what the request was for). A dropped request
+ * would leave a subscriber whose stream opened just after another's without a picture until its
+ * next poll asked again, and several subscribers open at once when a room moves to the SFU or
+ * fails over to another node.
  */
 export class KeyframeRequests {
   private lastSentAt = -Infinity;
