@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { allocate, KEEP_MARGIN, UPGRADE_MARGIN, type AllocationTrack } from '../src/sfu/bwe/allocator.ts';
-import { BandwidthEstimator } from '../src/sfu/bwe/bandwidth-estimator.ts';
-import { DelayBasedDetector, slope } from '../src/sfu/bwe/delay-based.ts';
-import { TransportSendHistory, type PacketResult } from '../src/sfu/bwe/send-history.ts';
-import type { TransportFeedback } from '../src/sfu/rtp/twcc.ts';
-import { probeRate } from '../src/sfu/worker/downlink-controller.ts';
+import { allocate, KEEP_MARGIN, UPGRADE_MARGIN, type AllocationTrack } from '../../src/sfu/bwe/allocator.ts';
+import { BandwidthEstimator } from '../../src/sfu/bwe/bandwidth-estimator.ts';
+import { DelayBasedDetector, slope } from '../../src/sfu/bwe/delay-based.ts';
+import { TransportSendHistory, type PacketResult } from '../../src/sfu/bwe/send-history.ts';
+import type { TransportFeedback } from '../../src/sfu/rtp/twcc.ts';
+import { probeRate } from '../../src/sfu/worker/downlink-controller.ts';
 
 const feedbackFor = (baseSequence: number, arrivalsUs: (number | undefined)[]): TransportFeedback => ({
   senderSsrc: 1,
@@ -141,7 +141,7 @@ describe('BandwidthEstimator', () => {
   });
 
   test("Chromium's feedback through the SFU when its link fell from 2000 to 300 kbit/s (recorded)", () => {
-    const fixture = JSON.parse(readFileSync(new URL('./fixtures/chromium-downlink-step.json', import.meta.url), 'utf8')) as {
+    const fixture = JSON.parse(readFileSync(new URL('../fixtures/chromium-downlink-step.json', import.meta.url), 'utf8')) as {
       linkDropAtMs: number;
       trace: { at: number; results: [number, number, number | null][] }[];
     };

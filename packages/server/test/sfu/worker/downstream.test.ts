@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Track } from 'node-datachannel';
-import { startsKeyframe } from '../src/sfu/rtp/keyframe.ts';
-import { readPictureNumbering } from '../src/sfu/rtp/picture-numbering.ts';
-import { SubscriberExtensionId, withExtension } from '../src/sfu/rtp/header-extensions.ts';
-import { headerExtension, payloadOffset, sequenceNumber, ssrc } from '../src/sfu/rtp/rtp.ts';
-import type { DownlinkTransport } from '../src/sfu/worker/downlink-controller.ts';
-import { Downstream, type DownstreamSource, type IncomingPacket } from '../src/sfu/worker/downstream.ts';
-import { UpstreamLosses } from '../src/sfu/worker/upstream-losses.ts';
+import { startsKeyframe } from '../../../src/sfu/rtp/keyframe.ts';
+import { readPictureNumbering } from '../../../src/sfu/rtp/picture-numbering.ts';
+import { SubscriberExtensionId, withExtension } from '../../../src/sfu/rtp/header-extensions.ts';
+import { headerExtension, payloadOffset, sequenceNumber, ssrc } from '../../../src/sfu/rtp/rtp.ts';
+import type { DownlinkTransport } from '../../../src/sfu/worker/downlink-controller.ts';
+import { Downstream, type DownstreamSource, type IncomingPacket } from '../../../src/sfu/worker/downstream.ts';
+import { UpstreamLosses } from '../../../src/sfu/worker/upstream-losses.ts';
 
 const VP8_KEY_TAG = [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a];
 const VP8_DELTA_TAG = [0x51, 0x42, 0x00];

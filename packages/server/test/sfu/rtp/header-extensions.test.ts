@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as sdpTransform from 'sdp-transform';
-import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension } from '../src/sfu/rtp/header-extensions.ts';
-import { headerExtension, payloadOffset } from '../src/sfu/rtp/rtp.ts';
-import { subscriberOffer, TRANSPORT_CC } from '../src/sfu/sdp.ts';
+import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension } from '../../../src/sfu/rtp/header-extensions.ts';
+import { headerExtension, payloadOffset } from '../../../src/sfu/rtp/rtp.ts';
+import { subscriberOffer, TRANSPORT_CC } from '../../../src/sfu/sdp.ts';
 
 const u16 = (value: number) => [(value >> 8) & 0xff, value & 0xff];
 const PAYLOAD = [0xde, 0xad, 0xbe, 0xef];

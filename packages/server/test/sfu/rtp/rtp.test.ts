@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startsKeyframe, type VideoCodecName } from '../src/sfu/rtp/keyframe.ts';
-import { readPictureNumbering, writePictureNumbering } from '../src/sfu/rtp/picture-numbering.ts';
-import { ReceptionStats } from '../src/sfu/rtp/reception-stats.ts';
-import { buildDlrr, buildNack, buildPli, buildReceiverReport, buildRemb, buildSenderReport, parseRtcp, type ReportBlock } from '../src/sfu/rtp/rtcp.ts';
+import { startsKeyframe, type VideoCodecName } from '../../../src/sfu/rtp/keyframe.ts';
+import { readPictureNumbering, writePictureNumbering } from '../../../src/sfu/rtp/picture-numbering.ts';
+import { ReceptionStats } from '../../../src/sfu/rtp/reception-stats.ts';
+import { buildDlrr, buildNack, buildPli, buildReceiverReport, buildRemb, buildSenderReport, parseRtcp, type ReportBlock } from '../../../src/sfu/rtp/rtcp.ts';
 import {
   headerExtension,
   isRtcp,
@@ -17,8 +17,8 @@ import {
   sequenceNumber,
   ssrc,
   timestamp,
-} from '../src/sfu/rtp/rtp.ts';
-import { prng } from './seeded-random.ts';
+} from '../../../src/sfu/rtp/rtp.ts';
+import { prng } from '../../seeded-random.ts';
 
 interface RtpFields {
   payloadType?: number;
