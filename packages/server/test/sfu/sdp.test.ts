@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as sdpTransform from 'sdp-transform';
-import { acceptedMids, announce, readPublishOffer, SdpError, shapePublishAnswer } from '../../src/sfu/sdp.ts';
+import { SubscriberExtensionId } from '../../src/sfu/rtp/header-extensions.ts';
+import { acceptedMids, announce, readPublishOffer, SdpError, shapePublishAnswer, subscriberOffer, TRANSPORT_CC } from '../../src/sfu/sdp.ts';
 
 /** Captured from the real browsers and libdatachannel by fixtures/capture-sdp.ts. */
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}.sdp`, import.meta.url), 'utf8');
@@ -205,4 +206,59 @@ test('acceptedMids: a rejected m-line has port 0', () => {
     ['0', true],
     ['1', false],
   ]);
+});
+
+const ENGINE_OFFER = [
+  'v=0',
+  'o=rtc 1 0 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=group:BUNDLE anchor 0 1',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:anchor',
+  'a=inactive',
+  'a=rtpmap:111 opus/48000/2',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:0',
+  'a=sendonly',
+  'a=rtpmap:96 VP8/90000',
+  'a=rtcp-fb:96 nack',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:1',
+  'a=sendonly',
+  'a=rtpmap:111 opus/48000/2',
+  '',
+].join('\r\n');
+
+describe('subscriberOffer', () => {
+  test('every m-line offers the transport-wide sequence under one id and transport-cc feedback; audio its level', () => {
+    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
+    for (const section of offer.media) {
+      assert.deepEqual(
+        section.ext?.find((e) => e.uri === TRANSPORT_CC),
+        { value: SubscriberExtensionId.transportSequence, uri: TRANSPORT_CC },
+      );
+      for (const rtpMap of section.rtp) assert.ok(section.rtcpFb?.some((fb) => fb.payload === rtpMap.payload && fb.type === 'transport-cc'));
+    }
+    assert.equal(offer.media[2]!.ext?.find((e) => e.value === SubscriberExtensionId.audioLevel)?.uri, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level');
+    assert.equal(offer.media[1]!.ext?.length, 1, 'video gets no audio level');
+    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.type === 'nack'), "the engine's feedback stays");
+  });
+
+  test('video offers receiver reference times (rrtr), audio does not', () => {
+    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
+    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.payload === 96 && fb.type === 'rrtr'));
+    assert.ok(!offer.media[2]!.rtcpFb?.some((fb) => fb.type === 'rrtr'));
+  });
+
+  test('applied twice, nothing is duplicated; the announced address still replaces the host', () => {
+    const once = subscriberOffer(ENGINE_OFFER, '203.0.113.9');
+    const twice = subscriberOffer(once, '203.0.113.9');
+    assert.equal(twice, once);
+    assert.match(once, /c=IN IP4 203\.0\.113\.9/);
+  });
+
 });
