@@ -17,6 +17,7 @@ import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type RecordingOptions, type StartedRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
+import { roomDebugState, type RoomDebugState } from './debug-state.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
@@ -245,6 +246,22 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** The camera's current adaptive-bitrate profile. */
   get cameraProfile(): VideoProfile {
     return this.monitor.cameraProfile;
+  }
+
+  /**
+   * Internal and unstable, for tests and debugging: a JSON-safe snapshot of the room's connections
+   * (direct links, SFU publications and receiving connection, with their states, SDPs and raw RTP
+   * counters), like mediasoup's `dump()`. The shape changes without notice.
+   */
+  debugState(): Promise<RoomDebugState> {
+    return roomDebugState({
+      state: this.connectionState,
+      topology: this.topology,
+      localIdentity: this.localParticipant.identity,
+      cameraProfile: this.cameraProfile,
+      links: this.links.values(),
+      sfu: this.sfu,
+    });
   }
 
   private async collectStats(sampler: StatsSampler): Promise<TrackStats[]> {

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UplinkCollapse } from '../src/sfu/worker/uplink-collapse.ts';
-import { LayerController } from '../src/sfu/worker/layer-controller.ts';
+import { UplinkCollapse } from '../../../src/sfu/worker/uplink-collapse.ts';
+import { LayerController } from '../../../src/sfu/worker/layer-controller.ts';
 
 /** Feeds `ms` of packets every `intervalMs`, each advancing the sequence by `advance` (advance - 1 lost); returns the time after. */
 function feed(detector: UplinkCollapse, from: number, ms: number, intervalMs: number, advance: number): number {

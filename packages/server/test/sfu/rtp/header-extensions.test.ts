@@ -1,13 +1,10 @@
 /**
- * Header extensions between a publisher's numbering and the one subscribers were offered, and the
- * subscriber offer that asks the browser for transport-wide feedback.
+ * Header extensions between a publisher's numbering and the one subscribers were offered.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import * as sdpTransform from 'sdp-transform';
-import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension } from '../src/sfu/rtp/header-extensions.ts';
-import { headerExtension, payloadOffset } from '../src/sfu/rtp/rtp.ts';
-import { subscriberOffer, TRANSPORT_CC } from '../src/sfu/sdp.ts';
+import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension } from '../../../src/sfu/rtp/header-extensions.ts';
+import { headerExtension, payloadOffset } from '../../../src/sfu/rtp/rtp.ts';
 
 const u16 = (value: number) => [(value >> 8) & 0xff, value & 0xff];
 const PAYLOAD = [0xde, 0xad, 0xbe, 0xef];
@@ -74,59 +71,4 @@ describe('withExtension', () => {
       assert.deepEqual([...out.subarray(payloadOffset(out))], PAYLOAD);
     }
   });
-});
-
-const ENGINE_OFFER = [
-  'v=0',
-  'o=rtc 1 0 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE anchor 0 1',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-  'c=IN IP4 0.0.0.0',
-  'a=mid:anchor',
-  'a=inactive',
-  'a=rtpmap:111 opus/48000/2',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'c=IN IP4 0.0.0.0',
-  'a=mid:0',
-  'a=sendonly',
-  'a=rtpmap:96 VP8/90000',
-  'a=rtcp-fb:96 nack',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-  'c=IN IP4 0.0.0.0',
-  'a=mid:1',
-  'a=sendonly',
-  'a=rtpmap:111 opus/48000/2',
-  '',
-].join('\r\n');
-
-describe('subscriberOffer', () => {
-  test('every m-line offers the transport-wide sequence under one id and transport-cc feedback; audio its level', () => {
-    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
-    for (const section of offer.media) {
-      assert.deepEqual(
-        section.ext?.find((e) => e.uri === TRANSPORT_CC),
-        { value: SubscriberExtensionId.transportSequence, uri: TRANSPORT_CC },
-      );
-      for (const rtpMap of section.rtp) assert.ok(section.rtcpFb?.some((fb) => fb.payload === rtpMap.payload && fb.type === 'transport-cc'));
-    }
-    assert.equal(offer.media[2]!.ext?.find((e) => e.value === SubscriberExtensionId.audioLevel)?.uri, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level');
-    assert.equal(offer.media[1]!.ext?.length, 1, 'video gets no audio level');
-    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.type === 'nack'), "the engine's feedback stays");
-  });
-
-  test('video offers receiver reference times (rrtr), audio does not', () => {
-    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
-    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.payload === 96 && fb.type === 'rrtr'));
-    assert.ok(!offer.media[2]!.rtcpFb?.some((fb) => fb.type === 'rrtr'));
-  });
-
-  test('applied twice, nothing is duplicated; the announced address still replaces the host', () => {
-    const once = subscriberOffer(ENGINE_OFFER, '203.0.113.9');
-    const twice = subscriberOffer(once, '203.0.113.9');
-    assert.equal(twice, once);
-    assert.match(once, /c=IN IP4 203\.0\.113\.9/);
-  });
-
 });

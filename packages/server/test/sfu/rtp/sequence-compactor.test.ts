@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SequenceCompactor } from '../src/sfu/rtp/sequence-compactor.ts';
-import { prng } from './seeded-random.ts';
+import { SequenceCompactor } from '../../../src/sfu/rtp/sequence-compactor.ts';
+import { prng } from '../../seeded-random.ts';
 
 /** Feeds packets (padding-only ones marked) and returns what each kept packet is numbered. */
 function run(packets: readonly { sequence: number; padding?: boolean }[]): (number | undefined | 'dropped')[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { buildPli, parseRtcp } from '../src/sfu/rtp/rtcp.ts';
+import { buildPli, parseRtcp } from '../../../src/sfu/rtp/rtcp.ts';
 import {
   buildTransportFeedback,
   parseTransportFeedback,
@@ -10,8 +10,8 @@ import {
   writeTransportSequence,
   type FeedbackInput,
   type TransportFeedback,
-} from '../src/sfu/rtp/twcc.ts';
-import { prng } from './seeded-random.ts';
+} from '../../../src/sfu/rtp/twcc.ts';
+import { prng } from '../../seeded-random.ts';
 
 
 const u16 = (value: number) => [(value >> 8) & 0xff, value & 0xff];
@@ -454,7 +454,7 @@ describe('TwccRecorder', () => {
 });
 
 describe('transport-wide feedback captured from Chromium', () => {
-  const fixture = JSON.parse(readFileSync(new URL('./fixtures/chromium-downlink-step.json', import.meta.url), 'utf8')) as { feedback: string[] };
+  const fixture = JSON.parse(readFileSync(new URL('../../fixtures/chromium-downlink-step.json', import.meta.url), 'utf8')) as { feedback: string[] };
   const captured = fixture.feedback.map((hex) => {
     const compound = Buffer.from(hex, 'hex');
     const feedbacks = parseRtcp(compound).filter((p) => p.type === 'twcc');

@@ -2,191 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as sdpTransform from 'sdp-transform';
-import { codecNameOf, fmtpParameters, formatScore } from '../src/sfu/codecs.ts';
-import { acceptedMids, announce, readPublishOffer, SdpError, shapePublishAnswer } from '../src/sfu/sdp.ts';
-import { ActiveSpeakerDetector } from '../src/sfu/worker/active-speakers.ts';
-import { LayerController } from '../src/sfu/worker/layer-controller.ts';
+import { SubscriberExtensionId } from '../../src/sfu/rtp/header-extensions.ts';
+import { acceptedMids, announce, readPublishOffer, SdpError, shapePublishAnswer, subscriberOffer, TRANSPORT_CC } from '../../src/sfu/sdp.ts';
 
 /** Captured from the real browsers and libdatachannel by fixtures/capture-sdp.ts. */
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}.sdp`, import.meta.url), 'utf8');
 const ALL_CODECS = ['vp8', 'vp9', 'h264', 'av1'] as const;
-
-describe('LayerController', () => {
-  test('the first picture comes from the lowest live layer, whatever is wanted; then the wanted layer', () => {
-    const layers = new LayerController(3);
-    assert.equal(layers.wanted, 2);
-    assert.equal(layers.target([0, 1, 2]), 0);
-    assert.equal(layers.target([1, 2]), 1, 'the lowest that is live');
-    layers.started();
-    assert.equal(layers.target([0, 1, 2]), 2);
-  });
-
-  test('starts at the best layer; an explicit quality caps it; one layer stays one layer', () => {
-    const layers = new LayerController(3);
-    layers.started();
-    assert.equal(layers.wanted, 2);
-    assert.equal(layers.target([0, 1, 2]), 2);
-    layers.setRequested('low');
-    assert.equal(layers.target([0, 1, 2]), 0);
-    layers.setRequested('medium');
-    assert.equal(layers.target([0, 1, 2]), 1);
-    layers.setRequested('high');
-    assert.equal(layers.target([0, 1, 2]), 2);
-    const single = new LayerController(1);
-    single.setRequested('high');
-    assert.equal(single.wanted, 0);
-  });
-
-  test('target: the wanted layer, else the best active below it, else the lowest active, -1 for none', () => {
-    const layers = new LayerController(3);
-    layers.started();
-    assert.equal(layers.target([0, 1]), 1, 'top layer paused: best below');
-    assert.equal(layers.target([0, 2]), 2);
-    layers.setRequested('medium');
-    assert.equal(layers.target([0, 2]), 0, 'medium paused: low, not high');
-    layers.setRequested('low');
-    assert.equal(layers.target([1, 2]), 1, 'nothing at or below wanted: the lowest active');
-    assert.equal(layers.target([]), -1);
-  });
-
-  test('loss above 10% steps down one layer per report, never below 0; 10% exactly does not', () => {
-    const t0 = performance.now();
-    const layers = new LayerController(3);
-    layers.onLoss(0.1, t0);
-    assert.equal(layers.wanted, 2);
-    layers.onLoss(0.11, t0 + 1000);
-    assert.equal(layers.wanted, 1);
-    layers.onLoss(0.5, t0 + 2000);
-    assert.equal(layers.wanted, 0);
-    layers.onLoss(0.9, t0 + 3000);
-    assert.equal(layers.wanted, 0);
-  });
-
-  test('steps down from what it receives, not from a cap above its request', () => {
-    const layers = new LayerController(3);
-    layers.setRequested('medium');
-    layers.onLoss(0.3, performance.now());
-    assert.equal(layers.wanted, 0);
-    layers.setRequested('high');
-    assert.equal(layers.wanted, 0, 'the bandwidth cap still holds');
-  });
-
-  test('steps up one layer after 8 s of clean reports; moderate loss restarts the clock', () => {
-    const t0 = performance.now();
-    const layers = new LayerController(3);
-    layers.onLoss(0.2, t0);
-    layers.onLoss(0.2, t0 + 1000);
-    assert.equal(layers.wanted, 0);
-    layers.onLoss(0, t0 + 5000);
-    assert.equal(layers.wanted, 0, '4 s clean: too early');
-    layers.onLoss(0.05, t0 + 8500);
-    layers.onLoss(0, t0 + 9500);
-    assert.equal(layers.wanted, 0, '5% loss at 8.5 s restarted the clock');
-    layers.onLoss(0.01, t0 + 16_501);
-    assert.equal(layers.wanted, 1, '8 s after the last lossy report');
-    layers.onLoss(0, t0 + 20_000);
-    assert.equal(layers.wanted, 1, 'the next step needs another 8 s');
-    layers.onLoss(0, t0 + 24_502);
-    assert.equal(layers.wanted, 2);
-    layers.onLoss(0, t0 + 40_000);
-    assert.equal(layers.wanted, 2, 'never above the top layer');
-  });
-});
-
-describe('ActiveSpeakerDetector', () => {
-  const speak = (detector: ActiveSpeakerDetector, participant: string, level: number, packets = 50) => {
-    for (let i = 0; i < packets; i++) detector.onLevel(participant, level);
-  };
-
-  test('a loud participant becomes active, a silent one does not; the list is reported only when it changes', () => {
-    const detector = new ActiveSpeakerDetector();
-    assert.equal(detector.evaluate(), undefined, 'nobody, no change');
-    speak(detector, 'alice', 30);
-    speak(detector, 'bob', 127);
-    assert.deepEqual(detector.evaluate(), ['alice']);
-    speak(detector, 'alice', 30);
-    speak(detector, 'bob', 127);
-    assert.equal(detector.evaluate(), undefined, 'same speakers: nothing new');
-    speak(detector, 'alice', 127);
-    assert.equal(detector.evaluate(), undefined, 'one quiet window is smoothed over');
-    speak(detector, 'alice', 127);
-    assert.deepEqual(detector.evaluate(), [], 'alice stopped talking');
-  });
-
-  test('speech threshold: level 50 (-50 dBov) is speech, 51 is not', () => {
-    const detector = new ActiveSpeakerDetector();
-    speak(detector, 'at', 50);
-    speak(detector, 'below', 51);
-    assert.deepEqual(detector.evaluate(), ['at']);
-  });
-
-  test('loudest first, and the order follows who talks', () => {
-    const detector = new ActiveSpeakerDetector();
-    speak(detector, 'alice', 10);
-    speak(detector, 'bob', 10, 6);
-    speak(detector, 'bob', 120, 4);
-    assert.deepEqual(detector.evaluate(), ['alice', 'bob']);
-    speak(detector, 'alice', 120);
-    speak(detector, 'bob', 10);
-    assert.deepEqual(detector.evaluate(), ['bob']);
-  });
-
-  test('forget drops a participant at once', () => {
-    const detector = new ActiveSpeakerDetector();
-    speak(detector, 'alice', 20);
-    speak(detector, 'bob', 20);
-    assert.deepEqual(detector.evaluate(), ['alice', 'bob']);
-    detector.forget('alice');
-    speak(detector, 'bob', 20);
-    assert.deepEqual(detector.evaluate(), ['bob']);
-    assert.equal(detector.evaluate(), undefined, 'and does not come back');
-  });
-});
-
-describe('codecs', () => {
-  test('codecNameOf knows the forwarded codecs, case-insensitively, and nothing else', () => {
-    assert.equal(codecNameOf('VP8'), 'vp8');
-    assert.equal(codecNameOf('vp9'), 'vp9');
-    assert.equal(codecNameOf('H264'), 'h264');
-    assert.equal(codecNameOf('AV1'), 'av1');
-    assert.equal(codecNameOf('opus'), 'opus');
-    assert.equal(codecNameOf('OPUS'), 'opus');
-    for (const other of ['rtx', 'red', 'ulpfec', 'H265', 'PCMU', 'telephone-event', '']) assert.equal(codecNameOf(other), undefined, other);
-  });
-
-  test('fmtpParameters: lower-cased keys, trimmed values, values containing "="', () => {
-    assert.deepEqual(
-      [...fmtpParameters('level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f')],
-      [
-        ['level-asymmetry-allowed', '1'],
-        ['packetization-mode', '1'],
-        ['profile-level-id', '42e01f'],
-      ],
-    );
-    assert.deepEqual([...fmtpParameters(' Profile-ID = 2 ;; useinbandfec')], [
-      ['profile-id', '2'],
-      ['useinbandfec', ''],
-    ]);
-    assert.equal(fmtpParameters('packetization-mode=1;sprop-parameter-sets=Z0IAH5WoFAFuQA==,aM4G4g==').get('sprop-parameter-sets'), 'Z0IAH5WoFAFuQA==,aM4G4g==');
-    assert.equal(fmtpParameters('').size, 0);
-  });
-
-  test('formatScore prefers what every browser decodes and refuses what it cannot forward', () => {
-    assert.equal(formatScore('h264', 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f'), 3, 'constrained baseline');
-    assert.equal(formatScore('h264', 'packetization-mode=1;profile-level-id=42001f'), 2, 'baseline');
-    assert.equal(formatScore('h264', 'packetization-mode=1;profile-level-id=4d001f'), 1, 'main');
-    assert.equal(formatScore('h264', 'packetization-mode=1;profile-level-id=42E01F'), 3, 'hex case does not matter');
-    assert.equal(formatScore('h264', 'packetization-mode=0;profile-level-id=42e01f'), -1, 'single NAL mode');
-    assert.equal(formatScore('h264', 'profile-level-id=42e01f'), -1, 'mode 0 by default');
-    assert.equal(formatScore('vp9', 'profile-id=0'), 1);
-    assert.equal(formatScore('vp9', ''), 1, 'profile 0 by default');
-    assert.equal(formatScore('vp9', 'profile-id=2'), -1);
-    assert.equal(formatScore('av1', 'level-idx=5;profile=0;tier=0'), 1);
-    assert.equal(formatScore('av1', 'profile=1'), -1);
-    assert.equal(formatScore('vp8', 'max-fs=12288;max-fr=60'), 1);
-    assert.equal(formatScore('opus', 'minptime=10;useinbandfec=1'), 1);
-  });
-});
 
 describe('readPublishOffer', () => {
   test('Chromium simulcast camera: VP8 first, three rids, the rid extension id', () => {
@@ -385,4 +206,59 @@ test('acceptedMids: a rejected m-line has port 0', () => {
     ['0', true],
     ['1', false],
   ]);
+});
+
+const ENGINE_OFFER = [
+  'v=0',
+  'o=rtc 1 0 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=group:BUNDLE anchor 0 1',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:anchor',
+  'a=inactive',
+  'a=rtpmap:111 opus/48000/2',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:0',
+  'a=sendonly',
+  'a=rtpmap:96 VP8/90000',
+  'a=rtcp-fb:96 nack',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:1',
+  'a=sendonly',
+  'a=rtpmap:111 opus/48000/2',
+  '',
+].join('\r\n');
+
+describe('subscriberOffer', () => {
+  test('every m-line offers the transport-wide sequence under one id and transport-cc feedback; audio its level', () => {
+    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
+    for (const section of offer.media) {
+      assert.deepEqual(
+        section.ext?.find((e) => e.uri === TRANSPORT_CC),
+        { value: SubscriberExtensionId.transportSequence, uri: TRANSPORT_CC },
+      );
+      for (const rtpMap of section.rtp) assert.ok(section.rtcpFb?.some((fb) => fb.payload === rtpMap.payload && fb.type === 'transport-cc'));
+    }
+    assert.equal(offer.media[2]!.ext?.find((e) => e.value === SubscriberExtensionId.audioLevel)?.uri, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level');
+    assert.equal(offer.media[1]!.ext?.length, 1, 'video gets no audio level');
+    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.type === 'nack'), "the engine's feedback stays");
+  });
+
+  test('video offers receiver reference times (rrtr), audio does not', () => {
+    const offer = sdpTransform.parse(subscriberOffer(ENGINE_OFFER, undefined));
+    assert.ok(offer.media[1]!.rtcpFb?.some((fb) => fb.payload === 96 && fb.type === 'rrtr'));
+    assert.ok(!offer.media[2]!.rtcpFb?.some((fb) => fb.type === 'rrtr'));
+  });
+
+  test('applied twice, nothing is duplicated; the announced address still replaces the host', () => {
+    const once = subscriberOffer(ENGINE_OFFER, '203.0.113.9');
+    const twice = subscriberOffer(once, '203.0.113.9');
+    assert.equal(twice, once);
+    assert.match(once, /c=IN IP4 203\.0\.113\.9/);
+  });
+
 });
