@@ -81,13 +81,13 @@ describe('reconnection', () => {
     const [crashed] = pool.pids;
     assert.ok(crashed !== undefined, 'an SFU worker runs');
     // What each side plays now comes over the connections the crash kills: mark them.
-    const crashedSfu = await Promise.all([ann, ben].map(async (p) => (await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState(), undefined)).sfu?.id));
+    const crashedSfu = await Promise.all([ann, ben].map(async (p) => (await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false }), undefined)).sfu?.id));
 
     const killedAt = Date.now();
     process.kill(crashed, 'SIGKILL');
     await Promise.all(
       [ann, ben].map((p, index) =>
-        p.page.waitFor(async (crashed) => (await (window as unknown as ParleyWindow).__parley.room.debugState()).sfu?.id !== crashed, crashedSfu[index], { timeoutMs: 10_000, what: `${p.identity} reconnects its media` }),
+        p.page.waitFor(async (crashed) => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).sfu?.id !== crashed, crashedSfu[index], { timeoutMs: 10_000, what: `${p.identity} reconnects its media` }),
       ),
     );
     await SdkParticipant.waitForMediaBetween(ann, ben, 10, Math.max(1, 10_000 - (Date.now() - killedAt)));
@@ -139,7 +139,7 @@ describe('server restart', () => {
         await SdkParticipant.waitForMediaBetween(ann, fox);
         // Mark the connections media flows over now: the new server knows nothing of them.
         const mediaIds = async (p: SdkParticipant) => {
-          const debug = await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState(), undefined);
+          const debug = await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false }), undefined);
           return [...(debug.sfu ? [debug.sfu.id] : []), ...debug.links.map((link) => link.id)];
         };
         const before = await Promise.all([ann, fox].map(mediaIds));
@@ -151,7 +151,7 @@ describe('server restart', () => {
           [ann, fox].map((p, index) =>
             p.page.waitFor(
               async ({ topology, before }) => {
-                const current = await (window as unknown as ParleyWindow).__parley.room.debugState();
+                const current = await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false });
                 const media = topology === 'sfu' ? [current.sfu?.id] : current.links.map((link) => link.id);
                 return current.state === 'connected' && media.length > 0 && media.every((id) => id !== undefined && !before.includes(id));
               },

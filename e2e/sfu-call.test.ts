@@ -136,7 +136,7 @@ describe('SFU call', () => {
     const c = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-c', { roomConfig: auto, video: smallCamera });
     await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
     // The direct link closes once the SFU delivers the other's media (make before break).
-    await Promise.all([a, b].map((p) => p.page.waitFor(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState()).links.length === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
+    await Promise.all([a, b].map((p) => p.page.waitFor(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links.length === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
     for (const p of [a, b]) {
       const calls = await p.page.evaluate(() => {
         const probe = (window as unknown as ProbeWindow).__statsProbe;

@@ -292,7 +292,7 @@ export class SdkParticipant {
 
   /** How many direct (P2P) connections the room holds. */
   directLinks(): Promise<number> {
-    return this.page.evaluate(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState()).links.length, undefined);
+    return this.page.evaluate(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links.length, undefined);
   }
 
   async waitForEvent(name: string, detail: string, timeoutMs = 10_000): Promise<void> {

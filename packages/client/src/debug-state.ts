@@ -91,6 +91,16 @@ export interface RoomParts {
     | undefined;
 }
 
+/** What a snapshot reads. */
+export interface DebugStateOptions {
+  /**
+   * Read every connection's getStats() (default true): fills `rtp` and `selectedRemoteCandidate`.
+   * Off, a snapshot costs no stats call, so a test may poll it (e.g. for a link to close) without
+   * adding getStats() load to the connections it watches; `rtp` is then empty.
+   */
+  stats?: boolean;
+}
+
 const ids = new WeakMap<object, number>();
 let nextId = 1;
 
@@ -104,7 +114,8 @@ function idOf(object: object): number {
   return id;
 }
 
-export async function roomDebugState(parts: RoomParts): Promise<RoomDebugState> {
+export async function roomDebugState(parts: RoomParts, options: DebugStateOptions = {}): Promise<RoomDebugState> {
+  const stats = options.stats ?? true;
   const links = Promise.all(
     [...parts.links].map(async (link): Promise<LinkDebugState> => {
       const senders: Partial<Record<TrackSource, string>> = {};
@@ -112,34 +123,34 @@ export async function roomDebugState(parts: RoomParts): Promise<RoomDebugState> 
         const trackId = link.senderOf(source)?.track?.id;
         if (trackId !== undefined) senders[source] = trackId;
       }
-      return { ...(await connectionDebugState(link.pc)), remoteIdentity: link.remoteIdentity, senders };
+      return { ...(await connectionDebugState(link.pc, stats)), remoteIdentity: link.remoteIdentity, senders };
     }),
   );
-  return { state: parts.state, topology: parts.topology, localIdentity: parts.localIdentity, cameraProfile: parts.cameraProfile, links: await links, sfu: parts.sfu && (await sfuDebugState(parts.sfu)) };
+  return { state: parts.state, topology: parts.topology, localIdentity: parts.localIdentity, cameraProfile: parts.cameraProfile, links: await links, sfu: parts.sfu && (await sfuDebugState(parts.sfu, stats)) };
 }
 
-async function sfuDebugState(sfu: NonNullable<RoomParts['sfu']>): Promise<SfuDebugState> {
+async function sfuDebugState(sfu: NonNullable<RoomParts['sfu']>, stats: boolean): Promise<SfuDebugState> {
   const publications = Promise.all(
     [...sfu.publications].map(
       async ([source, publication]): Promise<PublicationDebugState> => ({
-        ...(await connectionDebugState(publication.pc)),
+        ...(await connectionDebugState(publication.pc, stats)),
         source,
         trackId: publication.trackId,
         senderTrackId: publication.sender.track?.id,
       }),
     ),
   );
-  const subscriber = sfu.subscriber && connectionDebugState(sfu.subscriber);
+  const subscriber = sfu.subscriber && connectionDebugState(sfu.subscriber, stats);
   return { id: idOf(sfu), publications: await publications, subscriber: await subscriber };
 }
 
-async function connectionDebugState(pc: DebuggedConnection): Promise<ConnectionDebugState> {
+async function connectionDebugState(pc: DebuggedConnection, stats: boolean): Promise<ConnectionDebugState> {
   const id = idOf(pc);
   const { signalingState, iceConnectionState, connectionState } = pc;
   const localSdp = pc.localDescription?.sdp;
   const remoteSdp = pc.remoteDescription?.sdp;
   const reports = new Map<string, Record<string, unknown>>();
-  (await statsUnlessClosed(pc))?.forEach((report: Record<string, unknown> & { id: string }) => reports.set(report.id, report));
+  if (stats) (await statsUnlessClosed(pc))?.forEach((report: Record<string, unknown> & { id: string }) => reports.set(report.id, report));
   const rtp: RtpDebugState[] = [];
   let selectedRemoteCandidate: ConnectionDebugState['selectedRemoteCandidate'];
   for (const report of reports.values()) {

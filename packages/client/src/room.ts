@@ -17,7 +17,7 @@ import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type RecordingOptions, type StartedRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
-import { roomDebugState, type RoomDebugState } from './debug-state.js';
+import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
@@ -253,7 +253,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * (direct links, SFU publications and receiving connection, with their states, SDPs and raw RTP
    * counters), like mediasoup's `dump()`. The shape changes without notice.
    */
-  debugState(): Promise<RoomDebugState> {
+  debugState(options?: DebugStateOptions): Promise<RoomDebugState> {
     return roomDebugState({
       state: this.connectionState,
       topology: this.topology,
@@ -261,7 +261,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       cameraProfile: this.cameraProfile,
       links: this.links.values(),
       sfu: this.sfu,
-    });
+    }, options);
   }
 
   private async collectStats(sampler: StatsSampler): Promise<TrackStats[]> {

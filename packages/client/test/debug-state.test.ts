@@ -47,6 +47,19 @@ describe('room.debugState()', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(state)), JSON.parse(JSON.stringify(await roomDebugState(parts({ links: [link] })))));
   });
 
+  test('stats: false reads no getStats(): states and SDPs only, no RTP counters, no selected candidate', async () => {
+    let calls = 0;
+    const pc = { ...connection([{ id: 'in1', type: 'inbound-rtp', kind: 'video', packetsReceived: 1 }]), getStats: () => (calls++, Promise.resolve(new Map() as unknown as RTCStatsReport)) };
+    const state = await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', senderOf: () => undefined }] }), { stats: false });
+    assert.equal(calls, 0);
+    assert.equal(state.links[0]!.connectionState, 'connected');
+    assert.equal(state.links[0]!.remoteSdp, 'v=0 remote');
+    assert.deepEqual(state.links[0]!.rtp, []);
+    assert.equal(state.links[0]!.selectedRemoteCandidate, undefined);
+    await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', senderOf: () => undefined }] }));
+    assert.equal(calls, 1, 'the default reads stats');
+  });
+
   test('ids stay with a connection and a replaced one gets a new id', async () => {
     const first = { pc: connection([]), remoteIdentity: 'bob', senderOf: () => undefined };
     const [a, b] = await Promise.all([roomDebugState(parts({ links: [first] })), roomDebugState(parts({ links: [first] }))]);
