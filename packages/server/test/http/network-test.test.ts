@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { MAX_NETWORK_TEST_BYTES } from '../src/http/network-test.ts';
-import type { RunningServer } from '../src/index.ts';
-import { startTestServer } from './helpers.ts';
+import { MAX_NETWORK_TEST_BYTES } from '../../src/http/network-test.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { startTestServer } from '../helpers.ts';
 
 const errorCode = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
 

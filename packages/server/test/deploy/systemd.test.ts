@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const UNIT = fileURLToPath(new URL('../../../deploy/systemd/parley.service', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const UNIT = fileURLToPath(new URL('../../../../deploy/systemd/parley.service', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 function verify(path: string): { ok: boolean; output: string } {
   const run = spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8', timeout: 20_000 });

@@ -9,12 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
 import * as sdpTransform from 'sdp-transform';
 import { ErrorCode, type RoomConfig, type ServerMessage } from '@parley/protocol';
-import { createToken, type RunningServer } from '../src/index.ts';
-import { buildNack, buildPli, parseRtcp } from '../src/sfu/rtp/rtcp.ts';
-import { isRtcp, marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../src/sfu/rtp/rtp.ts';
-import type { WorkerPool } from '../src/sfu/worker-pool.ts';
-import { freeUdpPort, TEST_KEY, TEST_SECRET, TestClient, startTestServer } from './helpers.ts';
-import { sample, scrape } from './metrics-text.ts';
+import { createToken, type RunningServer } from '../../src/index.ts';
+import { buildNack, buildPli, parseRtcp } from '../../src/sfu/rtp/rtcp.ts';
+import { isRtcp, marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../../src/sfu/rtp/rtp.ts';
+import type { WorkerPool } from '../../src/sfu/worker-pool.ts';
+import { freeUdpPort, TEST_KEY, TEST_SECRET, TestClient, startTestServer } from '../helpers.ts';
+import { sample, scrape } from '../metrics-text.ts';
 
 const MEDIA_TIMEOUT_MS = 10_000;
 const VP8_PT = 96;

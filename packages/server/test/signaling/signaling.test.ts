@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CloseCode, ErrorCode, type ServerMessage } from '@parley/protocol';
-import type { RunningServer } from '../src/index.ts';
-import { TestClient, startTestServer, token } from './helpers.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { TestClient, startTestServer, token } from '../helpers.ts';
 
 const OFFER_SENDING = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\n';
 const OFFER_RECEIVING = OFFER_SENDING.replace('a=sendonly', 'a=recvonly');
@@ -14,7 +14,7 @@ let roomCounter = 0;
 const freshRoom = () => `room-${++roomCounter}`;
 
 before(async () => {
-  // P2P rooms: these tests cover signaling for direct calls (SFU signaling: sfu-signaling.test.ts).
+  // P2P rooms: these tests cover signaling for direct calls (SFU signaling: sfu/sfu-signaling.test.ts).
   server = await startTestServer({ rooms: { topology: 'p2p' } });
 });
 after(async () => {

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../src/index.ts';
-import { FsyncFileStore } from '../src/recording/fsync-file-store.ts';
-import { decodeErrors, frameAt, makeLiveWebm, probe } from './media-tools.ts';
-import { startTestServer, TestClient, token } from './helpers.ts';
-import { absolute, tusCreate, tusHead, tusPatch } from './recording-tus.ts';
-import { ServerProcess } from './server-process.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { FsyncFileStore } from '../../src/recording/fsync-file-store.ts';
+import { decodeErrors, frameAt, makeLiveWebm, probe } from '../media-tools.ts';
+import { startTestServer, TestClient, token } from '../helpers.ts';
+import { absolute, tusCreate, tusHead, tusPatch } from '../recording-tus.ts';
+import { ServerProcess } from '../server-process.ts';
 
 const RECORD = { canRecord: true };
 const CHUNK = 64 * 1024;

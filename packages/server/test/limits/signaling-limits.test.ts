@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CloseCode, ErrorCode } from '@parley/protocol';
-import type { RunningServer } from '../src/index.ts';
-import { TestClient, startTestServer } from './helpers.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { TestClient, startTestServer } from '../helpers.ts';
 
 describe('per-connection limits', () => {
   let server: RunningServer;

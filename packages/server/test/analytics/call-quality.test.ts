@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, type CallQualityReport } from '@parley/protocol';
-import { assess, CallQualityRecord } from '../src/analytics/call-quality.ts';
-import type { RunningServer } from '../src/index.ts';
-import { startTestServer, TestClient } from './helpers.ts';
-import { sample, scrape } from './metrics-text.ts';
+import { assess, CallQualityRecord } from '../../src/analytics/call-quality.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { startTestServer, TestClient } from '../helpers.ts';
+import { sample, scrape } from '../metrics-text.ts';
 
 function report(fields: { intervalMs?: number; rttMs?: number; send?: Partial<CallQualityReport['send']>; receive?: Partial<CallQualityReport['receive']>; joinMs?: number; firstMediaMs?: number } = {}): CallQualityReport {
   return {

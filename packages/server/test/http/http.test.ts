@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { CloseCode, ErrorCode } from '@parley/protocol';
-import { defaultGrants, silentLogger, startServer, verifyToken, DEV_API_KEY, DEV_API_SECRET, type RunningServer } from '../src/index.ts';
-import { TEST_KEY, TEST_SECRET, TestClient, startTestServer } from './helpers.ts';
+import { defaultGrants, silentLogger, startServer, verifyToken, DEV_API_KEY, DEV_API_SECRET, type RunningServer } from '../../src/index.ts';
+import { TEST_KEY, TEST_SECRET, TestClient, startTestServer } from '../helpers.ts';
 
 const postJson = (server: RunningServer, body: string, contentType = 'application/json') =>
   fetch(`${server.url}/api/dev/token`, { method: 'POST', headers: { 'content-type': contentType }, body });
@@ -145,7 +145,7 @@ describe('production server', () => {
 });
 
 describe('CLI', () => {
-  const cli = fileURLToPath(new URL('../bin/parley.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
 

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, signWebhook, silentLogger, verifyWebhook, WebhookSender, type RoomEvent, type RunningServer, type WebhookPayload } from '../src/index.ts';
-import { startTestServer, TestClient } from './helpers.ts';
-import { sample, scrape } from './metrics-text.ts';
-import { Receiver } from './webhook-receiver.ts';
+import { ConfigError, signWebhook, silentLogger, verifyWebhook, WebhookSender, type RoomEvent, type RunningServer, type WebhookPayload } from '../../src/index.ts';
+import { startTestServer, TestClient } from '../helpers.ts';
+import { sample, scrape } from '../metrics-text.ts';
+import { Receiver } from '../webhook-receiver.ts';
 
 const SECRET = 'webhook-secret-0123456789abcdef-0123';
 
@@ -147,7 +147,7 @@ describe('a server with webhooks configured', () => {
   test('a session’s events arrive in the order they happened, tracks ending before their publisher leaves', async () => {
     const alice = await TestClient.joined(server, 'hooked', 'alice');
     const bob = await TestClient.joined(server, 'hooked', 'bob');
-    const sdp = readFileSync(new URL('./fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
+    const sdp = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
     const published = await bob.request({ type: 'publishTrack', source: 'microphone', sdp });
     assert.equal(published.type, 'trackPublished', JSON.stringify(published));
     bob.close();

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode } from '@parley/protocol';
-import type { RunningServer } from '../src/index.ts';
-import { startTestServer, TestClient, token } from './helpers.ts';
-import { Receiver } from './webhook-receiver.ts';
-import { scrape } from './metrics-text.ts';
-import { concrete, dashboard, DATASOURCE, grafana, label, metricNames, panels, queries } from './dashboard-queries.ts';
-import { pending, startPrometheus, until, type RunningPrometheus } from './prometheus-harness.ts';
-import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from './turn/turn-client.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { startTestServer, TestClient, token } from '../helpers.ts';
+import { Receiver } from '../webhook-receiver.ts';
+import { scrape } from '../metrics-text.ts';
+import { concrete, dashboard, DATASOURCE, grafana, label, metricNames, panels, queries } from '../dashboard-queries.ts';
+import { pending, startPrometheus, until, type RunningPrometheus } from '../prometheus-harness.ts';
+import { attr, errorCode, restCredentials, StunClass, StunMethod, TurnTestClient } from '../turn/turn-client.ts';
 
 const TURN_SECRET = 'grafana-test-turn-secret-0123456789';
 
@@ -40,13 +40,13 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
     'parley_sfu_probe_packets_total',
     'parley_sfu_published_tracks',
     'parley_sfu_subscriptions',
-  ].map((name) => [name, 'needs RTP over DTLS-SRTP from a WebRTC publisher and subscriber (sfu-signaling.test.ts drives that with node-datachannel and checks these on /metrics); a JSON-only signaling client cannot send media'] as const),
+  ].map((name) => [name, 'needs RTP over DTLS-SRTP from a WebRTC publisher and subscriber (sfu/sfu-signaling.test.ts drives that with node-datachannel and checks these on /metrics); a JSON-only signaling client cannot send media'] as const),
   ['parley_sfu_uplink_collapses_total', "needs a publisher's uplink losing most of every simulcast layer (sfu/worker/uplink-collapse.test.ts)"],
-  ['parley_sfu_worker_restarts_total', 'needs an SFU worker process to die (sfu-signaling.test.ts "worker crash" kills one)'],
+  ['parley_sfu_worker_restarts_total', 'needs an SFU worker process to die (sfu/sfu-signaling.test.ts "worker crash" kills one)'],
   ['parley_nodejs_eventloop_lag_seconds', "prom-client's last single lag sample (a setImmediate delay), usually 0 on an idle loop"],
-  ['parley_sfu_worker_eventloop_lag_p99_seconds', 'the SFU workers start with the first SFU room; sfu-signaling.test.ts reads it on /metrics'],
-  ['parley_sfu_worker_cpu_seconds_total', 'the SFU workers start with the first SFU room; sfu-signaling.test.ts checks the CPU on /metrics'],
-  ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks.test.ts fills it with the receiver down)'],
+  ['parley_sfu_worker_eventloop_lag_p99_seconds', 'the SFU workers start with the first SFU room; sfu/sfu-signaling.test.ts reads it on /metrics'],
+  ['parley_sfu_worker_cpu_seconds_total', 'the SFU workers start with the first SFU room; sfu/sfu-signaling.test.ts checks the CPU on /metrics'],
+  ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks/webhooks.test.ts fills it with the receiver down)'],
 ]);
 /**
  * Families that may have no series at all on a healthy node, so their queries are only required
@@ -196,7 +196,11 @@ describe('deploy/grafana', () => {
       const carol = await TestClient.joined(server, 'grafana-room', 'carol');
       clients.push(carol);
       const report = { intervalMs: 10_000, rttMs: 80, send: { lossRatio: 0.01, bitrateKbps: 900, limitation: 'bandwidth' }, receive: { lossRatio: 0.04, bitrateKbps: 1200, jitterMs: 15, framesDecoded: 280, framesDropped: 2, freezes: 1, frozenMs: 400 }, joinMs: 120, firstMediaMs: 450 };
-      assert.equal((await carol.request({ type: 'qualityReport', report })).type, 'ack');
+      // Carol's join moved the room to the SFU, and her messages are handled in order after that
+      // move, which starts this server's first SFU worker (started on demand here: 1-4 s on a
+      // busy 2-core machine).
+      const reportId = carol.send({ type: 'qualityReport', report });
+      assert.equal((await carol.waitFor((m) => 'replyTo' in m && m.replyTo === reportId, 'the quality report acknowledged', 15_000)).type, 'ack');
       assert.equal((await carol.request({ type: 'leave' })).type, 'ack');
 
       // TURN: a binding, a wrong password, an allocation relaying both ways, a packet dropped

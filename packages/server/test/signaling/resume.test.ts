@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../src/index.ts';
-import { TestClient, startTestServer, token } from './helpers.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { TestClient, startTestServer, token } from '../helpers.ts';
 
 let server: RunningServer;
 let roomCounter = 0;

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { RunningServer } from '../src/index.ts';
-import { startTestServer, TestClient } from './helpers.ts';
-import { scrape } from './metrics-text.ts';
-import { pending, startPrometheus } from './prometheus-harness.ts';
-import { alertExpressions } from './dashboard-queries.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { startTestServer, TestClient } from '../helpers.ts';
+import { scrape } from '../metrics-text.ts';
+import { pending, startPrometheus } from '../prometheus-harness.ts';
+import { alertExpressions } from '../dashboard-queries.ts';
 
-const deploy = fileURLToPath(new URL('../../../deploy/prometheus/', import.meta.url));
+const deploy = fileURLToPath(new URL('../../../../deploy/prometheus/', import.meta.url));
 
 function promtool(args: string[], cwd = deploy): { ok: boolean; output: string } {
   const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 30_000 });

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode } from '@parley/protocol';
-import type { RunningServer } from '../src/index.ts';
-import { metricsAccess } from '../src/metrics/metrics-access.ts';
-import { startTestServer, TestClient } from './helpers.ts';
-import { sample, scrape } from './metrics-text.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { metricsAccess } from '../../src/metrics/metrics-access.ts';
+import { startTestServer, TestClient } from '../helpers.ts';
+import { sample, scrape } from '../metrics-text.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 

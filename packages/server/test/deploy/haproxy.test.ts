@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../src/index.ts';
-import { startTestServer, TestClient, token } from './helpers.ts';
-import { sample, scrape } from './metrics-text.ts';
-import { TestRedis } from './cluster/redis-harness.ts';
-import { haproxyEnvironment, HAPROXY_CONFIG, httpsStatus, startHaproxy, type RunningHaproxy } from './haproxy-harness.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { startTestServer, TestClient, token } from '../helpers.ts';
+import { sample, scrape } from '../metrics-text.ts';
+import { TestRedis } from '../cluster/redis-harness.ts';
+import { haproxyEnvironment, HAPROXY_CONFIG, httpsStatus, startHaproxy, type RunningHaproxy } from '../haproxy-harness.ts';
 
 describe('deploy/haproxy in front of two nodes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-haproxy-'));

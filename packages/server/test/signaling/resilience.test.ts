@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { generate } from 'selfsigned';
 import { CloseCode, ErrorCode } from '@parley/protocol';
-import { TestClient, startTestServer, token } from './helpers.ts';
+import { TestClient, startTestServer, token } from '../helpers.ts';
 
 /** Deterministic PRNG so a failing fuzz case can be replayed. */
 function prng(seed: number): () => number {
@@ -165,7 +165,7 @@ describe('resilience', () => {
   });
 
   test('the dev token endpoint is rate limited per IP', async () => {
-    const { silentLogger, startServer } = await import('../src/index.ts');
+    const { silentLogger, startServer } = await import('../../src/index.ts');
     const server = await startServer({ port: 0, limits: { devTokensPerIpPerMinute: 1 }, turn: { enabled: false } }, { logger: silentLogger });
     try {
       const statuses: number[] = [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QuotaLedger } from '../src/recording/quota.ts';
+import { QuotaLedger } from '../../src/recording/quota.ts';
 
 test('quota ledger: per user and per server, reservations count until released, sizes replace', () => {
   const ledger = new QuotaLedger({ bytesPerUser: 100, bytesPerServer: 150 });
