@@ -1,3 +1,5 @@
+// Why this file is ~650 lines: its tests share one server and its SFU worker process, which a
+// split into files would start once per file.
 /**
  * SFU signaling and media end to end: a real server, a real SFU worker process, real UDP on
  * loopback, and synthetic WebRTC clients built with node-datachannel (DTLS-SRTP, ICE) that
