@@ -54,7 +54,7 @@ export function createNetworkTestHandler(requestsPerMinute: number): NetworkTest
         return true;
       }
       // The lease covers the whole transfer, which ends when the response does (or the client goes).
-      response.once('close', admission.release);
+      response.once('close', () => admission.release());
       if (route.endsWith('/latency')) sendLatency(response);
       else if (route.endsWith('/download')) await sendDownload(request, response);
       else await receiveUpload(request, response);

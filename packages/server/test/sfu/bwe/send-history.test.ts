@@ -34,4 +34,12 @@ describe('TransportSendHistory', () => {
     assert.equal(history.sendRate(990, 500), 1_000_000);
     assert.equal(history.sendRate(2000, 500), 0);
   });
+
+  test('before anything is sent: feedback reports nothing, the send rate is 0, and sending starts the numbering', () => {
+    const history = new TransportSendHistory();
+    assert.deepEqual(history.results(feedbackFor(0, Array.from({ length: 100 }, (_, i) => i * 1000))), []);
+    assert.equal(history.sendRate(1000), 0);
+    const first = history.onSent(100, 5);
+    assert.deepEqual(history.results(feedbackFor(first, [1000])), [{ sentAtMs: 5, size: 100, probe: 0, arrivalMs: 1 }]);
+  });
 });
