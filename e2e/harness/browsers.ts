@@ -6,7 +6,8 @@
  *
  * Both browsers run headless from a fresh temp profile directory. `close()`
  * is bounded in time: a graceful close first, then SIGKILL of the browser's
- * process group and process tree (found by PID), then removal of the profile.
+ * process group and process tree (found by PID), then removal of the profile
+ * (`process-reaping.ts`). Pages are `TestPage`s (`page-adapters.ts`).
  *
  * Functions passed to `evaluate`/`waitFor` are serialised with
  * `Function.prototype.toString()` and run in the page: they must not close
@@ -14,16 +15,17 @@
  * `keepNames`) nested named functions get wrapped in `__name(...)`; every
  * page gets a no-op `__name` shim so that this does not break.
  */
-import { accessSync, constants as fsConstants, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import type { BrowserContext, Page as PwPage } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { launch as puppeteerLaunch } from 'puppeteer-core';
-import type { Browser as PpBrowser, Page as PpPage } from 'puppeteer-core';
+import type { Browser as PpBrowser } from 'puppeteer-core';
 import { namespaceLauncher } from './namespace-launch.ts';
+import { errorText, GRACEFUL_CLOSE_MS, LAUNCH_TIMEOUT_MS, once, withTimeout, wrapPlaywrightPage, wrapPuppeteerPage } from './page-adapters.ts';
+import { forceCleanup, pidsMentioning, registerForExit, type Tracked } from './process-reaping.ts';
 
 export type BrowserName = 'chromium' | 'firefox';
 
@@ -122,16 +124,6 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   'toolkit.telemetry.reportingpolicy.firstRun': false,
 };
 
-const PHONE = {
-  width: 390,
-  height: 844,
-  scale: 3,
-  userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36',
-};
-
-const LAUNCH_TIMEOUT_MS = 30_000;
-const GRACEFUL_CLOSE_MS = 5_000;
-const MAX_CONSOLE_LINES = 2_000;
 const NAME_SHIM = 'globalThis.__name = globalThis.__name || ((fn) => fn);';
 
 /**
@@ -154,9 +146,9 @@ export function browserExecutable(name: BrowserName): string {
 }
 
 /**
- * Starts a browser with a fresh profile. A start that hangs (seen once in CI: Chromium never
- * opened its DevTools pipe within 30 s) is killed and tried once more, visibly on stderr;
- * any other failure, or a second hang, fails the test.
+ * Starts a browser with a fresh profile. A start that hangs (Chromium can fail to open its
+ * DevTools pipe within 30 s on a loaded machine) is killed and tried once more, visibly on
+ * stderr; any other failure, or a second hang, fails the test.
  */
 export async function launchBrowser(name: BrowserName, opts: LaunchOptions = {}): Promise<TestBrowser> {
   try {
@@ -236,40 +228,6 @@ async function launchChromium(executablePath: string, tracked: Tracked, opts: La
   };
 }
 
-function wrapPlaywrightPage(page: PwPage, name: string): TestPage {
-  const consoleLines: string[] = [];
-  const push = (line: string) => pushLine(consoleLines, line);
-  page.on('console', (msg) => push(`[${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => push(`[pageerror] ${errorText(err)}`));
-  page.on('crash', () => push('[crash] page crashed'));
-
-  const evaluate = <R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> =>
-    // playwright types the callback's parameter as Unboxed<A>, which a generic A is not assignable to.
-    page.evaluate<R, unknown>(fn as (arg: unknown) => R | Promise<R>, arg);
-
-  return {
-    name,
-    consoleLines,
-    async goto(url) {
-      await page.goto(url, { waitUntil: 'load', timeout: LAUNCH_TIMEOUT_MS });
-    },
-    evaluate,
-    waitFor: (fn, arg, o) => pollUntil(name, consoleLines, evaluate, fn, arg, o),
-    async screenshot(path) {
-      await page.screenshot({ path, timeout: 10_000 });
-    },
-    async emulatePhone() {
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Emulation.setDeviceMetricsOverride', { width: PHONE.width, height: PHONE.height, deviceScaleFactor: PHONE.scale, mobile: true });
-      await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
-      await cdp.send('Emulation.setUserAgentOverride', { userAgent: PHONE.userAgent });
-    },
-    async close() {
-      await withTimeout(page.close(), GRACEFUL_CLOSE_MS, `${name} close`).catch(() => {});
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------
 // Firefox (puppeteer-core, WebDriver BiDi)
 
@@ -309,215 +267,4 @@ async function launchFirefox(executablePath: string, tracked: Tracked, opts: Lau
     close,
     kill: () => forceCleanup(tracked),
   };
-}
-
-function wrapPuppeteerPage(page: PpPage, name: string): TestPage {
-  const consoleLines: string[] = [];
-  const push = (line: string) => pushLine(consoleLines, line);
-  page.on('console', (msg) => push(`[${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => push(`[pageerror] ${errorText(err)}`));
-
-  const evaluate = <R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> =>
-    (page.evaluate as (f: (a: A) => unknown, a: A) => Promise<unknown>)(fn, arg) as Promise<R>;
-
-  return {
-    name,
-    consoleLines,
-    async goto(url) {
-      await page.goto(url, { waitUntil: 'load', timeout: LAUNCH_TIMEOUT_MS });
-    },
-    evaluate,
-    waitFor: (fn, arg, o) => pollUntil(name, consoleLines, evaluate, fn, arg, o),
-    async screenshot(path) {
-      await page.screenshot({ path: path as `${string}.png` });
-    },
-    async emulatePhone() {
-      await page.setViewport({ width: PHONE.width, height: PHONE.height, deviceScaleFactor: PHONE.scale });
-    },
-    async close() {
-      await withTimeout(page.close(), GRACEFUL_CLOSE_MS, `${name} close`).catch(() => {});
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------
-// waitFor
-
-const POLL_INTERVAL_MS = 200;
-const CONSOLE_TAIL = 25;
-
-async function pollUntil<A>(
-  pageName: string,
-  consoleLines: string[],
-  evaluate: <R, B>(fn: (arg: B) => R | Promise<R>, arg: B) => Promise<R>,
-  fn: (arg: A) => boolean | Promise<boolean>,
-  arg: A,
-  opts: { timeoutMs: number; what: string },
-): Promise<void> {
-  const started = Date.now();
-  const deadline = started + opts.timeoutMs;
-  let polls = 0;
-  let lastError: unknown;
-  let lastValue: unknown;
-  for (;;) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    polls++;
-    try {
-      // A hung evaluate (page busy, navigation) must not stretch the deadline.
-      lastValue = await withTimeout(evaluate(fn, arg), remaining, 'evaluate');
-      lastError = undefined;
-      if (lastValue === true) return;
-    } catch (err) {
-      lastError = err;
-    }
-    const wait = Math.min(POLL_INTERVAL_MS, deadline - Date.now());
-    if (wait > 0) await sleep(wait);
-  }
-  const tail = consoleLines.slice(-CONSOLE_TAIL);
-  throw new Error(
-    `${pageName}: timed out after ${Date.now() - started} ms (${polls} polls) waiting for ${opts.what}` +
-      (lastError !== undefined ? `\nlast evaluate error: ${errorText(lastError)}` : `\nlast value: ${String(lastValue)}`) +
-      `\nlast ${tail.length} console line(s) of ${pageName}:` +
-      (tail.length ? `\n  ${tail.join('\n  ')}` : ' (none)'),
-  );
-}
-
-// ---------------------------------------------------------------------------
-// Process and temp-dir cleanup
-
-interface Tracked {
-  dir: string;
-  pids: Set<number>;
-  /** Removed with the profile directory. */
-  extraDirs: string[];
-  /** Run after the processes are gone (e.g. closing a control-channel bridge). */
-  onCleanup: Array<() => Promise<void>>;
-}
-
-const live = new Set<Tracked>();
-let exitHookInstalled = false;
-
-/** Last resort if the test process exits without calling close(): SIGKILL and remove the profile, synchronously. */
-function registerForExit(tracked: Tracked): void {
-  live.add(tracked);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const t of live) {
-      for (const pid of collectTree(t)) trySignal(pid, 'SIGKILL');
-      for (const dir of [t.dir, ...t.extraDirs]) {
-        try {
-          rmSync(dir, { recursive: true, force: true });
-        } catch {
-          /* best effort */
-        }
-      }
-    }
-  });
-}
-
-async function forceCleanup(tracked: Tracked): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const pids = collectTree(tracked);
-    if (pids.size === 0) break;
-    for (const pid of tracked.pids) trySignal(-pid, 'SIGKILL'); // process group (both launchers spawn detached)
-    for (const pid of pids) trySignal(pid, 'SIGKILL');
-    await waitGone(pids, 3_000);
-  }
-  for (const cleanup of tracked.onCleanup.splice(0)) await cleanup().catch(() => {});
-  for (const dir of [tracked.dir, ...tracked.extraDirs]) await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
-  live.delete(tracked);
-}
-
-/** Our browser processes that are still alive: the recorded PIDs, their descendants, and anything naming our profile dir. */
-function collectTree(tracked: Tracked): Set<number> {
-  const procs = listProcs();
-  const result = new Set<number>();
-  for (const pid of tracked.pids) if (procs.has(pid)) result.add(pid);
-  for (const [pid, p] of procs) if (p.cmdline.includes(tracked.dir)) result.add(pid);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, p] of procs) {
-      if (!result.has(pid) && result.has(p.ppid)) {
-        result.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return result;
-}
-
-function pidsMentioning(dir: string): number[] {
-  const out: number[] = [];
-  for (const [pid, p] of listProcs()) if (p.cmdline.includes(dir)) out.push(pid);
-  return out;
-}
-
-/** Live (non-zombie) processes from /proc. */
-function listProcs(): Map<number, { ppid: number; cmdline: string }> {
-  const procs = new Map<number, { ppid: number; cmdline: string }>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return procs;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid ..." — comm may contain spaces/parens.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' || fields[0] === 'X') continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      procs.set(Number(entry), { ppid: Number(fields[1]), cmdline });
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return procs;
-}
-
-async function waitGone(pids: Set<number>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const procs = listProcs();
-    if (![...pids].some((pid) => procs.has(pid))) return;
-    await sleep(50);
-  }
-}
-
-function trySignal(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-// ---------------------------------------------------------------------------
-// small utilities
-
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | undefined;
-  return () => (p ??= fn());
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function pushLine(lines: string[], line: string): void {
-  lines.push(line);
-  if (lines.length > MAX_CONSOLE_LINES) lines.splice(0, lines.length - MAX_CONSOLE_LINES);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
