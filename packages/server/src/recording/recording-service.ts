@@ -97,6 +97,25 @@ export class RecordingService {
     this.retentionTimer.unref();
   }
 
+  get settings(): RecordingSettings {
+    return this.options.settings;
+  }
+
+  /** A server recording started (or resumed after a restart): saved, listed as running, told to its room. */
+  async track(record: RecordingRecord): Promise<void> {
+    await this.storage.save(record);
+    this.active.set(record.id, record);
+    this.announce(record);
+  }
+
+  /** A server recording's new status: saved and told; a finished one leaves the running list. */
+  async changed(record: RecordingRecord): Promise<void> {
+    await this.storage.save(record);
+    if (record.status === 'ready' || record.status === 'failed') this.active.delete(record.id);
+    else this.active.set(record.id, record);
+    this.announce(record);
+  }
+
   /** `recordingChanged` for each recording running in `room` (sent to a participant who joins). */
   eventsFor(room: string): ServerMessage[] {
     return [...this.active.values()].filter((record) => record.room === room).map((record) => this.event(record));
@@ -212,7 +231,8 @@ export class RecordingService {
   private async recover(): Promise<void> {
     for (const record of await this.storage.all()) {
       this.ledger.set(record.id, record.startedBy, record.files.reduce((sum, file) => sum + file.bytes, 0));
-      if (record.status !== 'recording' && record.status !== 'processing') continue;
+      // Server recordings are recovered by ServerRecordings.
+      if (record.mode !== 'browser' || (record.status !== 'recording' && record.status !== 'processing')) continue;
       const upload = await this.store?.getUpload(record.id).catch(() => undefined);
       if (!upload) {
         record.status = 'failed';

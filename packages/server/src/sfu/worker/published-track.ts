@@ -13,6 +13,7 @@ import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
 import { KeyframeRequests } from './keyframe-requests.js';
+import type { PacketRecorder } from './recording-tap.js';
 import type { Counters } from './room-router.js';
 import { UplinkCollapse } from './uplink-collapse.js';
 import { UpstreamLosses } from './upstream-losses.js';
@@ -88,6 +89,8 @@ export class PublishedTrack implements DownstreamSource {
   private readonly uplink: UplinkCollapse | undefined;
   /** When the first RTP packet arrived (Date.now()), for the join timeline (`bench:join`). */
   firstPacketAt: number | undefined;
+  /** Server recordings of this track (`recording-tap.ts`): each gets a copy of every packet and sender report. */
+  private readonly recorders: PacketRecorder[] = [];
 
   constructor(
     readonly id: string,
@@ -121,6 +124,17 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer];
     if (!state || state.bps === undefined || performance.now() - state.lastPacketAt >= LAYER_IDLE_MS) return undefined;
     return Math.max(state.bps, ...state.recentBps);
+  }
+
+  /** Starts copying this track's packets to `recorder`, from a keyframe of every layer. */
+  addRecorder(recorder: PacketRecorder): void {
+    this.recorders.push(recorder);
+    this.layerStates.forEach((state, layer) => state && this.requestKeyframe(layer));
+  }
+
+  removeRecorder(recorder: PacketRecorder): void {
+    const index = this.recorders.indexOf(recorder);
+    if (index >= 0) this.recorders.splice(index, 1);
   }
 
   get negotiatedCodec(): NegotiatedCodec {
@@ -281,6 +295,8 @@ export class PublishedTrack implements DownstreamSource {
    */
   wantedLayers(): Set<number> {
     const wanted = new Set<number>();
+    // A recording keeps the top layer on: the export keeps the best layer that covers the call.
+    if (this.recorders.length > 0) wanted.add(this.layerCount - 1);
     for (const downstream of this.downstreams) {
       wanted.add(downstream.layers.wanted);
       for (let layer = 0; layer <= downstream.forwardedLayer; layer++) wanted.add(layer);
@@ -321,6 +337,11 @@ export class PublishedTrack implements DownstreamSource {
     const newest = advance > 0;
     const offset = payloadOffset(packet);
     const paddingOnly = offset >= payloadEnd(packet);
+    // Recorded as received, before anything below rewrites the packet in place.
+    for (const recorder of this.recorders) {
+      if (paddingOnly) recorder.padding(layer, packet);
+      else recorder.rtp(layer, packet);
+    }
     // libwebrtc pads on the media SSRC only once a frame is complete, stamped with that frame's
     // timestamp: a gap after a frame's end, closed by a packet with that frame's timestamp, is
     // padding lost on the way. The publisher keeps no padding to resend, so it is not asked for,
@@ -395,7 +416,9 @@ export class PublishedTrack implements DownstreamSource {
       if (report.type !== 'sr') continue;
       const layer = this.layerBySsrc.get(report.ssrc);
       const state = layer === undefined ? undefined : this.layerStates[layer];
-      if (state) state.reception.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
+      if (!state) continue;
+      state.reception.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
+      for (const recorder of this.recorders) recorder.senderReport(layer!, report);
     }
   }
 }
