@@ -46,8 +46,8 @@ export interface WorkerResults {
   resubscribe: void;
   setQuality: void;
   record: void;
-  /** Bytes the tap could not send (the recorder fell behind or was gone). */
-  stopRecording: { droppedBytes: number };
+  /** Bytes the tap sent to the recorder, and those it could not send (the recorder fell behind or was gone). */
+  stopRecording: { sentBytes: number; droppedBytes: number };
   stats: WorkerStats;
   timeline: TrackTimeline[];
 }

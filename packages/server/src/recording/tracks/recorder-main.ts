@@ -59,6 +59,9 @@ function record(settings: Extract<RecorderRole, { role: 'record' }>): void {
   const sockets = new Set<Socket>();
   let connections = 0;
   let bytes = 0;
+  /** Bytes received from every connection (the SFU's tap counts what it sent the same way). */
+  let received = 0;
+  let onReceived: (() => void) | undefined;
   const expected = Buffer.from(JSON.stringify({ recording: settings.recording, secret: settings.secret }));
 
   const server = createServer((socket) => {
@@ -69,6 +72,7 @@ function record(settings: Extract<RecorderRole, { role: 'record' }>): void {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
       try {
         const pending = new Map<number, Buffer[]>();
         for (const frame of reader.push(chunk)) {
@@ -101,6 +105,7 @@ function record(settings: Extract<RecorderRole, { role: 'record' }>): void {
         tell({ event: 'failed', error: `recorder connection ${segment}: ${error instanceof Error ? error.message : String(error)}` });
         socket.destroy();
       }
+      onReceived?.();
     });
   });
 
@@ -111,9 +116,22 @@ function record(settings: Extract<RecorderRole, { role: 'record' }>): void {
   const syncTimer = setInterval(sync, SYNC_MS);
 
   let stopping = false;
-  const stop = () => {
+  /** Waits for the bytes the tap sent (at most DRAIN_MS), then for the connections to end, then closes the files. */
+  const stop = (expectBytes = 0) => {
     if (stopping) return;
     stopping = true;
+    const drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, DRAIN_MS);
+      onReceived = () => {
+        if (received < expectBytes) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      onReceived();
+    });
+    void drained.then(() => close());
+  };
+  const close = () => {
     server.close();
     const finish = () => {
       clearInterval(syncTimer);
@@ -136,9 +154,9 @@ function record(settings: Extract<RecorderRole, { role: 'record' }>): void {
     }
   };
 
-  process.on('message', (message: { op?: string }) => message.op === 'stop' && stop());
-  process.on('disconnect', stop);
-  process.on('SIGTERM', stop);
+  process.on('message', (message: { op?: string; expectBytes?: number }) => message.op === 'stop' && stop(message.expectBytes));
+  process.on('disconnect', () => stop());
+  process.on('SIGTERM', () => stop());
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
     if (address && typeof address === 'object') tell({ event: 'listening', port: address.port });

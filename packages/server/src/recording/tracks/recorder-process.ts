@@ -79,10 +79,13 @@ export class RecorderProcess {
     return this.stopping;
   }
 
-  /** Asks it to sync and close its files; resolves once it has exited. */
-  async stop(): Promise<void> {
+  /**
+   * Asks it to sync and close its files once it has received `expectBytes` (what the SFU's tap
+   * sent; the last batch may still be in flight) or after a short wait; resolves once it exited.
+   */
+  async stop(expectBytes = 0): Promise<void> {
     this.stopping = true;
-    if (this.child.connected) this.child.send({ op: 'stop' });
+    if (this.child.connected) this.child.send({ op: 'stop', expectBytes });
     const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await this.exited;
     clearTimeout(timer);

@@ -124,12 +124,12 @@ export class ServerRecordings {
   private stopRunning(id: string): Promise<void> {
     const running = this.running.get(id)!;
     running.stopped ??= (async () => {
-      const { droppedBytes } = await running.sfu.request({ op: 'stopRecording', room: running.record.room, recording: id }).catch(() => ({ droppedBytes: 0 }));
-      await running.recorder.stop();
+      const { sentBytes, droppedBytes } = await running.sfu.request({ op: 'stopRecording', room: running.record.room, recording: id }).catch(() => ({ sentBytes: 0, droppedBytes: 0 }));
+      await running.recorder.stop(sentBytes);
       running.record.status = 'processing';
       running.record.endedAt = Date.now();
       await this.options.service.changed(running.record);
-      this.options.logger.info('server recording stopped', { room: running.record.room, recording: id, droppedBytes });
+      this.options.logger.info('server recording stopped', { room: running.record.room, recording: id, sentBytes, droppedBytes });
       if (!this.closed) this.exportLater(running.record, running.directory);
     })();
     return running.stopped;

@@ -38,6 +38,8 @@ export class RecordingTap {
   private closed = false;
   /** Bytes not sent because the recorder fell behind or was gone. */
   droppedBytes = 0;
+  /** Bytes handed to the connection: the recorder, told this at its stop, waits until it has them all. */
+  sentBytes = 0;
 
   constructor(
     readonly target: TapTarget,
@@ -91,6 +93,7 @@ export class RecordingTap {
     } else {
       // The socket keeps the buffer until it is written: the next batch gets a fresh one.
       this.socket.write(this.batch.subarray(0, this.used));
+      this.sentBytes += this.used;
       this.batch = Buffer.allocUnsafe(BATCH_BYTES);
     }
     this.used = 0;

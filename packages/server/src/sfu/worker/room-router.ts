@@ -195,13 +195,13 @@ export class RoomRouter {
     for (const track of this.tracks.values()) this.startRecordingTrack(entry, track);
   }
 
-  stopRecording(recording: string): { droppedBytes: number } {
+  stopRecording(recording: string): { sentBytes: number; droppedBytes: number } {
     const entry = this.recordings.get(recording);
-    if (!entry) return { droppedBytes: 0 };
+    if (!entry) return { sentBytes: 0, droppedBytes: 0 };
     for (const [track, recorder] of entry.recorders) track.removeRecorder(recorder);
     entry.tap.close();
     this.recordings.delete(recording);
-    return { droppedBytes: entry.tap.droppedBytes };
+    return { sentBytes: entry.tap.sentBytes, droppedBytes: entry.tap.droppedBytes };
   }
 
   private startRecordingTrack(entry: { tap: RecordingTap; recorders: Map<PublishedTrack, PacketRecorder> }, track: PublishedTrack): void {
