@@ -13,7 +13,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { FsyncFileStore } from './fsync-file-store.js';
 import { QuotaLedger } from './quota.js';
 import { remuxWebm } from './remux.js';
-import { summary, type RecordingRecord } from './recording-types.js';
+import { RECORDING_ID, summary, type RecordingRecord } from './recording-types.js';
 import { LocalRecordingStorage, type RecordingStorage } from './storage.js';
 
 export type RecordingSettings = ServerConfig['recording'];
@@ -270,6 +270,8 @@ export class RecordingService {
   async remove(room: string, id: string): Promise<boolean> {
     const removed = await this.storage.remove(room, id);
     if (removed) this.ledger.delete(id);
+    // A server recording whose export failed keeps its raw files there.
+    if (removed && RECORDING_ID.test(id)) await rm(join(this.options.settings.directory, 'server', id), { recursive: true, force: true });
     return removed;
   }
 

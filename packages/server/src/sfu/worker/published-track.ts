@@ -295,8 +295,9 @@ export class PublishedTrack implements DownstreamSource {
    */
   wantedLayers(): Set<number> {
     const wanted = new Set<number>();
-    // A recording keeps the top layer on: the export keeps the best layer that covers the call.
-    if (this.recorders.length > 0) wanted.add(this.layerCount - 1);
+    // A recording keeps every layer on: the export keeps the best one that covers the call, and
+    // which layers a publisher sends depends on its camera (two of three at 640x360 in Chromium).
+    if (this.recorders.length > 0) for (let layer = 0; layer < this.layerCount; layer++) wanted.add(layer);
     for (const downstream of this.downstreams) {
       wanted.add(downstream.layers.wanted);
       for (let layer = 0; layer <= downstream.forwardedLayer; layer++) wanted.add(layer);
