@@ -70,3 +70,52 @@ export function readOggPackets(file: Buffer): Buffer[] {
   }
   return packets.slice(2);
 }
+
+/** An H.264 Annex B stream's NAL units grouped into access units (a new one at an SPS, an AUD, or a slice with first_mb_in_slice 0). */
+export function h264AccessUnits(stream: Buffer): Buffer[][] {
+  const nals: Buffer[] = [];
+  let start = -1;
+  for (let i = 0; i + 3 <= stream.length; ) {
+    const startCode = stream[i] === 0 && stream[i + 1] === 0 ? (stream[i + 2] === 1 ? 3 : stream[i + 2] === 0 && stream[i + 3] === 1 ? 4 : 0) : 0;
+    if (startCode === 0) {
+      i += 1;
+      continue;
+    }
+    if (start >= 0) nals.push(stream.subarray(start, i));
+    start = i + startCode;
+    i += startCode;
+  }
+  if (start >= 0) nals.push(stream.subarray(start));
+  const units: Buffer[][] = [];
+  let current: Buffer[] = [];
+  let sliceSeen = false;
+  for (const nal of nals) {
+    const type = nal[0]! & 0x1f;
+    const slice = type === 1 || type === 5;
+    if (sliceSeen && (type === 7 || type === 9 || (slice && (nal[1]! & 0x80) !== 0))) {
+      units.push(current);
+      current = [];
+      sliceSeen = false;
+    }
+    current.push(nal);
+    if (slice) sliceSeen = true;
+  }
+  if (current.length > 0) units.push(current);
+  return units;
+}
+
+/** One access unit as RTP payloads (RFC 6184): small NAL units alone, larger ones as FU-A fragments. */
+export function packetizeH264(unit: Buffer[], mtu = 1000): Buffer[] {
+  const payloads: Buffer[] = [];
+  for (const nal of unit) {
+    if (nal.length <= mtu) {
+      payloads.push(nal);
+      continue;
+    }
+    for (let offset = 1; offset < nal.length; offset += mtu) {
+      const header = (offset === 1 ? 0x80 : 0) | (offset + mtu >= nal.length ? 0x40 : 0) | (nal[0]! & 0x1f);
+      payloads.push(Buffer.concat([Buffer.from([(nal[0]! & 0xe0) | 28, header]), nal.subarray(offset, offset + mtu)]));
+    }
+  }
+  return payloads;
+}

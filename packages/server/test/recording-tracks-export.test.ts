@@ -15,7 +15,9 @@ import { exportRecording } from '../src/recording/tracks/recording-export.ts';
 import { RecorderProcess } from '../src/recording/tracks/recorder-process.ts';
 import { RecordingTap } from '../src/sfu/worker/recording-tap.ts';
 import { decodeErrors, frameAt, probe } from './media-tools.ts';
-import { packetizeVp8, readIvf, readOggPackets, rtpPacket } from './recording-rtp.ts';
+import { h264AccessUnits, packetizeH264, packetizeVp8, readIvf, readOggPackets, rtpPacket } from './recording-rtp.ts';
+import { encodeRecord } from '../src/recording/tracks/record-format.ts';
+import { exportTrack } from '../src/recording/tracks/track-export.ts';
 
 const exec = promisify(execFile);
 const SECONDS = 6;
@@ -98,6 +100,33 @@ describe('server recording export', () => {
       assert.equal(await decodeErrors(path), '', `${track.file} decodes without an error`);
     }
     assert.ok((await frameAt(join(work, cam.file!), SECONDS / 2)) > 0, 'seeking to the middle gives a frame');
+  });
+
+  test('H.264 (single NAL units and FU-A, one frame lost): a Matroska file with the true duration that decodes cleanly and seeks', async () => {
+    await exec('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25:duration=${SECONDS}`, '-c:v', 'libx264', '-profile:v', 'baseline', '-g', '50', '-f', 'h264', join(dir, 'in.h264')]);
+    const units = h264AccessUnits(await readFile(join(dir, 'in.h264')));
+    const records = [encodeRecord(RecordType.track, 0, 0, Buffer.from('{}'))];
+    let sequence = 0;
+    units.forEach((unit, frame) => {
+      const payloads = packetizeH264(unit);
+      payloads.forEach((payload, i) => {
+        // The last packet of frame 60 (a P frame) never arrives: it and the frames after it up to
+        // the keyframe at 100 are left out. Frame 61 counts as broken too: right after a hole, its
+        // own first NAL units could have been in it (H.264 packets do not say they begin a frame).
+        if (!(frame === 60 && i === payloads.length - 1)) records.push(encodeRecord(RecordType.rtp, 0, frame * 40, rtpPacket({ sequence, timestamp: frame * 3600, payload, marker: i === payloads.length - 1 })));
+        sequence += 1;
+      });
+    });
+    const description: TrackDescription = { ...VIDEO, codec: 'h264', payloadType: 102 };
+    const track = await exportTrack({ description, records: readRecords(Buffer.concat(records)).records, directory: dir, name: 'h264', tools: TOOLS });
+    assert.equal(track.file, 'h264.mkv');
+    assert.deepEqual([track.brokenFrames, track.skippedFrames, track.gaps.length], [2, 38, 1]);
+    const path = join(dir, 'h264.mkv');
+    const probed = await probe(path);
+    assert.deepEqual(probed.streams.map((s) => s.codec_name), ['h264']);
+    assert.ok(Math.abs((probed.durationSeconds ?? 0) - SECONDS) < 0.1, `${probed.durationSeconds} s, truth ${SECONDS} s`);
+    assert.equal(await decodeErrors(path), '');
+    assert.ok((await frameAt(path, SECONDS / 2)) > 0);
   });
 
   test('the recorder SIGKILLed mid-recording: its files keep every record it had received, and they export', async () => {
