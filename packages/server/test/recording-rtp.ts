@@ -119,3 +119,15 @@ export function packetizeH264(unit: Buffer[], mtu = 1000): Buffer[] {
   }
   return payloads;
 }
+
+/** A VP9 frame as RTP payloads (RFC 9628, one spatial layer): B on the first, E on the last, P unless a keyframe. */
+export function packetizeVp9(frame: Buffer, mtu = 1000): Buffer[] {
+  // Profile 0 uncompressed header: frame_type is bit 2 of the first byte (0: keyframe).
+  const interPredicted = (frame[0]! & 0x04) !== 0;
+  const payloads: Buffer[] = [];
+  for (let offset = 0; offset < frame.length; offset += mtu) {
+    const descriptor = (interPredicted ? 0x40 : 0) | (offset === 0 ? 0x08 : 0) | (offset + mtu >= frame.length ? 0x04 : 0);
+    payloads.push(Buffer.concat([Buffer.from([descriptor]), frame.subarray(offset, offset + mtu)]));
+  }
+  return payloads;
+}

@@ -15,7 +15,7 @@ import { exportRecording } from '../src/recording/tracks/recording-export.ts';
 import { RecorderProcess } from '../src/recording/tracks/recorder-process.ts';
 import { RecordingTap } from '../src/sfu/worker/recording-tap.ts';
 import { decodeErrors, frameAt, probe } from './media-tools.ts';
-import { h264AccessUnits, packetizeH264, packetizeVp8, readIvf, readOggPackets, rtpPacket } from './recording-rtp.ts';
+import { h264AccessUnits, packetizeH264, packetizeVp8, packetizeVp9, readIvf, readOggPackets, rtpPacket } from './recording-rtp.ts';
 import { encodeRecord } from '../src/recording/tracks/record-format.ts';
 import { exportTrack } from '../src/recording/tracks/track-export.ts';
 
@@ -100,6 +100,24 @@ describe('server recording export', () => {
       assert.equal(await decodeErrors(path), '', `${track.file} decodes without an error`);
     }
     assert.ok((await frameAt(join(work, cam.file!), SECONDS / 2)) > 0, 'seeking to the middle gives a frame');
+  });
+
+  test('VP9: a WebM file with the true duration that decodes cleanly and seeks', async () => {
+    await exec('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25:duration=${SECONDS}`, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-auto-alt-ref', '0', '-lag-in-frames', '0', '-g', '50', '-b:v', '300k', '-f', 'ivf', join(dir, 'in-vp9.ivf')]);
+    const records = [encodeRecord(RecordType.track, 0, 0, Buffer.from('{}'))];
+    let sequence = 1000;
+    for (const frame of readIvf(await readFile(join(dir, 'in-vp9.ivf')))) {
+      const payloads = packetizeVp9(frame.data);
+      payloads.forEach((payload, i) => records.push(encodeRecord(RecordType.rtp, 0, frame.pts * 40, rtpPacket({ sequence: sequence++, timestamp: frame.pts * 3600, payload, marker: i === payloads.length - 1 }))));
+    }
+    const track = await exportTrack({ description: { ...VIDEO, codec: 'vp9', payloadType: 98 }, records: readRecords(Buffer.concat(records)).records, directory: dir, name: 'vp9', tools: TOOLS });
+    assert.deepEqual([track.file, track.brokenFrames, track.skippedFrames], ['vp9.webm', 0, 0]);
+    const path = join(dir, 'vp9.webm');
+    const probed = await probe(path);
+    assert.deepEqual(probed.streams.map((s) => s.codec_name), ['vp9']);
+    assert.ok(Math.abs((probed.durationSeconds ?? 0) - SECONDS) < 0.1, `${probed.durationSeconds} s, truth ${SECONDS} s`);
+    assert.equal(await decodeErrors(path), '');
+    assert.ok((await frameAt(path, SECONDS / 2)) > 0);
   });
 
   test('H.264 (single NAL units and FU-A, one frame lost): a Matroska file with the true duration that decodes cleanly and seeks', async () => {
