@@ -131,3 +131,38 @@ export function packetizeVp9(frame: Buffer, mtu = 1000): Buffer[] {
   }
   return payloads;
 }
+
+/**
+ * An AV1 temporal unit (low-overhead OBUs with sizes, as IVF holds it) as RTP payloads: each OBU
+ * without its size field in its own packet (W=1), fragmented with Z/Y past `mtu`, temporal
+ * delimiters dropped, N set when the unit carries a sequence header.
+ */
+export function packetizeAv1(unit: Buffer, mtu = 1000): Buffer[] {
+  const elements: Buffer[] = [];
+  let newSequence = false;
+  for (let offset = 0; offset < unit.length; ) {
+    const header = unit[offset]!;
+    const headerBytes = header & 0x04 ? 2 : 1;
+    let size = 0;
+    let next = offset + headerBytes;
+    for (let shift = 0; ; shift += 7) {
+      const byte = unit[next++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) break;
+    }
+    const type = (header >> 3) & 0x0f;
+    if (type === 1) newSequence = true;
+    if (type !== 2) elements.push(Buffer.concat([Buffer.from([header & ~0x02]), unit.subarray(offset + 1, offset + headerBytes), unit.subarray(next, next + size)]));
+    offset = next + size;
+  }
+  const payloads: Buffer[] = [];
+  elements.forEach((element) => {
+    for (let offset = 0; offset < element.length; offset += mtu) {
+      const z = offset > 0 ? 0x80 : 0;
+      const y = offset + mtu < element.length ? 0x40 : 0;
+      const n = newSequence && payloads.length === 0 ? 0x08 : 0;
+      payloads.push(Buffer.concat([Buffer.from([z | y | 0x10 | n]), element.subarray(offset, offset + mtu)]));
+    }
+  });
+  return payloads;
+}

@@ -15,7 +15,7 @@ import { exportRecording } from '../src/recording/tracks/recording-export.ts';
 import { RecorderProcess } from '../src/recording/tracks/recorder-process.ts';
 import { RecordingTap } from '../src/sfu/worker/recording-tap.ts';
 import { decodeErrors, frameAt, probe } from './media-tools.ts';
-import { h264AccessUnits, packetizeH264, packetizeVp8, packetizeVp9, readIvf, readOggPackets, rtpPacket } from './recording-rtp.ts';
+import { h264AccessUnits, packetizeAv1, packetizeH264, packetizeVp8, packetizeVp9, readIvf, readOggPackets, rtpPacket } from './recording-rtp.ts';
 import { encodeRecord } from '../src/recording/tracks/record-format.ts';
 import { exportTrack } from '../src/recording/tracks/track-export.ts';
 
@@ -115,6 +115,24 @@ describe('server recording export', () => {
     const path = join(dir, 'vp9.webm');
     const probed = await probe(path);
     assert.deepEqual(probed.streams.map((s) => s.codec_name), ['vp9']);
+    assert.ok(Math.abs((probed.durationSeconds ?? 0) - SECONDS) < 0.1, `${probed.durationSeconds} s, truth ${SECONDS} s`);
+    assert.equal(await decodeErrors(path), '');
+    assert.ok((await frameAt(path, SECONDS / 2)) > 0);
+  });
+
+  test('AV1 (OBUs fragmented across packets): a Matroska file with the true duration that decodes cleanly and seeks', async () => {
+    await exec('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25:duration=${SECONDS}`, '-c:v', 'libsvtav1', '-preset', '12', '-g', '50', '-b:v', '300k', '-f', 'ivf', join(dir, 'in-av1.ivf')]);
+    const records = [encodeRecord(RecordType.track, 0, 0, Buffer.from('{}'))];
+    let sequence = 0;
+    for (const frame of readIvf(await readFile(join(dir, 'in-av1.ivf')))) {
+      const payloads = packetizeAv1(frame.data, 600);
+      payloads.forEach((payload, i) => records.push(encodeRecord(RecordType.rtp, 0, frame.pts * 40, rtpPacket({ sequence: sequence++, timestamp: frame.pts * 3600, payload, marker: i === payloads.length - 1 }))));
+    }
+    const track = await exportTrack({ description: { ...VIDEO, codec: 'av1', payloadType: 45 }, records: readRecords(Buffer.concat(records)).records, directory: dir, name: 'av1', tools: TOOLS });
+    assert.deepEqual([track.file, track.brokenFrames, track.skippedFrames, track.error], ['av1.mkv', 0, 0, undefined]);
+    const path = join(dir, 'av1.mkv');
+    const probed = await probe(path);
+    assert.deepEqual(probed.streams.map((s) => s.codec_name), ['av1']);
     assert.ok(Math.abs((probed.durationSeconds ?? 0) - SECONDS) < 0.1, `${probed.durationSeconds} s, truth ${SECONDS} s`);
     assert.equal(await decodeErrors(path), '');
     assert.ok((await frameAt(path, SECONDS / 2)) > 0);

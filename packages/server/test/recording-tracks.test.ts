@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ntpToUnixMs, rtpToUnixMs } from '../src/recording/tracks/clock.ts';
 import { opusPacketSamples } from '../src/recording/tracks/containers.ts';
+import { av1TemporalUnit } from '../src/recording/tracks/av1.ts';
 import { h264Part, vp8Part, vp9Part } from '../src/recording/tracks/depacketize.ts';
 import { assembleFrames } from '../src/recording/tracks/frames.ts';
 import { orderPackets, Unwrapper } from '../src/recording/tracks/packet-order.ts';
@@ -99,6 +100,12 @@ describe('depacketizers', () => {
     const fuMiddle = h264Part(Buffer.from([0x7c, 0x05, 3]));
     assert.deepEqual([fuMiddle.begins, ...Buffer.concat(fuMiddle.data)], [false, 3]);
     assert.throws(() => h264Part(Buffer.from([0x19, 0])), { code: 'UNSUPPORTED' });
+  });
+
+  test('AV1: length-prefixed elements (W=0) and an OBU continued in the next packet (Y, then Z) become sized OBUs after a temporal delimiter', () => {
+    const unit = av1TemporalUnit([Buffer.from([0x40, 2, 0x30, 0xaa, 2, 0x30, 0xbb]), Buffer.from([0x90, 0xcc])]);
+    assert.deepEqual([...unit], [0x12, 0x00, 0x32, 0x01, 0xaa, 0x32, 0x02, 0xbb, 0xcc]);
+    assert.throws(() => av1TemporalUnit([Buffer.from([0x00, 5, 0x30])]), { code: 'TRUNCATED' });
   });
 
   test('frames: a frame missing a packet is left out, and so is every frame up to the next keyframe', () => {

@@ -5,6 +5,7 @@
  */
 import type { VideoCodecName } from '../../sfu/rtp/keyframe.js';
 
+/** The codecs whose frames are the concatenation of per-packet parts (AV1 is `av1.ts`: its OBUs span packets). */
 export type PacketizedVideoCodec = Exclude<VideoCodecName, 'av1'>;
 
 export interface PayloadPart {

@@ -6,7 +6,9 @@
  * keyframe, and so is everything before the first one.
  */
 import { startsKeyframe } from '../../sfu/rtp/keyframe.js';
+import { av1Begins, av1TemporalUnit } from './av1.js';
 import { payloadPart, vp8FrameSize, type PacketizedVideoCodec } from './depacketize.js';
+import type { VideoCodecName } from '../../sfu/rtp/keyframe.js';
 import type { OrderedPacket } from './packet-order.js';
 
 export interface VideoFrame {
@@ -28,7 +30,7 @@ export interface FrameAssembly {
   size: { width: number; height: number } | undefined;
 }
 
-export function assembleFrames(codec: PacketizedVideoCodec, packets: readonly OrderedPacket[]): FrameAssembly {
+export function assembleFrames(codec: VideoCodecName, packets: readonly OrderedPacket[]): FrameAssembly {
   const result: FrameAssembly = { frames: [], broken: 0, skipped: 0, unreadable: 0, size: undefined };
   let waitingForKeyframe = true;
   let index = 0;
@@ -53,7 +55,7 @@ export function assembleFrames(codec: PacketizedVideoCodec, packets: readonly Or
   return result;
 }
 
-function buildFrame(codec: PacketizedVideoCodec, group: readonly OrderedPacket[], result: FrameAssembly): VideoFrame | undefined {
+function buildFrame(codec: VideoCodecName, group: readonly OrderedPacket[], result: FrameAssembly): VideoFrame | undefined {
   const first = group[0]!;
   const last = group[group.length - 1]!;
   const consecutive = last.sequence - first.sequence + 1 === group.length;
@@ -63,12 +65,17 @@ function buildFrame(codec: PacketizedVideoCodec, group: readonly OrderedPacket[]
   let begins = false;
   let size: FrameAssembly['size'];
   try {
-    group.forEach((packet, position) => {
-      const part = payloadPart(codec, packet.payload);
-      if (position === 0) begins = part.begins;
-      size ??= part.size;
-      parts.push(...part.data);
-    });
+    if (codec === 'av1') {
+      begins = av1Begins(first.payload);
+      parts.push(av1TemporalUnit(group.map((packet) => packet.payload)));
+    } else {
+      group.forEach((packet, position) => {
+        const part = payloadPart(codec, packet.payload);
+        if (position === 0) begins = part.begins;
+        size ??= part.size;
+        parts.push(...part.data);
+      });
+    }
   } catch {
     result.unreadable += 1;
     result.broken += 1;

@@ -127,7 +127,6 @@ export async function exportTrack(options: ExportTrackOptions): Promise<Manifest
   } else {
     const codec = description.codec;
     if (codec === 'opus') return { ...base, error: 'an Opus track described as video' };
-    if (codec === 'av1') return { ...base, error: 'AV1 depacketizing is not built yet: the raw records are kept' };
     const assembly = assembleFrames(codec, ordered.packets);
     base.brokenFrames = assembly.broken;
     base.skippedFrames = assembly.skipped;
