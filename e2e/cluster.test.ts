@@ -27,7 +27,7 @@ import { TestRedis } from '../packages/server/test/cluster/redis-harness.ts';
 import { startHaproxy, type RunningHaproxy } from '../packages/server/test/haproxy-harness.ts';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { freeUdpPort } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const ROOM = 'cluster-call';
 const HEARTBEAT_MS = 200;
@@ -127,7 +127,7 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     participants.push(await SdkParticipant.join(chromium, proxy.url, ROOM, 'alice'));
     participants.push(await SdkParticipant.join(firefox, proxy.url, ROOM, 'bob'));
     await everyoneDecodesEveryone(participants, 30_000);
-    assert.equal((await participants[0]!.page.evaluate(() => (window as any).__parley.room.topology, undefined)) as string, 'p2p');
+    assert.equal(await participants[0]!.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.topology, undefined), 'p2p');
     participants.push(await SdkParticipant.join(chromium, proxy.url, ROOM, 'carol'));
     await everyoneDecodesEveryone(participants, 30_000);
     // The room lives on one media node (the least loaded when it was placed), with its SFU.
@@ -203,7 +203,7 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     } finally {
       await dave.close();
     }
-    await Promise.all(participants.map((p) => p.page.waitFor(() => !(window as any).__parley.room.remoteParticipants.has('dave'), undefined, { timeoutMs: 15_000, what: `${p.identity} sees dave leave` })));
+    await Promise.all(participants.map((p) => p.page.waitFor(() => !(window as unknown as ParleyWindow).__parley.room.remoteParticipants.has('dave'), undefined, { timeoutMs: 15_000, what: `${p.identity} sees dave leave` })));
     // Rebuilt without ghosts: one room on one media node, three participants in it.
     const counts = await Promise.all(['a-media', 'b-both'].map((id) => health(nodes.get(id)!)));
     assert.deepEqual(counts.filter((c) => c.rooms > 0).map((c) => [c.rooms, c.participants]), [[1, 3]], 'one room on one media node, three participants in it');
@@ -224,7 +224,7 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     const eventsSinceKill = new Map<string, Array<{ name: string; detail: string; at: number }>>();
     const printEvents = async () => {
       for (const participant of participants) {
-        const events = ((await participant.page.evaluate(() => (window as any).__parley.events, undefined)) as Array<{ name: string; detail: string; at: number }>).filter((e) => e.at >= killedAtWall);
+        const events = (await participant.page.evaluate(() => (window as unknown as ParleyWindow).__parley.events, undefined)).filter((e) => e.at >= killedAtWall);
         eventsSinceKill.set(participant.identity, events);
         t.diagnostic(`${participant.identity}: ${events.map((e) => `+${e.at - killedAtWall}ms ${e.name} ${e.detail}`).join('; ')}`);
       }

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const env = useCallEnvironment();
 const VIDEO = { width: 640, height: 360, frameRate: 30 };
@@ -23,6 +23,9 @@ const FREEZE_LIMIT_MS = 1000;
 
 type Topology = 'p2p' | 'sfu';
 type Room = import('@parley/client').Room;
+type TrackSource = import('@parley/client').TrackSource;
+/** Set in the observer's page while its frame watch runs. */
+type WatchWindow = { __watching?: boolean };
 
 /**
  * How many inbound streams of `kind` received bytes during one second. The rooms here have two
@@ -31,14 +34,12 @@ type Room = import('@parley/client').Room;
 async function flowingStreams(observer: SdkParticipant, kind: 'audio' | 'video'): Promise<number> {
   return observer.page.evaluate(
     async (kind) => {
-      const room = (window as any).__parley.room;
-      const pcs: RTCPeerConnection[] = [...[...room.links.values()].map((link: any) => link.pc), ...(room.sfu?.subscriber ? [room.sfu.subscriber] : [])];
+      const room = (window as unknown as ParleyWindow).__parley.room;
       const bytes = async () => {
+        const debug = await room.debugState();
         const byStream = new Map<string, number>();
-        for (const [index, pc] of pcs.entries()) {
-          (await pc.getStats()).forEach((r: any) => {
-            if (r.type === 'inbound-rtp' && (r.kind ?? r.mediaType) === kind) byStream.set(`${index}/${r.id}`, r.bytesReceived);
-          });
+        for (const pc of [...debug.links, ...(debug.sfu?.subscriber ? [debug.sfu.subscriber] : [])]) {
+          for (const r of pc.rtp) if (r.direction === 'inbound' && r.kind === kind) byStream.set(`${pc.id}/${r.id}`, r.bytes ?? 0);
         }
         return byStream;
       };
@@ -65,7 +66,7 @@ async function waitForFlowingStreams(observer: SdkParticipant, kind: 'audio' | '
 async function remoteSource(observer: SdkParticipant, from: string, source: string) {
   return observer.page.evaluate(
     async ({ from, source }) => {
-      const room = (window as any).__parley.room as Room;
+      const room = (window as unknown as ParleyWindow).__parley.room as Room;
       const remote = room.remoteParticipants.get(from)?.tracks.get(source as never);
       const video = (await room.getStats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && s.source === source);
       return { muted: remote?.muted, subscribed: remote?.track !== undefined, frames: video?.frames ?? 0, width: video?.frameWidth ?? 0, height: video?.frameHeight ?? 0 };
@@ -77,8 +78,8 @@ async function remoteSource(observer: SdkParticipant, from: string, source: stri
 async function waitForAnnounced(observer: SdkParticipant, from: string, source: string, muted: boolean): Promise<void> {
   await observer.page.waitFor(
     ({ from, source, muted }) =>
-      (window as any).__parley.events.some((e: { name: string; detail: string }) => e.name === 'participantUpdated' && e.detail.startsWith(`${from}:`) && e.detail.includes(`${source}=${muted ? 'muted' : 'live'}`)) &&
-      (window as any).__parley.room.remoteParticipants.get(from)?.tracks.get(source)?.muted === muted,
+      (window as unknown as ParleyWindow).__parley.events.some((e: { name: string; detail: string }) => e.name === 'participantUpdated' && e.detail.startsWith(`${from}:`) && e.detail.includes(`${source}=${muted ? 'muted' : 'live'}`)) &&
+      (window as unknown as ParleyWindow).__parley.room.remoteParticipants.get(from)?.tracks.get(source as TrackSource)?.muted === muted,
     { from, source, muted },
     { timeoutMs: 10_000, what: `${observer.identity} sees ${from}'s ${source} ${muted ? 'muted' : 'live'}` },
   );
@@ -87,7 +88,7 @@ async function waitForAnnounced(observer: SdkParticipant, from: string, source: 
 async function setEnabled(actor: SdkParticipant, source: 'camera' | 'microphone', on: boolean): Promise<void> {
   await actor.page.evaluate(
     ({ source, on }) => {
-      const local = (window as any).__parley.room.localParticipant;
+      const local = (window as unknown as ParleyWindow).__parley.room.localParticipant;
       return source === 'camera' ? local.setCameraEnabled(on) : local.setMicrophoneEnabled(on);
     },
     { source, on },
@@ -106,7 +107,7 @@ async function assertToggle(actor: SdkParticipant, observer: SdkParticipant, sou
   await waitForFlowingStreams(observer, kind, 1, `${actor.identity}'s ${source} on again`);
   if (kind === 'video') {
     await observer.page.waitFor(
-      async (from) => ((await (window as any).__parley.room.getStats()) as Awaited<ReturnType<Room['getStats']>>).some((s) => s.participant === from && s.kind === 'video' && s.direction === 'inbound' && s.source === 'camera' && (s.frames ?? 0) > 10),
+      async (from) => ((await (window as unknown as ParleyWindow).__parley.room.getStats()) as Awaited<ReturnType<Room['getStats']>>).some((s) => s.participant === from && s.kind === 'video' && s.direction === 'inbound' && s.source === 'camera' && (s.frames ?? 0) > 10),
       actor.identity,
       { timeoutMs: 15_000, what: `${observer.identity} decodes ${actor.identity}'s camera again` },
     );
@@ -115,14 +116,10 @@ async function assertToggle(actor: SdkParticipant, observer: SdkParticipant, sou
 
 /** Every local and remote SDP of the page's connections (P2P links, SFU publications and subscriber): unchanged means no renegotiation. */
 function descriptions(participant: SdkParticipant): Promise<string[]> {
-  return participant.page.evaluate(() => {
-    const room = (window as any).__parley.room;
-    const pcs: RTCPeerConnection[] = [
-      ...[...room.links.values()].map((link: any) => link.pc),
-      ...(room.sfu ? [...room.sfu.publications.values()].map((publication: any) => publication.pc) : []),
-      ...(room.sfu?.subscriber ? [room.sfu.subscriber] : []),
-    ];
-    return pcs.flatMap((pc) => [pc.localDescription?.sdp ?? '', pc.remoteDescription?.sdp ?? '']);
+  return participant.page.evaluate(async () => {
+    const debug = await (window as unknown as ParleyWindow).__parley.room.debugState();
+    const pcs = [...debug.links, ...(debug.sfu?.publications ?? []), ...(debug.sfu?.subscriber ? [debug.sfu.subscriber] : [])];
+    return pcs.flatMap((pc) => [pc.localSdp ?? '', pc.remoteSdp ?? '']);
   }, undefined);
 }
 
@@ -136,13 +133,13 @@ async function watchCameraAcross(observer: SdkParticipant, actor: SdkParticipant
   const eventsBefore = (await observer.events()).length;
   const watch = observer.page.evaluate(
     async (from) => {
-      const room = (window as any).__parley.room as Room;
+      const room = (window as unknown as ParleyWindow).__parley.room as Room;
       const frames = async () => (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && s.source === 'camera').reduce((n, s) => Math.max(n, s.frames ?? 0), 0);
       const first = await frames();
       let last = first;
       let lastChange = performance.now();
       let freezeMs = 0;
-      (window as any).__watching = true;
+      (window as unknown as WatchWindow).__watching = true;
       const end = performance.now() + 4000;
       while (performance.now() < end) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -153,12 +150,12 @@ async function watchCameraAcross(observer: SdkParticipant, actor: SdkParticipant
         }
         freezeMs = Math.max(freezeMs, performance.now() - lastChange);
       }
-      (window as any).__watching = false;
+      (window as unknown as WatchWindow).__watching = false;
       return { freezeMs: Math.round(freezeMs), frames: last - first };
     },
     from,
   );
-  await observer.page.waitFor(() => (window as any).__watching === true, undefined, { timeoutMs: 5000, what: 'the frame watch started' });
+  await observer.page.waitFor(() => (window as unknown as WatchWindow).__watching === true, undefined, { timeoutMs: 5000, what: 'the frame watch started' });
   await change();
   const result = await watch;
   const sdpAfter = await Promise.all([descriptions(observer), descriptions(actor)]);
@@ -178,13 +175,16 @@ async function watchCameraAcross(observer: SdkParticipant, actor: SdkParticipant
  */
 async function assertSwitchCamera(actor: SdkParticipant, observer: SdkParticipant): Promise<void> {
   const before = await actor.page.evaluate(() => {
-    const track = (window as any).__parley.room.localParticipant.tracks.get('camera') as MediaStreamTrack;
+    const track = (window as unknown as ParleyWindow).__parley.room.localParticipant.tracks.get('camera') as MediaStreamTrack;
     return { id: track.id, deviceId: track.getSettings().deviceId! };
   }, undefined);
-  const result = await watchCameraAcross(observer, actor, () => actor.page.evaluate((id) => (window as any).__parley.room.localParticipant.switchCamera(id), before.deviceId));
-  const after = await actor.page.evaluate(() => {
-    const track = (window as any).__parley.room.localParticipant.tracks.get('camera') as MediaStreamTrack;
-    return { id: track.id, senders: [...(window as any).__parley.room.links.values()].map((link: any) => link.senderOf('camera')?.track?.id).concat((window as any).__parley.room.sfu?.cameraSender?.track?.id ?? []) as string[] };
+  const result = await watchCameraAcross(observer, actor, () => actor.page.evaluate((id) => (window as unknown as ParleyWindow).__parley.room.localParticipant.switchCamera(id), before.deviceId));
+  const after = await actor.page.evaluate(async () => {
+    const room = (window as unknown as ParleyWindow).__parley.room;
+    const track = room.localParticipant.tracks.get('camera') as MediaStreamTrack;
+    const debug = await room.debugState();
+    const sfuCamera = debug.sfu?.publications.find((p) => p.source === 'camera')?.senderTrackId;
+    return { id: track.id, senders: [...debug.links.map((link) => link.senders.camera), ...(sfuCamera === undefined ? [] : [sfuCamera])] };
   }, undefined);
   assert.notEqual(after.id, before.id, `${actor.identity} publishes a new camera track`);
   assert.deepEqual(after.senders, [after.id], `${actor.identity}'s camera sender carries the new track`);
@@ -206,12 +206,12 @@ async function assertSwitchToCanvas(actor: SdkParticipant, observer: SdkParticip
         context.fillRect((frame * 5) % size.width, 50, 40, 40);
         frame += 1;
       }, 33);
-      return (window as any).__parley.room.localParticipant.publishTrack('camera', canvas.captureStream(30).getVideoTracks()[0]);
+      return (window as unknown as ParleyWindow).__parley.room.localParticipant.publishTrack('camera', canvas.captureStream(30).getVideoTracks()[0]!);
     }, CANVAS),
   );
   await observer.page.waitFor(
     async (from) => {
-      const video = ((await (window as any).__parley.room.getStats()) as Awaited<ReturnType<Room['getStats']>>).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && s.source === 'camera');
+      const video = ((await (window as unknown as ParleyWindow).__parley.room.getStats()) as Awaited<ReturnType<Room['getStats']>>).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && s.source === 'camera');
       return !!video?.frameWidth && !!video.frameHeight && video.frameWidth === 2 * video.frameHeight;
     },
     actor.identity,
@@ -224,10 +224,10 @@ async function assertSwitchToCanvas(actor: SdkParticipant, observer: SdkParticip
 /** Chromium shares its (fake) screen and stops: the observer gets a second video, then only the camera. */
 async function assertScreenShare(actor: SdkParticipant, observer: SdkParticipant): Promise<void> {
   const from = actor.identity;
-  await actor.page.evaluate(() => (window as any).__parley.room.localParticipant.startScreenShare(), undefined);
+  await actor.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.localParticipant.startScreenShare(), undefined);
   await observer.waitForEvent('trackSubscribed', `${from}:screen`);
   await observer.page.waitFor(
-    async (from) => ((await (window as any).__parley.room.getStats()) as Awaited<ReturnType<Room['getStats']>>).some((s) => s.participant === from && s.direction === 'inbound' && s.source === 'screen' && (s.frames ?? 0) > 10),
+    async (from) => ((await (window as unknown as ParleyWindow).__parley.room.getStats()) as Awaited<ReturnType<Room['getStats']>>).some((s) => s.participant === from && s.direction === 'inbound' && s.source === 'screen' && (s.frames ?? 0) > 10),
     from,
     { timeoutMs: 15_000, what: `${observer.identity} decodes ${from}'s screen` },
   );
@@ -236,7 +236,7 @@ async function assertScreenShare(actor: SdkParticipant, observer: SdkParticipant
   assert.equal(shared.muted, false);
   console.log(`${from} shares the screen: ${observer.identity} decodes it at ${shared.width}x${shared.height}`);
 
-  await actor.page.evaluate(() => (window as any).__parley.room.localParticipant.stopScreenShare(), undefined);
+  await actor.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.localParticipant.stopScreenShare(), undefined);
   await observer.waitForEvent('trackUnsubscribed', `${from}:screen`);
   await waitForAnnounced(observer, from, 'screen', true);
   await waitForFlowingStreams(observer, 'video', 1, `${from}'s camera only, after the share`);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useShapedCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const GRACE_SECONDS = 2;
 const OUTAGE_MS = 20_000;
@@ -35,7 +35,7 @@ describe('an outage longer than the grace period', () => {
         const awayEvents = await shaped.events();
         assert.ok(awayEvents.some((e) => e.name === 'connectionStateChanged' && e.detail === 'reconnecting'), 'the SDK noticed the drop');
         assert.deepEqual(awayEvents.filter((e) => e.name === 'error' || e.name === 'disconnected'), [], 'and never gave up');
-        assert.equal(await shaped.page.evaluate(() => (window as any).__parley.room.state, undefined), 'connected');
+        assert.equal(await shaped.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.state, undefined), 'connected');
         assert.deepEqual(await shaped.remoteIdentities(), ['home']);
         assert.equal(env.server.rooms.get(room)?.size, 2, 'one membership each on the server');
       } finally {

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useShapedCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { PROFILES, type LinkShape, type ProfileName } from './netsim/index.ts';
 
 const STEP_DOWN_LIMIT_MS = 10_000;
@@ -32,8 +32,6 @@ const RECOVERY_LIMIT_MS = 5000;
 /** The bandwidth estimate follows a rate cap down within this. */
 const ESTIMATE_LIMIT_MS = 20_000;
 
-type Room = import('@parley/client').Room;
-
 /**
  * What the publisher sends of its camera over one second: the tallest layer that encoded frames,
  * and the total bitrate (retransmissions included: a layer just turned off may still resend a
@@ -41,7 +39,7 @@ type Room = import('@parley/client').Room;
  */
 async function sending(publisher: SdkParticipant): Promise<{ height: number; kbps: number; fps: number }> {
   return publisher.page.evaluate(async () => {
-    const room = (window as any).__parley.room as Room;
+    const room = (window as unknown as ParleyWindow).__parley.room;
     const camera = async () => (await room.getStats()).filter((s) => s.direction === 'outbound' && s.kind === 'video' && s.source === 'camera');
     const first = await camera();
     const started = performance.now();
@@ -86,7 +84,7 @@ async function waitUntilSending(publisher: SdkParticipant, kbps: number, timeout
 /** The publisher browser's bandwidth estimate for its camera's connection (availableOutgoingBitrate), kbit/s. */
 async function estimateKbps(publisher: SdkParticipant): Promise<number | undefined> {
   return publisher.page.evaluate(async () => {
-    const room = (window as any).__parley.room as Room;
+    const room = (window as unknown as ParleyWindow).__parley.room;
     const camera = (await room.getStats()).filter((s) => s.direction === 'outbound' && s.kind === 'video' && s.source === 'camera');
     const estimates = camera.map((s) => s.availableOutgoingKbps).filter((kbps): kbps is number => kbps !== undefined);
     return estimates.length > 0 ? Math.max(...estimates) : undefined;
@@ -107,7 +105,7 @@ async function waitForEstimate(publisher: SdkParticipant, ok: (kbps: number) => 
 }
 
 function cameraProfile(publisher: SdkParticipant): Promise<string> {
-  return publisher.page.evaluate(() => ((window as any).__parley.room as Room).cameraProfile, undefined);
+  return publisher.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.cameraProfile, undefined);
 }
 
 /** When (page clock) the publisher's adaptive bitrate last announced `profile` after `since`. */
@@ -117,7 +115,7 @@ async function announcedAt(publisher: SdkParticipant, profile: 'low' | 'high', s
 
 async function waitForProfile(publisher: SdkParticipant, profile: 'low' | 'high', since: number, timeoutMs: number): Promise<number> {
   await publisher.page.waitFor(
-    ({ profile, since }) => ((window as any).__parley.events as Array<{ name: string; detail: string; at: number }>).some((e) => e.name === 'adaptiveBitrateChanged' && e.detail === profile && e.at >= since),
+    ({ profile, since }) => (window as unknown as ParleyWindow).__parley.events.some((e) => e.name === 'adaptiveBitrateChanged' && e.detail === profile && e.at >= since),
     { profile, since },
     { timeoutMs, what: `adaptiveBitrateChanged '${profile}'` },
   );

@@ -3,7 +3,7 @@
  * quality reports every 2 s, webhooks on), a real Prometheus scraping the node every second.
  * Every query of the Grafana dashboard and every alert expression returns data, and the families
  * only real media moves (SFU packets and bytes, tracks by codec, call quality from the SDKs)
- * are above 0: what deploy-grafana.test.ts cannot show with signaling-only clients.
+ * are above 0: what deploy/grafana.test.ts cannot show with signaling-only clients.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,20 +23,20 @@ await receiver.up();
 /** What one call on a healthy node does not move (0, or NaN for a ratio of zero rates), with the reason. */
 const NOT_MOVED_BY_A_CALL: Record<string, string> = {
   parley_sfu_uplink_collapses_total: "a publisher's uplink losing most of every layer (e2e/sfu-loss.test.ts)",
-  parley_sfu_worker_restarts_total: 'a dying SFU worker (sfu-signaling.test.ts)',
+  parley_sfu_worker_restarts_total: 'a dying SFU worker (sfu/sfu-signaling.test.ts)',
   parley_sfu_probe_packets_total: 'a subscriber the SFU holds below the top layer and probes (e2e/sfu-loss.test.ts)',
   parley_sfu_publisher_nacked_packets_total: 'loss on a publisher uplink (loopback loses nothing)',
   parley_sfu_retransmitted_packets_total: 'loss on a subscriber downlink (loopback loses nothing)',
   parley_nodejs_eventloop_lag_seconds: "prom-client's last single lag sample, usually 0",
-  parley_webhook_queued_events: 'a receiver that falls behind (webhooks.test.ts)',
-  parley_rate_limit_refusals_total: 'a flood (limits.test.ts, deploy-grafana.test.ts)',
+  parley_webhook_queued_events: 'a receiver that falls behind (webhooks/webhooks.test.ts)',
+  parley_rate_limit_refusals_total: 'a flood (limits/signaling-limits.test.ts, deploy/grafana.test.ts)',
   parley_call_video_freezes_total: 'a freeze (e2e/call-quality.test.ts under loss)',
   parley_call_video_frozen_seconds_total: 'a freeze',
   parley_call_quality_limited_seconds_total: 'a camera limited by bandwidth or CPU',
   parley_call_participants_rated_total: 'a participant leaving (it is counted when the call ends)',
   parley_participants_left_total: 'a participant leaving',
   parley_sfu_layer_switches_total: 'congestion or a requested quality (e2e/sfu-loss.test.ts moves layers)',
-  parley_turn_allocations: 'TURN relaying (deploy-grafana.test.ts drives the built-in TURN server)',
+  parley_turn_allocations: 'TURN relaying (deploy/grafana.test.ts drives the built-in TURN server)',
   parley_turn_relayed_bytes_total: 'TURN relaying',
   parley_turn_relayed_packets_total: 'TURN relaying',
   parley_turn_dropped_packets_total: 'TURN relaying',

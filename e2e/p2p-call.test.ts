@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant, type StreamFigures } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow, type StreamFigures } from './harness/participant.ts';
 
 // P2P rooms (policy p2p): two participants at most, media always direct.
 const env = useCallEnvironment({ rooms: { topology: 'p2p' } });
@@ -36,7 +36,7 @@ async function msUntilHeight(receiver: SdkParticipant, from: string, height: num
   const started = Date.now();
   await receiver.page.waitFor(
     async ({ from, height }) =>
-      ((await (window as any).__parley.room.getStats()).find((s: any) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= height,
+      ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= height,
     { from, height },
     { timeoutMs, what: `${receiver.identity} decodes ${from} at ${height}p` },
   );

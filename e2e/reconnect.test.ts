@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startServer, type RunningServer, type WorkerPool } from '@parley/server';
 import { freeTcpPort, freeUdpPort, testServerLogger, useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const env = useCallEnvironment();
 let roomCounter = 0;
 const freshRoom = () => `reconnect-${++roomCounter}`;
+/** How many subscriber answers the page mangled on their way out. */
+type RefusingWindow = { __refusedAnswers: number };
 
 /** Closes a participant's signaling socket from the server side, abruptly (no close frame). */
 function dropSignaling(room: string, identity: string): void {
@@ -27,7 +29,7 @@ async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], 
   await new Promise((resolve) => setTimeout(resolve, 1000));
   dropSignaling(room, dropped.identity);
   await dropped.waitForEvent('connectionStateChanged', 'reconnecting');
-  await dropped.page.waitFor(() => (window as any).__parley.room.state === 'connected', undefined, { timeoutMs: 10_000, what: 'connected again' });
+  await dropped.page.waitFor(() => (window as unknown as ParleyWindow).__parley.room.state === 'connected', undefined, { timeoutMs: 10_000, what: 'connected again' });
   const results = await Promise.all(watches);
   console.log(`frames across the drop: ${results.map((r) => `${r.frames} frames, longest freeze ${r.gapMs} ms`).join('; ')}`);
   // Media does not go through signaling: the picture keeps moving across the drop (no freeze over
@@ -44,7 +46,7 @@ async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], 
   assert.deepEqual((await dropped.remoteIdentities()).sort(), others.map((o) => o.identity).sort());
   assert.equal(env.server.rooms.get(room)?.size, others.length + 1, 'no duplicate participant on the server');
   // Signaling works again: a data message reaches the others.
-  await dropped.page.evaluate(() => (window as any).__parley.room.sendData('after-resume'), undefined);
+  await dropped.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.sendData('after-resume'), undefined);
 }
 
 describe('reconnection', () => {
@@ -79,13 +81,13 @@ describe('reconnection', () => {
     const [crashed] = pool.pids;
     assert.ok(crashed !== undefined, 'an SFU worker runs');
     // What each side plays now comes over the connections the crash kills: mark them.
-    for (const p of [ann, ben]) await p.page.evaluate(() => ((window as any).__crashedSfu = (window as any).__parley.room.sfu), undefined);
+    const crashedSfu = await Promise.all([ann, ben].map(async (p) => (await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false }), undefined)).sfu?.id));
 
     const killedAt = Date.now();
     process.kill(crashed, 'SIGKILL');
     await Promise.all(
-      [ann, ben].map((p) =>
-        p.page.waitFor(() => (window as any).__parley.room.sfu !== (window as any).__crashedSfu, undefined, { timeoutMs: 10_000, what: `${p.identity} reconnects its media` }),
+      [ann, ben].map((p, index) =>
+        p.page.waitFor(async (crashed) => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).sfu?.id !== crashed, crashedSfu[index], { timeoutMs: 10_000, what: `${p.identity} reconnects its media` }),
       ),
     );
     await SdkParticipant.waitForMediaBetween(ann, ben, 10, Math.max(1, 10_000 - (Date.now() - killedAt)));
@@ -95,7 +97,7 @@ describe('reconnection', () => {
     for (const [p, other] of [[ann, ben], [ben, ann]] as const) {
       const events = await p.events();
       assert.ok(!events.some((e) => e.name === 'participantLeft' || (e.name === 'participantJoined' && e.detail === other.identity && e.at >= killedAt)), `${p.identity} saw no leave or join`);
-      assert.equal(await p.page.evaluate(() => (window as any).__parley.room.state, undefined), 'connected');
+      assert.equal(await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.state, undefined), 'connected');
     }
     await Promise.all([ann.close(), ben.close()]);
   });
@@ -107,17 +109,18 @@ describe('reconnection', () => {
     // Ann's first answer to the SFU goes out mangled, as if it had been built from another offer.
     await ann.page.evaluate(() => {
       const send = WebSocket.prototype.send;
-      (window as any).__refusedAnswers = 0;
+      const page = window as unknown as RefusingWindow;
+      page.__refusedAnswers = 0;
       WebSocket.prototype.send = function (data) {
         const message = typeof data === 'string' ? JSON.parse(data) : undefined;
-        if (message?.type !== 'subscriberAnswer' || (window as any).__refusedAnswers > 0) return send.call(this, data);
-        (window as any).__refusedAnswers++;
+        if (message?.type !== 'subscriberAnswer' || page.__refusedAnswers > 0) return send.call(this, data);
+        page.__refusedAnswers++;
         return send.call(this, JSON.stringify({ ...message, sdp: 'v=0\r\n' }));
       };
     }, undefined);
     const ben = await SdkParticipant.join(env.chromium, env.server.url, room, 'ben', sfu);
     await SdkParticipant.waitForMediaBetween(ann, ben);
-    assert.equal(await ann.page.evaluate(() => (window as any).__refusedAnswers, undefined), 1, 'one answer was refused');
+    assert.equal(await ann.page.evaluate(() => (window as unknown as RefusingWindow).__refusedAnswers, undefined), 1, 'one answer was refused');
     assert.deepEqual((await ann.events()).filter((e) => e.name === 'error'), [], 'ann recovered without an error');
     await Promise.all([ann.close(), ben.close()]);
   });
@@ -135,20 +138,24 @@ describe('server restart', () => {
       try {
         await SdkParticipant.waitForMediaBetween(ann, fox);
         // Mark the connections media flows over now: the new server knows nothing of them.
-        for (const p of [ann, fox]) await p.page.evaluate(() => ((window as any).__before = [(window as any).__parley.room.sfu, ...(window as any).__parley.room.links.values()]), undefined);
+        const mediaIds = async (p: SdkParticipant) => {
+          const debug = await p.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false }), undefined);
+          return [...(debug.sfu ? [debug.sfu.id] : []), ...debug.links.map((link) => link.id)];
+        };
+        const before = await Promise.all([ann, fox].map(mediaIds));
 
         const stoppedAt = Date.now();
         await server.close();
         server = await startServer(config, { logger: testServerLogger() });
         await Promise.all(
-          [ann, fox].map((p) =>
+          [ann, fox].map((p, index) =>
             p.page.waitFor(
-              (topology) => {
-                const current = (window as any).__parley.room;
-                const media = topology === 'sfu' ? [current.sfu] : [...current.links.values()];
-                return current.state === 'connected' && media.length > 0 && media.every((m: unknown) => m !== undefined && !(window as any).__before.includes(m));
+              async ({ topology, before }) => {
+                const current = await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false });
+                const media = topology === 'sfu' ? [current.sfu?.id] : current.links.map((link) => link.id);
+                return current.state === 'connected' && media.length > 0 && media.every((id) => id !== undefined && !before.includes(id));
               },
-              topology,
+              { topology, before: before[index]! },
               { timeoutMs: 15_000, what: `${p.identity} joins the restarted server with new connections` },
             ),
           ),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const env = useCallEnvironment();
 let roomCounter = 0;
@@ -14,6 +14,8 @@ const freshRoom = () => `sfu-${++roomCounter}`;
 const sfuRoom = { topology: 'sfu' } as const;
 /** Five browsers on two cores: a smaller camera keeps every encoder and decoder in real time. */
 const smallCamera = { width: 640, height: 360, frameRate: 15 };
+/** Counts room.getStats() calls made back to back in the page while it runs. */
+type ProbeWindow = { __statsProbe: { calls: number; running: boolean; done: boolean } };
 
 /** Every receiver decodes video and receives audio from every sender. */
 async function assertEveryoneReceives(receivers: SdkParticipant[], senders: SdkParticipant[], minFrames = 10): Promise<void> {
@@ -74,12 +76,12 @@ describe('SFU call', () => {
     await setQuality(low, 'pub', 'low');
     await setQuality(high, 'pub', 'high');
     await low.page.waitFor(
-      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 999) <= 200,
+      async () => ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 999) <= 200,
       undefined,
       { timeoutMs: 15_000, what: 'low subscriber drops to the low layer' },
     );
     await high.page.waitFor(
-      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
+      async () => ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
       undefined,
       { timeoutMs: 15_000, what: 'high subscriber on the top layer' },
     );
@@ -122,10 +124,10 @@ describe('SFU call', () => {
     // never settles a getStats() pending at close(), and room.getStats() must not wait on it.
     for (const p of [a, b]) await p.page.evaluate(() => {
       const probe = { calls: 0, running: true, done: false };
-      (window as any).__statsProbe = probe;
+      (window as unknown as ProbeWindow).__statsProbe = probe;
       void (async () => {
         while (probe.running) {
-          await (window as any).__parley.room.getStats();
+          await (window as unknown as ParleyWindow).__parley.room.getStats();
           probe.calls++;
         }
         probe.done = true;
@@ -134,13 +136,14 @@ describe('SFU call', () => {
     const c = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-c', { roomConfig: auto, video: smallCamera });
     await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
     // The direct link closes once the SFU delivers the other's media (make before break).
-    await Promise.all([a, b].map((p) => p.page.waitFor(() => (window as any).__parley.room.links.size === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
+    await Promise.all([a, b].map((p) => p.page.waitFor(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links.length === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
     for (const p of [a, b]) {
       const calls = await p.page.evaluate(() => {
-        (window as any).__statsProbe.running = false;
-        return (window as any).__statsProbe.calls as number;
+        const probe = (window as unknown as ProbeWindow).__statsProbe;
+        probe.running = false;
+        return probe.calls;
       }, undefined);
-      await p.page.waitFor(() => (window as any).__statsProbe.done === true, undefined, { timeoutMs: 5000, what: `${p.identity}: its last room.getStats() settles after the direct link closed (${calls} calls before)` });
+      await p.page.waitFor(() => (window as unknown as ProbeWindow).__statsProbe.done, undefined, { timeoutMs: 5000, what: `${p.identity}: its last room.getStats() settles after the direct link closed (${calls} calls before)` });
     }
     await assertEveryoneReceives([a, b, c], [a, b, c]);
     const [atA, atB] = await gaps;

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { useShapedCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const ROOM = 'sfu-loss';
 const LOSS_PERCENT = 5;
@@ -70,9 +70,9 @@ describe('SFU under packet loss', () => {
     subscriber = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, ROOM, 'sub', { roomConfig: sfuRoom, camera: false, microphone: false });
     await subscriber.waitForVideoFrom('pub', 30);
     // The top simulcast layer: the most packets per second, so the most to lose and recover.
-    await subscriber.page.evaluate(() => (window as any).__parley.room.remoteParticipants.get('pub').setVideoQuality('high'), undefined);
+    await subscriber.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.remoteParticipants.get('pub')!.setVideoQuality('high'), undefined);
     await subscriber.page.waitFor(
-      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
+      async () => ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
       undefined,
       { timeoutMs: 20_000, what: 'the subscriber on the top layer' },
     );
@@ -80,16 +80,9 @@ describe('SFU under packet loss', () => {
 
   test("the subscriber's media crosses the namespace's link: the SFU offers the veth host address", async () => {
     const media = await subscriber.page.evaluate(async () => {
-      const pc = (window as any).__parley.room.sfu.subscriber as RTCPeerConnection;
-      const offered = [...(pc.remoteDescription?.sdp ?? '').matchAll(/^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/gim)].map((m) => m[1]!);
-      let selected: string | undefined;
-      (await pc.getStats()).forEach((report: any) => {
-        if (report.type === 'candidate-pair' && report.state === 'succeeded' && report.nominated) selected = report.remoteCandidateId;
-      });
-      let selectedAddress: string | undefined;
-      (await pc.getStats()).forEach((report: any) => {
-        if (report.id === selected) selectedAddress = report.address ?? report.ip;
-      });
+      const receiving = (await (window as unknown as ParleyWindow).__parley.room.debugState()).sfu?.subscriber;
+      const offered = [...(receiving?.remoteSdp ?? '').matchAll(/^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/gim)].map((m) => m[1]!);
+      const selectedAddress = receiving?.selectedRemoteCandidate?.address;
       return { offered, selectedAddress };
     }, undefined);
     console.log(`SFU host candidates offered to the subscriber: ${media.offered.join(' ')}; selected ${media.selectedAddress}`);
@@ -138,7 +131,7 @@ describe('SFU under packet loss', () => {
     await env.network.shape({ rateKbit: 400, direction: 'download' });
     try {
       await subscriber.page.waitFor(
-        async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) <= 180,
+        async () => ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) <= 180,
         undefined,
         { timeoutMs: 15_000, what: 'the lowest layer under 400 kbit/s' },
       );
@@ -152,7 +145,7 @@ describe('SFU under packet loss', () => {
     }
     const clearedAt = performance.now();
     await subscriber.page.waitFor(
-      async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
+      async () => ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0) >= 540,
       undefined,
       { timeoutMs: 30_000, what: 'the top layer again once the link is clear' },
     );
@@ -165,10 +158,10 @@ describe('SFU under packet loss', () => {
     const uplink = await SdkParticipant.join(env.shapedBrowser, env.proxyUrl, ROOM, 'collapse', { roomConfig: sfuRoom, microphone: false });
     try {
       await publisher.waitForVideoFrom('collapse', 30);
-      await publisher.page.evaluate(() => (window as any).__parley.room.remoteParticipants.get('collapse').setVideoQuality('high'), undefined);
+      await publisher.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.remoteParticipants.get('collapse')!.setVideoQuality('high'), undefined);
       const height = async () => (await publisher.stats()).find((s) => s.direction === 'inbound' && s.kind === 'video' && s.participant === 'collapse')?.frameHeight ?? 0;
       await publisher.page.waitFor(
-        async () => ((await (window as any).__parley.room.getStats()).find((s: any) => s.direction === 'inbound' && s.kind === 'video' && s.participant === 'collapse')?.frameHeight ?? 0) >= 540,
+        async () => ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.direction === 'inbound' && s.kind === 'video' && s.participant === 'collapse')?.frameHeight ?? 0) >= 540,
         undefined,
         { timeoutMs: 20_000, what: "the publisher's top layer at its subscriber" },
       );

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 const env = useCallEnvironment({ rooms: { topology: 'auto', p2pWhenTwo: true }, sfu: { workers: 2 } });
 const smallCamera = { width: 640, height: 360, frameRate: 15 };
@@ -41,9 +41,9 @@ describe('SFU topology', () => {
     for (const [receiver, sender] of [[a, b], [b, a]] as const) {
       await receiver.page.waitFor(
         async (from) => {
-          const room = (window as any).__parley.room;
+          const room = (window as unknown as ParleyWindow).__parley.room;
           const stats = await room.getStats();
-          return room.links.size === 1 && stats.some((s: any) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && (s.frames ?? 0) > 10);
+          return (await room.debugState({ stats: false })).links.length === 1 && stats.some((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && (s.frames ?? 0) > 10);
         },
         sender.identity,
         { timeoutMs: 20_000, what: `${receiver.identity} decodes ${sender.identity} over a direct link` },

@@ -113,7 +113,7 @@ describe('web app', () => {
         }, SELF_VIDEO);
       assert.deepEqual(await inUse(), { ...chosen, selfView: chosen.camera }, 'the call publishes (and the self view shows) the picked camera and microphone');
       await click(page, 'toggle-camera');
-      await page.waitFor(() => !(window as any).parleyRoom.localParticipant.isCameraEnabled, undefined, { timeoutMs: 10_000, what: 'camera off' });
+      await page.waitFor(() => !(window as unknown as { parleyRoom: import('@parley/client').Room }).parleyRoom.localParticipant.isCameraEnabled, undefined, { timeoutMs: 10_000, what: 'camera off' });
       await click(page, 'toggle-camera');
       await waitForSelfView(page);
       const again = await inUse();

@@ -6,10 +6,15 @@
 import type { TestBrowser, TestPage } from './browsers.ts';
 
 /** What the page keeps on `window.__parley`. */
-interface PageState {
+export interface PageState {
   room: import('@parley/client').Room;
   /** `at`: the page's Date.now() when it happened. */
   events: Array<{ name: string; detail: string; at: number }>;
+}
+
+/** The page's `window` as code run through `evaluate` reads it: `(window as unknown as ParleyWindow).__parley`. */
+export interface ParleyWindow {
+  __parley: PageState;
 }
 
 export interface StreamFigures {
@@ -69,7 +74,7 @@ export class SdkParticipant {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room({ ...(video ? { capture: { video } } : {}), ...(qualityReportIntervalMs ? { qualityReports: { intervalMs: qualityReportIntervalMs } } : {}) });
         const state: PageState = { room: parleyRoom, events: [] };
-        (window as unknown as { __parley: PageState }).__parley = state;
+        (window as unknown as ParleyWindow).__parley = state;
         const record = (name: string, detail: string) => state.events.push({ name, detail, at: Date.now() });
         parleyRoom.on('participantJoined', (p) => {
           record('participantJoined', p.identity);
@@ -140,7 +145,7 @@ export class SdkParticipant {
 
   async stats(): Promise<StreamFigures[]> {
     return this.page.evaluate(async () => {
-      const state = (window as unknown as { __parley: PageState }).__parley;
+      const state = (window as unknown as ParleyWindow).__parley;
       return (await state.room.getStats()).map((s) => ({
         participant: s.participant,
         direction: s.direction,
@@ -163,7 +168,7 @@ export class SdkParticipant {
   }
 
   events(): Promise<Array<{ name: string; detail: string; at: number }>> {
-    return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.events, undefined);
+    return this.page.evaluate(() => (window as unknown as ParleyWindow).__parley.events, undefined);
   }
 
   /**
@@ -174,20 +179,21 @@ export class SdkParticipant {
   async diagnostics(): Promise<string> {
     const report = await this.page
       .evaluate(async () => {
-        const state = (window as unknown as { __parley?: PageState }).__parley;
+        const state = (window as unknown as Partial<ParleyWindow>).__parley;
         if (!state) return 'no room on this page';
-        const room = state.room as unknown as { topology?: string; links: Map<string, { pc: RTCPeerConnection }>; sfu?: { connections(identity: string): { pc: RTCPeerConnection }[] } };
-        const named: Array<[string, RTCPeerConnection]> = [
-          ...[...room.links].map(([identity, link]) => [`p2p:${identity}`, link.pc] as [string, RTCPeerConnection]),
-          ...(room.sfu?.connections(state.room.localParticipant.identity) ?? []).map(({ pc }, index) => [`sfu#${index}`, pc] as [string, RTCPeerConnection]),
+        const debug = await state.room.debugState();
+        const named = [
+          ...debug.links.map((link) => [`p2p:${link.remoteIdentity}`, link] as const),
+          ...(debug.sfu?.publications ?? []).map((publication) => [`sfu:pub:${publication.source}`, publication] as const),
+          ...(debug.sfu?.subscriber ? [['sfu:sub', debug.sfu.subscriber] as const] : []),
         ];
-        const lines = [`topology=${room.topology}`];
+        const lines = [`topology=${debug.topology}`];
         for (const [name, pc] of named) {
           lines.push(`${name}: signaling=${pc.signalingState} ice=${pc.iceConnectionState} connection=${pc.connectionState}`);
-          (await pc.getStats()).forEach((r: any) => {
-            if (r.type === 'inbound-rtp') lines.push(`  in ${r.kind} mid=${r.mid} ssrc=${r.ssrc} packets=${r.packetsReceived} lost=${r.packetsLost} bytes=${r.bytesReceived} frames=${r.framesDecoded ?? '-'} keyframes=${r.keyFramesDecoded ?? '-'} pli=${r.pliCount ?? '-'}`);
-            if (r.type === 'outbound-rtp') lines.push(`  out ${r.kind} mid=${r.mid} rid=${r.rid ?? '-'} packets=${r.packetsSent} bytes=${r.bytesSent} frames=${r.framesEncoded ?? '-'} pli=${r.pliCount ?? '-'} limited=${r.qualityLimitationReason ?? '-'}`);
-          });
+          for (const r of pc.rtp) {
+            if (r.direction === 'inbound') lines.push(`  in ${r.kind} mid=${r.mid} ssrc=${r.ssrc} packets=${r.packets} lost=${r.packetsLost} bytes=${r.bytes} frames=${r.frames ?? '-'} keyframes=${r.keyFrames ?? '-'} pli=${r.pliCount ?? '-'}`);
+            else lines.push(`  out ${r.kind} mid=${r.mid} rid=${r.rid ?? '-'} packets=${r.packets} bytes=${r.bytes} frames=${r.frames ?? '-'} pli=${r.pliCount ?? '-'} limited=${r.qualityLimitationReason ?? '-'}`);
+          }
         }
         const started = state.events[0]?.at ?? 0;
         lines.push(`events: ${state.events.map((e) => `+${e.at - started}ms ${e.name} ${e.detail}`).join('; ') || '(none)'}`);
@@ -219,7 +225,7 @@ export class SdkParticipant {
   async waitForMediaFrom(from: string, minFrames: number, timeoutMs = 20_000): Promise<StreamFigures[]> {
     await SdkParticipant.explained([this], () => this.page.waitFor(
       async ({ from, minFrames }) => {
-        const state = (window as unknown as { __parley: PageState }).__parley;
+        const state = (window as unknown as ParleyWindow).__parley;
         const stats = await state.room.getStats();
         const video = stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video');
         const audio = stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'audio');
@@ -235,7 +241,7 @@ export class SdkParticipant {
   async waitForVideoFrom(from: string, minFrames: number, timeoutMs = 30_000): Promise<StreamFigures> {
     await SdkParticipant.explained([this], () => this.page.waitFor(
       async ({ from, minFrames }) => {
-        const stats = await (window as unknown as { __parley: PageState }).__parley.room.getStats();
+        const stats = await (window as unknown as ParleyWindow).__parley.room.getStats();
         return (stats.find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frames ?? 0) > minFrames;
       },
       { from, minFrames },
@@ -252,7 +258,7 @@ export class SdkParticipant {
   longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; frames: number }> {
     return this.page.evaluate(
       async ({ from, ms }) => {
-        const room = (window as unknown as { __parley: PageState }).__parley.room;
+        const room = (window as unknown as ParleyWindow).__parley.room;
         const decodedNow = async () =>
           (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video').reduce((sum, s) => sum + (s.frames ?? 0), 0);
         let carried = 0;
@@ -281,35 +287,35 @@ export class SdkParticipant {
   }
 
   topology(): Promise<string | undefined> {
-    return this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.room.topology, undefined);
+    return this.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.topology, undefined);
   }
 
   /** How many direct (P2P) connections the room holds. */
   directLinks(): Promise<number> {
-    return this.page.evaluate(() => ((window as unknown as { __parley: { room: { links: Map<string, unknown> } } }).__parley.room.links.size), undefined);
+    return this.page.evaluate(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links.length, undefined);
   }
 
   async waitForEvent(name: string, detail: string, timeoutMs = 10_000): Promise<void> {
     await this.page.waitFor(
-      ({ name, detail }) => (window as unknown as { __parley: PageState }).__parley.events.some((e) => e.name === name && e.detail === detail),
+      ({ name, detail }) => (window as unknown as ParleyWindow).__parley.events.some((e) => e.name === name && e.detail === detail),
       { name, detail },
       { timeoutMs, what: `${this.identity}: event ${name} ${detail}` },
     );
   }
 
   async remoteIdentities(): Promise<string[]> {
-    return this.page.evaluate(() => [...(window as unknown as { __parley: PageState }).__parley.room.remoteParticipants.keys()], undefined);
+    return this.page.evaluate(() => [...(window as unknown as ParleyWindow).__parley.room.remoteParticipants.keys()], undefined);
   }
 
   async setCameraEnabled(enabled: boolean): Promise<void> {
-    await this.page.evaluate((on) => (window as unknown as { __parley: PageState }).__parley.room.localParticipant.setCameraEnabled(on), enabled);
+    await this.page.evaluate((on) => (window as unknown as ParleyWindow).__parley.room.localParticipant.setCameraEnabled(on), enabled);
   }
 
   /** The error code setCameraEnabled(true) is refused with, or 'OK'. */
   async tryCamera(): Promise<string> {
     return this.page.evaluate(
       () =>
-        (window as unknown as { __parley: PageState }).__parley.room.localParticipant.setCameraEnabled(true).then(
+        (window as unknown as ParleyWindow).__parley.room.localParticipant.setCameraEnabled(true).then(
           () => 'OK',
           (error: { code?: string }) => error.code ?? 'UNKNOWN',
         ),
@@ -323,7 +329,7 @@ export class SdkParticipant {
   }
 
   async disconnect(): Promise<void> {
-    await this.page.evaluate(() => (window as unknown as { __parley: PageState }).__parley.room.disconnect(), undefined);
+    await this.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.disconnect(), undefined);
   }
 
   async close(): Promise<void> {

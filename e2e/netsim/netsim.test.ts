@@ -1,3 +1,5 @@
+// Why this file is ~430 lines: the harness's tests share the namespaces they create, which a
+// split into files would make and remove once per file.
 // The network simulation harness itself, measured with real traffic between the host and
 // programs running inside the namespaces (node scripts started with `ip netns exec`).
 import assert from 'node:assert/strict';

@@ -1,3 +1,7 @@
+// Why this file is ~550 lines: `Room` is the hub an application holds, the one place that sees the
+// participants, the direct links, the SFU connection and the local tracks together. Every concern
+// that needs only callbacks has its own file (signal-session, media-monitor, topology-move, sfu/,
+// p2p/, recording/, debug-state); what stays here is the wiring between them.
 import type { LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
@@ -17,6 +21,7 @@ import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type RecordingOptions, type StartedRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
+import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
@@ -245,6 +250,22 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** The camera's current adaptive-bitrate profile. */
   get cameraProfile(): VideoProfile {
     return this.monitor.cameraProfile;
+  }
+
+  /**
+   * Internal and unstable, for tests and debugging: a JSON-safe snapshot of the room's connections
+   * (direct links, SFU publications and receiving connection, with their states, SDPs and raw RTP
+   * counters), like mediasoup's `dump()`. The shape changes without notice.
+   */
+  debugState(options?: DebugStateOptions): Promise<RoomDebugState> {
+    return roomDebugState({
+      state: this.connectionState,
+      topology: this.topology,
+      localIdentity: this.localParticipant.identity,
+      cameraProfile: this.cameraProfile,
+      links: this.links.values(),
+      sfu: this.sfu,
+    }, options);
   }
 
   private async collectStats(sampler: StatsSampler): Promise<TrackStats[]> {

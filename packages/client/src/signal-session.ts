@@ -1,4 +1,4 @@
-import type { IceServer, ServerMessageOf, TrackSource, VideoCodec } from '@parley/protocol';
+import { VideoCodec, type IceServer, type ServerMessageOf, type TrackSource } from '@parley/protocol';
 import { ParleyError, type ParleyErrorCode } from './errors.js';
 import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
@@ -247,9 +247,8 @@ function signalingUrl(url: string): string {
 
 /** The video codecs this browser can decode, told to the SFU so it forwards only those. */
 function decodableVideoCodecs(): VideoCodec[] {
-  const known: VideoCodec[] = ['vp8', 'vp9', 'h264', 'av1'];
   const mimeTypes = new Set((globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map((codec) => codec.mimeType.toLowerCase()));
-  return known.filter((codec) => mimeTypes.has(`video/${codec}`));
+  return VideoCodec.options.filter((codec) => mimeTypes.has(`video/${codec}`));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

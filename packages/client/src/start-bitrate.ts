@@ -1,3 +1,5 @@
+import { VideoCodec } from '@parley/protocol';
+
 /**
  * Chromium starts a connection's bandwidth estimate at 300 kbit/s, and its encoder at the
  * resolution that fits it (180p for a 720p camera), then climbs a step every few seconds
@@ -8,7 +10,7 @@
  */
 const START_BITRATE_KBPS = 1000;
 
-const VIDEO_CODECS = new Set(['vp8', 'vp9', 'h264', 'av1']);
+const VIDEO_CODECS = new Set<string>(VideoCodec.options);
 
 /** `description` with the start bitrate on each video codec's format parameters. */
 export function withStartBitrate<Description extends { type: RTCSdpType; sdp?: string }>(description: Description): Description {

@@ -2,6 +2,7 @@
 import * as z from 'zod/mini';
 import { errorCodes } from './errors.js';
 import { CallQualityReport } from './quality-report.js';
+import { VIDEO_CODECS } from './vocabulary.js';
 
 /** Bumped on any incompatible change of a message below. */
 export const PROTOCOL_VERSION = 1;
@@ -56,7 +57,7 @@ export type Topology = z.infer<typeof Topology>;
 /** What a room is configured for; `auto` is P2P while two participants, SFU from the third. */
 export const TopologyPolicy = z.enum(['p2p', 'sfu', 'auto']);
 export type TopologyPolicy = z.infer<typeof TopologyPolicy>;
-export const VideoCodec = z.enum(['vp8', 'vp9', 'h264', 'av1']);
+export const VideoCodec = z.enum(VIDEO_CODECS);
 export type VideoCodec = z.infer<typeof VideoCodec>;
 export const ConnectionQuality = z.enum(['excellent', 'good', 'poor', 'lost']);
 export type ConnectionQuality = z.infer<typeof ConnectionQuality>;
@@ -288,6 +289,13 @@ export const ServerMessage = z.discriminatedUnion('type', [
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+/** A server message as the server builds it: the version is stamped once, when it is sent (`versioned`). */
+export type ServerMessageBody<T extends ServerMessage['type'] = ServerMessage['type']> = T extends ServerMessage['type'] ? Omit<ServerMessageOf<T>, 'v'> : never;
+
+/** The message as it goes on the wire: the body with this protocol's version. */
+export function versioned(body: ServerMessageBody): ServerMessage {
+  return { v: PROTOCOL_VERSION, ...body } as ServerMessage;
+}
 export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
 /** A client message as the SDK writes it: version and id are filled in by the signal client. */
 export type ClientRequest<T extends ClientMessageType = ClientMessageType> = T extends ClientMessageType

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ErrorCode, parseClientMessage, parseServerMessage, PROTOCOL_VERSION } from '../src/index.ts';
+import { ErrorCode, parseClientMessage, parseServerMessage, PROTOCOL_VERSION, versioned } from '../src/index.ts';
 
 const parse = (value: unknown) => parseClientMessage(typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -53,5 +53,13 @@ describe('parseServerMessage', () => {
     assert.equal(parseServerMessage(JSON.stringify({ v: PROTOCOL_VERSION, type: 'pong', replyTo: '1', time: 5 })).ok, true);
     assert.equal(parseServerMessage(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', code: 'NOPE', message: 'x', fatal: false })).ok, false);
     assert.equal(parseServerMessage('nope').ok, false);
+  });
+
+  test('versioned() stamps the protocol version on what the server builds, and the SDK accepts it', () => {
+    const message = versioned({ type: 'participantLeft', identity: 'bob', reason: 'left' });
+    assert.equal(message.v, PROTOCOL_VERSION);
+    const parsed = parseServerMessage(JSON.stringify(message));
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.message, message);
   });
 });

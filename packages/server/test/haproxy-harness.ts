@@ -1,6 +1,6 @@
 /**
  * deploy/haproxy/haproxy.cfg as shipped, run by a real HAProxy (Debian's) with a fresh
- * self-signed certificate, in front of the given node addresses: for deploy-haproxy.test.ts and
+ * self-signed certificate, in front of the given node addresses: for deploy/haproxy.test.ts and
  * e2e/cluster.test.ts. Only the environment values the file reads are set.
  */
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@ export const TEST_KEY = 'test-key';
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
 export function startTestServer(config: ServerConfigInput = {}): Promise<RunningServer> {
-  // A dropped connection leaves at once unless a test asks for a grace period (resume.test.ts).
+  // A dropped connection leaves at once unless a test asks for a grace period (signaling/resume.test.ts).
   // SFU workers start with the first SFU room, as on a single node, unless a test asks otherwise.
   return startServer({ port: 0, dev: false, apiKeys: { [TEST_KEY]: TEST_SECRET }, reconnectGraceSeconds: 0, turn: { enabled: false }, ...config, sfu: { startAtBoot: false, ...config.sfu } }, { logger: silentLogger });
 }

@@ -1,7 +1,7 @@
 /**
  * A real Prometheus (Debian's `prometheus`, installed by scripts/system-packages.sh) scraping a
- * running Parley node every second, for the deploy/ tests: deploy-prometheus.test.ts (the alert
- * rules' expressions) and deploy-grafana.test.ts (the dashboard's queries).
+ * running Parley node every second, for the deploy/ tests: deploy/prometheus.test.ts (the alert
+ * rules' expressions) and deploy/grafana.test.ts (the dashboard's queries).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-/** A webhook receiver for tests (packages/server/test/webhooks.test.ts, e2e/call-quality.test.ts). */
+/** A webhook receiver for tests (packages/server/test/webhooks/webhooks.test.ts, e2e/call-quality.test.ts). */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebhookPayload } from '../src/index.ts';

@@ -2,15 +2,15 @@
 // page, and goes back to the join page when the call ends.
 
 import { detectNetworkQuality, Room, type ParleyError } from '@parley/client';
-import { createBanners } from './banners.ts';
-import { createCallPage } from './call-page.ts';
-import { findPart, type View } from './dom.ts';
-import { describeError, needsToken } from './errors.ts';
-import { rememberedDisplayName, tabIdentity } from './identity.ts';
-import { createJoinPage, type JoinPage, type JoinRequest } from './join-page.ts';
-import { randomRoomName, roomFromSearch, roomPath } from './room-name.ts';
-import { connectRoom, disconnectAndReleaseDevices, enableRequestedDevices } from './session.ts';
-import { exposeRoomForTests } from './test-hooks.ts';
+import { createBanners } from './banners.js';
+import { createCallPage } from './call-page.js';
+import { findPart, type View } from './dom.js';
+import { describeError, needsToken } from './errors.js';
+import { rememberedDisplayName, tabIdentity } from './identity.js';
+import { createJoinPage, type JoinPage, type JoinRequest } from './join-page.js';
+import { randomRoomName, roomFromSearch, roomPath } from './room-name.js';
+import { connectRoom, disconnectAndReleaseDevices, enableRequestedDevices } from './session.js';
+import { exposeRoomForTests } from './test-hooks.js';
 
 const banners = createBanners(document);
 const pageHost = findPart(document, 'page', HTMLElement);

@@ -1,7 +1,7 @@
 // The messages shown above every page: one error banner (role="alert"), one connection notice
 // (role="status", e.g. "Reconnecting…") and an invisible announcer for screen readers.
 
-import { cloneTemplate, findPart } from './dom.ts';
+import { cloneTemplate, findPart } from './dom.js';
 
 export interface Banners {
   /** Shows `message` as the error banner, replacing any previous one. */

@@ -1,9 +1,9 @@
 // The buttons at the bottom of the call: microphone, camera, screen share, invite link, leave.
 
 import type { LocalParticipant } from '@parley/client';
-import type { Banners } from './banners.ts';
-import { findPart } from './dom.ts';
-import { describeError, describeScreenShareError } from './errors.ts';
+import type { Banners } from './banners.js';
+import { findPart } from './dom.js';
+import { describeError, describeScreenShareError } from './errors.js';
 
 export interface CallControlsOptions {
   root: HTMLElement;

@@ -2,16 +2,16 @@
 // and the controls, kept in sync with the Room's events.
 
 import type { LocalParticipant, ParleyError, RemoteParticipant, Room, RoomEvents } from '@parley/client';
-import type { Banners } from './banners.ts';
-import { createCallControls } from './call-controls.ts';
-import { createDevicePicker } from './device-picker.ts';
-import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
-import { describeError } from './errors.ts';
-import { ParticipantGrid } from './participant-grid.ts';
-import { inviteLink } from './room-name.ts';
-import { createRecordingControls } from './recording-controls.ts';
-import { createStatsPanel } from './stats-panel.ts';
-import { ParticipantTile } from './tiles.ts';
+import type { Banners } from './banners.js';
+import { createCallControls } from './call-controls.js';
+import { createDevicePicker } from './device-picker.js';
+import { cloneTemplate, findElement, findPart, type View } from './dom.js';
+import { describeError } from './errors.js';
+import { ParticipantGrid } from './participant-grid.js';
+import { inviteLink } from './room-name.js';
+import { createRecordingControls } from './recording-controls.js';
+import { createStatsPanel } from './stats-panel.js';
+import { ParticipantTile } from './tiles.js';
 
 const RECONNECTING_NOTICE = 'Reconnecting…';
 const WEAK_VIDEO_NOTICE = 'Your connection is weak: sending lower quality video';

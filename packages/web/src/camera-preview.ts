@@ -1,7 +1,7 @@
 // The self-view on the join page: a camera-only getUserMedia stream, with the reason in words when
 // it cannot start. It never captures audio; the SDK asks for the microphone when joining.
 
-import { CAMERA_NEEDS_SECURE_PAGE, describeCameraError } from './errors.ts';
+import { CAMERA_NEEDS_SECURE_PAGE, describeCameraError } from './errors.js';
 
 export interface CameraPreview {
   /**

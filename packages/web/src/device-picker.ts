@@ -4,8 +4,8 @@
 // (HTMLMediaElement.setSinkId is missing in some browsers).
 
 import { listMediaDevices, type LocalParticipant } from '@parley/client';
-import { deviceOptions, selectedDevice, type DeviceOption } from './device-options.ts';
-import { findPart } from './dom.ts';
+import { deviceOptions, selectedDevice, type DeviceOption } from './device-options.js';
+import { findPart } from './dom.js';
 
 export interface DevicePickerOptions {
   panel: HTMLElement;

@@ -1,14 +1,14 @@
 // The join page: room, name, camera/mic choices, optional token, and a live camera preview.
 
 import { listMediaDevices, type NetworkQualityResult } from '@parley/client';
-import { createCameraPreview } from './camera-preview.ts';
-import { deviceOptions } from './device-options.ts';
-import { fillDeviceSelect } from './device-picker.ts';
-import { cloneTemplate, findElement, findPart, type View } from './dom.ts';
-import { describeError } from './errors.ts';
-import { rememberDisplayName } from './identity.ts';
-import { describeNetworkResult } from './network-test.ts';
-import { roomNameProblem } from './room-name.ts';
+import { createCameraPreview } from './camera-preview.js';
+import { deviceOptions } from './device-options.js';
+import { fillDeviceSelect } from './device-picker.js';
+import { cloneTemplate, findElement, findPart, type View } from './dom.js';
+import { describeError } from './errors.js';
+import { rememberDisplayName } from './identity.js';
+import { describeNetworkResult } from './network-test.js';
+import { roomNameProblem } from './room-name.js';
 
 /** What the user asked for when pressing Join. */
 export interface JoinRequest {

@@ -2,8 +2,8 @@
 // so the tiles are as large as the space allows (see grid-layout.ts). While someone else shares a
 // screen, their tile is featured: large, with the other tiles in a strip beside or below it.
 
-import { chooseGridShape } from './grid-layout.ts';
-import type { ParticipantTile } from './tiles.ts';
+import { chooseGridShape } from './grid-layout.js';
+import type { ParticipantTile } from './tiles.js';
 
 /** Used until the stylesheet says otherwise (style.css sets --tile-aspect per screen shape). */
 const DEFAULT_TILE_ASPECT = 16 / 9;

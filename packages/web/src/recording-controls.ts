@@ -4,9 +4,9 @@
 // it records (docs/recording.md).
 
 import type { RecordingSummary, Room } from '@parley/client';
-import type { Banners } from './banners.ts';
-import { findPart } from './dom.ts';
-import { describeError } from './errors.ts';
+import type { Banners } from './banners.js';
+import { findPart } from './dom.js';
+import { describeError } from './errors.js';
 
 export interface RecordingControlsOptions {
   root: HTMLElement;

@@ -1,7 +1,7 @@
 // Getting into a room: the access token, the connection, and the devices asked for on the join page.
 
 import { fetchDevToken, type LocalParticipant, type Room } from '@parley/client';
-import type { JoinRequest } from './join-page.ts';
+import type { JoinRequest } from './join-page.js';
 
 /**
  * Connects `room` as `identity`. Without a pasted token it asks this server for a dev token, which

@@ -2,9 +2,9 @@
 // every second while the panel is open, with graphs of the last minute of bitrate and loss.
 
 import type { Room } from '@parley/client';
-import { cloneTemplate, findPart } from './dom.ts';
-import { drawSparkline } from './sparkline.ts';
-import { formatStatsRow, StatsHistory, streamKey, type StatsRowText } from './stats-format.ts';
+import { cloneTemplate, findPart } from './dom.js';
+import { drawSparkline } from './sparkline.js';
+import { formatStatsRow, StatsHistory, streamKey, type StatsRowText } from './stats-format.js';
 
 const REFRESH_MS = 1000;
 /** One sample a second: the graphs show the last minute. */

@@ -3,9 +3,9 @@
 // while they speak.
 
 import { setAudioOutput, type ConnectionQuality, type TrackSource } from '@parley/client';
-import { cloneTemplate, findPart } from './dom.ts';
-import { playTrack, trackIn } from './media.ts';
-import { qualityIndicator } from './quality-bars.ts';
+import { cloneTemplate, findPart } from './dom.js';
+import { playTrack, trackIn } from './media.js';
+import { qualityIndicator } from './quality-bars.js';
 
 export interface TileOptions {
   identity: string;

@@ -36,18 +36,14 @@ export class SfuConnection {
     this.receiver = new SfuSubscriber({ signal, configuration, timeline, handlers });
   }
 
-  /** The sending connections by source (e2e tests read them as `room.sfu.publications`). */
+  /** The sending connections by source (`room.debugState()` reads them). */
   get publications(): ReadonlyMap<TrackSource, Publication> {
     return this.publisher.publications;
   }
 
-  /** The receiving connection (e2e tests read it as `room.sfu.subscriber`). */
+  /** The receiving connection (`room.debugState()` reads it). */
   get subscriber(): RTCPeerConnection | undefined {
     return this.receiver.pc;
-  }
-
-  get cameraSender(): RTCRtpSender | undefined {
-    return this.publisher.cameraSender;
   }
 
   publish(source: TrackSource, track: MediaStreamTrack): Promise<void> {

@@ -39,7 +39,7 @@ const CAMERA_LAYERS: RTCRtpEncodingParameters[] = [
  * camera as three simulcast layers whose encodings follow dynacast and the adaptive bitrate.
  */
 export class SfuPublisher {
-  /** Read by e2e tests (`room.sfu.publications`). */
+  /** The sending connections by source (`room.debugState()` reads them). */
   readonly publications = new Map<TrackSource, Publication>();
   /** Dynacast: layers the SFU says have receivers, per track id. */
   private readonly wantedRids = new Map<string, readonly string[]>();
@@ -117,10 +117,6 @@ export class SfuPublisher {
       await applyProfile(publication.sender, profile);
       await this.applyLayers(publication);
     });
-  }
-
-  get cameraSender(): RTCRtpSender | undefined {
-    return this.publications.get('camera')?.sender;
   }
 
   /** Ids the SFU gave our published tracks. */

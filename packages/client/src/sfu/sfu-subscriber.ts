@@ -27,7 +27,7 @@ const MAX_RESUBSCRIBES_WITHOUT_CONNECTING = 3;
  * Offers apply one at a time, in the order they arrived.
  */
 export class SfuSubscriber {
-  /** The receiving connection, once the SFU offered one. Read by e2e tests (`room.sfu.subscriber`). */
+  /** The receiving connection, once the SFU offered one. Read by `room.debugState()`. */
   pc: RTCPeerConnection | undefined;
   /** What each m-line (by mid) of the current offer carries. */
   private readonly subscribed = new Map<string, SubscribedTrack>();

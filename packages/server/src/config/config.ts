@@ -1,7 +1,10 @@
+// Why this file is ~410 lines: every setting of the server in one schema, with the environment
+// variables mapped onto it, so an operator (and docs/configuration.md) finds each option, its
+// default and its rule in one place.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { describeIssues, DEFAULT_MAX_MESSAGE_BYTES } from '@parley/protocol';
+import { describeIssues, DEFAULT_MAX_MESSAGE_BYTES, VideoCodec } from '@parley/protocol';
 import { parseCidr } from '../turn/peer-policy.js';
 import { isLoopbackHost } from './hosts.js';
 
@@ -54,10 +57,10 @@ export const ServerConfigSchema = z
         /** In `auto`, go back to P2P when an SFU room drops to two participants. */
         p2pWhenTwo: z.boolean().default(false),
         /** SFU video codec preference; each receiver gets one it decodes. */
-        videoCodecs: z.array(z.enum(['vp8', 'vp9', 'h264', 'av1'])).min(1).default(['vp8', 'vp9', 'h264', 'av1']),
+        videoCodecs: z.array(z.enum(VideoCodec.options)).min(1).default([...VideoCodec.options]),
       })
       .strict()
-      .default({ maxParticipants: 16, topology: 'auto', p2pWhenTwo: false, videoCodecs: ['vp8', 'vp9', 'h264', 'av1'] }),
+      .default({ maxParticipants: 16, topology: 'auto', p2pWhenTwo: false, videoCodecs: [...VideoCodec.options] }),
     sfu: z
       .object({
         /** Worker processes (a room lives on one); default: one per core. */

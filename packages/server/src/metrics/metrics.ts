@@ -11,7 +11,7 @@
  * the workers into this node's endpoint.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { clientMessageTypes, errorCodes, type LeaveReason, type Topology } from '@parley/protocol';
+import { clientMessageTypes, errorCodes, VideoCodec, type LeaveReason, type Topology } from '@parley/protocol';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
@@ -26,7 +26,7 @@ export const RATE_LIMITS = ['connection', 'message', 'media_operation', 'quality
 export type RateLimit = (typeof RATE_LIMITS)[number];
 
 /** The kinds and codecs an SFU track can have (`parley_sfu_published_tracks{kind,codec}`). */
-const TRACK_CODECS = [['audio', 'opus'], ['video', 'vp8'], ['video', 'vp9'], ['video', 'h264'], ['video', 'av1']] as const;
+const TRACK_CODECS = [['audio', 'opus'], ...VideoCodec.options.map((codec) => ['video', codec] as const)] as const;
 
 /** SFU worker counters exported, and the metric each becomes. */
 const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventLoopLagSeconds'>, string, string]> = [

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Server as TusServer } from '@tus/server';
 import type { Upload } from '@tus/utils';
-import { PROTOCOL_VERSION, type ServerMessage } from '@parley/protocol';
+import { type ServerMessageBody } from '@parley/protocol';
 import type { TokenClaims } from '../auth/token.js';
 import type { ServerConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
@@ -117,7 +117,7 @@ export class RecordingService {
   }
 
   /** `recordingChanged` for each recording running in `room` (sent to a participant who joins). */
-  eventsFor(room: string): ServerMessage[] {
+  eventsFor(room: string): ServerMessageBody[] {
     return [...this.active.values()].filter((record) => record.room === room).map((record) => this.event(record));
   }
 
@@ -275,8 +275,8 @@ export class RecordingService {
     return removed;
   }
 
-  private event(record: RecordingRecord): ServerMessage {
-    return { v: PROTOCOL_VERSION, type: 'recordingChanged', recording: summary(record) };
+  private event(record: RecordingRecord): ServerMessageBody {
+    return { type: 'recordingChanged', recording: summary(record) };
   }
 
   private announce(record: RecordingRecord): void {

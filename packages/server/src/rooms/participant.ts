@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CallQualityRecord } from '../analytics/call-quality.js';
-import type { ConnectionQuality, ErrorCode, Grants, ParticipantInfo, ServerMessage, TrackSource, VideoCodec } from '@parley/protocol';
+import type { ConnectionQuality, ErrorCode, Grants, ParticipantInfo, ServerMessageBody, TrackSource, VideoCodec } from '@parley/protocol';
 
 /** What a room needs from the connection behind a participant. */
 export interface ParticipantLink {
-  send(message: ServerMessage): void;
+  send(message: ServerMessageBody): void;
   /** Sends a fatal error and closes the connection; the link must not report a leave afterwards. */
   terminate(code: ErrorCode, message: string, closeCode: number): void;
 }

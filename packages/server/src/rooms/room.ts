@@ -1,10 +1,9 @@
 import {
   CloseCode,
   ErrorCode,
-  PROTOCOL_VERSION,
   type LeaveReason,
   type RoomInfo,
-  type ServerMessage,
+  type ServerMessageBody,
   type Topology,
   type TopologyPolicy,
   type TrackSource,
@@ -129,7 +128,7 @@ export class Room {
     if (previous) {
       this.participants.delete(previous.identity);
       previous.link.terminate(ErrorCode.REPLACED, 'this identity joined the room from another connection', CloseCode.REPLACED);
-      this.broadcast({ v: PROTOCOL_VERSION, type: 'participantLeft', identity: previous.identity, reason: 'replaced' });
+      this.broadcast({ type: 'participantLeft', identity: previous.identity, reason: 'replaced' });
       this.emitLeft(previous, 'replaced');
     }
     if (!this.started) {
@@ -137,7 +136,7 @@ export class Room {
       this.emit({ event: 'room_started', room: this.ref() });
     }
     this.participants.set(participant.identity, participant);
-    this.broadcast({ v: PROTOCOL_VERSION, type: 'participantJoined', participant: participant.info() }, participant.identity);
+    this.broadcast({ type: 'participantJoined', participant: participant.info() }, participant.identity);
     this.emit({ event: 'participant_joined', room: this.ref(), participant: participantRef(participant) });
     return { ok: true };
   }
@@ -146,7 +145,7 @@ export class Room {
   remove(participant: Participant, reason: LeaveReason): boolean {
     if (this.participants.get(participant.identity) !== participant) return false;
     this.participants.delete(participant.identity);
-    this.broadcast({ v: PROTOCOL_VERSION, type: 'participantLeft', identity: participant.identity, reason });
+    this.broadcast({ type: 'participantLeft', identity: participant.identity, reason });
     this.emitLeft(participant, reason);
     return true;
   }
@@ -162,7 +161,7 @@ export class Room {
     this.emit({ event: 'participant_left', room: this.ref(), participant: participantRef(participant), reason, ...(quality ? { quality } : {}) });
   }
 
-  broadcast(message: ServerMessage, exceptIdentity?: string): void {
+  broadcast(message: ServerMessageBody, exceptIdentity?: string): void {
     for (const participant of this.participants.values()) {
       if (participant.identity !== exceptIdentity) participant.link.send(message);
     }

@@ -1,7 +1,8 @@
+import { VIDEO_CODECS } from '@parley/protocol/vocabulary';
 import type { VideoCodecName } from './rtp/keyframe.js';
 
 export type { VideoCodecName };
-export const videoCodecNames = ['vp8', 'vp9', 'h264', 'av1'] as const satisfies readonly VideoCodecName[];
+export const videoCodecNames: readonly VideoCodecName[] = VIDEO_CODECS;
 
 /** A codec as negotiated on one side of the SFU: its payload type there and its fmtp line. */
 export interface NegotiatedCodec {

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, type Topology } from '@parley/protocol';
+import { type Topology } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
@@ -89,7 +89,7 @@ export class MediaCoordinator {
     }
     room.topology = topology;
     this.logger.info('room topology changed', { room: room.name, topology, participants: room.size });
-    room.broadcast({ v: PROTOCOL_VERSION, type: 'topologyChanged', topology });
+    room.broadcast({ type: 'topologyChanged', topology });
     for (const listener of this.topologyListeners) listener(room, topology);
   }
 
@@ -111,18 +111,18 @@ export class MediaCoordinator {
       return room?.topology === 'sfu' ? room.get(identity) : undefined;
     };
     sfu.on('offer', (roomName, identity, sdp, tracks) => {
-      participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'subscriberOffer', sdp, tracks });
+      participantOf(roomName, identity)?.link.send({ type: 'subscriberOffer', sdp, tracks });
     });
     sfu.on('layersWanted', (roomName, identity, trackId, rids) => {
-      participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'layersWanted', trackId, rids });
+      participantOf(roomName, identity)?.link.send({ type: 'layersWanted', trackId, rids });
     });
     sfu.on('delivered', (roomName, identity, trackId, subscriber) => {
       this.recordDelivery(roomName, { trackId, publisher: identity, subscriber, at: Date.now() });
-      participantOf(roomName, identity)?.link.send({ v: PROTOCOL_VERSION, type: 'trackDelivered', trackId, to: subscriber });
+      participantOf(roomName, identity)?.link.send({ type: 'trackDelivered', trackId, to: subscriber });
     });
     sfu.on('activeSpeakers', (roomName, speakers) => {
       const room = this.rooms.get(roomName);
-      if (room?.topology === 'sfu') room.broadcast({ v: PROTOCOL_VERSION, type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
+      if (room?.topology === 'sfu') room.broadcast({ type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
     });
     sfu.on('roomsLost', (names) => {
       this.workerRestarts += 1;
@@ -138,7 +138,7 @@ export class MediaCoordinator {
     try {
       for (const participant of room.participantList()) participant.publishedTracks.clear();
       await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
-      room.broadcast({ v: PROTOCOL_VERSION, type: 'mediaReset' });
+      room.broadcast({ type: 'mediaReset' });
     } catch (error) {
       this.logger.error('could not restore room media', { room: name, error });
     }

@@ -1,21 +1,14 @@
-import type { TrackSource } from '@parley/protocol';
+import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
 import type { VideoCodecName } from './codecs.js';
 
 /** Messages between the signaling process and an SFU worker process (node IPC, JSON). */
 
-export type VideoQuality = 'low' | 'medium' | 'high';
+/** The protocol's vocabulary, re-exported for the worker's side. */
+export type { SubscribedTrack, VideoQuality };
 
 export interface RoomMediaConfig {
   /** Preference order; a publisher's codec is the first it offers that every receiver decodes. */
   videoCodecs: VideoCodecName[];
-}
-
-export interface SubscribedTrack {
-  mid: string;
-  trackId: string;
-  participant: string;
-  source: TrackSource;
-  kind: 'audio' | 'video';
 }
 
 export type WorkerRequest =

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
+import { CloseCode, ErrorCode, versioned } from '@parley/protocol';
 import { IpLimiter } from '../limits/ip-limiter.js';
 import { clientIp } from '../http/client-ip.js';
 import { SignalingSession, type SessionContext } from './session.js';
@@ -42,7 +42,7 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
     const ip = relayed.ok ? relayed.clientIp : clientIp(request, ctx.config.behindTlsProxy);
     if (!relayed.ok && ctx.routing && !ctx.config.cluster.roles.includes('signaling')) {
       const message = 'this node only runs media: connect through a signaling node (the load balancer)';
-      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', code: ErrorCode.PERMISSION_DENIED, message, fatal: true }));
+      ws.send(JSON.stringify(versioned({ type: 'error', code: ErrorCode.PERMISSION_DENIED, message, fatal: true })));
       ws.close(CloseCode.POLICY_VIOLATION, message.slice(0, 120));
       return;
     }
@@ -51,7 +51,7 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
       ctx.metrics.rateLimitRefusals.inc({ limit: 'connection' });
       // Browsers cannot read an HTTP status of a refused upgrade: say why over the socket, then close.
       const message = admission.reason === 'rate' ? 'too many connections from your address: retry later' : 'too many open connections from your address';
-      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', code: ErrorCode.RATE_LIMITED, message, fatal: true }));
+      ws.send(JSON.stringify(versioned({ type: 'error', code: ErrorCode.RATE_LIMITED, message, fatal: true })));
       ws.close(CloseCode.POLICY_VIOLATION, message);
       ctx.logger.warn('connection refused', { ip, reason: admission.reason });
       return;

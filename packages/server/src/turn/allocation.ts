@@ -66,7 +66,30 @@ class ByteBudget {
 const transactionPrefix = randomBytes(4);
 let indicationCounter = 0;
 
+export interface AllocationOptions {
+  client: ClientTransport;
+  username: string;
+  identity: string;
+  /** The long-term key this allocation's requests must be signed with. */
+  key: Buffer;
+  relaySocket: UdpSocket;
+  /** What the client is told (the external address when the server is behind NAT). */
+  relayedAddress: TransportAddress;
+  lifetimeMs: number;
+  /** The relay's byte budget per second, both directions together; 0 is unlimited. */
+  bytesPerSecond: number;
+  context: AllocationContext;
+}
+
 export class Allocation {
+  readonly client: ClientTransport;
+  readonly username: string;
+  readonly identity: string;
+  /** The long-term key this allocation's requests must be signed with. */
+  readonly key: Buffer;
+  readonly relaySocket: UdpSocket;
+  /** What the client is told (the external address when the server is behind NAT). */
+  readonly relayedAddress: TransportAddress;
   expiresAt: number;
   /** The Allocate transaction and its response, resent on a retransmission (RFC 8656 section 7.2). */
   allocateTransaction: Buffer | undefined;
@@ -77,23 +100,13 @@ export class Allocation {
   private readonly channelsByPeer = new Map<string, Map<number, Channel>>();
   private readonly budget: ByteBudget;
   private closed = false;
+  private readonly ctx: AllocationContext;
 
-  constructor(
-    readonly client: ClientTransport,
-    readonly username: string,
-    readonly identity: string,
-    /** The long-term key this allocation's requests must be signed with. */
-    readonly key: Buffer,
-    readonly relaySocket: UdpSocket,
-    /** What the client is told (the external address when the server is behind NAT). */
-    readonly relayedAddress: TransportAddress,
-    lifetimeMs: number,
-    bytesPerSecond: number,
-    private readonly ctx: AllocationContext,
-  ) {
-    this.expiresAt = ctx.now() + lifetimeMs;
-    this.budget = new ByteBudget(bytesPerSecond, ctx.now());
-    relaySocket.on('message', (message, peer) => this.fromPeer(message, peer));
+  constructor(options: AllocationOptions) {
+    ({ client: this.client, username: this.username, identity: this.identity, key: this.key, relaySocket: this.relaySocket, relayedAddress: this.relayedAddress, context: this.ctx } = options);
+    this.expiresAt = this.ctx.now() + options.lifetimeMs;
+    this.budget = new ByteBudget(options.bytesPerSecond, this.ctx.now());
+    this.relaySocket.on('message', (message, peer) => this.fromPeer(message, peer));
   }
 
   get family(): 4 | 6 {

@@ -36,7 +36,17 @@ function setup() {
   const context = { metrics, now: () => now, isRelayPort: (port: number) => registry.isRelayPort(port) };
   const listener = udpSocket();
   const make = (client: ClientTransport, identity: string, relayPort: number, lifetimeMs = 600_000) =>
-    new Allocation(client, `${identity}-user`, identity, Buffer.alloc(16), udpSocket(), { address: '192.0.2.1', port: relayPort, family: 4 }, lifetimeMs, 0, context);
+    new Allocation({
+      client,
+      username: `${identity}-user`,
+      identity,
+      key: Buffer.alloc(16),
+      relaySocket: udpSocket(),
+      relayedAddress: { address: '192.0.2.1', port: relayPort, family: 4 },
+      lifetimeMs,
+      bytesPerSecond: 0,
+      context,
+    });
   const udpClient = (address: string, port: number) => new UdpClient(listener, address, port, Buffer.alloc(4));
   return { registry, metrics, make, udpClient, advance: (ms: number) => (now += ms), now: () => now };
 }

@@ -1,8 +1,10 @@
+import type { VideoCodecName } from '@parley/protocol/vocabulary';
+
 /**
  * Whether an RTP payload starts a keyframe, per codec. A subscriber may switch to a new stream
  * (simulcast layer, new publisher) only there, or its decoder would show corruption.
  */
-export type VideoCodecName = 'vp8' | 'vp9' | 'h264' | 'av1';
+export type { VideoCodecName };
 
 export function startsKeyframe(codec: VideoCodecName, payload: Buffer): boolean {
   if (payload.length === 0) return false;

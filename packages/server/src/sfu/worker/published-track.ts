@@ -1,3 +1,6 @@
+// Why this file is ~445 lines: the upstream half of the RTP path, readable top to bottom (a packet
+// in, RTCP in, feedback out to the publisher); its pure parts are in ../rtp/ and ../bwe/, and the
+// downstream half is downstream.ts, the copy to server recordings recording-tap.ts.
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { TrackSource } from '@parley/protocol';
 import type { NegotiatedCodec } from '../codecs.js';

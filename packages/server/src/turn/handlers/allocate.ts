@@ -81,7 +81,17 @@ export async function handleAllocate(
   try {
     relayed = { address: family === 4 ? (options.externalAddress ?? relayAddress) : relayAddress, port: socket.address().port, family };
     lifetime = lifetimeSeconds(readUint32(message, Attr.Lifetime));
-    allocation = new Allocation(client, auth.username, auth.identity, auth.key, socket, relayed, lifetime * 1000, options.bytesPerSecond, ctx.allocationContext);
+    allocation = new Allocation({
+      client,
+      username: auth.username,
+      identity: auth.identity,
+      key: auth.key,
+      relaySocket: socket,
+      relayedAddress: relayed,
+      lifetimeMs: lifetime * 1000,
+      bytesPerSecond: options.bytesPerSecond,
+      context: ctx.allocationContext,
+    });
   } catch (error) {
     // Nobody owns the relay socket yet: close it rather than leak the port.
     socket.close();

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, mergeConfig, resolveConfig, type ServerConfigInput } from '../../src/index.ts';
+import { isLoopbackHost } from '../../src/config/hosts.ts';
+import { TEST_SECRET } from '../helpers.ts';
+
+describe('configuration', () => {
+  const key = { k: TEST_SECRET };
+  test('plain HTTP off loopback is refused unless TLS or a TLS proxy is stated', () => {
+    assert.throws(() => resolveConfig({ host: '0.0.0.0', apiKeys: key }), (e: unknown) => e instanceof ConfigError && /refusing to serve plain HTTP on 0\.0\.0\.0/.test(e.message));
+    assert.equal(resolveConfig({ host: '0.0.0.0', apiKeys: key, behindTlsProxy: true }).host, '0.0.0.0');
+    assert.equal(resolveConfig({ host: '192.0.2.2', apiKeys: key, tls: { selfSigned: true } }).tls.selfSigned, true);
+  });
+
+  test('dev mode is on by default only on loopback without keys; production needs a key', () => {
+    assert.equal(resolveConfig({}).devMode, true);
+    assert.equal(resolveConfig({ apiKeys: key }).devMode, false);
+    assert.throws(() => resolveConfig({ host: '0.0.0.0', behindTlsProxy: true }), /no API key configured/);
+    assert.equal(resolveConfig({ apiKeys: key }).apiKeys.devkey, undefined, 'the dev key is not valid outside dev mode');
+  });
+
+  test('invalid values are refused with the field named', () => {
+    assert.throws(() => resolveConfig({ port: 70000 }), /port/);
+    assert.throws(() => resolveConfig({ apiKeys: { k: 'short' } }), /32 characters/);
+    assert.throws(() => resolveConfig({ tls: { certFile: 'a.pem' } }), /go together/);
+    assert.throws(() => resolveConfig({ ice: { turnUrls: ['turn:x'] } }), /turnSecret/);
+    assert.throws(() => resolveConfig({ bogus: 1 } as never), /bogus|Unrecognized/);
+  });
+
+  test('a __proto__ key in a config file is refused, not merged into the prototype', () => {
+    const fromFile = JSON.parse('{"__proto__": {"dev": true, "host": "0.0.0.0"}}') as ServerConfigInput;
+    assert.throws(() => resolveConfig(mergeConfig(fromFile, { apiKeys: key })), /Unrecognized key|__proto__/);
+    assert.deepEqual(mergeConfig({ rooms: { maxParticipants: 4 } }, { rooms: { maxParticipants: 8 } }, { port: 1 }), { rooms: { maxParticipants: 8 }, port: 1 });
+  });
+
+  test('loopback detection', () => {
+    assert.deepEqual(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '0.0.0.0', '192.0.2.2', '::', 'example.com'].map(isLoopbackHost), [true, true, true, true, true, false, false, false, false]);
+  });
+});

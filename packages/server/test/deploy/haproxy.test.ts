@@ -1,0 +1,86 @@
+/**
+ * deploy/haproxy: the file as shipped (its values from the environment) is valid for
+ * `haproxy -c`, and a real HAProxy running it in front of two Parley nodes sharing a real Redis
+ * terminates TLS, carries WebSockets to both nodes (participants spread over them are in one
+ * room), keeps /metrics private, and, when the room's node shuts down, sends everyone to the
+ * other node, where they are in the room again.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RunningServer } from '../../src/index.ts';
+import { startTestServer, TestClient, token } from '../helpers.ts';
+import { sample, scrape } from '../metrics-text.ts';
+import { TestRedis } from '../cluster/redis-harness.ts';
+import { haproxyEnvironment, HAPROXY_CONFIG, httpsStatus, startHaproxy, type RunningHaproxy } from '../haproxy-harness.ts';
+
+describe('deploy/haproxy in front of two nodes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-haproxy-'));
+  let redis: TestRedis;
+  const nodes: RunningServer[] = [];
+  let proxy: RunningHaproxy | undefined;
+
+  before(async () => {
+    redis = await TestRedis.start();
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'lb:' };
+    for (const nodeId of ['node-1', 'node-2']) nodes.push(await startTestServer({ nodeId, behindTlsProxy: true, reconnectGraceSeconds: 5, cluster }));
+  });
+  after(async () => {
+    await proxy?.stop();
+    for (const node of nodes) await node.close();
+    await redis?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('haproxy -c accepts the file as shipped', async () => {
+    const { env } = await haproxyEnvironment(dir, [`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`]);
+    const check = spawnSync('haproxy', ['-c', '-f', HAPROXY_CONFIG], { env, encoding: 'utf8' });
+    assert.equal(check.error, undefined, `haproxy runs (scripts/system-packages.sh installs it): ${check.error?.message}`);
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  });
+
+  test('TLS at the proxy, WebSockets to both nodes in one room, /metrics not public, and a node shutting down: everyone back in the room on the other', async (t) => {
+    proxy = await startHaproxy(dir, [`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`]);
+    const lb = proxy;
+    assert.equal(await httpsStatus(`${lb.url}/metrics`), 404, 'the nodes’ metrics are not served through the proxy');
+
+    const names = ['ann', 'ben', 'cat', 'dan'];
+    const clients = await Promise.all(names.map(async (name) => {
+      const client = await TestClient.open(lb);
+      const reply = await client.request({ type: 'join', token: await token('balanced', name) });
+      assert.equal(reply.type, 'joined', JSON.stringify(reply));
+      return client;
+    }));
+    for (const [i, client] of clients.entries()) {
+      await client.waitFor(() => names.filter((n) => n !== names[i]).every((other) => client.received.some((m) => (m.type === 'joined' && m.participants.some((p) => p.identity === other)) || (m.type === 'participantJoined' && m.participant.identity === other))), `${names[i]} sees the three others`);
+    }
+    const joinsAt = async (node: RunningServer) => sample((await scrape(node.url)).text, 'parley_signaling_messages_total{type="join"}') ?? 0;
+    const spread = [await joinsAt(nodes[0]!), await joinsAt(nodes[1]!)];
+    assert.ok(spread[0]! > 0 && spread[1]! > 0, `the proxy spread the connections over both nodes (joins taken: ${spread.join(', ')})`);
+
+    const host = nodes.find((node) => node.rooms.get('balanced'))!;
+    const survivor = nodes.find((node) => node !== host)!;
+    const closedAt = performance.now();
+    await host.close();
+    nodes.splice(nodes.indexOf(host), 1);
+    await Promise.all(clients.map((client) => client.closed));
+    // Every client rejoins through the proxy, as the SDK does after SERVER_SHUTDOWN or a lost connection.
+    const back = await Promise.all(names.map(async (name) => {
+      for (;;) {
+        const client = await TestClient.open(lb).catch(() => undefined);
+        const reply = client && (await client.request({ type: 'join', token: await token('balanced', name) }).catch(() => undefined));
+        if (reply?.type === 'joined') return client!;
+        client?.close();
+        assert.ok(performance.now() - closedAt < 10_000, `${name} back within 10 s (${JSON.stringify(reply)})`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }));
+    const backMs = Math.round(performance.now() - closedAt);
+    assert.equal(survivor.rooms.get('balanced')?.size, 4, 'all four in the room on the surviving node');
+    t.diagnostic(`the room's node shut down: all four back in the room on the other node, through the proxy, ${backMs} ms later (joins first spread ${spread.join('/')})`);
+    for (const client of back) client.close();
+  });
+});

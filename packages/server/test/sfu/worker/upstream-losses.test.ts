@@ -1,0 +1,60 @@
+/** Which packets the SFU asks a publisher to resend, and when. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { UpstreamLosses } from '../../../src/sfu/worker/upstream-losses.ts';
+
+describe('UpstreamLosses', () => {
+  test('a gap is asked for at once; a packet that arrives late is not asked for again', () => {
+    const losses = new UpstreamLosses();
+    assert.deepEqual(losses.onPacket(101, 100, 0), []);
+    assert.deepEqual(losses.onPacket(105, 101, 10), [102, 103, 104]);
+    assert.deepEqual(losses.onPacket(103, 105, 20), [], 'a late packet opens no gap');
+    assert.deepEqual(losses.due(10 + losses.retryAfterMs - 1), [], 'not before the retry interval');
+    assert.deepEqual(losses.due(200), [102, 104]);
+  });
+
+  test('asked again after twice the measured resend time (30-150 ms), ten requests at most, none after a second', () => {
+    const losses = new UpstreamLosses();
+    assert.equal(losses.retryAfterMs, 100, 'before any resend is measured: twice 50 ms');
+    // Resends that take 10 ms bring the retry down to its 30 ms floor.
+    for (let i = 0; i < 20; i++) {
+      const at = i * 1000;
+      losses.onPacket(2 * i + 2, 2 * i, at);
+      losses.onPacket(2 * i + 1, 2 * i + 2, at + 10);
+    }
+    assert.equal(losses.retryAfterMs, 30);
+    losses.onPacket(102, 100, 50_000);
+    const asked: number[] = [];
+    for (let t = 50_000; t <= 51_100; t += 10) if (losses.due(t).includes(101)) asked.push(t - 50_000);
+    assert.deepEqual(asked, [30, 60, 90, 120, 150, 180, 210, 240, 270], 'nine more requests, every 30 ms');
+    losses.onPacket(110, 102, 60_000);
+    assert.deepEqual(losses.due(61_100), [], 'too old to be worth it');
+  });
+
+  test('slow resends stretch the retry to at most 150 ms; a resend answering a second request measures nothing', () => {
+    const losses = new UpstreamLosses();
+    for (let i = 0; i < 20; i++) {
+      const at = i * 1000;
+      losses.onPacket(2 * i + 2, 2 * i, at);
+      losses.onPacket(2 * i + 1, 2 * i + 2, at + 400);
+    }
+    assert.equal(losses.retryAfterMs, 150);
+    const before = losses.retryAfterMs;
+    losses.onPacket(102, 100, 50_000);
+    losses.due(50_150);
+    losses.onPacket(101, 102, 50_151);
+    assert.equal(losses.retryAfterMs, before);
+  });
+
+  test('a padding gap is not asked for: the publisher keeps no padding to resend', () => {
+    const losses = new UpstreamLosses();
+    assert.deepEqual(losses.onPacket(105, 100, 0, true), []);
+    assert.deepEqual(losses.due(500), []);
+  });
+
+  test('the gap across 65535 -> 0; a jump too large to be loss is ignored', () => {
+    const losses = new UpstreamLosses();
+    assert.deepEqual(losses.onPacket(1, 65534, 0), [65535, 0]);
+    assert.deepEqual(losses.onPacket(5000, 1, 0), [], 'a restarted stream, not 4998 lost packets');
+  });
+});
