@@ -94,8 +94,15 @@ export class ServerRecordings {
       throw new ServerRecordingError(`the SFU could not record room ${room}: ${error instanceof Error ? error.message : String(error)}`, 'ROOM_NOT_ON_SFU', 409, { cause: error });
     }
     const record: RecordingRecord = { id, room, mode: 'tracks', status: 'recording', startedBy, startedAt: Date.now(), files: [] };
+    try {
+      await this.options.service.track(record);
+    } catch (error) {
+      await sfu.request({ op: 'stopRecording', room, recording: id }).catch(() => undefined);
+      await recorder.stop();
+      await rm(directory, { recursive: true, force: true });
+      throw new ServerRecordingError('the recording could not be saved in the recordings directory', 'RECORDER_FAILED', 500, { cause: error });
+    }
     this.running.set(id, { record, recorder, sfu, directory, stopped: undefined });
-    await this.options.service.track(record);
     this.options.logger.info('server recording started', { room, recording: id, participant: startedBy, recorderPid: recorder.pid });
     void recorder.exited.then(({ code, signal }) => {
       if (recorder.stopRequested || this.closed) return;
