@@ -31,7 +31,9 @@ const now = () => performance.timeOrigin + performance.now();
 
 export class RecordingTap {
   private readonly socket: Socket;
-  private batch = Buffer.allocUnsafe(BATCH_BYTES);
+  private batch: Buffer = Buffer.allocUnsafe(BATCH_BYTES);
+  /** Batch buffers the socket has finished writing. */
+  private readonly spare: Buffer[] = [];
   private used = 0;
   private timer: NodeJS.Timeout | undefined;
   private nextTrack = 1;
@@ -91,10 +93,12 @@ export class RecordingTap {
     if (this.closed || this.socket.writableLength > MAX_QUEUED_BYTES) {
       this.droppedBytes += this.used;
     } else {
-      // The socket keeps the buffer until it is written: the next batch gets a fresh one.
-      this.socket.write(this.batch.subarray(0, this.used));
+      // The socket holds the buffer until it is written; then it is reused, so a recording
+      // allocates a couple of batch buffers, not one per flush (garbage the worker would collect).
+      const full = this.batch;
+      this.socket.write(full.subarray(0, this.used), () => this.spare.push(full));
       this.sentBytes += this.used;
-      this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+      this.batch = this.spare.pop() ?? Buffer.allocUnsafe(BATCH_BYTES);
     }
     this.used = 0;
   }
