@@ -12,6 +12,7 @@ import { createClusterAgent, relaySecret } from './cluster/start-cluster.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { createRecordingRoutes } from './recording/recording-http.js';
 import { RecordingService } from './recording/recording-service.js';
+import { ServerRecordings } from './recording/tracks/server-recordings.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
 import { startSfu } from './sfu/start.js';
@@ -81,7 +82,15 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const recordings = new RecordingService({ settings: config.recording, rooms, logger });
   // Unfinished uploads of the last run are armed again; a broken directory fails uploads, not the start.
   await recordings.start().catch((error: unknown) => logger.error('recordings: could not recover the directory', { error }));
-  const recordingRoutes = createRecordingRoutes({ service: recordings, apiKeys: config.apiKeys, maxChunkBytes: config.recording.maxChunkBytes, sendError, sendJson });
+  const serverRecordings = new ServerRecordings({
+    service: recordings,
+    // Tracks are recorded where the SFU receives them: a room on the SFU, with someone in it.
+    sfuFor: (room) => (rooms.get(room)?.topology === 'sfu' ? media.service() : undefined),
+    logger,
+  });
+  rooms.onEvent((event) => event.event === 'room_finished' && serverRecordings.roomFinished(event.room.name));
+  await serverRecordings.recover().catch((error: unknown) => logger.error('server recordings: could not recover the unfinished ones', { error }));
+  const recordingRoutes = createRecordingRoutes({ service: recordings, serverRecordings, apiKeys: config.apiKeys, maxChunkBytes: config.recording.maxChunkBytes, sendError, sendJson });
   const recordingEvents = (room: string) => recordings.eventsFor(room);
   const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents };
   const handler = createRequestHandler(ctx);
@@ -147,6 +156,8 @@ export async function startServer(input: ServerConfigInput, options: StartOption
       await signaling.close();
       // Leaves and room_finished of the closing connections go out before the process ends.
       await webhooks?.close();
+      // Recorders sync their files while the workers still run (exported at the next start).
+      await serverRecordings.close();
       await media.close();
       await turn?.server.close();
       await new Promise<void>((resolve) => {

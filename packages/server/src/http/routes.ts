@@ -143,7 +143,7 @@ async function handleDevToken(ctx: HttpContext, limiter: IpLimiter, request: Inc
 }
 
 /** The body as text, or undefined as soon as it exceeds `limit` bytes (the rest is drained, not kept). */
-function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+export function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

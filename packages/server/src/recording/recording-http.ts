@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { RoomName } from '@parley/protocol';
 import { verifyToken, type TokenClaims } from '../auth/token.js';
+import { readBody } from '../http/routes.js';
+import { ServerRecordingError, type ServerRecordings } from './tracks/server-recordings.js';
 import { RECORDING_ID, type RecordingRecord } from './recording-types.js';
 import type { RecordingService } from './recording-service.js';
 
@@ -12,16 +14,22 @@ export interface RecordingRoutesOptions {
   service: RecordingService;
   apiKeys: Readonly<Record<string, string>>;
   maxChunkBytes: number;
+  /** Server recordings (`tracks` mode); without them a start is answered 501. */
+  serverRecordings?: ServerRecordings;
   sendError: Send;
   sendJson: SendJson;
 }
 
 const ROUTE = /^\/api\/rooms\/([^/]+)\/recordings(?:\/(.*))?$/;
+const MAX_START_BODY_BYTES = 1024;
+const CONTENT_TYPES: Record<string, string> = { webm: 'video/webm', mkv: 'video/x-matroska', json: 'application/json' };
 
 /**
  * `/api/rooms/{room}/recordings[...]`, every route authorized by `Authorization: Bearer <token>`
  * whose token is for that room and has `canRecord`:
  * - `GET` the room's recordings; `GET {id}/files/{name}` a file; `DELETE {id}` a finished one;
+ * - `POST` `{ "mode": "tracks" }` starts a server recording of the room (answers `{ id }`), and
+ *   `POST {id}/stop` stops it;
  * - `uploads` (POST: create) and `uploads/{id}` (HEAD, PATCH): tus 1.0, for the uploader only.
  * A recording of another room is "not found", whatever the token, so nothing leaks across rooms.
  */
@@ -96,13 +104,49 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
   async function download(response: ServerResponse, record: RecordingRecord, name: string): Promise<void> {
     const file = await service.storage.openFile(record, name);
     if (!file) return sendError(response, 404, 'NOT_FOUND', `recording ${record.id} has no file ${JSON.stringify(name.slice(0, 64))}`);
+    const extension = /\.([a-z0-9]+)$/.exec(name)?.[1] ?? 'webm';
+    const filename = record.mode === 'browser' ? `${record.room}-${record.id}.webm` : `${record.room}-${record.id}-${name}`;
     response.writeHead(200, {
-      'content-type': 'video/webm',
+      'content-type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
       'content-length': file.bytes,
-      'content-disposition': `attachment; filename="${record.room}-${record.id}.webm"`,
+      'content-disposition': `attachment; filename="${filename}"`,
       'cache-control': 'no-store',
     });
     await pipeline(file.stream, response);
+  }
+
+  async function startServerRecording(request: IncomingMessage, response: ServerResponse, room: string, claims: TokenClaims): Promise<void> {
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return sendError(response, 415, 'INVALID_MESSAGE', 'send { "mode": "tracks" } as application/json');
+    const body = await readBody(request, MAX_START_BODY_BYTES);
+    if (body === undefined) return sendError(response, 413, 'MESSAGE_TOO_LARGE', `the request body is limited to ${MAX_START_BODY_BYTES} bytes`);
+    let mode: unknown;
+    try {
+      mode = (JSON.parse(body) as { mode?: unknown } | null)?.mode;
+    } catch {
+      return sendError(response, 400, 'MALFORMED_JSON', 'the request body is not valid JSON');
+    }
+    if (mode === 'browser') return sendError(response, 400, 'INVALID_MESSAGE', 'browser recordings are made by the SDK (room.startRecording) and uploaded, not started here');
+    if (mode === 'composite') return sendError(response, 501, 'NOT_IMPLEMENTED', 'composite server recording is not built yet: use "tracks"');
+    if (mode !== 'tracks') return sendError(response, 400, 'INVALID_MESSAGE', 'mode must be "tracks" (or "composite", not built yet)');
+    if (!options.serverRecordings) return sendError(response, 501, 'NOT_IMPLEMENTED', 'this server does not record tracks');
+    try {
+      const record = await options.serverRecordings.start(room, claims.sub);
+      sendJson(response, 201, { id: record.id, mode: record.mode, status: record.status });
+    } catch (error) {
+      if (!(error instanceof ServerRecordingError)) throw error;
+      sendError(response, error.status, error.code, error.message);
+    }
+  }
+
+  async function stopServerRecording(response: ServerResponse, room: string, id: string): Promise<void> {
+    if (!RECORDING_ID.test(id) || !options.serverRecordings) return sendError(response, 404, 'NOT_FOUND', `room ${room} has no recording ${JSON.stringify(id.slice(0, 40))}`);
+    try {
+      const record = await options.serverRecordings.stop(room, id);
+      sendJson(response, 200, { id: record.id, mode: record.mode, status: record.status });
+    } catch (error) {
+      if (!(error instanceof ServerRecordingError)) throw error;
+      sendError(response, error.status, error.code, error.message);
+    }
   }
 
   /** Answers the request when it is a recording route (true), else false. */
@@ -130,8 +174,14 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
       return true;
     }
     if (rest.length === 0) {
-      if (method !== 'GET') sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here: browser recordings start with an upload (room.startRecording)`);
+      if (method === 'POST') await startServerRecording(request, response, room, claims);
+      else if (method !== 'GET') sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here: GET lists, POST { "mode": "tracks" } starts a server recording`);
       else sendJson(response, 200, (await service.storage.list(room)).map(describe));
+      return true;
+    }
+    if (rest.length === 2 && rest[1] === 'stop') {
+      if (method !== 'POST') sendError(response, 405, 'METHOD_NOT_ALLOWED', 'stop a recording with POST');
+      else await stopServerRecording(response, room, rest[0] ?? '');
       return true;
     }
     const id = rest[0] ?? '';

@@ -13,7 +13,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { FsyncFileStore } from './fsync-file-store.js';
 import { QuotaLedger } from './quota.js';
 import { remuxWebm } from './remux.js';
-import { summary, type RecordingRecord } from './recording-types.js';
+import { RECORDING_ID, summary, type RecordingRecord } from './recording-types.js';
 import { LocalRecordingStorage, type RecordingStorage } from './storage.js';
 
 export type RecordingSettings = ServerConfig['recording'];
@@ -95,6 +95,25 @@ export class RecordingService {
     this.sweepRetention();
     this.retentionTimer = setInterval(() => this.sweepRetention(), 3600_000);
     this.retentionTimer.unref();
+  }
+
+  get settings(): RecordingSettings {
+    return this.options.settings;
+  }
+
+  /** A server recording started (or resumed after a restart): saved, listed as running, told to its room. */
+  async track(record: RecordingRecord): Promise<void> {
+    await this.storage.save(record);
+    this.active.set(record.id, record);
+    this.announce(record);
+  }
+
+  /** A server recording's new status: saved and told; a finished one leaves the running list. */
+  async changed(record: RecordingRecord): Promise<void> {
+    await this.storage.save(record);
+    if (record.status === 'ready' || record.status === 'failed') this.active.delete(record.id);
+    else this.active.set(record.id, record);
+    this.announce(record);
   }
 
   /** `recordingChanged` for each recording running in `room` (sent to a participant who joins). */
@@ -212,7 +231,8 @@ export class RecordingService {
   private async recover(): Promise<void> {
     for (const record of await this.storage.all()) {
       this.ledger.set(record.id, record.startedBy, record.files.reduce((sum, file) => sum + file.bytes, 0));
-      if (record.status !== 'recording' && record.status !== 'processing') continue;
+      // Server recordings are recovered by ServerRecordings.
+      if (record.mode !== 'browser' || (record.status !== 'recording' && record.status !== 'processing')) continue;
       const upload = await this.store?.getUpload(record.id).catch(() => undefined);
       if (!upload) {
         record.status = 'failed';
@@ -250,6 +270,8 @@ export class RecordingService {
   async remove(room: string, id: string): Promise<boolean> {
     const removed = await this.storage.remove(room, id);
     if (removed) this.ledger.delete(id);
+    // A server recording whose export failed keeps its raw files there.
+    if (removed && RECORDING_ID.test(id)) await rm(join(this.options.settings.directory, 'server', id), { recursive: true, force: true });
     return removed;
   }
 

@@ -10,8 +10,8 @@ export interface RecordingFile {
 
 /**
  * A recording as the server keeps it (the storage's `recording.json`). `browser` recordings are
- * uploaded by a participant's SDK; `tracks` and `composite` (the server recording the room's
- * tracks itself) share this model and the storage, and are not built yet.
+ * uploaded by a participant's SDK; `tracks` recordings are made by the server
+ * (`tracks/server-recordings.ts`); `composite` shares the model and is not built yet.
  */
 export interface RecordingRecord {
   id: string;

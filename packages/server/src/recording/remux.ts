@@ -26,7 +26,7 @@ export async function remuxWebm(tools: RemuxTools, input: string, output: string
   // Chromium's MediaRecorder stamps some consecutive video frames with the same millisecond;
   // a decoder then reports "non monotonically increasing dts". setts moves such a frame 1 ms on.
   const args = ['-nostdin', '-v', 'error', '-y', '-fflags', '+genpts', '-i', input, '-map', '0', '-c', 'copy', '-bsf:v', 'setts=ts=max(PTS\\,PREV_OUTPTS+1)', '-f', 'webm', output];
-  const { code, stderr } = await run(tools.ffmpegPath, args);
+  const { code, stderr } = await runTool(tools.ffmpegPath, args);
   // ffmpeg reports a truncated last cluster as an error yet writes everything before it; the
   // probe below decides whether the output is usable.
   if (code !== 0 && code !== 1) throw new RemuxError(`ffmpeg exited with ${code}: ${stderr.slice(-500)}`, 'FFMPEG_FAILED');
@@ -34,13 +34,14 @@ export async function remuxWebm(tools: RemuxTools, input: string, output: string
 }
 
 export async function probeDuration(tools: RemuxTools, file: string): Promise<number> {
-  const { code, stdout, stderr } = await run(tools.ffprobePath, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=noprint_wrappers=1:nokey=1', file]);
+  const { code, stdout, stderr } = await runTool(tools.ffprobePath, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=noprint_wrappers=1:nokey=1', file]);
   const duration = Number.parseFloat(stdout.trim());
   if (code !== 0 || !Number.isFinite(duration)) throw new RemuxError(`ffprobe found no duration in the remuxed file: ${stderr.slice(-300)}`, 'PROBE_FAILED');
   return duration;
 }
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs ffmpeg or ffprobe; answers its exit code and output (a missing executable is FFMPEG_MISSING). */
+export function runTool(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

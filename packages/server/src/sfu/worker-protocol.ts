@@ -20,6 +20,9 @@ export type WorkerRequest =
   | { op: 'resendOffer'; room: string; participant: string }
   | { op: 'resubscribe'; room: string; participant: string }
   | { op: 'setQuality'; room: string; participant: string; trackId: string; quality: VideoQuality }
+  /** Copy the room's tracks (and those published later) to a recorder process listening on 127.0.0.1:port. */
+  | { op: 'record'; room: string; recording: string; port: number; secret: string }
+  | { op: 'stopRecording'; room: string; recording: string }
   | { op: 'stats'; room?: string }
   | { op: 'timeline'; room: string };
 
@@ -35,6 +38,9 @@ export interface WorkerResults {
   resendOffer: void;
   resubscribe: void;
   setQuality: void;
+  record: void;
+  /** Bytes the tap sent to the recorder, and those it could not send (the recorder fell behind or was gone). */
+  stopRecording: { sentBytes: number; droppedBytes: number };
   stats: WorkerStats;
   timeline: TrackTimeline[];
 }

@@ -67,6 +67,8 @@ const handlers: Handlers = {
   resendOffer: ({ room, participant }) => routerOf(room).resendOffer(participant),
   resubscribe: ({ room, participant }) => routerOf(room).resubscribe(participant),
   setQuality: (request) => routerOf(request.room).setQuality(request),
+  record: (request) => routerOf(request.room).record(request),
+  stopRecording: ({ room, recording }) => rooms.get(room)?.stopRecording(recording) ?? { sentBytes: 0, droppedBytes: 0 },
   stats: ({ room }): WorkerStats => {
     const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);
     let publishedTracks = 0;

@@ -1,6 +1,6 @@
-// Why this file is ~420 lines: the upstream half of the RTP path, readable top to bottom (a packet
+// Why this file is ~445 lines: the upstream half of the RTP path, readable top to bottom (a packet
 // in, RTCP in, feedback out to the publisher); its pure parts are in ../rtp/ and ../bwe/, and the
-// downstream half is downstream.ts.
+// downstream half is downstream.ts, the copy to server recordings recording-tap.ts.
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { TrackSource } from '@parley/protocol';
 import type { NegotiatedCodec } from '../codecs.js';
@@ -16,6 +16,7 @@ import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
 import { KeyframeRequests } from './keyframe-requests.js';
+import type { PacketRecorder } from './recording-tap.js';
 import type { Counters } from './room-router.js';
 import { UplinkCollapse } from './uplink-collapse.js';
 import { UpstreamLosses } from './upstream-losses.js';
@@ -91,6 +92,8 @@ export class PublishedTrack implements DownstreamSource {
   private readonly uplink: UplinkCollapse | undefined;
   /** When the first RTP packet arrived (Date.now()), for the join timeline (`bench:join`). */
   firstPacketAt: number | undefined;
+  /** Server recordings of this track (`recording-tap.ts`): each gets a copy of every packet and sender report. */
+  private readonly recorders: PacketRecorder[] = [];
 
   constructor(
     readonly id: string,
@@ -124,6 +127,17 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer];
     if (!state || state.bps === undefined || performance.now() - state.lastPacketAt >= LAYER_IDLE_MS) return undefined;
     return Math.max(state.bps, ...state.recentBps);
+  }
+
+  /** Starts copying this track's packets to `recorder`, from a keyframe of every layer. */
+  addRecorder(recorder: PacketRecorder): void {
+    this.recorders.push(recorder);
+    this.layerStates.forEach((state, layer) => state && this.requestKeyframe(layer));
+  }
+
+  removeRecorder(recorder: PacketRecorder): void {
+    const index = this.recorders.indexOf(recorder);
+    if (index >= 0) this.recorders.splice(index, 1);
   }
 
   get negotiatedCodec(): NegotiatedCodec {
@@ -284,6 +298,9 @@ export class PublishedTrack implements DownstreamSource {
    */
   wantedLayers(): Set<number> {
     const wanted = new Set<number>();
+    // A recording keeps every layer on: the export keeps the best one that covers the call, and
+    // which layers a publisher sends depends on its camera (two of three at 640x360 in Chromium).
+    if (this.recorders.length > 0) for (let layer = 0; layer < this.layerCount; layer++) wanted.add(layer);
     for (const downstream of this.downstreams) {
       wanted.add(downstream.layers.wanted);
       for (let layer = 0; layer <= downstream.forwardedLayer; layer++) wanted.add(layer);
@@ -324,6 +341,11 @@ export class PublishedTrack implements DownstreamSource {
     const newest = advance > 0;
     const offset = payloadOffset(packet);
     const paddingOnly = offset >= payloadEnd(packet);
+    // Recorded as received, before anything below rewrites the packet in place.
+    for (const recorder of this.recorders) {
+      if (paddingOnly) recorder.padding(layer, packet);
+      else recorder.rtp(layer, packet);
+    }
     // libwebrtc pads on the media SSRC only once a frame is complete, stamped with that frame's
     // timestamp: a gap after a frame's end, closed by a packet with that frame's timestamp, is
     // padding lost on the way. The publisher keeps no padding to resend, so it is not asked for,
@@ -398,7 +420,9 @@ export class PublishedTrack implements DownstreamSource {
       if (report.type !== 'sr') continue;
       const layer = this.layerBySsrc.get(report.ssrc);
       const state = layer === undefined ? undefined : this.layerStates[layer];
-      if (state) state.reception.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
+      if (!state) continue;
+      state.reception.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
+      for (const recorder of this.recorders) recorder.senderReport(layer!, report);
     }
   }
 }

@@ -6,6 +6,7 @@ import type { ForwardingCounters } from './downstream.js';
 import type { Track } from 'node-datachannel';
 import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
 import { PublishedTrack } from './published-track.js';
+import { RecordingTap, type PacketRecorder } from './recording-tap.js';
 import { SubscriberConnection } from './subscriber-connection.js';
 
 interface Member {
@@ -29,6 +30,8 @@ export class RoomRouter {
   private loudest: string | undefined;
   /** Per simulcast track, when each layer was last wanted (dynacast hysteresis). */
   private readonly layerWantedAt = new Map<string, number[]>();
+  /** Server recordings of this room, by recording id: the connection and each track's recorder. */
+  private readonly recordings = new Map<string, { tap: RecordingTap; recorders: Map<PublishedTrack, PacketRecorder> }>();
 
   constructor(
     readonly name: string,
@@ -111,6 +114,7 @@ export class RoomRouter {
       const local = pc.localDescription();
       if (!local) throw new Error('the engine produced no answer');
       this.tracks.set(trackId, track);
+      for (const recording of this.recordings.values()) this.startRecordingTrack(recording, track);
       for (const [identity, member] of this.members) if (identity !== participant && member.canSubscribe) member.subscriber.add(track);
       return { sdp: shapePublishAnswer(local.sdp, offer, this.engine.options.announcedAddress), codec: offer.codec.name };
     } catch (error) {
@@ -123,6 +127,7 @@ export class RoomRouter {
     const track = this.tracks.get(trackId);
     if (!track || track.publisher !== participant) throw new Error(`${participant} publishes no track ${trackId}`);
     for (const member of this.members.values()) member.subscriber.remove(trackId);
+    for (const recording of this.recordings.values()) recording.recorders.delete(track);
     track.close();
     this.tracks.delete(trackId);
     this.wantedRids.delete(trackId);
@@ -178,6 +183,42 @@ export class RoomRouter {
 
   close(): void {
     for (const participant of [...this.members.keys()]) this.leave(participant);
+    for (const recording of [...this.recordings.keys()]) this.stopRecording(recording);
+  }
+
+  /** A server recording: every track, and those published while it runs, copied to the recorder. */
+  record({ recording, port, secret }: RouterRequest<'record'>): void {
+    if (this.recordings.has(recording)) throw new Error(`recording ${recording} is already running`);
+    const tap = new RecordingTap({ recording, port, secret }, (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }));
+    const entry = { tap, recorders: new Map<PublishedTrack, PacketRecorder>() };
+    this.recordings.set(recording, entry);
+    for (const track of this.tracks.values()) this.startRecordingTrack(entry, track);
+  }
+
+  stopRecording(recording: string): { sentBytes: number; droppedBytes: number } {
+    const entry = this.recordings.get(recording);
+    if (!entry) return { sentBytes: 0, droppedBytes: 0 };
+    for (const [track, recorder] of entry.recorders) track.removeRecorder(recorder);
+    entry.tap.close();
+    this.recordings.delete(recording);
+    return { sentBytes: entry.tap.sentBytes, droppedBytes: entry.tap.droppedBytes };
+  }
+
+  private startRecordingTrack(entry: { tap: RecordingTap; recorders: Map<PublishedTrack, PacketRecorder> }, track: PublishedTrack): void {
+    const codec = track.negotiatedCodec;
+    const recorder = entry.tap.track({
+      trackId: track.id,
+      participant: track.publisher,
+      source: track.source,
+      kind: track.kind,
+      codec: track.codec,
+      payloadType: codec.payloadType,
+      clockRate: codec.clockRate,
+      rids: [...track.rids],
+      ...(track.kind === 'audio' ? { channels: 2 } : {}),
+    });
+    entry.recorders.set(track, recorder);
+    track.addRecorder(recorder);
   }
 
   /** Codecs of the room's preference that every other participant decodes (all of them if none fits). */

@@ -1,0 +1,116 @@
+/**
+ * The main process's handle on recorder processes (`recorder-main.ts`): one records a server
+ * recording, another, started after it, exports it. Forked with the same TypeScript loader as the
+ * SFU workers.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RecorderMessage, RecorderRole } from './recorder-main.js';
+import type { RecordingManifest } from './recording-export.js';
+
+const ENTRY = fileURLToPath(new URL('./recorder-main.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+const START_TIMEOUT_MS = 20_000;
+/** A stop that does not finish in this long (a wedged recorder) ends with SIGKILL: what it wrote stays. */
+const STOP_TIMEOUT_MS = 10_000;
+/** Exporting is ffmpeg copies and TypeScript parsing: ~1 s for a 10 s two-track call here; a long call takes longer. */
+const EXPORT_TIMEOUT_MS = 30 * 60_000;
+
+export class RecorderError extends Error {
+  override name = 'RecorderError';
+  constructor(
+    message: string,
+    readonly code: 'START_FAILED' | 'EXPORT_FAILED',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function spawnRecorder(role: RecorderRole): ChildProcess {
+  return fork(ENTRY, [], {
+    execArgv: ['--import', TSX_LOADER],
+    env: { ...process.env, PARLEY_RECORDER: JSON.stringify(role) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+  });
+}
+
+/** A running recorder: its port for the SFU worker, `stop()`, and `exited` (resolves however it ends). */
+export class RecorderProcess {
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private stopping = false;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    this.exited = new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+      else child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  static start(options: { directory: string; recording: string; secret: string }): Promise<RecorderProcess> {
+    const child = spawnRecorder({ role: 'record', ...options });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => fail(new RecorderError(`the recorder did not start within ${START_TIMEOUT_MS} ms`, 'START_FAILED')), START_TIMEOUT_MS);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(error);
+      };
+      child.once('error', (error) => fail(new RecorderError('the recorder could not be started', 'START_FAILED', { cause: error })));
+      child.once('exit', (code, signal) => fail(new RecorderError(`the recorder exited at start (${signal ?? code})`, 'START_FAILED')));
+      child.on('message', (message: RecorderMessage) => {
+        if (message.event !== 'listening') return;
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve(new RecorderProcess(child, message.port));
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get stopRequested(): boolean {
+    return this.stopping;
+  }
+
+  /**
+   * Asks it to sync and close its files once it has received `expectBytes` (what the SFU's tap
+   * sent; the last batch may still be in flight) or after a short wait; resolves once it exited.
+   */
+  async stop(expectBytes = 0): Promise<void> {
+    this.stopping = true;
+    if (this.child.connected) this.child.send({ op: 'stop', expectBytes });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Exports a stopped recording's raw files in a process of its own; answers the manifest. */
+export function exportInProcess(options: Omit<Extract<RecorderRole, { role: 'export' }>, 'role'>): Promise<RecordingManifest> {
+  const child = spawnRecorder({ role: 'export', ...options });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), EXPORT_TIMEOUT_MS);
+    child.on('message', (message: RecorderMessage) => {
+      if (message.event === 'exported') {
+        settled = true;
+        resolve(message.manifest as RecordingManifest);
+      } else if (message.event === 'failed') {
+        settled = true;
+        reject(new RecorderError(`the export failed: ${message.error}`, 'EXPORT_FAILED'));
+      }
+    });
+    child.once('error', (error) => !settled && reject(new RecorderError('the export process could not be started', 'EXPORT_FAILED', { cause: error })));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!settled) reject(new RecorderError(`the export process ended without a result (${signal ?? code})`, 'EXPORT_FAILED'));
+    });
+  });
+}

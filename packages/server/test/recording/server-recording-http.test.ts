@@ -1,0 +1,84 @@
+/**
+ * The REST side of server recordings (`POST /api/rooms/{room}/recordings { mode: "tracks" }`):
+ * refusals that change nothing, and a recording of an SFU room with nobody publishing going
+ * recording -> processing -> failed with the reason (the browser e2e test records real tracks).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createToken, type RunningServer } from '../../src/index.ts';
+import { startTestServer, TestClient, TEST_KEY, TEST_SECRET, token } from '../helpers.ts';
+
+const RECORD = { canRecord: true };
+
+describe('server recording REST', () => {
+  let dir: string;
+  let server: RunningServer;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-rec-http-'));
+    server = await startTestServer({ recording: { directory: join(dir, 'store') } });
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function post(path: string, bearer: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: { id?: string; status?: string; error?: { code: string; message: string } } }> {
+    const response = await fetch(`${server.url}/api/rooms/${path}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': contentType }, body: body === undefined ? '' : JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as never };
+  }
+
+  async function listed(room: string): Promise<Array<{ id: string; mode: string; status: string; error?: string; files: unknown[] }>> {
+    const response = await fetch(`${server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${await token(room, 'op', { grants: RECORD })}` } });
+    return (await response.json()) as never;
+  }
+
+  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), composite (501), a room with no SFU media (409); none starts anything', async () => {
+    const room = 'http-refusals';
+    const p2p = await TestClient.joined(server, room, 'alice');
+    const allowed = await token(room, 'op', { grants: RECORD });
+    const cases: Array<[Promise<Awaited<ReturnType<typeof post>>>, number, string]> = [
+      [post(`${room}/recordings`, await token(room, 'op'), { mode: 'tracks' }), 403, 'PERMISSION_DENIED'],
+      [post(`${room}/recordings`, await token('elsewhere', 'op', { grants: RECORD }), { mode: 'tracks' }), 403, 'PERMISSION_DENIED'],
+      [post(`${room}/recordings`, allowed, { mode: 'video' }), 400, 'INVALID_MESSAGE'],
+      [post(`${room}/recordings`, allowed, { mode: 'browser' }), 400, 'INVALID_MESSAGE'],
+      [post(`${room}/recordings`, allowed, { mode: 'tracks' }, 'text/plain'), 415, 'INVALID_MESSAGE'],
+      [post(`${room}/recordings`, allowed, { mode: 'composite' }), 501, 'NOT_IMPLEMENTED'],
+      [post(`${room}/recordings`, allowed, { mode: 'tracks' }), 409, 'ROOM_NOT_ON_SFU'],
+      [post(`empty-room/recordings`, await token('empty-room', 'op', { grants: RECORD }), { mode: 'tracks' }), 409, 'ROOM_NOT_ON_SFU'],
+      [post(`${room}/recordings/rec_000000000000000000000000/stop`, allowed), 409, 'NOT_RECORDING'],
+    ];
+    for (const [answer, status, code] of cases) {
+      const { status: got, body } = await answer;
+      assert.deepEqual([got, body.error?.code], [status, code], body.error?.message);
+    }
+    assert.deepEqual(await listed(room), []);
+    assert.deepEqual(await readdir(join(dir, 'store')).catch(() => []), [], 'no recorder was started, nothing written');
+    p2p.close();
+  });
+
+  test('an SFU room nobody publishes in: started (201, everyone told), one at a time (409), stopped (processing), then failed with the reason; deletable', async () => {
+    const room = 'http-sfu';
+    const joinToken = await createToken({ apiKey: TEST_KEY, apiSecret: TEST_SECRET, room, identity: 'bob', ttlSeconds: 600, roomConfig: { topology: 'sfu' } });
+    const bob = await TestClient.open(server);
+    assert.equal((await bob.request({ type: 'join', token: joinToken })).type, 'joined');
+    const allowed = await token(room, 'op', { grants: RECORD });
+    const started = await post(`${room}/recordings`, allowed, { mode: 'tracks' });
+    assert.equal(started.status, 201, started.body.error?.message);
+    const id = started.body.id!;
+    await bob.waitFor((message) => message.type === 'recordingChanged' && message.recording.id === id && message.recording.status === 'recording', 'recordingChanged: recording');
+    assert.equal((await post(`${room}/recordings`, allowed, { mode: 'tracks' })).status, 409);
+    const stopped = await post(`${room}/recordings/${id}/stop`, allowed);
+    assert.deepEqual([stopped.status, stopped.body.status], [200, 'processing']);
+    await bob.waitFor((message) => message.type === 'recordingChanged' && message.recording.id === id && message.recording.status === 'failed', 'recordingChanged: failed', 30_000);
+    const [record] = await listed(room);
+    assert.equal(record?.mode, 'tracks');
+    assert.match(record?.error ?? '', /no track could be recorded/);
+    const deleted = await fetch(`${server.url}/api/rooms/${room}/recordings/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${allowed}` } });
+    assert.equal(deleted.status, 200);
+    assert.deepEqual(await listed(room), []);
+    bob.close();
+  });
+});
