@@ -1,4 +1,4 @@
-// Why this file is ~445 lines: the upstream half of the RTP path, readable top to bottom (a packet
+// Why this file is ~460 lines: the upstream half of the RTP path, readable top to bottom (a packet
 // in, RTCP in, feedback out to the publisher); its pure parts are in ../rtp/ and ../bwe/, and the
 // downstream half is downstream.ts, the copy to server recordings recording-tap.ts.
 import type { PeerConnection, Track } from 'node-datachannel';
@@ -69,6 +69,20 @@ export interface AudioLevelSink {
   (participant: string, level: number): void;
 }
 
+export interface PublishedTrackOptions {
+  id: string;
+  publisher: string;
+  source: TrackSource;
+  pc: PeerConnection;
+  offer: PublishOffer;
+  /** The worker's counters (metrics) this track adds to. */
+  counters: Counters;
+  /** Where audio levels go (active speakers). */
+  audioLevel: AudioLevelSink;
+  /** A subscriber got its first packet of this track (`trackDelivered`). */
+  onDelivered: (track: PublishedTrack, subscriber: string) => void;
+}
+
 /**
  * A track one participant publishes, on its own PeerConnection (libdatachannel routes packets by
  * SSRC and rid-only simulcast announces none, so one m-line per connection is what works). It
@@ -95,16 +109,18 @@ export class PublishedTrack implements DownstreamSource {
   /** Server recordings of this track (`recording-tap.ts`): each gets a copy of every packet and sender report. */
   private readonly recorders: PacketRecorder[] = [];
 
-  constructor(
-    readonly id: string,
-    readonly publisher: string,
-    readonly source: TrackSource,
-    readonly pc: PeerConnection,
-    private readonly offer: PublishOffer,
-    private readonly counters: Counters,
-    private readonly audioLevel: AudioLevelSink,
-    private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void,
-  ) {
+  readonly id: string;
+  readonly publisher: string;
+  readonly source: TrackSource;
+  readonly pc: PeerConnection;
+  private readonly offer: PublishOffer;
+  private readonly counters: Counters;
+  private readonly audioLevel: AudioLevelSink;
+  private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void;
+
+  constructor(options: PublishedTrackOptions) {
+    ({ id: this.id, publisher: this.publisher, source: this.source, pc: this.pc, offer: this.offer, counters: this.counters, audioLevel: this.audioLevel, onDelivered: this.onDelivered } = options);
+    const offer = options.offer;
     this.kind = offer.kind;
     this.codec = offer.codec.name;
     this.clockRate = offer.codec.clockRate;

@@ -96,16 +96,16 @@ export class RoomRouter {
     if (this.tracks.has(trackId)) throw new Error(`track ${trackId} exists`);
     const offer = readPublishOffer(sdp, this.decodableVideoCodecs(participant));
     const pc = this.engine.createPeerConnection(`pub-${participant}-${source}`);
-    const track = new PublishedTrack(
-      trackId,
-      participant,
+    const track = new PublishedTrack({
+      id: trackId,
+      publisher: participant,
       source,
       pc,
       offer,
-      this.counters,
-      (who, level) => this.speakers.onLevel(who, level),
-      (published, subscriber) => this.emit({ event: 'delivered', room: this.name, participant: published.publisher, trackId: published.id, subscriber }),
-    );
+      counters: this.counters,
+      audioLevel: (who, level) => this.speakers.onLevel(who, level),
+      onDelivered: (published, subscriber) => this.emit({ event: 'delivered', room: this.name, participant: published.publisher, trackId: published.id, subscriber }),
+    });
     pc.onTrack(guarded('publisher track', (engineTrack: Track) => track.attach(engineTrack)));
     try {
       pc.setRemoteDescription(sdp, 'offer');
