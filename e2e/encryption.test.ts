@@ -5,9 +5,10 @@
  * - Media of a P2P call, an SFU call and a relay-only call through the built-in TURN: DTLS
  *   handshakes whose ClientHellos offer use_srtp (and whose DTLS 1.2 ServerHellos accept it in the
  *   clear; a DTLS 1.3 ServerHello carries it inside the encrypted extensions), then SRTP only:
- *   every UDP packet of the media flows is STUN, DTLS, RTP or RTCP, and the RTP payloads, read
- *   straight off the wire and from inside TURN ChannelData, start with bytes spread like random
- *   ones, per payload type.
+ *   every UDP datagram of the media flows is STUN, DTLS, RTP or RTCP (or empty: the SFU's ICE
+ *   library wakes its own socket with zero-length datagrams), and the RTP payloads, read straight
+ *   off the wire and from inside TURN ChannelData and Send/Data indications, start with bytes
+ *   spread like random ones, per payload type.
  * - Signaling off loopback with TLS on: a server on the host's own address with a self-signed
  *   certificate; its TCP port carries TLS handshakes and records only (no HTTP, no WebSocket), and
  *   none of the room name, identity, token or SDP the browsers exchanged appears in the bytes. The
