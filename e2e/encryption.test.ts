@@ -209,9 +209,16 @@ describe('media on the wire is DTLS-SRTP', () => {
   });
 });
 
-/** Strings of one call's signaling that must never cross the network in the clear. */
+/**
+ * A JWT's first bytes: the base64url of Parley's token header, {"alg":"HS256","typ":"JWT"}. The
+ * whole header, not just `eyJ`: three given bytes turn up by chance in ~1 MB of ciphertext about
+ * one capture in ten (seen once here); 36 never do.
+ */
+const TOKEN_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+
+/** Strings of one call's signaling that must never cross the network in the clear (each 12 bytes or more: none turns up in ciphertext by chance). */
 function signalingSecrets(room: string, identity: string): string[] {
-  return [room, identity, 'eyJ' /* a JWT */, 'Upgrade: websocket', 'a=fingerprint', '"type":"join'];
+  return [room, identity, TOKEN_HEADER, 'Upgrade: websocket', 'a=fingerprint', '"type":"join'];
 }
 
 /** Two Chromium participants at `url` in `room`, decoding each other (offers, answers and candidates went over signaling). */
