@@ -39,7 +39,10 @@ const RELAY_PORTS = { relayPortMin: 44500, relayPortMax: 44999 };
 
 let chromium: TestBrowser;
 let firefox: TestBrowser;
-/** Plain HTTP on loopback (dev defaults): SFU, built-in TURN (relay-only peers on 127.0.0.1 allowed, as in turn-relay.test.ts). */
+/**
+ * Plain HTTP on loopback (dev defaults) with the SFU and the built-in TURN, whose relay binds the
+ * host's address (defaultRelayAddress); 127.0.0.1 is allowed as a peer as in turn-relay.test.ts.
+ */
 let server: RunningServer;
 let sfuPort: number;
 let turnPort: number;
