@@ -4,8 +4,10 @@
  * `parley turn-config`, and TURN credentials renewed during a call.
  *
  * Peer policy: with a relay-only policy both browsers signal only relay candidates, so the only
- * peers either TURN server sees are relay addresses, here 127.0.0.1. Loopback peers are denied
- * by default, so the tests allow exactly 127.0.0.1/32 (and nothing else).
+ * peers either TURN server sees are relay addresses: coturn's 127.0.0.1, which these tests allow
+ * exactly (127.0.0.1/32, nothing else; loopback peers are denied by default), and the built-in
+ * server's own relay address (the host's address its SFU is reached at, reachable on live relay
+ * ports by its own rule).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -13,7 +15,6 @@ import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { SdkParticipant } from './harness/participant.ts';
 import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
-import { hostIpv4 } from '../packages/server/test/helpers.ts';
 import { startCoturn, type CoturnProcess } from '../packages/server/test/turn/coturn-process.ts';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
@@ -149,13 +150,13 @@ describe('relay-only calls through the built-in TURN server', () => {
 });
 
 describe('a participant that may only use TURN in an SFU room', () => {
-  test('the built-in TURN carries its media to the SFU and back (no allowed peers configured): it decodes the others and they decode it', async () => {
+  test('the built-in TURN carries its media to the SFU and back (loopback server, no relay address or allowed peers configured): it decodes the others and they decode it', async () => {
     // No turn.allowedPeers: the built-in TURN reaches the host's SFU media port by its own narrow
-    // rule. The relay address is the host address the SFU announces, as in production (one public
-    // address); relaying from 127.0.0.1, the SFU's answers would come back from 127.0.0.1, not the
-    // address the browser's ICE checked.
+    // rule. No turn.relayAddress either, as on `npm start`: the default is the host address the
+    // SFU's candidates carry (defaultRelayAddress); relaying from 127.0.0.1, the SFU's answers
+    // would come back from 127.0.0.1, not the address the browser's ICE checked.
     const server = await startServer(
-      { port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 }, turn: { port: 0, relayAddress: hostIpv4(), relayPortMin: 46000, relayPortMax: 46999 } },
+      { port: 0, sfu: { udpPort: await freeUdpPort(), workers: 1 }, turn: { port: 0, relayPortMin: 46000, relayPortMax: 46999 } },
       { logger: testServerLogger() },
     );
     servers.push(server);

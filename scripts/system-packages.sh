@@ -16,10 +16,12 @@
 #   systemd                systemd-analyze verify checks deploy/systemd/parley.service
 #   ffmpeg                 the server remuxes browser recordings (ffmpeg -c copy) and reads their
 #                          duration (ffprobe); the recording tests decode and seek the results
+#   tshark                 dumpcap and tshark: e2e/encryption.test.ts captures calls and proves
+#                          their media is DTLS-SRTP and their signaling TLS
 # PARLEY_SKIP_SYSTEM_PACKAGES=1 skips `ensure` (a machine that provides them another way).
 set -euo pipefail
 
-packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd ffmpeg)
+packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd ffmpeg tshark)
 
 missing() {
   local package
@@ -53,6 +55,11 @@ case "${1:-}" in
     fi
     echo "system-packages: installing $absent (apt-get, once)"
     export DEBIAN_FRONTEND=noninteractive
+    # wireshark-common (tshark's dependency) asks whether non-root users may capture; answer no
+    # up front (the tests capture as root), so the install never waits for a prompt.
+    if command -v debconf-set-selections >/dev/null; then
+      echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+    fi
     apt-get update -qq
     # shellcheck disable=SC2086 # one word per package
     apt-get install -y -qq $absent >/dev/null

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ConfigError, type ServerConfig } from '../config/config.js';
+import { isLoopbackHost } from '../config/hosts.js';
 import type { TlsMaterial } from '../http/tls.js';
 import type { Logger } from '../logger.js';
 import { sfuMediaPorts } from '../sfu/start.js';
@@ -19,7 +20,7 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
   const configuredHost = turn.host ?? config.host;
   // The UDP sockets take addresses only (see literalLookup in literal-lookup.ts): resolve a name once.
   const host = isIP(configuredHost) ? configuredHost : (await lookup(configuredHost)).address;
-  const relayAddress = turn.relayAddress ?? (isIP(host) === 4 && host !== '0.0.0.0' ? host : firstPublicIpv4() ?? '127.0.0.1');
+  const relayAddress = defaultRelayAddress(config, host, hostIpv4Addresses());
   const relayAddressIpv6 = turn.relayAddressIpv6 ?? (isIP(host) === 6 && host !== '::' ? host : undefined);
   let server: TurnServer;
   try {
@@ -60,8 +61,41 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
   return { server, urls };
 }
 
-function firstPublicIpv4(): string | undefined {
-  return Object.values(networkInterfaces())
-    .flatMap((entries) => entries ?? [])
-    .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+/**
+ * Where relay sockets bind (IPv4) when `turn.relayAddress` is not set: the address this node's
+ * SFU media is reached at, so that a relayed participant reaches the SFU. Relayed packets leave
+ * from the relay address and the SFU answers to it; a reply comes from the SFU's address only when
+ * the relay address is that address (its sockets answer from the address a packet is sent to on
+ * this host). Relaying from 127.0.0.1 toward the SFU's 192.0.2.2, the answers came back from
+ * 127.0.0.1, which neither the TURN permission nor the browser's ICE check matches, and a
+ * relay-only participant received nothing in an SFU room.
+ *
+ * In order: the SFU's announced address when it is one of this host's (not a 1:1 NAT's public
+ * address); the SFU's bind address when it is one address; the TURN listening address when it is
+ * one address off loopback; then, on a loopback server with an SFU (it binds every interface and
+ * its candidates carry the interfaces' addresses, not 127.0.0.1) or a wildcard one, the host's
+ * first non-loopback IPv4; else the listening address (127.0.0.1: relaying between loopback
+ * participants only). `hostAddresses`: this host's IPv4 addresses, non-loopback first.
+ */
+export function defaultRelayAddress(config: Pick<ServerConfig, 'turn' | 'sfu' | 'cluster'>, host: string, hostAddresses: readonly string[]): string {
+  if (config.turn.relayAddress !== undefined) return config.turn.relayAddress;
+  const concrete = (address: string | undefined): address is string => address !== undefined && isIP(address) === 4 && address !== '0.0.0.0';
+  const firstPublic = hostAddresses.find((address) => !isLoopbackHost(address));
+  const runsSfu = config.cluster.roles.includes('media');
+  if (runsSfu) {
+    const announced = config.sfu.announcedAddress;
+    if (concrete(announced) && hostAddresses.includes(announced)) return announced;
+    if (concrete(config.sfu.bindAddress)) return config.sfu.bindAddress;
+  }
+  if (concrete(host) && !isLoopbackHost(host)) return host;
+  if (concrete(host) && !runsSfu) return host;
+  return firstPublic ?? (concrete(host) ? host : '127.0.0.1');
+}
+
+/** This host's IPv4 addresses, non-loopback ones first. */
+function hostIpv4Addresses(): string[] {
+  const entries = Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((entry) => entry.family === 'IPv4');
+  return [...entries.filter((entry) => !entry.internal), ...entries.filter((entry) => entry.internal)].map((entry) => entry.address);
 }

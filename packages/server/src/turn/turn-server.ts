@@ -123,23 +123,35 @@ export class TurnServer {
 
   private async listen(): Promise<void> {
     const { host, port } = this.options;
-    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: LISTEN_BUFFER_BYTES, sendBufferSize: LISTEN_BUFFER_BYTES });
-    this.udp = udp;
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(port, host, () => {
-        udp.off('error', reject);
-        resolve();
+    // TCP on the same port as UDP, so `port: 0` still gives one port for both. The free UDP port
+    // the kernel picks may be taken for TCP (outgoing connections use the same ephemeral range):
+    // with `port: 0`, another one is tried (on a loaded 2-core machine running several test suites,
+    // 2 of ~10 start-ups of a test server failed with EADDRINUSE before).
+    for (let attempt = 1; ; attempt++) {
+      const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: LISTEN_BUFFER_BYTES, sendBufferSize: LISTEN_BUFFER_BYTES });
+      this.udp = udp;
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, host, () => {
+          udp.off('error', reject);
+          resolve();
+        });
       });
-    });
-    this.ports.udp = udp.address().port;
+      this.ports.udp = udp.address().port;
+      this.tcp = createTcpServer((socket) => this.onConnection(socket, 'tcp'));
+      try {
+        this.ports.tcp = await listenStream(this.tcp, this.ports.udp, host);
+        break;
+      } catch (error) {
+        if (port !== 0 || (error as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw error;
+        await new Promise<void>((resolve) => udp.close(() => resolve()));
+      }
+    }
+    const udp = this.udp;
     const sharedHeader = Buffer.alloc(CHANNEL_DATA_HEADER_BYTES);
     udp.on('message', (message, rinfo) => this.onUdp(udp, sharedHeader, message, rinfo));
     udp.on('error', (error) => this.options.logger.warn('turn udp socket error', { error }));
 
-    // TCP on the same port as UDP, so `port: 0` still gives one port for both.
-    this.tcp = createTcpServer((socket) => this.onConnection(socket, 'tcp'));
-    this.ports.tcp = await listenStream(this.tcp, this.ports.udp, host);
     if (this.options.tls) {
       this.tlsServer = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.onConnection(socket, 'tls'));
       this.tlsServer.on('tlsClientError', (error) => this.options.logger.debug('turn tls handshake failed', { error }));

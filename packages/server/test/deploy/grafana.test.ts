@@ -212,12 +212,13 @@ describe('deploy/grafana', () => {
       const allocated = await turn.authenticated(StunMethod.Allocate, [attr.transport()], credentials);
       assert.equal(allocated.cls, StunClass.SuccessResponse, `allocate: ${errorCode(allocated)}`);
       const peerAddress = { address: '127.0.0.1', port: peer.address().port, family: 4 as const };
-      const toPeer = new Promise<{ port: number }>((resolve) => peer.once('message', (_data, rinfo) => resolve(rinfo)));
+      const toPeer = new Promise<{ address: string; port: number }>((resolve) => peer.once('message', (_data, rinfo) => resolve(rinfo)));
       turn.indication(StunMethod.Send, [attr.peer(peerAddress), attr.data(Buffer.from('dropped: no permission yet'))]);
       assert.equal((await turn.request(StunMethod.CreatePermission, [attr.peer(peerAddress)], credentials)).cls, StunClass.SuccessResponse);
       turn.indication(StunMethod.Send, [attr.peer(peerAddress), attr.data(Buffer.from('hello peer'))]);
       const relay = await toPeer;
-      peer.send(Buffer.from('hello client'), relay.port, '127.0.0.1');
+      // The relay address is the host's (defaultRelayAddress), not necessarily 127.0.0.1.
+      peer.send(Buffer.from('hello client'), relay.port, relay.address);
       await turn.waitFor((m) => m.method === StunMethod.Data && m.cls === StunClass.Indication, 'the peer reply relayed to the client');
       assert.equal(errorCode(await turn.request(StunMethod.CreatePermission, [attr.peer({ address: '127.0.0.2', port: 9, family: 4 })], credentials)), 403, 'a forbidden peer');
 

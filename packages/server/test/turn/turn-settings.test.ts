@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { configFromEnv, ConfigError, resolveConfig, type RunningServer } from '../../src/index.ts';
 import { chooseRegion, iceServersFor } from '../../src/ice/ice-servers.ts';
+import { defaultRelayAddress } from '../../src/turn/built-in-turn.ts';
 import { startTestServer, TestClient, token } from '../helpers.ts';
 import { attr, StunClass, StunMethod, TurnTestClient } from './turn-client.ts';
 
@@ -65,6 +66,42 @@ describe('turn configuration', () => {
     const servers = iceServersFor('alice', ice, 1_000_000, { region: 'us' });
     assert.deepEqual(servers.map((s) => s.urls), [['turn:us1.example.org:3478'], ['turn:us2.example.org:3478']]);
     assert.ok(servers.every((s) => s.username === '1600:alice' && typeof s.credential === 'string'));
+  });
+});
+
+describe('the relay address the built-in TURN binds by default: where the SFU is reached', () => {
+  // A host with one LAN interface (and loopback); the addresses as defaultRelayAddress gets them.
+  const host = ['192.0.2.2', '127.0.0.1'];
+  const relayFor = (input: Parameters<typeof resolveConfig>[0], addresses: readonly string[] = host) => {
+    const config = resolveConfig(input);
+    return defaultRelayAddress(config, config.turn.host ?? config.host, addresses);
+  };
+  const production = { apiKeys: { k: 'a-long-enough-production-secret-0123456789' }, behindTlsProxy: true };
+
+  test('`npm start` defaults (loopback, with an SFU binding every interface): the host address its candidates carry, not 127.0.0.1', () => {
+    assert.equal(relayFor({}), '192.0.2.2');
+    assert.equal(relayFor({ host: 'localhost' }, ['10.1.2.3', '127.0.0.1']), '10.1.2.3');
+  });
+
+  test('loopback without an SFU on this node, or on a host with no other interface: 127.0.0.1', () => {
+    assert.equal(relayFor({ cluster: { redisUrl: 'redis://127.0.0.1:6379', roles: ['signaling'] } }), '127.0.0.1');
+    assert.equal(relayFor({}, ['127.0.0.1']), '127.0.0.1');
+  });
+
+  test("the SFU's own address wins: its announced address when this host has it, else its bind address", () => {
+    assert.equal(relayFor({ ...production, host: '0.0.0.0', sfu: { announcedAddress: '198.51.100.7' } }, ['192.0.2.2', '198.51.100.7', '127.0.0.1']), '198.51.100.7');
+    assert.equal(relayFor({ ...production, host: '0.0.0.0', sfu: { bindAddress: '198.51.100.7' } }, ['192.0.2.2', '198.51.100.7', '127.0.0.1']), '198.51.100.7');
+    assert.equal(relayFor({ sfu: { bindAddress: '127.0.0.1' } }), '127.0.0.1', 'an SFU bound to loopback: relay from loopback');
+    // A 1:1 NAT's public address is not on this host: nothing can bind it (turn.externalAddress is what clients are told).
+    assert.equal(relayFor({ ...production, host: '0.0.0.0', sfu: { announcedAddress: '203.0.113.10' } }), '192.0.2.2');
+  });
+
+  test('a server on one address relays from it; a wildcard one from the first non-loopback IPv4; turn.relayAddress always wins', () => {
+    assert.equal(relayFor({ ...production, host: '192.0.2.2' }, ['10.0.0.1', '192.0.2.2', '127.0.0.1']), '192.0.2.2');
+    assert.equal(relayFor({ ...production, host: '0.0.0.0' }), '192.0.2.2');
+    assert.equal(relayFor({ ...production, host: '::' }), '192.0.2.2');
+    assert.equal(relayFor({ turn: { relayAddress: '127.0.0.1' } }), '127.0.0.1');
+    assert.equal(relayFor({ ...production, host: '0.0.0.0', sfu: { announcedAddress: '198.51.100.7' }, turn: { relayAddress: '192.0.2.2' } }, ['192.0.2.2', '198.51.100.7']), '192.0.2.2');
   });
 });
 
