@@ -5,6 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import type { TlsMaterial } from '../http/tls.js';
 import type { Logger } from '../logger.js';
+import { sfuIcePassword } from '../sfu/ice-credentials.js';
 import { sfuMediaPorts } from '../sfu/start.js';
 import { TurnServer } from './turn-server.js';
 
@@ -36,6 +37,7 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
       allowedPeers: turn.allowedPeers,
       deniedPeers: turn.deniedPeers,
       mediaPorts: sfuMediaPorts(config),
+      sfuIcePassword,
       maxAllocations: turn.maxAllocations,
       maxAllocationsPerUser: turn.maxAllocationsPerUser,
       bytesPerSecond: turn.bytesPerSecond,
