@@ -192,6 +192,9 @@ describe('a browser whose network drops all UDP and passes only TCP to the serve
           Promise.all(everyone.flatMap((receiver) => everyone.filter((sender) => sender !== receiver).map((sender) => receiver.waitForMediaFrom(sender.identity, FRAMES, MEDIA_TIMEOUT_MS)))),
         );
         t.diagnostic(`SFU call: everyone decodes everyone ${Date.now() - since} ms after the first join`);
+        const events = await walledOne.events();
+        const joinedAt = events[0]?.at ?? 0;
+        t.diagnostic(`walled: ${events.filter((e) => ['firstFrame', 'trackUnsubscribed', 'participantJoined', 'error'].includes(e.name)).map((e) => `+${e.at - joinedAt} ms ${e.name} ${e.detail}`).join('; ')}`);
         const sfuPairs = await walledOne.selectedCandidatePairs();
         t.diagnostic(describePairs(walledOne, sfuPairs));
         assertRelayedOver(sfuPairs, protocol, 'SFU');
