@@ -12,11 +12,14 @@
  * The "internet" here is the host and 10.99.0.0/16, which the built-in TURN refuses by default as
  * private: the NATs' public addresses are allowed (`turn.allowedPeers`), as a real public address
  * is. The host's own address (the SFU, the relays) needs nothing: the TURN server reaches the SFU's
- * media ports and its own relays by its own rules.
+ * media ports and its own relays by its own rules (and repairs the zero tie-breaker Chromium puts
+ * in its TURN/TCP and TURN/TLS checks, which the SFU would refuse: turn/ice-check-repair.ts).
  *
  * One HTTPS server (self-signed; the TURN TLS listener shares its certificate) for the file. Each
  * namespace reaches the server's HTTPS port through a TCP proxy on its link's host address, and
- * STUN/TURN on the host's own address through its default route.
+ * STUN/TURN on the host's own address through its default route. The walled Chromium runs with
+ * `--ignore-certificate-errors`: it checks the TURN server's certificate (playwright's
+ * ignoreHTTPSErrors covers pages, not its TURN/TLS sockets) and refuses a self-signed one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
