@@ -49,6 +49,23 @@ export interface JoinOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** How often the SDK sends its call-quality report (default: the SDK's 10 s). */
   qualityReportIntervalMs?: number;
+  /** Keep every RTCPeerConnection the page creates, for `selectedCandidatePairs()`. */
+  recordConnections?: boolean;
+}
+
+/** One end of a connection's selected ICE candidate pair, as the browser's getStats reports it. */
+export interface PairEnd {
+  /** host, srflx, prflx or relay */
+  type: string;
+  address: string;
+  port: number;
+  /** For a local relay candidate: how the browser reaches the TURN server (udp, tcp or tls). */
+  relayProtocol?: string;
+}
+
+export interface SelectedPair {
+  local: PairEnd;
+  remote: PairEnd;
 }
 
 export class SdkParticipant {
@@ -70,7 +87,20 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, qualityReportIntervalMs }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, qualityReportIntervalMs, recordConnections }) => {
+        const recorded = window as unknown as { __parleyPcs?: RTCPeerConnection[] };
+        if (recordConnections && !recorded.__parleyPcs) {
+          // A Proxy rather than a subclass: the constructor, its statics and instanceof stay the browser's own.
+          const pcs: RTCPeerConnection[] = [];
+          recorded.__parleyPcs = pcs;
+          window.RTCPeerConnection = new Proxy(window.RTCPeerConnection, {
+            construct(target, args, newTarget) {
+              const pc = Reflect.construct(target, args, newTarget) as RTCPeerConnection;
+              pcs.push(pc);
+              return pc;
+            },
+          });
+        }
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room({ ...(video ? { capture: { video } } : {}), ...(qualityReportIntervalMs ? { qualityReports: { intervalMs: qualityReportIntervalMs } } : {}) });
         const state: PageState = { room: parleyRoom, events: [] };
@@ -118,8 +148,42 @@ export class SdkParticipant {
         video: options.video,
         iceTransportPolicy: options.iceTransportPolicy,
         qualityReportIntervalMs: options.qualityReportIntervalMs,
+        recordConnections: options.recordConnections ?? false,
       },
     );
+  }
+
+  /**
+   * The selected candidate pair of every connected RTCPeerConnection of a page joined with
+   * `recordConnections` (direct links and SFU connections alike).
+   */
+  async selectedCandidatePairs(): Promise<SelectedPair[]> {
+    return this.page.evaluate(async () => {
+      const pcs = (window as unknown as { __parleyPcs?: RTCPeerConnection[] }).__parleyPcs;
+      if (!pcs) throw new Error('join with recordConnections to read the selected candidate pairs');
+      const pairs: SelectedPair[] = [];
+      for (const pc of pcs) {
+        if (pc.connectionState !== 'connected') continue;
+        const reports = new Map<string, Record<string, unknown>>();
+        (await pc.getStats()).forEach((report: Record<string, unknown>) => reports.set(String(report.id), report));
+        const transport = [...reports.values()].find((r) => r.type === 'transport');
+        // Firefox has no transport report: its selected pair carries `selected`.
+        const pair =
+          (typeof transport?.selectedCandidatePairId === 'string' ? reports.get(transport.selectedCandidatePairId) : undefined) ??
+          [...reports.values()].find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
+        const end = (id: unknown): PairEnd => {
+          const candidate = reports.get(String(id)) ?? {};
+          return {
+            type: String(candidate.candidateType),
+            address: String(candidate.address ?? candidate.ip),
+            port: Number(candidate.port),
+            ...(typeof candidate.relayProtocol === 'string' ? { relayProtocol: candidate.relayProtocol } : {}),
+          };
+        };
+        if (pair) pairs.push({ local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) });
+      }
+      return pairs;
+    }, undefined);
   }
 
   /** Tries to join and returns the error code and message it was refused with. */

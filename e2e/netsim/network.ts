@@ -60,6 +60,12 @@ const TABLE_PREFIX = 'parley_netsim_';
 const INNER_INTERFACE = 'eth0';
 /** The table inside a namespace goes with the namespace, so it needs no unique name. */
 const INNER_TABLE = 'parley_netsim';
+const FIREWALL_CHAIN = 'firewall';
+/**
+ * A namespace that belongs to a network, behind it (e.g. the LAN behind a NAT, see nat.ts): named
+ * after the network's namespace with this suffix, and removed with it.
+ */
+export const LAN_SUFFIX = '-lan';
 const MAX_BLOCKS = 16384; // /30 blocks in 10.99.0.0/16
 const COMMAND_TIMEOUT_MS = 10_000;
 const TBF_LATENCY_MS = 300;
@@ -130,6 +136,44 @@ export class Network {
     this.assertOpen();
     const counted = ({ stdout }: { stdout: string }) => Number(/counter packets (\d+)/.exec(stdout)?.[1] ?? 0);
     const [download, upload] = await Promise.all([this.exec('nft', ['list', 'chain', 'netdev', INNER_TABLE, 'ingress']), run('nft', ['list', 'chain', 'netdev', this.nftTable, 'ingress'])]);
+    return { download: counted(download), upload: counted(upload) };
+  }
+
+  /**
+   * A firewall on the link: only TCP to (and back from) `allowed` on the host side gets through,
+   * every other IPv4 packet is dropped silently in both directions (UDP entirely), the way a
+   * corporate firewall that lets through HTTPS and a TURN port does. `undefined` lifts it. It
+   * sits in its own chains (netdev ingress of both veth ends, ahead of the loss rules), so
+   * `shape()` leaves it alone.
+   */
+  async restrictTo(allowed: ReadonlyArray<{ address: string; port: number }> | undefined): Promise<void> {
+    this.assertOpen();
+    for (const { address, port } of allowed ?? []) {
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`netsim firewall: ${address}:${port} is not an IPv4 address and TCP port`);
+    }
+    const script = (table: string, device: string, match: (address: string, port: number) => string) =>
+      [
+        `table netdev ${table} {`,
+        `  chain ${FIREWALL_CHAIN} { type filter hook ingress device "${device}" priority -10; policy accept; }`,
+        `}`,
+        `flush chain netdev ${table} ${FIREWALL_CHAIN}`,
+        ...(allowed === undefined
+          ? []
+          : [...allowed.map(({ address, port }) => `add rule netdev ${table} ${FIREWALL_CHAIN} meta protocol ip ${match(address, port)} accept`), `add rule netdev ${table} ${FIREWALL_CHAIN} meta protocol ip counter drop`]),
+      ].join('\n');
+    // Upload: what the host end receives from the namespace. Download: what the namespace receives.
+    await Promise.all([
+      run('nft', ['-f', '-'], { input: script(this.nftTable, this.hostInterface, (address, port) => `ip daddr ${address} tcp dport ${port}`) }),
+      this.exec('nft', ['-f', '-'], { input: script(INNER_TABLE, INNER_INTERFACE, (address, port) => `ip saddr ${address} tcp sport ${port}`) }),
+    ]);
+  }
+
+  /** Packets the `restrictTo` firewall dropped in each direction since it was last set. */
+  async firewallDrops(): Promise<{ download: number; upload: number }> {
+    this.assertOpen();
+    const counted = ({ stdout }: { stdout: string }) => Number(/counter packets (\d+)/.exec(stdout)?.[1] ?? 0);
+    const list = (table: string) => ['list', 'chain', 'netdev', table, FIREWALL_CHAIN];
+    const [download, upload] = await Promise.all([this.exec('nft', list(INNER_TABLE)).catch(() => ({ stdout: '', stderr: '' })), run('nft', list(this.nftTable)).catch(() => ({ stdout: '', stderr: '' }))]);
     return { download: counted(download), upload: counted(upload) };
   }
 
@@ -317,6 +361,7 @@ function installExitHook(): void {
 /** Removes namespace, veth pair (both ends go with either) and the host's tables. Synchronous, so the exit hook can use it. */
 function removeNetworkSync(namespace: string, hostInterface: string, table: string): void {
   const quiet = { stdio: 'ignore' as const, timeout: COMMAND_TIMEOUT_MS };
+  spawnSync(ipCommand(), ['netns', 'del', `${namespace}${LAN_SUFFIX}`], quiet);
   spawnSync(ipCommand(), ['netns', 'del', namespace], quiet);
   // Normally gone with the namespace; not if a process still runs inside it.
   if (existsSync(`/sys/class/net/${hostInterface}`)) spawnSync(ipCommand(), ['link', 'del', hostInterface], quiet);
@@ -368,7 +413,8 @@ function hostIpv4Addresses(): Set<string> {
   return new Set([...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!));
 }
 
-function run(command: string, args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+/** Runs a command; rejects with its output if it fails or times out. */
+export function run(command: string, args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, { timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`netsim: \`${command} ${args.join(' ')}\` failed: ${stderr.trim() || error.message}`, { cause: error }));

@@ -6,6 +6,7 @@ import type { RoomOp, RoomRequest, RoomRequestOf, SfuEvents, SfuService } from '
 import type { EngineOptions } from './worker/engine.js';
 import type { WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats } from './worker-protocol.js';
 import { SfuWorkerError } from './sfu-worker-error.js';
+import { rememberIceCredentials } from './ice-credentials.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
 /**
@@ -55,6 +56,10 @@ class WorkerHandle {
           clearTimeout(timer);
           resolve();
         }
+        // The SFU's ICE credentials, for the built-in TURN (turn/ice-check-repair.ts).
+        const sdp = 'replyTo' in message && message.ok ? (message.result as { sdp?: unknown } | null | undefined)?.sdp : undefined;
+        if (typeof sdp === 'string') rememberIceCredentials(sdp);
+        else if ('event' in message && message.event === 'offer') rememberIceCredentials(message.sdp);
         if ('replyTo' in message) this.settle(message);
         else onEvent(message);
       });

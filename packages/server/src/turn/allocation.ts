@@ -36,6 +36,8 @@ export interface AllocationContext {
   now(): number;
   /** True for a relay port of a live allocation on this server, or one of the host's SFU media ports. */
   isRelayPort(port: number): boolean;
+  /** What is sent to a relay-ports-only peer on `port` (the host's SFU: see ice-check-repair.ts). */
+  toOwnPort?(port: number, data: Buffer): Buffer;
 }
 
 /** Bytes per second with a one-second burst; 0 means unlimited. */
@@ -180,7 +182,7 @@ export class Allocation {
     }
     metrics.packetsToPeers++;
     metrics.bytesToPeers += data.length;
-    this.relaySocket.send(data, port, address);
+    this.relaySocket.send(permission.relayPortsOnly && this.ctx.toOwnPort ? this.ctx.toOwnPort(port, data) : data, port, address);
   }
 
   /** Peer -> client: through the peer's channel if it has one, else as a Data indication. */

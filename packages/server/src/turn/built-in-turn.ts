@@ -6,6 +6,7 @@ import { ConfigError, type ServerConfig } from '../config/config.js';
 import { isLoopbackHost } from '../config/hosts.js';
 import type { TlsMaterial } from '../http/tls.js';
 import type { Logger } from '../logger.js';
+import { sfuIcePassword } from '../sfu/ice-credentials.js';
 import { sfuMediaPorts } from '../sfu/start.js';
 import { TurnServer } from './turn-server.js';
 
@@ -37,6 +38,7 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
       allowedPeers: turn.allowedPeers,
       deniedPeers: turn.deniedPeers,
       mediaPorts: sfuMediaPorts(config),
+      sfuIcePassword,
       maxAllocations: turn.maxAllocations,
       maxAllocationsPerUser: turn.maxAllocationsPerUser,
       bytesPerSecond: turn.bytesPerSecond,

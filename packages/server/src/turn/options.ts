@@ -1,5 +1,6 @@
 /** How the built-in TURN server is set up (built-in-turn.ts fills this in from the `turn` configuration). */
 import type { Logger } from '../logger.js';
+import type { IcePasswordLookup } from './ice-check-repair.js';
 
 export interface TurnServerOptions {
   /** Listening address for UDP and TCP (and TLS). */
@@ -25,6 +26,11 @@ export interface TurnServerOptions {
    * TCP/TLS to the TURN port only) reaches the SFU through them.
    */
   mediaPorts?: readonly { min: number; max: number }[];
+  /**
+   * The SFU's ICE password for a username fragment it handed out: with it, ICE checks relayed to
+   * the media ports are made acceptable to the SFU's ICE agent (see ice-check-repair.ts).
+   */
+  sfuIcePassword?: IcePasswordLookup;
   maxAllocations: number;
   maxAllocationsPerUser: number;
   /** Per allocation, both directions together; 0 = unlimited. Excess packets are dropped. */

@@ -30,6 +30,7 @@ import { fingerprintMatches, seal } from './integrity.js';
 import { literalLookup } from './literal-lookup.js';
 import { TurnMetrics } from './metrics.js';
 import type { TurnServerOptions } from './options.js';
+import { repairZeroTiebreaker } from './ice-check-repair.js';
 import { PeerPolicy } from './peer-policy.js';
 import { RelayPorts } from './relay-ports.js';
 import { decodeStun, StunClass, StunMethod, type StunMessage } from './stun-message.js';
@@ -68,8 +69,15 @@ export class TurnServer {
     });
     const mediaPorts = options.mediaPorts ?? [];
     // Live relay ports (two relayed clients) and the host's SFU media ports: all a relay-ports-only permission reaches.
-    const isRelayPort = (port: number) => this.registry.isRelayPort(port) || mediaPorts.some((range) => port >= range.min && port <= range.max);
-    const allocationContext: AllocationContext = { metrics: this.metrics, now: this.now, isRelayPort };
+    const isMediaPort = (port: number) => mediaPorts.some((range) => port >= range.min && port <= range.max);
+    const isRelayPort = (port: number) => this.registry.isRelayPort(port) || isMediaPort(port);
+    const sfuIcePassword = options.sfuIcePassword;
+    const allocationContext: AllocationContext = {
+      metrics: this.metrics,
+      now: this.now,
+      isRelayPort,
+      ...(sfuIcePassword ? { toOwnPort: (port: number, data: Buffer) => (isMediaPort(port) ? repairZeroTiebreaker(data, sfuIcePassword) : data) } : {}),
+    };
     this.ctx = {
       options,
       metrics: this.metrics,
