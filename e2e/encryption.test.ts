@@ -29,7 +29,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type RunningServer } from '@parley/server';
 import { hostIpv4 } from '../packages/server/test/helpers.ts';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
-import { analyseMedia, describeAnalysis, MEDIA_FIELDS, MEDIA_HEURISTICS, PacketCapture, type DecodeOptions, type MediaAnalysis } from './harness/capture.ts';
+import { analyseMedia, describeAnalysis, MEDIA_FIELDS, MEDIA_HEURISTICS, type MediaAnalysis } from './harness/capture-analysis.ts';
+import { PacketCapture, type DecodeOptions } from './harness/capture.ts';
 import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
 import { SdkParticipant } from './harness/participant.ts';
 

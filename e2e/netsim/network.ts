@@ -1,3 +1,5 @@
+// Why this file is ~425 lines: one Network and the commands that make, shape and remove it; the
+// forwarders it starts are tcp-proxy.ts and udp-relay.ts, the NATs nat.ts.
 /**
  * Simulated networks for e2e tests: each `Network` is a network namespace joined to the host by a
  * veth pair, with its own /30 from 10.99.0.0/16 (host end .1, namespace end .2 of the block) and

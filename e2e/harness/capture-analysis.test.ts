@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { analyseMedia, MEDIA_FIELDS, parseFields } from './capture.ts';
+import { analyseMedia, MEDIA_FIELDS, parseFields } from './capture-analysis.ts';
 
 /** A seeded byte source, so that "random" payloads are the same on every run. */
 function bytes(seed: number): (n: number) => Buffer {
