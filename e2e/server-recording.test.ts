@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const RECORD_SECONDS = 9;
@@ -71,8 +71,8 @@ async function download(listed: Listed, token: string, name: string): Promise<st
   return local;
 }
 
-async function publishingAlice(room: string): Promise<SdkParticipant> {
-  const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice', { roomConfig: { topology: 'sfu' }, video: { width: 640, height: 360, frameRate: 20 } });
+async function publishingAlice(room: string, grants: { canRecord?: boolean } = {}): Promise<SdkParticipant> {
+  const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice', { roomConfig: { topology: 'sfu' }, video: { width: 640, height: 360, frameRate: 20 }, grants });
   await until('alice publishing camera and microphone to the SFU', async () => {
     const { tracks } = await env.server.media.timeline(room);
     return tracks.filter((t) => t.firstPacketAt !== undefined).length === 2 ? true : undefined;
@@ -103,6 +103,16 @@ describe('server recording (tracks)', () => {
     const refused = await api('POST', path, await bearer(room, { canRecord: false }), { mode: 'tracks' });
     assert.equal(refused.status, 403);
     assert.match(JSON.stringify(refused.json), /PERMISSION_DENIED.*canRecord/);
+    // The SDK asks the same API with the participant's own token, which has no canRecord.
+    const sdkRefusal = await alice.page.evaluate(async () => {
+      try {
+        await (window as unknown as ParleyWindow).__parley.room.startRecording({ mode: 'tracks' });
+        return 'started';
+      } catch (error) {
+        return `${(error as { code?: string }).code}: ${(error as Error).message}`;
+      }
+    }, undefined);
+    assert.match(sdkRefusal, /^PERMISSION_DENIED: .*canRecord/);
     assert.deepEqual((await api('GET', path, allowed)).json, [], 'nothing started');
 
     const started = await api('POST', path, allowed, { mode: 'tracks' });
@@ -113,7 +123,7 @@ describe('server recording (tracks)', () => {
     const again = await api('POST', path, allowed, { mode: 'tracks' });
     assert.equal(again.status, 409, 'one tracks recording per room at a time');
     // Everyone in the room is told (consent): the SDK lists it as running.
-    await alice.page.waitFor((recording) => (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room.activeRecordings.some((r) => r.id === recording && r.mode === 'tracks'), id, { timeoutMs: 10_000, what: 'alice told of the recording' });
+    await alice.page.waitFor((recording) => (window as unknown as ParleyWindow).__parley.room.activeRecordings.some((r) => r.id === recording && r.mode === 'tracks'), id, { timeoutMs: 10_000, what: 'alice told of the recording' });
     await new Promise((resolve) => setTimeout(resolve, RECORD_SECONDS * 1000));
     const stopped = await api('POST', `${path}/${id}/stop`, allowed);
     const truth = (Date.now() - startedAt) / 1000;
@@ -142,13 +152,15 @@ describe('server recording (tracks)', () => {
 
   test('the recorder process SIGKILLed mid-recording: signaling and the call go on, and the recording ends ready with what was written before the kill', async () => {
     const room = 'srvrec-kill';
-    const alice = await publishingAlice(room);
+    const alice = await publishingAlice(room, { canRecord: true });
     const path = `/api/rooms/${room}/recordings`;
     const allowed = await bearer(room, { canRecord: true });
-    const started = await api('POST', path, allowed, { mode: 'tracks' });
+    // Started from the SDK this time, by a participant with canRecord.
+    const started = await alice.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.startRecording({ mode: 'tracks' }), undefined);
     const startedAt = Date.now();
-    assert.equal(started.status, 201, JSON.stringify(started.json));
-    const { id } = started.json as { id: string };
+    assert.equal(started.mode, 'tracks');
+    const { id } = started;
+    assert.match(id, /^rec_[0-9a-f]{24}$/);
     await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_SECONDS * 1000));
     // The recorder is a child of the server, which runs in this test process.
     const { stdout } = await promisify(execFile)('pgrep', ['-P', String(process.pid), '-f', 'recorder-main']);
@@ -166,7 +178,17 @@ describe('server recording (tracks)', () => {
       console.log(`killed ${truth.toFixed(2)} s in: ${track.file} ${duration.toFixed(3)} s, raw ${track.rawBytes} B${track.tornTail ? ' (torn tail left out)' : ''}`);
     }
     // The call itself never noticed: alice is still connected and publishing.
-    assert.equal(await alice.page.evaluate(() => (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room.state, undefined), 'connected');
+    assert.equal(await alice.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.state, undefined), 'connected');
+    // Stopping it from the SDK now is refused with the server's reason: it ended with the recorder.
+    const lateStop = await alice.page.evaluate(async (recording) => {
+      try {
+        await (window as unknown as ParleyWindow).__parley.room.stopRecording(recording);
+        return 'stopped';
+      } catch (error) {
+        return `${(error as { code?: string }).code}: ${(error as Error).message}`;
+      }
+    }, id);
+    assert.match(lateStop, /^NOT_RECORDING: /);
     await alice.disconnect();
   });
 });

@@ -28,6 +28,12 @@ export const CLIENT_ERROR_CODES = [
   'USER_QUOTA_EXCEEDED',
   'SERVER_QUOTA_EXCEEDED',
   'RECORDING_ACTIVE',
+  // Server recordings' refusals.
+  'ROOM_NOT_ON_SFU',
+  'ALREADY_RECORDING',
+  'NOT_RECORDING',
+  'RECORDER_FAILED',
+  'NOT_IMPLEMENTED',
 ] as const;
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];

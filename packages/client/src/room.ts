@@ -19,7 +19,7 @@ import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
 import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
-import { httpBase, RoomRecordings, type RecordingOptions, type StartedRecording } from './recording/room-recordings.js';
+import { httpBase, RoomRecordings, type BrowserRecordingOptions, type RecordingOptions, type ServerRecordingOptions, type StartedBrowserRecording, type StartedRecording, type StartedServerRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
 import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
@@ -219,15 +219,19 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /**
-   * Records the call in this browser and uploads it while it records (docs/recording.md); the
-   * token needs the canRecord grant. Everyone in the room gets `recordingChanged`.
+   * `browser`: records the call in this browser and uploads it while it records; `tracks`: asks
+   * the server to record every track the room publishes on its SFU (docs/recording.md). The token
+   * needs the canRecord grant. Everyone in the room gets `recordingChanged`.
    */
+  startRecording(options: BrowserRecordingOptions): Promise<StartedBrowserRecording>;
+  startRecording(options: ServerRecordingOptions): Promise<StartedServerRecording>;
+  startRecording(options: RecordingOptions): Promise<StartedRecording>;
   startRecording(options: RecordingOptions): Promise<StartedRecording> {
     this.requireSignal();
     return this.recordings.start(options);
   }
 
-  /** Stops a recording this participant started; resolves once the server holds every byte. */
+  /** Stops a recording this participant started; resolves once the server holds every byte (browser) or has closed its raw files (tracks). */
   stopRecording(id: string): Promise<void> {
     return this.recordings.stop(id);
   }

@@ -1,10 +1,17 @@
 import type { RecordingSummary } from '@parley/protocol';
-import { ParleyError } from '../errors.js';
+import { knownErrorCode, ParleyError } from '../errors.js';
 import { BrowserRecorder } from './browser-recorder.js';
 import { CallCompositor } from './call-compositor.js';
 
-export interface RecordingOptions {
-  /** `browser`: this browser records and uploads. (`tracks` and `composite` are server recordings, not built yet.) */
+export type RecordingOptions = BrowserRecordingOptions | ServerRecordingOptions;
+
+/** The server records every track the room publishes on its SFU, each to its own file (needs `canRecord`). */
+export interface ServerRecordingOptions {
+  mode: 'tracks';
+}
+
+export interface BrowserRecordingOptions {
+  /** `browser`: this browser records and uploads. */
   mode: 'browser';
   /** `self` (default): this participant's camera and microphone. `call`: the tiles as shown, everyone's audio mixed. */
   source?: 'self' | 'call';
@@ -16,10 +23,18 @@ export interface RecordingOptions {
   timesliceMs?: number;
 }
 
-export interface StartedRecording {
+export type StartedRecording = StartedBrowserRecording | StartedServerRecording;
+
+export interface StartedBrowserRecording {
   id: string;
+  mode: 'browser';
   /** The mime type MediaRecorder records with (the fallback when the preferred one is unsupported). */
   mimeType: string;
+}
+
+export interface StartedServerRecording {
+  id: string;
+  mode: 'tracks';
 }
 
 export interface RecordingHost {
@@ -36,6 +51,8 @@ export interface RecordingHost {
 /** The recordings this participant makes, and the ones running in the room (anyone's). */
 export class RoomRecordings {
   private readonly own = new Map<string, { recorder: BrowserRecorder; compositor?: CallCompositor }>();
+  /** Server recordings this participant started: stopping them is a request to the server. */
+  private readonly ownOnServer = new Set<string>();
   private readonly running = new Map<string, RecordingSummary>();
 
   constructor(private readonly host: RecordingHost) {}
@@ -52,7 +69,12 @@ export class RoomRecordings {
   }
 
   async start(options: RecordingOptions): Promise<StartedRecording> {
-    if (options.mode !== 'browser') throw new ParleyError('INVALID_ARGUMENT', `recording mode ${String(options.mode)} is not available yet: use 'browser'`);
+    if (options.mode === 'tracks') return this.startOnServer(options);
+    if (options.mode !== 'browser') throw new ParleyError('INVALID_ARGUMENT', `recording mode ${String((options as { mode: unknown }).mode)} is not available: use 'browser' or 'tracks'`);
+    return this.startInBrowser(options);
+  }
+
+  private async startInBrowser(options: BrowserRecordingOptions): Promise<StartedBrowserRecording> {
     const source = options.source ?? 'self';
     let compositor: CallCompositor | undefined;
     let stream: MediaStream;
@@ -83,15 +105,20 @@ export class RoomRecordings {
       });
       id = recorder.id;
       this.own.set(id, { recorder, ...(compositor ? { compositor } : {}) });
-      return { id, mimeType: recorder.mimeType };
+      return { id, mode: 'browser', mimeType: recorder.mimeType };
     } catch (error) {
       compositor?.close();
       throw error;
     }
   }
 
-  /** Stops one of this participant's recordings; resolves once the server has every byte. */
+  /** Stops one of this participant's recordings; resolves once the server has every byte (browser) or has closed the raw files (tracks). */
   async stop(id: string): Promise<void> {
+    if (this.ownOnServer.has(id)) {
+      await this.serverRequest('POST', `/${encodeURIComponent(id)}/stop`);
+      this.ownOnServer.delete(id);
+      return;
+    }
     const entry = this.own.get(id);
     if (!entry) throw new ParleyError('RECORDING_NOT_FOUND', `no recording ${id} of this participant is running`);
     try {
@@ -104,6 +131,40 @@ export class RoomRecordings {
   /** Bytes of `id` the server acknowledged (on its disk). */
   acknowledgedBytes(id: string): number {
     return this.own.get(id)?.recorder.acknowledgedBytes ?? 0;
+  }
+
+  private async startOnServer(options: ServerRecordingOptions): Promise<StartedServerRecording> {
+    const started = (await this.serverRequest('POST', '', { mode: options.mode })) as { id?: unknown };
+    if (typeof started.id !== 'string') throw new ParleyError('INVALID_RESPONSE', 'the server started a recording without an id');
+    this.ownOnServer.add(started.id);
+    return { id: started.id, mode: options.mode };
+  }
+
+  /** A request to the room's recordings API (`/api/rooms/{room}/recordings{path}`) with this participant's token. */
+  private async serverRequest(method: string, path: string, body?: unknown): Promise<unknown> {
+    const { baseUrl, token, room } = this.host.endpoint();
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}/api/rooms/${encodeURIComponent(room)}/recordings${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new ParleyError('CONNECTION_FAILED', `the recordings API did not answer: ${(error as Error).message}`, { cause: error });
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new ParleyError('INVALID_RESPONSE', `the recordings API answered ${response.status} with something other than JSON`, { cause: error });
+    }
+    if (!response.ok) {
+      const refusal = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
+      throw new ParleyError(knownErrorCode(refusal?.code), `recording refused (${response.status}): ${typeof refusal?.message === 'string' ? refusal.message : text.slice(0, 200)}`);
+    }
+    return parsed;
   }
 
   private release(id: string): void {
