@@ -5,15 +5,18 @@
  * - two browsers (Chromium, Firefox) each behind its own endpoint-independent NAT talk directly,
  *   over the server-reflexive addresses Parley's STUN found;
  * - the same two behind symmetric NATs go through the built-in TURN by themselves;
- * - a Chromium whose network drops all UDP and passes only TCP to the server's HTTPS port and one
- *   TURN port joins an SFU call of three and a direct call, and everyone decodes everyone, over
- *   TURN/TCP; then, with only the TURN TLS port open, over TURN/TLS (`turns:`).
+ * - a Chromium, then a Firefox, whose network drops all UDP and passes only TCP to the server's
+ *   HTTPS port and one TURN port joins an SFU call of three (with a Chromium and a Firefox on the
+ *   host) and a direct call (with the Firefox), and everyone decodes everyone, over
+ *   TURN/TCP; the Chromium then, with only the TURN TLS port open, over TURN/TLS (`turns:`).
+ *   Firefox takes `turns:` only with a host name, and the built-in TURN names an address here.
  *
  * The "internet" here is the host and 10.99.0.0/16, which the built-in TURN refuses by default as
  * private: the NATs' public addresses are allowed (`turn.allowedPeers`), as a real public address
  * is. The host's own address (the SFU, the relays) needs nothing: the TURN server reaches the SFU's
  * media ports and its own relays by its own rules (and repairs the zero tie-breaker Chromium puts
- * in its TURN/TCP and TURN/TLS checks, which the SFU would refuse: turn/ice-check-repair.ts).
+ * in its TURN/TCP and TURN/TLS checks, which the SFU would refuse: turn/ice-check-repair.ts;
+ * Firefox's relayed checks carry the random tie-breaker of its UDP ones and pass unchanged).
  *
  * One HTTPS server (self-signed; the TURN TLS listener shares its certificate) for the file. Each
  * namespace reaches the server's HTTPS port through a TCP proxy on its link's host address, and
@@ -164,7 +167,6 @@ describe('two browsers, each behind its own NAT, in a direct call', () => {
 });
 
 describe('a browser whose network drops all UDP and passes only TCP to the server', () => {
-  let walledChromium: TestBrowser;
   let hostChromium: TestBrowser;
   let hostFirefox: TestBrowser;
   let walledUrl: string;
@@ -172,57 +174,77 @@ describe('a browser whose network drops all UDP and passes only TCP to the serve
   before(async () => {
     walledUrl = await serverUrlFrom(walled);
     httpsPort = Number(new URL(walledUrl).port);
-    [walledChromium, hostChromium, hostFirefox] = await Promise.all([browserIn('chromium', walled.namespace, ['--ignore-certificate-errors']), browserIn('chromium'), browserIn('firefox')]);
+    [hostChromium, hostFirefox] = await Promise.all([browserIn('chromium'), browserIn('firefox')]);
   });
 
-  for (const protocol of ['tcp', 'tls'] as const) {
-    test(`TURN/${protocol.toUpperCase()}: an SFU call of three and a direct call, everyone decodes everyone`, async (t) => {
-      const turnPort = protocol === 'tcp' ? server.turn!.server.addresses.tcp : server.turn!.server.addresses.tls;
-      await walled.restrictTo([
-        { address: walled.hostAddress, port: httpsPort },
-        { address: host, port: turnPort },
-      ]);
-      const relayedBefore = server.turn!.server.metrics.relayedPackets;
-      const room = `walled-${protocol}`;
-      const sfu = { roomConfig: { topology: 'sfu' as const }, video: CAMERA };
-      const since = Date.now();
-      const walledOne = await SdkParticipant.join(walledChromium, walledUrl, room, 'walled', { ...sfu, recordConnections: true });
-      const carol = await SdkParticipant.join(hostChromium, server.url, room, 'carol', sfu);
-      const dave = await SdkParticipant.join(hostFirefox, server.url, room, 'dave', sfu);
-      const everyone = [walledOne, carol, dave];
-      try {
-        await SdkParticipant.explained(everyone, () =>
-          Promise.all(everyone.flatMap((receiver) => everyone.filter((sender) => sender !== receiver).map((sender) => receiver.waitForMediaFrom(sender.identity, FRAMES, MEDIA_TIMEOUT_MS)))),
-        );
-        t.diagnostic(`SFU call: everyone decodes everyone ${Date.now() - since} ms after the first join`);
-        const events = await walledOne.events();
-        const joinedAt = events[0]?.at ?? 0;
-        t.diagnostic(`walled: ${events.filter((e) => ['firstFrame', 'trackUnsubscribed', 'participantJoined', 'error'].includes(e.name)).map((e) => `+${e.at - joinedAt} ms ${e.name} ${e.detail}`).join('; ')}`);
-        const sfuPairs = await walledOne.selectedCandidatePairs();
-        t.diagnostic(describePairs(walledOne, sfuPairs));
-        assertRelayedOver(sfuPairs, protocol, 'SFU');
-      } finally {
-        await Promise.all(everyone.map((p) => p.close()));
+  for (const walledName of ['chromium', 'firefox'] as const) {
+    describe(`a walled ${walledName}`, () => {
+      let walledBrowser: TestBrowser;
+      before(async () => {
+        walledBrowser = await browserIn(walledName, walled.namespace, walledName === 'chromium' ? ['--ignore-certificate-errors'] : []);
+      });
+
+      // Firefox (153 ESR) refuses a `turns:` URL naming an IP address ("TLS requires FQDN, not IP
+      // address" in its mtransport log) before any certificate check, and the built-in TURN names
+      // the host's address here: the walled Firefox has TURN/TCP only.
+      for (const protocol of walledName === 'chromium' ? (['tcp', 'tls'] as const) : (['tcp'] as const)) {
+        test(`TURN/${protocol.toUpperCase()}: an SFU call of three and a direct call, everyone decodes everyone`, async (t) => {
+          const turnPort = protocol === 'tcp' ? server.turn!.server.addresses.tcp : server.turn!.server.addresses.tls;
+          await walled.restrictTo([
+            { address: walled.hostAddress, port: httpsPort },
+            { address: host, port: turnPort },
+          ]);
+          const relayedBefore = server.turn!.server.metrics.relayedPackets;
+          const room = `walled-${walledName}-${protocol}`;
+          const sfu = { roomConfig: { topology: 'sfu' as const }, video: CAMERA };
+          const since = Date.now();
+          const walledOne = await SdkParticipant.join(walledBrowser, walledUrl, room, 'walled', { ...sfu, recordConnections: true });
+          const carol = await SdkParticipant.join(hostChromium, server.url, room, 'carol', sfu);
+          const dave = await SdkParticipant.join(hostFirefox, server.url, room, 'dave', sfu);
+          const everyone = [walledOne, carol, dave];
+          try {
+            await SdkParticipant.explained(everyone, () =>
+              Promise.all(everyone.flatMap((receiver) => everyone.filter((sender) => sender !== receiver).map((sender) => receiver.waitForMediaFrom(sender.identity, FRAMES, MEDIA_TIMEOUT_MS)))),
+            );
+            t.diagnostic(`SFU call: everyone decodes everyone ${Date.now() - since} ms after the first join`);
+            const events = await walledOne.events();
+            const joinedAt = events[0]?.at ?? 0;
+            t.diagnostic(`walled: ${events.filter((e) => ['firstFrame', 'trackUnsubscribed', 'participantJoined', 'error'].includes(e.name)).map((e) => `+${e.at - joinedAt} ms ${e.name} ${e.detail}`).join('; ')}`);
+            const sfuPairs = await walledOne.selectedCandidatePairs();
+            t.diagnostic(describePairs(walledOne, sfuPairs));
+            assertRelayedOver(sfuPairs, protocol, 'SFU');
+          } finally {
+            await Promise.all(everyone.map((p) => p.close()));
+          }
+
+          // With a Firefox on the host. A walled Firefox with a Chromium on the host lost its
+          // outgoing path once in four runs (Chromium got its first frames, then nothing; the
+          // Firefox's ICE went disconnected while it still received): not covered here.
+          const directSince = Date.now();
+          const direct = { roomConfig: { topology: 'p2p' as const }, video: CAMERA };
+          const walledAgain = await SdkParticipant.join(walledBrowser, walledUrl, `${room}-direct`, 'walled', { ...direct, recordConnections: true });
+          const erin = await SdkParticipant.join(hostFirefox, server.url, `${room}-direct`, 'erin', direct);
+          try {
+            t.diagnostic(`direct call: ${await mediaBetween(walledAgain, erin, directSince)}`);
+            const directPairs = await walledAgain.selectedCandidatePairs();
+            t.diagnostic(describePairs(walledAgain, directPairs));
+            assertRelayedOver(directPairs, protocol, 'direct');
+            assert.equal(directPairs.length, 1, 'one direct link');
+          } finally {
+            await Promise.all([walledAgain.close(), erin.close()]);
+          }
+          const relayed = server.turn!.server.metrics.relayedPackets - relayedBefore;
+          const drops = await walled.firewallDrops();
+          t.diagnostic(`packets relayed by the built-in TURN: ${relayed}; dropped by the firewall: ${drops.upload} out, ${drops.download} in`);
+          assert.ok(relayed > 1000, 'the media went through the built-in TURN');
+          assert.ok(drops.upload > 0, 'the browser tried UDP (or other ports), and the firewall dropped it');
+        });
       }
 
-      const directSince = Date.now();
-      const direct = { roomConfig: { topology: 'p2p' as const }, video: CAMERA };
-      const walledAgain = await SdkParticipant.join(walledChromium, walledUrl, `${room}-direct`, 'walled', { ...direct, recordConnections: true });
-      const erin = await SdkParticipant.join(hostFirefox, server.url, `${room}-direct`, 'erin', direct);
-      try {
-        t.diagnostic(`direct call: ${await mediaBetween(walledAgain, erin, directSince)}`);
-        const directPairs = await walledAgain.selectedCandidatePairs();
-        t.diagnostic(describePairs(walledAgain, directPairs));
-        assertRelayedOver(directPairs, protocol, 'direct');
-        assert.equal(directPairs.length, 1, 'one direct link');
-      } finally {
-        await Promise.all([walledAgain.close(), erin.close()]);
-      }
-      const relayed = server.turn!.server.metrics.relayedPackets - relayedBefore;
-      const drops = await walled.firewallDrops();
-      t.diagnostic(`packets relayed by the built-in TURN: ${relayed}; dropped by the firewall: ${drops.upload} out, ${drops.download} in`);
-      assert.ok(relayed > 1000, 'the media went through the built-in TURN');
-      assert.ok(drops.upload > 0, 'the browser tried UDP (or other ports), and the firewall dropped it');
+      after(async () => {
+        // Done with this one: the next walled browser gets the machine's two cores.
+        await walledBrowser?.close();
+      });
     });
   }
 
@@ -231,7 +253,11 @@ describe('a browser whose network drops all UDP and passes only TCP to the serve
   });
 });
 
-/** Every connection of the walled browser runs over a local relay candidate reached over `protocol`. */
+/**
+ * Every connection of the walled browser runs over a local relay candidate reached over `protocol`.
+ * Both browsers name that in the local candidate's `relayProtocol` (Firefox 153 ESR too; its
+ * `protocol` there is `udp`, the relayed transport, as Chromium's is).
+ */
 function assertRelayedOver(pairs: SelectedPair[], protocol: 'tcp' | 'tls', call: string): void {
   assert.ok(pairs.length > 0, `${call}: connected`);
   for (const pair of pairs) {
