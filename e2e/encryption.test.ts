@@ -32,7 +32,7 @@ import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
 import { analyseMedia, describeAnalysis, MEDIA_FIELDS, MEDIA_HEURISTICS, type MediaAnalysis } from './harness/capture-analysis.ts';
 import { PacketCapture, type DecodeOptions } from './harness/capture.ts';
 import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 
 /** Seconds of media captured once both sides decode: ~1000-3000 RTP packets per call here. */
 const MEASURE_SECONDS = 3;
@@ -89,24 +89,12 @@ interface Endpoints {
 
 /** The candidates of every PeerConnection of a page's room (P2P links and SFU connections). */
 async function candidates(participant: SdkParticipant): Promise<Endpoints> {
-  return participant.page.evaluate(async () => {
-    type Link = { pc: RTCPeerConnection };
-    const state = (window as unknown as { __parley: { room: unknown } }).__parley;
-    const room = state.room as { links: Map<string, Link>; sfu?: { connections(identity: string): Link[] }; localParticipant: { identity: string } };
-    const connections = [...room.links.values(), ...(room.sfu?.connections(room.localParticipant.identity) ?? [])];
-    const result = { ports: [] as number[], candidateTypes: [] as string[] };
-    for (const { pc } of connections) {
-      const reports = new Map<string, Record<string, unknown>>();
-      (await pc.getStats()).forEach((report: Record<string, unknown>) => reports.set(report.id as string, report));
-      const transport = [...reports.values()].find((r) => r.type === 'transport');
-      const pair =
-        (transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined) ??
-        [...reports.values()].find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
-      for (const report of reports.values()) if (report.type === 'local-candidate') result.ports.push(Number(report.port));
-      if (pair) result.candidateTypes.push(String(reports.get(pair.localCandidateId as string)?.candidateType));
-    }
-    return result;
-  }, undefined);
+  const debug = await participant.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState(), undefined);
+  const connections = [...debug.links, ...(debug.sfu?.publications ?? []), ...(debug.sfu?.subscriber ? [debug.sfu.subscriber] : [])];
+  return {
+    ports: connections.flatMap((c) => c.localCandidates.flatMap((candidate) => (candidate.port === undefined ? [] : [candidate.port]))),
+    candidateTypes: connections.flatMap((c) => (c.selectedLocalCandidate ? [String(c.selectedLocalCandidate.candidateType)] : [])),
+  };
 }
 
 /**

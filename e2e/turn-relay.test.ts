@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningServer } from '@parley/server';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
-import { SdkParticipant } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { assertNoSecretsLogged, freeUdpPort, testServerLogger } from './harness/environment.ts';
 import { startCoturn, type CoturnProcess } from '../packages/server/test/turn/coturn-process.ts';
 
@@ -32,28 +32,14 @@ interface SelectedPath {
 
 /** The selected pair's local candidate on every link of the page's room (a test-only look inside the SDK). */
 async function selectedPaths(participant: SdkParticipant): Promise<SelectedPath[]> {
-  return participant.page.evaluate(async () => {
-    const room = (window as unknown as { __parley: { room: unknown } }).__parley.room as { links: Map<string, { pc: RTCPeerConnection }> };
-    const paths: SelectedPath[] = [];
-    for (const { pc } of room.links.values()) {
-      const reports = new Map<string, Record<string, unknown>>();
-      (await pc.getStats()).forEach((report: Record<string, unknown>) => reports.set(report.id as string, report));
-      const transport = [...reports.values()].find((r) => r.type === 'transport');
-      const pair =
-        (transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined) ??
-        [...reports.values()].find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
-      const local = pair ? reports.get(pair.localCandidateId as string) : undefined;
-      const turn = pc.getConfiguration().iceServers?.find((server) => [server.urls].flat().some((url) => url.startsWith('turn')));
-      paths.push({
-        type: String(local?.candidateType),
-        address: String(local?.address ?? local?.ip),
-        port: Number(local?.port),
-        relayProtocol: local?.relayProtocol as string | undefined,
-        username: turn?.username,
-      });
-    }
-    return paths;
-  }, undefined);
+  const debug = await participant.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState(), undefined);
+  return debug.links.map((link) => ({
+    type: String(link.selectedLocalCandidate?.candidateType),
+    address: String(link.selectedLocalCandidate?.address),
+    port: Number(link.selectedLocalCandidate?.port),
+    ...(link.selectedLocalCandidate?.relayProtocol === undefined ? {} : { relayProtocol: link.selectedLocalCandidate.relayProtocol }),
+    ...(link.turnUsername === undefined ? {} : { username: link.turnUsername }),
+  }));
 }
 
 /** Both sides decode video and hear audio, and each side's selected local candidate is a relay in `relayPorts`. */
@@ -125,15 +111,9 @@ describe('relay-only calls through the built-in TURN server', () => {
       await assertRelayedCall(alice, bob, { min: BUILT_IN_RELAY_PORTS.relayPortMin, max: BUILT_IN_RELAY_PORTS.relayPortMax });
       const [first] = await selectedPaths(alice);
       const expiry = (path: SelectedPath | undefined) => Number(path?.username?.split(':')[0]);
-      await alice.page.evaluate((username) => void ((window as unknown as { __firstUsername?: string }).__firstUsername = username), first?.username);
       await alice.page.waitFor(
-        async () => {
-          const room = (window as unknown as { __parley: { room: unknown } }).__parley.room as { links: Map<string, { pc: RTCPeerConnection }> };
-          const turn = [...room.links.values()][0]?.pc.getConfiguration().iceServers?.find((server) => [server.urls].flat().some((url) => url.startsWith('turn')));
-          const username = turn?.username;
-          return username !== (window as unknown as { __firstUsername?: string }).__firstUsername;
-        },
-        undefined,
+        async (first) => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links[0]?.turnUsername !== first,
+        first?.username,
         { timeoutMs: 15_000, what: 'the link got fresh TURN credentials' },
       );
       const [renewed] = await selectedPaths(alice);

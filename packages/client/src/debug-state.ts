@@ -50,10 +50,24 @@ export interface ConnectionDebugState {
   connectionState: RTCPeerConnectionState;
   localSdp: string | undefined;
   remoteSdp: string | undefined;
-  /** The remote candidate of the selected (succeeded, nominated) pair. */
-  selectedRemoteCandidate: { address: string | undefined; port: number | undefined; candidateType: string | undefined } | undefined;
+  /** The remote candidate of the selected pair. */
+  selectedRemoteCandidate: CandidateDebugState | undefined;
+  /** The local candidate of the selected pair (for a relay: over which protocol it reaches TURN). */
+  selectedLocalCandidate: CandidateDebugState | undefined;
+  /** Every local candidate gathered (host ports, srflx mappings, the relay ports TURN allocated). */
+  localCandidates: CandidateDebugState[];
+  /** The username of the TURN server this connection is configured with (REST credentials: `<expiry>:<user>`). */
+  turnUsername: string | undefined;
   /** Every RTP stream's raw counters, attributed to a participant or not. */
   rtp: RtpDebugState[];
+}
+
+export interface CandidateDebugState {
+  address: string | undefined;
+  port: number | undefined;
+  candidateType: string | undefined;
+  /** Local relay candidates: `udp`, `tcp` or `tls` to the TURN server. */
+  relayProtocol: string | undefined;
 }
 
 export interface RtpDebugState {
@@ -74,7 +88,7 @@ export interface RtpDebugState {
 }
 
 /** The parts of an RTCPeerConnection a snapshot reads. */
-export type DebuggedConnection = Pick<RTCPeerConnection, 'signalingState' | 'iceConnectionState' | 'connectionState' | 'localDescription' | 'remoteDescription' | 'getStats'>;
+export type DebuggedConnection = Pick<RTCPeerConnection, 'signalingState' | 'iceConnectionState' | 'connectionState' | 'localDescription' | 'remoteDescription' | 'getStats' | 'getConfiguration'>;
 
 /** What the room hands over to be described (`PeerLink`s and the `SfuConnection` fit). */
 export interface RoomParts {
@@ -152,16 +166,48 @@ async function connectionDebugState(pc: DebuggedConnection, stats: boolean): Pro
   const reports = new Map<string, Record<string, unknown>>();
   if (stats) (await statsUnlessClosed(pc))?.forEach((report: Record<string, unknown> & { id: string }) => reports.set(report.id, report));
   const rtp: RtpDebugState[] = [];
-  let selectedRemoteCandidate: ConnectionDebugState['selectedRemoteCandidate'];
+  const localCandidates: CandidateDebugState[] = [];
   for (const report of reports.values()) {
     if (report['type'] === 'inbound-rtp' || report['type'] === 'outbound-rtp') rtp.push(rtpDebugState(report));
-    if (report['type'] === 'candidate-pair' && report['state'] === 'succeeded' && report['nominated'] === true) {
-      const remote = reports.get(String(report['remoteCandidateId']));
-      // Chromium names the address `address`, older Firefox `ip`.
-      if (remote) selectedRemoteCandidate = { address: text(remote['address']) ?? text(remote['ip']), port: number(remote['port']), candidateType: text(remote['candidateType']) };
-    }
+    if (report['type'] === 'local-candidate') localCandidates.push(candidate(report));
   }
-  return { id, signalingState, iceConnectionState, connectionState, localSdp, remoteSdp, selectedRemoteCandidate, rtp };
+  const pair = selectedPair(reports);
+  const local = pair && reports.get(String(pair['localCandidateId']));
+  const remote = pair && reports.get(String(pair['remoteCandidateId']));
+  const turn = pc.getConfiguration().iceServers?.find((server) => [server.urls].flat().some((url) => url.startsWith('turn')));
+  return {
+    id,
+    signalingState,
+    iceConnectionState,
+    connectionState,
+    localSdp,
+    remoteSdp,
+    selectedRemoteCandidate: remote && candidate(remote),
+    selectedLocalCandidate: local && candidate(local),
+    localCandidates,
+    turnUsername: turn?.username,
+    rtp,
+  };
+}
+
+/**
+ * The pair ICE uses: the transport's `selectedCandidatePairId` (Chromium), else the pair marked
+ * `selected` (Firefox has no transport report), else a nominated pair that succeeded.
+ */
+function selectedPair(reports: ReadonlyMap<string, Record<string, unknown>>): Record<string, unknown> | undefined {
+  const all = [...reports.values()];
+  const transportPick = all.find((r) => r['type'] === 'transport')?.['selectedCandidatePairId'];
+  const byTransport = typeof transportPick === 'string' ? reports.get(transportPick) : undefined;
+  return (
+    byTransport ??
+    all.find((r) => r['type'] === 'candidate-pair' && r['selected'] === true) ??
+    all.find((r) => r['type'] === 'candidate-pair' && r['state'] === 'succeeded' && r['nominated'] === true)
+  );
+}
+
+function candidate(report: Record<string, unknown>): CandidateDebugState {
+  // Chromium names the address `address`, older Firefox `ip`.
+  return { address: text(report['address']) ?? text(report['ip']), port: number(report['port']), candidateType: text(report['candidateType']), relayProtocol: text(report['relayProtocol']) };
 }
 
 function rtpDebugState(report: Record<string, unknown>): RtpDebugState {

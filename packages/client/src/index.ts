@@ -6,7 +6,7 @@ export { DefaultBitratePolicy, videoProfiles, type BitratePolicy, type BitrateDe
 export { classifyConnection } from './connection-quality.js';
 export { DefaultReconnectPolicy, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 export { Room, type ConnectionState, type ConnectOptions, type RoomEvents, type RoomOptions, type TrackEvent } from './room.js';
-export type { ConnectionDebugState, DebugStateOptions, LinkDebugState, PublicationDebugState, RoomDebugState, RtpDebugState, SfuDebugState } from './debug-state.js';
+export type { CandidateDebugState, ConnectionDebugState, DebugStateOptions, LinkDebugState, PublicationDebugState, RoomDebugState, RtpDebugState, SfuDebugState } from './debug-state.js';
 export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';

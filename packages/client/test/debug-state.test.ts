@@ -11,6 +11,7 @@ function connection(reports: Array<Record<string, unknown>>, sdp = { local: 'v=0
     localDescription: { type: 'offer', sdp: sdp.local } as RTCSessionDescription,
     remoteDescription: { type: 'answer', sdp: sdp.remote } as RTCSessionDescription,
     getStats: () => Promise.resolve(report),
+    getConfiguration: () => ({ iceServers: [{ urls: 'stun:example.test' }, { urls: ['turn:example.test?transport=udp'], username: '1700000000:ann', credential: 'x' }] }),
   };
 }
 
@@ -23,7 +24,8 @@ describe('room.debugState()', () => {
     const pc = connection([
       { id: 'in1', type: 'inbound-rtp', kind: 'video', mid: '1', ssrc: 11, packetsReceived: 100, packetsLost: 2, bytesReceived: 9000, framesDecoded: 30, keyFramesDecoded: 1, pliCount: 0 },
       { id: 'out1', type: 'outbound-rtp', kind: 'audio', mid: '0', ssrc: 12, packetsSent: 50, bytesSent: 4000 },
-      { id: 'pair', type: 'candidate-pair', state: 'succeeded', nominated: true, remoteCandidateId: 'rc' },
+      { id: 'pair', type: 'candidate-pair', state: 'succeeded', nominated: true, localCandidateId: 'lc', remoteCandidateId: 'rc' },
+      { id: 'lc', type: 'local-candidate', address: '192.0.2.9', port: 50000, candidateType: 'relay', relayProtocol: 'tcp' },
       { id: 'rc', type: 'remote-candidate', address: '10.0.0.2', port: 4000, candidateType: 'host' },
     ]);
     const link = { pc, remoteIdentity: 'bob', senderOf: (source: string) => (source === 'camera' ? { track: { id: 'cam-track' } } : undefined) };
@@ -34,7 +36,10 @@ describe('room.debugState()', () => {
     assert.deepEqual(debugLink!.senders, { camera: 'cam-track' });
     assert.equal(debugLink!.localSdp, 'v=0 local');
     assert.equal(debugLink!.remoteSdp, 'v=0 remote');
-    assert.deepEqual(debugLink!.selectedRemoteCandidate, { address: '10.0.0.2', port: 4000, candidateType: 'host' });
+    assert.deepEqual(debugLink!.selectedRemoteCandidate, { address: '10.0.0.2', port: 4000, candidateType: 'host', relayProtocol: undefined });
+    assert.deepEqual(debugLink!.selectedLocalCandidate, { address: '192.0.2.9', port: 50000, candidateType: 'relay', relayProtocol: 'tcp' });
+    assert.deepEqual(debugLink!.localCandidates.map((c) => c.port), [50000]);
+    assert.equal(debugLink!.turnUsername, '1700000000:ann');
     assert.deepEqual(
       debugLink!.rtp.map((r) => [r.id, r.direction, r.kind, r.packets, r.bytes, r.frames]),
       [
@@ -58,6 +63,22 @@ describe('room.debugState()', () => {
     assert.equal(state.links[0]!.selectedRemoteCandidate, undefined);
     await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', senderOf: () => undefined }] }));
     assert.equal(calls, 1, 'the default reads stats');
+  });
+
+  test("the selected pair: the transport's pick (Chromium), else the pair marked selected (Firefox), else a nominated one that succeeded", async () => {
+    const candidates = [
+      { id: 'l1', type: 'local-candidate', port: 1, candidateType: 'host' },
+      { id: 'l2', type: 'local-candidate', port: 2, candidateType: 'relay', relayProtocol: 'udp' },
+      { id: 'r', type: 'remote-candidate', port: 9, candidateType: 'host' },
+    ];
+    const pairs = (marks: Record<string, unknown>) => [
+      { id: 'p1', type: 'candidate-pair', state: 'succeeded', nominated: true, localCandidateId: 'l1', remoteCandidateId: 'r' },
+      { id: 'p2', type: 'candidate-pair', state: 'succeeded', nominated: false, localCandidateId: 'l2', remoteCandidateId: 'r', ...marks },
+    ];
+    const localPort = async (reports: Array<Record<string, unknown>>) => (await roomDebugState(parts({ links: [{ pc: connection(reports), remoteIdentity: 'bob', senderOf: () => undefined }] }))).links[0]!.selectedLocalCandidate?.port;
+    assert.equal(await localPort([...candidates, ...pairs({}), { id: 't', type: 'transport', selectedCandidatePairId: 'p2' }]), 2);
+    assert.equal(await localPort([...candidates, ...pairs({ selected: true })]), 2);
+    assert.equal(await localPort([...candidates, ...pairs({})]), 1);
   });
 
   test('ids stay with a connection and a replaced one gets a new id', async () => {
