@@ -7,7 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemuxTools } from '../remux.js';
 import { readRecords, RecordType, type TrackDescription } from './record-format.js';
-import { exportTrack, type ManifestTrack } from './track-export.js';
+import { blankTrack, exportTrack, type ManifestTrack } from './track-export.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** `s<segment>-t<track>.prec`: one worker connection's (segment's) records of one track. */
@@ -54,7 +54,7 @@ export async function exportRecording(options: ExportOptions): Promise<Recording
     try {
       manifest.tracks.push({ ...(await exportTrack({ description, records, directory: options.directory, name, tools: options.tools })), ...extra });
     } catch (error) {
-      manifest.tracks.push({ ...emptyTrack(description), error: error instanceof Error ? error.message : String(error), ...extra });
+      manifest.tracks.push({ ...blankTrack(description, 0, null), error: error instanceof Error ? error.message : String(error), ...extra });
     }
   }
   await writeFile(join(options.directory, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
@@ -64,29 +64,4 @@ export async function exportRecording(options: ExportOptions): Promise<Recording
 function rawOrder(name: string): number {
   const [, segment, track] = RAW_FILE.exec(name)!;
   return Number(segment) * 100_000 + Number(track);
-}
-
-function emptyTrack(description: TrackDescription): ManifestTrack {
-  return {
-    trackId: description.trackId,
-    participant: description.participant,
-    source: description.source,
-    kind: description.kind,
-    codec: description.codec,
-    file: null,
-    layer: { index: 0, rid: null },
-    ssrc: null,
-    clockRate: description.clockRate,
-    firstRtpTimestamp: null,
-    startNtpMs: null,
-    startArrivalMs: null,
-    rtpDurationSeconds: 0,
-    durationSeconds: null,
-    packets: 0,
-    duplicates: 0,
-    gaps: [],
-    brokenFrames: 0,
-    skippedFrames: 0,
-    senderReports: 0,
-  };
 }

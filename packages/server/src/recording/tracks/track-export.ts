@@ -47,6 +47,32 @@ export interface ManifestTrack {
   error?: string;
 }
 
+/** A track's manifest entry before anything is exported: its description, and every figure at zero. */
+export function blankTrack(description: TrackDescription, layer: number, ssrc: number | null): ManifestTrack {
+  return {
+    trackId: description.trackId,
+    participant: description.participant,
+    source: description.source,
+    kind: description.kind,
+    codec: description.codec,
+    file: null,
+    layer: { index: layer, rid: description.rids[layer] ?? null },
+    ssrc,
+    clockRate: description.clockRate,
+    firstRtpTimestamp: null,
+    startNtpMs: null,
+    startArrivalMs: null,
+    rtpDurationSeconds: 0,
+    durationSeconds: null,
+    packets: 0,
+    duplicates: 0,
+    gaps: [],
+    brokenFrames: 0,
+    skippedFrames: 0,
+    senderReports: 0,
+  };
+}
+
 export interface ExportTrackOptions {
   description: TrackDescription;
   records: readonly RawRecord[];
@@ -86,28 +112,7 @@ export async function exportTrack(options: ExportTrackOptions): Promise<Manifest
     .map((record) => decodeSenderReport(record.payload))
     .filter((report): report is SenderReportRecord => report !== undefined && report.ssrc === ssrc);
   const ordered = orderPackets(input);
-  const base: ManifestTrack = {
-    trackId: description.trackId,
-    participant: description.participant,
-    source: description.source,
-    kind: description.kind,
-    codec: description.codec,
-    file: null,
-    layer: { index: layer, rid: description.rids[layer] ?? null },
-    ssrc,
-    clockRate: description.clockRate,
-    firstRtpTimestamp: null,
-    startNtpMs: null,
-    startArrivalMs: null,
-    rtpDurationSeconds: 0,
-    durationSeconds: null,
-    packets: ordered.packets.length,
-    duplicates: ordered.duplicates,
-    gaps: [],
-    brokenFrames: 0,
-    skippedFrames: 0,
-    senderReports: reports.length,
-  };
+  const base: ManifestTrack = { ...blankTrack(description, layer, ssrc), packets: ordered.packets.length, duplicates: ordered.duplicates, senderReports: reports.length };
   const container = description.codec === 'h264' || description.codec === 'av1' ? 'mkv' : 'webm';
   const file = `${options.name}.${container}`;
   let intermediate: string;

@@ -1,11 +1,11 @@
 import type { VideoCodecName } from '@parley/protocol/vocabulary';
 
+export type { VideoCodecName };
+
 /**
  * Whether an RTP payload starts a keyframe, per codec. A subscriber may switch to a new stream
  * (simulcast layer, new publisher) only there, or its decoder would show corruption.
  */
-export type { VideoCodecName };
-
 export function startsKeyframe(codec: VideoCodecName, payload: Buffer): boolean {
   if (payload.length === 0) return false;
   switch (codec) {
