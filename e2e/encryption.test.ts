@@ -238,21 +238,29 @@ describe('signaling off loopback is TLS', () => {
     try {
       await callOver(tlsServer.url, room, identity);
       await capture.stop();
-      const decode = { decodeAs: [`tcp.port==${tlsServer.port},tls`] };
+      const decode = { decodeAs: [`tcp.port==${tlsServer.port},tls`], twoPass: true };
       const segments = await capture.count('tcp.len > 0', decode);
       const hellos = await capture.count('tls.handshake.type == 1', decode);
       // TLS 1.3 records show their type as opaque_type (always application data on the wire).
       const appData = await capture.count('tls.record.opaque_type == 23 || tls.record.content_type == 23', decode);
       const clear = await capture.count('http || websocket || json', decode);
-      // A retransmitted segment repeats bytes tshark already decoded as TLS.
-      const nonTls = await capture.count('tcp.len > 0 && !tls && !tcp.analysis.retransmission', decode);
+      // A retransmitted segment repeats bytes tshark already decoded as TLS. A segment that holds
+      // only part of a record spanning several is TLS once reassembled: tshark marks it
+      // `tcp.reassembled_in` in its second pass (CI saw 2 such segments in ~900 once, when a busy
+      // receiver's window cut a 16 KB record). Plain bytes never reassemble into a record, so they
+      // still count here.
+      const nonTlsFilter = 'tcp.len > 0 && !tls && !tcp.analysis.retransmission && !tcp.reassembled_in';
+      const nonTls = await capture.count(nonTlsFilter, decode);
       const bytes = await capture.bytes();
       const found = signalingSecrets(room, identity).filter((text) => bytes.includes(text));
       console.log(`TLS signaling on ${address}:${tlsServer.port}: ${segments} TCP segments with data, ${hellos} ClientHellos, ${appData} with application data records, ${clear} HTTP/WebSocket/JSON, ${nonTls} not TLS; in the clear: ${found.join(', ') || 'nothing'}`);
       assert.ok(hellos >= 1, 'TLS handshakes');
       assert.ok(appData >= 10, 'TLS application data');
       assert.equal(clear, 0, 'no HTTP, WebSocket or JSON in the clear');
-      assert.equal(nonTls, 0, 'every TCP payload is TLS');
+      if (nonTls > 0) {
+        const frames = await capture.fields(nonTlsFilter, ['frame.number', 'tcp.stream', 'tcp.seq', 'tcp.len', '_ws.col.info'], decode);
+        assert.fail(`every TCP payload is TLS: ${nonTls} segments are not:\n${frames.map((row) => row.join(' ')).join('\n')}`);
+      }
       assert.deepEqual(found, [], 'none of the signaling in the clear');
     } finally {
       await disposeCapture(capture);

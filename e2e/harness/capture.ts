@@ -29,6 +29,11 @@ export interface DecodeOptions {
   decodeAs?: string[];
   /** Heuristic dissectors to turn on, e.g. `rtp_udp`, `rtp_stun`, `dtls_stun`. */
   heuristics?: string[];
+  /**
+   * Two passes (`tshark -2`): fields known only once the whole file is read are set, e.g.
+   * `tcp.reassembled_in` on the earlier segments of a TLS record that spans several.
+   */
+  twoPass?: boolean;
 }
 
 const TSHARK = process.env.PARLEY_TSHARK ?? 'tshark';
@@ -109,6 +114,7 @@ export class PacketCapture {
    */
   async fields(displayFilter: string, fields: string[], decode: DecodeOptions = {}): Promise<string[][]> {
     const text = await this.tshark([
+      ...(decode.twoPass ? ['-2'] : []),
       ...(decode.decodeAs ?? []).flatMap((rule) => ['-d', rule]),
       ...(decode.heuristics ?? []).flatMap((name) => ['--enable-heuristic', name]),
       '-Y',
