@@ -24,16 +24,16 @@ export interface RunningHaproxy {
 }
 
 /** The environment for the shipped file: a fresh certificate in `dir`, a free port, the two nodes. */
-export async function haproxyEnvironment(dir: string, nodes: readonly [string, string]): Promise<{ env: NodeJS.ProcessEnv; port: number }> {
+export async function haproxyEnvironment(dir: string, nodes: readonly [string, string], extra: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; port: number }> {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   writeFileSync(join(dir, 'parley.pem'), readFileSync(join(dir, 'cert.pem'), 'utf8') + readFileSync(join(dir, 'key.pem'), 'utf8'));
   const port = await freePort();
-  return { port, env: { ...process.env, PARLEY_LB_BIND: `127.0.0.1:${port}`, PARLEY_LB_CERT: join(dir, 'parley.pem'), PARLEY_NODE_1: nodes[0], PARLEY_NODE_2: nodes[1] } };
+  return { port, env: { ...process.env, PARLEY_LB_BIND: `127.0.0.1:${port}`, PARLEY_LB_CERT: join(dir, 'parley.pem'), PARLEY_NODE_1: nodes[0], PARLEY_NODE_2: nodes[1], ...extra } };
 }
 
-/** Starts HAProxy and resolves once it answers /healthz (a node behind it is up). */
-export async function startHaproxy(dir: string, nodes: readonly [string, string]): Promise<RunningHaproxy> {
-  const { env, port } = await haproxyEnvironment(dir, nodes);
+/** Starts HAProxy and resolves once it answers /healthz (a node behind it is up). `extra`: more of the file's values, e.g. `PARLEY_LB_MAX_WS_PER_IP`. */
+export async function startHaproxy(dir: string, nodes: readonly [string, string], extra: Record<string, string> = {}): Promise<RunningHaproxy> {
+  const { env, port } = await haproxyEnvironment(dir, nodes, extra);
   const child: ChildProcess = spawn('haproxy', ['-db', '-f', HAPROXY_CONFIG], { env, stdio: 'ignore' });
   const url = `https://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;

@@ -16,6 +16,46 @@ import { startTestServer, TestClient, token } from '../helpers.ts';
 import { sample, scrape } from '../metrics-text.ts';
 import { TestRedis } from '../cluster/redis-harness.ts';
 import { haproxyEnvironment, HAPROXY_CONFIG, httpsStatus, startHaproxy, type RunningHaproxy } from '../haproxy-harness.ts';
+import WebSocket from 'ws';
+
+type Upgrade = { ws: WebSocket } | { status: number; body: string };
+
+/** A signaling WebSocket through the proxy from `localAddress` (any 127/8 address is this host): the socket, or the refusal's status and body. */
+function upgrade(wsUrl: string, localAddress: string): Promise<Upgrade> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { rejectUnauthorized: false, localAddress });
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    ws.once('error', reject);
+  });
+}
+
+async function admitted(wsUrl: string, localAddress: string): Promise<WebSocket> {
+  const result = await upgrade(wsUrl, localAddress);
+  if ('ws' in result) return result.ws;
+  throw new Error(`refused from ${localAddress}: ${result.status} ${result.body}`);
+}
+
+async function refused(wsUrl: string, localAddress: string): Promise<{ status: number; body: string }> {
+  const result = await upgrade(wsUrl, localAddress);
+  if ('ws' in result) {
+    result.ws.terminate();
+    throw new Error(`admitted from ${localAddress}`);
+  }
+  return result;
+}
+
+function closeAndWait(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    ws.once('close', () => resolve());
+    ws.close();
+  });
+}
 
 describe('deploy/haproxy in front of two nodes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-haproxy-'));
@@ -40,6 +80,47 @@ describe('deploy/haproxy in front of two nodes', () => {
     const check = spawnSync('haproxy', ['-c', '-f', HAPROXY_CONFIG], { env, encoding: 'utf8' });
     assert.equal(check.error, undefined, `haproxy runs (scripts/system-packages.sh installs it): ${check.error?.message}`);
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  });
+
+  test('per-IP limits hold across the cluster: the proxy counts one address\'s WebSockets on both nodes together, and refuses the one over the limit with 429', async (t) => {
+    const limits = { PARLEY_LB_MAX_WS_PER_IP: '3', PARLEY_LB_WS_PER_IP_PER_MINUTE: '6' };
+    const limited = await startHaproxy(dir, [`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`], limits);
+    const open: WebSocket[] = [];
+    try {
+      const wsUrl = limited.wsUrl;
+      // Concurrency: three open from one address (leastconn spreads them over both nodes, each far
+      // below its own limit of 64); the fourth is refused by the proxy. A node refuses after the
+      // upgrade, over the socket: a 429 before it is the proxy's.
+      for (let i = 0; i < 3; i++) open.push(await admitted(wsUrl, '127.0.0.1'));
+      const over = await refused(wsUrl, '127.0.0.1');
+      assert.equal(over.status, 429);
+      assert.equal(over.body, 'too many open connections from your address');
+      // Another address is counted apart.
+      await closeAndWait(await admitted(wsUrl, '127.0.0.2'));
+      // Closing one frees its place.
+      await closeAndWait(open.shift()!);
+      open.push(await admitted(wsUrl, '127.0.0.1'));
+
+      // Rate: a third address opens and closes one at a time (never more than one open): 6 in the
+      // window are let through, then refused with "retry later".
+      let through = 0;
+      for (;;) {
+        const result = await upgrade(wsUrl, '127.0.0.3');
+        if (!('ws' in result)) {
+          assert.equal(result.status, 429);
+          assert.equal(result.body, 'too many connections from your address: retry later');
+          break;
+        }
+        through += 1;
+        await closeAndWait(result.ws);
+        assert.ok(through <= 6, 'no more than 6 per minute from one address');
+      }
+      assert.equal(through, 6, 'six in the window before the refusal');
+      t.diagnostic(`one address: 3 open, the 4th refused with 429; another address admitted; a freed place taken again; ${through} in the window, then refused as rate`);
+    } finally {
+      for (const ws of open) ws.terminate();
+      await limited.stop();
+    }
   });
 
   test('TLS at the proxy, WebSockets to both nodes in one room, /metrics not public, and a node shutting down: everyone back in the room on the other', async (t) => {
