@@ -316,6 +316,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_TURN_PORT', ['turn', 'port'], String],
     ['PARLEY_TURN_TLS_PORT', ['turn', 'tlsPort'], String],
     ['PARLEY_TURN_RELAY_ADDRESS', ['turn', 'relayAddress'], String],
+    ['PARLEY_TURN_RELAY_ADDRESS_IPV6', ['turn', 'relayAddressIpv6'], String],
     ['PARLEY_TURN_EXTERNAL_ADDRESS', ['turn', 'externalAddress'], String],
     ['PARLEY_TURN_PUBLIC_HOST', ['turn', 'publicHost'], String],
     ['PARLEY_TURN_REALM', ['turn', 'realm'], String],

@@ -55,8 +55,10 @@ function peerRules(allowed: readonly string[], denied: readonly string[]): strin
     if (range.first === 0n && range.last === 0n) continue;
     lines.push(`denied-peer-ip=${format(range)}`);
   }
+  lines.push('# The same IPv4 ranges in the IPv6 forms that reach them: IPv4-mapped (a dual-stack relay socket', '# sends those as IPv4) and NAT64 64:ff9b::/96 (a NAT64 gateway translates them).');
+  for (const cidr of DEFAULT_DENIED_PEERS) lines.push(...embeddedForms(cidrBounds(cidr)).map((range) => `denied-peer-ip=${format(range)}`));
   if (deniedRanges.length > 0) lines.push('# Denied by the operator (turn.deniedPeers):');
-  for (const range of deniedRanges) lines.push(`denied-peer-ip=${format(range)}`);
+  for (const range of deniedRanges) lines.push(...[range, ...embeddedForms(range)].map((range) => `denied-peer-ip=${format(range)}`));
   lines.push("# Add denied-peer-ip for this host's own public addresses (Parley's built-in server denies them itself).");
   if (allowedRanges.length > 0) lines.push('# Allowed by the operator (turn.allowedPeers), minus turn.deniedPeers:');
   for (const range of allowedRanges) lines.push(`allowed-peer-ip=${format(range)}`);
@@ -78,6 +80,21 @@ function sfuPeerRule(sfu: Settings['sfu']): string[] {
     lines.push('# coturn allows whole addresses: keep other services of this address off the relay\'s reach (firewall).', `allowed-peer-ip=${address}-${address}`);
   }
   return lines;
+}
+
+/** IPv4-mapped ::ffff:0:0/96 */
+const MAPPED_PREFIX = 0xffffn << 32n;
+/** NAT64 well-known prefix 64:ff9b::/96 (RFC 6052) */
+const NAT64_PREFIX = 0x64ff9bn << 96n;
+
+/**
+ * An IPv4 range's IPv6 forms that reach it: mapped and NAT64 (Parley's built-in server judges
+ * every IPv6 form by the IPv4 address it embeds; coturn compares raw addresses, so they are
+ * listed). 6to4 (2002::/16) is denied whole.
+ */
+function embeddedForms(range: AddressRange): AddressRange[] {
+  if (range.family !== 4) return [];
+  return [MAPPED_PREFIX, NAT64_PREFIX].map((prefix) => ({ family: 6 as const, first: prefix + range.first, last: prefix + range.last }));
 }
 
 function format(range: AddressRange): string {

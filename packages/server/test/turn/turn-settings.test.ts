@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { configFromEnv, ConfigError, resolveConfig, type RunningServer } from '../../src/index.ts';
 import { chooseRegion, iceServersFor } from '../../src/ice/ice-servers.ts';
-import { defaultRelayAddress } from '../../src/turn/built-in-turn.ts';
+import { defaultRelayAddress, turnUrlHosts } from '../../src/turn/built-in-turn.ts';
 import { startTestServer, TestClient, token } from '../helpers.ts';
 import { attr, StunClass, StunMethod, TurnTestClient } from './turn-client.ts';
 
@@ -24,6 +24,7 @@ describe('turn configuration', () => {
       PARLEY_TURN_DENIED_PEERS: '10.9.0.0/16',
       PARLEY_TURN_RELAY_PORTS: '50000-50100',
       PARLEY_TURN_REALM: 'example.org',
+      PARLEY_TURN_RELAY_ADDRESS_IPV6: '2001:db8::5',
     });
     const config = resolveConfig(input);
     assert.equal(config.turn.enabled, true);
@@ -33,6 +34,7 @@ describe('turn configuration', () => {
     assert.equal(config.turn.relayPortMin, 50000);
     assert.equal(config.turn.relayPortMax, 50100);
     assert.equal(config.turn.realm, 'example.org');
+    assert.equal(config.turn.relayAddressIpv6, '2001:db8::5');
     assert.equal(resolveConfig({}).turn.port, 3478, 'on by default on 3478');
     assert.equal(resolveConfig({}).turn.enabled, true);
   });
@@ -102,6 +104,21 @@ describe('the relay address the built-in TURN binds by default: where the SFU is
     assert.equal(relayFor({ ...production, host: '::' }), '192.0.2.2');
     assert.equal(relayFor({ turn: { relayAddress: '127.0.0.1' } }), '127.0.0.1');
     assert.equal(relayFor({ ...production, host: '0.0.0.0', sfu: { announcedAddress: '198.51.100.7' }, turn: { relayAddress: '192.0.2.2' } }, ['192.0.2.2', '198.51.100.7']), '192.0.2.2');
+  });
+});
+
+describe('the host the built-in TURN URLs name', () => {
+  test('turns: carries the public host name (certificate check; Firefox refuses turns: with an IP); stun:/turn: the external address when set beside it', () => {
+    const both = turnUrlHosts({ publicHost: 'turn.example.com', externalAddress: '203.0.113.10' }, '0.0.0.0', '10.0.0.5');
+    assert.deepEqual(both, { plain: '203.0.113.10', tls: 'turn.example.com' });
+    assert.deepEqual(turnUrlHosts({ publicHost: 'turn.example.com' }, '0.0.0.0', '10.0.0.5'), { plain: 'turn.example.com', tls: 'turn.example.com' });
+    assert.deepEqual(turnUrlHosts({ externalAddress: '203.0.113.10' }, '0.0.0.0', '10.0.0.5'), { plain: '203.0.113.10', tls: '203.0.113.10' });
+  });
+
+  test('without either: the listening address, or the relay address when listening on every interface; IPv6 in brackets', () => {
+    assert.deepEqual(turnUrlHosts({}, '192.0.2.2', '192.0.2.2'), { plain: '192.0.2.2', tls: '192.0.2.2' });
+    assert.deepEqual(turnUrlHosts({}, '0.0.0.0', '10.0.0.5'), { plain: '10.0.0.5', tls: '10.0.0.5' });
+    assert.deepEqual(turnUrlHosts({}, '2001:db8::1', '10.0.0.5'), { plain: '[2001:db8::1]', tls: '[2001:db8::1]' });
   });
 });
 
