@@ -8,8 +8,9 @@
  * - a Chromium, then a Firefox, whose network drops all UDP and passes only TCP to the server's
  *   HTTPS port and one TURN port joins an SFU call of three (with a Chromium and a Firefox on the
  *   host) and a direct call (with the Firefox), and everyone decodes everyone, over
- *   TURN/TCP; the Chromium then, with only the TURN TLS port open, over TURN/TLS (`turns:`).
- *   Firefox takes `turns:` only with a host name, and the built-in TURN names an address here.
+ *   TURN/TCP; then, with only the TURN TLS port open, over TURN/TLS (`turns:`). Firefox takes
+ *   `turns:` only with a host name: the server's `turn.publicHost` is one, which the walled
+ *   network resolves from its own hosts file (stun:/turn: URLs carry the address).
  *
  * The "internet" here is the host and 10.99.0.0/16, which the built-in TURN refuses by default as
  * private: the NATs' public addresses are allowed (`turn.allowedPeers`), as a real public address
@@ -36,6 +37,8 @@ import { createNattedNetwork, createNetwork, type NattedNetwork, type Network } 
 const CAMERA = { width: 640, height: 360, frameRate: 15 };
 const MEDIA_TIMEOUT_MS = 30_000;
 const FRAMES = 10;
+/** The TURN server's public host name: `turns:` URLs carry it (Firefox takes `turns:` only with a name). */
+const TURN_NAME = 'turn.parley.test';
 
 let host: string;
 let server: RunningServer;
@@ -76,12 +79,16 @@ before(async () => {
   started.networks.push(natB);
   walled = await createNetwork();
   started.networks.push(walled);
+  // The walled network resolves the TURN server's name, as a real one resolves a public name.
+  walled.setHosts({ [TURN_NAME]: host });
   server = await startServer(
     {
       port: 0,
       tls: { selfSigned: true },
-      // Listening on one concrete address: answers must come from the address a NAT sent to.
-      turn: { host, port: 0, tlsPort: 0, allowedPeers: [`${natA.publicAddress}/32`, `${natB.publicAddress}/32`] },
+      // Listening on one concrete address: answers must come from the address a NAT sent to. The
+      // name goes in `turns:` URLs (and the generated certificate); stun:/turn: URLs carry the
+      // address, so the browsers on the host and behind the NATs need no name.
+      turn: { host, port: 0, tlsPort: 0, publicHost: TURN_NAME, externalAddress: host, allowedPeers: [`${natA.publicAddress}/32`, `${natB.publicAddress}/32`] },
       sfu: { udpPort: await freeUdpPort(), workers: 1 },
     },
     { logger: testServerLogger() },
@@ -184,10 +191,7 @@ describe('a browser whose network drops all UDP and passes only TCP to the serve
         walledBrowser = await browserIn(walledName, walled.namespace, walledName === 'chromium' ? ['--ignore-certificate-errors'] : []);
       });
 
-      // Firefox (153 ESR) refuses a `turns:` URL naming an IP address ("TLS requires FQDN, not IP
-      // address" in its mtransport log) before any certificate check, and the built-in TURN names
-      // the host's address here: the walled Firefox has TURN/TCP only.
-      for (const protocol of walledName === 'chromium' ? (['tcp', 'tls'] as const) : (['tcp'] as const)) {
+      for (const protocol of ['tcp', 'tls'] as const) {
         test(`TURN/${protocol.toUpperCase()}: an SFU call of three and a direct call, everyone decodes everyone`, async (t) => {
           const turnPort = protocol === 'tcp' ? server.turn!.server.addresses.tcp : server.turn!.server.addresses.tls;
           await walled.restrictTo([

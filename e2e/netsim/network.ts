@@ -21,7 +21,7 @@
  * Needs root, iproute2 and nftables.
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ipCommand } from '../harness/namespace-launch.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 import { UdpRelay } from './udp-relay.ts';
@@ -177,6 +177,18 @@ export class Network {
     const list = (table: string) => ['list', 'chain', 'netdev', table, FIREWALL_CHAIN];
     const [download, upload] = await Promise.all([this.exec('nft', list(INNER_TABLE)).catch(() => ({ stdout: '', stderr: '' })), run('nft', list(this.nftTable)).catch(() => ({ stdout: '', stderr: '' }))]);
     return { download: counted(download), upload: counted(upload) };
+  }
+
+  /**
+   * Names the namespace resolves, as its own /etc/hosts: `ip netns exec` mounts
+   * /etc/netns/<namespace>/hosts over /etc/hosts for what it starts, so set this before launching
+   * a browser here (one started before keeps the host's file). Removed with the namespace.
+   */
+  setHosts(entries: Record<string, string>): void {
+    this.assertOpen();
+    const lines = ['127.0.0.1 localhost', '::1 localhost', ...Object.entries(entries).map(([name, address]) => `${address} ${name}`)];
+    mkdirSync(`/etc/netns/${this.namespace}`, { recursive: true });
+    writeFileSync(`/etc/netns/${this.namespace}/hosts`, `${lines.join('\n')}\n`);
   }
 
   /** Runs a command inside the namespace; rejects with its output if it fails or times out. */
@@ -365,6 +377,7 @@ function removeNetworkSync(namespace: string, hostInterface: string, table: stri
   const quiet = { stdio: 'ignore' as const, timeout: COMMAND_TIMEOUT_MS };
   spawnSync(ipCommand(), ['netns', 'del', `${namespace}${LAN_SUFFIX}`], quiet);
   spawnSync(ipCommand(), ['netns', 'del', namespace], quiet);
+  rmSync(`/etc/netns/${namespace}`, { recursive: true, force: true });
   // Normally gone with the namespace; not if a process still runs inside it.
   if (existsSync(`/sys/class/net/${hostInterface}`)) spawnSync(ipCommand(), ['link', 'del', hostInterface], quiet);
   for (const family of ['netdev', 'inet']) spawnSync('nft', ['delete', 'table', family, table], quiet);

@@ -57,7 +57,7 @@ export interface StartOptions {
 export async function startServer(input: ServerConfigInput, options: StartOptions = {}): Promise<RunningServer> {
   const config = resolveConfig(input);
   const logger = (options.logger ?? createLogger({ level: config.logLevel, format: resolveLogFormat(config.logFormat) })).child({ node: config.nodeId });
-  const tls = await loadTls(config.tls, config.host);
+  const tls = await loadTls(config.tls, config.host, config.turn.publicHost ? [config.turn.publicHost] : []);
   const rooms = new RoomRegistry(config.rooms);
   const media = new MediaCoordinator(rooms, () => startSfu(config, logger), logger);
   // Credentials must work out of the box: without a configured secret the built-in server gets a

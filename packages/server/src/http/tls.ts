@@ -11,8 +11,12 @@ export interface TlsMaterial {
   fingerprint?: string;
 }
 
-/** The certificate to serve with, if TLS is on: from files, or generated for LAN tests. */
-export async function loadTls(tls: ServerConfig['tls'], host: string): Promise<TlsMaterial | undefined> {
+/**
+ * The certificate to serve with, if TLS is on: from files, or generated for LAN tests. A
+ * generated one names `localhost`, `host`, this host's addresses and `extraNames` (the TURN
+ * server's public host name, which `turns:` URLs carry).
+ */
+export async function loadTls(tls: ServerConfig['tls'], host: string, extraNames: readonly string[] = []): Promise<TlsMaterial | undefined> {
   if (tls.certFile !== undefined && tls.keyFile !== undefined) {
     try {
       return { cert: await readFile(tls.certFile, 'utf8'), key: await readFile(tls.keyFile, 'utf8') };
@@ -21,7 +25,7 @@ export async function loadTls(tls: ServerConfig['tls'], host: string): Promise<T
     }
   }
   if (!tls.selfSigned) return undefined;
-  const names = new Set(['localhost', host, ...localAddresses()]);
+  const names = new Set(['localhost', host, ...localAddresses(), ...extraNames]);
   const altNames = [...names].map((name) => (isIP(name) ? { type: 7 as const, ip: name } : { type: 2 as const, value: name }));
   const generated = await generate([{ name: 'commonName', value: host }], {
     keyType: 'ec',

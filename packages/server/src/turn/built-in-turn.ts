@@ -55,12 +55,27 @@ export async function startBuiltInTurn(config: ServerConfig, secret: string, tls
     throw error;
   }
   const { udp, tls: tlsPort } = server.addresses;
-  const publicHost = turn.publicHost ?? turn.externalAddress ?? (host !== '0.0.0.0' && host !== '::' ? host : relayAddress);
-  const name = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
-  const urls = [`stun:${name}:${udp}`, `turn:${name}:${udp}?transport=udp`, `turn:${name}:${udp}?transport=tcp`];
-  if (tlsPort !== 0) urls.push(`turns:${name}:${tlsPort}?transport=tcp`);
+  const { plain, tls: tlsName } = turnUrlHosts(turn, host, relayAddress);
+  const urls = [`stun:${plain}:${udp}`, `turn:${plain}:${udp}?transport=udp`, `turn:${plain}:${udp}?transport=tcp`];
+  if (tlsPort !== 0) urls.push(`turns:${tlsName}:${tlsPort}?transport=tcp`);
   logger.info('built-in TURN listening', { host, port: udp, tlsPort: tlsPort || undefined, relayAddress, realm: turn.realm, urls: urls.join(' ') });
   return { server, urls };
+}
+
+/**
+ * The host part of the URLs participants get. `turns:` needs a name: the browser checks the
+ * certificate against it, and Firefox refuses `turns:` with an IP address outright ("TLS requires
+ * FQDN"). `stun:` and `turn:` take the external address when one is set, even beside a name: no
+ * DNS lookup before the first candidate, and no dependence on DNS for UDP and TCP relaying.
+ * Without either, the listening address, or the relay address when listening on every interface.
+ */
+export function turnUrlHosts(turn: Pick<ServerConfig['turn'], 'publicHost' | 'externalAddress'>, host: string, relayAddress: string): { plain: string; tls: string } {
+  const fallback = host !== '0.0.0.0' && host !== '::' ? host : relayAddress;
+  const bracket = (name: string) => (isIP(name) === 6 ? `[${name}]` : name);
+  return {
+    plain: bracket(turn.externalAddress ?? turn.publicHost ?? fallback),
+    tls: bracket(turn.publicHost ?? turn.externalAddress ?? fallback),
+  };
 }
 
 /**
