@@ -165,7 +165,14 @@ export const ServerConfigSchema = z
         /** Peers never reachable, as CIDRs: wins over allowedPeers. */
         deniedPeers: z.array(Cidr).default([]),
         maxAllocations: Count.default(1000),
-        maxAllocationsPerUser: Count.default(10),
+        /**
+         * Per identity. A browser allocates on each TURN URL it gets (UDP, TCP, TLS: 3) for each
+         * connection (an SFU participant has 2; the P2P link during an `auto` move 1 more): 9 at
+         * once. A tab that crashed leaves its allocations until their lifetime ends (10 min), so
+         * rejoining needs room for two sessions, and a second device for as many again. With 10,
+         * e2e runs here got 486 answers.
+         */
+        maxAllocationsPerUser: Count.default(30),
         /** Relayed bytes per second per allocation (both directions); excess packets are dropped. 0 = unlimited. */
         bytesPerSecond: z.coerce.number().int().min(0).default(5_000_000),
       })

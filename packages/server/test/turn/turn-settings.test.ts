@@ -37,6 +37,9 @@ describe('turn configuration', () => {
     assert.equal(config.turn.relayAddressIpv6, '2001:db8::5');
     assert.equal(resolveConfig({}).turn.port, 3478, 'on by default on 3478');
     assert.equal(resolveConfig({}).turn.enabled, true);
+    // 3 TURN URLs x 3 connections at most per session, x 2 sessions (a crashed tab's allocations
+    // linger), on two devices: the default must not refuse a rejoin's relay candidates.
+    assert.ok(resolveConfig({}).turn.maxAllocationsPerUser >= 3 * 3 * 2, 'a rejoin after a crash keeps its relay candidates');
   });
 
   test('invalid CIDRs, port ranges and regions are ConfigErrors naming the field', () => {
