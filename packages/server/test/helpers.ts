@@ -29,12 +29,15 @@ export { DEV_API_KEY, DEV_API_SECRET };
 /** A raw protocol client: what a browser SDK would send, with helpers to await what comes back. */
 export class TestClient {
   readonly received: ServerMessage[] = [];
+  /** Messages that came as binary frames: a browser gets a Blob for those, which the SDK does not read. */
+  binaryFrames = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
   private nextId = 1;
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) this.binaryFrames += 1;
       this.received.push(JSON.parse(String(data)) as ServerMessage);
       for (const wake of this.waiters.splice(0)) wake();
     });

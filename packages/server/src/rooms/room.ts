@@ -10,7 +10,7 @@ import {
   type VideoCodec,
 } from '@parley/protocol';
 import type { CallQualitySummary } from '../analytics/call-quality.js';
-import type { Participant } from './participant.js';
+import { EncodedMessage, type Participant } from './participant.js';
 import type { ParticipantQuality, ParticipantRef, RoomEvent, RoomRef } from './room-events.js';
 
 /** The most participants a policy allows. A P2P room is a direct 1-1 call. */
@@ -162,8 +162,11 @@ export class Room {
   }
 
   broadcast(message: ServerMessageBody, exceptIdentity?: string): void {
+    let encoded: EncodedMessage | undefined;
     for (const participant of this.participants.values()) {
-      if (participant.identity !== exceptIdentity) participant.link.send(message);
+      if (participant.identity === exceptIdentity) continue;
+      encoded ??= EncodedMessage.encode(message);
+      participant.link.sendEncoded(encoded);
     }
   }
 }

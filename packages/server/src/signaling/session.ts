@@ -20,7 +20,7 @@ import type { ServerConfig } from '../config/config.js';
 import { iceServersFor } from '../ice/ice-servers.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Logger } from '../logger.js';
-import { Participant, type ParticipantLink } from '../rooms/participant.js';
+import { Participant, type EncodedMessage, type ParticipantLink } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
@@ -132,6 +132,12 @@ export class SignalingSession implements ParticipantLink {
   send(message: ServerMessageBody): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
     this.socket.send(JSON.stringify(versioned(message)));
+  }
+
+  sendEncoded(message: EncodedMessage): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    // A text frame of the shared bytes: `ws` frames a Buffer without copying it (no mask server-side, no deflate).
+    this.socket.send(message.bytes, { binary: false });
   }
 
   terminate(code: ErrorCode, message: string, closeCode: number): void {

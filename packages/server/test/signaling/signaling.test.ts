@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CloseCode, ErrorCode, type ServerMessage } from '@parley/protocol';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, type ServerMessage } from '@parley/protocol';
 import type { RunningServer } from '../../src/index.ts';
 import { TestClient, startTestServer, token } from '../helpers.ts';
 
@@ -192,6 +192,17 @@ describe('messages', () => {
     await bob.request({ type: 'setTrackMuted', source: 'camera', muted: false });
     const update = await alice.waitFor((m) => m.type === 'participantUpdated', 'participantUpdated');
     assert.deepEqual(update.type === 'participantUpdated' && update.participant.tracks, [{ source: 'camera', muted: false }]);
+    alice.close();
+    bob.close();
+  });
+
+  test('a broadcast (serialized once for the room) arrives as a text frame: a browser reads text frames only', async () => {
+    const room = freshRoom();
+    const alice = await TestClient.joined(server, room, 'alice');
+    const bob = await TestClient.joined(server, room, 'bob');
+    const joined = await alice.waitFor((m) => m.type === 'participantJoined' && m.participant.identity === 'bob', 'bob joined');
+    assert.equal(joined.v, PROTOCOL_VERSION);
+    assert.equal(alice.binaryFrames, 0, 'text frames only');
     alice.close();
     bob.close();
   });

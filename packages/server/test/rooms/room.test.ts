@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ServerMessage } from '@parley/protocol';
+import { defaultGrants } from '../../src/index.ts';
+import { Participant, type EncodedMessage, type ParticipantLink } from '../../src/rooms/participant.ts';
+import { Room } from '../../src/rooms/room.ts';
+
+/** A link that keeps what the room sent it. */
+function recordingLink(): ParticipantLink & { encoded: EncodedMessage[]; sent: number } {
+  const link = {
+    encoded: [] as EncodedMessage[],
+    sent: 0,
+    send: () => void (link.sent += 1),
+    sendEncoded: (message: EncodedMessage) => void link.encoded.push(message),
+    terminate: () => undefined,
+  };
+  return link;
+}
+
+describe('room broadcast', () => {
+  test("an arrival is serialized once: every other participant's link gets the same bytes, the newcomer none", () => {
+    const room = new Room('r', { maxParticipants: 16, topology: 'sfu', p2pWhenTwo: false, videoCodecs: ['vp8'] });
+    const links = ['ann', 'ben', 'cat', 'dan'].map((identity) => {
+      const link = recordingLink();
+      assert.deepEqual(room.admit(new Participant(identity, identity, defaultGrants, link)), { ok: true });
+      return link;
+    });
+    const [ann, ben, cat, dan] = links as [ReturnType<typeof recordingLink>, ReturnType<typeof recordingLink>, ReturnType<typeof recordingLink>, ReturnType<typeof recordingLink>];
+    const danArrival = [ann, ben, cat].map((link) => link.encoded.at(-1)!);
+    assert.equal(new Set(danArrival).size, 1, 'one encoding for the three');
+    const message = JSON.parse(danArrival[0]!.bytes.toString('utf8')) as ServerMessage;
+    assert.equal(message.type === 'participantJoined' && message.participant.identity, 'dan');
+    assert.equal(typeof message.v, 'number', 'stamped with the protocol version, as send() does');
+    assert.equal(dan.encoded.length, 0, 'the newcomer is not told about itself');
+    assert.deepEqual([ann.encoded.length, ben.encoded.length, cat.encoded.length], [3, 2, 1], 'each told of every later arrival');
+    assert.equal(links.reduce((sum, link) => sum + link.sent, 0), 0, 'nothing serialized per recipient');
+  });
+});
