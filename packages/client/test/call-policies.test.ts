@@ -56,6 +56,26 @@ describe('DefaultBitratePolicy', () => {
     assert.equal(feed(1, 0).at(-1), 'high', 'eight are');
   });
 
+  test('a step up undone by the bandwidth estimate alone (loss and delay fine) tries again after four clean samples, not eight', () => {
+    // As under bench:quality's uplink step: the estimate fell from 2 Mbit/s to ~250 kbit/s. In the
+    // low profile the camera sends ~120 kbit/s and Chromium's estimate stays where it was until
+    // more is sent (it read 285-290 kbit/s for 11 s after the link came back), so only a step up
+    // finds out that the link recovered.
+    const policy = new DefaultBitratePolicy();
+    let profile: VideoProfile = 'high';
+    const feed = (count: number, availableKbps: number) => {
+      const trace: VideoProfile[] = [];
+      for (let i = 0; i < count; i++) trace.push((profile = policy.decide({ lossFraction: 0, rttMs: 20, availableKbps }, profile)));
+      return trace;
+    };
+    feed(1, 2500);
+    assert.deepEqual(feed(2, 250), ['high', 'low'], 'the estimate fell');
+    assert.deepEqual(feed(4, 250), ['low', 'low', 'low', 'high'], 'four clean samples: try high');
+    assert.deepEqual(feed(2, 250), ['high', 'low'], 'undone by the estimate within 10 s');
+    assert.deepEqual(feed(4, 290), ['low', 'low', 'low', 'high'], 'four clean samples are still enough');
+    assert.deepEqual(feed(2, 1800), ['high', 'high'], 'the link was back: high stays');
+  });
+
   test('the boundaries: exactly 5 % loss and 300 ms are not bad', () => {
     assert.deepEqual(run([[0.05, 300], [0.05, 300], [0.05, 300]]), ['high', 'high', 'high']);
   });

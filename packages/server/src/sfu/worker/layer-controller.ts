@@ -88,6 +88,13 @@ export class LayerController {
    * live one. The first picture comes from the lowest live layer: its keyframe is the smallest to
    * encode, send and decode (a 320x180 one against a 1280x720 one), and the switch up follows at
    * the wanted layer's next keyframe, asked for at the next poll.
+   *
+   * Under a collapsed uplink's cap the target is the capped layer even while it looks idle: most
+   * of every layer is lost then, and the lowest layer (a few packets a second get through) read as
+   * stopped for 400 ms at a time while the upper ones still trickled in. Falling back to the
+   * lowest live one asked the publisher for 360p keyframes (three in 650 ms under
+   * `bench:quality`'s uplink step), each several times the 180p one the picture was waiting for,
+   * into the link that had just collapsed.
    */
   target(active: readonly number[]): number {
     if (active.length === 0) return -1;
@@ -95,6 +102,7 @@ export class LayerController {
     const wanted = this.wanted;
     let best = -1;
     for (const layer of active) if (layer <= wanted && layer > best) best = layer;
-    return best >= 0 ? best : active[0]!;
+    if (best >= 0) return best;
+    return this.upstreamCap !== undefined ? wanted : active[0]!;
   }
 }

@@ -16,6 +16,7 @@ import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
 import { KeyframeRequests } from './keyframe-requests.js';
+import { LAYER_IDLE_MS, liveLayers } from './live-layers.js';
 import type { PacketRecorder } from './recording-tap.js';
 import type { Counters } from './room-router.js';
 import { UplinkCollapse } from './uplink-collapse.js';
@@ -23,11 +24,6 @@ import { UpstreamLosses } from './upstream-losses.js';
 
 /** At most one keyframe request per layer in this window: a burst of subscriber PLIs becomes one, and a request within the window is sent when it ends. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 300;
-/**
- * A layer that sent nothing for this long is treated as stopped (bandwidth, CPU or dynacast), so
- * its subscribers fall back to a live layer; at 15+ fps a live layer sends every ~70 ms.
- */
-const LAYER_IDLE_MS = 400;
 /**
  * What the SFU tells a simulcast publisher it may send: enough for every layer. With transport-cc
  * negotiated this is only a ceiling: the publisher's own congestion control (GCC, on the SFU's
@@ -102,6 +98,8 @@ export class PublishedTrack implements DownstreamSource {
   private readonly transportArrivals: TwccRecorder | undefined;
   /** The publisher's header extension ids -> the ones subscribers were offered. */
   private readonly extensionIds: ExtensionIdMap;
+  /** The layers live at the last `checkLayers`, one bit each. */
+  private liveMask = 0;
   /** Simulcast video: whether the publisher's uplink is losing most of what it sends. */
   private readonly uplink: UplinkCollapse | undefined;
   /** When the first RTP packet arrived (Date.now()), for the join timeline (`bench:join`). */
@@ -170,12 +168,7 @@ export class PublishedTrack implements DownstreamSource {
   }
 
   activeLayers(): number[] {
-    const now = performance.now();
-    const active: number[] = [];
-    this.layerStates.forEach((state, layer) => {
-      if (state && now - state.lastPacketAt < LAYER_IDLE_MS) active.push(layer);
-    });
-    return active;
+    return liveLayers(this.layerStates.map((state) => state?.lastPacketAt), performance.now());
   }
 
   requestKeyframe(layer: number): void {
@@ -207,6 +200,19 @@ export class PublishedTrack implements DownstreamSource {
       const again = state?.losses?.due();
       if (state && again && again.length > 0 && this.isForwarded(layer)) this.sendNack(state, again);
     });
+  }
+
+  /**
+   * Runs every 50 ms: when a layer stops or resumes, its subscribers ask for the keyframe their
+   * switch waits for now rather than at the next 200 ms poll (the picture is frozen meanwhile when
+   * the layer forwarded stopped).
+   */
+  checkLayers(): void {
+    if (this.kind !== 'video' || this.layerCount < 2) return;
+    const live = this.activeLayers().reduce((mask, layer) => mask | (1 << layer), 0);
+    if (live === this.liveMask) return;
+    this.liveMask = live;
+    for (const downstream of this.downstreams) downstream.poll();
   }
 
   /**

@@ -156,13 +156,14 @@ export class RoomRouter {
     for (const track of this.tracks.values()) for (const downstream of track.downstreams) downstream.poll();
   }
 
-  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock), packets and keyframes they still owe. */
+  /** Every 50 ms: transport-wide feedback to publishers (their congestion control's clock), packets and keyframes they still owe, layers that stopped. */
   fastTick(): void {
     for (const track of this.tracks.values()) {
       track.sendTransportFeedback();
       track.askAgainForLosses();
       track.sendOwedKeyframeRequests();
       track.checkUplink();
+      track.checkLayers();
     }
   }
 

@@ -82,4 +82,16 @@ describe('LayerController upstream cap', () => {
     assert.equal(layers.wanted, 2);
     assert.equal(layers.dropsAboveWanted, false);
   });
+
+  test('under the cap the target stays the lowest layer while it looks idle, rather than the next live one above', () => {
+    const layers = new LayerController(3);
+    layers.started();
+    layers.setAllocated(2);
+    layers.setUpstreamCap(0);
+    // Most of every layer lost: the 180p layer's few packets read as stopped, the upper ones trickle in.
+    assert.equal(layers.target([1, 2]), 0, 'the 180p keyframe, not a 360p one');
+    assert.equal(layers.target([]), -1, 'nothing arriving at all');
+    layers.setUpstreamCap(undefined);
+    assert.equal(layers.target([1, 2]), 2, 'without the cap, the live layers decide');
+  });
 });
