@@ -146,3 +146,11 @@ export async function beepTimes(file: string, bandHz?: number): Promise<number[]
   const rise = bandHz ? (2 * BAND_Q) / (Math.PI * bandHz) : 0;
   return found.map((at) => at - rise);
 }
+
+/** RMS level (dB full scale) of the first audio stream's content near `hz` (two band-passes), over the whole file. */
+export async function toneLevelDb(file: string, hz: number): Promise<number> {
+  const { stderr } = await exec('ffmpeg', ['-nostdin', '-hide_banner', '-i', file, '-map', '0:a:0', '-af', `bandpass=f=${hz}:width_type=q:w=${BAND_Q},bandpass=f=${hz}:width_type=q:w=${BAND_Q},astats=measure_perchannel=none`, '-f', 'null', '-'], { maxBuffer: 64 * 1024 * 1024 });
+  const match = /Overall[\s\S]*?RMS level dB:\s*(-?[\d.]+|-inf)/.exec(stderr);
+  if (!match) throw new Error(`${file}: astats printed no RMS level`);
+  return match[1] === '-inf' ? -Infinity : Number(match[1]);
+}

@@ -15,6 +15,8 @@ export interface FlashBeepOptions {
   colour: string;
   toneHz: number;
   flash: boolean;
+  /** The token's grants (e.g. canRecord, to start a server recording from the SDK). */
+  grants?: Record<string, boolean>;
 }
 
 export const FLASH_PERIOD_SECONDS = 1;
@@ -24,7 +26,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
   const page = await browser.newPage();
   await page.goto(`${serverUrl}/sdk/parley.js`);
   await page.evaluate(
-    async ({ serverUrl, room, identity, colour, toneHz, flash, period, length }) => {
+    async ({ serverUrl, room, identity, colour, toneHz, flash, grants, period, length }) => {
       const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
       const audio = new AudioContext({ sampleRate: 48_000 });
       await audio.resume();
@@ -64,7 +66,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       draw();
       const parleyRoom = new sdk.Room({ qualityReports: false });
       (window as unknown as ParleyWindow).__parley = { room: parleyRoom, events: [] };
-      const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, roomConfig: { topology: 'sfu' } });
+      const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, roomConfig: { topology: 'sfu' }, ...(grants ? { grants } : {}) });
       await parleyRoom.connect(serverUrl, token, { room });
       const video = canvas.captureStream().getVideoTracks()[0];
       const microphone = destination.stream.getAudioTracks()[0];
@@ -72,7 +74,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       await parleyRoom.localParticipant.publishTrack('camera', video);
       await parleyRoom.localParticipant.publishTrack('microphone', microphone);
     },
-    { serverUrl, room, identity, ...options, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS },
+    { serverUrl, room, identity, colour: options.colour, toneHz: options.toneHz, flash: options.flash, grants: options.grants, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS },
   );
   return page;
 }

@@ -35,7 +35,7 @@ describe('server recording REST', () => {
     return (await response.json()) as never;
   }
 
-  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), composite (501), a room with no SFU media (409); none starts anything', async () => {
+  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), a room with no SFU media (409, for tracks and composite); none starts anything', async () => {
     const room = 'http-refusals';
     const p2p = await TestClient.joined(server, room, 'alice');
     const allowed = await token(room, 'op', { grants: RECORD });
@@ -45,7 +45,8 @@ describe('server recording REST', () => {
       [post(`${room}/recordings`, allowed, { mode: 'video' }), 400, 'INVALID_MESSAGE'],
       [post(`${room}/recordings`, allowed, { mode: 'browser' }), 400, 'INVALID_MESSAGE'],
       [post(`${room}/recordings`, allowed, { mode: 'tracks' }, 'text/plain'), 415, 'INVALID_MESSAGE'],
-      [post(`${room}/recordings`, allowed, { mode: 'composite' }), 501, 'NOT_IMPLEMENTED'],
+      [post(`${room}/recordings`, allowed, {}), 400, 'INVALID_MESSAGE'],
+      [post(`${room}/recordings`, allowed, { mode: 'composite' }), 409, 'ROOM_NOT_ON_SFU'],
       [post(`${room}/recordings`, allowed, { mode: 'tracks' }), 409, 'ROOM_NOT_ON_SFU'],
       [post(`empty-room/recordings`, await token('empty-room', 'op', { grants: RECORD }), { mode: 'tracks' }), 409, 'ROOM_NOT_ON_SFU'],
       [post(`${room}/recordings/rec_000000000000000000000000/stop`, allowed), 409, 'NOT_RECORDING'],
