@@ -5,9 +5,13 @@ import { CallCompositor } from './call-compositor.js';
 
 export type RecordingOptions = BrowserRecordingOptions | ServerRecordingOptions;
 
-/** The server records every track the room publishes on its SFU, each to its own file (needs `canRecord`). */
+/**
+ * The server records every track the room publishes on its SFU, each to its own file (needs
+ * `canRecord`); `composite` also makes one file of them after the stop: the videos in a grid,
+ * every voice mixed.
+ */
 export interface ServerRecordingOptions {
-  mode: 'tracks';
+  mode: 'tracks' | 'composite';
 }
 
 export interface BrowserRecordingOptions {
@@ -34,7 +38,7 @@ export interface StartedBrowserRecording {
 
 export interface StartedServerRecording {
   id: string;
-  mode: 'tracks';
+  mode: 'tracks' | 'composite';
 }
 
 export interface RecordingHost {
@@ -69,8 +73,8 @@ export class RoomRecordings {
   }
 
   async start(options: RecordingOptions): Promise<StartedRecording> {
-    if (options.mode === 'tracks') return this.startOnServer(options);
-    if (options.mode !== 'browser') throw new ParleyError('INVALID_ARGUMENT', `recording mode ${String((options as { mode: unknown }).mode)} is not available: use 'browser' or 'tracks'`);
+    if (options.mode === 'tracks' || options.mode === 'composite') return this.startOnServer(options);
+    if (options.mode !== 'browser') throw new ParleyError('INVALID_ARGUMENT', `recording mode ${String((options as { mode: unknown }).mode)} is not available: use 'browser', 'tracks' or 'composite'`);
     return this.startInBrowser(options);
   }
 

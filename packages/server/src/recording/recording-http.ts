@@ -14,7 +14,7 @@ export interface RecordingRoutesOptions {
   service: RecordingService;
   apiKeys: Readonly<Record<string, string>>;
   maxChunkBytes: number;
-  /** Server recordings (`tracks` mode); without them a start is answered 501. */
+  /** Server recordings (`tracks` and `composite` modes); without them a start is answered 501. */
   serverRecordings?: ServerRecordings;
   sendError: Send;
   sendJson: SendJson;
@@ -28,7 +28,7 @@ const CONTENT_TYPES: Record<string, string> = { webm: 'video/webm', mkv: 'video/
  * `/api/rooms/{room}/recordings[...]`, every route authorized by `Authorization: Bearer <token>`
  * whose token is for that room and has `canRecord`:
  * - `GET` the room's recordings; `GET {id}/files/{name}` a file; `DELETE {id}` a finished one;
- * - `POST` `{ "mode": "tracks" }` starts a server recording of the room (answers `{ id }`), and
+ * - `POST` `{ "mode": "tracks" | "composite" }` starts a server recording of the room (answers `{ id }`), and
  *   `POST {id}/stop` stops it;
  * - `uploads` (POST: create) and `uploads/{id}` (HEAD, PATCH): tus 1.0, for the uploader only.
  * A recording of another room is "not found", whatever the token, so nothing leaks across rooms.
@@ -116,7 +116,7 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
   }
 
   async function startServerRecording(request: IncomingMessage, response: ServerResponse, room: string, claims: TokenClaims): Promise<void> {
-    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return sendError(response, 415, 'INVALID_MESSAGE', 'send { "mode": "tracks" } as application/json');
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return sendError(response, 415, 'INVALID_MESSAGE', 'send { "mode": "tracks" } or { "mode": "composite" } as application/json');
     const body = await readBody(request, MAX_START_BODY_BYTES);
     if (body === undefined) return sendError(response, 413, 'MESSAGE_TOO_LARGE', `the request body is limited to ${MAX_START_BODY_BYTES} bytes`);
     let mode: unknown;
@@ -126,11 +126,10 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
       return sendError(response, 400, 'MALFORMED_JSON', 'the request body is not valid JSON');
     }
     if (mode === 'browser') return sendError(response, 400, 'INVALID_MESSAGE', 'browser recordings are made by the SDK (room.startRecording) and uploaded, not started here');
-    if (mode === 'composite') return sendError(response, 501, 'NOT_IMPLEMENTED', 'composite server recording is not built yet: use "tracks"');
-    if (mode !== 'tracks') return sendError(response, 400, 'INVALID_MESSAGE', 'mode must be "tracks" (or "composite", not built yet)');
+    if (mode !== 'tracks' && mode !== 'composite') return sendError(response, 400, 'INVALID_MESSAGE', `mode must be "tracks" or "composite", not ${JSON.stringify(mode)?.slice(0, 40) ?? 'missing'}`);
     if (!options.serverRecordings) return sendError(response, 501, 'NOT_IMPLEMENTED', 'this server does not record tracks');
     try {
-      const record = await options.serverRecordings.start(room, claims.sub);
+      const record = await options.serverRecordings.start(room, claims.sub, mode);
       sendJson(response, 201, { id: record.id, mode: record.mode, status: record.status });
     } catch (error) {
       if (!(error instanceof ServerRecordingError)) throw error;
@@ -175,7 +174,7 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
     }
     if (rest.length === 0) {
       if (method === 'POST') await startServerRecording(request, response, room, claims);
-      else if (method !== 'GET') sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here: GET lists, POST { "mode": "tracks" } starts a server recording`);
+      else if (method !== 'GET') sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here: GET lists, POST { "mode": "tracks" | "composite" } starts a server recording`);
       else sendJson(response, 200, (await service.storage.list(room)).map(describe));
       return true;
     }

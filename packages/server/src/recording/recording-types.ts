@@ -11,7 +11,8 @@ export interface RecordingFile {
 /**
  * A recording as the server keeps it (the storage's `recording.json`). `browser` recordings are
  * uploaded by a participant's SDK; `tracks` recordings are made by the server
- * (`tracks/server-recordings.ts`); `composite` shares the model and is not built yet.
+ * (`tracks/server-recordings.ts`), and so are `composite` ones (the same tracks, then one
+ * composed file).
  */
 export interface RecordingRecord {
   id: string;

@@ -35,7 +35,7 @@ describe('server recording REST', () => {
     return (await response.json()) as never;
   }
 
-  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), composite (501), a room with no SFU media (409); none starts anything', async () => {
+  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), a room with no SFU media (409, for tracks and composite); none starts anything', async () => {
     const room = 'http-refusals';
     const p2p = await TestClient.joined(server, room, 'alice');
     const allowed = await token(room, 'op', { grants: RECORD });
@@ -45,7 +45,8 @@ describe('server recording REST', () => {
       [post(`${room}/recordings`, allowed, { mode: 'video' }), 400, 'INVALID_MESSAGE'],
       [post(`${room}/recordings`, allowed, { mode: 'browser' }), 400, 'INVALID_MESSAGE'],
       [post(`${room}/recordings`, allowed, { mode: 'tracks' }, 'text/plain'), 415, 'INVALID_MESSAGE'],
-      [post(`${room}/recordings`, allowed, { mode: 'composite' }), 501, 'NOT_IMPLEMENTED'],
+      [post(`${room}/recordings`, allowed, {}), 400, 'INVALID_MESSAGE'],
+      [post(`${room}/recordings`, allowed, { mode: 'composite' }), 409, 'ROOM_NOT_ON_SFU'],
       [post(`${room}/recordings`, allowed, { mode: 'tracks' }), 409, 'ROOM_NOT_ON_SFU'],
       [post(`empty-room/recordings`, await token('empty-room', 'op', { grants: RECORD }), { mode: 'tracks' }), 409, 'ROOM_NOT_ON_SFU'],
       [post(`${room}/recordings/rec_000000000000000000000000/stop`, allowed), 409, 'NOT_RECORDING'],
@@ -80,5 +81,25 @@ describe('server recording REST', () => {
     assert.equal(deleted.status, 200);
     assert.deepEqual(await listed(room), []);
     bob.close();
+  });
+
+  test('composite in an SFU room nobody publishes in: started (201, mode composite, everyone told), a second server recording refused (409), stopped, then failed saying why there is no composite', async () => {
+    const room = 'http-composite';
+    const joinToken = await createToken({ apiKey: TEST_KEY, apiSecret: TEST_SECRET, room, identity: 'carol', ttlSeconds: 600, roomConfig: { topology: 'sfu' } });
+    const carol = await TestClient.open(server);
+    assert.equal((await carol.request({ type: 'join', token: joinToken })).type, 'joined');
+    const allowed = await token(room, 'op', { grants: RECORD });
+    const started = await post(`${room}/recordings`, allowed, { mode: 'composite' });
+    assert.equal(started.status, 201, started.body.error?.message);
+    const id = started.body.id!;
+    await carol.waitFor((message) => message.type === 'recordingChanged' && message.recording.id === id && message.recording.mode === 'composite' && message.recording.status === 'recording', 'recordingChanged: composite recording');
+    const second = await post(`${room}/recordings`, allowed, { mode: 'tracks' });
+    assert.deepEqual([second.status, second.body.error?.code], [409, 'ALREADY_RECORDING']);
+    assert.equal((await post(`${room}/recordings/${id}/stop`, allowed)).status, 200);
+    await carol.waitFor((message) => message.type === 'recordingChanged' && message.recording.id === id && message.recording.status === 'failed', 'recordingChanged: failed', 30_000);
+    const [record] = await listed(room);
+    assert.equal(record?.mode, 'composite');
+    assert.match(record?.error ?? '', /the composite could not be made: no track has a file to compose; no track could be recorded/);
+    carol.close();
   });
 });

@@ -20,7 +20,7 @@ import { syncDirectory } from '../storage.js';
 
 export type RecorderRole =
   | { role: 'record'; directory: string; recording: string; secret: string }
-  | { role: 'export'; directory: string; recording: string; room: string; ffmpegPath: string; ffprobePath: string };
+  | { role: 'export'; directory: string; recording: string; room: string; ffmpegPath: string; ffprobePath: string; composite: boolean };
 
 export type RecorderMessage =
   | { event: 'listening'; port: number }
@@ -36,7 +36,7 @@ const role = JSON.parse(process.env.PARLEY_RECORDER ?? '{}') as RecorderRole;
 const tell = (message: RecorderMessage) => process.connected && process.send!(message);
 
 if (role.role === 'export') {
-  exportRecording({ directory: role.directory, recording: role.recording, room: role.room, tools: { ffmpegPath: role.ffmpegPath, ffprobePath: role.ffprobePath } }).then(
+  exportRecording({ directory: role.directory, recording: role.recording, room: role.room, composite: role.composite, tools: { ffmpegPath: role.ffmpegPath, ffprobePath: role.ffprobePath } }).then(
     (manifest) => {
       tell({ event: 'exported', manifest });
       process.disconnect?.();

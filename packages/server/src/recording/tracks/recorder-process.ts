@@ -13,8 +13,12 @@ const TSX_LOADER = import.meta.resolve('tsx');
 const START_TIMEOUT_MS = 20_000;
 /** A stop that does not finish in this long (a wedged recorder) ends with SIGKILL: what it wrote stays. */
 const STOP_TIMEOUT_MS = 10_000;
-/** Exporting is ffmpeg copies and TypeScript parsing: ~1 s for a 10 s two-track call here; a long call takes longer. */
-const EXPORT_TIMEOUT_MS = 30 * 60_000;
+/**
+ * Exporting is ffmpeg copies and TypeScript parsing: ~1 s for a 10 s two-track call here; a long
+ * call takes longer. A composite is an encode: 7.7 s for 15 s of three 640x360 publishers on 2
+ * busy cores (e2e), so a 3 h call's composite may take ~1.5 h.
+ */
+const EXPORT_TIMEOUT_MS = 4 * 60 * 60_000;
 
 export class RecorderError extends Error {
   override name = 'RecorderError';

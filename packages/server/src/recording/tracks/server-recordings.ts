@@ -62,10 +62,13 @@ export class ServerRecordings {
     return join(this.settings.directory, 'server', id);
   }
 
-  /** Starts recording `room`'s tracks (and those published while it runs). */
-  async start(room: string, startedBy: string): Promise<RecordingRecord> {
+  /**
+   * Starts recording `room`'s tracks (and those published while it runs); `composite` also
+   * composes them into one file after the stop.
+   */
+  async start(room: string, startedBy: string, mode: 'tracks' | 'composite' = 'tracks'): Promise<RecordingRecord> {
     if ([...this.running.values()].some((running) => running.record.room === room)) {
-      throw new ServerRecordingError(`room ${room} is already being recorded: stop that recording first`, 'ALREADY_RECORDING', 409);
+      throw new ServerRecordingError(`room ${room} is already being recorded by the server: stop that recording first`, 'ALREADY_RECORDING', 409);
     }
     const sfuPromise = this.options.sfuFor(room);
     if (!sfuPromise) {
@@ -93,7 +96,7 @@ export class ServerRecordings {
       await rm(directory, { recursive: true, force: true });
       throw new ServerRecordingError(`the SFU could not record room ${room}: ${error instanceof Error ? error.message : String(error)}`, 'ROOM_NOT_ON_SFU', 409, { cause: error });
     }
-    const record: RecordingRecord = { id, room, mode: 'tracks', status: 'recording', startedBy, startedAt: Date.now(), files: [] };
+    const record: RecordingRecord = { id, room, mode, status: 'recording', startedBy, startedAt: Date.now(), files: [] };
     try {
       await this.options.service.track(record);
     } catch (error) {
@@ -154,19 +157,25 @@ export class ServerRecordings {
     const { service } = this.options;
     const started = performance.now();
     try {
-      const manifest = await exportInProcess({ directory, recording: record.id, room: record.room, ffmpegPath: this.settings.ffmpegPath, ffprobePath: this.settings.ffprobePath });
+      const manifest = await exportInProcess({ directory, recording: record.id, room: record.room, ffmpegPath: this.settings.ffmpegPath, ffprobePath: this.settings.ffprobePath, composite: record.mode === 'composite' });
       const files: RecordingFile[] = [];
       for (const track of manifest.tracks) {
         if (track.file) files.push({ name: track.file, bytes: await service.storage.importFile(record, track.file, join(directory, track.file)), durationSeconds: track.durationSeconds ?? undefined });
       }
+      if (manifest.composite) files.push({ name: manifest.composite.file, bytes: await service.storage.importFile(record, manifest.composite.file, join(directory, manifest.composite.file)), durationSeconds: manifest.composite.durationSeconds ?? undefined });
       files.push({ name: MANIFEST_FILE, bytes: await service.storage.importFile(record, MANIFEST_FILE, join(directory, MANIFEST_FILE)), durationSeconds: undefined });
       record.files = files;
       const failed = manifest.tracks.filter((track) => track.error !== undefined);
       if (failed.length > 0) record.error = failed.map((track) => `${track.participant}/${track.source}: ${track.error}`).join('; ');
       record.status = files.length > 1 ? 'ready' : 'failed';
       if (files.length <= 1) record.error ??= 'no track could be recorded (nothing was published while it ran)';
+      if (manifest.compositeError !== undefined) {
+        // The per-track files stay listed: the call is not lost, only its composite.
+        record.status = 'failed';
+        record.error = `the composite could not be made: ${manifest.compositeError}${record.error ? `; ${record.error}` : ''}`;
+      }
       await rm(directory, { recursive: true, force: true });
-      this.options.logger.info('server recording ready', { room: record.room, recording: record.id, tracks: manifest.tracks.length, files: files.length, exportMs: Math.round(performance.now() - started) });
+      this.options.logger.info('server recording ready', { room: record.room, recording: record.id, mode: record.mode, tracks: manifest.tracks.length, files: files.length, exportMs: Math.round(performance.now() - started), ...(manifest.composite ? { compositeEncodeMs: Math.round(manifest.composite.encodeSeconds * 1000) } : {}) });
     } catch (error) {
       // The raw files stay in the directory, for a later export.
       record.status = 'failed';
@@ -180,7 +189,7 @@ export class ServerRecordings {
   /** After a restart: recordings the last run did not finish are exported from what they wrote. */
   async recover(): Promise<void> {
     for (const record of await this.options.service.storage.all()) {
-      if (record.mode !== 'tracks' || (record.status !== 'recording' && record.status !== 'processing')) continue;
+      if ((record.mode !== 'tracks' && record.mode !== 'composite') || (record.status !== 'recording' && record.status !== 'processing')) continue;
       const directory = this.directoryOf(record.id);
       record.endedAt ??= Date.now();
       if (!existsSync(directory)) {
