@@ -27,6 +27,7 @@ interface Listed {
   id: string;
   status: string;
   mimeType?: string;
+  error?: string;
   files: Array<{ url: string; bytes: number; durationSeconds: number | null }>;
 }
 
@@ -228,7 +229,7 @@ describe('recording in the web app', () => {
       listed = ((await response.json()) as Listed[])[0];
       if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.equal(listed?.status, 'ready');
+    assert.equal(listed?.status, 'ready', listed?.error);
     const { path } = await download(env.server.url, room, listed.id, 'web');
     const probed = await probe(path);
     assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp9']);

@@ -21,6 +21,7 @@ import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type BrowserRecordingOptions, type RecordingOptions, type ServerRecordingOptions, type StartedBrowserRecording, type StartedRecording, type StartedServerRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
+import type { RecordingFileListing, RecordingListing } from './recording/recordings-api.js';
 import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
@@ -234,6 +235,22 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Stops a recording this participant started; resolves once the server holds every byte (browser) or has closed its raw files (tracks). */
   stopRecording(id: string): Promise<void> {
     return this.recordings.stop(id);
+  }
+
+  /**
+   * Every recording of the room (`GET /api/rooms/{room}/recordings` with this participant's
+   * token, which needs canRecord): browser and server ones, with their status and files.
+   */
+  listRecordings(): Promise<RecordingListing[]> {
+    return this.recordings.api.list();
+  }
+
+  /**
+   * A listed recording file as a Blob (fetched with the token: the files need it, so a plain
+   * link cannot download them). Only this room's recording files on this server are fetched.
+   */
+  downloadRecordingFile(file: string | Pick<RecordingFileListing, 'url'>): Promise<Blob> {
+    return this.recordings.api.download(file);
   }
 
   /** Recordings running in the room now, whoever started them. */

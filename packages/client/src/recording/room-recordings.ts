@@ -1,7 +1,8 @@
 import type { RecordingSummary } from '@parley/protocol';
-import { knownErrorCode, ParleyError } from '../errors.js';
+import { ParleyError } from '../errors.js';
 import { BrowserRecorder } from './browser-recorder.js';
 import { CallCompositor } from './call-compositor.js';
+import { RecordingsApi } from './recordings-api.js';
 
 export type RecordingOptions = BrowserRecordingOptions | ServerRecordingOptions;
 
@@ -54,8 +55,12 @@ export class RoomRecordings {
   /** Server recordings this participant started: stopping them is a request to the server. */
   private readonly ownOnServer = new Set<string>();
   private readonly running = new Map<string, RecordingSummary>();
+  /** The REST API: server recordings' start and stop, the list, downloads. */
+  readonly api: RecordingsApi;
 
-  constructor(private readonly host: RecordingHost) {}
+  constructor(private readonly host: RecordingHost) {
+    this.api = new RecordingsApi(() => host.endpoint());
+  }
 
   /** Recordings running in the room now (consent: what the indicator shows). */
   get active(): RecordingSummary[] {
@@ -115,7 +120,7 @@ export class RoomRecordings {
   /** Stops one of this participant's recordings; resolves once the server has every byte (browser) or has closed the raw files (tracks). */
   async stop(id: string): Promise<void> {
     if (this.ownOnServer.has(id)) {
-      await this.serverRequest('POST', `/${encodeURIComponent(id)}/stop`);
+      await this.api.request('POST', `/${encodeURIComponent(id)}/stop`);
       this.ownOnServer.delete(id);
       return;
     }
@@ -134,37 +139,10 @@ export class RoomRecordings {
   }
 
   private async startOnServer(options: ServerRecordingOptions): Promise<StartedServerRecording> {
-    const started = (await this.serverRequest('POST', '', { mode: options.mode })) as { id?: unknown };
+    const started = (await this.api.request('POST', '', { mode: options.mode })) as { id?: unknown };
     if (typeof started.id !== 'string') throw new ParleyError('INVALID_RESPONSE', 'the server started a recording without an id');
     this.ownOnServer.add(started.id);
     return { id: started.id, mode: options.mode };
-  }
-
-  /** A request to the room's recordings API (`/api/rooms/{room}/recordings{path}`) with this participant's token. */
-  private async serverRequest(method: string, path: string, body?: unknown): Promise<unknown> {
-    const { baseUrl, token, room } = this.host.endpoint();
-    let response: Response;
-    try {
-      response = await fetch(`${baseUrl}/api/rooms/${encodeURIComponent(room)}/recordings${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw new ParleyError('CONNECTION_FAILED', `the recordings API did not answer: ${(error as Error).message}`, { cause: error });
-    }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ParleyError('INVALID_RESPONSE', `the recordings API answered ${response.status} with something other than JSON`, { cause: error });
-    }
-    if (!response.ok) {
-      const refusal = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
-      throw new ParleyError(knownErrorCode(refusal?.code), `recording refused (${response.status}): ${typeof refusal?.message === 'string' ? refusal.message : text.slice(0, 200)}`);
-    }
-    return parsed;
   }
 
   private release(id: string): void {
