@@ -11,16 +11,24 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
+import { createToken, DEV_API_KEY, DEV_API_SECRET, verifyWebhook } from '@parley/server';
 import type { TestPage } from './harness/browsers.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 import { decodeErrors, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
+import { Receiver } from '../packages/server/test/webhook-receiver.ts';
 
 const RECORD_SECONDS = 8;
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-webrec-'));
-const env = useCallEnvironment({ rooms: { topology: 'sfu' }, recording: { directory: join(dir, 'store') } });
-after(() => rm(dir, { recursive: true, force: true }));
+// A real webhook receiver: the server recording's `recording_ready` carries the listed files.
+const receiver = new Receiver();
+await receiver.up();
+const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef-0123';
+const env = useCallEnvironment({ rooms: { topology: 'sfu' }, recording: { directory: join(dir, 'store') }, webhooks: { urls: [receiver.url], secret: WEBHOOK_SECRET } });
+after(async () => {
+  await receiver.down();
+  await rm(dir, { recursive: true, force: true });
+});
 
 interface Listed {
   id: string;
@@ -129,6 +137,14 @@ describe('web app: server recording and the list of recordings', () => {
     const bearer = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'checker', ttlSeconds: 600, grants: { canRecord: true } });
     const listed = ((await (await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as Listed[]).find((r) => r.id === shown.id);
     assert.ok(listed, 'the row is the API’s recording');
+    // The recording_ready webhook, sent when the export finished (its delivery is asynchronous).
+    const readyFor = () => receiver.deliveries.filter((d) => d.payload.event === 'recording_ready' && (d.payload as { recording?: { id: string } }).recording?.id === listed.id);
+    for (const deadline = Date.now() + 10_000; readyFor().length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    const ready = readyFor();
+    assert.equal(ready.length, 1, `one recording_ready for ${listed.id}; got ${receiver.deliveries.map((d) => d.payload.event).join(', ')}`);
+    assert.equal(verifyWebhook(ready[0]!.body, ready[0]!.headers['parley-signature'] as string, WEBHOOK_SECRET).ok, true);
+    assert.deepEqual((ready[0]!.payload as unknown as { recording: Listed }).recording.files, listed.files, 'the webhook carries the listed files');
+    assert.equal((ready[0]!.payload as unknown as { recording: Listed }).recording.mode, 'tracks');
     const camera = listed.files.find((f) => /-rita-camera\.webm$/.test(f.name));
     assert.ok(camera, `Rita's camera file is listed: ${listed.files.map((f) => f.name).join(', ')}`);
 
