@@ -13,7 +13,7 @@ import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
 import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 import { useCallEnvironment } from './harness/environment.ts';
-import { counterProblem, RecordingPage, secondsIn } from './harness/recording-page.ts';
+import { counterProblem, RecordingPage, secondsIn, type RecordingPageState } from './harness/recording-page.ts';
 import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
 import { ServerProcess } from '../packages/server/test/server-process.ts';
 
@@ -140,6 +140,47 @@ describe('browser recording', () => {
     } finally {
       await browser.kill();
     }
+  });
+
+  test('room.disconnect() finishes the recording: the last chunk uploaded and the upload complete when it resolves; the file is ready at once and plays to the second of the disconnect', async (t) => {
+    const room = 'rec-disconnect';
+    const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'gina', RECORD);
+    const started = await recorder.start();
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 8);
+    const left = await recorder.page.evaluate(async () => {
+      const state = (window as unknown as { __rec: RecordingPageState }).__rec;
+      const counter = (window as unknown as { __counter: () => number }).__counter;
+      // Leave 300 ms into a second, so that second's frames are surely captured and encoded.
+      const previous = counter();
+      while (counter() === previous) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = counter();
+      const at = performance.now();
+      await state.room.disconnect();
+      return { at, second, took: performance.now() - at, state: state.room.state, failures: state.failures };
+    }, undefined);
+    assert.equal(left.state, 'disconnected');
+    assert.deepEqual(left.failures, []);
+    // Right after disconnect() resolved the server holds the whole upload: its length was declared,
+    // so it is being remuxed or ready. Without the finish the upload stays open until the
+    // server's idle timeout (3 s here) and the recording is still `recording`.
+    const token = await bearer(room);
+    const listAll = async () => ((await (await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } })).json()) as Listed[]).find((r) => r.id === started.id);
+    const right = await listAll();
+    assert.ok(right && right.status !== 'recording', `status right after disconnect(): ${right?.status}`);
+    let listed: Listed | undefined = right;
+    for (const deadline = Date.now() + 20_000; listed?.status !== 'ready' && listed?.status !== 'failed' && Date.now() < deadline; listed = await listAll()) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(listed?.status, 'ready', listed?.error);
+    const { path } = await download(env.server.url, room, started.id, 'disconnect');
+    const truth = (left.at - started.at) / 1000;
+    await assertPlayable(path, truth, ['audio:opus', 'video:vp9']);
+    const seconds = await secondsIn(path, FPS);
+    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+    const last = seconds.at(-1) ?? -1;
+    assert.ok(last >= left.second, `the file reaches second ${last}; disconnect() was called at second ${left.second}`);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s until disconnect() (at second ${left.second}), which took ${left.took.toFixed(0)} ms; status right after: ${right.status}; file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${last}`);
+    await recorder.page.close();
   });
 });
 

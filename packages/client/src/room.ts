@@ -27,6 +27,9 @@ import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './d
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
 
+/** How long disconnect() waits for this participant's recordings' uploads to complete (they go on after it). */
+const FINISH_RECORDINGS_MS = 10_000;
+
 /**
  * A call. Connect with a token. The room keeps the participants, one PeerLink per remote
  * participant in a P2P room (or the SFU connection in an SFU room), publishing, and the events;
@@ -213,6 +216,9 @@ export class Room extends TypedEmitter<RoomEvents> {
   async disconnect(): Promise<void> {
     const session = this.session;
     if (!session?.current) return;
+    // Finish this participant's browser recordings while their tracks still run: the last chunk
+    // is uploaded and the file is ready at once (not after the server's idle timeout).
+    await this.recordings.finishAll(FINISH_RECORDINGS_MS);
     // While reconnecting there is no connection to say goodbye on.
     if (this.connectionState !== 'reconnecting') await session.leave();
     this.teardown();
@@ -554,6 +560,9 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** The session ended without `disconnect()`: the server ended it, or reconnecting gave up. */
   private end(error: ParleyError): void {
+    // The tracks stop below: each recorder hands over its last chunk first, and its upload
+    // completes on its own (HTTP, not the signaling connection that just ended).
+    void this.recordings.finishAll(FINISH_RECORDINGS_MS);
     this.teardown();
     this.emit('error', error);
     this.emit('disconnected', error);

@@ -1,5 +1,6 @@
 import type { RecordingSummary } from '@parley/protocol';
 import { ParleyError } from '../errors.js';
+import { log } from '../log.js';
 import { BrowserRecorder } from './browser-recorder.js';
 import { CallCompositor } from './call-compositor.js';
 import { RecordingsApi } from './recordings-api.js';
@@ -131,6 +132,27 @@ export class RoomRecordings {
     } finally {
       this.release(id);
     }
+  }
+
+  /**
+   * Stops every browser recording of this participant (leaving the room): MediaRecorder hands
+   * over its last chunk and the upload declares its length, so the server finishes the file at
+   * once instead of waiting for the upload to go idle. Each recorder is stopped synchronously,
+   * before the caller stops the tracks. Resolves once every upload is complete, or after
+   * `timeoutMs` with the uploads going on in the background (a server away is retried for about
+   * two minutes; `recordingFailed` tells if it never comes back). Server recordings are left
+   * running: they stop with the room, or by request.
+   */
+  async finishAll(timeoutMs: number): Promise<void> {
+    const stopping = [...this.own.keys()].map((id) =>
+      // A failed upload was already told through recordingFailed.
+      this.stop(id).catch((error: unknown) => log.debug(`recording ${id} did not finish`, error)),
+    );
+    if (stopping.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(stopping), waited]);
+    clearTimeout(timer);
   }
 
   /** Bytes of `id` the server acknowledged (on its disk). */
