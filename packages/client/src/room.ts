@@ -22,6 +22,7 @@ import { log } from './log.js';
 import { httpBase, RoomRecordings, type BrowserRecordingOptions, type RecordingOptions, type ServerRecordingOptions, type StartedBrowserRecording, type StartedRecording, type StartedServerRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
 import type { RecordingFileListing, RecordingListing } from './recording/recordings-api.js';
+import type { ResumedRecording } from './recording/upload-resume.js';
 import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
@@ -69,7 +70,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly recordings = new RoomRecordings({
     endpoint: () => {
       if (!this.credentials || !this.info) throw new ParleyError('NOT_CONNECTED', 'connect to the room before recording');
-      return { baseUrl: httpBase(this.credentials.url), token: this.credentials.token, room: this.info.name };
+      return { baseUrl: httpBase(this.credentials.url), token: this.credentials.token, room: this.info.name, identity: this.localParticipant.identity };
     },
     localTracks: () => ['camera', 'microphone'].flatMap((source) => this.localParticipant.tracks.get(source as TrackSource) ?? []),
     callTracks: () => {
@@ -241,6 +242,17 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Stops a recording this participant started; resolves once the server holds every byte (browser) or has closed its raw files (tracks). */
   stopRecording(id: string): Promise<void> {
     return this.recordings.stop(id);
+  }
+
+  /**
+   * Finishes this participant's browser recordings in this room that a previous page left
+   * unfinished (a reload, a closed tab reopened): the chunks the SDK kept in IndexedDB are
+   * uploaded from the offset the server acknowledged, and the recording is finished there.
+   * Call it after `connect()`; answers what became of each (`completed`, `gone`, `failed`).
+   */
+  resumeRecordings(): Promise<ResumedRecording[]> {
+    this.requireSignal();
+    return this.recordings.resume();
   }
 
   /**

@@ -4,6 +4,8 @@ import { log } from '../log.js';
 import { BrowserRecorder } from './browser-recorder.js';
 import { CallCompositor } from './call-compositor.js';
 import { RecordingsApi } from './recordings-api.js';
+import { ChunkStore } from './chunk-store.js';
+import { resumeUpload, type ResumedRecording } from './upload-resume.js';
 
 export type RecordingOptions = BrowserRecordingOptions | ServerRecordingOptions;
 
@@ -40,8 +42,8 @@ export interface StartedServerRecording {
 }
 
 export interface RecordingHost {
-  /** The server's HTTP base URL, the token and the room: the upload's endpoint and credentials. */
-  endpoint(): { baseUrl: string; token: string; room: string };
+  /** The server's HTTP base URL, the token, the room and this participant: the upload's endpoint and credentials. */
+  endpoint(): { baseUrl: string; token: string; room: string; identity: string };
   /** This participant's published tracks (source `self`). */
   localTracks(): MediaStreamTrack[];
   /** Every video and audio track in the call, local and remote (source `call`). */
@@ -56,6 +58,7 @@ export class RoomRecordings {
   /** Server recordings this participant started: stopping them is a request to the server. */
   private readonly ownOnServer = new Set<string>();
   private readonly running = new Map<string, RecordingSummary>();
+  private store: Promise<ChunkStore | undefined> | undefined;
   /** The REST API: server recordings' start and stop, the list, downloads. */
   readonly api: RecordingsApi;
 
@@ -92,7 +95,8 @@ export class RoomRecordings {
       if (tracks.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'nothing to record: turn the camera or microphone on first');
       stream = new MediaStream(tracks);
     }
-    const { baseUrl, token, room } = this.host.endpoint();
+    const { baseUrl, token, room, identity } = this.host.endpoint();
+    const store = await this.chunkStore();
     let id = '';
     try {
       const recorder = await BrowserRecorder.start({
@@ -103,6 +107,7 @@ export class RoomRecordings {
         ...(options.mimeType ? { mimeType: options.mimeType } : {}),
         ...(options.videoBitsPerSecond ? { videoBitsPerSecond: options.videoBitsPerSecond } : {}),
         ...(options.timesliceMs ? { timesliceMs: options.timesliceMs } : {}),
+        ...(store ? { persist: { store, room, identity } } : {}),
         onAcknowledged: (bytes) => this.host.acknowledged(id, bytes),
         onFailed: (error) => {
           this.release(id);
@@ -153,6 +158,30 @@ export class RoomRecordings {
     const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([Promise.all(stopping), waited]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Finishes the uploads of this participant's browser recordings in this room that a previous
+   * page left unfinished (a reload, a closed tab): their chunks kept in IndexedDB are sent from
+   * the server's offset and the length declared. One at a time; resolves when all are settled.
+   */
+  async resume(): Promise<ResumedRecording[]> {
+    const store = await this.chunkStore();
+    if (!store) return [];
+    const { token, room, identity } = this.host.endpoint();
+    const results: ResumedRecording[] = [];
+    for (const persisted of await store.uploads(room, identity)) {
+      results.push(await resumeUpload(store, persisted, token, (bytes) => this.host.acknowledged(persisted.id, bytes)));
+    }
+    return results;
+  }
+
+  private chunkStore(): Promise<ChunkStore | undefined> {
+    this.store ??= ChunkStore.open().catch((error: unknown) => {
+      log.debug('IndexedDB is not available: recordings are not kept for a reload', error);
+      return undefined;
+    });
+    return this.store;
   }
 
   /** Bytes of `id` the server acknowledged (on its disk). */
