@@ -7,7 +7,7 @@
  * neither the record control nor the list.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -167,5 +167,42 @@ describe('web app: server recording and the list of recordings', () => {
     // Still nothing for Victor after the recording (the ready event reached him too).
     assert.deepEqual(await recordingUi(victor), { 'toggle-recording': false, 'recording-mode': false, 'toggle-recordings': false, 'recordings-panel': false });
     await Promise.all([rita.close(), victor.close()]);
+  });
+  test('a browser recording whose tab was closed mid-recording: the same person joining again in this browser gets it finished from what the closed page kept', async (t) => {
+    const room = 'web-rec-reopen';
+    const first = await joinWithToken(room, 'rosa', 'Rosa', { canRecord: true });
+    await waitForCall(first, 1);
+    await first.waitFor(() => (document.querySelector<HTMLVideoElement>('[data-testid="tile"][data-local="true"] [data-testid="tile-video"]')?.currentTime ?? 0) > 0.5, undefined, { timeoutMs: 15_000, what: 'the self view playing' });
+    // "This browser" is the default choice.
+    await click(first, 'toggle-recording');
+    await indicator(first, 'Recording (by you)');
+    const startedAt = Date.now();
+    const id = await first.evaluate(() => window.parleyRoom?.activeRecordings[0]?.id ?? '', undefined);
+    assert.match(id, /^rec_/);
+    await first.waitFor(() => (window.parleyRoom?.activeRecordings.length ?? 0) > 0, undefined, { timeoutMs: 5000, what: 'the recording listed as running' });
+    // The length of the recording, not a wait for anything.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const closedAt = Date.now();
+    await first.close();
+    const bearer = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'checker', ttlSeconds: 600, grants: { canRecord: true } });
+    const get = async () => (await (await fetch(`${env.server.url}/api/rooms/${room}/recordings/${id}`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as Listed & { error?: string };
+    assert.equal((await get()).status, 'recording', 'the server waits for the rest of the upload (idle finish after 60 s)');
+
+    const again = await joinWithToken(room, 'rosa', 'Rosa', { canRecord: true });
+    await waitForCall(again, 1);
+    let listed = await get();
+    for (const deadline = Date.now() + 20_000; listed.status !== 'ready' && listed.status !== 'failed' && Date.now() < deadline; listed = await get()) await new Promise((resolve) => setTimeout(resolve, 250));
+    const readyAfter = (Date.now() - closedAt) / 1000;
+    assert.equal(listed.status, 'ready', listed.error);
+    const file = listed.files[0];
+    const truth = (closedAt - startedAt) / 1000;
+    // The chunk under way when the tab closed (up to the 1 s timeslice) is the only part lost.
+    assert.ok(file?.durationSeconds !== null && file !== undefined && file.durationSeconds > truth - 2 && file.durationSeconds < truth + 0.5, `file ${file?.durationSeconds} s, recorded ${truth.toFixed(2)} s until the tab closed`);
+    const saved = join(dir, 'reopened.webm');
+    const response = await fetch(new URL(file.url, env.server.url), { headers: { authorization: `Bearer ${bearer}` } });
+    await writeFile(saved, new Uint8Array(await response.arrayBuffer()));
+    assert.deepEqual((await decodeErrors(saved)).split('\n').filter((line) => line !== '' && !NULL_MUXER_RESTAMP.test(line) && !/Last message repeated/.test(line)), [], 'it decodes without an error');
+    t.diagnostic(`recorded ${truth.toFixed(2)} s until the tab closed; ready ${readyAfter.toFixed(1)} s after, once Rosa joined again; file ${file.durationSeconds?.toFixed(2)} s, ${file.bytes} bytes`);
+    await again.close();
   });
 });

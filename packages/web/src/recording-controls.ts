@@ -86,6 +86,17 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
   room.on('recordingFailed', failed);
   room.on('topologyChanged', topologyChanged);
   show();
+  // A recording this person made in this browser before a reload or a closed tab: its chunks
+  // the server had not acknowledged are still here (IndexedDB); send them so the file is ready.
+  if (allowed) {
+    room
+      .resumeRecordings()
+      .then((results) => {
+        const saved = results.filter((result) => result.outcome === 'completed').length;
+        if (saved > 0) banners.announce(saved === 1 ? 'Your recording from before the page was closed is saved' : `Your ${saved} recordings from before the page was closed are saved`);
+      })
+      .catch((error: unknown) => banners.showError(describeError(error)));
+  }
   return {
     dispose() {
       button.removeEventListener('click', click);
