@@ -13,7 +13,7 @@ import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
 import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 import { useCallEnvironment } from './harness/environment.ts';
-import { counterProblem, RecordingPage, secondsIn } from './harness/recording-page.ts';
+import { counterProblem, RecordingPage, secondsIn, type RecordingPageState } from './harness/recording-page.ts';
 import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
 import { ServerProcess } from '../packages/server/test/server-process.ts';
 
@@ -27,6 +27,7 @@ interface Listed {
   id: string;
   status: string;
   mimeType?: string;
+  error?: string;
   files: Array<{ url: string; bytes: number; durationSeconds: number | null }>;
 }
 
@@ -65,7 +66,10 @@ async function assertPlayable(path: string, truthSeconds: number, codecs: string
  */
 async function assertDecodes(path: string): Promise<number> {
   const lines = (await decodeErrors(path)).split('\n').filter((line) => line !== '');
-  assert.deepEqual(lines.filter((line) => !NULL_MUXER_RESTAMP.test(line)), [], 'ffmpeg decodes it without an error');
+  // ffmpeg folds a message printed twice in a row into "Last message repeated N times": such a
+  // line repeats the one before it, and is a restamping note when that one was.
+  const errors = lines.filter((line, i) => !NULL_MUXER_RESTAMP.test(line) && !(/^\s*Last message repeated \d+ times$/.test(line) && NULL_MUXER_RESTAMP.test(lines[i - 1] ?? '')));
+  assert.deepEqual(errors, [], 'ffmpeg decodes it without an error');
   assert.equal(await decodeErrors(path, ['-vsync', 'vfr']), '', 'every frame decodes, with its own timestamp');
   return lines.length;
 }
@@ -140,13 +144,57 @@ describe('browser recording', () => {
       await browser.kill();
     }
   });
+
+  test('room.disconnect() finishes the recording: the last chunk uploaded and the upload complete when it resolves; the file is ready at once and plays to the second of the disconnect', async (t) => {
+    const room = 'rec-disconnect';
+    const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'gina', RECORD);
+    const started = await recorder.start();
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 8);
+    const left = await recorder.page.evaluate(async () => {
+      const state = (window as unknown as { __rec: RecordingPageState }).__rec;
+      const counter = (window as unknown as { __counter: () => number }).__counter;
+      // Leave 300 ms into a second, so that second's frames are surely captured and encoded.
+      const previous = counter();
+      while (counter() === previous) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = counter();
+      const at = performance.now();
+      await state.room.disconnect();
+      return { at, second, took: performance.now() - at, state: state.room.state, failures: state.failures };
+    }, undefined);
+    assert.equal(left.state, 'disconnected');
+    assert.deepEqual(left.failures, []);
+    // Right after disconnect() resolved the server holds the whole upload: its length was declared,
+    // so it is being remuxed or ready. Without the finish the upload stays open until the
+    // server's idle timeout (3 s here) and the recording is still `recording`.
+    const token = await bearer(room);
+    const listAll = async () => ((await (await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } })).json()) as Listed[]).find((r) => r.id === started.id);
+    const right = await listAll();
+    assert.ok(right && right.status !== 'recording', `status right after disconnect(): ${right?.status}`);
+    let listed: Listed | undefined = right;
+    for (const deadline = Date.now() + 20_000; listed?.status !== 'ready' && listed?.status !== 'failed' && Date.now() < deadline; listed = await listAll()) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(listed?.status, 'ready', listed?.error);
+    const { path } = await download(env.server.url, room, started.id, 'disconnect');
+    const truth = (left.at - started.at) / 1000;
+    await assertPlayable(path, truth, ['audio:opus', 'video:vp9']);
+    const seconds = await secondsIn(path, FPS);
+    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+    const last = seconds.at(-1) ?? -1;
+    assert.ok(last >= left.second, `the file reaches second ${last}; disconnect() was called at second ${left.second}`);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s until disconnect() (at second ${left.second}), which took ${left.took.toFixed(0)} ms; status right after: ${right.status}; file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${last}`);
+    await recorder.page.close();
+  });
 });
 
 describe('browser recording across a server crash', () => {
   let server: ServerProcess | undefined;
   const store = join(dir, 'crash-store');
+  const SERVER_OPTIONS = { port: 0, host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' as const }, reconnectGraceSeconds: 5, recording: { directory: store } };
   before(async () => {
-    server = await ServerProcess.start({ port: 0, host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' }, reconnectGraceSeconds: 5, recording: { directory: store } });
+    server = await ServerProcess.start(SERVER_OPTIONS);
+    // Restarts keep the port: the uploads' URLs (and the pages' origin) stay valid.
+    SERVER_OPTIONS.port = Number(new URL(server.url).port);
   });
   after(() => server?.kill());
 
@@ -184,6 +232,60 @@ describe('browser recording across a server crash', () => {
     assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
     t.diagnostic(`killed at second ${killedAt}, acknowledged again at second ${resumedAt}; file ${seconds[0]}..${seconds.at(-1)}, ${listed?.files[0]?.durationSeconds?.toFixed(2)} s`);
     await recorder.page.close();
+  });
+
+  test('the page gone while the server was down (about:blank), the server restarted: a new page’s room.resumeRecordings() finishes the upload from the chunks kept in IndexedDB; the file has every second up to the leave', async (t) => {
+    if (!server) throw new Error('no server');
+    const url = server.url;
+    const room = 'rec-reload';
+    const recorder = await RecordingPage.open(env.chromium, url, room, 'hank', RECORD);
+    const started = await recorder.start();
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 6);
+    await server.kill();
+    const killedAt = await recorder.counter();
+    const acknowledged = (await recorder.state()).acknowledged;
+    // The recording goes on with nobody acknowledging: its chunks pile up in the page.
+    await recorder.waitForCounter(killedAt + 4);
+    const leftAt = await recorder.counter();
+    // The page is gone (a reload, a closed tab): its MediaRecorder, its memory, its upload.
+    await recorder.page.goto('about:blank');
+    server = await ServerProcess.start(SERVER_OPTIONS);
+    // A new page on the server's origin (IndexedDB is per origin): the SDK, a new token, resume.
+    await recorder.page.goto(`${url}/sdk/parley.js`);
+    const resumed = await recorder.page.evaluate(
+      async ({ url, room }) => {
+        const sdk = (await import(`${url}/sdk/parley.js`)) as typeof import('@parley/client');
+        const again = new sdk.Room({ qualityReports: false });
+        await again.connect(url, await sdk.fetchDevToken(url, { room, identity: 'hank', grants: { canRecord: true } }));
+        const results = await again.resumeRecordings();
+        const afterwards = await again.resumeRecordings();
+        await again.disconnect();
+        return { results: results.map((r) => ({ id: r.id, outcome: r.outcome, bytes: r.bytes ?? 0, error: r.error?.message })), afterwards: afterwards.length };
+      },
+      { url, room },
+    );
+    assert.equal(resumed.results.length, 1, JSON.stringify(resumed));
+    const [result] = resumed.results;
+    assert.deepEqual([result?.id, result?.outcome], [started.id, 'completed'], result?.error);
+    assert.ok((result?.bytes ?? 0) > acknowledged, `the recording's ${result?.bytes} bytes go past the ${acknowledged} acknowledged before the kill`);
+    assert.equal(resumed.afterwards, 0, 'a finished upload is no longer kept');
+    const token = await bearer(room);
+    let listed: Listed | undefined;
+    for (const deadline = Date.now() + 20_000; listed?.status !== 'ready' && listed?.status !== 'failed' && Date.now() < deadline; ) {
+      listed = ((await (await fetch(`${url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } })).json()) as Listed[]).find((r) => r.id === started.id);
+      if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(listed?.status, 'ready', listed?.error);
+    const { path } = await download(url, room, started.id, 'reload');
+    await assertDecodes(path);
+    const seconds = await secondsIn(path, FPS);
+    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+    const last = seconds.at(-1) ?? -1;
+    // A chunk holds the second before it was handed over (1 s timeslice): the kept chunks reach
+    // at most two seconds before the page left, and well past the server's kill.
+    assert.ok(last >= leftAt - 2 && last >= killedAt + 2, `the file reaches second ${last}; killed at ${killedAt}, left at ${leftAt}`);
+    t.diagnostic(`killed at second ${killedAt} (${acknowledged} bytes acknowledged), left at ${leftAt}; resumed ${result?.bytes} bytes; file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, seconds ${seconds[0]}..${last}`);
   });
 });
 
@@ -228,7 +330,7 @@ describe('recording in the web app', () => {
       listed = ((await response.json()) as Listed[])[0];
       if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.equal(listed?.status, 'ready');
+    assert.equal(listed?.status, 'ready', listed?.error);
     const { path } = await download(env.server.url, room, listed.id, 'web');
     const probed = await probe(path);
     assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp9']);

@@ -46,6 +46,12 @@ export interface TestPage {
    * overlay scrollbars), touch events and an Android user agent; Firefox gets the size and scale.
    */
   emulatePhone(): Promise<void>;
+  /**
+   * Runs `trigger` (e.g. a click on a download button) and saves the download it starts to
+   * `path`; answers the file name the page suggested. Chromium only: puppeteer's WebDriver BiDi
+   * has no download event.
+   */
+  saveDownload(trigger: () => Promise<unknown>, path: string, timeoutMs?: number): Promise<{ suggestedFilename: string }>;
   close(): Promise<void>;
   /** Console output and uncaught page errors, oldest first (capped). */
   consoleLines: string[];

@@ -48,6 +48,11 @@ export function wrapPlaywrightPage(page: PwPage, name: string): TestPage {
       await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
       await cdp.send('Emulation.setUserAgentOverride', { userAgent: PHONE.userAgent });
     },
+    async saveDownload(trigger, path, timeoutMs = 30_000) {
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: timeoutMs }), trigger()]);
+      await download.saveAs(path);
+      return { suggestedFilename: download.suggestedFilename() };
+    },
     async close() {
       await withTimeout(page.close(), GRACEFUL_CLOSE_MS, `${name} close`).catch(() => {});
     },
@@ -76,6 +81,9 @@ export function wrapPuppeteerPage(page: PpPage, name: string): TestPage {
     },
     async emulatePhone() {
       await page.setViewport({ width: PHONE.width, height: PHONE.height, deviceScaleFactor: PHONE.scale });
+    },
+    async saveDownload() {
+      throw new Error(`${name}: the e2e harness saves downloads in Chromium only (puppeteer's WebDriver BiDi has no download event)`);
     },
     async close() {
       await withTimeout(page.close(), GRACEFUL_CLOSE_MS, `${name} close`).catch(() => {});

@@ -11,6 +11,8 @@ export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.j
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';
 export { RemoteParticipant, type RemoteTrack } from './participant.js';
 export { chooseMimeType, RECORDING_MIME_TYPES } from './recording/mime-type.js';
+export type { RecordingFileListing, RecordingListing } from './recording/recordings-api.js';
+export type { ResumedRecording } from './recording/upload-resume.js';
 export type { BrowserRecordingOptions, RecordingOptions, ServerRecordingOptions, StartedBrowserRecording, StartedRecording, StartedServerRecording } from './recording/room-recordings.js';
 export { ParleyError, type ParleyErrorCode, type ClientErrorCode } from './errors.js';
 export { setLogLevel, type LogLevel } from './log.js';

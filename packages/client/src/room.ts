@@ -21,10 +21,15 @@ import { TopologyMove, whenFlowing } from './topology-move.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type BrowserRecordingOptions, type RecordingOptions, type ServerRecordingOptions, type StartedBrowserRecording, type StartedRecording, type StartedServerRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
+import type { RecordingFileListing, RecordingListing } from './recording/recordings-api.js';
+import type { ResumedRecording } from './recording/upload-resume.js';
 import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
 export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
+
+/** How long disconnect() waits for this participant's recordings' uploads to complete (they go on after it). */
+const FINISH_RECORDINGS_MS = 10_000;
 
 /**
  * A call. Connect with a token. The room keeps the participants, one PeerLink per remote
@@ -65,7 +70,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly recordings = new RoomRecordings({
     endpoint: () => {
       if (!this.credentials || !this.info) throw new ParleyError('NOT_CONNECTED', 'connect to the room before recording');
-      return { baseUrl: httpBase(this.credentials.url), token: this.credentials.token, room: this.info.name };
+      return { baseUrl: httpBase(this.credentials.url), token: this.credentials.token, room: this.info.name, identity: this.localParticipant.identity };
     },
     localTracks: () => ['camera', 'microphone'].flatMap((source) => this.localParticipant.tracks.get(source as TrackSource) ?? []),
     callTracks: () => {
@@ -212,6 +217,9 @@ export class Room extends TypedEmitter<RoomEvents> {
   async disconnect(): Promise<void> {
     const session = this.session;
     if (!session?.current) return;
+    // Finish this participant's browser recordings while their tracks still run: the last chunk
+    // is uploaded and the file is ready at once (not after the server's idle timeout).
+    await this.recordings.finishAll(FINISH_RECORDINGS_MS);
     // While reconnecting there is no connection to say goodbye on.
     if (this.connectionState !== 'reconnecting') await session.leave();
     this.teardown();
@@ -234,6 +242,33 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Stops a recording this participant started; resolves once the server holds every byte (browser) or has closed its raw files (tracks). */
   stopRecording(id: string): Promise<void> {
     return this.recordings.stop(id);
+  }
+
+  /**
+   * Finishes this participant's browser recordings in this room that a previous page left
+   * unfinished (a reload, a closed tab reopened): the chunks the SDK kept in IndexedDB are
+   * uploaded from the offset the server acknowledged, and the recording is finished there.
+   * Call it after `connect()`; answers what became of each (`completed`, `gone`, `failed`).
+   */
+  resumeRecordings(): Promise<ResumedRecording[]> {
+    this.requireSignal();
+    return this.recordings.resume();
+  }
+
+  /**
+   * Every recording of the room (`GET /api/rooms/{room}/recordings` with this participant's
+   * token, which needs canRecord): browser and server ones, with their status and files.
+   */
+  listRecordings(): Promise<RecordingListing[]> {
+    return this.recordings.api.list();
+  }
+
+  /**
+   * A listed recording file as a Blob (fetched with the token: the files need it, so a plain
+   * link cannot download them). Only this room's recording files on this server are fetched.
+   */
+  downloadRecordingFile(file: string | Pick<RecordingFileListing, 'url'>): Promise<Blob> {
+    return this.recordings.api.download(file);
   }
 
   /** Recordings running in the room now, whoever started them. */
@@ -537,6 +572,9 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** The session ended without `disconnect()`: the server ended it, or reconnecting gave up. */
   private end(error: ParleyError): void {
+    // The tracks stop below: each recorder hands over its last chunk first, and its upload
+    // completes on its own (HTTP, not the signaling connection that just ended).
+    void this.recordings.finishAll(FINISH_RECORDINGS_MS);
     this.teardown();
     this.emit('error', error);
     this.emit('disconnected', error);

@@ -75,7 +75,7 @@ test("server recordings: startRecording({ mode: 'composite' }) POSTs that mode w
   }) as typeof fetch;
   try {
     const recordings = new RoomRecordings({
-      endpoint: () => ({ baseUrl: 'http://parley.test', token: 'T', room: 'demo' }),
+      endpoint: () => ({ baseUrl: 'http://parley.test', token: 'T', room: 'demo', identity: 'ann' }),
       localTracks: () => [],
       callTracks: () => ({ video: [], audio: [] }),
       acknowledged: () => undefined,

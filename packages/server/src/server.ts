@@ -13,6 +13,7 @@ import { RoomRegistry } from './rooms/room-registry.js';
 import { createRecordingRoutes } from './recording/recording-http.js';
 import { RecordingService } from './recording/recording-service.js';
 import { ServerRecordings } from './recording/tracks/server-recordings.js';
+import { recordingEvent } from './recording/recording-events.js';
 import { ParleyMetrics } from './metrics/metrics.js';
 import { MediaCoordinator } from './sfu/media-coordinator.js';
 import { startSfu } from './sfu/start.js';
@@ -80,6 +81,8 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     media.onTopologyChanged((room, topology) => cluster.recordTopology(room.name, topology));
   }
   const recordings = new RecordingService({ settings: config.recording, rooms, logger });
+  // Before start(): a recording whose upload was lost is found failed while recovering.
+  if (webhooks) recordings.onFinished((record) => webhooks.send(recordingEvent(record, rooms.get(record.room)?.topology)));
   // Unfinished uploads of the last run are armed again; a broken directory fails uploads, not the start.
   await recordings.start().catch((error: unknown) => logger.error('recordings: could not recover the directory', { error }));
   const serverRecordings = new ServerRecordings({

@@ -10,6 +10,7 @@ import { describeError } from './errors.js';
 import { ParticipantGrid } from './participant-grid.js';
 import { inviteLink } from './room-name.js';
 import { createRecordingControls } from './recording-controls.js';
+import { createRecordingsPanel } from './recordings-panel.js';
 import { createStatsPanel } from './stats-panel.js';
 import { ParticipantTile } from './tiles.js';
 
@@ -80,7 +81,13 @@ export function createCallPage(options: CallPageOptions): View {
     },
     onError: (error) => banners.showError(describeError(error)),
   });
+  const recordingsPanel = createRecordingsPanel(findPart(element, 'recordings-panel', HTMLElement), room, banners, (identity) =>
+    identity === local.identity ? 'you' : displayNameOf(room.remoteParticipants.get(identity) ?? { name: '', identity }),
+  );
+  // The list and its downloads need the canRecord grant (the API refuses them otherwise).
+  findPart(element, 'toggle-recordings', HTMLButtonElement).hidden = local.grants?.canRecord !== true;
   const panels = createPanelToggles(element, {
+    recordings: { open: () => recordingsPanel.open(), close: () => recordingsPanel.close() },
     stats: { open: () => statsPanel.start(), close: () => statsPanel.stop() },
     settings: { open: () => void devicePicker.refresh(), close: () => undefined },
   });
@@ -169,6 +176,7 @@ export function createCallPage(options: CallPageOptions): View {
       devicePicker.dispose();
       controls.dispose();
       recording.dispose();
+      recordingsPanel.dispose();
       grid.dispose();
       banners.setNotice(undefined);
     },

@@ -26,6 +26,8 @@ const MESSAGES_BY_CODE: Readonly<Record<string, string>> = {
   RATE_LIMITED: 'Too many attempts in a short time. Wait a moment and try again.',
   SERVER_SHUTDOWN: 'The call server is restarting. Wait a moment and join again.',
   INTERNAL: 'The call server ran into a problem. Try again in a moment.',
+  ROOM_NOT_ON_SFU: 'The server can record per track only while the call goes through it. Record in this browser instead.',
+  ALREADY_RECORDING: 'The server is already recording this room.',
 };
 
 /** Sentences for getUserMedia failures, keyed by DOMException name. */

@@ -1,7 +1,9 @@
 // Recording in the call page: the header's indicator, shown to everyone while anyone records
 // (consent), and the record button, shown to those whose token has the canRecord grant. The
 // button records the call as this person sees it (every tile, everyone's audio), uploaded while
-// it records (docs/recording.md).
+// it records (docs/recording.md). When the room is on the SFU, a choice next to the button picks
+// where: this browser, or the server, which records every published track to its own file (no
+// browser needed, nothing lost when this tab closes).
 
 import type { RecordingSummary, Room } from '@parley/client';
 import type { Banners } from './banners.js';
@@ -28,7 +30,10 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
   const indicator = findPart(options.root, 'recording-indicator', HTMLElement);
   const indicatorText = findPart(options.root, 'recording-text', HTMLElement);
   const button = findPart(options.root, 'toggle-recording', HTMLButtonElement);
-  button.hidden = room.localParticipant.grants?.canRecord !== true;
+  const modeField = findPart(options.root, 'recording-mode-field', HTMLElement);
+  const modeSelect = findPart(options.root, 'recording-mode', HTMLSelectElement);
+  const allowed = room.localParticipant.grants?.canRecord === true;
+  button.hidden = !allowed;
   let own: string | undefined;
   let busy = false;
 
@@ -39,6 +44,9 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
     button.setAttribute('aria-pressed', String(own !== undefined));
     button.title = own ? 'Stop recording' : 'Record the call';
     button.disabled = busy;
+    // The server records what its SFU receives: the choice exists only when the call goes through it.
+    modeField.hidden = !allowed || room.topology !== 'sfu';
+    modeSelect.disabled = busy || own !== undefined;
   };
 
   const onClick = async (): Promise<void> => {
@@ -52,8 +60,9 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
         await room.stopRecording(id);
         banners.announce('Recording stopped: it is being prepared for download');
       } else {
-        own = (await room.startRecording({ mode: 'browser', source: 'call' })).id;
-        banners.announce('Recording started');
+        const onServer = room.topology === 'sfu' && modeSelect.value === 'tracks';
+        own = onServer ? (await room.startRecording({ mode: 'tracks' })).id : (await room.startRecording({ mode: 'browser', source: 'call' })).id;
+        banners.announce(onServer ? 'Recording started on the server, one file per track' : 'Recording started');
       }
     } catch (error) {
       banners.showError(describeError(error));
@@ -72,14 +81,28 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
     if (id === own) own = undefined;
     show();
   };
+  const topologyChanged = (): void => show();
   room.on('recordingChanged', changed);
   room.on('recordingFailed', failed);
+  room.on('topologyChanged', topologyChanged);
   show();
+  // A recording this person made in this browser before a reload or a closed tab: its chunks
+  // the server had not acknowledged are still here (IndexedDB); send them so the file is ready.
+  if (allowed) {
+    room
+      .resumeRecordings()
+      .then((results) => {
+        const saved = results.filter((result) => result.outcome === 'completed').length;
+        if (saved > 0) banners.announce(saved === 1 ? 'Your recording from before the page was closed is saved' : `Your ${saved} recordings from before the page was closed are saved`);
+      })
+      .catch((error: unknown) => banners.showError(describeError(error)));
+  }
   return {
     dispose() {
       button.removeEventListener('click', click);
       room.off('recordingChanged', changed);
       room.off('recordingFailed', failed);
+      room.off('topologyChanged', topologyChanged);
     },
   };
 }

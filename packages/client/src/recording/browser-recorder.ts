@@ -2,6 +2,8 @@ import { DetailedError, Upload } from 'tus-js-client';
 import { knownErrorCode, ParleyError, type ParleyErrorCode } from '../errors.js';
 import { chooseMimeType, DEFAULT_RECORDING_BITS_PER_SECOND, DEFAULT_TIMESLICE_MS } from './mime-type.js';
 import { RecorderSource } from './recorder-source.js';
+import type { ChunkStore } from './chunk-store.js';
+import { log } from '../log.js';
 
 export interface BrowserRecorderOptions {
   /** e.g. https://host/api/rooms/demo/recordings/uploads */
@@ -19,13 +21,15 @@ export interface BrowserRecorderOptions {
   onAcknowledged?: (bytes: number) => void;
   /** The upload gave up (a 4xx such as a quota, or the server away past every retry). */
   onFailed?: (error: ParleyError) => void;
+  /** Keeps every chunk in IndexedDB until acknowledged, so another page can finish the upload. */
+  persist?: { store: ChunkStore; room: string; identity: string };
 }
 
 /**
  * Retries after a network drop or a server restart: quickly at first, then every 3 s for about
  * two minutes. Each retry asks the server (HEAD) for its offset and sends from there.
  */
-const RETRY_DELAYS_MS = [0, 250, 500, 1000, 2000, ...Array.from({ length: 40 }, () => 3000)];
+export const RETRY_DELAYS_MS = [0, 250, 500, 1000, 2000, ...Array.from({ length: 40 }, () => 3000)];
 
 /**
  * One browser recording: MediaRecorder over `stream`, its chunks uploaded while it records
@@ -39,6 +43,10 @@ export class BrowserRecorder {
   private acknowledged = 0;
   private readonly finished: Promise<void>;
   private failure: ParleyError | undefined;
+  /** Chunks are kept (IndexedDB) and then handed to the upload in order; stop() waits for the last. */
+  private handedOver: Promise<void> = Promise.resolve();
+  private recordedBytes = 0;
+  private readonly idKnown: Promise<string>;
 
   private constructor(
     private readonly options: BrowserRecorderOptions,
@@ -47,7 +55,20 @@ export class BrowserRecorder {
   ) {
     this.mimeType = mimeType;
     this.recorder = new MediaRecorder(options.stream, { mimeType, videoBitsPerSecond: options.videoBitsPerSecond ?? DEFAULT_RECORDING_BITS_PER_SECOND });
-    this.recorder.addEventListener('dataavailable', (event) => this.source.push(event.data));
+    let knowId: (id: string) => void = () => undefined;
+    this.idKnown = new Promise<string>((resolve) => (knowId = resolve));
+    const store = options.persist?.store;
+    this.recorder.addEventListener('dataavailable', (event) => {
+      const blob = event.data;
+      if (blob.size === 0) return;
+      const offset = this.recordedBytes;
+      this.recordedBytes += blob.size;
+      this.handedOver = this.handedOver.then(async () => {
+        // Kept before it is uploaded: what the server has not acknowledged survives a reload.
+        if (store) await store.addChunk(await this.idKnown, offset, blob).catch((error: unknown) => log.debug('a recording chunk was not kept in IndexedDB', error));
+        this.source.push(blob);
+      });
+    });
     let settle: { resolve: () => void; reject: (error: ParleyError) => void } | undefined;
     this.finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     this.finished.catch(() => undefined);
@@ -65,13 +86,26 @@ export class BrowserRecorder {
         const status = error.originalResponse?.getStatus() ?? 0;
         return status === 0 || status >= 500 || status === 409 || status === 423;
       },
-      onUploadUrlAvailable: () => created.resolve(this.upload.url ?? ''),
+      onUploadUrlAvailable: () => {
+        const url = this.upload.url ?? '';
+        const id = url.split('/').pop() ?? '';
+        const persist = options.persist;
+        // The upload's description first, so a kept chunk never lacks one.
+        const saved = persist ? persist.store.saveUpload({ id, uploadUrl: url, room: persist.room, identity: persist.identity, mimeType }).catch((error: unknown) => log.debug('the recording upload was not kept in IndexedDB', error)) : Promise.resolve();
+        void saved.then(() => knowId(id));
+        created.resolve(url);
+      },
       onChunkComplete: (_size, accepted) => {
         this.acknowledged = accepted;
         options.onAcknowledged?.(accepted);
+        void this.idKnown.then((id) => store?.dropBefore(id, accepted)).catch((error: unknown) => log.debug('acknowledged chunks were not deleted from IndexedDB', error));
       },
-      onSuccess: () => settle?.resolve(),
+      onSuccess: () => {
+        void this.idKnown.then((id) => store?.remove(id)).catch((error: unknown) => log.debug('a finished upload was not deleted from IndexedDB', error));
+        settle?.resolve();
+      },
       onError: (error) => {
+        void this.idKnown.then((id) => store?.remove(id)).catch(() => undefined);
         const failure = uploadError(error);
         this.failure = failure;
         created.reject(failure);
@@ -120,12 +154,13 @@ export class BrowserRecorder {
       this.recorder.stop();
       await stopped;
     }
+    await this.handedOver;
     this.source.end();
     await this.finished;
   }
 }
 
-function uploadError(error: Error): ParleyError {
+export function uploadError(error: Error): ParleyError {
   if (error instanceof DetailedError && error.originalResponse) {
     const status = error.originalResponse.getStatus();
     let code: ParleyErrorCode = 'RECORDING_FAILED';

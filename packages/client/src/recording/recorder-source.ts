@@ -16,6 +16,11 @@ export class RecorderSource {
   private ended = false;
   private wake: (() => void) | undefined;
 
+  /** `startOffset`: the upload's offset of the first chunk pushed (a resumed upload's kept chunks). */
+  constructor(startOffset = 0) {
+    this.bufferStart = startOffset;
+  }
+
   /** Bytes recorded so far (acknowledged or not). */
   get recordedBytes(): number {
     return this.bufferStart + this.buffered;

@@ -1,7 +1,11 @@
 import type { RecordingSummary } from '@parley/protocol';
-import { knownErrorCode, ParleyError } from '../errors.js';
+import { ParleyError } from '../errors.js';
+import { log } from '../log.js';
 import { BrowserRecorder } from './browser-recorder.js';
 import { CallCompositor } from './call-compositor.js';
+import { RecordingsApi } from './recordings-api.js';
+import { ChunkStore } from './chunk-store.js';
+import { resumeUpload, type ResumedRecording } from './upload-resume.js';
 
 export type RecordingOptions = BrowserRecordingOptions | ServerRecordingOptions;
 
@@ -42,8 +46,8 @@ export interface StartedServerRecording {
 }
 
 export interface RecordingHost {
-  /** The server's HTTP base URL, the token and the room: the upload's endpoint and credentials. */
-  endpoint(): { baseUrl: string; token: string; room: string };
+  /** The server's HTTP base URL, the token, the room and this participant: the upload's endpoint and credentials. */
+  endpoint(): { baseUrl: string; token: string; room: string; identity: string };
   /** This participant's published tracks (source `self`). */
   localTracks(): MediaStreamTrack[];
   /** Every video and audio track in the call, local and remote (source `call`). */
@@ -58,8 +62,13 @@ export class RoomRecordings {
   /** Server recordings this participant started: stopping them is a request to the server. */
   private readonly ownOnServer = new Set<string>();
   private readonly running = new Map<string, RecordingSummary>();
+  private store: Promise<ChunkStore | undefined> | undefined;
+  /** The REST API: server recordings' start and stop, the list, downloads. */
+  readonly api: RecordingsApi;
 
-  constructor(private readonly host: RecordingHost) {}
+  constructor(private readonly host: RecordingHost) {
+    this.api = new RecordingsApi(() => host.endpoint());
+  }
 
   /** Recordings running in the room now (consent: what the indicator shows). */
   get active(): RecordingSummary[] {
@@ -90,7 +99,8 @@ export class RoomRecordings {
       if (tracks.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'nothing to record: turn the camera or microphone on first');
       stream = new MediaStream(tracks);
     }
-    const { baseUrl, token, room } = this.host.endpoint();
+    const { baseUrl, token, room, identity } = this.host.endpoint();
+    const store = await this.chunkStore();
     let id = '';
     try {
       const recorder = await BrowserRecorder.start({
@@ -101,6 +111,7 @@ export class RoomRecordings {
         ...(options.mimeType ? { mimeType: options.mimeType } : {}),
         ...(options.videoBitsPerSecond ? { videoBitsPerSecond: options.videoBitsPerSecond } : {}),
         ...(options.timesliceMs ? { timesliceMs: options.timesliceMs } : {}),
+        ...(store ? { persist: { store, room, identity } } : {}),
         onAcknowledged: (bytes) => this.host.acknowledged(id, bytes),
         onFailed: (error) => {
           this.release(id);
@@ -119,7 +130,7 @@ export class RoomRecordings {
   /** Stops one of this participant's recordings; resolves once the server has every byte (browser) or has closed the raw files (tracks). */
   async stop(id: string): Promise<void> {
     if (this.ownOnServer.has(id)) {
-      await this.serverRequest('POST', `/${encodeURIComponent(id)}/stop`);
+      await this.api.request('POST', `/${encodeURIComponent(id)}/stop`);
       this.ownOnServer.delete(id);
       return;
     }
@@ -132,43 +143,61 @@ export class RoomRecordings {
     }
   }
 
+  /**
+   * Stops every browser recording of this participant (leaving the room): MediaRecorder hands
+   * over its last chunk and the upload declares its length, so the server finishes the file at
+   * once instead of waiting for the upload to go idle. Each recorder is stopped synchronously,
+   * before the caller stops the tracks. Resolves once every upload is complete, or after
+   * `timeoutMs` with the uploads going on in the background (a server away is retried for about
+   * two minutes; `recordingFailed` tells if it never comes back). Server recordings are left
+   * running: they stop with the room, or by request.
+   */
+  async finishAll(timeoutMs: number): Promise<void> {
+    const stopping = [...this.own.keys()].map((id) =>
+      // A failed upload was already told through recordingFailed.
+      this.stop(id).catch((error: unknown) => log.debug(`recording ${id} did not finish`, error)),
+    );
+    if (stopping.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(stopping), waited]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Finishes the uploads of this participant's browser recordings in this room that a previous
+   * page left unfinished (a reload, a closed tab): their chunks kept in IndexedDB are sent from
+   * the server's offset and the length declared. One at a time; resolves when all are settled.
+   */
+  async resume(): Promise<ResumedRecording[]> {
+    const store = await this.chunkStore();
+    if (!store) return [];
+    const { token, room, identity } = this.host.endpoint();
+    const results: ResumedRecording[] = [];
+    for (const persisted of await store.uploads(room, identity)) {
+      results.push(await resumeUpload(store, persisted, token, (bytes) => this.host.acknowledged(persisted.id, bytes)));
+    }
+    return results;
+  }
+
+  private chunkStore(): Promise<ChunkStore | undefined> {
+    this.store ??= ChunkStore.open().catch((error: unknown) => {
+      log.debug('IndexedDB is not available: recordings are not kept for a reload', error);
+      return undefined;
+    });
+    return this.store;
+  }
+
   /** Bytes of `id` the server acknowledged (on its disk). */
   acknowledgedBytes(id: string): number {
     return this.own.get(id)?.recorder.acknowledgedBytes ?? 0;
   }
 
   private async startOnServer(options: ServerRecordingOptions): Promise<StartedServerRecording> {
-    const started = (await this.serverRequest('POST', '', { mode: options.mode })) as { id?: unknown };
+    const started = (await this.api.request('POST', '', { mode: options.mode })) as { id?: unknown };
     if (typeof started.id !== 'string') throw new ParleyError('INVALID_RESPONSE', 'the server started a recording without an id');
     this.ownOnServer.add(started.id);
     return { id: started.id, mode: options.mode };
-  }
-
-  /** A request to the room's recordings API (`/api/rooms/{room}/recordings{path}`) with this participant's token. */
-  private async serverRequest(method: string, path: string, body?: unknown): Promise<unknown> {
-    const { baseUrl, token, room } = this.host.endpoint();
-    let response: Response;
-    try {
-      response = await fetch(`${baseUrl}/api/rooms/${encodeURIComponent(room)}/recordings${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw new ParleyError('CONNECTION_FAILED', `the recordings API did not answer: ${(error as Error).message}`, { cause: error });
-    }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ParleyError('INVALID_RESPONSE', `the recordings API answered ${response.status} with something other than JSON`, { cause: error });
-    }
-    if (!response.ok) {
-      const refusal = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
-      throw new ParleyError(knownErrorCode(refusal?.code), `recording refused (${response.status}): ${typeof refusal?.message === 'string' ? refusal.message : text.slice(0, 200)}`);
-    }
-    return parsed;
   }
 
   private release(id: string): void {

@@ -4,7 +4,7 @@ import { RoomName } from '@parley/protocol';
 import { verifyToken, type TokenClaims } from '../auth/token.js';
 import { readBody } from '../http/routes.js';
 import { ServerRecordingError, type ServerRecordings } from './tracks/server-recordings.js';
-import { RECORDING_ID, type RecordingRecord } from './recording-types.js';
+import { describeRecording, RECORDING_ID, type RecordingRecord } from './recording-types.js';
 import type { RecordingService } from './recording-service.js';
 
 type Send = (response: ServerResponse, status: number, code: string, message: string) => void;
@@ -53,21 +53,6 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
       return undefined;
     }
     return check.claims;
-  }
-
-  function describe(record: RecordingRecord) {
-    const base = `/api/rooms/${record.room}/recordings/${record.id}/files/`;
-    return {
-      id: record.id,
-      mode: record.mode,
-      status: record.status,
-      startedBy: record.startedBy,
-      startedAt: new Date(record.startedAt).toISOString(),
-      ...(record.endedAt ? { endedAt: new Date(record.endedAt).toISOString() } : {}),
-      ...(record.mimeType ? { mimeType: record.mimeType } : {}),
-      ...(record.error ? { error: record.error } : {}),
-      files: record.files.map((file) => ({ name: file.name, url: base + encodeURIComponent(file.name), bytes: file.bytes, durationSeconds: file.durationSeconds ?? null })),
-    };
   }
 
   async function upload(request: IncomingMessage, response: ServerResponse, room: string, claims: TokenClaims, id: string | undefined): Promise<void> {
@@ -175,7 +160,7 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
     if (rest.length === 0) {
       if (method === 'POST') await startServerRecording(request, response, room, claims);
       else if (method !== 'GET') sendError(response, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here: GET lists, POST { "mode": "tracks" | "composite" } starts a server recording`);
-      else sendJson(response, 200, (await service.storage.list(room)).map(describe));
+      else sendJson(response, 200, (await service.storage.list(room)).map(describeRecording));
       return true;
     }
     if (rest.length === 2 && rest[1] === 'stop') {
@@ -189,7 +174,7 @@ export function createRecordingRoutes(options: RecordingRoutesOptions) {
       sendError(response, 404, 'NOT_FOUND', `room ${room} has no recording ${JSON.stringify(id.slice(0, 40))}`);
       return true;
     }
-    if (rest.length === 1 && method === 'GET') sendJson(response, 200, describe(record));
+    if (rest.length === 1 && method === 'GET') sendJson(response, 200, describeRecording(record));
     else if (rest.length === 1 && method === 'DELETE') {
       if (service.activeRecording(room, id)) sendError(response, 409, 'RECORDING_ACTIVE', 'this recording is still running: stop it first');
       else if (await service.remove(room, id)) sendJson(response, 200, { deleted: id });

@@ -57,6 +57,7 @@ export class RecordingService {
   private readonly finishing = new Set<Promise<void>>();
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly finishedListeners: Array<(record: RecordingRecord) => void> = [];
 
   constructor(private readonly options: RecordingServiceOptions) {
     const { settings } = options;
@@ -114,6 +115,26 @@ export class RecordingService {
     if (record.status === 'ready' || record.status === 'failed') this.active.delete(record.id);
     else this.active.set(record.id, record);
     this.announce(record);
+    if (record.status === 'ready' || record.status === 'failed') this.finished(record);
+  }
+
+  /**
+   * Calls `listener` once a recording, browser or server, is `ready` or `failed` and saved so (its
+   * files listed): the `recording_ready`/`recording_failed` webhooks.
+   */
+  onFinished(listener: (record: RecordingRecord) => void): void {
+    this.finishedListeners.push(listener);
+  }
+
+  private finished(record: RecordingRecord): void {
+    for (const listener of this.finishedListeners) {
+      try {
+        listener({ ...record, files: [...record.files] });
+      } catch (error) {
+        // A listener's failure is its own; the recording is finished regardless.
+        this.options.logger.error('recording finished listener failed', { recording: record.id, error });
+      }
+    }
   }
 
   /** `recordingChanged` for each recording running in `room` (sent to a participant who joins). */
@@ -225,6 +246,7 @@ export class RecordingService {
     }
     this.active.delete(record.id);
     this.announce(record);
+    this.finished(record);
   }
 
   /** After a restart: quotas from disk, unfinished uploads armed again, interrupted remuxes redone. */
@@ -238,6 +260,7 @@ export class RecordingService {
         record.status = 'failed';
         record.error = 'the upload was lost';
         await this.storage.save(record);
+        this.finished(record);
         continue;
       }
       record.status = 'recording';

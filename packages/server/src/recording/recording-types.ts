@@ -31,6 +31,34 @@ export interface RecordingRecord {
   error?: string;
 }
 
+/** A recording as the REST API lists it and the `recording_ready`/`recording_failed` webhooks carry it. */
+export interface RecordingListing {
+  id: string;
+  mode: RecordingMode;
+  status: RecordingStatus;
+  startedBy: string;
+  startedAt: string;
+  endedAt?: string;
+  mimeType?: string;
+  error?: string;
+  files: Array<{ name: string; url: string; bytes: number; durationSeconds: number | null }>;
+}
+
+export function describeRecording(record: RecordingRecord): RecordingListing {
+  const base = `/api/rooms/${record.room}/recordings/${record.id}/files/`;
+  return {
+    id: record.id,
+    mode: record.mode,
+    status: record.status,
+    startedBy: record.startedBy,
+    startedAt: new Date(record.startedAt).toISOString(),
+    ...(record.endedAt ? { endedAt: new Date(record.endedAt).toISOString() } : {}),
+    ...(record.mimeType ? { mimeType: record.mimeType } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    files: record.files.map((file) => ({ name: file.name, url: base + encodeURIComponent(file.name), bytes: file.bytes, durationSeconds: file.durationSeconds ?? null })),
+  };
+}
+
 export function summary(record: RecordingRecord): RecordingSummary {
   return { id: record.id, mode: record.mode, status: record.status, startedBy: record.startedBy };
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 
 export interface RemuxTools {
   ffmpegPath: string;
@@ -30,7 +31,14 @@ export async function remuxWebm(tools: RemuxTools, input: string, output: string
   // ffmpeg reports a truncated last cluster as an error yet writes everything before it; the
   // probe below decides whether the output is usable.
   if (code !== 0 && code !== 1) throw new RemuxError(`ffmpeg exited with ${code}: ${stderr.slice(-500)}`, 'FFMPEG_FAILED');
-  return { durationSeconds: await probeDuration(tools, output) };
+  try {
+    return { durationSeconds: await probeDuration(tools, output) };
+  } catch (error) {
+    // An unusable output after an exit code 1: ffmpeg's own words and the input's size say why
+    // (an empty upload, a torn header), where the probe's alone only say the output is missing.
+    const inputBytes = await stat(input).then((info) => info.size, () => -1);
+    throw new RemuxError(`${(error as Error).message.trim()}; ffmpeg exited with ${code} on ${inputBytes} bytes of input: ${stderr.trim().slice(-300)}`, 'PROBE_FAILED', { cause: error });
+  }
 }
 
 export async function probeDuration(tools: RemuxTools, file: string): Promise<number> {

@@ -291,3 +291,17 @@ test('FsyncFileStore: write() resolves only after the fsync of the offset it ans
   assert.deepEqual(events, ['synced rec_aaaaaaaaaaaaaaaaaaaaaaaa 1500', 'resolved 1500']);
   await rm(dir, { recursive: true, force: true });
 });
+
+test('remux of an empty upload fails saying so: ffmpeg’s exit code, the input’s 0 bytes and its own words', async () => {
+  const { remuxWebm } = await import('../../src/recording/remux.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'parley-remux-'));
+  try {
+    await writeFile(join(dir, 'empty'), new Uint8Array(0));
+    await assert.rejects(remuxWebm({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' }, join(dir, 'empty'), join(dir, 'out.webm')), (error: Error) => {
+      assert.match(error.message, /ffmpeg exited with 1 on 0 bytes of input: .*(Invalid data|End of file)/s);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
