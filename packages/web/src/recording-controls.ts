@@ -60,9 +60,9 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
         await room.stopRecording(id);
         banners.announce('Recording stopped: it is being prepared for download');
       } else {
-        const onServer = room.topology === 'sfu' && modeSelect.value === 'tracks';
-        own = onServer ? (await room.startRecording({ mode: 'tracks' })).id : (await room.startRecording({ mode: 'browser', source: 'call' })).id;
-        banners.announce(onServer ? 'Recording started on the server, one file per track' : 'Recording started');
+        const serverMode = room.topology === 'sfu' && (modeSelect.value === 'tracks' || modeSelect.value === 'composite') ? modeSelect.value : undefined;
+        own = serverMode ? (await room.startRecording({ mode: serverMode })).id : (await room.startRecording({ mode: 'browser', source: 'call' })).id;
+        banners.announce(serverMode === 'tracks' ? 'Recording started on the server, one file per track' : serverMode === 'composite' ? 'Recording started on the server, one file with everyone' : 'Recording started');
       }
     } catch (error) {
       banners.showError(describeError(error));
