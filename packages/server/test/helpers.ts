@@ -72,9 +72,9 @@ export class TestClient {
   }
 
   /** Sends a request and resolves with the reply (or error) that names its id. */
-  async request(message: Record<string, unknown>): Promise<ServerMessage> {
+  async request(message: Record<string, unknown>, timeoutMs?: number): Promise<ServerMessage> {
     const id = this.send(message);
-    return this.waitFor((m) => 'replyTo' in m && m.replyTo === id, `a reply to ${String(message.type)}`);
+    return this.waitFor((m) => 'replyTo' in m && m.replyTo === id, `a reply to ${String(message.type)}`, timeoutMs);
   }
 
   /** Resolves with the first message (already received or coming) that matches. */

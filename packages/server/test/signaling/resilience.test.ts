@@ -62,7 +62,9 @@ describe('resilience', () => {
         else fuzzer.sendRaw(text);
       }
       for (const vector of pollution) fuzzer.sendRaw(JSON.stringify({ v: 1, id: `pp${JSON.stringify(vector).length}`, type: 'sendData', payload: 'x', ...(vector as object) }));
-      assert.equal((await fuzzer.request({ type: 'ping' })).type, 'pong', 'the fuzzing connection is still served');
+      // The ping's answer queues behind the answers to 3000 frames: on two cores busy with other
+      // suites that took over 3 s once. What matters is that it comes, not how fast.
+      assert.equal((await fuzzer.request({ type: 'ping' }, 20_000)).type, 'pong', 'the fuzzing connection is still served');
       assert.ok(!fuzzer.of('error').some((e) => e.code === ErrorCode.INTERNAL), 'no frame hit an internal error');
       assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
       assert.equal((await bystanderA.request({ type: 'ping' })).type, 'pong');
