@@ -149,6 +149,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
       const names = rooms.names();
       await Promise.all(names.map((name) => cluster.releaseRoomNow(name).catch(() => undefined)));
       logger.info('draining: moving participants off', { rooms: names.length, connections: signaling.sessions.size, timeoutMs });
+      // New connections first: a reconnect that reaches this node before the load balancer's
+      // health check takes it out is retried on another node (503), not joined here and shed again.
+      signaling.refuseNew();
       signaling.shed('this node is going away: reconnect');
       const deadline = Date.now() + timeoutMs;
       while (signaling.sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));

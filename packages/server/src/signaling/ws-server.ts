@@ -14,6 +14,13 @@ export interface SignalingServer {
   readonly sessions: ReadonlySet<SignalingSession>;
   /** Asks every connection to reconnect (SERVER_SHUTDOWN, close 1001) but keeps accepting new ones. */
   shed(message: string): void;
+  /**
+   * Answers every later upgrade `503` (`Retry-After: 1`) before it becomes a WebSocket: a node
+   * going away. A load balancer retries such a request on another node (deploy/haproxy:
+   * `retry-on 503`), so a reconnect that reached this node before its health check failed lands
+   * elsewhere at once instead of joining here and being shed again.
+   */
+  refuseNew(): void;
   close(): Promise<void>;
 }
 
@@ -26,11 +33,17 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
   const ipLimiter = new IpLimiter({ perMinute: limits.connectionsPerIpPerMinute, burst: limits.connectionBurstPerIp, maxConcurrent: limits.maxConnectionsPerIp });
   const sessions = new Set<SignalingSession>();
   const alive = new WeakMap<WebSocket, boolean>();
+  let refusing = false;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     if (path !== SIGNALING_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (refusing) {
+      const body = 'this node is going away: connect again';
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
@@ -83,6 +96,9 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
     sessions,
     shed: (message) => {
       for (const session of sessions) session.fail(ErrorCode.SERVER_SHUTDOWN, message, CloseCode.GOING_AWAY);
+    },
+    refuseNew: () => {
+      refusing = true;
     },
     close: async () => {
       clearInterval(heartbeat);

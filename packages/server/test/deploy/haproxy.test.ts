@@ -165,3 +165,43 @@ describe('deploy/haproxy in front of two nodes', () => {
     for (const client of back) client.close();
   });
 });
+
+describe('deploy/haproxy in front of a node that drains', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-haproxy-drain-'));
+  let redis: TestRedis;
+  const nodes: RunningServer[] = [];
+  let proxy: RunningHaproxy | undefined;
+
+  before(async () => {
+    redis = await TestRedis.start();
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'drain:' };
+    for (const nodeId of ['node-1', 'node-2']) nodes.push(await startTestServer({ nodeId, behindTlsProxy: true, reconnectGraceSeconds: 5, cluster }));
+    proxy = await startHaproxy(dir, [`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`]);
+  });
+  after(async () => {
+    await proxy?.stop();
+    for (const node of nodes) await node.close();
+    await redis?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('connections made while a node drains, before the health check takes it out, all land on the other node (the 503 is retried there), none refused', async (t) => {
+    const lb = proxy!;
+    const joinsAt = async (node: RunningServer) => sample((await scrape(node.url)).text, 'parley_signaling_messages_total{type="join"}') ?? 0;
+    const before = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((name) => TestClient.joined(lb, 'drain-room', name)));
+    const [draining, staying] = nodes as [RunningServer, RunningServer];
+    const joinsBefore = await joinsAt(draining);
+    const drainStarted = performance.now();
+    const drained = draining.drain(10_000);
+    // At once: HAProxy checks every second and needs two failures, so for ~1-2 s it still sends
+    // connections to the draining node, which leastconn prefers now that it holds none.
+    const during = await Promise.all(['eve', 'fay', 'gus', 'hal', 'ivy', 'jon'].map((name) => TestClient.joined(lb, 'drain-room-2', name)));
+    const joinedMs = Math.round(performance.now() - drainStarted);
+    assert.equal(await joinsAt(draining), joinsBefore, 'no join reached the draining node');
+    assert.equal(staying.rooms.get('drain-room-2')?.size, 6, 'all six in the room on the other node');
+    assert.equal(await drained, true, 'the draining node emptied');
+    await Promise.all(before.map((client) => client.closed));
+    t.diagnostic(`six connections made as the drain began: all joined through the other node within ${joinedMs} ms; the drain emptied the node`);
+    for (const client of during) client.close();
+  });
+});
