@@ -28,6 +28,11 @@ export function childProcessIds(pid: number): number[] {
   return ids;
 }
 
+/** The process's command line, arguments joined by spaces ('' once it is gone). */
+export function commandLine(pid: number): string {
+  return safeRead(`/proc/${pid}/cmdline`).split('\0').join(' ');
+}
+
 function readClockTicks(): number {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

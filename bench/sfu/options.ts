@@ -11,6 +11,8 @@ export interface BenchOptions {
   packetsPerSecond: number;
   payloadBytes: number;
   subscribersPerProcess: number;
+  /** Parley: each N also measured with a server (`tracks`) recording of the room running. */
+  record: boolean;
 }
 
 export const USAGE = `usage: npm run bench:sfu -- [options]
@@ -22,6 +24,8 @@ export const USAGE = `usage: npm run bench:sfu -- [options]
   --rate P                    packets per second from the publisher (default 1000)
   --payload B                 RTP payload bytes per packet (default 1200)
   --subscribers-per-process K synthetic subscribers per client process (default 10)
+  --record                    Parley: measure each N twice in a row, without and with a server
+                              (tracks) recording of the room running, and print the difference
   --help                      this text`;
 
 /** Parses the command line; throws an Error whose message says what is wrong. */
@@ -37,6 +41,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
       rate: { type: 'string', default: '1000' },
       payload: { type: 'string', default: '1200' },
       'subscribers-per-process': { type: 'string', default: '10' },
+      record: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -49,6 +54,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     packetsPerSecond: integer('--rate', values.rate, 25, 20_000),
     payloadBytes: integer('--payload', values.payload, 16, 1400),
     subscribersPerProcess: integer('--subscribers-per-process', values['subscribers-per-process'], 1, 200),
+    record: values.record,
   };
 }
 

@@ -14,6 +14,8 @@ export interface RoundResult {
   subscriberNacks: number;
   /** Subscribers that got less than 99% of the window's packets (a stalled stream shows here). */
   subscribersShort: number;
+  /** `--record` rounds: the recorder process's share of `cpuMicroseconds`. */
+  recorderCpuMicroseconds?: number;
 }
 
 export type RoundOutcome = RoundResult | { subscribers: number; error: string };
@@ -88,4 +90,27 @@ function atBar(outcomes: RoundOutcome[] | string, name: string): RoundResult | s
   if (!outcome) return `${name} was not measured at N=${BAR.atSubscribers}`;
   if ('error' in outcome) return `${name} failed at N=${BAR.atSubscribers}`;
   return outcome;
+}
+
+/** `--record`: per N, µs per forwarded packet without and with a server recording running. */
+export function recordingCostLines(without: RoundOutcome[], recorded: RoundOutcome[]): string[] {
+  const lines = ['server (tracks) recording cost, Parley, µs of CPU per forwarded packet (SFU worker + server + recorder):'];
+  for (const plain of without) {
+    const withRecording = recorded.find((outcome) => outcome.subscribers === plain.subscribers);
+    if (!withRecording || 'error' in plain || 'error' in withRecording) {
+      lines.push(`  N=${plain.subscribers}: n/a (a round failed)`);
+      continue;
+    }
+    const [a, b] = [microsecondsPerForwardedPacket(plain), microsecondsPerForwardedPacket(withRecording)];
+    const recorder = (withRecording.recorderCpuMicroseconds ?? 0) / withRecording.packetsForwarded;
+    // The tap copies each received packet once, whatever N: the cost per recorded packet is the one that does not dilute.
+    const perRecorded = (withRecording.cpuMicroseconds / withRecording.packetsSent) - (plain.cpuMicroseconds / plain.packetsSent);
+    const recorderPerRecorded = (withRecording.recorderCpuMicroseconds ?? 0) / withRecording.packetsSent;
+    lines.push(
+      `  N=${plain.subscribers}: ${a.toFixed(2)} without, ${b.toFixed(2)} with (${b - a >= 0 ? '+' : ''}${(b - a).toFixed(2)}, ${(((b - a) / a) * 100).toFixed(1)} %), ` +
+        `of which the recorder process ${recorder.toFixed(2)}; per recorded packet +${perRecorded.toFixed(1)} µs (recorder ${recorderPerRecorded.toFixed(1)}, ` +
+        `worker and server ${(perRecorded - recorderPerRecorded).toFixed(1)}); delivery ${(deliveryRatio(withRecording) * 100).toFixed(3)} % with`,
+    );
+  }
+  return lines;
 }

@@ -3,11 +3,11 @@
 // runs in its own process(es), the clients in others, so the CPU read from /proc is the SFU's.
 import { cleanUpOnSignals, runCleanups } from './cleanup.ts';
 import { ClientPool } from './clients/client-pool.ts';
-import { totalCpuMicroseconds } from './cpu.ts';
+import { commandLine, totalCpuMicroseconds } from './cpu.ts';
 import { hostAddress, type HostAddress } from './host-address.ts';
 import { parseBenchOptions, USAGE, type BenchOptions, type TargetName } from './options.ts';
 import { optionsOrExit } from '../cli.ts';
-import { tableHeader, tableRow, verdict, type RoundOutcome, type RoundResult } from './report.ts';
+import { recordingCostLines, tableHeader, tableRow, verdict, type RoundOutcome, type RoundResult } from './report.ts';
 import { JanusTarget } from './targets/janus.ts';
 import { ParleyTarget } from './targets/parley.ts';
 import { TargetUnavailableError, type SfuTarget } from './targets/target.ts';
@@ -31,6 +31,8 @@ async function main(): Promise<number> {
 
   const outcomes: Record<TargetName, RoundOutcome[] | string> = { parley: 'not requested', janus: 'not requested' };
   const running: SfuTarget[] = [];
+  /** `--record`: Parley's rounds with a server recording running, right after each plain one. */
+  const recorded: RoundOutcome[] = [];
   let failed = false;
   try {
     for (const name of options.targets) {
@@ -52,6 +54,11 @@ async function main(): Promise<number> {
         failed ||= 'error' in outcome;
         (outcomes[target.name as TargetName] as RoundOutcome[]).push(outcome);
         console.log(`  ${target.name} N=${subscribers}: ${'error' in outcome ? `failed: ${outcome.error}` : 'done'}`);
+        if (!options.record || target.name !== 'parley') continue;
+        const withRecording = await measureRoundSafely(target, subscribers, options, host, true);
+        failed ||= 'error' in withRecording;
+        recorded.push(withRecording);
+        console.log(`  ${target.name} N=${subscribers} with a server recording: ${'error' in withRecording ? `failed: ${withRecording.error}` : 'done'}`);
       }
     }
   } finally {
@@ -62,6 +69,14 @@ async function main(): Promise<number> {
     console.log(`\n${target.description}; CPU of ${target.measuredProcesses}`);
     console.log(tableHeader());
     for (const outcome of outcomes[target.name as TargetName] as RoundOutcome[]) console.log(tableRow(outcome));
+  }
+
+  if (options.record && Array.isArray(outcomes.parley)) {
+    console.log('\nParley SFU with a server (tracks) recording of the room running; CPU of the same processes and the recorder');
+    console.log(tableHeader());
+    for (const outcome of recorded) console.log(tableRow(outcome));
+    console.log('');
+    for (const line of recordingCostLines(outcomes.parley, recorded)) console.log(line);
   }
 
   const { lines, ratioLine } = verdict(outcomes.parley, outcomes.janus);
@@ -76,16 +91,16 @@ function createTarget(name: TargetName, host: HostAddress): SfuTarget {
   return name === 'janus' ? new JanusTarget(host) : new ParleyTarget(host);
 }
 
-async function measureRoundSafely(target: SfuTarget, subscribers: number, options: BenchOptions, host: HostAddress): Promise<RoundOutcome> {
+async function measureRoundSafely(target: SfuTarget, subscribers: number, options: BenchOptions, host: HostAddress, record = false): Promise<RoundOutcome> {
   try {
-    return await measureRound(target, subscribers, options, host);
+    return await measureRound(target, subscribers, options, host, record);
   } catch (error) {
     return { subscribers, error: error instanceof Error ? error.message : String(error) };
   }
 }
 
 /** One publisher and `subscribers` subscribers in a fresh room; CPU and delivery over the window. */
-async function measureRound(target: SfuTarget, subscribers: number, options: BenchOptions, host: HostAddress): Promise<RoundResult> {
+async function measureRound(target: SfuTarget, subscribers: number, options: BenchOptions, host: HostAddress, record: boolean): Promise<RoundResult> {
   const roundSeconds = options.warmupSeconds + options.seconds + 60;
   const clients = await ClientPool.start(subscribers, options.subscribersPerProcess, {
     bindAddress: host.address,
@@ -95,6 +110,7 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
   });
   try {
     const round = await target.openRound(clients.publisher);
+    let stopRecording: (() => Promise<void>) | undefined;
     try {
       await waitFor('the publisher connected', CONNECT_TIMEOUT_MS, async () => (await clients.publisher.state()).connection === 'connected');
       await clients.publisher.startPublishing();
@@ -107,14 +123,23 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
         const states = await Promise.all(clients.subscribers.map((peer) => peer.state()));
         return states.every((state) => state.packetsReceived > 0);
       });
+      // Started before the warm-up: the recorder process and the tap's connection are up by the window.
+      if (record) {
+        if (!round.record) throw new Error(`${target.name} cannot record`);
+        stopRecording = await round.record();
+      }
       await delay(options.warmupSeconds * 1000);
 
       const pids = target.processIds();
+      const recorderPids = pids.filter((pid) => commandLine(pid).includes('recorder-main'));
+      if (record && recorderPids.length !== 1) throw new Error(`one recorder process expected among the measured ones, found ${recorderPids.length}`);
       const cpuBefore = totalCpuMicroseconds(pids);
+      const recorderBefore = totalCpuMicroseconds(recorderPids);
       const fromIndex = await clients.publisher.nextPacketIndex();
       const startedAt = performance.now();
       await delay(options.seconds * 1000);
       const cpuAfter = totalCpuMicroseconds(pids);
+      const recorderAfter = totalCpuMicroseconds(recorderPids);
       const toIndex = await clients.publisher.nextPacketIndex();
       const seconds = (performance.now() - startedAt) / 1000;
 
@@ -131,9 +156,14 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
         keyframeRequests,
         retransmitted,
         subscriberNacks: received.nacksSent,
+        ...(record ? { recorderCpuMicroseconds: recorderAfter - recorderBefore } : {}),
       };
     } finally {
-      await round.leave();
+      try {
+        await stopRecording?.();
+      } finally {
+        await round.leave();
+      }
     }
   } finally {
     await clients.close();

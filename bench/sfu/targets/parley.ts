@@ -5,6 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createToken, resolveConfig, type ServerConfigInput } from '@parley/server';
 import { onCleanup } from '../cleanup.ts';
@@ -20,6 +23,8 @@ const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const SUBSCRIBE_TIMEOUT_MS = 15_000;
 const TOKEN_TTL_SECONDS = 3600;
+/** A recording's export (ffmpeg over the round's raw files) must be over before the next round starts. */
+const EXPORT_TIMEOUT_MS = 180_000;
 
 export class ParleyTarget implements SfuTarget {
   readonly name = 'parley';
@@ -27,6 +32,8 @@ export class ParleyTarget implements SfuTarget {
   readonly measuredProcesses = 'the Parley server process plus its SFU worker processes';
   private server: ChildProcess | undefined;
   private wsUrl = '';
+  /** Where `--record` rounds' server recordings go (removed at the stop). */
+  private readonly recordingDirectory = mkdtempSync(join(tmpdir(), 'parley-bench-rec-'));
   private readonly apiSecret = randomBytes(32).toString('hex');
   private nextRoom = 1;
   private readonly unregisterCleanup = onCleanup(() => this.stop());
@@ -87,6 +94,7 @@ export class ParleyTarget implements SfuTarget {
         addSubscriber: async (subscriber) => {
           sockets.push(await this.subscribe(room, subscriber));
         },
+        record: () => this.record(room),
         leave,
       };
     } catch (error) {
@@ -109,6 +117,35 @@ export class ParleyTarget implements SfuTarget {
       await exited;
     }
     for (const worker of workers) killIfRunning(worker);
+    rmSync(this.recordingDirectory, { recursive: true, force: true });
+  }
+
+  /** A server (`tracks`) recording of the room through the REST API, as an operator starts one. */
+  private async record(room: string): Promise<() => Promise<void>> {
+    const token = await createToken({ apiKey: API_KEY, apiSecret: this.apiSecret, room, identity: 'bench-operator', ttlSeconds: TOKEN_TTL_SECONDS, grants: { canRecord: true } });
+    const base = `${new URL(this.wsUrl).origin.replace(/^ws/, 'http')}/api/rooms/${encodeURIComponent(room)}/recordings`;
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, json: (await response.json()) as { id?: string; status?: string; error?: unknown } };
+    };
+    const started = await api('POST', '', { mode: 'tracks' });
+    if (started.status !== 201 || !started.json.id) throw new Error(`Parley refused the server recording: ${started.status} ${JSON.stringify(started.json)}`);
+    const id = started.json.id;
+    return async () => {
+      const stopped = await api('POST', `/${id}/stop`);
+      if (stopped.status !== 200) throw new Error(`Parley did not stop the server recording: ${stopped.status} ${JSON.stringify(stopped.json)}`);
+      const deadline = Date.now() + EXPORT_TIMEOUT_MS;
+      // Ready or failed: either way the export is over (the synthetic publisher's payload is no real VP8).
+      while (!['ready', 'failed'].includes((await api('GET', `/${id}`)).json.status ?? '')) {
+        if (Date.now() > deadline) throw new Error(`the server recording's export did not end within ${EXPORT_TIMEOUT_MS} ms`);
+        await delay(200);
+      }
+      await api('DELETE', `/${id}`);
+    };
   }
 
   /** Joins and answers every `subscriberOffer`; resolves once the publisher's video is offered and answered. */
@@ -173,6 +210,7 @@ export class ParleyTarget implements SfuTarget {
       apiKeys: { [API_KEY]: this.apiSecret },
       logLevel: 'warn',
       rooms: { maxParticipants: 256, topology: 'sfu', videoCodecs: ['vp8'] },
+      recording: { directory: this.recordingDirectory },
       sfu: { workers: 1, bindAddress: this.host.address, udpPort: await freeUdpPort(this.host.address) },
       limits: {
         messagesPerSecond: generous,

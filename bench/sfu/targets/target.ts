@@ -22,6 +22,11 @@ export interface Round {
    * for the publisher's video.
    */
   addSubscriber(subscriber: PeerClient): Promise<void>;
+  /**
+   * Parley: starts a server (`tracks`) recording of the room; the answer stops it and resolves
+   * once its export is over (so it does not load the next round).
+   */
+  record?(): Promise<() => Promise<void>>;
   /** Leaves the room so the next round starts from an idle SFU. */
   leave(): Promise<void>;
 }

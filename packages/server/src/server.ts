@@ -92,6 +92,8 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     logger,
   });
   rooms.onEvent((event) => event.event === 'room_finished' && serverRecordings.roomFinished(event.room.name));
+  // An SFU worker restart re-creates the room's media on a new worker: its recording follows it.
+  media.onMediaRestored((room) => serverRecordings.mediaRestored(room));
   await serverRecordings.recover().catch((error: unknown) => logger.error('server recordings: could not recover the unfinished ones', { error }));
   const recordingRoutes = createRecordingRoutes({ service: recordings, serverRecordings, apiKeys: config.apiKeys, maxChunkBytes: config.recording.maxChunkBytes, sendError, sendJson });
   const recordingEvents = (room: string) => recordings.eventsFor(room);

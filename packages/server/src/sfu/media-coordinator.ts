@@ -27,6 +27,7 @@ export class MediaCoordinator {
   private sfu: Promise<SfuService> | undefined;
   private readonly deliveries = new Map<string, MediaTimeline['delivered']>();
   private readonly topologyListeners = new Set<(room: Room, topology: Topology) => void>();
+  private readonly restoredListeners = new Set<(room: string) => Promise<void>>();
 
   constructor(
     private readonly rooms: RoomRegistry,
@@ -37,6 +38,15 @@ export class MediaCoordinator {
   /** Called after an `auto` room moved between P2P and the SFU (the cluster records it). */
   onTopologyChanged(listener: (room: Room, topology: Topology) => void): void {
     this.topologyListeners.add(listener);
+  }
+
+  /**
+   * Called after a room's media was re-created on a restarted worker, before its participants are
+   * told to publish again (`mediaReset`): what attaches there first (a server recording's tap)
+   * sees every republished track from its first packet.
+   */
+  onMediaRestored(listener: (room: string) => Promise<void>): void {
+    this.restoredListeners.add(listener);
   }
 
   /** The SFU, started (and wired to rooms) on first call. */
@@ -138,6 +148,9 @@ export class MediaCoordinator {
     try {
       for (const participant of room.participantList()) participant.publishedTracks.clear();
       await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
+      await Promise.all(
+        [...this.restoredListeners].map((listener) => listener(name).catch((error: unknown) => this.logger.error('a listener of restored room media failed', { room: name, error }))),
+      );
       room.broadcast({ type: 'mediaReset' });
     } catch (error) {
       this.logger.error('could not restore room media', { room: name, error });

@@ -8,8 +8,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemuxTools } from '../remux.js';
 import { exportComposite, type CompositeResult } from '../composite/composite-export.js';
-import { readRecords, RecordType, type TrackDescription } from './record-format.js';
-import { blankTrack, exportTrack, type ManifestTrack } from './track-export.js';
+import { readRecords, RecordType, type RawRecord, type TrackDescription } from './record-format.js';
+import { groupSegments, type SegmentFile } from './segments.js';
+import { blankTrack, exportTrack, type ManifestTrack, type SegmentEntry } from './track-export.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** `s<segment>-t<track>.prec`: one worker connection's (segment's) records of one track. */
@@ -27,7 +28,13 @@ export interface RecordingManifest {
    * for every publisher. Both are milliseconds since the Unix epoch.
    */
   clock: 'sender-report-ntp';
-  tracks: Array<ManifestTrack & { segment: number; rawFile: string; rawBytes: number; tornTail: boolean }>;
+  /**
+   * `segment`: the first segment (worker connection) the track is in; `segments`: where each of its
+   * segments sits in the file (one per SFU worker the track was recorded on), `segmentGaps`: the
+   * time between them (a worker restart: from the last packet the dead worker forwarded to the
+   * first the new one did). `rawFile`: its raw files, comma-separated.
+   */
+  tracks: Array<ManifestTrack & { segment: number; segments?: SegmentEntry[]; segmentGaps?: Array<{ atSeconds: number; seconds: number }>; rawFile: string; rawBytes: number; tornTail: boolean }>;
   /** Composite recordings: the composite made, or why it could not be. */
   composite?: CompositeResult;
   compositeError?: string;
@@ -45,21 +52,34 @@ export interface ExportOptions {
 const safe = (text: string) => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 24);
 
 export async function exportRecording(options: ExportOptions): Promise<RecordingManifest> {
-  const names = (await readdir(options.directory)).filter((name) => RAW_FILE.test(name)).sort((a, b) => rawOrder(a) - rawOrder(b));
+  // groupSegments orders the files (segment, then track): the tracks' numbering is stable.
+  const names = (await readdir(options.directory)).filter((name) => RAW_FILE.test(name));
   const manifest: RecordingManifest = { version: 1, recording: options.recording, room: options.room, mode: options.composite ? 'composite' : 'tracks', clock: 'sender-report-ntp', tracks: [] };
-  let index = 0;
+  const files: Array<SegmentFile & { rawFile: string; rawBytes: number; tornTail: boolean; records: RawRecord[] }> = [];
   for (const rawFile of names) {
-    const [, segment] = RAW_FILE.exec(rawFile)!;
+    const [, segment, track] = RAW_FILE.exec(rawFile)!;
     const bytes = await readFile(join(options.directory, rawFile));
     const { records, torn } = readRecords(bytes);
     const head = records[0];
     if (!head || head.type !== RecordType.track) continue;
     const description = JSON.parse(head.payload.toString('utf8')) as TrackDescription;
+    files.push({ segment: Number(segment), track: Number(track), description, rawFile, rawBytes: bytes.length, tornTail: torn, records });
+  }
+  // A track recorded across SFU worker restarts is one file: its segments in order, the restarts as gaps.
+  let index = 0;
+  for (const group of groupSegments(files)) {
+    const { description } = group[0]!;
     index += 1;
     const name = `track-${index}-${safe(description.participant)}-${safe(description.source)}`;
-    const extra = { segment: Number(segment), rawFile, rawBytes: bytes.length, tornTail: torn };
+    const extra = {
+      segment: group[0]!.segment,
+      rawFile: group.map((file) => file.rawFile).join(','),
+      rawBytes: group.reduce((sum, file) => sum + file.rawBytes, 0),
+      tornTail: group.some((file) => file.tornTail),
+    };
     try {
-      manifest.tracks.push({ ...(await exportTrack({ description, records, directory: options.directory, name, tools: options.tools })), ...extra });
+      const segments = group.map((file) => ({ segment: file.segment, records: file.records }));
+      manifest.tracks.push({ ...(await exportTrack({ description, segments, directory: options.directory, name, tools: options.tools })), ...extra });
     } catch (error) {
       manifest.tracks.push({ ...blankTrack(description, 0, null), error: error instanceof Error ? error.message : String(error), ...extra });
     }
@@ -73,9 +93,4 @@ export async function exportRecording(options: ExportOptions): Promise<Recording
   }
   await writeFile(join(options.directory, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
   return manifest;
-}
-
-function rawOrder(name: string): number {
-  const [, segment, track] = RAW_FILE.exec(name)!;
-  return Number(segment) * 100_000 + Number(track);
 }

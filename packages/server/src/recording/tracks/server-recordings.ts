@@ -44,6 +44,9 @@ interface Running {
   recorder: RecorderProcess;
   sfu: SfuService;
   directory: string;
+  secret: string;
+  /** Worker connections the recording had: 1, plus one per SFU worker restart it followed. */
+  segments: number;
   stopped: Promise<void> | undefined;
 }
 
@@ -105,7 +108,7 @@ export class ServerRecordings {
       await rm(directory, { recursive: true, force: true });
       throw new ServerRecordingError('the recording could not be saved in the recordings directory', 'RECORDER_FAILED', 500, { cause: error });
     }
-    this.running.set(id, { record, recorder, sfu, directory, stopped: undefined });
+    this.running.set(id, { record, recorder, sfu, directory, secret, segments: 1, stopped: undefined });
     this.options.logger.info('server recording started', { room, recording: id, participant: startedBy, recorderPid: recorder.pid });
     void recorder.exited.then(({ code, signal }) => {
       if (recorder.stopRequested || this.closed) return;
@@ -124,6 +127,22 @@ export class ServerRecordings {
     }
     await this.stopRunning(id);
     return running.record;
+  }
+
+  /**
+   * The room's media was re-created on a restarted SFU worker (the old one died, and with it the
+   * tap's connection): the new worker's tap connects to the same recorder, which writes what it
+   * sends as the next segment (`s<n>-t<track>.prec`); the export joins a track's segments into
+   * one file with the restart as a gap. Called before the participants republish, so the new
+   * segment holds each track from its first packet.
+   */
+  async mediaRestored(room: string): Promise<void> {
+    for (const [id, running] of this.running) {
+      if (running.record.room !== room || running.stopped || running.recorder.stopRequested) continue;
+      await running.sfu.request({ op: 'record', room, recording: id, port: running.recorder.port, secret: running.secret });
+      running.segments += 1;
+      this.options.logger.info('server recording follows the room to a restarted SFU worker', { room, recording: id, segment: running.segments });
+    }
   }
 
   /** The room's last participant left: its recordings end. */

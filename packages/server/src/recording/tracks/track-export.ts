@@ -11,6 +11,7 @@ import { rtpToUnixMs } from './clock.js';
 import { ivfFrameHeader, ivfHeader, OggOpusWriter, opusPacketSamples } from './containers.js';
 import { assembleFrames } from './frames.js';
 import { orderPackets, type InputPacket } from './packet-order.js';
+import { placeSegments } from './segments.js';
 import { decodeSenderReport, RecordType, type RawRecord, type SenderReportRecord, type TrackDescription } from './record-format.js';
 
 export interface ManifestTrack {
@@ -73,9 +74,26 @@ export function blankTrack(description: TrackDescription, layer: number, ssrc: n
   };
 }
 
+/** One segment of a track (one SFU worker's connection): its raw records, in arrival order. */
+export interface TrackSegment {
+  segment: number;
+  records: readonly RawRecord[];
+}
+
+/** Where each segment sits in the file (`segments`), and the time between them (`segmentGaps`: SFU worker restarts). */
+export interface SegmentEntry {
+  segment: number;
+  layer: { index: number; rid: string | null };
+  ssrc: number | null;
+  startArrivalMs: number | null;
+  startSeconds: number;
+  durationSeconds: number;
+}
+
 export interface ExportTrackOptions {
   description: TrackDescription;
-  records: readonly RawRecord[];
+  /** Its segments in order; most tracks have one. */
+  segments: readonly TrackSegment[];
   /** Where the intermediate and final files are written. */
   directory: string;
   /** The output's base name (no extension). */
@@ -99,8 +117,21 @@ export function chooseLayer(records: readonly RawRecord[]): number {
   return layers.find((layer) => length(layer) >= 0.9 * longest) ?? layers[0]!;
 }
 
-export async function exportTrack(options: ExportTrackOptions): Promise<ManifestTrack> {
-  const { description, records } = options;
+interface SegmentMedia {
+  segment: number;
+  layer: number;
+  ssrc: number | null;
+  reports: SenderReportRecord[];
+  ordered: ReturnType<typeof orderPackets>;
+  /** Audio: Opus packets; video: frames. Timestamps are unwrapped RTP time. */
+  audio: Array<{ timestamp: number; payload: Buffer; samples: number }>;
+  video: ReturnType<typeof assembleFrames> | undefined;
+  first: { timestamp: number; arrivalMs: number } | undefined;
+  durationTicks: number;
+}
+
+function segmentMedia(description: TrackDescription, segment: TrackSegment): SegmentMedia {
+  const { records } = segment;
   const layer = chooseLayer(records);
   const input: InputPacket[] = [];
   for (const record of records) {
@@ -112,53 +143,93 @@ export async function exportTrack(options: ExportTrackOptions): Promise<Manifest
     .map((record) => decodeSenderReport(record.payload))
     .filter((report): report is SenderReportRecord => report !== undefined && report.ssrc === ssrc);
   const ordered = orderPackets(input);
-  const base: ManifestTrack = { ...blankTrack(description, layer, ssrc), packets: ordered.packets.length, duplicates: ordered.duplicates, senderReports: reports.length };
+  const media: SegmentMedia = { segment: segment.segment, layer, ssrc, reports, ordered, audio: [], video: undefined, first: undefined, durationTicks: 0 };
+  if (description.kind === 'audio') {
+    for (const packet of ordered.packets) {
+      const samples = opusPacketSamples(packet.payload);
+      if (samples > 0) media.audio.push({ timestamp: packet.timestamp, payload: packet.payload, samples });
+    }
+    const [start, last] = [media.audio[0], media.audio[media.audio.length - 1]];
+    if (start && last) {
+      media.first = { timestamp: start.timestamp, arrivalMs: ordered.packets.find((packet) => packet.timestamp === start.timestamp)?.arrivalMs ?? 0 };
+      media.durationTicks = last.timestamp - start.timestamp + last.samples;
+    }
+  } else if (description.codec !== 'opus') {
+    media.video = assembleFrames(description.codec, ordered.packets);
+    const frames = media.video.frames;
+    const start = frames[0];
+    if (start) {
+      media.first = { timestamp: start.timestamp, arrivalMs: ordered.packets.find((packet) => packet.timestamp === start.timestamp)?.arrivalMs ?? 0 };
+      const last = frames[frames.length - 1]!;
+      const frameTicks = frames.length > 1 ? (last.timestamp - start.timestamp) / (frames.length - 1) : 0;
+      media.durationTicks = last.timestamp - start.timestamp + frameTicks;
+    }
+  }
+  return media;
+}
+
+export async function exportTrack(options: ExportTrackOptions): Promise<ManifestTrack & { segments: SegmentEntry[]; segmentGaps: Array<{ atSeconds: number; seconds: number }> }> {
+  const { description } = options;
+  const clockRate = description.clockRate;
+  const all = options.segments.map((segment) => segmentMedia(description, segment));
+  // Segments with no decodable media add nothing to the file.
+  const media = all.filter((segment) => segment.first !== undefined);
+  const head = media[0] ?? all[0]!;
+  const base: ManifestTrack = {
+    ...blankTrack(description, head.layer, head.ssrc),
+    packets: all.reduce((sum, s) => sum + s.ordered.packets.length, 0),
+    duplicates: all.reduce((sum, s) => sum + s.ordered.duplicates, 0),
+    senderReports: all.reduce((sum, s) => sum + s.reports.length, 0),
+    brokenFrames: all.reduce((sum, s) => sum + (s.video?.broken ?? 0), 0),
+    skippedFrames: all.reduce((sum, s) => sum + (s.video?.skipped ?? 0), 0),
+  };
+  const placements = placeSegments(media.map((s) => ({ firstArrivalMs: s.first!.arrivalMs, durationTicks: s.durationTicks })), clockRate);
   const container = description.codec === 'h264' || description.codec === 'av1' ? 'mkv' : 'webm';
   const file = `${options.name}.${container}`;
   let intermediate: string;
-  let first: { timestamp: number; arrivalMs: number } | undefined;
-  let rtpDuration = 0;
   if (description.kind === 'audio') {
-    const ogg = new OggOpusWriter(ssrc ?? 1, description.channels ?? 2);
-    const packets = ordered.packets.filter((packet) => opusPacketSamples(packet.payload) > 0);
-    packets.forEach((packet, index) => {
-      first ??= packet;
-      const end = packet.timestamp - first.timestamp + opusPacketSamples(packet.payload);
-      ogg.packet(packet.payload, end, index === packets.length - 1);
-      rtpDuration = end / description.clockRate;
+    const ogg = new OggOpusWriter(head.ssrc ?? 1, description.channels ?? 2);
+    const total = media.reduce((sum, s) => sum + s.audio.length, 0);
+    let written = 0;
+    media.forEach((segment, index) => {
+      const origin = segment.first!.timestamp;
+      for (const packet of segment.audio) ogg.packet(packet.payload, placements[index]!.offsetTicks + packet.timestamp - origin + packet.samples, ++written === total);
     });
     intermediate = join(options.directory, `${options.name}.ogg`);
     await writeFile(intermediate, Buffer.concat(ogg.pages));
   } else {
-    const codec = description.codec;
-    if (codec === 'opus') return { ...base, error: 'an Opus track described as video' };
-    const assembly = assembleFrames(codec, ordered.packets);
-    base.brokenFrames = assembly.broken;
-    base.skippedFrames = assembly.skipped;
-    const frames = assembly.frames;
-    const start = frames[0];
-    if (start) {
-      const arrival = ordered.packets.find((packet) => packet.timestamp === start.timestamp)?.arrivalMs ?? 0;
-      first = { timestamp: start.timestamp, arrivalMs: arrival };
-      const last = frames[frames.length - 1]!;
-      const frameTicks = frames.length > 1 ? (last.timestamp - start.timestamp) / (frames.length - 1) : 0;
-      rtpDuration = (last.timestamp - start.timestamp + frameTicks) / description.clockRate;
-    }
-    const size = assembly.size ?? { width: 0, height: 0 };
-    const parts: Buffer[] = [ivfHeader(codec, size.width, size.height, frames.length, description.clockRate)];
-    for (const frame of frames) parts.push(ivfFrameHeader(frame.data.length, frame.timestamp - start!.timestamp), frame.data);
+    if (description.codec === 'opus') return { ...base, error: 'an Opus track described as video', segments: [], segmentGaps: [] };
+    const size = media.find((s) => s.video?.size)?.video?.size ?? { width: 0, height: 0 };
+    const frameCount = media.reduce((sum, s) => sum + s.video!.frames.length, 0);
+    const parts: Buffer[] = [ivfHeader(description.codec, size.width, size.height, frameCount, clockRate)];
+    media.forEach((segment, index) => {
+      const origin = segment.first!.timestamp;
+      for (const frame of segment.video!.frames) parts.push(ivfFrameHeader(frame.data.length, placements[index]!.offsetTicks + frame.timestamp - origin), frame.data);
+    });
     intermediate = join(options.directory, `${options.name}.ivf`);
     await writeFile(intermediate, Buffer.concat(parts));
   }
-  if (!first) return { ...base, error: 'no decodable media arrived for this track' };
-  const origin = first;
+  if (!head.first) return { ...base, error: 'no decodable media arrived for this track', segments: [], segmentGaps: [] };
+  const origin = head.first;
   base.firstRtpTimestamp = origin.timestamp % 2 ** 32;
   base.startArrivalMs = origin.arrivalMs;
-  base.startNtpMs = reports[0] ? rtpToUnixMs(base.firstRtpTimestamp, reports[0], description.clockRate) : null;
-  base.rtpDurationSeconds = rtpDuration;
-  base.gaps = ordered.gaps.map((gap) => ({ atSeconds: Math.max(0, (gap.timestamp - origin.timestamp) / description.clockRate), missing: gap.missing }));
+  base.startNtpMs = head.reports[0] ? rtpToUnixMs(base.firstRtpTimestamp, head.reports[0], clockRate) : null;
+  const lastIndex = media.length - 1;
+  base.rtpDurationSeconds = (placements[lastIndex]!.offsetTicks + media[lastIndex]!.durationTicks) / clockRate;
+  base.gaps = media.flatMap((segment, index) =>
+    segment.ordered.gaps.map((gap) => ({ atSeconds: (placements[index]!.offsetTicks + Math.max(0, gap.timestamp - segment.first!.timestamp)) / clockRate, missing: gap.missing })),
+  );
+  const segments = media.map((segment, index) => ({
+    segment: segment.segment,
+    layer: { index: segment.layer, rid: description.rids[segment.layer] ?? null },
+    ssrc: segment.ssrc,
+    startArrivalMs: segment.first!.arrivalMs,
+    startSeconds: placements[index]!.offsetTicks / clockRate,
+    durationSeconds: segment.durationTicks / clockRate,
+  }));
+  const segmentGaps = placements.slice(1).map((placement) => ({ atSeconds: (placement.offsetTicks - placement.gapTicks) / clockRate, seconds: placement.gapTicks / clockRate }));
   const output = join(options.directory, file);
   const { code, stderr } = await runTool(options.tools.ffmpegPath, ['-nostdin', '-v', 'error', '-y', '-i', intermediate, '-map', '0', '-c', 'copy', '-f', container === 'webm' ? 'webm' : 'matroska', output]);
   if (code !== 0) throw new RemuxError(`ffmpeg could not write ${file} (exit ${code}): ${stderr.slice(-400)}`, 'FFMPEG_FAILED');
-  return { ...base, file, durationSeconds: await probeDuration(options.tools, output) };
+  return { ...base, file, durationSeconds: await probeDuration(options.tools, output), segments, segmentGaps };
 }

@@ -110,7 +110,7 @@ describe('server recording export', () => {
       const payloads = packetizeVp9(frame.data);
       payloads.forEach((payload, i) => records.push(encodeRecord(RecordType.rtp, 0, frame.pts * 40, rtpPacket({ sequence: sequence++, timestamp: frame.pts * 3600, payload, marker: i === payloads.length - 1 }))));
     }
-    const track = await exportTrack({ description: { ...VIDEO, codec: 'vp9', payloadType: 98 }, records: readRecords(Buffer.concat(records)).records, directory: dir, name: 'vp9', tools: TOOLS });
+    const track = await exportTrack({ description: { ...VIDEO, codec: 'vp9', payloadType: 98 }, segments: [{ segment: 1, records: readRecords(Buffer.concat(records)).records }], directory: dir, name: 'vp9', tools: TOOLS });
     assert.deepEqual([track.file, track.brokenFrames, track.skippedFrames], ['vp9.webm', 0, 0]);
     const path = join(dir, 'vp9.webm');
     const probed = await probe(path);
@@ -128,7 +128,7 @@ describe('server recording export', () => {
       const payloads = packetizeAv1(frame.data, 600);
       payloads.forEach((payload, i) => records.push(encodeRecord(RecordType.rtp, 0, frame.pts * 40, rtpPacket({ sequence: sequence++, timestamp: frame.pts * 3600, payload, marker: i === payloads.length - 1 }))));
     }
-    const track = await exportTrack({ description: { ...VIDEO, codec: 'av1', payloadType: 45 }, records: readRecords(Buffer.concat(records)).records, directory: dir, name: 'av1', tools: TOOLS });
+    const track = await exportTrack({ description: { ...VIDEO, codec: 'av1', payloadType: 45 }, segments: [{ segment: 1, records: readRecords(Buffer.concat(records)).records }], directory: dir, name: 'av1', tools: TOOLS });
     assert.deepEqual([track.file, track.brokenFrames, track.skippedFrames, track.error], ['av1.mkv', 0, 0, undefined]);
     const path = join(dir, 'av1.mkv');
     const probed = await probe(path);
@@ -154,7 +154,7 @@ describe('server recording export', () => {
       });
     });
     const description: TrackDescription = { ...VIDEO, codec: 'h264', payloadType: 102 };
-    const track = await exportTrack({ description, records: readRecords(Buffer.concat(records)).records, directory: dir, name: 'h264', tools: TOOLS });
+    const track = await exportTrack({ description, segments: [{ segment: 1, records: readRecords(Buffer.concat(records)).records }], directory: dir, name: 'h264', tools: TOOLS });
     assert.equal(track.file, 'h264.mkv');
     assert.deepEqual([track.brokenFrames, track.skippedFrames, track.gaps.length], [2, 38, 1]);
     const path = join(dir, 'h264.mkv');
