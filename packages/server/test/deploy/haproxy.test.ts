@@ -193,8 +193,11 @@ describe('deploy/haproxy in front of a node that drains', () => {
     const joinsBefore = await joinsAt(draining);
     const drainStarted = performance.now();
     const drained = draining.drain(10_000);
-    // At once: HAProxy checks every second and needs two failures, so for ~1-2 s it still sends
-    // connections to the draining node, which leastconn prefers now that it holds none.
+    // Reconnects come once the node has shed its connections (leastconn spread the four over both
+    // nodes, so some were on it): by then it is recorded as draining (no new rooms) and refuses new upgrades, but
+    // HAProxy checks every second and needs two failures, so for ~1-2 s it still sends connections
+    // there, and leastconn prefers it now that it holds none.
+    await Promise.race(before.map((client) => client.closed));
     const during = await Promise.all(['eve', 'fay', 'gus', 'hal', 'ivy', 'jon'].map((name) => TestClient.joined(lb, 'drain-room-2', name)));
     const joinedMs = Math.round(performance.now() - drainStarted);
     assert.equal(await joinsAt(draining), joinsBefore, 'no join reached the draining node');
