@@ -8,14 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createToken, DEV_API_KEY, DEV_API_SECRET, type WorkerPool } from '@parley/server';
+import type { WorkerPool } from '@parley/server';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { api, download, recordToken, waitFinished } from './harness/recordings-api.ts';
 import { decodeErrors, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const BEFORE_SECONDS = 6;
@@ -25,13 +26,6 @@ const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-srvrec-restart-'));
 const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } });
 after(() => rm(dir, { recursive: true, force: true }));
 
-interface Listed {
-  id: string;
-  status: string;
-  error?: string;
-  files: Array<{ name: string; url: string; bytes: number; durationSeconds: number | null }>;
-}
-
 interface Manifest {
   tracks: Array<{
     participant: string; source: string; kind: string; file: string | null; startArrivalMs: number | null; rawFile: string;
@@ -40,36 +34,6 @@ interface Manifest {
   }>;
 }
 
-const token = (room: string) => createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'operator', ttlSeconds: 600, grants: { canRecord: true } });
-
-async function api(method: string, path: string, bearer: string): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${env.server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${bearer}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-    ...(method === 'POST' && !path.endsWith('/stop') ? { body: JSON.stringify({ mode: 'tracks' }) } : {}),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function download(listed: Listed, bearer: string, name: string): Promise<string> {
-  const file = listed.files.find((f) => f.name === name);
-  assert.ok(file, `${name} is listed`);
-  const response = await fetch(new URL(file.url, env.server.url), { headers: { authorization: `Bearer ${bearer}` } });
-  assert.equal(response.status, 200);
-  const local = join(dir, `${listed.id}-${name}`);
-  await writeFile(local, new Uint8Array(await response.arrayBuffer()));
-  return local;
-}
 
 /** The video frames' timestamps in the file (seconds from its start). */
 async function frameTimes(path: string): Promise<number[]> {
@@ -87,8 +51,8 @@ describe('server recording across an SFU worker restart', () => {
     const ben = await SdkParticipant.join(env.chromium, env.server.url, room, 'ben', options);
     await SdkParticipant.waitForMediaBetween(ann, ben);
     const path = `/api/rooms/${room}/recordings`;
-    const bearer = await token(room);
-    const started = await api('POST', path, bearer);
+    const bearer = await recordToken(room);
+    const started = await api(env.server.url, 'POST', path, bearer, { mode: 'tracks' });
     const startedAt = Date.now();
     assert.equal(started.status, 201, JSON.stringify(started.json));
     const { id } = started.json as { id: string };
@@ -105,16 +69,13 @@ describe('server recording across an SFU worker restart', () => {
     const recoveredAt = Date.now();
     console.log(`worker ${crashed} killed ${((killedAt - startedAt) / 1000).toFixed(2)} s in: both sides decode each other again ${recoveredAt - killedAt} ms later`);
     await new Promise((resolve) => setTimeout(resolve, AFTER_SECONDS * 1000));
-    const stopped = await api('POST', `${path}/${id}/stop`, bearer);
+    const stopped = await api(env.server.url, 'POST', `${path}/${id}/stop`, bearer);
     const truth = (Date.now() - startedAt) / 1000;
     assert.equal(stopped.status, 200, JSON.stringify(stopped.json));
 
-    const listed = await until('the recording ready', async () => {
-      const found = ((await api('GET', path, bearer)).json as Listed[]).find((r) => r.id === id);
-      return found && (found.status === 'ready' || found.status === 'failed') ? found : undefined;
-    });
+    const listed = await waitFinished(env.server.url, room, bearer, id, 30_000);
     assert.equal(listed.status, 'ready', listed.error);
-    const manifest = JSON.parse(await readFile(await download(listed, bearer, 'manifest.json'), 'utf8')) as Manifest;
+    const manifest = JSON.parse(await readFile(await download(env.server.url, listed, bearer, 'manifest.json', dir), 'utf8')) as Manifest;
     assert.deepEqual(manifest.tracks.map((t) => `${t.participant}:${t.source}`).sort(), ['ann:camera', 'ann:microphone', 'ben:camera', 'ben:microphone'], 'one file per track, not one per segment');
     for (const track of manifest.tracks) {
       assert.ok(track.file, `${track.participant}/${track.source} has a file`);
@@ -124,7 +85,7 @@ describe('server recording across an SFU worker restart', () => {
       const second = track.segments![1]!;
       // Kill -> this track's first packet through the new worker, on the SFU's clock.
       const backMs = second.startArrivalMs! - killedAt;
-      const local = await download(listed, bearer, track.file);
+      const local = await download(env.server.url, listed, bearer, track.file, dir);
       const duration = (await probe(local)).durationSeconds ?? 0;
       console.log(`${track.file}: ${duration.toFixed(3)} s (recording ${truth.toFixed(2)} s); segments ${track.segments!.map((s) => `${s.segment} at ${s.startSeconds.toFixed(3)} s for ${s.durationSeconds.toFixed(3)} s`).join(', ')}; gap ${gap.seconds.toFixed(3)} s at ${gap.atSeconds.toFixed(3)} s; kill -> media back in the recording ${Math.round(backMs)} ms`);
       assert.ok(Math.abs(duration - truth) < 1, `${track.file}: ${duration.toFixed(2)} s covers the recording's ${truth.toFixed(2)} s, gap included`);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { after, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { api as callApi, download as downloadFile, until, type ListedRecording } from './harness/recordings-api.ts';
 import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const RECORD_SECONDS = 9;
@@ -21,13 +22,7 @@ const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-srvrec-'));
 const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } });
 after(() => rm(dir, { recursive: true, force: true }));
 
-interface Listed {
-  id: string;
-  mode: string;
-  status: string;
-  error?: string;
-  files: Array<{ name: string; url: string; bytes: number; durationSeconds: number | null }>;
-}
+type Listed = ListedRecording;
 
 interface Manifest {
   tracks: Array<{ participant: string; source: string; kind: string; codec: string; file: string | null; startNtpMs: number | null; startArrivalMs: number | null; gaps: unknown[]; packets: number; layer: { index: number; rid: string | null }; rawBytes: number; tornTail: boolean }>;
@@ -35,40 +30,15 @@ interface Manifest {
 
 const bearer = (room: string, grants: { canRecord: boolean }) => createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity: 'operator', ttlSeconds: 600, grants });
 
-async function api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${env.server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+// The REST calls of harness/recordings-api.ts, on this file's server and directory.
+const api = (method: string, path: string, token: string, body?: unknown) => callApi(env.server.url, method, path, token, body);
+const download = (listed: Listed, token: string, name: string) => downloadFile(env.server.url, listed, token, name, dir);
 
 async function waitReady(path: string, token: string, id: string): Promise<Listed> {
   return until('the recording ready', async () => {
     const found = ((await api('GET', path, token)).json as Listed[]).find((r) => r.id === id);
     return found && (found.status === 'ready' || found.status === 'failed') ? found : undefined;
   });
-}
-
-async function download(listed: Listed, token: string, name: string): Promise<string> {
-  const file = listed.files.find((f) => f.name === name);
-  assert.ok(file, `${name} is listed`);
-  const response = await fetch(new URL(file.url, env.server.url), { headers: { authorization: `Bearer ${token}` } });
-  assert.equal(response.status, 200);
-  const local = join(dir, `${listed.id}-${name}`);
-  await writeFile(local, new Uint8Array(await response.arrayBuffer()));
-  return local;
 }
 
 async function publishingAlice(room: string, grants: { canRecord?: boolean } = {}): Promise<SdkParticipant> {
