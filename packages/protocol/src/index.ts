@@ -3,3 +3,4 @@ export * from './messages.js';
 export * from './parse.js';
 export * from './quality-report.js';
 export * from './vocabulary.js';
+export * from './recordings.js';

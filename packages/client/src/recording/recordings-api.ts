@@ -3,32 +3,10 @@
 // the same bearer token as the list, so a plain link cannot download them: `download` fetches
 // the file with the Authorization header and answers it as a Blob.
 
-import type { RecordingMode, RecordingStatus } from '@parley/protocol';
+import type { RecordingFileListing, RecordingListing } from '@parley/protocol';
 import { knownErrorCode, ParleyError } from '../errors.js';
 
-/** One file of a listed recording. `url` is the server's path; download it with `room.downloadRecordingFile`. */
-export interface RecordingFileListing {
-  name: string;
-  url: string;
-  bytes: number;
-  /** ffprobe's duration after the remux or export; null while unknown. */
-  durationSeconds: number | null;
-}
-
-/** A recording as `GET /api/rooms/{room}/recordings` lists it (docs/recording.md). */
-export interface RecordingListing {
-  id: string;
-  mode: RecordingMode;
-  status: RecordingStatus;
-  startedBy: string;
-  /** ISO 8601 times. */
-  startedAt: string;
-  endedAt?: string;
-  mimeType?: string;
-  /** Why it failed (`failed`). */
-  error?: string;
-  files: RecordingFileListing[];
-}
+export type { RecordingFileListing, RecordingListing } from '@parley/protocol';
 
 export interface RecordingsEndpoint {
   baseUrl: string;

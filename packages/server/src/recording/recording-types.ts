@@ -1,4 +1,4 @@
-import type { RecordingMode, RecordingStatus, RecordingSummary } from '@parley/protocol';
+import type { RecordingListing, RecordingMode, RecordingStatus, RecordingSummary } from '@parley/protocol';
 
 /** One file of a recording, as stored. */
 export interface RecordingFile {
@@ -31,18 +31,8 @@ export interface RecordingRecord {
   error?: string;
 }
 
-/** A recording as the REST API lists it and the `recording_ready`/`recording_failed` webhooks carry it. */
-export interface RecordingListing {
-  id: string;
-  mode: RecordingMode;
-  status: RecordingStatus;
-  startedBy: string;
-  startedAt: string;
-  endedAt?: string;
-  mimeType?: string;
-  error?: string;
-  files: Array<{ name: string; url: string; bytes: number; durationSeconds: number | null }>;
-}
+/** A recording as the REST API lists it and the `recording_ready`/`recording_failed` webhooks carry it (shared with the SDK). */
+export type { RecordingListing } from '@parley/protocol';
 
 export function describeRecording(record: RecordingRecord): RecordingListing {
   const base = `/api/rooms/${record.room}/recordings/${record.id}/files/`;
