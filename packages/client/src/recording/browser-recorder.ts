@@ -1,4 +1,4 @@
-import { DetailedError, Upload } from 'tus-js-client';
+import { DetailedError, Upload, type UploadOptions } from 'tus-js-client';
 import { knownErrorCode, ParleyError, type ParleyErrorCode } from '../errors.js';
 import { chooseMimeType, DEFAULT_RECORDING_BITS_PER_SECOND, DEFAULT_TIMESLICE_MS } from './mime-type.js';
 import { RecorderSource } from './recorder-source.js';
@@ -30,6 +30,26 @@ export interface BrowserRecorderOptions {
  * two minutes. Each retry asks the server (HEAD) for its offset and sends from there.
  */
 export const RETRY_DELAYS_MS = [0, 250, 500, 1000, 2000, ...Array.from({ length: 40 }, () => 3000)];
+
+/**
+ * What every recording upload, new or resumed, gives tus-js-client: the token, a length declared
+ * at the end, chunks read from `source`, the retries above, and retrying only what a retry can
+ * mend (no answer, 5xx, 409 offset mismatch, 423 locked by a dead request).
+ */
+export function uploadOptions(token: string, source: RecorderSource, chunkBytes = 8 * 1024 * 1024) {
+  return {
+    headers: { authorization: `Bearer ${token}` },
+    uploadLengthDeferred: true,
+    chunkSize: chunkBytes,
+    retryDelays: RETRY_DELAYS_MS,
+    storeFingerprintForResuming: false,
+    fileReader: { openFile: async () => source },
+    onShouldRetry: (error: DetailedError) => {
+      const status = error.originalResponse?.getStatus() ?? 0;
+      return status === 0 || status >= 500 || status === 409 || status === 423;
+    },
+  } satisfies Partial<UploadOptions>;
+}
 
 /**
  * One browser recording: MediaRecorder over `stream`, its chunks uploaded while it records
@@ -74,18 +94,9 @@ export class BrowserRecorder {
     this.finished.catch(() => undefined);
     const source = this.source;
     this.upload = new Upload(new Blob(), {
+      ...uploadOptions(options.token, source, options.chunkBytes),
       endpoint: options.endpoint,
-      headers: { authorization: `Bearer ${options.token}` },
       metadata: { filetype: mimeType, source: options.source },
-      uploadLengthDeferred: true,
-      chunkSize: options.chunkBytes ?? 8 * 1024 * 1024,
-      retryDelays: RETRY_DELAYS_MS,
-      storeFingerprintForResuming: false,
-      fileReader: { openFile: async () => source },
-      onShouldRetry: (error) => {
-        const status = error.originalResponse?.getStatus() ?? 0;
-        return status === 0 || status >= 500 || status === 409 || status === 423;
-      },
       onUploadUrlAvailable: () => {
         const url = this.upload.url ?? '';
         const id = url.split('/').pop() ?? '';

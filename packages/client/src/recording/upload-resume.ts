@@ -5,7 +5,7 @@
 
 import { Upload } from 'tus-js-client';
 import type { ParleyError } from '../errors.js';
-import { RETRY_DELAYS_MS, uploadError } from './browser-recorder.js';
+import { uploadError, uploadOptions } from './browser-recorder.js';
 import type { ChunkStore, PersistedUpload } from './chunk-store.js';
 import { RecorderSource } from './recorder-source.js';
 
@@ -36,17 +36,8 @@ export async function resumeUpload(store: ChunkStore, persisted: PersistedUpload
   const bytes = source.recordedBytes;
   const result = await new Promise<ResumedRecording>((resolve) => {
     const upload = new Upload(new Blob(), {
+      ...uploadOptions(token, source),
       uploadUrl: persisted.uploadUrl,
-      headers: { authorization: `Bearer ${token}` },
-      uploadLengthDeferred: true,
-      chunkSize: 8 * 1024 * 1024,
-      retryDelays: RETRY_DELAYS_MS,
-      storeFingerprintForResuming: false,
-      fileReader: { openFile: async () => source },
-      onShouldRetry: (error) => {
-        const status = error.originalResponse?.getStatus() ?? 0;
-        return status === 0 || status >= 500 || status === 409 || status === 423;
-      },
       onChunkComplete: (_size, accepted) => onAcknowledged(accepted),
       onSuccess: () => resolve({ id: persisted.id, outcome: 'completed', bytes }),
       // A HEAD answered 404 (the server finished the upload for being idle) ends here too: with
