@@ -1,6 +1,7 @@
 /**
  * `parley turn-config`'s peer rules, enforced by a real coturn: one address of every default-denied
- * special-purpose range gets 403 Forbidden on CreatePermission, a public peer gets a permission,
+ * special-purpose range, IPv4 and IPv6 (relaying from an IPv6 address on a veth of the test's own),
+ * gets 403 Forbidden on CreatePermission, a public peer gets a permission,
  * and an operator's allowed range and the SFU's announced address open only themselves.
  */
 import assert from 'node:assert/strict';
@@ -51,8 +52,15 @@ describe('a real coturn configured by parley turn-config', () => {
   let coturn: CoturnProcess | undefined;
   let port = 0;
   const log = () => coturn?.log() ?? '';
+  const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
 
   before(async () => {
+    // The IPv6 relay address lives on a link of this test's own (root, as the e2e namespaces need), removed after.
+    ip('link', 'del', LINK);
+    for (const args of [['link', 'add', LINK, 'type', 'veth', 'peer', 'name', LINK_PEER], ['addr', 'add', `${RELAY_V6}/128`, 'dev', LINK, 'nodad'], ['link', 'set', LINK, 'up'], ['link', 'set', LINK_PEER, 'up']]) {
+      const result = ip(...args);
+      assert.equal(result.status, 0, `ip ${args.join(' ')}: ${result.stderr} (needs root and iproute2, as the e2e network namespaces do)`);
+    }
     port = await freeUdpPort();
     coturn = await startCoturn({
       PARLEY_TURN_SECRET: SECRET,
@@ -60,6 +68,7 @@ describe('a real coturn configured by parley turn-config', () => {
       PARLEY_TURN_PORT: String(port),
       // Relaying from 127.0.0.1, coturn refuses every non-loopback peer whatever its lists say.
       PARLEY_TURN_RELAY_ADDRESS: hostIpv4(),
+      PARLEY_TURN_RELAY_ADDRESS_IPV6: RELAY_V6,
       // An operator's explicit allow: one host of a denied documentation range.
       PARLEY_TURN_ALLOWED_PEERS: '198.51.100.99',
       // The SFU's announced media address: relayed participants must reach it.
@@ -67,7 +76,10 @@ describe('a real coturn configured by parley turn-config', () => {
     });
   });
 
-  after(() => coturn?.stop());
+  after(() => {
+    coturn?.stop();
+    ip('link', 'del', LINK);
+  });
 
   const permission = (address: string) => permissionOn(port, address, 4, log);
 
@@ -83,35 +95,6 @@ describe('a real coturn configured by parley turn-config', () => {
     assert.equal(await permission('198.51.100.98'), 403, 'its neighbour stays denied');
     assert.equal(await permission('203.0.113.50'), 'ok', "the SFU's media address, allowed by turn-config");
     assert.equal(await permission('203.0.113.51'), 403, 'its neighbour stays denied');
-  });
-});
-
-describe('a real coturn configured by parley turn-config, relaying IPv6', () => {
-  let coturn: CoturnProcess | undefined;
-  let port = 0;
-  const log = () => coturn?.log() ?? '';
-  const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-
-  before(async () => {
-    // The relay address lives on a link of this test's own (root, as the e2e namespaces need), removed after.
-    ip('link', 'del', LINK);
-    for (const args of [['link', 'add', LINK, 'type', 'veth', 'peer', 'name', LINK_PEER], ['addr', 'add', `${RELAY_V6}/128`, 'dev', LINK, 'nodad'], ['link', 'set', LINK, 'up'], ['link', 'set', LINK_PEER, 'up']]) {
-      const result = ip(...args);
-      assert.equal(result.status, 0, `ip ${args.join(' ')}: ${result.stderr} (needs root and iproute2, as the e2e network namespaces do)`);
-    }
-    port = await freeUdpPort();
-    coturn = await startCoturn({
-      PARLEY_TURN_SECRET: SECRET,
-      PARLEY_TURN_HOST: '127.0.0.1',
-      PARLEY_TURN_PORT: String(port),
-      PARLEY_TURN_RELAY_ADDRESS: hostIpv4(),
-      PARLEY_TURN_RELAY_ADDRESS_IPV6: RELAY_V6,
-    });
-  });
-
-  after(() => {
-    coturn?.stop();
-    ip('link', 'del', LINK);
   });
 
   test('every default-denied IPv6 range gets 403 Forbidden; a public IPv6 peer gets a permission', async () => {
