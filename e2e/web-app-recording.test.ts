@@ -40,15 +40,7 @@ interface Listed {
 /** Joins through the join page with a pasted token (the way a token with grants gets in). */
 async function joinWithToken(room: string, identity: string, name: string, grants: Record<string, boolean>): Promise<TestPage> {
   const token = await createToken({ apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET, room, identity, name, ttlSeconds: 600, grants });
-  return joinThroughUi(env.chromium, env.server.url, room, name, {
-    beforeJoin: (page) =>
-      page.evaluate((token) => {
-        const input = document.querySelector<HTMLTextAreaElement>('[name="token"]');
-        if (!input) throw new Error('no token field');
-        input.value = token;
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-      }, token),
-  });
+  return joinThroughUi(env.chromium, env.server.url, room, name, { token });
 }
 
 /** What of the recording UI the page shows: the record button, the mode choice, the list's button and panel. */

@@ -6,18 +6,29 @@ import type { TestBrowser, TestPage } from './browsers.ts';
 
 export const byTestId = (id: string) => `[data-testid="${id}"]`;
 
-/** Opens the join page for `room`, types a name and presses Join (after `beforeJoin`, e.g. picking devices). */
+/**
+ * Opens the join page for `room`, types a name and presses Join (after `beforeJoin`, e.g. picking
+ * devices). `token`: pasted into the page's token field first, the way a token with grants gets in.
+ */
 export async function joinThroughUi(
   browser: TestBrowser,
   serverUrl: string,
   room: string,
   name: string,
-  options: { phone?: boolean; beforeJoin?: (page: TestPage) => Promise<void> } = {},
+  options: { phone?: boolean; token?: string; beforeJoin?: (page: TestPage) => Promise<void> } = {},
 ): Promise<TestPage> {
   const page = await browser.newPage();
   if (options.phone) await page.emulatePhone();
   await page.goto(`${serverUrl}/?room=${room}`);
   await page.waitFor((sel) => document.querySelector(sel) !== null, byTestId('join-button'), { timeoutMs: 10_000, what: 'the join page' });
+  if (options.token !== undefined) {
+    await page.evaluate((token) => {
+      const input = document.querySelector<HTMLTextAreaElement>('[name="token"]');
+      if (!input) throw new Error('no token field');
+      input.value = token;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }, options.token);
+  }
   await options.beforeJoin?.(page);
   await page.evaluate(
     ({ name, nameSel, buttonSel }) => {
