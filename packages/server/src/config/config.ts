@@ -169,8 +169,7 @@ export const ServerConfigSchema = z
          * Per identity. A browser allocates on each TURN URL it gets (UDP, TCP, TLS: 3) for each
          * connection (an SFU participant has 2; the P2P link during an `auto` move 1 more): 9 at
          * once. A tab that crashed leaves its allocations until their lifetime ends (10 min), so
-         * rejoining needs room for two sessions, and a second device for as many again. With 10,
-         * e2e runs here got 486 answers.
+         * rejoining needs room for two sessions (18), and a second device for as many again.
          */
         maxAllocationsPerUser: Count.default(30),
         /** Relayed bytes per second per allocation (both directions); excess packets are dropped. 0 = unlimited. */
