@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { classifyNetworkQuality, detectNetworkQuality, type NetworkMeasurement, type NetworkQuality } from '../src/network-quality.ts';
 import { ParleyError } from '../src/errors.ts';
@@ -53,5 +55,47 @@ describe('detectNetworkQuality arguments', () => {
   test('an already aborted signal rejects with its reason', async () => {
     const reason = new Error('user went away');
     await assert.rejects(detectNetworkQuality({ url: 'http://127.0.0.1:9', signal: AbortSignal.abort(reason) }), reason);
+  });
+});
+
+describe('detectNetworkQuality against a server that stalls once', () => {
+  // The routes of /api/network-test, where the first download and the first upload are answered
+  // 400 ms late (what a busy browser or server does now and then), every other request at once.
+  async function stallingServer(): Promise<{ url: string; close: () => Promise<void>; stalled: string[] }> {
+    const stalled: string[] = [];
+    const server = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      const route = url.pathname.slice('/api/network-test/'.length);
+      const stall = (route === 'download' || route === 'upload') && !stalled.includes(route);
+      if (stall) stalled.push(route);
+      let received = 0;
+      request.on('data', (chunk: Buffer) => (received += chunk.length));
+      request.on('end', () =>
+        setTimeout(() => {
+          if (route === 'latency') response.writeHead(204).end();
+          else if (route === 'download') response.writeHead(200).end(Buffer.alloc(Number(url.searchParams.get('bytes'))));
+          else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bytes: received }));
+        }, stall ? 400 : 0),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      stalled,
+    };
+  }
+
+  test('one stalled transfer each way does not make a fast link look slow', async () => {
+    const server = await stallingServer();
+    try {
+      const result = await detectNetworkQuality({ url: server.url });
+      assert.deepEqual(server.stalled.sort(), ['download', 'upload'], 'both directions stalled once');
+      // Before: the stalled 32 KiB upload was "measurable" (≥ 300 ms) and the result ~0.8 Mbit/s.
+      assert.ok(result.uploadMbps > 50 && result.downloadMbps > 50, JSON.stringify(result));
+      assert.equal(result.quality, 'excellent', JSON.stringify(result));
+    } finally {
+      await server.close();
+    }
   });
 });
