@@ -1,6 +1,6 @@
 /**
  * Pre-call network test against a Parley server's /api/network-test endpoints: latency (median of
- * several round trips), then download and upload throughput. Transfers grow until one takes long
+ * several round trips), then download and upload throughput. Transfers grow until two take long
  * enough to measure (or the size cap is reached), and the whole test stays within `durationMs`.
  */
 import { knownErrorCode, ParleyError } from './errors.js';
