@@ -380,9 +380,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private connectDirectly(participant: RemoteParticipant): void {
-    const link = this.createLink(participant);
+    const link = this.createLink(participant, participant.grants.canSubscribe ? this.localParticipant.tracks : new Map());
     this.links.set(participant.identity, link);
-    if (participant.grants.canSubscribe) for (const [source, track] of this.localParticipant.tracks) void link.publish(source, track);
   }
 
   private async setVideoQuality(participant: RemoteParticipant, source: TrackSource, quality: VideoQuality): Promise<void> {
@@ -506,10 +505,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     };
   }
 
-  private createLink(participant: RemoteParticipant): PeerLink {
+  private createLink(participant: RemoteParticipant, tracks: ReadonlyMap<TrackSource, MediaStreamTrack>): PeerLink {
     const identity = participant.identity;
     return new PeerLink({
       remoteIdentity: identity,
+      tracks,
       // Both sides must agree who is polite without talking: compare identities.
       polite: this.localParticipant.identity < identity,
       configuration: this.rtcConfiguration(),

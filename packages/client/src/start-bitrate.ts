@@ -37,3 +37,35 @@ export function withStartBitrate<Description extends { type: RTCSdpType; sdp?: s
   }
   return { ...description, sdp: result.join(eol) };
 }
+
+/**
+ * How long after a direct connection is up its video encoders start again from the link's
+ * estimate. By then Chromium's probes have measured the link (several Mbit/s on a LAN).
+ */
+export const ENCODER_RESTART_DELAY_MS = 300;
+
+/**
+ * Lets Chromium's encoder pick its resolution again from the current bandwidth estimate.
+ *
+ * An encoder configured before its connection is up (a track sent in the first offer or answer)
+ * starts at the estimate the link has when it connects, ~0.7 Mbit/s of the 1 Mbit/s start, and
+ * settles at 960x540 ("bandwidth"-limited) for the first 720p camera frames; it stays there while
+ * the estimate grows to 5 Mbit/s (measured: 6 s and more, Chromium 156). Its quality scaler does
+ * not come back up on its own; a renegotiation or a change of degradation preference clears the
+ * restriction, and 720p then shows within 250 ms. A link on which 720p does not fit gets its
+ * resolution lowered again by the same adaptation. Browsers that refuse the preference
+ * (Firefox starts at the capture's resolution anyway) are left alone.
+ */
+export async function restartEncoderAdaptation(sender: RTCRtpSender): Promise<void> {
+  try {
+    const parameters = sender.getParameters();
+    const preference = parameters.degradationPreference;
+    await sender.setParameters({ ...parameters, degradationPreference: preference === 'maintain-resolution' ? 'balanced' : 'maintain-resolution' });
+    const again = sender.getParameters();
+    if (preference === undefined) delete again.degradationPreference;
+    else again.degradationPreference = preference;
+    await sender.setParameters(again);
+  } catch {
+    // Not supported here, or the sender stopped meanwhile: nothing to restart.
+  }
+}

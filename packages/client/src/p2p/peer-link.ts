@@ -1,5 +1,5 @@
 import type { SignalPayload, TrackSource } from '@parley/protocol';
-import { withStartBitrate } from '../start-bitrate.js';
+import { ENCODER_RESTART_DELAY_MS, restartEncoderAdaptation, withStartBitrate } from '../start-bitrate.js';
 import type { Timeline } from '../timeline.js';
 
 export interface PeerLinkHandlers {
@@ -18,6 +18,8 @@ export interface PeerLinkOptions {
   configuration: RTCConfiguration;
   timeline: Timeline;
   handlers: PeerLinkHandlers;
+  /** What to send from the start: the first offer and answer carry these, no renegotiation needed. */
+  tracks?: ReadonlyMap<TrackSource, MediaStreamTrack>;
 }
 
 /**
@@ -33,6 +35,8 @@ export class PeerLink {
   private readonly deferred = new Map<TrackSource, MediaStreamTrack>();
   private readonly streams = new Map<TrackSource, MediaStream>();
   private offerReceived = false;
+  /** Once per link, when it first connects (see restartEncoderAdaptation). */
+  private encodersRestarted = false;
   private makingOffer = false;
   private ignoreOffer = false;
   private incoming: Promise<void> = Promise.resolve();
@@ -43,7 +47,7 @@ export class PeerLink {
   private readonly timeline: Timeline;
   private readonly handlers: PeerLinkHandlers;
 
-  constructor({ remoteIdentity, polite, configuration, timeline, handlers }: PeerLinkOptions) {
+  constructor({ remoteIdentity, polite, configuration, timeline, handlers, tracks = new Map() }: PeerLinkOptions) {
     this.remoteIdentity = remoteIdentity;
     this.polite = polite;
     this.timeline = timeline;
@@ -61,7 +65,16 @@ export class PeerLink {
       if (this.pc.iceConnectionState === 'failed') this.pc.restartIce();
     };
     this.pc.ontrack = (event) => this.onTrack(event);
-    if (!polite) this.createInitialTransceivers();
+    this.pc.addEventListener('connectionstatechange', () => {
+      if (this.pc.connectionState !== 'connected' || this.encodersRestarted) return;
+      this.encodersRestarted = true;
+      setTimeout(() => {
+        if (this.closed) return;
+        for (const sender of this.pc.getSenders()) if (sender.track?.kind === 'video') void restartEncoderAdaptation(sender);
+      }, ENCODER_RESTART_DELAY_MS);
+    });
+    if (polite) for (const [source, track] of tracks) this.deferred.set(source, track);
+    else this.createInitialTransceivers(tracks);
   }
 
   /** Sends `track` as `source` on the source's m-line (created or borrowed on first use). */
@@ -90,15 +103,25 @@ export class PeerLink {
   }
 
   /**
-   * The impolite side makes the first offer with one audio and one video m-line; the polite side
-   * waits for it and sends on those m-lines. Chromium fails to offer m-lines it created before
-   * applying a Firefox offer ("BUNDLE group contains a codec collision for header extension"), so
-   * the side that answers first must not create its own.
+   * The impolite side makes the first offer with one audio and one video m-line, sending on them
+   * what it already has (so the call needs one offer and one answer: offering them receive-only
+   * and adding the tracks after took a second round trip, ~100-200 ms before the first frame); the
+   * polite side waits for it and sends on those m-lines. Chromium fails to offer m-lines it created
+   * before applying a Firefox offer ("BUNDLE group contains a codec collision for header
+   * extension"), so the side that answers first must not create its own.
    */
-  private createInitialTransceivers(): void {
+  private createInitialTransceivers(tracks: ReadonlyMap<TrackSource, MediaStreamTrack>): void {
     for (const source of ['microphone', 'camera'] as const) {
-      this.senders.set(source, this.pc.addTransceiver(source === 'camera' ? 'video' : 'audio', { direction: 'recvonly' }));
+      const track = tracks.get(source);
+      if (!track) {
+        this.senders.set(source, this.pc.addTransceiver(source === 'camera' ? 'video' : 'audio', { direction: 'recvonly' }));
+        continue;
+      }
+      const stream = new MediaStream();
+      this.streams.set(source, stream);
+      this.senders.set(source, this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] }));
     }
+    for (const [source, track] of tracks) if (source !== 'microphone' && source !== 'camera') void this.attach(source, track);
   }
 
   private async attach(source: TrackSource, track: MediaStreamTrack): Promise<void> {
