@@ -175,6 +175,10 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer];
     const track = this.engineTrack;
     if (!state || !track?.isOpen()) return;
+    // Above a collapsed uplink's cap nothing is forwarded for long, and Chromium's VP8 simulcast
+    // encodes a keyframe on every layer it sends for a request on any one: a subscriber's PLI for
+    // the layer it still shows would put a 720p keyframe into the link the 180p one has to cross.
+    if (layer > 0 && this.uplink?.collapsed) return;
     if (state.keyframeRequests.request(performance.now())) this.sendPli(track, state);
   }
 
@@ -233,12 +237,13 @@ export class PublishedTrack implements DownstreamSource {
 
   /**
    * Whether a layer's lost packets are worth asking the publisher for: some subscriber receives
-   * it, and its uplink is not collapsed above the lowest layer (resends there would only sit in
-   * the publisher's pacer in front of the lowest layer's keyframe: the switch to it came 1.1-1.2 s
-   * after the collapse instead of 1.65 s when the SFU stopped asking).
+   * it, and its uplink is not collapsed above the lowest layer, nor losing most of what it sends
+   * (resends there would only sit in the publisher's pacer in front of the lowest layer's
+   * keyframe, and libwebrtc sends resends first: the switch to it came 1.1-1.2 s after the
+   * collapse instead of 1.65 s when the SFU stopped asking once collapsed).
    */
   private isForwarded(layer: number): boolean {
-    if (layer > 0 && this.uplink?.collapsed) return false;
+    if (layer > 0 && (this.uplink?.collapsed || this.uplink?.losingMost)) return false;
     for (const downstream of this.downstreams) if (downstream.forwardedLayer === layer) return true;
     return false;
   }

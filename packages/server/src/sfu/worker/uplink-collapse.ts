@@ -30,6 +30,10 @@ const HOLD_MS = 3_000;
 const MAX_HOLD_MS = 24_000;
 /** A collapse this long after the previous one ended starts over at HOLD_MS. */
 const FORGET_AFTER_MS = 30_000;
+/** losingMost's window. */
+const RECENT_MS = 200;
+/** 7 % random loss reaches 30 % of 10+ packets in ~1 of 10^3 windows (a skipped request is asked again later). */
+const MIN_RECENT_PACKETS = 10;
 
 interface Bucket {
   start: number;
@@ -83,5 +87,23 @@ export class UplinkCollapse {
 
   get collapsed(): boolean {
     return this.isCollapsed;
+  }
+
+  /**
+   * Whether the last RECENT_MS lost most of what was sent: a collapse beginning, seen before
+   * `update` can judge a whole window. Asking the publisher to resend into such a link only delays
+   * the lowest layer's keyframe: libwebrtc's pacer sends resends ahead of media, up to its whole
+   * target rate.
+   */
+  get losingMost(): boolean {
+    const newest = this.buckets.at(-1);
+    if (!newest) return false;
+    let expected = 0;
+    let lost = 0;
+    for (let i = this.buckets.length - 1; i >= 0 && newest.start - this.buckets[i]!.start < RECENT_MS; i--) {
+      expected += this.buckets[i]!.expected;
+      lost += this.buckets[i]!.lost;
+    }
+    return expected >= MIN_RECENT_PACKETS && lost >= COLLAPSE_LOSS * expected;
   }
 }

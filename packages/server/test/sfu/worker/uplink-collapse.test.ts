@@ -68,6 +68,39 @@ describe('UplinkCollapse', () => {
   });
 });
 
+describe('UplinkCollapse losingMost (no resends asked for)', () => {
+  test('the first long gaps of a collapse count at once, before a whole window can judge', () => {
+    const detector = new UplinkCollapse();
+    let now = feed(detector, 0, 1000, 4, 1); // 250 packets a second, none lost
+    assert.equal(detector.losingMost, false);
+    // The link falls: 1 packet in 8 gets through. Two arrivals later, the resends are not worth asking for.
+    detector.onAdvance(8, now);
+    now += 32;
+    detector.onAdvance(8, now);
+    assert.equal(detector.losingMost, true, 'two gaps of 7 among the last 200 ms');
+    assert.equal(detector.update(now), false, 'while the 500 ms window does not count it as a collapse yet');
+  });
+
+  test('7 % random loss never counts as losing most', () => {
+    const detector = new UplinkCollapse();
+    let seed = 11;
+    const random = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff);
+    let flagged = 0;
+    for (let i = 0, now = 0; i < 15000; i++, now += 4) {
+      detector.onAdvance(random() < 0.07 ? 2 : 1, now);
+      if (detector.losingMost) flagged += 1;
+    }
+    assert.equal(flagged, 0);
+  });
+
+  test('too few packets to judge: a 180p layer alone losing two packets is not a collapse', () => {
+    const detector = new UplinkCollapse();
+    detector.onAdvance(1, 0);
+    detector.onAdvance(3, 50);
+    assert.equal(detector.losingMost, false);
+  });
+});
+
 describe('LayerController upstream cap', () => {
   test('a collapsed uplink caps the wanted layer and stops the forwarded one at once; lifting it restores what the downlink allows', () => {
     const layers = new LayerController(3);
