@@ -23,6 +23,8 @@ export class LayerController {
   private urgent = false;
   /** The highest layer the publisher's uplink gets through (UplinkCollapse), if it is limited. */
   private upstreamCap: number | undefined;
+  /** Whether what is forwarded above upstreamCap stops at once. */
+  private dropAboveCap = true;
   /** Whether the first picture went out (see target). */
   private hasStarted = false;
 
@@ -45,10 +47,13 @@ export class LayerController {
 
   /**
    * The publisher's uplink collapsed (`layer`: what still gets through) or recovered (undefined).
-   * What is forwarded above it stops at once: it arrives in pieces anyway.
+   * What is forwarded above it stops at once when the collapse showed as loss (it arrives in
+   * pieces anyway); one seen by its queue before any loss (`dropAbove` false) still delivers whole
+   * frames for the ~300 ms they wait in it, so the picture keeps moving until the switch.
    */
-  setUpstreamCap(layer: number | undefined): void {
+  setUpstreamCap(layer: number | undefined, dropAbove = true): void {
     this.upstreamCap = layer;
+    this.dropAboveCap = dropAbove;
   }
 
   /**
@@ -63,7 +68,7 @@ export class LayerController {
 
   /** Whether to stop forwarding a layer above the wanted one before the switch is possible. */
   get dropsAboveWanted(): boolean {
-    return this.urgent || this.upstreamCap !== undefined;
+    return this.urgent || (this.upstreamCap !== undefined && this.dropAboveCap);
   }
 
   onLoss(fractionLost: number, now = performance.now()): void {

@@ -102,6 +102,8 @@ export class PublishedTrack implements DownstreamSource {
   private liveMask = 0;
   /** Simulcast video: whether the publisher's uplink is losing most of what it sends. */
   private readonly uplink: UplinkCollapse | undefined;
+  /** A collapse began at the last check: its subscribers ask for the lowest layer's keyframe at the next one. */
+  private collapseKeyframeDue = false;
   /** When the first RTP packet arrived (Date.now()), for the join timeline (`bench:join`). */
   firstPacketAt: number | undefined;
   /** Server recordings of this track (`recording-tap.ts`): each gets a copy of every packet and sender report. */
@@ -175,6 +177,10 @@ export class PublishedTrack implements DownstreamSource {
     const state = this.layerStates[layer];
     const track = this.engineTrack;
     if (!state || !track?.isOpen()) return;
+    // Above a collapsed uplink's cap nothing is forwarded for long, and Chromium's VP8 simulcast
+    // encodes a keyframe on every layer it sends for a request on any one: a subscriber's PLI for
+    // the layer it still shows would put a 720p keyframe into the link the 180p one has to cross.
+    if (layer > 0 && this.uplink?.collapsed) return;
     if (state.keyframeRequests.request(performance.now())) this.sendPli(track, state);
   }
 
@@ -216,29 +222,38 @@ export class PublishedTrack implements DownstreamSource {
   }
 
   /**
-   * Runs every 50 ms: when the uplink collapses, subscribers are capped to the lowest layer, and
-   * the cap goes when it recovers.
+   * Runs every 50 ms: when the uplink collapses, the publisher is told to send less (REMB) and
+   * subscribers are capped to the lowest layer; the cap goes when it recovers. The lowest layer's
+   * keyframe is asked for one check (50 ms) after the REMB, once the publisher's encoder has
+   * applied the lower rate (at its next frame) and turned the upper layers off: asked for with the
+   * REMB, it came with a 720p and a 360p keyframe (Chromium encodes one on every layer it sends),
+   * ~10x its size, into the link that had just fallen.
    */
   checkUplink(): void {
     if (!this.uplink) return;
+    if (this.collapseKeyframeDue) {
+      this.collapseKeyframeDue = false;
+      for (const downstream of this.downstreams) downstream.poll();
+    }
     const before = this.uplink.collapsed;
     const collapsed = this.uplink.update();
     if (collapsed === before) return;
+    this.sendRemb();
     if (collapsed) this.counters.uplinkCollapses += 1;
-    for (const downstream of this.downstreams) {
-      downstream.layers.setUpstreamCap(collapsed ? 0 : undefined);
-      downstream.poll(); // asks for the lowest layer's keyframe now
-    }
+    for (const downstream of this.downstreams) downstream.layers.setUpstreamCap(collapsed ? 0 : undefined, !this.uplink.seenBeforeLoss);
+    if (collapsed) this.collapseKeyframeDue = true;
+    else for (const downstream of this.downstreams) downstream.poll();
   }
 
   /**
    * Whether a layer's lost packets are worth asking the publisher for: some subscriber receives
-   * it, and its uplink is not collapsed above the lowest layer (resends there would only sit in
-   * the publisher's pacer in front of the lowest layer's keyframe: the switch to it came 1.1-1.2 s
-   * after the collapse instead of 1.65 s when the SFU stopped asking).
+   * it, and its uplink is not collapsed above the lowest layer, nor losing most of what it sends
+   * (resends there would only sit in the publisher's pacer in front of the lowest layer's
+   * keyframe, and libwebrtc sends resends first: the switch to it came 1.1-1.2 s after the
+   * collapse instead of 1.65 s when the SFU stopped asking once collapsed).
    */
   private isForwarded(layer: number): boolean {
-    if (layer > 0 && this.uplink?.collapsed) return false;
+    if (layer > 0 && (this.uplink?.collapsed || this.uplink?.losingMost)) return false;
     for (const downstream of this.downstreams) if (downstream.forwardedLayer === layer) return true;
     return false;
   }
@@ -296,16 +311,18 @@ export class PublishedTrack implements DownstreamSource {
 
   /**
    * REMB: a ceiling on what the publisher sends, high enough for every layer (with transport-cc
-   * its own congestion control finds what its link carries below it). Lowering it to what got
-   * through when the uplink collapses was measured and left out: the publisher's encoder stopped
-   * its upper layers at once, but what its pacer had queued still took ~2 s to drain, and the
-   * lower estimate made the recovery after the step ~4 s slower.
+   * its own congestion control finds what its link carries below it), except when its uplink
+   * collapses: then below what the link carried, rising again after (`UplinkCollapse.rateCap`).
+   * Sent once a collapse is seen (~100-150 ms after the link falls), it turns the encoder's upper
+   * layers off before the queue overflows; sent once loss had shown it (~500 ms after), it did
+   * not help: the pacer already held what was queued, and the recovery after the step was slower.
    */
   private sendRemb(): void {
     const track = this.engineTrack;
     if (this.kind !== 'video' || !track?.isOpen()) return;
     const ssrcs = this.layerStates.filter((s): s is LayerState => s !== undefined).map((s) => s.ssrc);
-    if (ssrcs.length > 0) sendPacket(track, buildRemb(SFU_RTCP_SSRC, PUBLISHER_BITRATE_BPS, ssrcs));
+    const bitrate = this.uplink ? this.uplink.rateCap(PUBLISHER_BITRATE_BPS) : PUBLISHER_BITRATE_BPS;
+    if (ssrcs.length > 0) sendPacket(track, buildRemb(SFU_RTCP_SSRC, bitrate, ssrcs));
   }
 
   /**
@@ -351,6 +368,7 @@ export class PublishedTrack implements DownstreamSource {
       const transport = transportSequence(packet, this.offer.transportCcExtensionId!);
       if (transport !== undefined) this.transportArrivals.onPacket(transport, Math.round(now * 1000));
     }
+    this.uplink?.onBytes(packet.length, now);
     if (payloadType(packet) !== this.offer.codec.payloadType) return; // RTX (padding on it too): not forwarded
     this.counters.packetsIn += 1;
     this.counters.bytesIn += packet.length;
@@ -391,6 +409,7 @@ export class PublishedTrack implements DownstreamSource {
     }
     // A layer counts as live by its media: one that only pads is paused (dynacast) or starved.
     state.lastPacketAt = now;
+    if (newest) this.uplink?.onMedia(layer, rtpTimestamp, this.clockRate, now);
     const forwardedSequence = state.compactor.map(sequence);
     if (forwardedSequence === undefined) return;
     if (this.kind === 'audio' && this.offer.audioLevelExtensionId !== undefined) {
