@@ -139,6 +139,6 @@ export function speakerTimeline(series: readonly LevelSeries[], videos: readonly
   return changes.map((change, i) => ({
     participant: change.participant,
     fromSeconds: i === 0 ? 0 : seconds(change.k),
-    toSeconds: i + 1 < changes.length ? seconds(changes[i + 1]!.k) : durationSeconds,
+    toSeconds: i + 1 < changes.length ? seconds(changes[i + 1]!.k) : Math.round(durationSeconds * 1000) / 1000,
   }));
 }
