@@ -274,7 +274,7 @@ describe('browser recording across a server crash', () => {
     let listed: Listed | undefined;
     for (const deadline = Date.now() + 20_000; listed?.status !== 'ready' && listed?.status !== 'failed' && Date.now() < deadline; ) {
       listed = ((await (await fetch(`${url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } })).json()) as Listed[]).find((r) => r.id === started.id);
-      if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
+      if (listed?.status !== 'ready' && listed?.status !== 'failed') await new Promise((resolve) => setTimeout(resolve, 250));
     }
     assert.equal(listed?.status, 'ready', listed?.error);
     const { path } = await download(url, room, started.id, 'reload');
@@ -317,10 +317,11 @@ describe('recording in the web app', () => {
     const bearerToken = await bearer(room);
     let listed: Listed | undefined;
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && listed?.status !== 'ready') {
+    // Until it is finished, as the Recordings panel shows it: ready (or failed, which is final too).
+    while (Date.now() < deadline && listed?.status !== 'ready' && listed?.status !== 'failed') {
       const response = await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${bearerToken}` } });
       listed = ((await response.json()) as Listed[])[0];
-      if (listed?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
+      if (listed?.status !== 'ready' && listed?.status !== 'failed') await new Promise((resolve) => setTimeout(resolve, 250));
     }
     assert.equal(listed?.status, 'ready', listed?.error);
     const { path } = await download(env.server.url, room, listed.id, 'web');

@@ -81,7 +81,7 @@ describe('web app: server recording and the list of recordings', () => {
     assert.deepEqual(await recordingUi(victor), { 'toggle-recording': false, 'recording-mode': false, 'toggle-recordings': false, 'recordings-panel': false }, 'no grant: no record control, no list');
     assert.deepEqual(
       await rita.evaluate((sel) => [...document.querySelector<HTMLSelectElement>(sel)!.options].map((o) => `${o.value}:${o.textContent}`), byTestId('recording-mode')),
-      ['browser:This browser', 'tracks:Server, per track', 'composite:Server, one grid file'],
+      ['browser:This browser', 'tracks:Server, per track', 'composite:Server, one file (speaker large)'],
     );
 
     await rita.evaluate((sel) => {

@@ -6,7 +6,8 @@
  * - `toneHz`: the oscillator's frequency (its voice in a mix is found by it);
  * - `flash: true`: the canvas turns white for 100 ms once a second and the tone sounds only then
  *   (a beep), both scheduled from the AudioContext's clock, so a flash and its beep are one
- *   instant at the source; otherwise the tone sounds all along.
+ *   instant at the source; otherwise the tone sounds all along, or from when `setTone(page, true)`
+ *   turns it on (`toneOn: false`: silent at first): a voice that starts and stops talking.
  */
 import type { TestBrowser, TestPage } from './browsers.ts';
 import type { ParleyWindow } from './participant.ts';
@@ -17,6 +18,16 @@ export interface FlashBeepOptions {
   flash: boolean;
   /** The token's grants (e.g. canRecord, to start a server recording from the SDK). */
   grants?: Record<string, boolean>;
+  /** Without `flash`: whether the tone sounds from the start (default true); `setTone` changes it. */
+  toneOn?: boolean;
+}
+
+/** The steady tone's gain (-13.5 dB RMS), and silence. */
+const TONE_GAIN = 0.3;
+
+/** Turns a steady (not flashing) participant's tone on or off at once: they start or stop "talking". */
+export async function setTone(page: TestPage, on: boolean): Promise<void> {
+  await page.evaluate((on) => (window as unknown as { __setTone: (on: boolean) => void }).__setTone(on), on);
 }
 
 export const FLASH_PERIOD_SECONDS = 1;
@@ -26,7 +37,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
   const page = await browser.newPage();
   await page.goto(`${serverUrl}/sdk/parley.js`);
   await page.evaluate(
-    async ({ serverUrl, room, identity, colour, toneHz, flash, grants, period, length }) => {
+    async ({ serverUrl, room, identity, colour, toneHz, flash, grants, period, length, toneOn, toneGain }) => {
       const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
       const audio = new AudioContext({ sampleRate: 48_000 });
       await audio.resume();
@@ -43,7 +54,8 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
           gain.gain.setValueAtTime(0.5, origin + k * period);
           gain.gain.setValueAtTime(0, origin + k * period + length);
         }
-      } else gain.gain.value = 0.3;
+      } else gain.gain.value = toneOn ? toneGain : 0;
+      (window as unknown as { __setTone: (on: boolean) => void }).__setTone = (on) => gain.gain.setValueAtTime(on ? toneGain : 0, audio.currentTime);
       oscillator.start();
 
       const canvas = document.createElement('canvas');
@@ -74,7 +86,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       await parleyRoom.localParticipant.publishTrack('camera', video);
       await parleyRoom.localParticipant.publishTrack('microphone', microphone);
     },
-    { serverUrl, room, identity, colour: options.colour, toneHz: options.toneHz, flash: options.flash, grants: options.grants, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS },
+    { serverUrl, room, identity, colour: options.colour, toneHz: options.toneHz, flash: options.flash, grants: options.grants, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS, toneOn: options.toneOn ?? true, toneGain: TONE_GAIN },
   );
   return page;
 }

@@ -11,7 +11,7 @@ export type RecordingOptions = BrowserRecordingOptions | ServerRecordingOptions;
 
 /**
  * The server records every track the room publishes on its SFU, each to its own file (needs
- * `canRecord`); `composite` also makes one file of them after the stop: the videos in a grid,
+ * `canRecord`); `composite` also makes one file of them after the stop: the speaker large, the others in a strip,
  * every voice mixed.
  */
 export interface ServerRecordingOptions {

@@ -39,7 +39,9 @@ function tusError(status: number, code: string, message: string): { status_code:
  * Browser recordings: tus uploads (`@tus/server` over an fsyncing file store) that become
  * recordings. A recording is `recording` while its upload is open, `processing` while ffmpeg
  * remuxes it, then `ready` (or `failed`). An upload nobody writes to for `idleFinishSeconds`
- * (the recording browser closed) is finished with the bytes it has. Every status change is told
+ * (the recording browser closed) is finished with the bytes it has, unless its author is still
+ * connected to the room: their browser is there, and MediaRecorder may not have handed over its
+ * first chunk yet (a busy machine took more than 3 s, and the upload was finished empty). Every status change is told
  * to the room (`recordingChanged`), and a newcomer hears the ones running (`eventsFor`).
  */
 export class RecordingService {
@@ -196,6 +198,8 @@ export class RecordingService {
     const timer = setTimeout(() => {
       this.idleTimers.delete(record.id);
       if ((this.inFlight.get(record.id) ?? 0) > 0) return this.armIdle(record);
+      const author = this.options.rooms.get(record.room)?.get(record.startedBy);
+      if (author && !author.suspended) return this.armIdle(record);
       this.options.logger.info('recording upload idle: finishing it with what it has', { room: record.room, recording: record.id });
       this.finishLater(record.id);
     }, delayMs);

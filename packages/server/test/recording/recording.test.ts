@@ -169,6 +169,27 @@ describe('browser recording uploads (tus 1.0)', () => {
     watcher.ws.close();
   });
 
+  test("an upload whose author is still in the room is not idle, however late its first bytes (a slow MediaRecorder); once the author's connection drops, it is finished with what it has", async () => {
+    const watcher = await TestClient.joined(server, 'rec-g', 'watcher');
+    const author = await TestClient.joined(server, 'rec-g', 'fay', RECORD);
+    const bearer = await token('rec-g', 'fay', { grants: RECORD });
+    const first = absolute(server.url, (await tusCreate(server.url, 'rec-g', bearer)).location);
+    // The scenario: the first chunk comes after 2.5 idle times (idleFinishSeconds is 1 here).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(await uploadRange(first, bearer, webm, 0, webm.length, true), webm.length, 'the late bytes are taken, and the length declared');
+    const firstId = first.split('/').pop() ?? '';
+    await watcher.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === firstId && m.recording.status === 'ready', 'the whole upload ready', 15_000);
+    const done = (await list(server.url, 'rec-g', bearer)).find((r) => r.id === firstId);
+    assert.ok(Math.abs((done?.files[0]?.durationSeconds ?? 0) - 6) < 0.5, `the whole 6 s: ${done?.files[0]?.durationSeconds}`);
+    // The author's browser goes away mid-upload: the idle time finishes the second upload.
+    const second = absolute(server.url, (await tusCreate(server.url, 'rec-g', bearer)).location);
+    const secondId = second.split('/').pop() ?? '';
+    await uploadRange(second, bearer, webm, 0, Math.floor(webm.length / 2));
+    author.ws.close();
+    await watcher.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === secondId && m.recording.status === 'ready', "ready once the author's connection dropped", 15_000);
+    watcher.ws.close();
+  });
+
   test('DELETE removes a finished recording and its file; a running one is refused with 409', async () => {
     const bearer = await token('rec-a', 'alice', { grants: RECORD });
     const [recording] = await list(server.url, 'rec-a', bearer);

@@ -10,9 +10,15 @@
  * and the publisher is moved onto the SFU's clock by the smallest arrival - NTP difference of its
  * tracks (the least delayed packet). A track without a sender report is placed by its arrival.
  *
- * Picture: an equal grid (cols = ceil(sqrt(n))), each video scaled into its tile keeping its
- * aspect ratio, over a black background; tiles in the order the tracks were published.
+ * Picture, as stretches of time each with one tile per video track (`LayoutStretch`):
+ * - `speaker` (what composite recordings use): the active speaker's video in one big tile (the
+ *   left three quarters, the full height) and every other video in a strip down the right
+ *   quarter, in the order they were published; a new stretch whenever the speaker changes
+ *   (`speaker-timeline.ts` says when);
+ * - `grid`: an equal grid (cols = ceil(sqrt(n))), one stretch.
+ * Each video is scaled into its tile keeping its aspect ratio, over a black background.
  */
+import type { SpeakerStretch } from './speaker-timeline.js';
 
 export interface CompositeInput {
   participant: string;
@@ -47,8 +53,6 @@ export interface CompositePlan {
   /** The room clock's time (ms since 1970, SFU clock) of the composite's start. */
   startMs: number;
   durationSeconds: number;
-  /** One tile per video track, in the order of `tracks`' videos. */
-  tiles: Tile[];
   width: number;
   height: number;
 }
@@ -88,7 +92,6 @@ export function gridLayout(count: number, width: number, height: number): Tile[]
   if (count <= 0) return [];
   const cols = Math.ceil(Math.sqrt(count));
   const rows = Math.ceil(count / cols);
-  const even = (value: number) => Math.floor(value / 2) * 2;
   const tileWidth = even(width / cols);
   const tileHeight = even(height / rows);
   const tiles: Tile[] = [];
@@ -107,66 +110,57 @@ export function planComposite(inputs: readonly CompositeInput[], size: { width: 
   const { tracks, startMs } = placeTracks(inputs);
   if (tracks.length === 0) throw new CompositeError('no track has a file to compose');
   const durationSeconds = Math.max(...tracks.map((track) => track.offsetSeconds + track.durationSeconds));
-  const videos = tracks.filter((track) => track.kind === 'video').length;
-  return { tracks, startMs, durationSeconds, tiles: gridLayout(videos, size.width, size.height), width: size.width, height: size.height };
+  return { tracks, startMs, durationSeconds, width: size.width, height: size.height };
 }
 
-export interface EncodeSettings {
-  fps: number;
-  videoBitrate: string;
-  audioBitrate: string;
+/** A stretch of the composite's time with one layout. */
+export interface LayoutStretch {
+  fromSeconds: number;
+  toSeconds: number;
+  /** The participant in the big tile (`speaker` layout); null in a grid. */
+  speaker: string | null;
+  /** One tile per video track, in the order of the plan's videos. */
+  tiles: Tile[];
+}
+
+const even = (value: number) => Math.floor(value / 2) * 2;
+const videosOf = (plan: CompositePlan) => plan.tracks.filter((track) => track.kind === 'video');
+
+/** The whole composite as one equal grid. */
+export function gridTimeline(plan: CompositePlan): LayoutStretch[] {
+  return [{ fromSeconds: 0, toSeconds: plan.durationSeconds, speaker: null, tiles: gridLayout(videosOf(plan).length, plan.width, plan.height) }];
 }
 
 /**
- * ffmpeg's arguments for `plan` (inputs are the plan's files, in `directory`-relative names
- * resolved by `path`), writing a VP8 + Opus WebM to `output`:
- * - video: each track's timestamps moved to its offset (`setpts`), resampled to the composite's
- *   frame rate taking the nearest frame (`fps` with round=near: a frame is then at most half a
- *   frame interval, 20 ms at 25 fps, from its time; overlay alone shows the latest frame before
- *   each tick, up to a whole interval late, and the e2e flash then lagged its beep by 52 ms),
- *   scaled and padded into its tile, overlaid on a black `color` source of the composite's
- *   duration; a tile is black before its track starts and after it ends (`eof_action=pass`);
- * - audio: each track resampled with its holes filled by silence (`aresample=async=1`), delayed
- *   to its offset (`adelay`), all summed (`amix`, normalize=0: a voice keeps its level whoever
- *   else is in the call).
+ * One big tile and a strip of `count - 1` small ones: the big tile is the left three quarters at
+ * full height, the strip the right quarter, its tiles 16:9 (or shorter, when more than
+ * `height / (width / 4 * 9 / 16)` of them must fit), centred vertically. A single video fills the picture.
  */
-export function compositeArgs(plan: CompositePlan, path: (file: string) => string, output: string, settings: EncodeSettings): string[] {
-  const inputs: string[] = [];
-  const graph: string[] = [];
-  const duration = plan.durationSeconds.toFixed(3);
-  graph.push(`color=c=black:s=${plan.width}x${plan.height}:r=${settings.fps}:d=${duration}[base]`);
-  let video = 'base';
-  let tile = 0;
-  const audio: string[] = [];
-  plan.tracks.forEach((track, index) => {
-    inputs.push('-i', path(track.file));
-    if (track.kind === 'video') {
-      const { x, y, width, height } = plan.tiles[tile]!;
-      graph.push(
-        `[${index}:v]setpts=PTS-STARTPTS+${track.offsetSeconds.toFixed(4)}/TB,fps=${settings.fps}:round=near,scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[t${tile}]`,
-        `[${video}][t${tile}]overlay=x=${x}:y=${y}:eof_action=pass[v${tile}]`,
-      );
-      video = `v${tile}`;
-      tile += 1;
-    } else {
-      const delayMs = Math.round(track.offsetSeconds * 1000);
-      graph.push(`[${index}:a]aresample=48000:async=1:first_pts=0,adelay=${delayMs}:all=1[a${audio.length}]`);
-      audio.push(`[a${audio.length}]`);
-    }
+export function speakerLayout(count: number, width: number, height: number): { big: Tile; strip: Tile[] } {
+  if (count <= 1) return { big: { x: 0, y: 0, width, height }, strip: [] };
+  const bigWidth = even((width * 3) / 4);
+  const stripWidth = width - bigWidth;
+  const small = count - 1;
+  const tileHeight = even(Math.min(height / small, (stripWidth * 9) / 16));
+  const top = even((height - small * tileHeight) / 2);
+  const strip = Array.from({ length: small }, (_, i) => ({ x: bigWidth, y: top + i * tileHeight, width: stripWidth, height: tileHeight }));
+  return { big: { x: 0, y: 0, width: bigWidth, height }, strip };
+}
+
+/**
+ * The speaker layout over `speakers`' stretches: in each, the speaker's video (their camera if
+ * they publish more than one) in the big tile, the other videos in the strip in publishing order.
+ * A stretch whose speaker has no video in the composite keeps the first video big.
+ */
+export function speakerLayoutTimeline(plan: CompositePlan, speakers: readonly SpeakerStretch[]): LayoutStretch[] {
+  const videos = videosOf(plan);
+  const { big, strip } = speakerLayout(videos.length, plan.width, plan.height);
+  const stretches = speakers.length > 0 ? speakers : [{ participant: videos[0]?.participant ?? '', fromSeconds: 0, toSeconds: plan.durationSeconds }];
+  return stretches.map(({ participant, fromSeconds, toSeconds }) => {
+    const own = videos.map((video, i) => ({ video, i })).filter(({ video }) => video.participant === participant);
+    const bigIndex = (own.find(({ video }) => video.source === 'camera') ?? own[0])?.i ?? 0;
+    let slot = 0;
+    const tiles = videos.map((_, i) => (i === bigIndex ? big : strip[slot++]!));
+    return { fromSeconds, toSeconds, speaker: videos[bigIndex]?.participant ?? null, tiles };
   });
-  // The overlay's output may carry alpha, which libvpx would try to encode (and refuse).
-  graph.push(`[${video}]format=yuv420p[vout]`);
-  if (audio.length > 0) graph.push(`${audio.join('')}amix=inputs=${audio.length}:duration=longest:normalize=0[aout]`);
-  return [
-    '-nostdin', '-v', 'error', '-y',
-    ...inputs,
-    '-filter_complex', graph.join(';'),
-    '-map', '[vout]',
-    ...(audio.length > 0 ? ['-map', '[aout]'] : []),
-    '-t', duration,
-    // Realtime VP8 at its fastest setting: 2 cores encode 720p faster than real time (docs/recording.md).
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-threads', '2', '-b:v', settings.videoBitrate, '-g', String(settings.fps * 2),
-    ...(audio.length > 0 ? ['-c:a', 'libopus', '-b:a', settings.audioBitrate] : []),
-    '-f', 'webm', output,
-  ];
 }

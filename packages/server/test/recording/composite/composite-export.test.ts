@@ -1,7 +1,8 @@
 /**
  * `exportComposite` with the real ffmpeg on per-track files made by ffmpeg's lavfi sources (the
- * shapes the tracks export writes: VP8 WebM video, Opus WebM audio): the grid, each track at its
- * place in time, the mix; and the clear errors.
+ * shapes the tracks export writes: VP8 WebM video, Opus WebM audio): the speaker big and the
+ * others in the strip, changing when the other one speaks; each track at its place in time, the
+ * mix; the levels read from a file; and the clear errors.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
+import { audioLevels } from '../../../src/recording/composite/audio-levels.ts';
 import { exportComposite } from '../../../src/recording/composite/composite-export.ts';
 import { CompositeError, type CompositeInput } from '../../../src/recording/composite/layout.ts';
 import { decodeErrors, probe } from '../../media-tools.ts';
@@ -24,8 +26,9 @@ async function video(name: string, colour: string, seconds: number): Promise<str
   return name;
 }
 
-async function audio(name: string, hz: number, seconds: number): Promise<string> {
-  await exec('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `sine=f=${hz}:r=48000:d=${seconds}`, '-c:a', 'libopus', '-f', 'webm', join(dir, name)]);
+/** A tone of `hz` (lavfi's sine: 1/8 of full scale, -21 dB RMS) sounding only where `sounds` (an ffmpeg expression of t) is non-zero. */
+async function audio(name: string, hz: number, seconds: number, sounds = '1'): Promise<string> {
+  await exec('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `sine=f=${hz}:r=48000:d=${seconds}`, '-af', `volume='${sounds}':eval=frame`, '-c:a', 'libopus', '-f', 'webm', join(dir, name)]);
   return name;
 }
 
@@ -46,33 +49,55 @@ const blue = [0, 0, 255];
 const near = (got: number[], want: number[]) => got.every((value, i) => Math.abs(value - want[i]!) <= 40);
 
 describe('composite export', () => {
-  test('two publishers, the second 1.5 s later: a 1280x720 VP8 + Opus WebM of 4.5 s; each tile black until its track starts; each tone from its own start', async () => {
+  test('alice speaks first, bob (1 s later) from 2.5 s: a 1280x720 VP8 + Opus WebM of 4.5 s; alice big and bob in the strip, then bob big and alice in the strip; each tone from its own start', async () => {
     const inputs = [
-      input('alice', 'video', await video('a-video.webm', 'red', 3), 10_000, 3),
-      input('alice', 'audio', await audio('a-audio.webm', 500, 3), 10_000, 3),
-      input('bob', 'video', await video('b-video.webm', 'blue', 3), 11_500, 3),
-      input('bob', 'audio', await audio('b-audio.webm', 1000, 3), 11_500, 3),
+      input('alice', 'video', await video('a-video.webm', 'red', 4.5), 10_000, 4.5),
+      input('alice', 'audio', await audio('a-audio.webm', 500, 4.5, 'lt(t,2)'), 10_000, 4.5),
+      input('bob', 'video', await video('b-video.webm', 'blue', 3.5), 11_000, 3.5),
+      input('bob', 'audio', await audio('b-audio.webm', 1000, 3.5, 'gte(t,1.5)'), 11_000, 3.5),
     ];
     const result = await exportComposite(dir, inputs, tools);
-    console.log(`composite of 2 x 3 s, ${result.durationSeconds} s: encoded in ${result.encodeSeconds.toFixed(2)} s`);
+    console.log(`composite of 2 tracks, ${result.durationSeconds} s: levels in ${result.levelsSeconds.toFixed(2)} s, encoded in ${result.encodeSeconds.toFixed(2)} s; speakers ${result.speakers.map((s) => `${s.participant} ${s.fromSeconds}-${s.toSeconds}`).join(', ')}`);
     assert.equal(result.file, 'composite.webm');
+    assert.equal(result.layout, 'speaker');
     assert.equal(result.startMs, 10_015);
-    assert.deepEqual(result.tracks.map((t) => [t.participant, t.kind, t.offsetSeconds, t.tile?.x ?? null]), [['alice', 'video', 0, 0], ['alice', 'audio', 0, null], ['bob', 'video', 1.5, 640], ['bob', 'audio', 1.5, null]]);
+    assert.deepEqual(result.tracks.map((t) => [t.participant, t.kind, t.offsetSeconds]), [['alice', 'video', 0], ['alice', 'audio', 0], ['bob', 'video', 1], ['bob', 'audio', 1]]);
+    assert.deepEqual(result.speakers.map((s) => s.participant), ['alice', 'bob']);
+    const change = result.speakers[1]!.fromSeconds;
+    assert.ok(change >= 2.3 && change <= 2.6, `bob's tone starts at 2.5 s; the layout changes at ${change} s`);
+    assert.deepEqual(result.layouts.map((l) => [l.speaker, l.tiles.map((t) => `${t.participant}@${t.x},${t.y} ${t.width}x${t.height}`)]), [
+      ['alice', ['alice@0,0 960x720', 'bob@960,270 320x180']],
+      ['bob', ['alice@960,270 320x180', 'bob@0,0 960x720']],
+    ]);
     const probed = await probe(join(dir, result.file));
     assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp8']);
     assert.ok(Math.abs((probed.durationSeconds ?? 0) - 4.5) < 0.1, `${probed.durationSeconds} s`);
     assert.equal(await decodeErrors(join(dir, result.file)), '');
-    assert.ok(near(await pixel(result.file, 0.5, 320, 360), red), 'alice at 0.5 s');
-    assert.ok(near(await pixel(result.file, 0.5, 960, 360), [0, 0, 0]), 'bob not yet at 0.5 s: black');
-    assert.ok(near(await pixel(result.file, 2, 960, 360), blue), 'bob at 2 s');
-    assert.ok(near(await pixel(result.file, 4, 320, 360), [0, 0, 0]), 'alice ended at 3 s: black at 4 s');
+    // The big tile is the left 960x720, the strip's one tile 320x180 at (960, 270).
+    assert.ok(near(await pixel(result.file, 0.5, 480, 360), red), 'alice big at 0.5 s');
+    assert.ok(near(await pixel(result.file, 0.5, 1120, 360), [0, 0, 0]), 'bob not yet at 0.5 s: black strip');
+    assert.ok(near(await pixel(result.file, 1.8, 1120, 360), blue), 'bob in the strip at 1.8 s');
+    assert.ok(near(await pixel(result.file, 1.8, 480, 360), red), 'alice still big at 1.8 s');
+    assert.ok(near(await pixel(result.file, 3.5, 480, 360), blue), 'bob big at 3.5 s');
+    assert.ok(near(await pixel(result.file, 3.5, 1120, 360), red), 'alice in the strip at 3.5 s');
+    assert.ok(near(await pixel(result.file, 3.5, 1120, 100), [0, 0, 0]), 'above the strip: black');
     // Around 1 kHz before bob starts there is only alice's 500 Hz leaking through the band-pass.
-    const before = await bandRms(result.file, 1000, 0.2, 1.3);
-    const during = await bandRms(result.file, 1000, 2, 2.8);
-    const alice = await bandRms(result.file, 500, 0.2, 2.8);
+    const before = await bandRms(result.file, 1000, 0.2, 2.3);
+    const during = await bandRms(result.file, 1000, 2.7, 4.3);
+    const alice = await bandRms(result.file, 500, 0.2, 1.8);
     console.log(`1 kHz band: ${before.toFixed(1)} dB before bob, ${during.toFixed(1)} dB after; 500 Hz band ${alice.toFixed(1)} dB`);
-    assert.ok(during > before + 20, "bob's 1 kHz only from his start");
+    assert.ok(during > before + 20, "bob's 1 kHz only from when he speaks");
     assert.ok(alice > -30, "alice's 500 Hz (lavfi's sine is at 1/8 of full scale: -21 dB RMS)");
+  });
+
+  test('audioLevels: a tone at 1/8 of full scale reads -21 dBov per 100 ms window, silence far below -50; windows from the file start', async () => {
+    const levels = await audioLevels('ffmpeg', join(dir, await audio('levels.webm', 440, 2, 'gte(t,1)')), 0.1);
+    assert.ok(levels.length >= 19 && levels.length <= 20, `${levels.length} windows in 2 s`);
+    const quiet = [...levels.slice(0, 9)];
+    const loud = [...levels.slice(11, 19)];
+    console.log(`levels: silent part max ${Math.max(...quiet).toFixed(1)} dB, tone ${Math.min(...loud).toFixed(1)} to ${Math.max(...loud).toFixed(1)} dB`);
+    assert.ok(Math.max(...quiet) < -50, 'silence');
+    assert.ok(loud.every((level) => Math.abs(level + 21.1) < 1.5), 'the tone at -21 dB');
   });
 
   test('nothing to compose, or no ffmpeg: a clear error', async () => {

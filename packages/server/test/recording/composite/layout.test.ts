@@ -1,7 +1,7 @@
-/** The composite's plan (pure): placement on one clock, the grid, ffmpeg's filter graph. */
+/** The composite's plan (pure): placement on one clock, the grid, the speaker layout over time. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compositeArgs, CompositeError, gridLayout, placeTracks, planComposite, type CompositeInput } from '../../../src/recording/composite/layout.ts';
+import { CompositeError, gridLayout, gridTimeline, placeTracks, planComposite, speakerLayout, speakerLayoutTimeline, type CompositeInput } from '../../../src/recording/composite/layout.ts';
 
 const track = (participant: string, kind: 'audio' | 'video', startNtpMs: number | null, startArrivalMs: number | null, durationSeconds = 10, file: string | null = `${participant}-${kind}.webm`): CompositeInput => ({
   participant,
@@ -43,24 +43,28 @@ describe('composite layout', () => {
   test('planComposite: the duration runs to the last track end; nothing to compose or a bad size is a clear error', () => {
     const plan = planComposite([track('a', 'video', 0, 0, 8), track('a', 'audio', 0, 0, 9.5), track('b', 'video', 2000, 2000, 8)]);
     assert.equal(plan.durationSeconds, 10);
-    assert.equal(plan.tiles.length, 2);
+    assert.equal(plan.tracks.length, 3);
     assert.throws(() => planComposite([track('a', 'video', 0, 0, 8, null)]), (error: unknown) => error instanceof CompositeError && /no track has a file/.test(error.message));
     assert.throws(() => planComposite([track('a', 'video', 0, 0)], { width: 641, height: 360 }), /even and at least 16x16/);
   });
 
-  test("compositeArgs: each video offset, scaled into its tile and overlaid; each audio delayed and mixed; VP8 + Opus WebM of the plan's length (the audio's 20 ms offset + 8 s)", () => {
-    const plan = planComposite([track('a', 'video', 0, 0, 8), track('a', 'audio', 20, 20, 8), track('b', 'video', 1500, 1500, 6)]);
-    const args = compositeArgs(plan, (file) => `/d/${file}`, '/d/out.webm', { fps: 25, videoBitrate: '2M', audioBitrate: '96k' });
-    const graph = args[args.indexOf('-filter_complex') + 1]!;
-    assert.deepEqual(args.filter((_, i) => args[i - 1] === '-i'), ['/d/a-video.webm', '/d/a-audio.webm', '/d/b-video.webm']);
-    assert.match(graph, /^color=c=black:s=1280x720:r=25:d=8\.020\[base\]/);
-    assert.match(graph, /\[0:v\]setpts=PTS-STARTPTS\+0\.0000\/TB,fps=25:round=near,scale=640:720:force_original_aspect_ratio=decrease,pad=640:720/);
-    assert.match(graph, /\[base\]\[t0\]overlay=x=0:y=0:eof_action=pass\[v0\]/);
-    assert.match(graph, /\[2:v\]setpts=PTS-STARTPTS\+1\.5000\/TB,fps=25:round=near,scale=640:720:.*\[v0\]\[t1\]overlay=x=640:y=0:eof_action=pass\[v1\];\[v1\]format=yuv420p\[vout\]/);
-    assert.match(graph, /\[1:a\]aresample=48000:async=1:first_pts=0,adelay=20:all=1\[a0\]/);
-    assert.match(graph, /\[a0\]amix=inputs=1:duration=longest:normalize=0\[aout\]$/);
-    assert.deepEqual(args.slice(args.indexOf('-t'), args.indexOf('-t') + 2), ['-t', '8.020']);
-    assert.deepEqual(args.slice(-3), ['-f', 'webm', '/d/out.webm']);
-    assert.ok(args.includes('libvpx') && args.includes('libopus'));
+  test('speakerLayout: the big tile is the left three quarters; the others 320x180 in a strip down the right, centred; many get shorter; one fills the picture', () => {
+    assert.deepEqual(speakerLayout(3, 1280, 720), { big: { x: 0, y: 0, width: 960, height: 720 }, strip: [{ x: 960, y: 180, width: 320, height: 180 }, { x: 960, y: 360, width: 320, height: 180 }] });
+    assert.deepEqual(speakerLayout(2, 1280, 720).strip, [{ x: 960, y: 270, width: 320, height: 180 }]);
+    const seven = speakerLayout(7, 1280, 720).strip;
+    assert.deepEqual(seven.map((t) => [t.y, t.height]), [[0, 120], [120, 120], [240, 120], [360, 120], [480, 120], [600, 120]]);
+    assert.deepEqual(speakerLayout(1, 1280, 720), { big: { x: 0, y: 0, width: 1280, height: 720 }, strip: [] });
+  });
+
+  test("speakerLayoutTimeline: in each speaker's stretch their camera is big and the others keep publishing order in the strip; no speakers: the first video big", () => {
+    const plan = planComposite([track('a', 'video', 0, 0), track('a', 'audio', 0, 0), track('b', 'video', 0, 0), { ...track('b', 'video', 0, 0), source: 'screen' }, track('c', 'video', 0, 0)]);
+    // b publishes a camera and a screen: while b speaks, b's camera is big.
+    const timeline = speakerLayoutTimeline(plan, [{ participant: 'c', fromSeconds: 0, toSeconds: 4 }, { participant: 'b', fromSeconds: 4, toSeconds: 10 }]);
+    const { big, strip } = speakerLayout(4, 1280, 720);
+    assert.deepEqual(timeline.map((s) => [s.fromSeconds, s.toSeconds, s.speaker]), [[0, 4, 'c'], [4, 10, 'b']]);
+    assert.deepEqual(timeline[0]!.tiles, [strip[0], strip[1], strip[2], big]);
+    assert.deepEqual(timeline[1]!.tiles, [strip[0], big, strip[1], strip[2]]);
+    assert.deepEqual(speakerLayoutTimeline(plan, []).map((s) => [s.fromSeconds, s.toSeconds, s.speaker, s.tiles[0]]), [[0, 10, 'a', big]]);
+    assert.deepEqual(gridTimeline(plan).map((s) => [s.fromSeconds, s.toSeconds, s.speaker, s.tiles.length]), [[0, 10, null, 4]]);
   });
 });
