@@ -99,7 +99,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   await serverRecordings.recover().catch((error: unknown) => logger.error('server recordings: could not recover the unfinished ones', { error }));
   const recordingRoutes = createRecordingRoutes({ service: recordings, serverRecordings, apiKeys: config.apiKeys, maxChunkBytes: config.recording.maxChunkBytes, sendError, sendJson });
   const recordingEvents = (room: string) => recordings.eventsFor(room);
-  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents };
+  let drainDeadline: number | undefined;
+  const drainingUntil = () => drainDeadline;
+  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents, drainingUntil };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -149,6 +151,10 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     webhooks,
     cluster,
     drain: async (timeoutMs) => {
+      const startedAt = Date.now();
+      const deadline = startedAt + timeoutMs;
+      // Memberships dropped from now on stay (with their media) until the drain's time is up.
+      drainDeadline = deadline;
       await cluster.drain();
       const names = rooms.names();
       await Promise.all(names.map((name) => cluster.releaseRoomNow(name).catch(() => undefined)));
@@ -157,8 +163,6 @@ export async function startServer(input: ServerConfigInput, options: StartOption
       // health check takes it out is retried on another node (503), not joined here and shed again.
       signaling.refuseNew();
       signaling.shed('this node is going away: reconnect');
-      const startedAt = Date.now();
-      const deadline = startedAt + timeoutMs;
       while (signaling.sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       if (signaling.sessions.size > 0) return false;
       // The SDKs' media stays on this node's SFU until their new node's shows frames (make before break).
