@@ -370,30 +370,33 @@ export class SdkParticipant {
     );
   }
 
+  /** The page's clock (performance.now()): where `longestPresentedGapSince` starts. */
+  pageNow(): Promise<number> {
+    return this.page.evaluate(() => performance.now(), undefined);
+  }
+
   /**
-   * The longest time, over the next `ms`, between two frames of `from`'s `source` presented to
-   * this viewer (requestVideoFrameCallback on the element showing the track the SDK gave last;
-   * the window's start and end count as edges), and how many frames were presented. Unlike
-   * `longestVideoGapMs` (frames decoded, summed over every connection), a track the SDK replaced
-   * stops counting at once, and a new one counts from its first presented frame.
+   * The longest time, from `since` (`pageNow()`) until now, between two frames of `from`'s
+   * `source` presented to this viewer (requestVideoFrameCallback on the element showing the track
+   * the SDK gave last; `since` and now count as edges), and how many frames were presented.
+   * Unlike `longestVideoGapMs` (frames decoded, summed over every connection), a track the SDK
+   * replaced stops counting at once, and a new one counts from its first presented frame.
    */
-  longestPresentedGapMs(from: string, ms: number, source = 'camera'): Promise<{ gapMs: number; frames: number }> {
+  longestPresentedGapSince(from: string, since: number, source = 'camera'): Promise<{ gapMs: number; frames: number }> {
     return this.page.evaluate(
-      async ({ key, ms }) => {
+      ({ key, since }) => {
         const state = (window as unknown as ParleyWindow).__parley;
-        const start = performance.now();
-        await new Promise((resolve) => setTimeout(resolve, ms));
         const end = performance.now();
-        const times = (state.presented[key] ?? []).filter((t) => t >= start && t <= end);
+        const times = (state.presented[key] ?? []).filter((t) => t >= since && t <= end);
         let gapMs = 0;
-        let previous = start;
+        let previous = since;
         for (const t of [...times, end]) {
           gapMs = Math.max(gapMs, t - previous);
           previous = t;
         }
         return { gapMs: Math.round(gapMs), frames: times.length };
       },
-      { key: `${from}:${source}`, ms },
+      { key: `${from}:${source}`, since },
     );
   }
 
