@@ -326,7 +326,7 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     nodes.delete(host);
     const moved = await health(nodes.get(target)!);
     assert.deepEqual({ rooms: moved.rooms, participants: moved.participants }, { rooms: 1, participants: 3 }, `the room lives on ${target} now`);
-    t.diagnostic(`${host} drained (SIGTERM): each camera shown from ${target} after ${watched.map(([viewer, other], i) => `${viewer.identity} <- ${other.identity} +${swapped[i]} ms`).join(', ')} (everyone decoding by ${backMs} ms); the node exited after ${drainedMs} ms; longest gap between frames presented: ${watched.map(([viewer, other], i) => `${viewer.identity} <- ${other.identity} ${shown[i]!.gapMs} ms (${shown[i]!.frames} frames)`).join(', ')}`);
+    t.diagnostic(`${host} drained (SIGTERM): each camera shown from ${target} after ${watched.map(([viewer, other], i) => `${viewer.identity} <- ${other.identity} +${swapped[i]} ms`).join(', ')} (everyone decoding by ${backMs} ms); the node exited after ${drainedMs} ms; longest gap between frames presented: ${watched.map(([viewer, other], i) => `${viewer.identity} <- ${other.identity} ${shown[i]!.gapMs} ms from +${shown[i]!.startsAtMs - 1000} ms (${shown[i]!.frames} frames)`).join(', ')}`);
     // Make before break: everyone kept seeing everyone while the call moved. The old node's media
     // went on until each browser showed the new node's, so no viewer waits for a fresh join's
     // set-up (a 2-3 s black gap per viewer before this was built), and nobody is seen leaving and

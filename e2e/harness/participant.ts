@@ -381,20 +381,22 @@ export class SdkParticipant {
    * the SDK gave last; `since` and now count as edges), and how many frames were presented.
    * Unlike `longestVideoGapMs` (frames decoded, summed over every connection), a track the SDK
    * replaced stops counting at once, and a new one counts from its first presented frame.
+   * `startsAtMs`: when the longest gap began, after `since`.
    */
-  longestPresentedGapSince(from: string, since: number, source = 'camera'): Promise<{ gapMs: number; frames: number }> {
+  longestPresentedGapSince(from: string, since: number, source = 'camera'): Promise<{ gapMs: number; startsAtMs: number; frames: number }> {
     return this.page.evaluate(
       ({ key, since }) => {
         const state = (window as unknown as ParleyWindow).__parley;
         const end = performance.now();
         const times = (state.presented[key] ?? []).filter((t) => t >= since && t <= end);
         let gapMs = 0;
+        let startsAtMs = 0;
         let previous = since;
         for (const t of [...times, end]) {
-          gapMs = Math.max(gapMs, t - previous);
+          if (t - previous > gapMs) [gapMs, startsAtMs] = [t - previous, previous - since];
           previous = t;
         }
-        return { gapMs: Math.round(gapMs), frames: times.length };
+        return { gapMs: Math.round(gapMs), startsAtMs: Math.round(startsAtMs), frames: times.length };
       },
       { key: `${from}:${source}`, since },
     );

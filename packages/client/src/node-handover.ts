@@ -51,8 +51,7 @@ export interface NodeHandoverOptions<P extends ShownParticipant> {
  * - whatever is not done after `HANDOVER_MAX_MS` (someone who never came back, a dead old node)
  *   ends anyway: those participants leave, the old tracks are unsubscribed.
  *
- * The model is LiveKit's migration of a participant off a draining node: the client keeps its
- * old media up until the new connection carries it.
+ * The draining node's half is `packages/server/src/cluster/drain.ts` (docs/cluster.md).
  */
 export class NodeHandover<P extends ShownParticipant> {
   /** The old node's SFU connection while the handover runs. */
