@@ -116,9 +116,15 @@ export class SdkParticipant {
           record('participantJoinedWith', `${p.identity}:${[...p.tracks].map(([source, t]) => `${source}=${t.muted ? 'muted' : 'live'}`).join(',')}`);
         });
         parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
+        // The element showing each `identity:source`: replaced with the track, removed when it goes (as an app does).
+        const elements = new Map<string, HTMLMediaElement>();
         parleyRoom.on('trackUnsubscribed', ({ track, participant, source }) => {
-          record('trackUnsubscribed', `${participant.identity}:${source}`);
-          if (state.shown[`${participant.identity}:${source}`] === track) delete state.shown[`${participant.identity}:${source}`];
+          const key = `${participant.identity}:${source}`;
+          record('trackUnsubscribed', key);
+          if (state.shown[key] !== track) return;
+          delete state.shown[key];
+          elements.get(key)?.remove();
+          elements.delete(key);
         });
         parleyRoom.on('topologyChanged', (topology) => record('topologyChanged', topology));
         parleyRoom.on('participantUpdated', (p) => record('participantUpdated', `${p.identity}:${[...p.tracks].map(([source, t]) => `${source}=${t.muted ? 'muted' : 'live'}`).join(',')}`));
@@ -134,6 +140,8 @@ export class SdkParticipant {
           element.autoplay = true;
           element.muted = track.kind === 'video';
           element.srcObject = new MediaStream([track]);
+          // Tile-sized: the page composites every frame of every video, on a test machine's shared cores.
+          if (element instanceof HTMLVideoElement) element.style.width = '320px';
           document.body.append(element);
           void element.play().catch(() => undefined);
           // When the person would first see this video: its first frame presented.
@@ -142,6 +150,8 @@ export class SdkParticipant {
           // last (an app shows that one; an element of a track the SDK replaced no longer counts).
           const key = `${participant.identity}:${source}`;
           state.shown[key] = track;
+          elements.get(key)?.remove();
+          elements.set(key, element);
           if (element instanceof HTMLVideoElement) {
             const presented = (state.presented[key] ??= []);
             const onFrame = () => {
