@@ -53,9 +53,9 @@ export interface NodeHandoverOptions<P extends ShownParticipant> {
  *
  * The draining node's half is `packages/server/src/cluster/drain.ts` (docs/cluster.md).
  */
-export class NodeHandover<P extends ShownParticipant> {
+export class NodeHandover<P extends ShownParticipant, C extends RetiringConnection = RetiringConnection> {
   /** The old node's SFU connection while the handover runs. */
-  retiring: RetiringConnection | undefined;
+  retiring: C | undefined;
   /** Participants of the old room, and whether each came back in the new one. */
   private readonly carried = new Map<string, boolean>();
   private oldTracks = new Set<MediaStreamTrack>();
@@ -70,7 +70,7 @@ export class NodeHandover<P extends ShownParticipant> {
   }
 
   /** The membership started over elsewhere: keep `retiring` and the participants it shows until the new node carries them. */
-  begin(retiring: RetiringConnection, participants: Iterable<string>): void {
+  begin(retiring: C, participants: Iterable<string>): void {
     this.end();
     this.retiring = retiring;
     for (const identity of participants) {

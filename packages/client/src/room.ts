@@ -58,7 +58,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
   });
   /** Make before break when the membership starts over on another node (a drain): the old SFU connection stays until the new one carries everyone. */
-  private readonly handover = new NodeHandover({
+  private readonly handover = new NodeHandover<RemoteParticipant, SfuConnection>({
     participants: this.remoteParticipants,
     publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
     publishing: () => this.localParticipant.tracks.size > 0,
@@ -337,7 +337,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         return { participant: link.remoteIdentity, source: track ? (this.localParticipant.sourceOf(track) ?? this.remoteParticipants.get(link.remoteIdentity)?.sourceOf(track)) : undefined };
       }),
     );
-    const sfu = [this.sfu, this.handover.retiring as SfuConnection | undefined].flatMap((c) => c?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => sampler.sample(pc, describe));
+    const sfu = [this.sfu, this.handover.retiring].flatMap((c) => c?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => sampler.sample(pc, describe));
     return (await Promise.all([...p2p, ...sfu])).flat();
   }
 
