@@ -77,7 +77,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       };
       draw();
       const parleyRoom = new sdk.Room({ qualityReports: false });
-      (window as unknown as ParleyWindow).__parley = { room: parleyRoom, events: [] };
+      (window as unknown as ParleyWindow).__parley = { room: parleyRoom, events: [], shown: {}, presented: {} };
       const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, roomConfig: { topology: 'sfu' }, ...(grants ? { grants } : {}) });
       await parleyRoom.connect(serverUrl, token, { room });
       const video = canvas.captureStream().getVideoTracks()[0];

@@ -10,6 +10,10 @@ export interface PageState {
   room: import('@parley/client').Room;
   /** `at`: the page's Date.now() when it happened. */
   events: Array<{ name: string; detail: string; at: number }>;
+  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed). */
+  shown: Record<string, MediaStreamTrack>;
+  /** performance.now() of every video frame presented (requestVideoFrameCallback) for `identity:source`, while its element showed the track the SDK last gave for it. */
+  presented: Record<string, number[]>;
 }
 
 /** The page's `window` as code run through `evaluate` reads it: `(window as unknown as ParleyWindow).__parley`. */
@@ -103,7 +107,7 @@ export class SdkParticipant {
         }
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room({ ...(video ? { capture: { video } } : {}), ...(qualityReportIntervalMs ? { qualityReports: { intervalMs: qualityReportIntervalMs } } : {}) });
-        const state: PageState = { room: parleyRoom, events: [] };
+        const state: PageState = { room: parleyRoom, events: [], shown: {}, presented: {} };
         (window as unknown as ParleyWindow).__parley = state;
         const record = (name: string, detail: string) => state.events.push({ name, detail, at: Date.now() });
         parleyRoom.on('participantJoined', (p) => {
@@ -112,7 +116,16 @@ export class SdkParticipant {
           record('participantJoinedWith', `${p.identity}:${[...p.tracks].map(([source, t]) => `${source}=${t.muted ? 'muted' : 'live'}`).join(',')}`);
         });
         parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
-        parleyRoom.on('trackUnsubscribed', ({ participant, source }) => record('trackUnsubscribed', `${participant.identity}:${source}`));
+        // The element showing each `identity:source`: replaced with the track, removed when it goes (as an app does).
+        const elements = new Map<string, HTMLMediaElement>();
+        parleyRoom.on('trackUnsubscribed', ({ track, participant, source }) => {
+          const key = `${participant.identity}:${source}`;
+          record('trackUnsubscribed', key);
+          if (state.shown[key] !== track) return;
+          delete state.shown[key];
+          elements.get(key)?.remove();
+          elements.delete(key);
+        });
         parleyRoom.on('topologyChanged', (topology) => record('topologyChanged', topology));
         parleyRoom.on('participantUpdated', (p) => record('participantUpdated', `${p.identity}:${[...p.tracks].map(([source, t]) => `${source}=${t.muted ? 'muted' : 'live'}`).join(',')}`));
         parleyRoom.on('adaptiveBitrateChanged', (decision) => record('adaptiveBitrateChanged', decision.profile));
@@ -127,10 +140,27 @@ export class SdkParticipant {
           element.autoplay = true;
           element.muted = track.kind === 'video';
           element.srcObject = new MediaStream([track]);
+          // Tile-sized: the page composites every frame of every video, on a test machine's shared cores.
+          if (element instanceof HTMLVideoElement) element.style.width = '320px';
           document.body.append(element);
           void element.play().catch(() => undefined);
           // When the person would first see this video: its first frame presented.
           if (element instanceof HTMLVideoElement) element.requestVideoFrameCallback(() => record('firstFrame', `${participant.identity}:${source}`));
+          // What the person sees of this source: the frames presented for the track the SDK gave
+          // last (an app shows that one; an element of a track the SDK replaced no longer counts).
+          const key = `${participant.identity}:${source}`;
+          state.shown[key] = track;
+          elements.get(key)?.remove();
+          elements.set(key, element);
+          if (element instanceof HTMLVideoElement) {
+            const presented = (state.presented[key] ??= []);
+            const onFrame = () => {
+              if (state.shown[key] !== track) return;
+              presented.push(performance.now());
+              element.requestVideoFrameCallback(onFrame);
+            };
+            element.requestVideoFrameCallback(onFrame);
+          }
         });
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
@@ -347,6 +377,38 @@ export class SdkParticipant {
         return { gapMs: Math.round(gapMs), frames: last - first };
       },
       { from, ms },
+    );
+  }
+
+  /** The page's clock (performance.now()): where `longestPresentedGapSince` starts. */
+  pageNow(): Promise<number> {
+    return this.page.evaluate(() => performance.now(), undefined);
+  }
+
+  /**
+   * The longest time, from `since` (`pageNow()`) until now, between two frames of `from`'s
+   * `source` presented to this viewer (requestVideoFrameCallback on the element showing the track
+   * the SDK gave last; `since` and now count as edges), and how many frames were presented.
+   * Unlike `longestVideoGapMs` (frames decoded, summed over every connection), a track the SDK
+   * replaced stops counting at once, and a new one counts from its first presented frame.
+   * `startsAtMs`: when the longest gap began, after `since`.
+   */
+  longestPresentedGapSince(from: string, since: number, source = 'camera'): Promise<{ gapMs: number; startsAtMs: number; frames: number }> {
+    return this.page.evaluate(
+      ({ key, since }) => {
+        const state = (window as unknown as ParleyWindow).__parley;
+        const end = performance.now();
+        const times = (state.presented[key] ?? []).filter((t) => t >= since && t <= end);
+        let gapMs = 0;
+        let startsAtMs = 0;
+        let previous = since;
+        for (const t of [...times, end]) {
+          if (t - previous > gapMs) [gapMs, startsAtMs] = [t - previous, previous - since];
+          previous = t;
+        }
+        return { gapMs: Math.round(gapMs), startsAtMs: Math.round(startsAtMs), frames: times.length };
+      },
+      { key: `${from}:${source}`, since },
     );
   }
 

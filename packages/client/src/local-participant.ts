@@ -33,6 +33,12 @@ export class LocalParticipant {
     private readonly capture: CaptureDefaults = {},
   ) {}
 
+  /** The source `track` is published as, if it is one of ours. */
+  sourceOf(track: MediaStreamTrack): TrackSource | undefined {
+    for (const [source, local] of this.tracks) if (local === track) return source;
+    return undefined;
+  }
+
   get tracks(): ReadonlyMap<TrackSource, MediaStreamTrack> {
     return this.published;
   }

@@ -53,6 +53,12 @@ export class RemoteParticipant {
     return tracks;
   }
 
+  /** The source `track` is shown for, if it is this participant's. */
+  sourceOf(track: MediaStreamTrack): TrackSource | undefined {
+    for (const [source, shown] of this.subscribed) if (shown === track) return source;
+    return undefined;
+  }
+
   /** @internal */
   updateInfo(info: ParticipantInfo): void {
     this.info = info;

@@ -1,6 +1,6 @@
 // Why this file is ~600 lines: `Room` is the hub an application holds, the one place that sees the
 // participants, the direct links, the SFU connection and the local tracks together. Every concern
-// that needs only callbacks has its own file (signal-session, media-monitor, topology-move, sfu/,
+// that needs only callbacks has its own file (signal-session, media-monitor, topology-move, node-handover, sfu/,
 // p2p/, recording/, debug-state); what stays here is the wiring between them.
 import type { LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
@@ -17,7 +17,8 @@ import { SignalSession, type ConnectOptions, type Joined } from './signal-sessio
 import type { ConnectionState, RoomEvents, RoomOptions } from './room-types.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
-import { TopologyMove, whenFlowing } from './topology-move.js';
+import { TopologyMove } from './topology-move.js';
+import { NodeHandover } from './node-handover.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type BrowserRecordingOptions, type RecordingOptions, type ServerRecordingOptions, type StartedBrowserRecording, type StartedRecording, type StartedServerRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
@@ -35,7 +36,8 @@ const FINISH_RECORDINGS_MS = 10_000;
  * A call. Connect with a token. The room keeps the participants, one PeerLink per remote
  * participant in a P2P room (or the SFU connection in an SFU room), publishing, and the events;
  * it composes the signaling session (`SignalSession`), the stats loop (`MediaMonitor`) and the
- * make-before-break bookkeeping of a move to the SFU (`TopologyMove`).
+ * make-before-break bookkeeping of a move to the SFU (`TopologyMove`) and of a rejoin on another
+ * node (`NodeHandover`).
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly localParticipant: LocalParticipant;
@@ -55,6 +57,14 @@ export class Room extends TypedEmitter<RoomEvents> {
     remoteTrackCount: (identity) => this.remoteParticipants.get(identity)?.tracks.size,
     publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
   });
+  /** Make before break when the membership starts over on another node (a drain): the old SFU connection stays until the new one carries everyone. */
+  private readonly handover = new NodeHandover<RemoteParticipant, SfuConnection>({
+    participants: this.remoteParticipants,
+    publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
+    publishing: () => this.localParticipant.tracks.size > 0,
+    leave: (identity) => this.removeParticipant(identity, 'disconnected'),
+    unsubscribe: (participant, source, track) => this.unsubscribe(participant, source, track),
+  });
   private readonly sampler = new StatsSampler();
   /** Adaptive bitrate and this participant's connection quality, from getStats every 2 s. */
   private readonly monitor: MediaMonitor;
@@ -63,8 +73,6 @@ export class Room extends TypedEmitter<RoomEvents> {
   private connectedAt = 0;
   private mediaWantedAt: number | undefined;
   private firstFrameWatched = false;
-  /** What SFU connections send through: always the current signaling connection. */
-  private readonly signalProxy = { request: ((message) => this.requireSignal().request(message)) as SignalClient['request'] };
   /** The server and token of `connect()`: recordings upload there with it. */
   private credentials: { url: string; token: string } | undefined;
   private readonly recordings = new RoomRecordings({
@@ -150,7 +158,13 @@ export class Room extends TypedEmitter<RoomEvents> {
           reconnected: (joined) => this.onReconnected(joined),
           ended: (error) => this.end(error),
           iceServersRenewed: () => {
-            for (const link of this.links.values()) this.renewIceServers(link);
+            for (const link of this.links.values()) {
+              try {
+                link.renewIceServers(this.rtcConfiguration().iceServers ?? []);
+              } catch (error) {
+                this.emit('error', new ParleyError('NEGOTIATION_FAILED', `new ICE servers refused for ${link.remoteIdentity}: ${(error as Error).message}`, { cause: error }));
+              }
+            }
           },
           error: (error) => this.emit('error', error),
         },
@@ -204,10 +218,18 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (room.topology !== this.info?.topology) this.changeTopology(room.topology);
   }
 
-  /** The server forgot this membership (grace period over, server restarted): join again with the same tracks. */
+  /**
+   * The server forgot this membership (grace over, its node gone or drained): join again with the
+   * same tracks. SFU to SFU, the old media plays until the new node carries it (`NodeHandover`).
+   */
   private rejoin(participants: ParticipantInfo[], room: RoomInfo): void {
-    for (const identity of [...this.remoteParticipants.keys()]) this.removeParticipant(identity, 'disconnected');
-    this.stopSfu();
+    if (this.sfu && this.info?.topology === 'sfu' && room.topology === 'sfu') {
+      this.handover.begin(this.sfu, this.remoteParticipants.keys());
+      this.sfu = undefined;
+    } else {
+      for (const identity of [...this.remoteParticipants.keys()]) this.removeParticipant(identity, 'disconnected');
+      this.stopSfu();
+    }
     this.info = room;
     for (const info of participants) this.addParticipant(info, true);
     if (room.topology === 'sfu') this.startSfu();
@@ -312,17 +334,11 @@ export class Room extends TypedEmitter<RoomEvents> {
       sampler.sample(link.pc, (mid, direction) => {
         const transceiver = link.pc.getTransceivers().find((t) => t.mid === mid);
         const track = direction === 'outbound' ? transceiver?.sender.track : transceiver?.receiver.track;
-        return { participant: link.remoteIdentity, source: track ? this.sourceOfTrack(link.remoteIdentity, track) : undefined };
+        return { participant: link.remoteIdentity, source: track ? (this.localParticipant.sourceOf(track) ?? this.remoteParticipants.get(link.remoteIdentity)?.sourceOf(track)) : undefined };
       }),
     );
-    const sfu = (this.sfu?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => sampler.sample(pc, describe));
+    const sfu = [this.sfu, this.handover.retiring].flatMap((c) => c?.connections(this.localParticipant.identity) ?? []).map(({ pc, describe }) => sampler.sample(pc, describe));
     return (await Promise.all([...p2p, ...sfu])).flat();
-  }
-
-  private sourceOfTrack(identity: string, track: MediaStreamTrack): TrackSource | undefined {
-    for (const [source, local] of this.localParticipant.tracks) if (local === track) return source;
-    for (const [source, remote] of this.remoteParticipants.get(identity)?.tracks ?? []) if (remote.track === track) return source;
-    return undefined;
   }
 
   private requireSignal(): SignalClient {
@@ -353,6 +369,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         return this.emit('connectionQualityChanged', event.quality, participant);
       }
       case 'trackDelivered':
+        this.handover.delivered(event.trackId, event.to);
         return this.move.delivered(event.trackId, event.to);
       case 'topologyChanged':
         return this.changeTopology(event.topology);
@@ -370,6 +387,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private addParticipant(info: ParticipantInfo, announce: boolean): void {
+    // Back after a rejoin elsewhere: the same participant, still shown from the old node.
+    if (this.handover.returned(info.identity)) return this.updateParticipant(info);
     // The server announces a replaced identity as left before it joins again; this only guards order.
     if (this.remoteParticipants.has(info.identity)) this.removeParticipant(info.identity, 'replaced');
     const participant = new RemoteParticipant(info, (p, source, quality) => this.setVideoQuality(p, source, quality));
@@ -392,17 +411,18 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every local track to the SFU and receives everyone through it. */
   private startSfu(): void {
     if (this.sfu || !this.signal) return;
-    const sfu = new SfuConnection({
-      signal: this.signalProxy,
+    const sfu: SfuConnection = new SfuConnection({
+      // The current signaling connection, while this is the room's SFU connection (not once it is handed over).
+      signal: { request: ((message) => (this.sfu === sfu ? this.requireSignal().request(message) : Promise.reject(new ParleyError('NOT_CONNECTED', 'this SFU connection was handed over')))) as SignalClient['request'] },
       configuration: this.rtcConfiguration(),
       timeline: this.timeline,
       handlers: {
-        trackAdded: (info, track) => this.onSfuTrack(info, track),
+        trackAdded: (info, track) => this.sfu === sfu && this.onSfuTrack(info, track),
         trackRemoved: (info, track) => {
           const participant = this.remoteParticipants.get(info.participant);
           if (participant) this.unsubscribe(participant, info.source, track);
         },
-        failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`, { cause: error })),
+        failed: (error) => this.sfu === sfu && this.emit('error', new ParleyError('NEGOTIATION_FAILED', `SFU media failed: ${error.message}`, { cause: error })),
       },
     });
     this.sfu = sfu;
@@ -426,14 +446,13 @@ export class Room extends TypedEmitter<RoomEvents> {
   private onSfuTrack(info: SubscribedTrack, track: MediaStreamTrack): void {
     const participant = this.remoteParticipants.get(info.participant);
     if (!participant) return;
+    // Handed over from another node: the old node's track stays shown until this one shows frames.
+    if (this.handover.isOldTrack(participant.tracks.get(info.source)?.track)) {
+      return this.handover.replaceWhenShowing(this.sfu?.subscriber, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, info.source, track));
+    }
     if (!this.links.has(info.participant)) return this.subscribe(participant, info.source, track);
-    // Make before break (the room moved from P2P to the SFU): show the SFU's track once its media
-    // flows; the direct link goes when both sides receive each other through the SFU.
-    void whenFlowing(track).then(() => {
-      if (this.remoteParticipants.get(info.participant) !== participant) return;
-      this.subscribe(participant, info.source, track);
-      this.move.receiving(info.participant);
-    });
+    // Make before break (the room moved from P2P to the SFU): the direct link's track stays shown until this one flows.
+    this.move.replaceWhenFlowing(info.participant, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, info.source, track));
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
@@ -465,6 +484,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private changeTopology(topology: Topology): void {
     if (!this.info || this.info.topology === topology) return;
+    this.handover.end();
     this.info = { ...this.info, topology };
     this.timeline.mark('topologyChanged', topology);
     this.move.reset();
@@ -494,15 +514,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.remoteParticipants.delete(identity);
     for (const [source, { track }] of participant.tracks) if (track) this.unsubscribe(participant, source, track);
     this.emit('participantLeft', participant, reason);
+    this.handover.changed();
   }
 
   private rtcConfiguration(): RTCConfiguration {
-    const iceTransportPolicy = this.session?.connectOptions.iceTransportPolicy;
-    return {
-      ...this.options.rtcConfig,
-      ...(iceTransportPolicy ? { iceTransportPolicy } : {}),
-      iceServers: this.allIceServers(),
-    };
+    return this.session?.rtcConfiguration(this.options.rtcConfig) ?? { ...this.options.rtcConfig, iceServers: this.options.rtcConfig?.iceServers ?? [] };
   }
 
   private createLink(participant: RemoteParticipant, tracks: ReadonlyMap<TrackSource, MediaStreamTrack>): PeerLink {
@@ -525,25 +541,6 @@ export class Room extends TypedEmitter<RoomEvents> {
         failed: (error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', `media negotiation with ${identity} failed: ${error.message}`, { cause: error })),
       },
     });
-  }
-
-  private allIceServers(): RTCIceServer[] {
-    return [...(this.session?.iceServers ?? []), ...(this.options.rtcConfig?.iceServers ?? [])];
-  }
-
-  /**
-   * TURN servers refuse to refresh an allocation with expired credentials, and browsers use new
-   * iceServers only when they gather again: so set them, then restart ICE (media keeps flowing on
-   * the current pair until the new one is chosen).
-   */
-  private renewIceServers(link: PeerLink): void {
-    try {
-      link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.allIceServers() });
-    } catch (error) {
-      this.emit('error', new ParleyError('NEGOTIATION_FAILED', `new ICE servers refused for ${link.remoteIdentity}: ${(error as Error).message}`, { cause: error }));
-      return;
-    }
-    link.pc.restartIce();
   }
 
   private async publishLocal(source: TrackSource, track: MediaStreamTrack): Promise<void> {
@@ -586,8 +583,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.monitor.stop();
     for (const link of this.links.values()) link.close();
     this.links.clear();
-    this.stopSfu();
     this.remoteParticipants.clear();
+    this.handover.end();
+    this.stopSfu();
     this.localParticipant.stopAll();
     this.setState('disconnected');
   }

@@ -88,6 +88,12 @@ export class SignalSession {
     return this.options.connect;
   }
 
+  /** A new RTCPeerConnection's configuration: `base` (the app's), the connect options' ICE policy, the server's ICE servers then the app's. */
+  rtcConfiguration(base: RTCConfiguration = {}): RTCConfiguration {
+    const { iceTransportPolicy } = this.options.connect;
+    return { ...base, ...(iceTransportPolicy ? { iceTransportPolicy } : {}), iceServers: [...this.iceServers, ...(base.iceServers ?? [])] };
+  }
+
   /**
    * Joins; `tracks` are announced with the join, so the others' participantJoined already shows
    * them. They go with every reconnect too: a resume ignores them, and when the membership is gone

@@ -46,6 +46,16 @@ export class TopologyMove {
     }, DIRECT_LINK_MAX_OVERLAP_MS);
   }
 
+  /**
+   * A track of `identity` through the SFU while its direct link still carries it: `show` it once
+   * its media flows (`show` answers false when the participant left meanwhile), then the link may go.
+   */
+  replaceWhenFlowing(identity: string, track: MediaStreamTrack, show: () => unknown): void {
+    void whenFlowing(track).then(() => {
+      if (show() !== false) this.receiving(identity);
+    });
+  }
+
   /** `identity`'s media now flows here through the SFU (and is shown from there). */
   receiving(identity: string): void {
     this.receivingThroughSfu.add(identity);

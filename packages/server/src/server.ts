@@ -9,6 +9,7 @@ import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import type { NodeAgent } from './cluster/node-agent.js';
 import { createClusterAgent, relaySecret } from './cluster/start-cluster.js';
+import { untilMediaMoved } from './cluster/drain.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { createRecordingRoutes } from './recording/recording-http.js';
 import { RecordingService } from './recording/recording-service.js';
@@ -42,7 +43,8 @@ export interface RunningServer {
    * it is going (/healthz 503), forgets its rooms' placements so they are placed on other nodes,
    * and asks every connection to reconnect (SERVER_SHUTDOWN: the SDK reconnects through the load
    * balancer and joins the room again where it is placed now). Resolves true once no connection
-   * is left, false after `timeoutMs`; then `close()`.
+   * is left and no SFU media reaches this node any more (the SDKs keep their media here until the
+   * new node's shows frames: `cluster/drain.ts`), false after `timeoutMs`; then `close()`.
    */
   drain(timeoutMs: number): Promise<boolean>;
   /** Sends room events to `webhooks.urls`; undefined when none are configured. */
@@ -97,7 +99,9 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   await serverRecordings.recover().catch((error: unknown) => logger.error('server recordings: could not recover the unfinished ones', { error }));
   const recordingRoutes = createRecordingRoutes({ service: recordings, serverRecordings, apiKeys: config.apiKeys, maxChunkBytes: config.recording.maxChunkBytes, sendError, sendJson });
   const recordingEvents = (room: string) => recordings.eventsFor(room);
-  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents };
+  let drainDeadline: number | undefined;
+  const drainingUntil = () => drainDeadline;
+  const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents, drainingUntil };
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -147,6 +151,10 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     webhooks,
     cluster,
     drain: async (timeoutMs) => {
+      const startedAt = Date.now();
+      const deadline = startedAt + timeoutMs;
+      // Memberships dropped from now on stay (with their media) until the drain's time is up.
+      drainDeadline = deadline;
       await cluster.drain();
       const names = rooms.names();
       await Promise.all(names.map((name) => cluster.releaseRoomNow(name).catch(() => undefined)));
@@ -155,9 +163,12 @@ export async function startServer(input: ServerConfigInput, options: StartOption
       // health check takes it out is retried on another node (503), not joined here and shed again.
       signaling.refuseNew();
       signaling.shed('this node is going away: reconnect');
-      const deadline = Date.now() + timeoutMs;
       while (signaling.sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      return signaling.sessions.size === 0;
+      if (signaling.sessions.size > 0) return false;
+      // The SDKs' media stays on this node's SFU until their new node's shows frames (make before break).
+      const moved = await untilMediaMoved(() => media.sfuStats(), deadline);
+      logger.info(moved ? 'drained: no media left on this node' : 'drain timed out with media still flowing', { afterMs: Date.now() - startedAt });
+      return moved;
     },
     close: async () => {
       await cluster.stop();

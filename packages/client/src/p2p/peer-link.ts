@@ -152,6 +152,16 @@ export class PeerLink {
     this.pc.close();
   }
 
+  /**
+   * Fresh TURN credentials. TURN servers refuse to refresh an allocation with expired credentials,
+   * and browsers use new iceServers only when they gather again: so set them, then restart ICE
+   * (media keeps flowing on the current pair until the new one is chosen). Throws if refused.
+   */
+  renewIceServers(iceServers: RTCIceServer[]): void {
+    this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    this.pc.restartIce();
+  }
+
   private async negotiate(): Promise<void> {
     if (this.closed) return;
     try {

@@ -42,6 +42,8 @@ export interface SessionContext {
   builtInTurn?: { urls: readonly string[]; secret: string } | undefined;
   /** Cluster mode (Redis): where rooms live, and how to carry a join to another node. */
   routing?: ClusterRouting | undefined;
+  /** While this node drains (`RunningServer.drain`): when the drain's time is up (Date.now() ms). */
+  drainingUntil?: () => number | undefined;
   /** `recordingChanged` for the recordings running in a room, told to whoever joins it (consent). */
   recordingEvents?: (room: string) => ServerMessageBody[];
 }
@@ -509,10 +511,14 @@ export class SignalingSession implements ParticipantLink {
     this.relay?.close();
     const joined = this.joined;
     if (!joined) return;
-    const grace = this.ctx.config.reconnectGraceSeconds;
-    if (grace === 0 || joined.participant.link !== this) return this.leaveRoom(joined, 'disconnected');
-    this.log.info('participant connection dropped; resumable', { graceSeconds: grace });
-    joined.participant.suspend(grace * 1000, () => this.leaveRoom(joined, 'disconnected'));
+    // A draining node keeps the membership, and with it the SFU media, until the drain's time is up
+    // however long the rejoin elsewhere takes: the SDK plays it until its new node's shows frames
+    // (cluster/drain.ts).
+    const drainingUntil = this.ctx.drainingUntil?.();
+    const graceMs = Math.max(this.ctx.config.reconnectGraceSeconds * 1000, drainingUntil === undefined ? 0 : drainingUntil - Date.now());
+    if (graceMs <= 0 || joined.participant.link !== this) return this.leaveRoom(joined, 'disconnected');
+    this.log.info('participant connection dropped; resumable', { graceSeconds: Math.round(graceMs / 1000) });
+    joined.participant.suspend(graceMs, () => this.leaveRoom(joined, 'disconnected'));
   }
 }
 

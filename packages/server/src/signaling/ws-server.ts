@@ -35,15 +35,25 @@ export function attachSignaling(http: HttpServer, ctx: SessionContext): Signalin
   const alive = new WeakMap<WebSocket, boolean>();
   let refusing = false;
 
+  /**
+   * Answers an upgrade with a plain HTTP response. The peer may be gone by then (a load balancer
+   * giving up on a draining node): a write error on a socket nobody else listens on would be
+   * thrown, and end the process with every call it still serves.
+   */
+  const refuse = (socket: Duplex, response: string) => {
+    socket.on('error', () => undefined);
+    socket.end(response);
+  };
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     if (path !== SIGNALING_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refuse(socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     if (refusing) {
       const body = 'this node is going away: connect again';
-      socket.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      refuse(socket, `HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));

@@ -125,6 +125,9 @@ describe('a cluster of two nodes over Redis', () => {
     assert.equal(status.status, 503, 'the load balancer sees it going');
     assert.equal(((await status.json()) as { status: string }).status, 'draining');
     assert.equal(staying.rooms.get('moving-room')?.size, 2, 'the room and both participants are on b-staying now');
+    // Make before break: their old memberships (with any SFU media they have there) stay on the
+    // draining node until its time is up, even with no reconnect grace, and nobody there is told of a leave.
+    assert.equal(leaving.rooms.get('moving-room')?.size, 2, 'the old memberships stay on the draining node');
     await gaps[0]!.back.waitFor((m) => (m.type === 'joined' && m.participants.some((p) => p.identity === 'carol')) || (m.type === 'participantJoined' && m.participant.identity === 'carol'), 'alice sees carol');
     t.diagnostic(`drain: connections gone ${drainMs} ms after it began; each participant's gap from the request to reconnect to joined again: ${gaps.map((g) => `${g.gapMs} ms`).join(', ')}`);
     for (const { back } of gaps) back.close();

@@ -48,7 +48,15 @@ export async function startNodeProcess(dir: string, id: string, config: Record<s
     const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
     if (ok) break;
     assert.ok(child.exitCode === null, `node ${id} exited while starting (${child.exitCode})`);
-    assert.ok(Date.now() < deadline, `node ${id} answers /healthz within 20 s`);
+    if (Date.now() >= deadline) {
+      // Not left behind: its stderr, inherited, would keep the test process from ever exiting.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      assert.fail(`node ${id} answers /healthz within 20 s`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const exited = new Promise<void>((resolve) => {
