@@ -1,0 +1,131 @@
+/**
+ * MCU rooms in real browsers (docs/topologies.md): 3 Chromium and 1 Firefox, each publishing a
+ * tone of its own at its own level. Each receives exactly one audio track, the server's `mix`:
+ * a spectrum of it holds the other three tones, brought to one level, and not its own. Video is
+ * forwarded as in an SFU room (this slice). A leaver's tone leaves the others' mix within a
+ * second; a SIGKILLed mixer restarts and everyone hears the mix again without doing anything.
+ * One server and one browser of each kind for the whole file.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { useCallEnvironment } from './harness/environment.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { publishTone, toneLevels } from './harness/tone-probe.ts';
+
+const env = useCallEnvironment();
+const ROOM = 'mcu-1';
+const mcuRoom = { topology: 'mcu' } as const;
+/** Distinct tones, no one a harmonic of another within the analyser's reach, published 15.6 dB apart. */
+const PEOPLE = [
+  { identity: 'c1', browser: 'chromium', hz: 500, gain: 0.3, camera: true },
+  { identity: 'c2', browser: 'chromium', hz: 700, gain: 0.05, camera: false },
+  { identity: 'c3', browser: 'chromium', hz: 900, gain: 0.15, camera: false },
+  { identity: 'fox', browser: 'firefox', hz: 1100, gain: 0.1, camera: false },
+] as const;
+/** Nobody sends this: the floor a present tone must stand above and an absent one stays near. */
+const ABSENT_HZ = 1300;
+const FREQUENCIES = [...PEOPLE.map((p) => p.hz), ABSENT_HZ];
+const PRESENT_DB = 25;
+const ABSENT_DB = 10;
+const MIX = 'server:mix';
+
+interface Heard {
+  present: string[];
+  absent: string[];
+  levels: number[];
+}
+
+const participants = new Map<string, SdkParticipant>();
+
+async function heard(receiver: SdkParticipant, reads?: number): Promise<Heard> {
+  const levels = await toneLevels(receiver, MIX, FREQUENCIES, reads);
+  const floor = levels[PEOPLE.length]!;
+  const present = PEOPLE.filter((_, i) => levels[i]! > floor + PRESENT_DB).map((p) => p.identity);
+  const absent = PEOPLE.filter((_, i) => levels[i]! < floor + ABSENT_DB).map((p) => p.identity);
+  return { present, absent, levels };
+}
+
+/** Polls `receiver`'s mix until `done` holds; answers the ms it took. */
+async function until(receiver: SdkParticipant, done: (h: Heard) => boolean, timeoutMs: number, what: string): Promise<number> {
+  const start = Date.now();
+  let last: Heard | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await heard(receiver, 1);
+    if (done(last)) return Date.now() - start;
+  }
+  throw new Error(`${receiver.identity}: ${what} not within ${timeoutMs} ms (last heard: ${JSON.stringify(last)})`);
+}
+
+const describeLevels = (h: Heard) => PEOPLE.map((p, i) => `${p.hz} Hz ${h.levels[i]!.toFixed(1)}`).join(', ') + `, floor ${h.levels[PEOPLE.length]!.toFixed(1)} dB`;
+
+describe('MCU room', () => {
+  before(async () => {
+    for (const p of PEOPLE) {
+      const joined = await SdkParticipant.join(env[p.browser], env.server.url, ROOM, p.identity, {
+        roomConfig: mcuRoom,
+        camera: p.camera,
+        microphone: false,
+        video: { width: 320, height: 180, frameRate: 15 },
+      });
+      await publishTone(joined, p.hz, p.gain);
+      participants.set(p.identity, joined);
+    }
+  });
+  after(async () => {
+    await Promise.all([...participants.values()].map((p) => p.close()));
+  });
+
+  test('3 Chromium + 1 Firefox: each receives one audio track, the mix, holding the three others at one level and not its own; video forwarded as in an SFU room', async () => {
+    for (const p of PEOPLE) {
+      const receiver = participants.get(p.identity)!;
+      const others = PEOPLE.filter((o) => o !== p).map((o) => o.identity);
+      await receiver.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, MIX, { timeoutMs: 20_000, what: `${p.identity} receives the mix` });
+      await until(receiver, (h) => others.every((o) => h.present.includes(o)), 20_000, 'the three others in the mix');
+      const result = await heard(receiver, 10);
+      console.log(`${p.identity} (${p.hz} Hz) hears: ${describeLevels(result)}`);
+      assert.deepEqual(result.present.sort(), [...others].sort(), `${p.identity} hears the three others`);
+      assert.ok(result.absent.includes(p.identity), `${p.identity} does not hear itself`);
+      // Level-normalized: published 15.6 dB apart, the three others within 6 dB of each other.
+      const otherLevels = PEOPLE.flatMap((o, i) => (o === p ? [] : [result.levels[i]!]));
+      assert.ok(Math.max(...otherLevels) - Math.min(...otherLevels) < 6, `the voices at one level (${describeLevels(result)})`);
+
+      const shown = await receiver.page.evaluate(() => Object.keys((window as unknown as ParleyWindow).__parley.shown), undefined);
+      const audio = (await receiver.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
+      assert.deepEqual(audio.map((s) => s.source), ['mix'], `${p.identity} receives one audio track, the mix (shown: ${shown.join(' ')})`);
+      assert.ok(!shown.some((key) => key.endsWith(':microphone')), `${p.identity} gets no participant's audio track`);
+      if (p.identity !== 'c1') await receiver.waitForVideoFrom('c1', 5, 20_000);
+    }
+    const stats = await env.server.media.sfuStats(ROOM);
+    console.log(`mix: ${stats.mixedPackets} packets back from the mixer, ${(stats.mixLatencyMsTotal / stats.mixedPackets).toFixed(1)} ms on average from the newest input's arrival at the worker to the mix's return`);
+  });
+
+  test('a leaver leaves the others\' mix within a second; a SIGKILLed mixer restarts and the mix comes back by itself', async () => {
+    const listeners = ['c1', 'c2', 'fox'].map((identity) => participants.get(identity)!);
+    const leaver = participants.get('c3')!;
+    const left = Date.now();
+    await leaver.disconnect();
+    const leaveMs = await Promise.all(listeners.map((p) => until(p, (h) => h.absent.includes('c3'), 5000, "c3's tone gone")));
+    console.log(`c3's tone left the mix after ${leaveMs.join(', ')} ms (disconnect() took ${Date.now() - left} ms in all)`);
+    for (const ms of leaveMs) assert.ok(ms <= 1000, `the leaver is out of the mix within a second (${ms} ms)`);
+
+    const pid = await env.server.media.mixers.pid(ROOM);
+    assert.ok(pid, 'the room has a mixer process');
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    // First the silence (the browser plays out what it holds), then the mix again.
+    const silentMs = await Promise.all(listeners.map((p) => until(p, (h) => h.present.length === 0, 5000, 'the mix silent after the mixer was killed')));
+    const backMs = await Promise.all(
+      listeners.map(async (p) => {
+        const others = ['c1', 'c2', 'fox'].filter((o) => o !== p.identity);
+        await until(p, (h) => others.every((o) => h.present.includes(o)) && h.absent.includes(p.identity), 15_000, 'the mix back after the mixer was killed');
+        return Date.now() - killedAt;
+      }),
+    );
+    const restarted = await env.server.media.mixers.pid(ROOM);
+    console.log(`mixer SIGKILLed: the mix fell silent at the listeners within ${silentMs.join(', ')} ms;`);
+    console.log(`mixer SIGKILLed: restarted in ${env.server.media.mixers.lastRestartMs?.toFixed(0)} ms (new pid ${restarted}); the mix heard again ${backMs.join(', ')} ms after the kill`);
+    assert.notEqual(restarted, pid);
+    assert.equal(env.server.media.mixers.restarts, 1);
+    assert.ok(Date.now() - killedAt < 15_000);
+  });
+});
