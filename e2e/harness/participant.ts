@@ -10,7 +10,7 @@ export interface PageState {
   room: import('@parley/client').Room;
   /** `at`: the page's Date.now() when it happened. */
   events: Array<{ name: string; detail: string; at: number }>;
-  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed). */
+  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed); an `mcu` room's mix is `server:mix`. */
   shown: Record<string, MediaStreamTrack>;
   /** performance.now() of every video frame presented (requestVideoFrameCallback) for `identity:source`, while its element showed the track the SDK last gave for it. */
   presented: Record<string, number[]>;

@@ -84,7 +84,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     },
     localTracks: () => ['camera', 'microphone'].flatMap((source) => this.localParticipant.tracks.get(source as TrackSource) ?? []),
     callTracks: () => {
-      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : [])))];
+      // In an `mcu` room the others' voices are the one mix.
+      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : []))), ...(this.mixTrack ? [this.mixTrack] : [])];
       return { video: all.filter((t) => t.kind === 'video'), audio: all.filter((t) => t.kind === 'audio') };
     },
     acknowledged: (id, bytes) => this.emit('recordingProgress', { id, acknowledgedBytes: bytes }),

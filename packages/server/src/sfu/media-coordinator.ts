@@ -69,8 +69,10 @@ export class MediaCoordinator {
     if (desired === 'sfu' && room.topology === 'p2p') return this.switchTopology(room, 'sfu');
     if (viaServer(room.topology)) await this.joinMedia(room, participant);
     // The room's media exists on its worker from the first join: its mixer attaches there.
-    // Without a mixer the participant is still in the room (and hears nothing): that is logged, not refused.
-    if (room.topology === 'mcu') await this.mixers.start(room.name).catch((error: unknown) => this.logger.error('the MCU mixer could not be started', { room: room.name, error }));
+    // Not awaited: the first join does not wait for the mixer's fork (~0.6 s); its audio arrives
+    // from its own publish, later anyway. Without a mixer the participant is still in the room
+    // (and hears nothing): that is logged, not refused.
+    if (room.topology === 'mcu') void this.mixers.start(room.name).catch((error: unknown) => this.logger.error('the MCU mixer could not be started', { room: room.name, error }));
   }
 
   /** A participant's signaling reconnected: re-send a subscriber offer it may have missed. */

@@ -93,7 +93,7 @@ export interface WorkerStats {
   probePackets: number;
   /** Times a publisher's uplink collapsed (most of every layer lost): its subscribers dropped to the lowest layer. */
   uplinkCollapses: number;
-  /** MCU: mixed audio packets the mixers sent back (each forwarded to its one listener). */
+  /** MCU: mixed audio packets the mixers sent back holding someone's voice (each forwarded to its one listener). */
   mixedPackets: number;
   /** MCU: over those packets, the sum of milliseconds from the newest input audio's arrival at the worker to the mix's return. */
   mixLatencyMsTotal: number;

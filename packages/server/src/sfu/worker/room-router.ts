@@ -28,7 +28,7 @@ export type Counters = ForwardingCounters & {
   transportFeedbacks: number;
   paddingDropped: number;
   uplinkCollapses: number;
-  /** MCU: mixed packets the mixer sent back, and the milliseconds each took from its newest input's arrival here. */
+  /** MCU: mixed packets holding someone's voice the mixer sent back, and the milliseconds each took from its newest input's arrival here. */
   mixedPackets: number;
   mixLatencyMsTotal: number;
 };
@@ -231,8 +231,11 @@ export class RoomRouter {
       onMixed: (listener, packet, inputArrivalMs) => {
         const mix = this.members.get(listener)?.mix;
         if (!mix) return;
-        this.counters.mixedPackets += 1;
-        this.counters.mixLatencyMsTotal += performance.timeOrigin + performance.now() - inputArrivalMs;
+        // A silent mix (nobody else's audio in it) has no input to measure from.
+        if (inputArrivalMs > 0) {
+          this.counters.mixedPackets += 1;
+          this.counters.mixLatencyMsTotal += performance.timeOrigin + performance.now() - inputArrivalMs;
+        }
         mix.forward(packet, timestamp(packet));
       },
     });
