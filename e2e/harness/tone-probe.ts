@@ -142,3 +142,33 @@ export async function recordedToneLevels(participant: SdkParticipant, key: strin
     await rm(directory, { recursive: true, force: true });
   }
 }
+
+/**
+ * How long the page's browser holds received audio before playing it (its jitter buffer), over
+ * the last ~`windowMs`: what a receiver adds to any change of what it hears, on top of the
+ * server. Chromium only (Firefox's inbound-rtp has no jitterBufferEmittedCount).
+ */
+export async function audioJitterBufferMs(participant: SdkParticipant, windowMs = 500): Promise<number> {
+  return participant.page.evaluate(
+    async (windowMs) => {
+      const room = (window as unknown as { __parley: { room: { sfu?: { subscriber?: RTCPeerConnection } } } }).__parley.room;
+      const pc = room.sfu?.subscriber;
+      if (!pc) throw new Error('no receiving SFU connection');
+      const sample = async () => {
+        let delay = 0;
+        let emitted = 0;
+        (await pc.getStats()).forEach((report: Record<string, unknown>) => {
+          if (report.type !== 'inbound-rtp' || report.kind !== 'audio') return;
+          delay += Number(report.jitterBufferDelay ?? 0);
+          emitted += Number(report.jitterBufferEmittedCount ?? 0);
+        });
+        return { delay, emitted };
+      };
+      const first = await sample();
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+      const second = await sample();
+      return second.emitted > first.emitted ? ((second.delay - first.delay) / (second.emitted - first.emitted)) * 1000 : 0;
+    },
+    windowMs,
+  );
+}
