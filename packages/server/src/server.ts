@@ -1,3 +1,4 @@
+import { viaServer } from '@parley/protocol';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -90,7 +91,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const serverRecordings = new ServerRecordings({
     service: recordings,
     // Tracks are recorded where the SFU receives them: a room on the SFU, with someone in it.
-    sfuFor: (room) => (rooms.get(room)?.topology === 'sfu' ? media.service() : undefined),
+    sfuFor: (room) => (viaServer(rooms.get(room)?.topology ?? 'p2p') ? media.service() : undefined),
     logger,
   });
   rooms.onEvent((event) => event.event === 'room_finished' && serverRecordings.roomFinished(event.room.name));
