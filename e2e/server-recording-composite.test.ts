@@ -21,12 +21,12 @@ import { beepTimes, flashTimes, pairOnsets, toneLevelDb } from './harness/av-syn
 import { joinFlashBeep, setTone, FLASH_PERIOD_SECONDS } from './harness/flash-beep-page.ts';
 import type { ParleyWindow } from './harness/participant.ts';
 import { download, recordToken, until, waitFinished } from './harness/recordings-api.ts';
-import { decodeErrors, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
+import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const exec = promisify(execFile);
-const RECORD_SECONDS = 15;
+const RECORD_SECONDS = 20;
 /** When green stops talking and blue starts, after the recording's start. */
-const SWITCH_SECONDS = 7.5;
+const SWITCH_SECONDS = 10;
 const SYNC_MS = 60;
 /** How far the layout's change may be from the moment the voices changed. */
 const CHANGE_TOLERANCE_SECONDS = 0.5;
@@ -137,6 +137,7 @@ describe('server recording (composite)', () => {
     assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp8']);
     assert.ok(Math.abs((probed.durationSeconds ?? 0) - truth) < 1, `composite ${probed.durationSeconds} s, truth ${truth.toFixed(2)} s`);
     assert.equal(await decodeErrors(file), '', 'ffmpeg -v error -i FILE -f null - prints nothing');
+    assert.ok((await frameAt(file, truth / 2)) > 0, 'seeking to the middle gives a frame');
 
     // Who the composite says spoke, and where it put everyone: green big, then blue; never the flasher.
     assert.equal(composite.layout, 'speaker');
