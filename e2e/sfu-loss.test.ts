@@ -6,12 +6,14 @@
  * A slow downlink (400 kbit/s to the subscriber): the SFU's estimate from the subscriber's
  * transport-wide feedback moves it to the lowest simulcast layer, and probes take it back up.
  * Loss between a publisher (inside the namespace) and the SFU: the SFU asks the publisher to
- * resend what never arrived, and its subscribers' picture keeps moving.
+ * resend what never arrived, and its subscribers' picture keeps moving. A paused SFU worker (its
+ * packets then handled in a burst) is not taken for a collapsing uplink.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { useShapedCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import type { WorkerPool } from '@parley/server';
 
 const ROOM = 'sfu-loss';
 const LOSS_PERCENT = 5;
@@ -120,6 +122,31 @@ describe('SFU under packet loss', () => {
     assert.ok(lossy.packetsLost <= dropped.download / 2, `most dropped packets were recovered: ${lossy.packetsLost} still lost of ${dropped.download} dropped`);
     assert.ok(lossy.frames > 100, `frames keep decoding under loss (${lossy.frames})`);
     assert.ok(lossy.freezeMs <= 1000, `no freeze over 1 s under loss (longest ${lossy.freezeMs} ms)`);
+  });
+
+  test('the SFU worker paused 250 ms three times (SIGSTOP: a GC pause, a starved core), its backlog then handled at once: not an uplink collapse, the subscriber stays on the top layer', async () => {
+    const pool = (await env.server.media.service()) as WorkerPool;
+    const [worker] = pool.pids;
+    assert.ok(worker !== undefined, 'an SFU worker runs');
+    const collapses = async () => (await env.server.media.sfuStats(ROOM)).uplinkCollapses;
+    const before = await collapses();
+    const heights: number[] = [];
+    const sampling = (async () => {
+      for (const end = performance.now() + 6000; performance.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        heights.push((await subscriber.stats()).find((s) => s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? 0);
+      }
+    })();
+    for (let i = 0; i < 3; i++) {
+      process.kill(worker, 'SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      process.kill(worker, 'SIGCONT');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await sampling;
+    const after = await collapses();
+    console.log(`worker paused 3 x 250 ms: uplink collapses ${after - before}; the subscriber's frame heights over 6 s: ${Math.min(...heights)}-${Math.max(...heights)}p (${heights.length} samples)`);
+    assert.equal(after - before, 0, 'no uplink collapse counted');
+    assert.ok(Math.min(...heights) >= 540, `the subscriber stayed on the top layer (lowest ${Math.min(...heights)}p)`);
   });
 
   test('a 400 kbit/s downlink: the SFU moves the subscriber to the lowest layer on its transport-wide feedback, the picture keeps moving, the top layer comes back once the link does', async () => {

@@ -129,8 +129,8 @@ describe('relay-only calls through the built-in TURN server', () => {
   });
 });
 
-describe('a participant that may only use TURN in an SFU room', () => {
-  test('the built-in TURN carries its media to the SFU and back (loopback server, no relay address or allowed peers configured): it decodes the others and they decode it', async () => {
+describe('participants that may only use TURN in an SFU room', () => {
+  test('the built-in TURN carries a relay-only Chromium\'s and Firefox\'s media to the SFU and back, Firefox over TURN/UDP (loopback server, no relay address or allowed peers configured): each decodes the others and they decode it', async () => {
     // No turn.allowedPeers: the built-in TURN reaches the host's SFU media port by its own narrow
     // rule. No turn.relayAddress either, as on `npm start`: the default is the host address the
     // SFU's candidates carry (defaultRelayAddress); relaying from 127.0.0.1, the SFU's answers
@@ -144,21 +144,36 @@ describe('a participant that may only use TURN in an SFU room', () => {
     const alice = await SdkParticipant.join(chromium, server.url, 'turn-sfu', 'alice', { roomConfig: sfuRoom, microphone: false });
     const bob = await SdkParticipant.join(firefox, server.url, 'turn-sfu', 'bob', { roomConfig: sfuRoom, microphone: false });
     const relayedBefore = server.turn!.server.metrics.relayedPackets;
-    const walled = await SdkParticipant.join(chromium, server.url, 'turn-sfu', 'walled', { roomConfig: sfuRoom, microphone: false, iceTransportPolicy: 'relay' });
+    // One relay-only participant per browser engine: each reaches the SFU over TURN/UDP.
+    const relayOnly = { roomConfig: sfuRoom, microphone: false, iceTransportPolicy: 'relay' as const, recordConnections: true };
+    const walled = await SdkParticipant.join(chromium, server.url, 'turn-sfu', 'walled', relayOnly);
+    const walledFox = await SdkParticipant.join(firefox, server.url, 'turn-sfu', 'walledfox', relayOnly);
     try {
-      for (const from of ['alice', 'bob']) {
-        const video = await walled.waitForVideoFrom(from, 10);
-        assert.equal(video.candidateType, 'relay', `walled receives ${from} through the relay`);
+      for (const relayOnly of [walled, walledFox]) {
+        for (const from of ['alice', 'bob', relayOnly === walled ? 'walledfox' : 'walled']) {
+          const video = await relayOnly.waitForVideoFrom(from, 10);
+          assert.equal(video.candidateType, 'relay', `${relayOnly.identity} receives ${from} through the relay`);
+        }
+        for (const viewer of [alice, bob]) await viewer.waitForVideoFrom(relayOnly.identity, 10);
+        const sent = (await relayOnly.stats()).filter((s) => s.direction === 'outbound' && s.kind === 'video');
+        assert.ok(sent.length > 0 && sent.every((s) => s.candidateType === 'relay'), `${relayOnly.identity} publishes through the relay (${sent.map((s) => s.candidateType).join(', ')})`);
+        // Every connection of the page: its camera's publish connection and its receiving one.
+        const pairs = await relayOnly.selectedCandidatePairs();
+        console.log(`${relayOnly.identity} (${relayOnly.page.name}): ${pairs.map((p) => `${p.local.type}/${p.local.relayProtocol} ${p.local.address}:${p.local.port} -> ${p.remote.type} ${p.remote.address}:${p.remote.port}`).join('; ')}`);
+        assert.ok(pairs.length >= 2, `${relayOnly.identity}: publishing and receiving connections to the SFU (${pairs.length})`);
+        for (const pair of pairs) assert.equal(pair.local.type, 'relay', `${relayOnly.identity}: every SFU connection is relayed`);
+        // Firefox relays every connection over TURN/UDP. Chromium, which offers its TURN/TCP
+        // allocation too, selected it for its publishing connection in 2 of 3 runs while TURN/UDP
+        // worked for its receiving one (not explained yet: ARCHITECTURE.md, "STUN/TURN").
+        const protocols = pairs.map((pair) => pair.local.relayProtocol);
+        if (relayOnly === walledFox) assert.deepEqual(protocols, pairs.map(() => 'udp'), 'walledfox: over TURN/UDP');
+        else assert.ok(protocols.every((p) => p === 'udp' || p === 'tcp'), `walled: TURN/UDP, or TCP where Chromium picked it (${protocols.join(', ')})`);
       }
-      await alice.waitForVideoFrom('walled', 10);
-      await bob.waitForVideoFrom('walled', 10);
-      const sent = (await walled.stats()).filter((s) => s.direction === 'outbound' && s.kind === 'video');
-      assert.ok(sent.length > 0 && sent.every((s) => s.candidateType === 'relay'), `walled publishes through the relay (${sent.map((s) => s.candidateType).join(', ')})`);
       const relayed = server.turn!.server.metrics.relayedPackets - relayedBefore;
-      console.log(`relay-only participant in an SFU room: ${relayed} packets relayed by the built-in TURN`);
-      assert.ok(relayed > 300, 'the media went through the built-in TURN');
+      console.log(`relay-only participants in an SFU room: ${relayed} packets relayed by the built-in TURN`);
+      assert.ok(relayed > 600, 'the media went through the built-in TURN');
     } finally {
-      await Promise.all([alice.close(), bob.close(), walled.close()]);
+      await Promise.all([alice.close(), bob.close(), walled.close(), walledFox.close()]);
     }
   });
 });

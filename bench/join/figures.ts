@@ -57,7 +57,7 @@ export const NEWCOMER_SEES_OTHERS = [
   'first frame decoded (all)',
 ] as const;
 
-export const P2P_STEPS = ['signaling joined', 'offer', 'answer', 'ICE connected', 'DTLS connected', 'first frame decoded at the newcomer', 'first frame decoded at the other'] as const;
+export const P2P_STEPS = ['signaling joined', 'offer', 'offer received', 'offer applied (setRemoteDescription)', 'answer', 'ICE connected', 'DTLS connected', 'first frame decoded at the newcomer', 'first frame decoded at the other'] as const;
 
 export type StepSamples = Map<string, number[]>;
 
@@ -145,6 +145,12 @@ export function p2pSteps(run: RunRecord): StepSamples {
   const offers = [firstMark(newcomer, 'p2pOffer', (d) => d === other.identity), firstMark(other, 'p2pOffer', (d) => d === newcomer.identity)].filter((v): v is number => v !== undefined && v >= t0);
   const answers = [firstMark(newcomer, 'p2pAnswer', (d) => d === other.identity), firstMark(other, 'p2pAnswer', (d) => d === newcomer.identity)].filter((v): v is number => v !== undefined && v >= t0);
   add(steps, 'offer', since(offers.length > 0 ? Math.min(...offers) : undefined));
+  const received = (step: 'p2pOfferReceived' | 'p2pOfferApplied') =>
+    [firstMark(newcomer, step, (d) => d === other.identity), firstMark(other, step, (d) => d === newcomer.identity)].filter((v): v is number => v !== undefined && v >= t0);
+  const offerReceived = received('p2pOfferReceived');
+  const offerApplied = received('p2pOfferApplied');
+  add(steps, 'offer received', since(offerReceived.length > 0 ? Math.min(...offerReceived) : undefined));
+  add(steps, 'offer applied (setRemoteDescription)', since(offerApplied.length > 0 ? Math.min(...offerApplied) : undefined));
   add(steps, 'answer', since(answers.length > 0 ? Math.min(...answers) : undefined));
   add(steps, 'ICE connected', since(firstMark(newcomer, 'iceConnected', (d) => d === link)));
   add(steps, 'DTLS connected', since(firstMark(newcomer, 'dtlsConnected', (d) => d === link)));

@@ -54,7 +54,7 @@ export class JoinPage {
             const index = tiles++;
             element.playsInline = true;
             Object.assign(element.style, { position: 'fixed', left: `${(index % tile.perRow) * tile.width}px`, top: `${Math.floor(index / tile.perRow) * tile.height}px`, width: `${tile.width}px`, height: `${tile.height}px` });
-            const key = `${participant.identity}:${source}`;
+            const key = `${participant?.identity ?? 'server'}:${source}`;
             element.requestVideoFrameCallback((now, metadata) => {
               // presentationTime: when the decoded frame was handed to the compositor.
               state.firstFrames[key] ??= performance.timeOrigin + (metadata.presentationTime || now);

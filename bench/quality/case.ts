@@ -9,9 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ShapedCallEnvironment } from '../../e2e/harness/environment.ts';
 import { SdkParticipant } from '../../e2e/harness/participant.ts';
 import type { LinkShape } from '../../e2e/netsim/index.ts';
-import { summarize, type CaseFigures, type Direction, type Step, type Topology } from './figures.ts';
+import { detectFreezes, summarize, type CaseFigures, type Direction, type Step, type Topology } from './figures.ts';
 import { pageNow, readFrameCallbacks, startFrameRecording, webrtcFreezeCounters } from './frame-recorder.ts';
 import { scheduleFor, type QualityProfile } from './profiles.ts';
+import { startFreezeTrace } from './freeze-trace.ts';
 
 export interface CaseSpec {
   topology: Topology;
@@ -19,6 +20,8 @@ export interface CaseSpec {
   profile: QualityProfile;
   rampupMs: number;
   windowMs: number;
+  /** Log what the receiver's and the SFU's counters did around each freeze (freeze-trace.ts). */
+  trace?: boolean;
 }
 
 const FIRST_VIDEO_TIMEOUT_MS = 30_000;
@@ -77,6 +80,7 @@ async function measure(env: ShapedCallEnvironment, spec: CaseSpec, room: string,
   await shape(schedule.initial);
   await sleep(spec.rampupMs, undefined, { signal });
 
+  const trace = spec.trace ? await startFreezeTrace(receiver.page, env.server, room, topology === 'sfu') : undefined;
   const startedAt = performance.now();
   const start = await pageNow(receiver.page);
   const countersAtStart = await webrtcFreezeCounters(receiver.page);
@@ -94,6 +98,7 @@ async function measure(env: ShapedCallEnvironment, spec: CaseSpec, room: string,
   if (elements !== 1) log(`  note: the receiver rendered ${elements} <video> elements (their frames are merged in time order)`);
   const step: Step | undefined = marks.down !== undefined && marks.up !== undefined ? { downAt: marks.down, upAt: marks.up } : undefined;
   const figures = summarize(callbacks, { start, end }, step);
+  if (trace) for (const line of await trace.explain(detectFreezes(callbacks, { start, end }).freezes)) log(line);
   if (countersAtStart && countersAtEnd) {
     // Counters of a connection replaced during the window would go backwards: then there is no comparison.
     const freezeCount = countersAtEnd.freezeCount - countersAtStart.freezeCount;

@@ -5,6 +5,8 @@ import { QUALITY_PROFILES, type QualityProfile } from './profiles.ts';
 export interface QualityOptions {
   windowSeconds: number;
   rampupSeconds: number;
+  /** One line per freeze: what the receiver's and the SFU's counters did around it. */
+  trace: boolean;
   profiles: QualityProfile[];
   directions: Direction[];
   topologies: Topology[];
@@ -21,6 +23,9 @@ on the host, one inside a netsim namespace whose link is shaped. Needs root, chr
   --directions LIST   of uplink (the shaped side publishes), downlink (it receives)
                       (default uplink,downlink)
   --topologies LIST   of sfu, p2p (default sfu,p2p)
+  --trace             after each case, one line per freeze: what the receiver's counters (packets
+                      lost, keyframes, PLIs) and the SFU's (layer switches, keyframe requests,
+                      resends, NACKs to the publisher, collapses) did from 300 ms before it
   --help              this text
 
 A case takes about rampup + window + 15 s; all cases: directions x profiles x topologies.`;
@@ -37,6 +42,7 @@ export function parseQualityOptions(argv: string[]): QualityOptions | 'help' {
       profiles: { type: 'string', default: QUALITY_PROFILES.join(',') },
       directions: { type: 'string', default: 'uplink,downlink' },
       topologies: { type: 'string', default: 'sfu,p2p' },
+      trace: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -47,6 +53,7 @@ export function parseQualityOptions(argv: string[]): QualityOptions | 'help' {
     profiles: list('--profiles', values.profiles, QUALITY_PROFILES),
     directions: list('--directions', values.directions, ['uplink', 'downlink'] as const),
     topologies: list('--topologies', values.topologies, ['sfu', 'p2p'] as const),
+    trace: values.trace,
   };
 }
 

@@ -37,7 +37,7 @@ try {
     const room = `quality-${runId}-${index}-${spec.topology}`;
     let result: CaseResult;
     try {
-      const figures = await runCase(env, { ...spec, rampupMs: options.rampupSeconds * 1000, windowMs: options.windowSeconds * 1000 }, room, (line) => console.log(line));
+      const figures = await runCase(env, { ...spec, rampupMs: options.rampupSeconds * 1000, windowMs: options.windowSeconds * 1000, trace: options.trace }, room, (line) => console.log(line));
       result = { ...spec, figures };
     } catch (error) {
       // The whole message (with the harness's diagnostics) on stderr, its first line in the table's log.

@@ -97,12 +97,14 @@ describe('SFU steps of one run', () => {
 
 describe('P2P steps of one run', () => {
   it('takes the offer and answer from whichever side made them, after the newcomer connected', () => {
-    const newcomer = page('new1', [['connect', 1000], ['joined', 1015], ['p2pAnswer', 1060, 'old0'], ['iceConnected', 1080, 'p2p:old0'], ['dtlsConnected', 1100, 'p2p:old0']], { 'old0:camera': 1180 });
+    const newcomer = page('new1', [['connect', 1000], ['joined', 1015], ['p2pOfferReceived', 1035, 'old0'], ['p2pOfferApplied', 1045, 'old0'], ['p2pAnswer', 1060, 'old0'], ['iceConnected', 1080, 'p2p:old0'], ['dtlsConnected', 1100, 'p2p:old0']], { 'old0:camera': 1180 });
     const old0 = page('old0', [['connect', 0], ['p2pOffer', 300, 'new0'], ['p2pOffer', 1030, 'new1']], { 'new1:camera': 1170 });
     const steps = p2pSteps({ newcomer, others: [old0], server: { tracks: [], delivered: [] } });
     assert.deepEqual(Object.fromEntries(steps), {
       'signaling joined': [15],
       offer: [30],
+      'offer received': [35],
+      'offer applied (setRemoteDescription)': [45],
       answer: [60],
       'ICE connected': [80],
       'DTLS connected': [100],

@@ -168,7 +168,8 @@ describe('the last line', () => {
 
 describe('options, profiles and the table', () => {
   it('defaults: 60 s window, 15 s ramp-up, every profile, direction and topology', () => {
-    assert.deepEqual(parseQualityOptions([]), { windowSeconds: 60, rampupSeconds: 15, profiles: ['slow-3g', 'lossy', 'step'], directions: ['uplink', 'downlink'], topologies: ['sfu', 'p2p'] });
+    assert.deepEqual(parseQualityOptions([]), { windowSeconds: 60, rampupSeconds: 15, profiles: ['slow-3g', 'lossy', 'step'], directions: ['uplink', 'downlink'], topologies: ['sfu', 'p2p'], trace: false });
+    assert.equal((parseQualityOptions(['--trace']) as { trace: boolean }).trace, true);
     assert.equal(parseQualityOptions(['--help']), 'help');
     assert.deepEqual(parseQualityOptions(['--profiles', 'step,slow-3g', '--topologies', 'p2p']), {
       ...(parseQualityOptions([]) as object),

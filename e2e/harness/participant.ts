@@ -10,7 +10,7 @@ export interface PageState {
   room: import('@parley/client').Room;
   /** `at`: the page's Date.now() when it happened. */
   events: Array<{ name: string; detail: string; at: number }>;
-  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed). */
+  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed); an `mcu` room's mix is `server:mix`. */
   shown: Record<string, MediaStreamTrack>;
   /** performance.now() of every video frame presented (requestVideoFrameCallback) for `identity:source`, while its element showed the track the SDK last gave for it. */
   presented: Record<string, number[]>;
@@ -119,7 +119,7 @@ export class SdkParticipant {
         // The element showing each `identity:source`: replaced with the track, removed when it goes (as an app does).
         const elements = new Map<string, HTMLMediaElement>();
         parleyRoom.on('trackUnsubscribed', ({ track, participant, source }) => {
-          const key = `${participant.identity}:${source}`;
+          const key = `${participant?.identity ?? 'server'}:${source}`;
           record('trackUnsubscribed', key);
           if (state.shown[key] !== track) return;
           delete state.shown[key];
@@ -134,7 +134,7 @@ export class SdkParticipant {
         parleyRoom.on('error', (e) => record('error', `${e.code}: ${e.message}`));
         parleyRoom.on('disconnected', (e) => record('disconnected', e?.code ?? ''));
         parleyRoom.on('trackSubscribed', ({ track, participant, source }) => {
-          record('trackSubscribed', `${participant.identity}:${source}`);
+          record('trackSubscribed', `${participant?.identity ?? 'server'}:${source}`);
           // Render like an app would, so the browser decodes and plays what it receives.
           const element = document.createElement(track.kind === 'video' ? 'video' : 'audio');
           element.autoplay = true;
@@ -145,10 +145,10 @@ export class SdkParticipant {
           document.body.append(element);
           void element.play().catch(() => undefined);
           // When the person would first see this video: its first frame presented.
-          if (element instanceof HTMLVideoElement) element.requestVideoFrameCallback(() => record('firstFrame', `${participant.identity}:${source}`));
+          if (element instanceof HTMLVideoElement) element.requestVideoFrameCallback(() => record('firstFrame', `${participant?.identity ?? 'server'}:${source}`));
           // What the person sees of this source: the frames presented for the track the SDK gave
           // last (an app shows that one; an element of a track the SDK replaced no longer counts).
-          const key = `${participant.identity}:${source}`;
+          const key = `${participant?.identity ?? 'server'}:${source}`;
           state.shown[key] = track;
           elements.get(key)?.remove();
           elements.set(key, element);

@@ -5,7 +5,7 @@
 export { DefaultBitratePolicy, videoProfiles, type BitratePolicy, type BitrateDecision, type NetworkSample, type VideoProfile } from './adaptive-bitrate.js';
 export { classifyConnection } from './connection-quality.js';
 export { DefaultReconnectPolicy, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
-export { Room, type ConnectionState, type ConnectOptions, type RoomEvents, type RoomOptions, type TrackEvent } from './room.js';
+export { Room, type ConnectionState, type ConnectOptions, type RoomEvents, type RoomOptions, type TrackEvent, type ParticipantTrackEvent, type MixTrackEvent } from './room.js';
 export type { CandidateDebugState, ConnectionDebugState, DebugStateOptions, LinkDebugState, PublicationDebugState, RoomDebugState, RtpDebugState, SfuDebugState } from './debug-state.js';
 export { listMediaDevices, setAudioOutput, type MediaDevices } from './devices.js';
 export { LocalParticipant, type CaptureDefaults } from './local-participant.js';

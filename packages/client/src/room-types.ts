@@ -9,10 +9,20 @@ import type { ReconnectPolicy } from './reconnect-policy.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
-export interface TrackEvent {
+/** A track received or gone: a participant's source, or in an `mcu` room the one `mix` (no participant). */
+export type TrackEvent = ParticipantTrackEvent | MixTrackEvent;
+
+export interface ParticipantTrackEvent {
   track: MediaStreamTrack;
   participant: RemoteParticipant;
   source: TrackSource;
+}
+
+/** An `mcu` room's audio: everyone else's voices mixed by the server for this participant (never its own). */
+export interface MixTrackEvent {
+  track: MediaStreamTrack;
+  participant: undefined;
+  source: 'mix';
 }
 
 export interface RoomEvents {

@@ -2,7 +2,7 @@
 // participants, the direct links, the SFU connection and the local tracks together. Every concern
 // that needs only callbacks has its own file (signal-session, media-monitor, topology-move, node-handover, sfu/,
 // p2p/, recording/, debug-state); what stays here is the wiring between them.
-import type { LeaveReason, ParticipantInfo, RoomInfo, SignalPayload, SubscribedTrack, Topology, TrackSource, VideoQuality } from '@parley/protocol';
+import { viaServer, type LeaveReason, type ParticipantInfo, type RoomInfo, type SignalPayload, type SubscribedTrack, type Topology, type TrackSource, type VideoQuality } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { LocalParticipant } from './local-participant.js';
@@ -26,7 +26,7 @@ import type { RecordingFileListing, RecordingListing } from './recording/recordi
 import type { ResumedRecording } from './recording/upload-resume.js';
 import { roomDebugState, type DebugStateOptions, type RoomDebugState } from './debug-state.js';
 
-export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent } from './room-types.js';
+export type { ConnectionState, RoomEvents, RoomOptions, TrackEvent, ParticipantTrackEvent, MixTrackEvent } from './room-types.js';
 export type { ConnectOptions } from './signal-session.js';
 
 /** How long disconnect() waits for this participant's recordings' uploads to complete (they go on after it). */
@@ -50,10 +50,12 @@ export class Room extends TypedEmitter<RoomEvents> {
   private session: SignalSession | undefined;
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
+  /** In an `mcu` room: the mix this participant hears (everyone else's voices). */
+  private mixTrack: MediaStreamTrack | undefined;
   /** Make before break from P2P to the SFU: which direct links the SFU has made redundant. */
   private readonly move = new TopologyMove({
     links: this.links,
-    onSfu: () => this.info?.topology === 'sfu',
+    onSfu: () => this.info !== undefined && viaServer(this.info.topology),
     remoteTrackCount: (identity) => this.remoteParticipants.get(identity)?.tracks.size,
     publishedTrackIds: () => this.sfu?.publishedTrackIds() ?? [],
   });
@@ -82,7 +84,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     },
     localTracks: () => ['camera', 'microphone'].flatMap((source) => this.localParticipant.tracks.get(source as TrackSource) ?? []),
     callTracks: () => {
-      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : [])))];
+      // In an `mcu` room the others' voices are the one mix.
+      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : []))), ...(this.mixTrack ? [this.mixTrack] : [])];
       return { video: all.filter((t) => t.kind === 'video'), audio: all.filter((t) => t.kind === 'audio') };
     },
     acknowledged: (id, bytes) => this.emit('recordingProgress', { id, acknowledgedBytes: bytes }),
@@ -183,7 +186,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (!joined.participant.grants.canPublish) this.localParticipant.stopAll();
       for (const info of joined.participants) this.addParticipant(info, false);
       this.setState('connected');
-      if (joined.room.topology === 'sfu') this.startSfu();
+      if (viaServer(joined.room.topology)) this.startSfu();
       // Tracks captured before the join were announced with it; a capture that finished meanwhile is announced now.
       const announced = new Set(joined.participant.tracks.map((t) => t.source));
       for (const [source] of this.localParticipant.tracks) if (!announced.has(source)) void this.announce(source, false);
@@ -223,7 +226,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * same tracks. SFU to SFU, the old media plays until the new node carries it (`NodeHandover`).
    */
   private rejoin(participants: ParticipantInfo[], room: RoomInfo): void {
-    if (this.sfu && this.info?.topology === 'sfu' && room.topology === 'sfu') {
+    if (this.sfu && this.info?.topology === room.topology && viaServer(room.topology)) {
       this.handover.begin(this.sfu, this.remoteParticipants.keys());
       this.sfu = undefined;
     } else {
@@ -232,7 +235,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     this.info = room;
     for (const info of participants) this.addParticipant(info, true);
-    if (room.topology === 'sfu') this.startSfu();
+    if (viaServer(room.topology)) this.startSfu();
     for (const [source] of this.localParticipant.tracks) void this.announce(source, false);
   }
 
@@ -394,7 +397,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const participant = new RemoteParticipant(info, (p, source, quality) => this.setVideoQuality(p, source, quality));
     this.remoteParticipants.set(info.identity, participant);
     this.mediaWantedAt ??= performance.now();
-    if (this.info?.topology !== 'sfu') this.connectDirectly(participant);
+    if (this.info?.topology === 'p2p') this.connectDirectly(participant);
     if (announce) this.emit('participantJoined', participant);
   }
 
@@ -419,6 +422,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       handlers: {
         trackAdded: (info, track) => this.sfu === sfu && this.onSfuTrack(info, track),
         trackRemoved: (info, track) => {
+          if (info.source === 'mix') return this.setMix(undefined, track);
           const participant = this.remoteParticipants.get(info.participant);
           if (participant) this.unsubscribe(participant, info.source, track);
         },
@@ -435,6 +439,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private stopSfu(): void {
     this.sfu?.close();
     this.sfu = undefined;
+    if (this.mixTrack) this.setMix(undefined, this.mixTrack);
   }
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
@@ -444,15 +449,17 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private onSfuTrack(info: SubscribedTrack, track: MediaStreamTrack): void {
+    if (info.source === 'mix') return this.setMix(track, this.mixTrack);
+    const source = info.source;
     const participant = this.remoteParticipants.get(info.participant);
     if (!participant) return;
     // Handed over from another node: the old node's track stays shown until this one shows frames.
-    if (this.handover.isOldTrack(participant.tracks.get(info.source)?.track)) {
-      return this.handover.replaceWhenShowing(this.sfu?.subscriber, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, info.source, track));
+    if (this.handover.isOldTrack(participant.tracks.get(source)?.track)) {
+      return this.handover.replaceWhenShowing(this.sfu?.subscriber, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, source, track));
     }
-    if (!this.links.has(info.participant)) return this.subscribe(participant, info.source, track);
+    if (!this.links.has(info.participant)) return this.subscribe(participant, source, track);
     // Make before break (the room moved from P2P to the SFU): the direct link's track stays shown until this one flows.
-    this.move.replaceWhenFlowing(info.participant, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, info.source, track));
+    this.move.replaceWhenFlowing(info.participant, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, source, track));
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {
@@ -460,6 +467,18 @@ export class Room extends TypedEmitter<RoomEvents> {
     participant.setSubscribed(source, track);
     this.emit('trackSubscribed', { track, participant, source });
     if (track.kind === 'video' && !this.firstFrameWatched) this.watchFirstFrame();
+  }
+
+  /** An `mcu` room's mix: `track` now (undefined: none), `previous` gone (if it was the one shown). */
+  private setMix(track: MediaStreamTrack | undefined, previous: MediaStreamTrack | undefined): void {
+    if (previous && previous === this.mixTrack) {
+      this.mixTrack = undefined;
+      this.emit('trackUnsubscribed', { track: previous, participant: undefined, source: 'mix' });
+    }
+    if (!track) return;
+    this.mixTrack = track;
+    this.timeline.mark('trackSubscribed', 'mix');
+    this.emit('trackSubscribed', { track, participant: undefined, source: 'mix' });
   }
 
   /** `track` stopped arriving; nothing happens if the participant shows another one for `source` by now. */
@@ -488,7 +507,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.info = { ...this.info, topology };
     this.timeline.mark('topologyChanged', topology);
     this.move.reset();
-    if (topology === 'sfu') {
+    if (viaServer(topology)) {
       this.startSfu();
       this.move.limitOverlap();
     } else {

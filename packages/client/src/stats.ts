@@ -1,4 +1,4 @@
-import type { TrackSource } from '@parley/protocol';
+import type { ReceivedTrackSource } from '@parley/protocol';
 
 /** One media stream's figures, as `room.getStats()` reports them. */
 export interface TrackStats {
@@ -6,7 +6,7 @@ export interface TrackStats {
   participant: string;
   direction: 'inbound' | 'outbound';
   kind: 'audio' | 'video';
-  source?: TrackSource;
+  source?: ReceivedTrackSource;
   /** e.g. `video/VP8`, `audio/opus` */
   codec?: string;
   /** Since the previous getStats() call (0 on the first). */
@@ -54,7 +54,7 @@ export interface TrackStats {
 
 export interface StreamOwner {
   participant: string;
-  source?: TrackSource | undefined;
+  source?: ReceivedTrackSource | undefined;
 }
 
 type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };

@@ -15,9 +15,11 @@ export type TimelineStep =
   /** SFU, `detail` = the offer's tracks as `identity:source` joined with commas. */
   | 'subscriberOffer'
   | 'subscriberAnswer'
-  /** P2P, `detail` = the remote identity. */
+  /** P2P, `detail` = the remote identity: an offer or answer sent, an offer received and applied. */
   | 'p2pOffer'
   | 'p2pAnswer'
+  | 'p2pOfferReceived'
+  | 'p2pOfferApplied'
   /** `detail` = the connection: `pub:<source>`, `sub`, or `p2p:<identity>`. */
   | 'iceConnected'
   | 'dtlsConnected'

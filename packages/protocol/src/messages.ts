@@ -51,11 +51,17 @@ export const IceServer = z.object({
 });
 export type IceServer = z.infer<typeof IceServer>;
 
-/** How media flows in a room right now: directly between two browsers, or through the SFU. */
-export const Topology = z.enum(['p2p', 'sfu']);
+/**
+ * How media flows in a room right now: directly between two browsers, through the SFU, or through
+ * the SFU with the server's mix (`mcu`: each participant receives one audio track, everyone else
+ * mixed; docs/topologies.md).
+ */
+export const Topology = z.enum(['p2p', 'sfu', 'mcu']);
 export type Topology = z.infer<typeof Topology>;
+/** Whether a room's media goes through the server's SFU (the SFU and MCU topologies do). */
+export const viaServer = (topology: Topology): boolean => topology !== 'p2p';
 /** What a room is configured for; `auto` is P2P while two participants, SFU from the third. */
-export const TopologyPolicy = z.enum(['p2p', 'sfu', 'auto']);
+export const TopologyPolicy = z.enum(['p2p', 'sfu', 'mcu', 'auto']);
 export type TopologyPolicy = z.infer<typeof TopologyPolicy>;
 export const VideoCodec = z.enum(VIDEO_CODECS);
 export type VideoCodec = z.infer<typeof VideoCodec>;
@@ -242,7 +248,13 @@ export const DataEvent = z.object({
   topic: z.optional(z.string()),
 });
 
-export const SubscribedTrack = z.object({ mid: z.string(), trackId: TrackId, participant: Identity, source: TrackSource, kind: z.enum(['audio', 'video']) });
+/**
+ * What a received track carries: a participant's source, or `mix` (MCU rooms: everyone else's
+ * voices mixed for this receiver; its `participant` is the receiver's own identity).
+ */
+export const ReceivedTrackSource = z.enum([...TrackSource.options, 'mix']);
+export type ReceivedTrackSource = z.infer<typeof ReceivedTrackSource>;
+export const SubscribedTrack = z.object({ mid: z.string(), trackId: TrackId, participant: Identity, source: ReceivedTrackSource, kind: z.enum(['audio', 'video']) });
 export type SubscribedTrack = z.infer<typeof SubscribedTrack>;
 /** SFU: everything this participant receives, as one offer; answer with `subscriberAnswer`. */
 export const SubscriberOfferEvent = z.object({ ...event, type: z.literal('subscriberOffer'), sdp: Sdp, tracks: z.array(SubscribedTrack) });

@@ -7,6 +7,7 @@ import { createCallControls } from './call-controls.js';
 import { createDevicePicker } from './device-picker.js';
 import { cloneTemplate, findElement, findPart, type View } from './dom.js';
 import { describeError } from './errors.js';
+import { MixPlayer } from './mix-player.js';
 import { ParticipantGrid } from './participant-grid.js';
 import { inviteLink } from './room-name.js';
 import { createRecordingControls } from './recording-controls.js';
@@ -35,6 +36,7 @@ export function createCallPage(options: CallPageOptions): View {
   findPart(element, 'room-name', HTMLElement).textContent = options.roomName;
 
   const grid = new ParticipantGrid(findPart(element, 'grid', HTMLElement), showParticipantCount(element));
+  const mixPlayer = new MixPlayer(element);
 
   const local = room.localParticipant;
   const localTile = new ParticipantTile({ identity: local.identity, name: displayNameOf(local), isLocal: true });
@@ -130,14 +132,17 @@ export function createCallPage(options: CallPageOptions): View {
       if (successor && successor !== participant) showRemoteParticipant(successor);
       else grid.remove(participant.identity);
     }),
-    onRoom(room, 'trackSubscribed', ({ track, participant, source }) => {
+    onRoom(room, 'trackSubscribed', (event) => {
+      if (event.participant === undefined) return mixPlayer.play(event.track);
+      const { track, participant, source } = event;
       const tile = remoteTile(participant);
       tile.showTrack(source, track);
       syncRemoteTile(tile, participant);
       grid.updateLayout();
     }),
-    onRoom(room, 'trackUnsubscribed', ({ track, participant, source }) => {
-      grid.get(participant.identity)?.removeTrack(source, track);
+    onRoom(room, 'trackUnsubscribed', (event) => {
+      if (event.participant === undefined) return mixPlayer.stop(event.track);
+      grid.get(event.participant.identity)?.removeTrack(event.source, event.track);
       grid.updateLayout();
     }),
     onRoom(room, 'localTrackPublished', () => {
@@ -178,6 +183,7 @@ export function createCallPage(options: CallPageOptions): View {
       recording.dispose();
       recordingsPanel.dispose();
       grid.dispose();
+      mixPlayer.remove();
       banners.setNotice(undefined);
     },
   };

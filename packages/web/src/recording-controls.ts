@@ -45,7 +45,7 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
     button.title = own ? 'Stop recording' : 'Record the call';
     button.disabled = busy;
     // The server records what its SFU receives: the choice exists only when the call goes through it.
-    modeField.hidden = !allowed || room.topology !== 'sfu';
+    modeField.hidden = !allowed || room.topology === 'p2p';
     modeSelect.disabled = busy || own !== undefined;
   };
 
@@ -60,7 +60,7 @@ export function createRecordingControls(options: RecordingControlsOptions): { di
         await room.stopRecording(id);
         banners.announce('Recording stopped: it is being prepared for download');
       } else {
-        const serverMode = room.topology === 'sfu' && (modeSelect.value === 'tracks' || modeSelect.value === 'composite') ? modeSelect.value : undefined;
+        const serverMode = room.topology !== 'p2p' && (modeSelect.value === 'tracks' || modeSelect.value === 'composite') ? modeSelect.value : undefined;
         own = serverMode ? (await room.startRecording({ mode: serverMode })).id : (await room.startRecording({ mode: 'browser', source: 'call' })).id;
         banners.announce(serverMode === 'tracks' ? 'Recording started on the server, one file per track' : serverMode === 'composite' ? 'Recording started on the server, one file with everyone' : 'Recording started');
       }

@@ -182,8 +182,10 @@ export class PeerLink {
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
       for (const [mid, source] of Object.entries(trackSources ?? {})) this.remoteSources.set(mid, source);
+      if (description.type === 'offer') this.timeline.mark('p2pOfferReceived', this.remoteIdentity);
       await this.pc.setRemoteDescription(withStartBitrate(description));
       if (description.type === 'offer') {
+        this.timeline.mark('p2pOfferApplied', this.remoteIdentity);
         if (!this.offerReceived) await this.attachDeferred();
         await this.pc.setLocalDescription();
         this.sendDescription();

@@ -216,7 +216,7 @@ export class RedisCluster implements ClusterBackend {
 }
 
 function asTopology(value: string | null): { topology?: Topology } {
-  return value === 'sfu' || value === 'p2p' ? { topology: value } : {};
+  return value === 'sfu' || value === 'p2p' || value === 'mcu' ? { topology: value } : {};
 }
 
 function parseNode(record: string): NodeInfo {

@@ -52,8 +52,11 @@ export const ServerConfigSchema = z
     rooms: z
       .object({
         maxParticipants: Count.default(16),
-        /** `auto`: P2P while two participants, SFU from the third. A token's roomConfig may override it per room. */
-        topology: z.enum(['p2p', 'sfu', 'auto']).default('auto'),
+        /**
+         * `auto`: P2P while two participants, SFU from the third; `mcu`: through the SFU, each
+         * participant hearing one mix of the others (docs/topologies.md). A token's roomConfig may override it per room.
+         */
+        topology: z.enum(['p2p', 'sfu', 'mcu', 'auto']).default('auto'),
         /** In `auto`, go back to P2P when an SFU room drops to two participants. */
         p2pWhenTwo: z.boolean().default(false),
         /** SFU video codec preference; each receiver gets one it decodes. */

@@ -19,7 +19,7 @@ import type { TurnMetrics } from '../turn/metrics.js';
 import { CallQualityMetrics } from './call-quality-metrics.js';
 import type { WebhookStats } from '../webhooks/webhook-sender.js';
 
-export const TOPOLOGIES = ['p2p', 'sfu'] as const satisfies readonly Topology[];
+export const TOPOLOGIES = ['p2p', 'sfu', 'mcu'] as const satisfies readonly Topology[];
 const LEAVE_REASONS = ['left', 'disconnected', 'removed', 'replaced'] as const satisfies readonly LeaveReason[];
 /** The limits whose refusals are counted (`parley_rate_limit_refusals_total{limit}`). */
 export const RATE_LIMITS = ['connection', 'message', 'media_operation', 'quality_report'] as const;

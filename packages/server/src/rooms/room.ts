@@ -14,7 +14,7 @@ import { EncodedMessage, type Participant } from './participant.js';
 import type { ParticipantQuality, ParticipantRef, RoomEvent, RoomRef } from './room-events.js';
 
 /** The most participants a policy allows. A P2P room is a direct 1-1 call. */
-const policyCapacity: Record<TopologyPolicy, number> = { p2p: 2, sfu: Infinity, auto: Infinity };
+const policyCapacity: Record<TopologyPolicy, number> = { p2p: 2, sfu: Infinity, mcu: Infinity, auto: Infinity };
 
 /** How many departed participants' ratings room_finished carries at most. */
 const MAX_DEPARTED_QUALITY = 1000;
@@ -52,7 +52,7 @@ export class Room {
     private readonly emit: (event: RoomEvent) => void = () => {},
     resumeTopology?: Topology,
   ) {
-    this.topology = settings.topology === 'sfu' || (settings.topology === 'auto' && resumeTopology === 'sfu') ? 'sfu' : 'p2p';
+    this.topology = settings.topology === 'mcu' ? 'mcu' : settings.topology === 'sfu' || (settings.topology === 'auto' && resumeTopology === 'sfu') ? 'sfu' : 'p2p';
   }
 
   ref(): RoomRef {

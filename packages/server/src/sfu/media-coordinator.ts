@@ -1,4 +1,5 @@
-import { type Topology } from '@parley/protocol';
+import { viaServer, type Topology } from '@parley/protocol';
+import { RoomMixers } from '../mcu/room-mixers.js';
 import type { Logger } from '../logger.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
@@ -28,12 +29,16 @@ export class MediaCoordinator {
   private readonly deliveries = new Map<string, MediaTimeline['delivered']>();
   private readonly topologyListeners = new Set<(room: Room, topology: Topology) => void>();
   private readonly restoredListeners = new Set<(room: string) => Promise<void>>();
+  /** The mixer processes of MCU rooms (one per room). */
+  readonly mixers: RoomMixers;
 
   constructor(
     private readonly rooms: RoomRegistry,
     private readonly startSfu: () => Promise<SfuService>,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.mixers = new RoomMixers({ sfu: () => this.service(), logger });
+  }
 
   /** Called after an `auto` room moved between P2P and the SFU (the cluster records it). */
   onTopologyChanged(listener: (room: Room, topology: Topology) => void): void {
@@ -62,12 +67,17 @@ export class MediaCoordinator {
   async participantJoined(room: Room, participant: Participant): Promise<void> {
     const desired = room.desiredTopology();
     if (desired === 'sfu' && room.topology === 'p2p') return this.switchTopology(room, 'sfu');
-    if (room.topology === 'sfu') await this.joinMedia(room, participant);
+    if (viaServer(room.topology)) await this.joinMedia(room, participant);
+    // The room's media exists on its worker from the first join: its mixer attaches there.
+    // Not awaited: the first join does not wait for the mixer's fork (~0.6 s); its audio arrives
+    // from its own publish, later anyway. Without a mixer the participant is still in the room
+    // (and hears nothing): that is logged, not refused.
+    if (room.topology === 'mcu') void this.mixers.start(room.name).catch((error: unknown) => this.logger.error('the MCU mixer could not be started', { room: room.name, error }));
   }
 
   /** A participant's signaling reconnected: re-send a subscriber offer it may have missed. */
   async participantResumed(room: Room, participant: Participant): Promise<void> {
-    if (room.topology !== 'sfu' || !this.sfu) return;
+    if (!viaServer(room.topology) || !this.sfu) return;
     await (await this.sfu).request({ op: 'resendOffer', room: room.name, participant: participant.identity });
   }
 
@@ -79,6 +89,8 @@ export class MediaCoordinator {
     participant.publishedTracks.clear();
     if (roomReleased) {
       this.deliveries.delete(room.name);
+      await this.mixers.stop(room.name);
+      await sfu.request({ op: 'stopMix', room: room.name });
       return sfu.releaseRoom(room.name);
     }
     if (room.topology === 'sfu' && room.desiredTopology() === 'p2p') await this.switchTopology(room, 'p2p');
@@ -86,11 +98,12 @@ export class MediaCoordinator {
 
   /**
    * Holds `room` on the SFU until the returned release is called (a server recording): an `auto`
-   * room in P2P moves to the SFU now, and does not move back while held. Undefined for a room
-   * whose policy keeps it off the SFU (`p2p`) or that has nobody in it.
+   * room in P2P moves to the SFU now, and does not move back while held (`sfu` and `mcu` rooms
+   * are there already). Undefined for a room whose policy keeps it off the SFU (`p2p`) or that
+   * has nobody in it.
    */
   async holdOnSfu(room: Room): Promise<{ sfu: SfuService; release: () => Promise<void> } | undefined> {
-    if (room.size === 0 || (room.topology !== 'sfu' && room.settings.topology !== 'auto')) return undefined;
+    if (room.size === 0 || (!viaServer(room.topology) && room.settings.topology !== 'auto')) return undefined;
     room.sfuHolds += 1;
     let released = false;
     const release = async () => {
@@ -135,14 +148,14 @@ export class MediaCoordinator {
       participant: participant.identity,
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
-      config: { videoCodecs: room.settings.videoCodecs },
+      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}) },
     });
   }
 
   private wire(sfu: SfuService): void {
     const participantOf = (roomName: string, identity: string) => {
       const room = this.rooms.get(roomName);
-      return room?.topology === 'sfu' ? room.get(identity) : undefined;
+      return room && viaServer(room.topology) ? room.get(identity) : undefined;
     };
     sfu.on('offer', (roomName, identity, sdp, tracks) => {
       participantOf(roomName, identity)?.link.send({ type: 'subscriberOffer', sdp, tracks });
@@ -156,7 +169,7 @@ export class MediaCoordinator {
     });
     sfu.on('activeSpeakers', (roomName, speakers) => {
       const room = this.rooms.get(roomName);
-      if (room?.topology === 'sfu') room.broadcast({ type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
+      if (room && viaServer(room.topology)) room.broadcast({ type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
     });
     sfu.on('roomsLost', (names) => {
       this.workerRestarts += 1;
@@ -167,11 +180,12 @@ export class MediaCoordinator {
   /** A worker died with this room's media: rejoin everyone on a live worker and have them republish. */
   private async recover(name: string): Promise<void> {
     const room = this.rooms.get(name);
-    if (!room || room.topology !== 'sfu') return;
+    if (!room || !viaServer(room.topology)) return;
     this.logger.warn('restoring room media after an SFU worker restart', { room: name });
     try {
       for (const participant of room.participantList()) participant.publishedTracks.clear();
       await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
+      if (room.topology === 'mcu') await this.mixers.reattach(name);
       await Promise.all(
         [...this.restoredListeners].map((listener) => listener(name).catch((error: unknown) => this.logger.error('a listener of restored room media failed', { room: name, error }))),
       );
@@ -185,7 +199,7 @@ export class MediaCoordinator {
   async sfuStats(room?: string): Promise<WorkerStats> {
     const totals: WorkerStats = {
       rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0,
-      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, cpuSeconds: 0, eventLoopLagSeconds: 0, tracks: [],
+      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, mixedPackets: 0, mixLatencyMsTotal: 0, cpuSeconds: 0, eventLoopLagSeconds: 0, tracks: [],
     };
     if (!this.sfu) return totals;
     const tracks = new Map<string, TrackCount>();
@@ -215,6 +229,7 @@ export class MediaCoordinator {
   }
 
   async close(): Promise<void> {
+    await this.mixers.close();
     if (!this.sfu) return;
     const sfu = await this.sfu.catch(() => undefined);
     await sfu?.close();

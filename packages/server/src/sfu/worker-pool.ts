@@ -135,6 +135,7 @@ export class WorkerPool implements SfuService {
     const worker = this.roomWorker.get(typed.room);
     // No media for the room (never joined, or its worker is gone): leaving and asking are no-ops.
     if (typed.op === 'leave') return (worker ? await worker.request(request).catch(() => undefined) : undefined) as WorkerResults[Op];
+    if (typed.op === 'stopMix') return (worker ? await worker.request(request).catch(() => undefined) : undefined) as WorkerResults[Op];
     if (typed.op === 'timeline') return (worker ? await worker.request(request) : []) as WorkerResults[Op];
     if (typed.op === 'stopRecording') return (worker ? await worker.request(request).catch(() => ({ sentBytes: 0, droppedBytes: 0 })) : { sentBytes: 0, droppedBytes: 0 }) as WorkerResults[Op];
     return this.placed(typed.room).request(request);

@@ -9,6 +9,8 @@ export type { SubscribedTrack, VideoQuality };
 export interface RoomMediaConfig {
   /** Preference order; a publisher's codec is the first it offers that every receiver decodes. */
   videoCodecs: VideoCodecName[];
+  /** MCU: participants hear the others through the room's mixer (`mix`), not as one audio track each. */
+  mixAudio?: boolean;
 }
 
 export type WorkerRequest =
@@ -23,6 +25,9 @@ export type WorkerRequest =
   /** Copy the room's tracks (and those published later) to a recorder process listening on 127.0.0.1:port. */
   | { op: 'record'; room: string; recording: string; port: number; secret: string }
   | { op: 'stopRecording'; room: string; recording: string }
+  /** MCU: feed the room's audio to its mixer process on 127.0.0.1:port (again after a mixer restart) and forward each listener's mix. */
+  | { op: 'mix'; room: string; port: number; secret: string }
+  | { op: 'stopMix'; room: string }
   | { op: 'stats'; room?: string }
   | { op: 'timeline'; room: string };
 
@@ -41,6 +46,8 @@ export interface WorkerResults {
   record: void;
   /** Bytes the tap sent to the recorder, and those it could not send (the recorder fell behind or was gone). */
   stopRecording: { sentBytes: number; droppedBytes: number };
+  mix: void;
+  stopMix: void;
   stats: WorkerStats;
   timeline: TrackTimeline[];
 }
@@ -86,6 +93,10 @@ export interface WorkerStats {
   probePackets: number;
   /** Times a publisher's uplink collapsed (most of every layer lost): its subscribers dropped to the lowest layer. */
   uplinkCollapses: number;
+  /** MCU: mixed audio packets the mixers sent back holding someone's voice (each forwarded to its one listener). */
+  mixedPackets: number;
+  /** MCU: over those packets, the sum of milliseconds from the newest input audio's arrival at the worker to the mix's return. */
+  mixLatencyMsTotal: number;
   /** CPU seconds (user + system) the worker process has used: the whole worker's, whatever room was asked for. */
   cpuSeconds: number;
   /** The worker's event-loop delay, p99 over the last 10-20 s (seconds); over workers, the largest. */

@@ -14,6 +14,7 @@ import {
   type IceServer,
   type ServerMessageBody,
   type Topology,
+  viaServer,
 } from '@parley/protocol';
 import { verifyToken } from '../auth/token.js';
 import type { ServerConfig } from '../config/config.js';
@@ -429,7 +430,7 @@ export class SignalingSession implements ParticipantLink {
     },
     publishTrack: async (session, message, { participant, room }) => {
       if (!participant.grants.canPublish) return denied('this token cannot publish');
-      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!viaServer(room.topology)) return wrongTopology(room.topology);
       if (participant.publishedTracks.size >= MAX_PUBLISHED_TRACKS) return { code: ErrorCode.MEDIA_REJECTED, message: `at most ${MAX_PUBLISHED_TRACKS} tracks per participant` };
       if (!session.mediaOperations.take()) return session.tooManyMediaOperations();
       const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
@@ -445,7 +446,7 @@ export class SignalingSession implements ParticipantLink {
       }
     },
     unpublishTrack: async (session, message, { participant, room }) => {
-      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!viaServer(room.topology)) return wrongTopology(room.topology);
       const source = participant.publishedTracks.get(message.trackId);
       if (source === undefined) return trackNotFound(message.trackId);
       participant.publishedTracks.delete(message.trackId);
@@ -453,7 +454,7 @@ export class SignalingSession implements ParticipantLink {
       await (await session.ctx.media.service()).request({ op: 'unpublish', room: room.name, participant: participant.identity, trackId: message.trackId }).catch(() => undefined);
     },
     subscriberAnswer: async (session, message, { participant, room }) => {
-      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!viaServer(room.topology)) return wrongTopology(room.topology);
       try {
         await (await session.ctx.media.service()).request({ op: 'answer', room: room.name, participant: participant.identity, sdp: message.sdp });
       } catch (error) {
@@ -462,13 +463,13 @@ export class SignalingSession implements ParticipantLink {
       }
     },
     resubscribe: async (session, _message, { participant, room }) => {
-      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!viaServer(room.topology)) return wrongTopology(room.topology);
       if (!participant.grants.canSubscribe) return denied('this token cannot subscribe');
       if (!session.mediaOperations.take()) return session.tooManyMediaOperations();
       await (await session.ctx.media.service()).request({ op: 'resubscribe', room: room.name, participant: participant.identity });
     },
     setVideoQuality: async (session, message, { participant, room }) => {
-      if (room.topology !== 'sfu') return wrongTopology(room.topology);
+      if (!viaServer(room.topology)) return wrongTopology(room.topology);
       try {
         await (await session.ctx.media.service()).request({ op: 'setQuality', room: room.name, participant: participant.identity, trackId: message.trackId, quality: message.quality });
       } catch (error) {
@@ -527,7 +528,7 @@ function denied(message: string): ErrorReply {
 }
 
 function wrongTopology(topology: string): ErrorReply {
-  return { code: ErrorCode.WRONG_TOPOLOGY, message: `this room is ${topology}: SFU requests need an sfu room` };
+  return { code: ErrorCode.WRONG_TOPOLOGY, message: `this room is ${topology}: SFU requests need an sfu or mcu room` };
 }
 
 /** The SFU failed to answer (not the request's fault): INTERNAL, with what happened. */

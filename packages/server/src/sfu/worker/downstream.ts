@@ -1,5 +1,5 @@
 import type { Track } from 'node-datachannel';
-import type { TrackSource } from '@parley/protocol';
+import type { ReceivedTrackSource } from '@parley/protocol';
 import type { VideoCodecName } from '../rtp/keyframe.js';
 import { buildDlrr, buildSenderReport, compactNtp, ntpFromMillis, type ReportBlock, type RtcpPacket } from '../rtp/rtcp.js';
 import { readPictureNumbering, writePictureNumbering, type PictureNumbering } from '../rtp/picture-numbering.js';
@@ -25,7 +25,7 @@ const DEFAULT_RTT_MS = 100;
 export interface DownstreamSource {
   readonly kind: 'audio' | 'video';
   /** Camera, microphone or screen: screen shares get the downlink first. */
-  readonly source: TrackSource;
+  readonly source: ReceivedTrackSource;
   readonly codec: VideoCodecName | 'opus';
   readonly clockRate: number;
   readonly layerCount: number;
@@ -144,7 +144,7 @@ export class Downstream {
     return this.source.kind;
   }
 
-  get trackSource(): TrackSource {
+  get trackSource(): ReceivedTrackSource {
     return this.source.source;
   }
 

@@ -19,7 +19,7 @@ const SPEAKER_WINDOW_MS = 500;
 const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
 const engine = new MediaEngine(options);
 const rooms = new Map<string, RoomRouter>();
-const counters: Counters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0 };
+const counters: Counters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0, nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, mixedPackets: 0, mixLatencyMsTotal: 0 };
 
 /**
  * The worker's event-loop delay: every packet is forwarded from this loop, so a lagging loop is
@@ -69,6 +69,8 @@ const handlers: Handlers = {
   setQuality: (request) => routerOf(request.room).setQuality(request),
   record: (request) => routerOf(request.room).record(request),
   stopRecording: ({ room, recording }) => rooms.get(room)?.stopRecording(recording) ?? { sentBytes: 0, droppedBytes: 0 },
+  mix: (request) => routerOf(request.room).mix(request),
+  stopMix: ({ room }) => rooms.get(room)?.stopMix(),
   stats: ({ room }): WorkerStats => {
     const routers = [...rooms.values()].filter((router) => room === undefined || router.name === room);
     let publishedTracks = 0;

@@ -1,7 +1,8 @@
 /**
  * The SFU worker's side of a server recording (docs/recording.md): a copy of each recorded track's
  * RTP and sender reports, streamed over one loopback TCP connection to the recorder process, which
- * writes the files. The hot path only appends a packet to a batch buffer (a copy, no syscall);
+ * writes the files. An MCU room's mixer takes its audio the same way (`mixer-link.ts`), with a
+ * shorter flush and the mixed audio coming back on the same connection. The hot path only appends a packet to a batch buffer (a copy, no syscall);
  * the batch is written every FLUSH_MS or when full. A recorder that stops reading never slows
  * forwarding: past MAX_QUEUED_BYTES the tap drops what it would have sent, and counts it.
  */
@@ -18,6 +19,15 @@ export interface TapTarget {
   recording: string;
   port: number;
   secret: string;
+}
+
+export interface TapOptions {
+  /** How long a packet may wait in the batch (default FLUSH_MS: a recording needs no haste). */
+  flushMs?: number;
+  /** What the other end sends back (the mixer's mixed audio); a recorder sends nothing. */
+  onData?: (chunk: Buffer) => void;
+  /** Names the other end in error messages (default: the recording's recorder). */
+  peer?: string;
 }
 
 /** What a published track calls for each packet it records (`PublishedTrack.recorders`). */
@@ -38,6 +48,8 @@ export class RecordingTap {
   private timer: NodeJS.Timeout | undefined;
   private nextTrack = 1;
   private closed = false;
+  private readonly flushMs: number;
+  private readonly peer: string;
   /** Bytes not sent because the recorder fell behind or was gone. */
   droppedBytes = 0;
   /** Bytes handed to the connection: the recorder, told this at its stop, waits until it has them all. */
@@ -46,11 +58,15 @@ export class RecordingTap {
   constructor(
     readonly target: TapTarget,
     private readonly onError: (message: string) => void,
+    options: TapOptions = {},
   ) {
+    this.flushMs = options.flushMs ?? FLUSH_MS;
+    this.peer = options.peer ?? `recording ${target.recording}: the recorder`;
     this.socket = connect({ host: '127.0.0.1', port: target.port });
+    if (options.onData) this.socket.on('data', options.onData);
     this.socket.setNoDelay(true);
     this.socket.on('error', (error) => {
-      if (!this.closed) this.onError(`recording ${target.recording}: the recorder connection failed: ${error.message}`);
+      if (!this.closed) this.onError(`${this.peer} connection failed: ${error.message}`);
       this.closed = true;
     });
     this.socket.on('close', () => (this.closed = true));
@@ -74,6 +90,11 @@ export class RecordingTap {
     };
   }
 
+  /** A frame of the caller's own type (the mixer's listener records), in order with the packets. */
+  control(type: number, payload: Uint8Array): void {
+    this.append(0, type as RecordType, 0, payload);
+  }
+
   private append(track: number, type: RecordType, layer: number, payload: Uint8Array): void {
     const size = wireFrameSize(payload.length);
     if (this.closed) {
@@ -83,7 +104,7 @@ export class RecordingTap {
     if (this.used + size > this.batch.length) this.flush();
     if (size > this.batch.length) return void (this.droppedBytes += size);
     this.used = writeWireFrame(this.batch, this.used, track, type, layer, now(), payload);
-    this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    this.timer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 
   flush(): void {

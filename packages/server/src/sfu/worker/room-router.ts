@@ -2,20 +2,36 @@ import type { VideoCodecName } from '../codecs.js';
 import { readPublishOffer, shapePublishAnswer } from '../sdp.js';
 import type { RoomMediaConfig, RouterRequest, WorkerEvent } from '../worker-protocol.js';
 import { ActiveSpeakerDetector } from './active-speakers.js';
+import type { TrackDescription } from '../../recording/tracks/record-format.js';
 import type { ForwardingCounters } from './downstream.js';
 import type { Track } from 'node-datachannel';
 import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
 import { PublishedTrack } from './published-track.js';
 import { RecordingTap, type PacketRecorder } from './recording-tap.js';
+import { MixedTrack } from './mixed-track.js';
+import { MixerLink } from './mixer-link.js';
+import { timestamp } from '../rtp/rtp.js';
 import { SubscriberConnection } from './subscriber-connection.js';
 
 interface Member {
   readonly canSubscribe: boolean;
   readonly decodes: Set<VideoCodecName>;
   subscriber: SubscriberConnection;
+  /** MCU rooms: what this participant hears instead of the others' audio tracks. */
+  readonly mix: MixedTrack | undefined;
 }
 
-export type Counters = ForwardingCounters & { packetsIn: number; bytesIn: number; nacksToPublishers: number; transportFeedbacks: number; paddingDropped: number; uplinkCollapses: number };
+export type Counters = ForwardingCounters & {
+  packetsIn: number;
+  bytesIn: number;
+  nacksToPublishers: number;
+  transportFeedbacks: number;
+  paddingDropped: number;
+  uplinkCollapses: number;
+  /** MCU: mixed packets holding someone's voice the mixer sent back, and the milliseconds each took from its newest input's arrival here. */
+  mixedPackets: number;
+  mixLatencyMsTotal: number;
+};
 
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
 const DYNACAST_PAUSE_AFTER_MS = 2_000;
@@ -32,6 +48,8 @@ export class RoomRouter {
   private readonly layerWantedAt = new Map<string, number[]>();
   /** Server recordings of this room, by recording id: the connection and each track's recorder. */
   private readonly recordings = new Map<string, { tap: RecordingTap; recorders: Map<PublishedTrack, PacketRecorder> }>();
+  /** MCU rooms: the connection to the room's mixer process, and each audio track's feed into it. */
+  private mixer: { link: MixerLink; inputs: Map<PublishedTrack, PacketRecorder> } | undefined;
 
   constructor(
     readonly name: string,
@@ -53,9 +71,16 @@ export class RoomRouter {
 
   join({ participant, canSubscribe, decodes }: RouterRequest<'join'>): void {
     this.leave(participant);
-    const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant) };
+    const mix = this.config.mixAudio && canSubscribe ? new MixedTrack(participant) : undefined;
+    const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix };
     this.members.set(participant, member);
     this.subscribeToAll(participant, member);
+    if (mix) this.mixer?.link.listener(participant, true);
+  }
+
+  /** Whether `member` receives `track` itself (in an MCU room, audio reaches it through the mix only). */
+  private receives(member: Member, track: PublishedTrack): boolean {
+    return member.canSubscribe && !(this.config.mixAudio && track.kind === 'audio');
   }
 
   /** A fresh receiving connection with every track (the old one failed on the participant's side). */
@@ -79,7 +104,8 @@ export class RoomRouter {
   }
 
   private subscribeToAll(participant: string, member: Member): void {
-    if (member.canSubscribe) for (const track of this.tracks.values()) if (track.publisher !== participant) member.subscriber.add(track);
+    if (member.mix) member.subscriber.add(member.mix);
+    for (const track of this.tracks.values()) if (track.publisher !== participant && this.receives(member, track)) member.subscriber.add(track);
   }
 
   leave(participant: string): void {
@@ -89,6 +115,7 @@ export class RoomRouter {
     member.subscriber.close();
     this.members.delete(participant);
     this.speakers.forget(participant);
+    if (member.mix) this.mixer?.link.listener(participant, false);
   }
 
   async publish({ participant, trackId, source, sdp }: RouterRequest<'publish'>): Promise<{ sdp: string; codec: string }> {
@@ -115,7 +142,8 @@ export class RoomRouter {
       if (!local) throw new Error('the engine produced no answer');
       this.tracks.set(trackId, track);
       for (const recording of this.recordings.values()) this.startRecordingTrack(recording, track);
-      for (const [identity, member] of this.members) if (identity !== participant && member.canSubscribe) member.subscriber.add(track);
+      if (this.mixer && track.kind === 'audio') this.feedMixer(this.mixer, track);
+      for (const [identity, member] of this.members) if (identity !== participant && this.receives(member, track)) member.subscriber.add(track);
       return { sdp: shapePublishAnswer(local.sdp, offer, this.engine.options.announcedAddress), codec: offer.codec.name };
     } catch (error) {
       track.close();
@@ -128,6 +156,7 @@ export class RoomRouter {
     if (!track || track.publisher !== participant) throw new Error(`${participant} publishes no track ${trackId}`);
     for (const member of this.members.values()) member.subscriber.remove(trackId);
     for (const recording of this.recordings.values()) recording.recorders.delete(track);
+    this.mixer?.inputs.delete(track);
     track.close();
     this.tracks.delete(trackId);
     this.wantedRids.delete(trackId);
@@ -185,6 +214,52 @@ export class RoomRouter {
   close(): void {
     for (const participant of [...this.members.keys()]) this.leave(participant);
     for (const recording of [...this.recordings.keys()]) this.stopRecording(recording);
+    this.stopMix();
+  }
+
+  /**
+   * MCU: feed the room's audio to its mixer process on 127.0.0.1:port and forward what it mixes
+   * to each listener. A second call (the mixer restarted) replaces the connection; the listeners'
+   * mixed tracks stay, so their browsers hear the new mixer on the same track.
+   */
+  mix({ port, secret }: RouterRequest<'mix'>): void {
+    if (!this.config.mixAudio) throw new Error(`room ${this.name} is not an mcu room`);
+    this.stopMix();
+    const link = new MixerLink({
+      target: { recording: this.name, port, secret },
+      onError: (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }),
+      onMixed: (listener, packet, inputArrivalMs) => {
+        const mix = this.members.get(listener)?.mix;
+        if (!mix) return;
+        // A silent mix (nobody else's audio in it) has no input to measure from.
+        if (inputArrivalMs > 0) {
+          this.counters.mixedPackets += 1;
+          this.counters.mixLatencyMsTotal += performance.timeOrigin + performance.now() - inputArrivalMs;
+        }
+        mix.forward(packet, timestamp(packet));
+      },
+    });
+    const mixer = { link, inputs: new Map<PublishedTrack, PacketRecorder>() };
+    this.mixer = mixer;
+    for (const [participant, member] of this.members) {
+      if (!member.mix) continue;
+      member.mix.newMixer();
+      link.listener(participant, true);
+    }
+    for (const track of this.tracks.values()) if (track.kind === 'audio') this.feedMixer(mixer, track);
+  }
+
+  stopMix(): void {
+    if (!this.mixer) return;
+    for (const [track, input] of this.mixer.inputs) track.removeRecorder(input);
+    this.mixer.link.close();
+    this.mixer = undefined;
+  }
+
+  private feedMixer(mixer: NonNullable<RoomRouter['mixer']>, track: PublishedTrack): void {
+    const input = mixer.link.input(this.describe(track));
+    mixer.inputs.set(track, input);
+    track.addRecorder(input);
   }
 
   /** A server recording: every track, and those published while it runs, copied to the recorder. */
@@ -206,8 +281,14 @@ export class RoomRouter {
   }
 
   private startRecordingTrack(entry: { tap: RecordingTap; recorders: Map<PublishedTrack, PacketRecorder> }, track: PublishedTrack): void {
+    const recorder = entry.tap.track(this.describe(track));
+    entry.recorders.set(track, recorder);
+    track.addRecorder(recorder);
+  }
+
+  private describe(track: PublishedTrack): TrackDescription {
     const codec = track.negotiatedCodec;
-    const recorder = entry.tap.track({
+    return {
       trackId: track.id,
       participant: track.publisher,
       source: track.source,
@@ -217,9 +298,7 @@ export class RoomRouter {
       clockRate: codec.clockRate,
       rids: [...track.rids],
       ...(track.kind === 'audio' ? { channels: 2 } : {}),
-    });
-    entry.recorders.set(track, recorder);
-    track.addRecorder(recorder);
+    };
   }
 
   /** Codecs of the room's preference that every other participant decodes (all of them if none fits). */

@@ -5,9 +5,17 @@ import { isRtcp } from '../rtp/rtp.js';
 import { subscriberOffer } from '../sdp.js';
 import type { SubscribedTrack } from '../worker-protocol.js';
 import { DownlinkController } from './downlink-controller.js';
-import { Downstream, type ForwardingCounters } from './downstream.js';
+import { Downstream, type DownstreamSource, type ForwardingCounters } from './downstream.js';
 import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
-import type { PublishedTrack } from './published-track.js';
+
+/** What a subscriber can receive: a published track, or an MCU room's mix (`mixed-track.ts`). */
+export interface ForwardedTrack extends DownstreamSource {
+  readonly id: string;
+  /** Whose it is: the publisher, or for a mix the participant who hears it. */
+  readonly publisher: string;
+  readonly negotiatedCodec: NegotiatedCodec;
+  readonly downstreams: Set<Downstream>;
+}
 
 export interface OfferSink {
   (sdp: string, tracks: SubscribedTrack[]): void;
@@ -20,13 +28,13 @@ export interface SubscriberConnectionOptions {
   sendOffer: OfferSink;
   onError: (message: string) => void;
   /** Higher gets the downlink first: screen shares, then the active speaker. */
-  priorityOf: (track: PublishedTrack | undefined) => number;
+  priorityOf: (track: ForwardedTrack | undefined) => number;
 }
 
 const ANCHOR_MID = 'anchor';
 
 interface Entry {
-  track: PublishedTrack;
+  track: ForwardedTrack;
   downstream: Downstream;
   mid: string;
 }
@@ -73,7 +81,7 @@ export class SubscriberConnection {
     this.downlink.poll();
   }
 
-  private trackOf(downstream: Downstream): PublishedTrack | undefined {
+  private trackOf(downstream: Downstream): ForwardedTrack | undefined {
     for (const entry of this.entries.values()) if (entry.downstream === downstream) return entry.track;
     return undefined;
   }
@@ -82,7 +90,7 @@ export class SubscriberConnection {
     return [...this.entries.values()].map((entry) => entry.downstream);
   }
 
-  add(track: PublishedTrack): void {
+  add(track: ForwardedTrack): void {
     if (this.closed || this.entries.has(track.id)) return;
     const pc = this.connection();
     const mid = String(this.nextMid++);

@@ -1,0 +1,168 @@
+/**
+ * MCU rooms in real browsers (docs/topologies.md): 3 Chromium and 1 Firefox, each publishing a
+ * tone of its own at its own level. Each receives exactly one audio track, the server's `mix`:
+ * its spectrum holds the other three tones, brought to one level, and not its own. Video is
+ * forwarded as in an SFU room (this slice). A leaver's tone leaves the others' mix within a
+ * second, and a joiner's enters it within a second; a SIGKILLed mixer restarts and everyone
+ * hears the mix again without doing anything.
+ * One server and one browser of each kind for the whole file. Firefox has no WebAudio headless:
+ * it publishes a looped WAV and its mix is read from a recording (`harness/tone-probe.ts`), so
+ * the timed checks listen with the Chromium pages.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { useCallEnvironment } from './harness/environment.ts';
+import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { audioJitterBufferMs, publishTone, recordedToneLevels, toneLevels } from './harness/tone-probe.ts';
+
+const env = useCallEnvironment();
+const ROOM = 'mcu-1';
+const mcuRoom = { topology: 'mcu' } as const;
+/** Distinct tones, none a harmonic of another within the analyser's reach, published 15.6 dB apart. */
+const PEOPLE = [
+  { identity: 'c1', browser: 'chromium', hz: 500, gain: 0.3, camera: true },
+  { identity: 'c2', browser: 'chromium', hz: 700, gain: 0.05, camera: false },
+  { identity: 'c3', browser: 'chromium', hz: 900, gain: 0.15, camera: false },
+  { identity: 'fox', browser: 'firefox', hz: 1100, gain: 0.1, camera: false },
+] as const;
+type Person = (typeof PEOPLE)[number];
+/** Nobody sends this: the floor a present tone must stand above and an absent one stays near. */
+const ABSENT_HZ = 1300;
+const FREQUENCIES = [...PEOPLE.map((p) => p.hz), ABSENT_HZ];
+const PRESENT_DB = 15;
+const ABSENT_DB = 10;
+const BELOW_LOUDEST_DB = 25;
+const MIX = 'server:mix';
+
+interface Heard {
+  present: string[];
+  absent: string[];
+  levels: number[];
+}
+
+const participants = new Map<string, SdkParticipant>();
+const person = (identity: string): Person => PEOPLE.find((p) => p.identity === identity)!;
+
+/** Which tones `receiver`'s mix holds now: one 85 ms window (`reads` of them averaged) in Chromium, a 2 s recording in Firefox. */
+async function heard(receiver: SdkParticipant, reads = 1): Promise<Heard> {
+  const levels = person(receiver.identity).browser === 'firefox' ? await recordedToneLevels(receiver, MIX, FREQUENCIES) : await toneLevels(receiver, MIX, FREQUENCIES, reads);
+  const floor = levels[PEOPLE.length]!;
+  const loudest = Math.max(...levels.slice(0, PEOPLE.length));
+  const present = PEOPLE.filter((_, i) => levels[i]! > floor + PRESENT_DB).map((p) => p.identity);
+  // Absent: near the floor, or far below the loudest voice (the floor itself varies by 25 dB
+  // between pages: Opus's noise at 1300 Hz with three tones in the mix).
+  const absent = PEOPLE.filter((_, i) => levels[i]! < Math.max(floor + ABSENT_DB, loudest - BELOW_LOUDEST_DB)).map((p) => p.identity);
+  return { present, absent, levels };
+}
+
+/** Polls `receiver`'s mix until `done` holds; answers the ms it took. */
+async function until(receiver: SdkParticipant, done: (h: Heard) => boolean, timeoutMs: number, what: string): Promise<number> {
+  const start = Date.now();
+  let last: Heard | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await heard(receiver);
+    if (done(last)) return Date.now() - start;
+  }
+  throw new Error(`${receiver.identity}: ${what} not within ${timeoutMs} ms (last heard: ${JSON.stringify(last)})`);
+}
+
+const describeLevels = (h: Heard) => PEOPLE.map((p, i) => `${p.hz} Hz ${h.levels[i]!.toFixed(1)}`).join(', ') + `, floor ${h.levels[PEOPLE.length]!.toFixed(1)} dB`;
+
+describe('MCU room', () => {
+  before(async () => {
+    for (const p of PEOPLE) {
+      const joined = await SdkParticipant.join(env[p.browser], env.server.url, ROOM, p.identity, {
+        roomConfig: mcuRoom,
+        camera: p.camera,
+        microphone: false,
+        video: { width: 320, height: 180, frameRate: 15 },
+      });
+      participants.set(p.identity, joined);
+      await publishTone(joined, p.hz, p.gain, p.browser === 'firefox' ? 'mediaElement' : 'webAudio');
+    }
+  });
+  after(async () => {
+    await Promise.all([...participants.values()].map((p) => p.close()));
+  });
+
+  test('3 Chromium + 1 Firefox: each receives one audio track, the mix, holding the three others at one level and not its own; video forwarded as in an SFU room', async () => {
+    for (const p of PEOPLE) {
+      const receiver = participants.get(p.identity)!;
+      const others = PEOPLE.filter((o) => o !== p).map((o) => o.identity);
+      await receiver.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, MIX, { timeoutMs: 20_000, what: `${p.identity} receives the mix` });
+      await until(receiver, (h) => others.every((o) => h.present.includes(o)), 20_000, 'the three others in the mix');
+      const result = await heard(receiver, 10);
+      console.log(`${p.identity} (${p.hz} Hz) hears: ${describeLevels(result)}`);
+      assert.deepEqual(result.present.sort(), [...others].sort(), `${p.identity} hears the three others`);
+      assert.ok(result.absent.includes(p.identity), `${p.identity} does not hear itself`);
+      // Level-normalized: published 15.6 dB apart, the three others within 6 dB of each other.
+      const otherLevels = PEOPLE.flatMap((o, i) => (o === p ? [] : [result.levels[i]!]));
+      assert.ok(Math.max(...otherLevels) - Math.min(...otherLevels) < 6, `the voices at one level (${describeLevels(result)})`);
+
+      const shown = await receiver.page.evaluate(() => Object.keys((window as unknown as ParleyWindow).__parley.shown), undefined);
+      const audio = (await receiver.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
+      assert.deepEqual(audio.map((s) => s.source), ['mix'], `${p.identity} receives one audio track, the mix (shown: ${shown.join(' ')})`);
+      assert.ok(!shown.some((key) => key.endsWith(':microphone')), `${p.identity} gets no participant's audio track`);
+      if (p.identity !== 'c1') await receiver.waitForVideoFrom('c1', 5, 20_000);
+    }
+    const stats = await env.server.media.sfuStats(ROOM);
+    console.log(`mix: ${stats.mixedPackets} packets back from the mixer, ${(stats.mixLatencyMsTotal / stats.mixedPackets).toFixed(1)} ms on average from the newest input's arrival at the worker to the mix's return`);
+  });
+
+  test("a leaver leaves the others' mix within a second, and is back in it within a second of publishing again; a SIGKILLed mixer restarts and the mix comes back by itself", async () => {
+    const listeners = ['c1', 'c2'].map((identity) => participants.get(identity)!);
+    const leaver = participants.get('c3')!;
+    // What the listeners' browsers hold before playing adds to what the server does: under load
+    // (other processes on the cores), NetEq grows its buffer, and the mix's changes are heard that
+    // much later. The server's part is what is checked: heard minus the browser's buffer.
+    const buffered = async () => Promise.all(listeners.map((p) => audioJitterBufferMs(p)));
+    let jitterMs = await buffered();
+    const trace: string[] = [];
+    await leaver.disconnect();
+    const leftAt = Date.now();
+    const leaveMs = await Promise.all(
+      listeners.map((p) =>
+        until(
+          p,
+          (h) => {
+            if (p.identity === 'c1') trace.push(`+${Date.now() - leftAt} ms ${(h.levels[2]! - Math.max(...h.levels.slice(0, 4))).toFixed(0)} dB`);
+            return h.absent.includes('c3');
+          },
+          5000,
+          "c3's tone gone",
+        ),
+      ),
+    );
+    console.log(`c3's tone left the mix ${leaveMs.join(' and ')} ms after its disconnect() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms (at c1, 900 Hz against the loudest: ${trace.join(', ')}); worker event-loop lag p99 ${((await env.server.media.sfuStats(ROOM)).eventLoopLagSeconds * 1000).toFixed(0)} ms`);
+    leaveMs.forEach((ms, i) => assert.ok(ms - jitterMs[i]! <= 1000, `the leaver is out of the mix within a second (${ms} ms heard, ${jitterMs[i]!.toFixed(0)} ms of it in the browser's buffer)`));
+
+    // Back in: heard in the others' mix within a second of its microphone being published.
+    await leaver.connect(env.server.url, ROOM, { roomConfig: mcuRoom, camera: false, microphone: false });
+    jitterMs = await buffered();
+    await publishTone(leaver, person('c3').hz, person('c3').gain, 'webAudio');
+    const joinMs = await Promise.all(listeners.map((p) => until(p, (h) => h.present.includes('c3'), 5000, "c3's tone back")));
+    console.log(`c3 joined again: its tone in the mix ${joinMs.join(' and ')} ms after its publishTrack() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms`);
+    joinMs.forEach((ms, i) => assert.ok(ms - jitterMs[i]! <= 1000, `a joiner is in the mix within a second (${ms} ms heard, ${jitterMs[i]!.toFixed(0)} ms of it in the browser's buffer)`));
+
+    const pid = await env.server.media.mixers.pid(ROOM);
+    assert.ok(pid, 'the room has a mixer process');
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    // First the silence (the browser plays out what it holds), then the mix again.
+    const silentMs = await Promise.all(listeners.map((p) => until(p, (h) => h.present.length === 0, 5000, 'the mix silent after the mixer was killed').then(() => Date.now() - killedAt)));
+    const backMs = await Promise.all(
+      listeners.map(async (p) => {
+        const others = PEOPLE.map((o) => o.identity).filter((o) => o !== p.identity);
+        await until(p, (h) => others.every((o) => h.present.includes(o)) && h.absent.includes(p.identity), 15_000, 'the mix back after the mixer was killed');
+        return Date.now() - killedAt;
+      }),
+    );
+    const mixers = env.server.media.mixers;
+    console.log(`mixer SIGKILLed: silent at the listeners ${silentMs.join(' and ')} ms after; restarted and attached in ${mixers.lastRestartMs?.toFixed(0)} ms; the mix heard again ${backMs.join(' and ')} ms after the kill`);
+    assert.notEqual(await mixers.pid(ROOM), pid);
+    assert.equal(mixers.restarts, 1);
+    // Firefox too, without doing anything.
+    const fox = await until(participants.get('fox')!, (h) => ['c1', 'c2', 'c3'].every((o) => h.present.includes(o)) && h.absent.includes('fox'), 15_000, 'the mix back at Firefox');
+    console.log(`fox hears the three others again (checked ${fox} ms after the Chromium pages did)`);
+  });
+});

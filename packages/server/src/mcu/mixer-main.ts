@@ -1,0 +1,112 @@
+/**
+ * The mixer process of one MCU room (forked by `mixer-process.ts`). Listens on 127.0.0.1 (an
+ * ephemeral port, told to the parent) for the SFU worker's connection, whose first frame must
+ * carry the room's name and secret; decodes the room's audio, and every 20 ms sends each listener
+ * its mix-minus back on the same connection. A worker that connects again (its own restart, or
+ * the mixer's) replaces the previous connection and starts a fresh mix.
+ * Its own process: a crash here takes down neither signaling nor the SFU worker; the parent
+ * restarts it and the worker's listeners hear the new one on the tracks they have.
+ */
+import { createServer, type Socket } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { RecordType, WireFrameReader, wireFrameSize, writeWireFrame, type TrackDescription } from '../recording/tracks/record-format.js';
+import { MixRecordType, type ListenerRecord, type OutputRecord } from './mix-wire.js';
+import { RoomMixer, type MixedPacket } from './room-mixer.js';
+
+export interface MixerSettings {
+  room: string;
+  secret: string;
+}
+
+export type MixerMessage = { event: 'listening'; port: number } | { event: 'failed'; error: string };
+
+const TICK_MS = 20;
+/** Behind the clock by more than this (a stalled process), the mixer starts its clock over rather than catch up in a burst. */
+const MAX_LATE_MS = 100;
+
+const settings = JSON.parse(process.env.PARLEY_MIXER ?? '{}') as MixerSettings;
+const tell = (message: MixerMessage) => process.connected && process.send!(message);
+const expected = Buffer.from(JSON.stringify({ recording: settings.room, secret: settings.secret }));
+
+let current: { socket: Socket; mixer: RoomMixer } | undefined;
+
+const server = createServer((socket) => {
+  const reader = new WireFrameReader();
+  const mixer = new RoomMixer();
+  let trusted = false;
+  socket.setNoDelay(true);
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    mixer.close();
+    if (current?.socket === socket) current = undefined;
+  });
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      for (const frame of reader.push(chunk)) {
+        const payload = WireFrameReader.payload(frame.body);
+        if (!trusted) {
+          trusted = frame.type === RecordType.hello && payload.length === expected.length && timingSafeEqual(payload, expected);
+          if (!trusted) return void socket.destroy();
+          current?.socket.destroy();
+          current = { socket, mixer };
+          continue;
+        }
+        if (frame.type === RecordType.rtp) mixer.receive(frame.track, payload, frame.body.readDoubleBE(4));
+        else if (frame.type === RecordType.track) {
+          const description = JSON.parse(payload.toString()) as TrackDescription;
+          if (description.kind === 'audio' && description.codec === 'opus') mixer.addInput(frame.track, description);
+        } else if (frame.type === (MixRecordType.listener as number)) {
+          const record = JSON.parse(payload.toString()) as ListenerRecord;
+          const output = mixer.setListener(record.participant, record.listening);
+          if (!record.listening) mixer.removeInputsOf(record.participant);
+          if (output) send(socket, output.number, MixRecordType.output, 0, Buffer.from(JSON.stringify({ participant: output.listener } satisfies OutputRecord)));
+        }
+      }
+    } catch (error) {
+      tell({ event: 'failed', error: `the worker's connection sent a bad frame: ${error instanceof Error ? error.message : String(error)}` });
+      socket.destroy();
+    }
+  });
+});
+
+function send(socket: Socket, track: number, type: number, arrivalMs: number, payload: Buffer): void {
+  const frame = Buffer.allocUnsafe(wireFrameSize(payload.length));
+  writeWireFrame(frame, 0, track, type as RecordType, 0, arrivalMs, payload);
+  socket.write(frame);
+}
+
+function sendMixed(socket: Socket, packets: MixedPacket[]): void {
+  if (packets.length === 0) return;
+  let size = 0;
+  for (const { packet } of packets) size += wireFrameSize(packet.length);
+  const batch = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const { output, packet, inputArrivalMs } of packets) offset = writeWireFrame(batch, offset, output, MixRecordType.mixed as unknown as RecordType, 0, inputArrivalMs, packet);
+  socket.write(batch);
+}
+
+// The mixer's clock: a tick every 20 ms of wall time, scheduled from the start rather than from
+// the previous tick, so the timer's lateness does not add up.
+let clockStart = performance.now();
+let ticks = 0;
+function tick(): void {
+  ticks += 1;
+  if (current) sendMixed(current.socket, current.mixer.tick());
+  let next = clockStart + ticks * TICK_MS;
+  const now = performance.now();
+  if (now - next > MAX_LATE_MS) {
+    clockStart = now;
+    ticks = 0;
+    next = now + TICK_MS;
+  }
+  setTimeout(tick, Math.max(0, next - now));
+}
+
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  if (address && typeof address === 'object') tell({ event: 'listening', port: address.port });
+  clockStart = performance.now();
+  setTimeout(tick, TICK_MS);
+});

@@ -1,0 +1,102 @@
+/**
+ * The mixer processes of a node's MCU rooms, one per room (a crash or a CPU spike in one room's
+ * mix touches no other room): started when the room's media starts, restarted when one dies, and
+ * attached to the room's SFU worker (`mix` request) each time, so the room's participants hear the
+ * mix again without doing anything.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { SfuService } from '../sfu/sfu-service.js';
+import { MixerProcess } from './mixer-process.js';
+
+/** A dead mixer is started again after this long (a mixer that dies at once is not restarted in a tight loop). */
+const RESTART_DELAY_MS = 100;
+
+interface RoomEntry {
+  readonly secret: string;
+  process: Promise<MixerProcess> | undefined;
+  stopped: boolean;
+}
+
+export interface RoomMixersOptions {
+  sfu: () => Promise<SfuService>;
+  logger: Logger;
+}
+
+export class RoomMixers {
+  /** Mixers restarted after they died (a counter for metrics and tests). */
+  restarts = 0;
+  /** Milliseconds from the last death to the new mixer being attached to the worker. */
+  lastRestartMs: number | undefined;
+  private readonly rooms = new Map<string, RoomEntry>();
+  private readonly sfu: () => Promise<SfuService>;
+  private readonly logger: Logger;
+
+  constructor(options: RoomMixersOptions) {
+    this.sfu = options.sfu;
+    this.logger = options.logger;
+  }
+
+  /** Starts the room's mixer and attaches it to the room's worker; idempotent. */
+  async start(room: string): Promise<void> {
+    let entry = this.rooms.get(room);
+    if (entry) {
+      await entry.process;
+      return;
+    }
+    entry = { secret: randomBytes(24).toString('base64url'), process: undefined, stopped: false };
+    this.rooms.set(room, entry);
+    await this.launch(room, entry);
+  }
+
+  /** Attaches the running mixer to the room's worker again (the worker restarted and lost the connection). */
+  async reattach(room: string): Promise<void> {
+    const entry = this.rooms.get(room);
+    const mixer = await entry?.process;
+    if (entry && mixer) await (await this.sfu()).request({ op: 'mix', room, port: mixer.port, secret: entry.secret });
+  }
+
+  /** The room's mixer process id (tests kill it to see it restart). */
+  async pid(room: string): Promise<number | undefined> {
+    return (await this.rooms.get(room)?.process)?.pid;
+  }
+
+  async stop(room: string): Promise<void> {
+    const entry = this.rooms.get(room);
+    if (!entry) return;
+    entry.stopped = true;
+    this.rooms.delete(room);
+    const mixer = await entry.process?.catch(() => undefined);
+    await mixer?.stop();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.rooms.keys()].map((room) => this.stop(room)));
+  }
+
+  private async launch(room: string, entry: RoomEntry): Promise<void> {
+    const starting = MixerProcess.start({ room, secret: entry.secret }, (error) => this.logger.warn('the MCU mixer reported a failure', { room, error }));
+    entry.process = starting;
+    const mixer = await starting;
+    void mixer.exited.then(({ code, signal }) => this.onExit(room, entry, code, signal));
+    if (entry.stopped) return void mixer.stop();
+    await (await this.sfu()).request({ op: 'mix', room, port: mixer.port, secret: entry.secret });
+  }
+
+  private onExit(room: string, entry: RoomEntry, code: number | null, signal: NodeJS.Signals | null): void {
+    if (entry.stopped) return;
+    const diedAt = performance.now();
+    this.logger.error('MCU mixer died; restarting it', { room, code, signal });
+    setTimeout(() => {
+      if (entry.stopped) return;
+      this.launch(room, entry).then(
+        () => {
+          this.restarts += 1;
+          this.lastRestartMs = performance.now() - diedAt;
+          this.logger.info('MCU mixer restarted', { room, ms: Math.round(this.lastRestartMs) });
+        },
+        (error: unknown) => this.logger.error('the MCU mixer could not be restarted', { room, error }),
+      );
+    }, RESTART_DELAY_MS).unref();
+  }
+}
