@@ -21,12 +21,12 @@ import { beepTimes, flashTimes, pairOnsets, toneLevelDb } from './harness/av-syn
 import { joinFlashBeep, setTone, FLASH_PERIOD_SECONDS } from './harness/flash-beep-page.ts';
 import type { ParleyWindow } from './harness/participant.ts';
 import { download, recordToken, until, waitFinished } from './harness/recordings-api.ts';
-import { decodeErrors, probe } from '../packages/server/test/media-tools.ts';
+import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const exec = promisify(execFile);
-const RECORD_SECONDS = 15;
+const RECORD_SECONDS = 20;
 /** When green stops talking and blue starts, after the recording's start. */
-const SWITCH_SECONDS = 7.5;
+const SWITCH_SECONDS = 10;
 const SYNC_MS = 60;
 /** How far the layout's change may be from the moment the voices changed. */
 const CHANGE_TOLERANCE_SECONDS = 0.5;
@@ -137,6 +137,7 @@ describe('server recording (composite)', () => {
     assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp8']);
     assert.ok(Math.abs((probed.durationSeconds ?? 0) - truth) < 1, `composite ${probed.durationSeconds} s, truth ${truth.toFixed(2)} s`);
     assert.equal(await decodeErrors(file), '', 'ffmpeg -v error -i FILE -f null - prints nothing');
+    assert.ok((await frameAt(file, truth / 2)) > 0, 'seeking to the middle gives a frame');
 
     // Who the composite says spoke, and where it put everyone: green big, then blue; never the flasher.
     assert.equal(composite.layout, 'speaker');
@@ -193,5 +194,88 @@ describe('server recording (composite)', () => {
       assert.ok(level > floor + 20, `${p.identity}'s tone ${level.toFixed(1)} dB against ${floor.toFixed(1)} dB`);
     }
     await Promise.all(pages.map((page) => page.close()));
+  });
+
+  test('an `auto` call of two in P2P, a composite started from the SDK: the room moves to the SFU for it; bob leaves and joins again, alice turns her camera off and on: every publication is a clean file, placed before or after its event on one clock; the talker big in the composite in both of his publications', async () => {
+    const room = 'composite-moves';
+    const alice = await joinFlashBeep(env.chromium, env.server.url, room, 'alice', { colour: 'rgb(200,0,0)', toneHz: 1000, flash: false, toneOn: false, grants: { canRecord: true }, topology: 'auto' });
+    const bobJoin = () => joinFlashBeep(env.chromium, env.server.url, room, 'bob', { colour: 'rgb(0,0,200)', toneHz: 600, flash: false, topology: 'auto' });
+    let bob = await bobJoin();
+    const topologyOf = (page: typeof alice) => page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.topology, undefined);
+    assert.deepEqual([await topologyOf(alice), await topologyOf(bob)], ['p2p', 'p2p'], 'two in an auto room: P2P');
+    const publishing = async (what: string, expected: (tracks: Awaited<ReturnType<typeof env.server.media.timeline>>['tracks']) => boolean) =>
+      until(what, async () => (expected((await env.server.media.timeline(room)).tracks.filter((t) => t.firstPacketAt !== undefined)) ? true : undefined));
+
+    const requested = Date.now();
+    const started = await alice.evaluate(() => (window as unknown as ParleyWindow).__parley.room.startRecording({ mode: 'composite' }), undefined);
+    const startedAt = Date.now();
+    for (const page of [alice, bob]) await page.waitFor(() => (window as unknown as ParleyWindow).__parley.room.topology === 'sfu', undefined, { timeoutMs: 10_000, what: 'the room on the SFU' });
+    await publishing('both publishing to the SFU', (tracks) => tracks.length === 4);
+    const onSfuAt = Date.now();
+    console.log(`auto room: startRecording answered after ${startedAt - requested} ms, all four tracks on the SFU ${onSfuAt - requested} ms after the request`);
+    await sleep(2000);
+
+    // Alice's camera off and on (the SDK's own camera: Chromium's fake one) while bob leaves and joins again.
+    const offAt = Date.now();
+    await alice.evaluate(() => (window as unknown as ParleyWindow).__parley.room.localParticipant.setCameraEnabled(false), undefined);
+    const leftAt = Date.now();
+    await bob.evaluate(() => (window as unknown as ParleyWindow).__parley.room.disconnect(), undefined);
+    await bob.close();
+    await sleep(1500);
+    const onAt = Date.now();
+    await alice.evaluate(() => (window as unknown as ParleyWindow).__parley.room.localParticipant.setCameraEnabled(true), undefined);
+    const rejoinAt = Date.now();
+    bob = await bobJoin();
+    await publishing('alice camera and bob again on the SFU', (tracks) => tracks.filter((t) => t.publisher === 'bob').length === 2 && tracks.filter((t) => t.publisher === 'alice').length === 2);
+    const backAt = Date.now();
+    await sleep(2000);
+    await alice.evaluate((id) => (window as unknown as ParleyWindow).__parley.room.stopRecording(id), started.id);
+    const stoppedAt = Date.now();
+
+    const token = await recordToken(room);
+    const listed = await waitFinished(env.server.url, room, token, started.id, 120_000);
+    assert.equal(listed.status, 'ready', listed.error);
+    interface Entry { participant: string; source: string; kind: string; file: string | null; startArrivalMs: number | null; durationSeconds: number | null }
+    const manifest = JSON.parse(await readFile(await download(env.server.url, listed, token, 'manifest.json', dir), 'utf8')) as CompositeManifest & { tracks: Entry[] };
+    const of = (participant: string, source: string) => manifest.tracks.filter((t) => t.participant === participant && t.source === source).sort((a, b) => a.startArrivalMs! - b.startArrivalMs!);
+    const span = (t: Entry) => `${((t.startArrivalMs! - requested) / 1000).toFixed(2)}-${((t.startArrivalMs! + t.durationSeconds! * 1000 - requested) / 1000).toFixed(2)} s`;
+    console.log(`${started.id}: request 0, off ${((offAt - requested) / 1000).toFixed(2)}, bob left ${((leftAt - requested) / 1000).toFixed(2)}, on ${((onAt - requested) / 1000).toFixed(2)}, bob rejoined ${((rejoinAt - requested) / 1000).toFixed(2)}, all back ${((backAt - requested) / 1000).toFixed(2)}, stop ${((stoppedAt - requested) / 1000).toFixed(2)}; files: ${manifest.tracks.map((t) => `${t.file} ${span(t)}`).join(', ')}`);
+    const [aliceCamera, bobCamera, bobMicrophone] = [of('alice', 'camera'), of('bob', 'camera'), of('bob', 'microphone')];
+    assert.deepEqual([aliceCamera.length, of('alice', 'microphone').length, bobCamera.length, bobMicrophone.length], [2, 1, 2, 2], 'a file per publication');
+    for (const track of manifest.tracks) {
+      assert.ok(track.file && track.startArrivalMs !== null, `${track.participant}/${track.source} has a file placed on the SFU clock`);
+      const local = await download(env.server.url, listed, token, track.file, dir);
+      assert.deepEqual((await decodeErrors(local)).split('\n').filter((line) => line !== '' && !NULL_MUXER_RESTAMP.test(line)), [], `${track.file} decodes without an error`);
+      assert.ok(Math.abs(((await probe(local)).durationSeconds ?? 0) - track.durationSeconds!) < 0.1, `${track.file}: ffprobe agrees with the manifest`);
+    }
+    // Before and after each event, with nothing of the later publication before it (300 ms: packets in flight).
+    const endOf = (t: Entry) => t.startArrivalMs! + t.durationSeconds! * 1000;
+    for (const [tracks, off, on, what] of [[aliceCamera, offAt, onAt, "alice's camera"], [bobCamera, leftAt, rejoinAt, "bob's camera"], [bobMicrophone, leftAt, rejoinAt, "bob's microphone"]] as const) {
+      const [before, after] = tracks as [Entry, Entry];
+      assert.ok(before.startArrivalMs! < onSfuAt + 1000 && endOf(before) > off - 1000 && endOf(before) < off + 300, `${what}: the first publication from the move to the SFU until the event (${span(before)})`);
+      assert.ok(after.startArrivalMs! > on && endOf(after) > stoppedAt - 1500, `${what}: the second from after it until the stop (${span(after)})`);
+    }
+
+    // The composite: clean, as long as the tracks span; bob talks (alice is silent), so his video is big in both of his publications.
+    const composite = manifest.composite;
+    assert.ok(composite, `a composite was made: ${manifest.compositeError}`);
+    const file = await download(env.server.url, listed, token, composite.file, dir);
+    const probed = await probe(file);
+    assert.deepEqual(probed.streams.map((st) => `${st.codec_type}:${st.codec_name}`).sort(), ['audio:opus', 'video:vp8']);
+    assert.equal(await decodeErrors(file), '', 'the composite decodes without an error');
+    const spanSeconds = (Math.max(...manifest.tracks.map(endOf)) - Math.min(...manifest.tracks.map((t) => t.startArrivalMs!))) / 1000;
+    assert.ok(Math.abs((probed.durationSeconds ?? 0) - spanSeconds) < 1, `composite ${probed.durationSeconds} s, tracks span ${spanSeconds.toFixed(2)} s`);
+    const inFile = (ms: number) => (ms - composite.startMs) / 1000;
+    console.log(`composite ${composite.durationSeconds} s (encoded in ${composite.encodeSeconds.toFixed(1)} s); layouts ${composite.layouts.map((l) => `${l.speaker} ${l.fromSeconds.toFixed(2)}-${l.toSeconds.toFixed(2)}`).join(', ')}`);
+    for (const [at, what] of [[(inFile(bobCamera[0]!.startArrivalMs!) + inFile(leftAt)) / 2, 'first'], [(inFile(bobCamera[1]!.startArrivalMs!) + inFile(endOf(bobCamera[1]!))) / 2, 'second']] as const) {
+      const colour = await tileColour(file, at, BIG);
+      console.log(`${at.toFixed(2)} s (bob's ${what} publication): big tile rgb(${colour.join(',')})`);
+      assert.ok(isHueOf(colour, person('blue')), `at ${at.toFixed(2)} s the big tile is rgb(${colour.join(',')}), not bob's blue`);
+    }
+    const floor = await toneLevelDb(file, ABSENT_HZ);
+    const bobLevel = await toneLevelDb(file, 600);
+    console.log(`bob's 600 Hz in the mix: ${bobLevel.toFixed(1)} dB (floor ${floor.toFixed(1)} dB)`);
+    assert.ok(bobLevel > floor + 20, "bob's voice in the mix");
+    await Promise.all([alice.close(), bob.close()]);
   });
 });

@@ -14,15 +14,16 @@ import { useCallEnvironment } from './harness/environment.ts';
 import { beepTimes, flashTimes, pairOnsets } from './harness/av-sync.ts';
 import { joinFlashBeep, FLASH_PERIOD_SECONDS } from './harness/flash-beep-page.ts';
 import { api, download, recordToken, until, waitFinished, type ManifestEntry } from './harness/recordings-api.ts';
+import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
-const RECORD_SECONDS = 18;
+const RECORD_SECONDS = 20;
 const SYNC_MS = 60;
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-sync-'));
 const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } });
 after(() => rm(dir, { recursive: true, force: true }));
 
 describe('server recording sync (tracks)', () => {
-  test(`a canvas flashing white as its WebAudio tone beeps, recorded ~${RECORD_SECONDS} s per track: every flash has its beep within ${SYNC_MS} ms on the manifest's clock, one a second`, async () => {
+  test(`a canvas flashing white as its WebAudio tone beeps, recorded ~${RECORD_SECONDS} s per track: VP8 and Opus, duration within 1 s, decodes, seeks to the middle; every flash has its beep within ${SYNC_MS} ms on the manifest's clock, one a second`, async () => {
     const room = 'sync-1';
     const page = await joinFlashBeep(env.chromium, env.server.url, room, 'flasher', { colour: '#202020', toneHz: 1000, flash: true });
     await until('the flasher publishing camera and microphone to the SFU', async () => {
@@ -44,9 +45,17 @@ describe('server recording sync (tracks)', () => {
     const audio = manifest.tracks.find((t) => t.kind === 'audio');
     assert.ok(video?.file && audio?.file && video.startNtpMs !== null && audio.startNtpMs !== null, `both tracks exported and placed on the sender-report clock: ${JSON.stringify(manifest.tracks)}`);
 
+    const [videoFile, audioFile] = [await download(env.server.url, listed, token, video.file, dir), await download(env.server.url, listed, token, audio.file, dir)];
+    for (const [file, expected] of [[videoFile, 'video:vp8'], [audioFile, 'audio:opus']] as const) {
+      const probed = await probe(file);
+      assert.deepEqual(probed.streams.map((st) => `${st.codec_type}:${st.codec_name}`), [expected]);
+      assert.ok(Math.abs((probed.durationSeconds ?? 0) - truth) < 1, `${file}: ${probed.durationSeconds} s, truth ${truth.toFixed(2)} s`);
+      assert.deepEqual((await decodeErrors(file)).split('\n').filter((line) => line !== '' && !NULL_MUXER_RESTAMP.test(line)), [], `${file} decodes without an error`);
+    }
+    assert.ok((await frameAt(videoFile, truth / 2)) > 0, 'seeking to the middle of the video gives a frame');
     // Each file's own times (seconds from its first frame) moved onto the manifest's clock.
-    const flashes = (await flashTimes(await download(env.server.url, listed, token, video.file, dir))).map((at) => video.startNtpMs! / 1000 + at);
-    const beeps = (await beepTimes(await download(env.server.url, listed, token, audio.file, dir))).map((at) => audio.startNtpMs! / 1000 + at);
+    const flashes = (await flashTimes(videoFile)).map((at) => video.startNtpMs! / 1000 + at);
+    const beeps = (await beepTimes(audioFile)).map((at) => audio.startNtpMs! / 1000 + at);
     const report = pairOnsets(flashes, beeps, (FLASH_PERIOD_SECONDS * 1000) / 2);
     const origin = Math.min(video.startNtpMs, audio.startNtpMs) / 1000;
     console.log(`${id}: truth ${truth.toFixed(2)} s; video ${video.durationSeconds} s from ${(video.startNtpMs / 1000 - origin).toFixed(3)} s, audio ${audio.durationSeconds} s from ${(audio.startNtpMs / 1000 - origin).toFixed(3)} s`);

@@ -20,6 +20,8 @@ export interface FlashBeepOptions {
   grants?: Record<string, boolean>;
   /** Without `flash`: whether the tone sounds from the start (default true); `setTone` changes it. */
   toneOn?: boolean;
+  /** The room's topology policy when this join creates it (default `sfu`). */
+  topology?: 'sfu' | 'auto';
 }
 
 /** The steady tone's gain (-13.5 dB RMS), and silence. */
@@ -37,7 +39,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
   const page = await browser.newPage();
   await page.goto(`${serverUrl}/sdk/parley.js`);
   await page.evaluate(
-    async ({ serverUrl, room, identity, colour, toneHz, flash, grants, period, length, toneOn, toneGain }) => {
+    async ({ serverUrl, room, identity, colour, toneHz, flash, grants, period, length, toneOn, toneGain, topology }) => {
       const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
       const audio = new AudioContext({ sampleRate: 48_000 });
       await audio.resume();
@@ -78,7 +80,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       draw();
       const parleyRoom = new sdk.Room({ qualityReports: false });
       (window as unknown as ParleyWindow).__parley = { room: parleyRoom, events: [], shown: {}, presented: {} };
-      const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, roomConfig: { topology: 'sfu' }, ...(grants ? { grants } : {}) });
+      const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, roomConfig: { topology }, ...(grants ? { grants } : {}) });
       await parleyRoom.connect(serverUrl, token, { room });
       const video = canvas.captureStream().getVideoTracks()[0];
       const microphone = destination.stream.getAudioTracks()[0];
@@ -86,7 +88,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       await parleyRoom.localParticipant.publishTrack('camera', video);
       await parleyRoom.localParticipant.publishTrack('microphone', microphone);
     },
-    { serverUrl, room, identity, colour: options.colour, toneHz: options.toneHz, flash: options.flash, grants: options.grants, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS, toneOn: options.toneOn ?? true, toneGain: TONE_GAIN },
+    { serverUrl, room, identity, colour: options.colour, toneHz: options.toneHz, flash: options.flash, grants: options.grants, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS, toneOn: options.toneOn ?? true, toneGain: TONE_GAIN, topology: options.topology ?? 'sfu' },
   );
   return page;
 }

@@ -1,4 +1,3 @@
-import { viaServer } from '@parley/protocol';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -90,8 +89,12 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   await recordings.start().catch((error: unknown) => logger.error('recordings: could not recover the directory', { error }));
   const serverRecordings = new ServerRecordings({
     service: recordings,
-    // Tracks are recorded where the SFU receives them: a room on the SFU, with someone in it.
-    sfuFor: (room) => (viaServer(rooms.get(room)?.topology ?? 'p2p') ? media.service() : undefined),
+    // Tracks are recorded where the SFU receives them: a room with someone in it, on the SFU (an
+    // `auto` room in P2P moves there) and kept there while the recording runs.
+    holdSfu: async (name) => {
+      const room = rooms.get(name);
+      return room ? media.holdOnSfu(room) : undefined;
+    },
     logger,
   });
   rooms.onEvent((event) => event.event === 'room_finished' && serverRecordings.roomFinished(event.room.name));

@@ -40,6 +40,11 @@ export class Room {
   private readonly departedQuality: ParticipantQuality[] = [];
   /** The worst send loss of anyone who left: what the others received may have crossed it. */
   private departedSendLoss = 0;
+  /**
+   * Server recordings running in this room: an `auto` room stays on the SFU while one runs (the
+   * server records what the SFU receives), whatever its size.
+   */
+  sfuHolds = 0;
 
   constructor(
     readonly name: string,
@@ -87,7 +92,7 @@ export class Room {
   desiredTopology(): Topology {
     const { topology: policy, p2pWhenTwo } = this.settings;
     if (policy !== 'auto') return policy;
-    if (this.participants.size >= 3) return 'sfu';
+    if (this.participants.size >= 3 || this.sfuHolds > 0) return 'sfu';
     return this.topology === 'sfu' && !p2pWhenTwo ? 'sfu' : 'p2p';
   }
 

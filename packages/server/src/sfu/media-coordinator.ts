@@ -96,6 +96,31 @@ export class MediaCoordinator {
     if (room.topology === 'sfu' && room.desiredTopology() === 'p2p') await this.switchTopology(room, 'p2p');
   }
 
+  /**
+   * Holds `room` on the SFU until the returned release is called (a server recording): an `auto`
+   * room in P2P moves to the SFU now, and does not move back while held (`sfu` and `mcu` rooms
+   * are there already). Undefined for a room whose policy keeps it off the SFU (`p2p`) or that
+   * has nobody in it.
+   */
+  async holdOnSfu(room: Room): Promise<{ sfu: SfuService; release: () => Promise<void> } | undefined> {
+    if (room.size === 0 || (!viaServer(room.topology) && room.settings.topology !== 'auto')) return undefined;
+    room.sfuHolds += 1;
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      room.sfuHolds -= 1;
+      if (room.size > 0 && room.topology === 'sfu' && room.desiredTopology() === 'p2p') await this.switchTopology(room, 'p2p');
+    };
+    try {
+      if (room.topology === 'p2p') await this.switchTopology(room, 'sfu');
+      return { sfu: await this.service(), release };
+    } catch (error) {
+      await release().catch(() => undefined);
+      throw error;
+    }
+  }
+
   private async switchTopology(room: Room, topology: 'p2p' | 'sfu'): Promise<void> {
     const sfu = await this.service();
     if (topology === 'sfu') {

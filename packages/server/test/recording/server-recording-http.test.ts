@@ -35,9 +35,11 @@ describe('server recording REST', () => {
     return (await response.json()) as never;
   }
 
-  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), a room with no SFU media (409, for tracks and composite); none starts anything', async () => {
+  test('refusals: no canRecord (403), another room (403), bad mode or body (400/415), a `p2p` room or an empty one (409, for tracks and composite); none starts anything', async () => {
     const room = 'http-refusals';
-    const p2p = await TestClient.joined(server, room, 'alice');
+    const p2p = await TestClient.open(server);
+    const p2pToken = await createToken({ apiKey: TEST_KEY, apiSecret: TEST_SECRET, room, identity: 'alice', ttlSeconds: 600, roomConfig: { topology: 'p2p' } });
+    assert.equal((await p2p.request({ type: 'join', token: p2pToken })).type, 'joined');
     const allowed = await token(room, 'op', { grants: RECORD });
     const cases: Array<[Promise<Awaited<ReturnType<typeof post>>>, number, string]> = [
       [post(`${room}/recordings`, await token(room, 'op'), { mode: 'tracks' }), 403, 'PERMISSION_DENIED'],
@@ -57,6 +59,7 @@ describe('server recording REST', () => {
     }
     assert.deepEqual(await listed(room), []);
     assert.deepEqual(await readdir(join(dir, 'store')).catch(() => []), [], 'no recorder was started, nothing written');
+    assert.equal(p2p.of('topologyChanged').length, 0, 'the p2p room stayed P2P');
     p2p.close();
   });
 
@@ -101,5 +104,49 @@ describe('server recording REST', () => {
     assert.equal(record?.mode, 'composite');
     assert.match(record?.error ?? '', /the composite could not be made: no track has a file to compose; no track could be recorded/);
     carol.close();
+  });
+});
+
+describe('server recording of an `auto` room (back to P2P at two)', () => {
+  let dir: string;
+  let server: RunningServer;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-rec-auto-'));
+    server = await startTestServer({ recording: { directory: join(dir, 'store') }, rooms: { p2pWhenTwo: true } });
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const post = async (path: string, bearer: string, body?: unknown) => {
+    const response = await fetch(`${server.url}/api/rooms/${path}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? '' : JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as { id?: string; status?: string; error?: { code: string; message: string } } };
+  };
+  const topologies = (client: TestClient) => client.of('topologyChanged').map((m) => m.topology);
+
+  test('a P2P call of two: the recording moves it to the SFU (everyone told), it stays there while the recording runs (a third joining and leaving does not move it back), and goes back to P2P after the stop', async () => {
+    const room = 'http-auto';
+    const [alice, bob] = [await TestClient.joined(server, room, 'alice'), await TestClient.joined(server, room, 'bob')];
+    assert.deepEqual([topologies(alice), topologies(bob)], [[], []], 'two people: P2P');
+    const allowed = await token(room, 'op', { grants: RECORD });
+    const started = await post(`${room}/recordings`, allowed, { mode: 'tracks' });
+    assert.equal(started.status, 201, started.body.error?.message);
+    const id = started.body.id!;
+    for (const client of [alice, bob]) await client.waitFor((m) => m.type === 'topologyChanged' && m.topology === 'sfu', 'topologyChanged: sfu');
+    await alice.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === id && m.recording.status === 'recording', 'recordingChanged: recording');
+    const carol = await TestClient.joined(server, room, 'carol');
+    carol.close();
+    await alice.waitFor((m) => m.type === 'participantLeft' && m.identity === 'carol', 'carol left');
+    const beforeStop = bob.received.length;
+    const stopped = await post(`${room}/recordings/${id}/stop`, allowed);
+    assert.deepEqual([stopped.status, stopped.body.status], [200, 'processing']);
+    for (const client of [alice, bob]) await client.waitFor((m) => m.type === 'topologyChanged' && m.topology === 'p2p', 'topologyChanged: p2p after the stop');
+    // Back at two while recording, the room stayed on the SFU: its one move back came with the stop.
+    assert.deepEqual(topologies(bob), ['sfu', 'p2p']);
+    assert.ok(bob.received.findIndex((m) => m.type === 'topologyChanged' && m.topology === 'p2p') >= beforeStop, 'no move back to P2P while the recording ran');
+    await alice.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === id && m.recording.status === 'failed', 'recordingChanged: failed (nobody published)', 30_000);
+    alice.close();
+    bob.close();
   });
 });

@@ -36,3 +36,21 @@ describe('room broadcast', () => {
     assert.equal(links.reduce((sum, link) => sum + link.sent, 0), 0, 'nothing serialized per recipient');
   });
 });
+
+describe('room topology', () => {
+  test('an `auto` room held on the SFU (a server recording) wants the SFU at any size; released, it goes back to P2P at two when so configured', () => {
+    const room = new Room('r', { maxParticipants: 16, topology: 'auto', p2pWhenTwo: true, videoCodecs: ['vp8'] });
+    for (const identity of ['ann', 'ben']) room.admit(new Participant(identity, identity, defaultGrants, recordingLink()));
+    assert.equal(room.desiredTopology(), 'p2p');
+    room.sfuHolds += 1;
+    assert.equal(room.desiredTopology(), 'sfu', 'held: the SFU, though only two are in it');
+    room.topology = 'sfu';
+    room.remove(room.get('ben')!, 'left');
+    assert.equal(room.desiredTopology(), 'sfu', 'held: the SFU, though one is left');
+    room.sfuHolds -= 1;
+    assert.equal(room.desiredTopology(), 'p2p', 'released: back to P2P');
+    const p2pRoom = new Room('q', { maxParticipants: 2, topology: 'p2p', p2pWhenTwo: false, videoCodecs: ['vp8'] });
+    p2pRoom.sfuHolds += 1;
+    assert.equal(p2pRoom.desiredTopology(), 'p2p', 'a `p2p` room is never moved');
+  });
+});

@@ -150,17 +150,36 @@ export function speakerLayout(count: number, width: number, height: number): { b
 /**
  * The speaker layout over `speakers`' stretches: in each, the speaker's video (their camera if
  * they publish more than one) in the big tile, the other videos in the strip in publishing order.
- * A stretch whose speaker has no video in the composite keeps the first video big.
+ * A speaker who published their camera again (turned it off and on, left and joined again) has
+ * one video per publication: a stretch is cut where those start and end, and each piece shows
+ * the one running then (between two, the one before stays). A stretch whose speaker has no video
+ * in the composite keeps the first video big.
  */
 export function speakerLayoutTimeline(plan: CompositePlan, speakers: readonly SpeakerStretch[]): LayoutStretch[] {
   const videos = videosOf(plan);
   const { big, strip } = speakerLayout(videos.length, plan.width, plan.height);
   const stretches = speakers.length > 0 ? speakers : [{ participant: videos[0]?.participant ?? '', fromSeconds: 0, toSeconds: plan.durationSeconds }];
-  return stretches.map(({ participant, fromSeconds, toSeconds }) => {
-    const own = videos.map((video, i) => ({ video, i })).filter(({ video }) => video.participant === participant);
-    const bigIndex = (own.find(({ video }) => video.source === 'camera') ?? own[0])?.i ?? 0;
+  const layout = (bigIndex: number, fromSeconds: number, toSeconds: number): LayoutStretch => {
     let slot = 0;
     const tiles = videos.map((_, i) => (i === bigIndex ? big : strip[slot++]!));
     return { fromSeconds, toSeconds, speaker: videos[bigIndex]?.participant ?? null, tiles };
+  };
+  return stretches.flatMap(({ participant, fromSeconds, toSeconds }) => {
+    const own = videos.map((video, i) => ({ video, i })).filter(({ video }) => video.participant === participant);
+    const fallback = (own.find(({ video }) => video.source === 'camera') ?? own[0])?.i ?? 0;
+    const ends = own.flatMap(({ video }) => [video.offsetSeconds, video.offsetSeconds + video.durationSeconds]);
+    const cuts = [...new Set([fromSeconds, ...ends.filter((t) => t > fromSeconds && t < toSeconds), toSeconds])].sort((a, b) => a - b);
+    const pieces: LayoutStretch[] = [];
+    let current: number | undefined;
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const middle = (cuts[k]! + cuts[k + 1]!) / 2;
+      const running = own.filter(({ video }) => video.offsetSeconds <= middle && middle < video.offsetSeconds + video.durationSeconds);
+      const chosen = (running.find(({ video }) => video.source === 'camera') ?? running[0])?.i ?? current ?? fallback;
+      const last = pieces[pieces.length - 1];
+      if (last && chosen === current) last.toSeconds = cuts[k + 1]!;
+      else pieces.push(layout(chosen, cuts[k]!, cuts[k + 1]!));
+      current = chosen;
+    }
+    return pieces;
   });
 }

@@ -34,8 +34,12 @@ export class ServerRecordingError extends Error {
 
 export interface ServerRecordingsOptions {
   service: RecordingService;
-  /** The SFU holding the room's media, or undefined when the room has none (empty, or P2P). */
-  sfuFor: (room: string) => Promise<SfuService> | undefined;
+  /**
+   * The SFU holding the room's media, the room held there until `release` (an `auto` room in P2P
+   * moves to the SFU for the recording); undefined when the room cannot be on the SFU (nobody in
+   * it, or a `p2p` room).
+   */
+  holdSfu: (room: string) => Promise<{ sfu: SfuService; release: () => Promise<void> } | undefined>;
   logger: Logger;
 }
 
@@ -43,6 +47,8 @@ interface Running {
   record: RecordingRecord;
   recorder: RecorderProcess;
   sfu: SfuService;
+  /** Lets the room leave the SFU again (an `auto` room configured to go back to P2P at two). */
+  release: () => Promise<void>;
   directory: string;
   secret: string;
   /** Worker connections the recording had: 1, plus one per SFU worker restart it followed. */
@@ -52,6 +58,8 @@ interface Running {
 
 export class ServerRecordings {
   private readonly running = new Map<string, Running>();
+  /** Rooms whose recording is being started (moving to the SFU, starting its recorder). */
+  private readonly starting = new Set<string>();
   private readonly exports = new Set<Promise<void>>();
   private closed = false;
 
@@ -70,45 +78,59 @@ export class ServerRecordings {
    * composes them into one file after the stop.
    */
   async start(room: string, startedBy: string, mode: 'tracks' | 'composite' = 'tracks'): Promise<RecordingRecord> {
-    if ([...this.running.values()].some((running) => running.record.room === room)) {
+    if (this.starting.has(room) || [...this.running.values()].some((running) => running.record.room === room)) {
       throw new ServerRecordingError(`room ${room} is already being recorded by the server: stop that recording first`, 'ALREADY_RECORDING', 409);
-    }
-    const sfuPromise = this.options.sfuFor(room);
-    if (!sfuPromise) {
-      throw new ServerRecordingError(`room ${room} has no media on the SFU (nobody is in it, or it is a P2P call): tracks recording records what the SFU receives`, 'ROOM_NOT_ON_SFU', 409);
     }
     const quota = this.options.service.ledger.reserve(startedBy, 1);
     if (!quota.ok) throw new ServerRecordingError(quota.message, quota.code, 413);
     quota.release();
-    const sfu = await sfuPromise;
+    this.starting.add(room);
+    try {
+      return await this.startHeld(room, startedBy, mode);
+    } finally {
+      this.starting.delete(room);
+    }
+  }
+
+  private async startHeld(room: string, startedBy: string, mode: 'tracks' | 'composite'): Promise<RecordingRecord> {
+    const held = await this.options.holdSfu(room).catch((error: unknown) => {
+      throw new ServerRecordingError(`room ${room} could not be moved to the SFU: ${error instanceof Error ? error.message : String(error)}`, 'ROOM_NOT_ON_SFU', 409, { cause: error });
+    });
+    if (!held) {
+      throw new ServerRecordingError(`room ${room} has no media on the SFU (nobody is in it, or it is a P2P call): tracks recording records what the SFU receives`, 'ROOM_NOT_ON_SFU', 409);
+    }
+    const { sfu, release } = held;
     const id = `rec_${randomBytes(12).toString('hex')}`;
     const secret = randomBytes(24).toString('base64url');
     const directory = this.directoryOf(id);
-    await mkdir(directory, { recursive: true });
+    const undo = async (steps: { recorder?: RecorderProcess; tap?: boolean }) => {
+      if (steps.tap) await sfu.request({ op: 'stopRecording', room, recording: id }).catch(() => undefined);
+      await steps.recorder?.stop();
+      await rm(directory, { recursive: true, force: true });
+      await release().catch((error: unknown) => this.options.logger.error('server recording: could not release the room from the SFU', { room, error }));
+    };
     let recorder: RecorderProcess;
     try {
+      await mkdir(directory, { recursive: true });
       recorder = await RecorderProcess.start({ directory, recording: id, secret });
     } catch (error) {
-      await rm(directory, { recursive: true, force: true });
+      await undo({});
       throw new ServerRecordingError('the recorder process could not be started', 'RECORDER_FAILED', 500, { cause: error });
     }
     try {
       await sfu.request({ op: 'record', room, recording: id, port: recorder.port, secret });
     } catch (error) {
-      await recorder.stop();
-      await rm(directory, { recursive: true, force: true });
+      await undo({ recorder });
       throw new ServerRecordingError(`the SFU could not record room ${room}: ${error instanceof Error ? error.message : String(error)}`, 'ROOM_NOT_ON_SFU', 409, { cause: error });
     }
     const record: RecordingRecord = { id, room, mode, status: 'recording', startedBy, startedAt: Date.now(), files: [] };
     try {
       await this.options.service.track(record);
     } catch (error) {
-      await sfu.request({ op: 'stopRecording', room, recording: id }).catch(() => undefined);
-      await recorder.stop();
-      await rm(directory, { recursive: true, force: true });
+      await undo({ recorder, tap: true });
       throw new ServerRecordingError('the recording could not be saved in the recordings directory', 'RECORDER_FAILED', 500, { cause: error });
     }
-    this.running.set(id, { record, recorder, sfu, directory, secret, segments: 1, stopped: undefined });
+    this.running.set(id, { record, recorder, sfu, release, directory, secret, segments: 1, stopped: undefined });
     this.options.logger.info('server recording started', { room, recording: id, participant: startedBy, recorderPid: recorder.pid });
     void recorder.exited.then(({ code, signal }) => {
       if (recorder.stopRequested || this.closed) return;
@@ -155,6 +177,7 @@ export class ServerRecordings {
     running.stopped ??= (async () => {
       const { sentBytes, droppedBytes } = await running.sfu.request({ op: 'stopRecording', room: running.record.room, recording: id }).catch(() => ({ sentBytes: 0, droppedBytes: 0 }));
       await running.recorder.stop(sentBytes);
+      if (!this.closed) await running.release().catch((error: unknown) => this.options.logger.error('server recording: could not release the room from the SFU', { room: running.record.room, recording: id, error }));
       running.record.status = 'processing';
       running.record.endedAt = Date.now();
       await this.options.service.changed(running.record);

@@ -67,4 +67,14 @@ describe('composite layout', () => {
     assert.deepEqual(speakerLayoutTimeline(plan, []).map((s) => [s.fromSeconds, s.toSeconds, s.speaker, s.tiles[0]]), [[0, 10, 'a', big]]);
     assert.deepEqual(gridTimeline(plan).map((s) => [s.fromSeconds, s.toSeconds, s.speaker, s.tiles.length]), [[0, 10, null, 4]]);
   });
+
+  test('speakerLayoutTimeline: a speaker whose camera was published twice (off and on, or a rejoin) has the publication running then big; between the two the earlier stays', () => {
+    // b's camera: 0-4 s, then (after 2 s off) 6-10 s; a's all along. b speaks throughout.
+    const plan = planComposite([track('a', 'video', 0, 0), track('b', 'video', 0, 0, 4), { ...track('b', 'video', 6000, 6000, 4), file: 'b-video-2.webm' }]);
+    const { big, strip } = speakerLayout(3, 1280, 720);
+    const timeline = speakerLayoutTimeline(plan, [{ participant: 'b', fromSeconds: 0, toSeconds: 10 }]);
+    assert.deepEqual(timeline.map((s) => [s.fromSeconds, s.toSeconds, s.speaker]), [[0, 6, 'b'], [6, 10, 'b']]);
+    assert.deepEqual(timeline[0]!.tiles, [strip[0], big, strip[1]], 'the first publication big until the second starts');
+    assert.deepEqual(timeline[1]!.tiles, [strip[0], strip[1], big], 'then the second');
+  });
 });
