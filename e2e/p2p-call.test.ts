@@ -49,7 +49,8 @@ describe('P2P call', () => {
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
     const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
     // Without the start bitrate hint Chromium starts at 180p and was still at 360p after 12 s.
-    const [atAlice, atBob] = await Promise.all([msUntilHeight(alice, 'bob', 720, 5000), msUntilHeight(bob, 'alice', 720, 5000)]);
+    // On failure the senders' encoders say what limited them (bandwidth, cpu) at the time.
+    const [atAlice, atBob] = await SdkParticipant.explained([alice, bob], () => Promise.all([msUntilHeight(alice, 'bob', 720, 5000), msUntilHeight(bob, 'alice', 720, 5000)]));
     console.log(`720p decoded ${atAlice} ms (alice) and ${atBob} ms (bob) after the call started`);
     await assertTwoWayCall(alice, bob);
     await Promise.all([alice.close(), bob.close()]);
