@@ -136,6 +136,15 @@ const ENVELOPE_WINDOW = 120;
  * mix (a bandpass around it) so one publisher's beeps are found among other voices.
  */
 export async function beepTimes(file: string, bandHz?: number): Promise<number[]> {
+  return (await beepsOf(file, bandHz)).beeps;
+}
+
+/**
+ * `beepTimes`, and where the first audio stream ends on the file's clock: a flash later than the
+ * end minus a beep's length has no whole beep in the file (the recording stopped in it), so it
+ * is not a sync failure.
+ */
+export async function beepsOf(file: string, bandHz?: number): Promise<{ beeps: number[]; audioEndSeconds: number }> {
   const band = bandHz ? `bandpass=f=${bandHz}:width_type=q:w=${BAND_Q},bandpass=f=${bandHz}:width_type=q:w=${BAND_Q},` : '';
   // async=1 fills a hole in the timestamps with silence and first_pts=0 pads the start, so the
   // raw PCM's sample n is at n/48000 s on the file's clock (raw PCM carries no timestamps).
@@ -144,7 +153,7 @@ export async function beepTimes(file: string, bandHz?: number): Promise<number[]
   // A resonator rings up with time constant 2Q/ω: two in a row cross half height ~2Q/(πf) late
   // (5.1 ms at 1 kHz; 5.0 ms measured in av-sync.test.ts).
   const rise = bandHz ? (2 * BAND_Q) / (Math.PI * bandHz) : 0;
-  return found.map((at) => at - rise);
+  return { beeps: found.map((at) => at - rise), audioEndSeconds: stdout.length / 2 / PCM_RATE };
 }
 
 /** RMS level (dB full scale) of the first audio stream's content near `hz` (two band-passes), over the whole file. */
