@@ -9,13 +9,22 @@ import type { Logger } from '../logger.js';
 import type { SfuService } from '../sfu/sfu-service.js';
 import { MixerProcess } from './mixer-process.js';
 
-/** A dead mixer is started again after this long (a mixer that dies at once is not restarted in a tight loop). */
+/**
+ * A dead mixer is started again after this long, doubled after each failed start up to the
+ * maximum: a mixer that cannot start (no memory, the worker restarting) is tried again for as long
+ * as its room runs, never in a tight loop.
+ */
 const RESTART_DELAY_MS = 100;
+const MAX_RESTART_DELAY_MS = 10_000;
 
 interface RoomEntry {
   readonly secret: string;
   process: Promise<MixerProcess> | undefined;
   stopped: boolean;
+  /** Failed starts in a row since the mixer last ran attached. */
+  failures: number;
+  /** When the mixer that is being replaced died (for `lastRestartMs`). */
+  diedAt: number | undefined;
 }
 
 export interface RoomMixersOptions {
@@ -24,7 +33,7 @@ export interface RoomMixersOptions {
 }
 
 export class RoomMixers {
-  /** Mixers restarted after they died (a counter for metrics and tests). */
+  /** Mixers running attached again after one died or failed to start (a counter for metrics and tests). */
   restarts = 0;
   /** Milliseconds from the last death to the new mixer being attached to the worker. */
   lastRestartMs: number | undefined;
@@ -44,7 +53,7 @@ export class RoomMixers {
       await entry.process;
       return;
     }
-    entry = { secret: randomBytes(24).toString('base64url'), process: undefined, stopped: false };
+    entry = { secret: randomBytes(24).toString('base64url'), process: undefined, stopped: false, failures: 0, diedAt: undefined };
     this.rooms.set(room, entry);
     await this.launch(room, entry);
   }
@@ -52,13 +61,14 @@ export class RoomMixers {
   /** Attaches the running mixer to the room's worker again (the worker restarted and lost the connection). */
   async reattach(room: string): Promise<void> {
     const entry = this.rooms.get(room);
-    const mixer = await entry?.process;
+    // A mixer that failed to start has its retry scheduled; that one attaches itself.
+    const mixer = await entry?.process?.catch(() => undefined);
     if (entry && mixer) await (await this.sfu()).request({ op: 'mix', room, port: mixer.port, secret: entry.secret });
   }
 
   /** The room's mixer process id (tests kill it to see it restart). */
   async pid(room: string): Promise<number | undefined> {
-    return (await this.rooms.get(room)?.process)?.pid;
+    return (await this.rooms.get(room)?.process?.catch(() => undefined))?.pid;
   }
 
   async stop(room: string): Promise<void> {
@@ -74,29 +84,52 @@ export class RoomMixers {
     await Promise.all([...this.rooms.keys()].map((room) => this.stop(room)));
   }
 
+  /**
+   * Starts a mixer and attaches it to the room's worker. On failure it rejects and a new attempt
+   * is already scheduled: a mixer that did not start is retried; one that started but could not
+   * be attached is ended, and its exit schedules the retry (never two mixers for one room).
+   */
   private async launch(room: string, entry: RoomEntry): Promise<void> {
     const starting = MixerProcess.start({ room, secret: entry.secret }, (error) => this.logger.warn('the MCU mixer reported a failure', { room, error }));
     entry.process = starting;
-    const mixer = await starting;
+    let mixer: MixerProcess;
+    try {
+      mixer = await starting;
+    } catch (error) {
+      this.scheduleLaunch(room, entry);
+      throw error;
+    }
     void mixer.exited.then(({ code, signal }) => this.onExit(room, entry, code, signal));
     if (entry.stopped) return void mixer.stop();
-    await (await this.sfu()).request({ op: 'mix', room, port: mixer.port, secret: entry.secret });
+    try {
+      await (await this.sfu()).request({ op: 'mix', room, port: mixer.port, secret: entry.secret });
+    } catch (error) {
+      void mixer.stop();
+      throw error;
+    }
+    entry.failures = 0;
+    if (entry.diedAt !== undefined) {
+      this.restarts += 1;
+      this.lastRestartMs = performance.now() - entry.diedAt;
+      entry.diedAt = undefined;
+      this.logger.info('MCU mixer restarted', { room, ms: Math.round(this.lastRestartMs) });
+    }
   }
 
   private onExit(room: string, entry: RoomEntry, code: number | null, signal: NodeJS.Signals | null): void {
     if (entry.stopped) return;
-    const diedAt = performance.now();
     this.logger.error('MCU mixer died; restarting it', { room, code, signal });
+    this.scheduleLaunch(room, entry);
+  }
+
+  private scheduleLaunch(room: string, entry: RoomEntry): void {
+    if (entry.stopped) return;
+    entry.diedAt ??= performance.now();
+    const delay = Math.min(RESTART_DELAY_MS * 2 ** entry.failures, MAX_RESTART_DELAY_MS);
+    entry.failures += 1;
     setTimeout(() => {
       if (entry.stopped) return;
-      this.launch(room, entry).then(
-        () => {
-          this.restarts += 1;
-          this.lastRestartMs = performance.now() - diedAt;
-          this.logger.info('MCU mixer restarted', { room, ms: Math.round(this.lastRestartMs) });
-        },
-        (error: unknown) => this.logger.error('the MCU mixer could not be restarted', { room, error }),
-      );
-    }, RESTART_DELAY_MS).unref();
+      this.launch(room, entry).catch((error: unknown) => this.logger.error('the MCU mixer could not be restarted; trying again', { room, error, failures: entry.failures }));
+    }, delay).unref();
   }
 }

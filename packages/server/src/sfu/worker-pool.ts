@@ -1,6 +1,7 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { forkTs } from '../process/forked.js';
 import type { Logger } from '../logger.js';
 import type { RoomOp, RoomRequest, RoomRequestOf, SfuEvents, SfuService } from './sfu-service.js';
 import type { EngineOptions } from './worker/engine.js';
@@ -14,7 +15,6 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url))
  * `--import tsx` from the working directory, where a server started outside the checkout
  * (systemd, `npx parley` from another folder) finds no tsx, and its workers could not start.
  */
-const TSX_LOADER = import.meta.resolve('tsx');
 const REQUEST_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 20_000;
 const RESTART_DELAY_MS = 500;
@@ -194,12 +194,7 @@ export class WorkerPool implements SfuService {
   private spawn(index: number): WorkerHandle {
     const { udpPort, portRange, bindAddress, announcedAddress, logger } = this.options;
     const engine: EngineOptions = { bindAddress, udpPort: udpPort === undefined ? undefined : udpPort + index, portRange, announcedAddress };
-    const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', TSX_LOADER],
-      env: { ...process.env, PARLEY_SFU_WORKER: JSON.stringify(engine), PARLEY_SFU_WORKER_INDEX: String(index), ...(this.options.nodeId ? { PARLEY_NODE_ID: this.options.nodeId } : {}) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
+    const child = forkTs(WORKER_ENTRY, { PARLEY_SFU_WORKER: JSON.stringify(engine), PARLEY_SFU_WORKER_INDEX: String(index), ...(this.options.nodeId ? { PARLEY_NODE_ID: this.options.nodeId } : {}) });
     const handle = new WorkerHandle(index, child, (message) => this.onEvent(message));
     this.workers[index] = handle;
     child.on('exit', (code, signal) => this.onExit(handle, code, signal));

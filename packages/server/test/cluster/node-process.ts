@@ -38,7 +38,8 @@ export async function freePort(): Promise<number> {
 export async function startNodeProcess(dir: string, id: string, config: Record<string, unknown>, port?: number): Promise<NodeProcess> {
   port ??= await freePort();
   const file = join(dir, `${id}.json`);
-  writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, nodeId: id, logLevel: 'warn', ...config }));
+  // PARLEY_TEST_NODE_LOG=info shows what the nodes did (on the test's stderr) when a run needs explaining.
+  writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, nodeId: id, logLevel: process.env.PARLEY_TEST_NODE_LOG ?? 'warn', ...config }));
   // Its own process group: kill() takes the node and its SFU workers down together, as a machine
   // dying would, and nothing outlives the test holding the runner's stderr open.
   const child = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });

@@ -3,13 +3,13 @@
  * recording, another, started after it, exports it. Forked with the same TypeScript loader as the
  * SFU workers.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { exitOf, forkTs, untilReady, type ChildExit } from '../../process/forked.js';
 import type { RecorderMessage, RecorderRole } from './recorder-main.js';
 import type { RecordingManifest } from './recording-export.js';
 
 const ENTRY = fileURLToPath(new URL('./recorder-main.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
 const START_TIMEOUT_MS = 20_000;
 /** A stop that does not finish in this long (a wedged recorder) ends with SIGKILL: what it wrote stays. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -32,47 +32,30 @@ export class RecorderError extends Error {
 }
 
 function spawnRecorder(role: RecorderRole): ChildProcess {
-  return fork(ENTRY, [], {
-    execArgv: ['--import', TSX_LOADER],
-    env: { ...process.env, PARLEY_RECORDER: JSON.stringify(role) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'json',
-  });
+  return forkTs(ENTRY, { PARLEY_RECORDER: JSON.stringify(role) });
 }
 
 /** A running recorder: its port for the SFU worker, `stop()`, and `exited` (resolves however it ends). */
 export class RecorderProcess {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<ChildExit>;
   private stopping = false;
 
   private constructor(
     readonly child: ChildProcess,
     readonly port: number,
   ) {
-    this.exited = new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-      else child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
+    this.exited = exitOf(child);
   }
 
-  static start(options: { directory: string; recording: string; secret: string }): Promise<RecorderProcess> {
+  static async start(options: { directory: string; recording: string; secret: string }): Promise<RecorderProcess> {
     const child = spawnRecorder({ role: 'record', ...options });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => fail(new RecorderError(`the recorder did not start within ${START_TIMEOUT_MS} ms`, 'START_FAILED')), START_TIMEOUT_MS);
-      const fail = (error: Error) => {
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        reject(error);
-      };
-      child.once('error', (error) => fail(new RecorderError('the recorder could not be started', 'START_FAILED', { cause: error })));
-      child.once('exit', (code, signal) => fail(new RecorderError(`the recorder exited at start (${signal ?? code})`, 'START_FAILED')));
-      child.on('message', (message: RecorderMessage) => {
-        if (message.event !== 'listening') return;
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(new RecorderProcess(child, message.port));
-      });
+    const port = await untilReady(child, {
+      ready: (message) => ((message as RecorderMessage).event === 'listening' ? (message as Extract<RecorderMessage, { event: 'listening' }>).port : undefined),
+      timeoutMs: START_TIMEOUT_MS,
+      what: 'the recorder',
+      error: (message, cause) => new RecorderError(message, 'START_FAILED', cause === undefined ? undefined : { cause }),
     });
+    return new RecorderProcess(child, port);
   }
 
   get pid(): number | undefined {
