@@ -16,8 +16,9 @@
  * only ~450-550 ms after the drop. Queueing delay alone cannot tell a falling link from a 720p
  * keyframe on a healthy one (that builds ~200 ms too), but the arrival rate can: a keyframe comes
  * in at the link's full rate, a fallen link delivers a fraction of what came before. So a queue
- * of QUEUE_COLLAPSE_MS or more while the last 200 ms brought under 40 % of the rate before counts
- * as a collapse (~100-150 ms after the drop). Then the publisher is told at once (REMB, rateCap)
+ * of QUEUE_COLLAPSE_MS or more, held over QUEUE_HELD_MS of arrivals, while the last 200 ms
+ * brought under 40 % of the rate before, counts as a collapse (~150 ms after the drop: 162 ms in
+ * the unit test's 2 Mbit/s to 300 kbit/s fall). Then the publisher is told at once (REMB, rateCap)
  * to send less than the link carried: its encoder turns the upper layers off at its next frame,
  * and the lowest layer's keyframe, asked for one tick later, is the only one it makes (Chromium's
  * VP8 simulcast encodes a keyframe on every layer it sends for a request on any one).
@@ -42,6 +43,14 @@ const MAX_HOLD_MS = 24_000;
 const FORGET_AFTER_MS = 30_000;
 /** Queueing delay (arrival against capture time, above its 2 s minimum) that, with the rate fall, is a collapse. */
 const QUEUE_COLLAPSE_MS = 80;
+/**
+ * The queue must have held QUEUE_COLLAPSE_MS over this much arrival time. A link (or an SFU worker's
+ * event loop) that stalls and then delivers its backlog at once queues the backlog too, and its
+ * first packets arrive after a quiet 200 ms, but the whole backlog comes within a few ms (a 300 ms
+ * stall at 2 Mbit/s: ~12 ms at 50 Mbit/s); a fallen link keeps its queue while it trickles. Judged
+ * without this, stalls of 120 ms and more counted as collapses (unit test).
+ */
+const QUEUE_HELD_MS = 40;
 /** Arrivals in the last RECENT_MS under this share of the rate over the second before. */
 const RATE_FALL_SHARE = 0.4;
 /** Below this rate before, a fall is left to the loss check (a publisher this slow has little queued to lose). */
@@ -97,6 +106,8 @@ export class UplinkCollapse {
   private readonly arrivals: Array<{ start: number; bytes: number; packets: number }> = [];
   private queueMs = 0;
   private queueAt = -Infinity;
+  /** Arrival of the first packet of the current run of packets queued QUEUE_COLLAPSE_MS or more. */
+  private queuedSince: number | undefined;
   /** A packet advanced a layer's highest sequence number by `advance`, `advance - 1` of them lost. */
   onAdvance(advance: number, now = performance.now()): void {
     // A jump this large is an outage or a restarted stream, over by the time it shows, not loss.
@@ -141,6 +152,8 @@ export class UplinkCollapse {
     for (const { min } of state.minimums) if (min < least) least = min;
     this.queueMs = delay - least;
     this.queueAt = now;
+    if (this.queueMs < QUEUE_COLLAPSE_MS) this.queuedSince = undefined;
+    else this.queuedSince ??= now;
   }
 
   /** Bytes and packets that arrived in the last RECENT_MS, and the rate over the second before. */
@@ -164,7 +177,7 @@ export class UplinkCollapse {
 
   /** A queue growing while far less arrives than before: the link fell (see the top of the file). */
   private queueBuilding(now: number): boolean {
-    if (now - this.queueAt > 2 * ARRIVAL_BIN_MS || this.queueMs < QUEUE_COLLAPSE_MS) return false;
+    if (now - this.queueAt > 2 * ARRIVAL_BIN_MS || this.queuedSince === undefined || this.queueAt - this.queuedSince < QUEUE_HELD_MS) return false;
     const { recentBps, recentPackets, beforeBps } = this.arrivalRates(now);
     return beforeBps !== undefined && beforeBps >= MIN_RATE_BEFORE_BPS && recentPackets >= MIN_RECENT_ARRIVALS && recentBps < RATE_FALL_SHARE * beforeBps;
   }

@@ -133,6 +133,25 @@ describe('UplinkCollapse seen by its queue, and the rate cap (REMB to the publis
     assert.equal(collapsed, undefined);
   });
 
+  for (const stallMs of [60, 120, 200, 300]) {
+    test(`a link that stalls ${stallMs} ms and then delivers everything at once (Wi-Fi retries: jitter, no rate lost) is not a collapse, judged between any two packets`, () => {
+      const detector = new UplinkCollapse();
+      assert.equal(publish(detector, 0, 60, () => 5), undefined);
+      // From frame 60 the link holds every packet for up to stallMs every ~700 ms, then releases
+      // the backlog in order at ~10x its rate (0.1 ms a packet); the publisher's rate is unchanged.
+      let released = 0;
+      const collapsed = publish(detector, 60, 300, (frame) => {
+        const captured = frame * 33;
+        const cycle = captured % 700;
+        const stallEnd = captured - cycle + stallMs;
+        const arrival = cycle < stallMs ? stallEnd + 5 + 0.8 * (frame - Math.ceil((captured - cycle) / 33)) : captured + 5;
+        released = Math.max(released, arrival);
+        return released - captured;
+      });
+      assert.equal(collapsed, undefined, `collapsed at ${collapsed} ms`);
+    });
+  }
+
   test('a publisher sending less (an upper layer paused, a still scene) is not a collapse: no queue', () => {
     const detector = new UplinkCollapse();
     assert.equal(publish(detector, 0, 60, () => 5), undefined);
