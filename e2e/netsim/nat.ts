@@ -24,7 +24,7 @@
  * the stale sweep of network.ts remove it with the router's. Needs root, iproute2 and nftables.
  */
 import { ipCommand } from '../harness/namespace-launch.ts';
-import { createNetwork, LAN_SUFFIX, run, type Network } from './network.ts';
+import { createNetwork, failFastResolver, LAN_SUFFIX, run, type Network } from './network.ts';
 
 export type NatMapping = 'endpoint-independent' | 'symmetric';
 
@@ -112,6 +112,7 @@ export async function createNattedNetwork(options: { mapping: NatMapping }): Pro
     await inLan('link', 'set', 'lo', 'up');
     // A default route: Firefox gathers no candidates without one.
     await inLan('route', 'add', 'default', 'via', ROUTER_LAN_ADDRESS);
+    failFastResolver(lan);
     await wan.exec('nft', ['-f', '-'], { input: natRules(options.mapping) });
     return new NattedNetwork(wan, lan, options.mapping);
   } catch (error) {
