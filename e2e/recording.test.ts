@@ -14,7 +14,8 @@ import { launchBrowser } from './harness/browsers.ts';
 import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
 import { useCallEnvironment } from './harness/environment.ts';
 import { counterProblem, RecordingPage, secondsIn, type RecordingPageState } from './harness/recording-page.ts';
-import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
+import { frameAt, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
+import { assertDecodes } from './harness/recordings-api.ts';
 import { ServerProcess } from '../packages/server/test/server-process.ts';
 
 const RECORD = { canRecord: true };
@@ -57,21 +58,6 @@ async function assertPlayable(path: string, truthSeconds: number, codecs: string
   const duration = probed.durationSeconds ?? 0;
   assert.ok(Math.abs(duration - truthSeconds) < 1, `duration ${duration.toFixed(2)} s, truth ${truthSeconds.toFixed(2)} s`);
   return assertDecodes(path);
-}
-
-/**
- * `ffmpeg -v error -i FILE -f null -` prints nothing but the null muxer's restamping note
- * (NULL_MUXER_RESTAMP) for a variable-frame-rate capture, and with -vsync vfr nothing at all.
- * Answers how many such notes it printed.
- */
-async function assertDecodes(path: string): Promise<number> {
-  const lines = (await decodeErrors(path)).split('\n').filter((line) => line !== '');
-  // ffmpeg folds a message printed twice in a row into "Last message repeated N times": such a
-  // line repeats the one before it, and is a restamping note when that one was.
-  const errors = lines.filter((line, i) => !NULL_MUXER_RESTAMP.test(line) && !(/^\s*Last message repeated \d+ times$/.test(line) && NULL_MUXER_RESTAMP.test(lines[i - 1] ?? '')));
-  assert.deepEqual(errors, [], 'ffmpeg decodes it without an error');
-  assert.equal(await decodeErrors(path, ['-vsync', 'vfr']), '', 'every frame decodes, with its own timestamp');
-  return lines.length;
 }
 
 describe('browser recording', () => {

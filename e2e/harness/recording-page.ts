@@ -68,13 +68,17 @@ export class RecordingPage {
     return new RecordingPage(page);
   }
 
-  /** Starts a recording; answers its id, the mime type used and the page's clock at the start. */
+  /**
+   * Starts a recording; answers its id, the mime type used and the page's clock when MediaRecorder
+   * started (the SDK's `startedAt`, the file's time 0: a `self` recording starts after the
+   * camera's first frame, and in Firefox, where WebAudio does not run headless, a second after
+   * the call).
+   */
   start(options: { source?: 'self' | 'call'; mimeType?: string } = {}): Promise<{ id: string; mimeType: string; at: number }> {
     return this.page.evaluate(async (options) => {
       const state = (window as unknown as { __rec: RecordingPageState }).__rec;
-      const at = performance.now();
       const started = await state.room.startRecording({ mode: 'browser', ...options });
-      return { ...started, at };
+      return { id: started.id, mimeType: started.mimeType, at: performance.now() - (Date.now() - started.startedAt) };
     }, options);
   }
 

@@ -83,6 +83,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       return { baseUrl: httpBase(this.credentials.url), token: this.credentials.token, room: this.info.name, identity: this.localParticipant.identity };
     },
     localTracks: () => ['camera', 'microphone'].flatMap((source) => this.localParticipant.tracks.get(source as TrackSource) ?? []),
+    localName: () => this.localParticipant.name || this.localParticipant.identity,
     callTracks: () => {
       // In an `mcu` room the others' voices are the one mix.
       const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : []))), ...(this.mixTrack ? [this.mixTrack] : [])];

@@ -77,6 +77,7 @@ test("server recordings: startRecording({ mode: 'composite' }) POSTs that mode w
     const recordings = new RoomRecordings({
       endpoint: () => ({ baseUrl: 'http://parley.test', token: 'T', room: 'demo', identity: 'ann' }),
       localTracks: () => [],
+      localName: () => 'Ann',
       callTracks: () => ({ video: [], audio: [] }),
       acknowledged: () => undefined,
       failed: () => undefined,

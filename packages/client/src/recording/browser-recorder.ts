@@ -136,6 +136,7 @@ export class BrowserRecorder {
     const url = new Promise<string>((resolve, reject) => (created = { resolve, reject }));
     const recorder = new BrowserRecorder(options, mimeType, created);
     recorder.upload.start();
+    recorder.startedAt = Date.now();
     recorder.recorder.start(options.timesliceMs ?? DEFAULT_TIMESLICE_MS);
     try {
       recorder.uploadUrl = await url;
@@ -147,6 +148,8 @@ export class BrowserRecorder {
   }
 
   uploadUrl = '';
+  /** When MediaRecorder started (Date.now()): the file's time 0. */
+  startedAt = 0;
 
   /** The server's recording id (the upload's id). */
   get id(): string {

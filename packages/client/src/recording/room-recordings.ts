@@ -2,7 +2,8 @@ import type { RecordingSummary } from '@parley/protocol';
 import { ParleyError } from '../errors.js';
 import { log } from '../log.js';
 import { BrowserRecorder } from './browser-recorder.js';
-import { CallCompositor } from './call-compositor.js';
+import { CanvasCompositor } from './canvas-compositor.js';
+import { selfCanvasSize } from './canvas-layout.js';
 import { RecordingsApi } from './recordings-api.js';
 import { ChunkStore } from './chunk-store.js';
 import { resumeUpload, type ResumedRecording } from './upload-resume.js';
@@ -38,6 +39,12 @@ export interface StartedBrowserRecording {
   mode: 'browser';
   /** The mime type MediaRecorder records with (the fallback when the preferred one is unsupported). */
   mimeType: string;
+  /**
+   * When MediaRecorder started (ms since the epoch): the file's time 0. A `self` recording starts
+   * once the camera's first frame is drawn, up to a second after the call where WebAudio does not
+   * run (docs/recording.md).
+   */
+  startedAt: number;
 }
 
 export interface StartedServerRecording {
@@ -48,8 +55,10 @@ export interface StartedServerRecording {
 export interface RecordingHost {
   /** The server's HTTP base URL, the token, the room and this participant: the upload's endpoint and credentials. */
   endpoint(): { baseUrl: string; token: string; room: string; identity: string };
-  /** This participant's published tracks (source `self`). */
+  /** This participant's published camera and microphone now (source `self`); asked at every frame. */
   localTracks(): MediaStreamTrack[];
+  /** This participant's name, or its identity: a `self` recording shows it while the camera is off. */
+  localName(): string;
   /** Every video and audio track in the call, local and remote (source `call`). */
   callTracks(): { video: MediaStreamTrack[]; audio: MediaStreamTrack[] };
   acknowledged(id: string, bytes: number): void;
@@ -58,7 +67,7 @@ export interface RecordingHost {
 
 /** The recordings this participant makes, and the ones running in the room (anyone's). */
 export class RoomRecordings {
-  private readonly own = new Map<string, { recorder: BrowserRecorder; compositor?: CallCompositor }>();
+  private readonly own = new Map<string, { recorder: BrowserRecorder; compositor: CanvasCompositor }>();
   /** Server recordings this participant started: stopping them is a request to the server. */
   private readonly ownOnServer = new Set<string>();
   private readonly running = new Map<string, RecordingSummary>();
@@ -89,18 +98,9 @@ export class RoomRecordings {
 
   private async startInBrowser(options: BrowserRecordingOptions): Promise<StartedBrowserRecording> {
     const source = options.source ?? 'self';
-    let compositor: CallCompositor | undefined;
-    let stream: MediaStream;
-    if (source === 'call') {
-      compositor = new CallCompositor(() => this.host.callTracks());
-      stream = compositor.stream;
-    } else {
-      const tracks = this.host.localTracks();
-      if (tracks.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'nothing to record: turn the camera or microphone on first');
-      stream = new MediaStream(tracks);
-    }
     const { baseUrl, token, room, identity } = this.host.endpoint();
     const store = await this.chunkStore();
+    const { compositor, stream } = source === 'call' ? this.callStream() : await this.selfStream();
     let id = '';
     try {
       const recorder = await BrowserRecorder.start({
@@ -119,12 +119,40 @@ export class RoomRecordings {
         },
       });
       id = recorder.id;
-      this.own.set(id, { recorder, ...(compositor ? { compositor } : {}) });
-      return { id, mode: 'browser', mimeType: recorder.mimeType };
+      this.own.set(id, { recorder, compositor });
+      return { id, mode: 'browser', mimeType: recorder.mimeType, startedAt: recorder.startedAt };
     } catch (error) {
-      compositor?.close();
+      compositor.close();
       throw error;
     }
+  }
+
+  /** The call as this participant sees it: every video in a grid, everyone's audio mixed. */
+  private callStream(): { compositor: CanvasCompositor; stream: MediaStream } {
+    const compositor = new CanvasCompositor(() => this.host.callTracks());
+    return { compositor, stream: compositor.stream };
+  }
+
+  /**
+   * This participant's camera and microphone, whichever tracks they are now: the camera drawn
+   * into a canvas of its size (the placeholder while it is off), the microphone through the
+   * WebAudio mix, so turning either off and on again (a new track), switching devices or
+   * re-publishing is recorded as it happens. MediaRecorder starts once the camera's first frame
+   * is drawn. Where WebAudio does not run (Firefox with no audio output device, or without a
+   * user gesture) the microphone track itself is recorded: it does not follow a new microphone
+   * track then, but the recording has sound.
+   */
+  private async selfStream(): Promise<{ compositor: CanvasCompositor; stream: MediaStream }> {
+    const own = () => {
+      const tracks = this.host.localTracks();
+      return { video: tracks.filter((t) => t.kind === 'video'), audio: tracks.filter((t) => t.kind === 'audio') };
+    };
+    const camera = own().video[0];
+    const compositor = new CanvasCompositor(own, { size: selfCanvasSize(camera?.getSettings()), placeholderName: () => this.host.localName() });
+    const [mixRunning] = await Promise.all([compositor.audioRunning(AUDIO_START_TIMEOUT_MS), compositor.firstFrames(FIRST_FRAME_TIMEOUT_MS)]);
+    const tracks = selfRecordingTracks(compositor.video, compositor.mixedAudio, mixRunning, own().audio[0]);
+    if (!mixRunning) log.debug('WebAudio does not run: the self recording records the microphone track itself');
+    return { compositor, stream: new MediaStream(tracks) };
   }
 
   /** Stops one of this participant's recordings; resolves once the server has every byte (browser) or has closed the raw files (tracks). */
@@ -201,9 +229,24 @@ export class RoomRecordings {
   }
 
   private release(id: string): void {
-    this.own.get(id)?.compositor?.close();
+    this.own.get(id)?.compositor.close();
     this.own.delete(id);
   }
+}
+
+/** How long a `self` recording waits for WebAudio to run before it records the microphone track itself. */
+export const AUDIO_START_TIMEOUT_MS = 1000;
+/** How long a `self` recording waits for the camera's first frame before it starts anyway. */
+export const FIRST_FRAME_TIMEOUT_MS = 1000;
+
+/**
+ * The tracks a `self` recording's MediaRecorder gets: the canvas, and the microphone through the
+ * mix when WebAudio runs; otherwise the microphone track as it is now, if there is one (a
+ * suspended AudioContext's track has no data, and MediaRecorder would wait for it).
+ */
+export function selfRecordingTracks<T>(canvas: T, mix: T | undefined, mixRunning: boolean, microphone: T | undefined): T[] {
+  const audio = mixRunning ? mix : microphone;
+  return audio === undefined ? [canvas] : [canvas, audio];
 }
 
 /** The HTTP base of a server URL given as http(s)://host:port[/...] or ws(s)://host:port/ws. */
