@@ -7,9 +7,10 @@
  * its own mix from the next 20 ms tick after its track reaches the mixer, and a speaker whose
  * last audio track ends is back on the shared mix the tick after.
  *
- * Why: Opus encoding is the mixer's cost (~200 us per 20 ms frame measured here, decoding ~45 us,
- * the arithmetic a few us per voice); with one encode per listener a webinar of 3 speakers and 50
- * listeners encoded 53 frames per tick, with the shared mix 4 (BENCHMARKS.md "MCU mixer").
+ * Why: Opus encoding is the mixer's cost. With one mix-minus per listener a webinar of 3 speakers
+ * and 50 listeners encoded 53 frames per tick and its mixer took ~33 % of a core here (~95 us
+ * per listener per tick: the encode, its limiter pass, its packet); with the shared mix it
+ * encodes 4 and takes ~8 %, a shared listener costing ~2 us (BENCHMARKS.md, bench:mcu:mixer).
  */
 
 export interface MixPlan {
