@@ -3,7 +3,7 @@
  * packets, and the level of a frequency in decoded audio (Goertzel).
  */
 import { FRAME_SAMPLES } from '../../src/mcu/mix-minus.js';
-import { OpusEncoder } from '../../src/mcu/opus-codec.js';
+import { OpusDecoder, OpusEncoder } from '../../src/mcu/opus-codec.js';
 import type { TrackDescription } from '../../src/recording/tracks/record-format.js';
 
 export const describeTrack = (participant: string, trackId = `TR_${participant}`): TrackDescription => ({ trackId, participant, source: 'microphone', kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48_000, rids: [], channels: 2 });
@@ -54,4 +54,25 @@ export function concat(frames: Float32Array[]): Float32Array {
     offset += frame.length;
   }
   return out;
+}
+
+/**
+ * Each tone's level (dB) in a stream of Opus payloads: `levelDb` per 20 ms frame, averaged in
+ * power, so a gap in the stream (a frame the mixer had no audio for) does not cancel a tone the
+ * way one Goertzel over the whole stream would.
+ */
+export function toneLevelsDb(payloads: readonly Buffer[], tones: readonly number[]): number[] {
+  const decoder = new OpusDecoder();
+  const frames = payloads.map((payload) => decoder.decode(payload));
+  decoder.close();
+  return tones.map((hz) => {
+    let power = 0;
+    let count = 0;
+    for (const frame of frames)
+      for (let offset = 0; offset + FRAME_SAMPLES <= frame.length; offset += FRAME_SAMPLES) {
+        power += 10 ** (levelDb(frame.subarray(offset, offset + FRAME_SAMPLES), hz) / 10);
+        count += 1;
+      }
+    return count === 0 ? -200 : 10 * Math.log10(power / count);
+  });
 }
