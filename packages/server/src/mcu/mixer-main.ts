@@ -3,8 +3,9 @@
  * ephemeral port, told to the parent) for the SFU worker's connection, whose first frame must
  * carry the room's name and secret; decodes the room's audio, and every 20 ms sends each listener
  * its mix back on the same connection (the shared mix, or a speaker's own mix-minus). Once a
- * second it tells the parent its counters (`stats`: the metrics of docs/metrics.md). A worker that connects again (its own restart, or
- * the mixer's) replaces the previous connection and starts a fresh mix.
+ * second it tells the parent its counters (`stats`: the `parley_mcu_*` metrics of docs/metrics.md).
+ * A worker that connects again (its own restart, or the mixer's) replaces the previous connection
+ * and starts a fresh mix.
  * Its own process: a crash here takes down neither signaling nor the SFU worker; the parent
  * restarts it and the worker's listeners hear the new one on the tracks they have.
  */
