@@ -1,7 +1,7 @@
 /**
- * The arithmetic of an MCU room's audio mix (pure, no I/O): each voice brought to one level, and
- * for each listener the sum of everyone else's (mix-minus: never their own voice), kept within
- * full scale. Samples are floats in [-1, 1], mono, 48 kHz, one 20 ms frame at a time.
+ * The arithmetic of an MCU room's audio mix (pure, no I/O): each voice brought to one level, the
+ * sum of every voice (what listeners who publish no audio hear), and for each speaker the sum of
+ * everyone else's (mix-minus: never their own voice), kept within full scale. Samples are floats in [-1, 1], mono, 48 kHz, one 20 ms frame at a time.
  */
 
 /** Samples of one 20 ms frame at 48 kHz: the mixer's clock and Opus's frame. */
@@ -61,13 +61,21 @@ export interface Voice {
   samples: Float32Array;
 }
 
+/** One tick's mixes: the mix of every voice, and each speaker's mix without its own voices. */
+export interface RoomMix {
+  /** Every voice: what everyone who publishes no audio hears (one encode shared by all of them). */
+  everyone: Float32Array;
+  /** Per speaker asked for: everyone else's voices (mix-minus). */
+  minus: Map<string, Float32Array>;
+}
+
 /**
- * For each listener, everyone else's voices summed and limited. The sum of all voices is made
- * once and each listener's own voices are taken out of it: O(voices + listeners) per sample
- * rather than O(voices x listeners). The sum is kept in float64, so what is taken out leaves no
- * trace (a float32 sum would leave ~1e-7 of the listener's own voice, -140 dB).
+ * The mix of every voice, and for each of `speakers` everyone else's. The sum of all voices is
+ * made once and each speaker's own voices are taken out of it: O(voices + speakers) per sample
+ * rather than O(voices x speakers). The sum is kept in float64, so what is taken out leaves no
+ * trace (a float32 sum would leave ~1e-7 of the speaker's own voice, -140 dB).
  */
-export function mixMinus(voices: readonly Voice[], listeners: readonly string[], frameSamples = FRAME_SAMPLES): Map<string, Float32Array> {
+export function mixRoom(voices: readonly Voice[], speakers: readonly string[], frameSamples = FRAME_SAMPLES): RoomMix {
   const total = new Float64Array(frameSamples);
   const own = new Map<string, Float64Array>();
   for (const { owner, samples } of voices) {
@@ -79,14 +87,27 @@ export function mixMinus(voices: readonly Voice[], listeners: readonly string[],
       mine[i]! += sample;
     }
   }
-  const mixes = new Map<string, Float32Array>();
-  for (const listener of listeners) {
-    const mine = own.get(listener);
+  const everyone = new Float32Array(frameSamples);
+  for (let i = 0; i < frameSamples; i++) everyone[i] = softLimit(total[i]!);
+  const minus = new Map<string, Float32Array>();
+  for (const speaker of speakers) {
+    const mine = own.get(speaker);
+    if (!mine) {
+      // A speaker with nothing buffered this tick (its buffer primes or ran dry) hears everyone.
+      minus.set(speaker, everyone);
+      continue;
+    }
     const out = new Float32Array(frameSamples);
-    for (let i = 0; i < frameSamples; i++) out[i] = softLimit(total[i]! - (mine ? mine[i]! : 0));
-    mixes.set(listener, out);
+    for (let i = 0; i < frameSamples; i++) out[i] = softLimit(total[i]! - mine[i]!);
+    minus.set(speaker, out);
   }
-  return mixes;
+  return { everyone, minus };
+}
+
+/** For each listener, everyone else's voices summed and limited (`mixRoom`, one map entry per listener). */
+export function mixMinus(voices: readonly Voice[], listeners: readonly string[], frameSamples = FRAME_SAMPLES): Map<string, Float32Array> {
+  const { everyone, minus } = mixRoom(voices, listeners, frameSamples);
+  return new Map(listeners.map((listener) => [listener, minus.get(listener) ?? everyone]));
 }
 
 /** Decoded s16le PCM (mono) as floats. */

@@ -6,6 +6,8 @@
  *
  * worker -> mixer
  * - `listener` (JSON `ListenerRecord`): a participant now receives (or no longer receives) a mix.
+ * - `inputEnded` (JSON `InputEndedRecord`): a published audio track fed to the mixer was
+ *   unpublished; its publisher, if that was its last, hears the shared mix again.
  * mixer -> worker
  * - `output` (JSON `OutputRecord`, frame track = the output's number): the mix for a participant.
  * - `mixed` (one Opus RTP packet of an output, frame track = its number): its arrival field holds
@@ -16,6 +18,7 @@ export const MixRecordType = {
   listener: 16,
   output: 17,
   mixed: 18,
+  inputEnded: 19,
 } as const;
 
 export interface ListenerRecord {
@@ -25,4 +28,8 @@ export interface ListenerRecord {
 
 export interface OutputRecord {
   participant: string;
+}
+
+export interface InputEndedRecord {
+  trackId: string;
 }

@@ -2,15 +2,17 @@
  * The mixer process of one MCU room (forked by `mixer-process.ts`). Listens on 127.0.0.1 (an
  * ephemeral port, told to the parent) for the SFU worker's connection, whose first frame must
  * carry the room's name and secret; decodes the room's audio, and every 20 ms sends each listener
- * its mix-minus back on the same connection. A worker that connects again (its own restart, or
- * the mixer's) replaces the previous connection and starts a fresh mix.
+ * its mix back on the same connection (the shared mix, or a speaker's own mix-minus). Once a
+ * second it tells the parent its counters (`stats`: the `parley_mcu_*` metrics of docs/metrics.md).
+ * A worker that connects again (its own restart, or the mixer's) replaces the previous connection
+ * and starts a fresh mix.
  * Its own process: a crash here takes down neither signaling nor the SFU worker; the parent
  * restarts it and the worker's listeners hear the new one on the tracks they have.
  */
 import { createServer, type Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { RecordType, WireFrameReader, wireFrameSize, writeWireFrame, type TrackDescription } from '../recording/tracks/record-format.js';
-import { MixRecordType, type ListenerRecord, type OutputRecord } from './mix-wire.js';
+import { MixRecordType, type InputEndedRecord, type ListenerRecord, type OutputRecord } from './mix-wire.js';
 import { RoomMixer, type MixedPacket } from './room-mixer.js';
 
 export interface MixerSettings {
@@ -18,9 +20,24 @@ export interface MixerSettings {
   secret: string;
 }
 
-export type MixerMessage = { event: 'listening'; port: number } | { event: 'failed'; error: string };
+/** What the mixer did since its previous `stats` message (counts are deltas; `sharedListeners` is the current figure). */
+export interface MixerStats {
+  ticks: number;
+  encodes: number;
+  lateTicks: number;
+  sharedListeners: number;
+}
+
+export type MixerMessage = { event: 'listening'; port: number } | { event: 'failed'; error: string } | ({ event: 'stats' } & MixerStats);
 
 const TICK_MS = 20;
+/**
+ * A tick that runs this much after its time is late: the voice buffers hold two frames (40 ms),
+ * so one frame of lateness is what the mix absorbs without a gap; more eats into the margin the
+ * network's jitter needs.
+ */
+const LATE_MS = TICK_MS;
+const STATS_INTERVAL_MS = 1_000;
 /** Behind the clock by more than this (a stalled process), the mixer starts its clock over rather than catch up in a burst. */
 const MAX_LATE_MS = 100;
 
@@ -55,6 +72,8 @@ const server = createServer((socket) => {
         else if (frame.type === RecordType.track) {
           const description = JSON.parse(payload.toString()) as TrackDescription;
           if (description.kind === 'audio' && description.codec === 'opus') mixer.addInput(frame.track, description);
+        } else if (frame.type === (MixRecordType.inputEnded as number)) {
+          mixer.removeInput((JSON.parse(payload.toString()) as InputEndedRecord).trackId);
         } else if (frame.type === (MixRecordType.listener as number)) {
           const record = JSON.parse(payload.toString()) as ListenerRecord;
           const output = mixer.setListener(record.participant, record.listening);
@@ -89,9 +108,18 @@ function sendMixed(socket: Socket, packets: MixedPacket[]): void {
 // the previous tick, so the timer's lateness does not add up.
 let clockStart = performance.now();
 let ticks = 0;
+const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0 };
 function tick(): void {
   ticks += 1;
-  if (current) sendMixed(current.socket, current.mixer.tick());
+  // This tick was due at clockStart + ticks * TICK_MS.
+  if (performance.now() - (clockStart + ticks * TICK_MS) > LATE_MS) stats.lateTicks += 1;
+  if (current) {
+    const encodedBefore = current.mixer.encodes;
+    sendMixed(current.socket, current.mixer.tick());
+    stats.encodes += current.mixer.encodes - encodedBefore;
+    stats.sharedListeners = current.mixer.sharedListeners;
+  } else stats.sharedListeners = 0;
+  stats.ticks += 1;
   let next = clockStart + ticks * TICK_MS;
   const now = performance.now();
   if (now - next > MAX_LATE_MS) {
@@ -109,4 +137,8 @@ server.listen(0, '127.0.0.1', () => {
   if (address && typeof address === 'object') tell({ event: 'listening', port: address.port });
   clockStart = performance.now();
   setTimeout(tick, TICK_MS);
+  setInterval(() => {
+    tell({ event: 'stats', ...stats });
+    stats.ticks = stats.encodes = stats.lateTicks = 0;
+  }, STATS_INTERVAL_MS).unref();
 });

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exitOf, forkTs, stopChild, untilReady, type ChildExit } from '../process/forked.js';
-import type { MixerMessage, MixerSettings } from './mixer-main.js';
+import type { MixerMessage, MixerSettings, MixerStats } from './mixer-main.js';
 
 const ENTRY = fileURLToPath(new URL('./mixer-main.ts', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
@@ -32,11 +32,14 @@ export class MixerProcess {
     this.exited = exitOf(child);
   }
 
-  /** Resolves once the mixer listens (its port is known). */
-  static async start(settings: MixerSettings, onFailed: (error: string) => void): Promise<MixerProcess> {
+  /** Resolves once the mixer listens (its port is known). `onStats` hears its counters once a second. */
+  static async start(settings: MixerSettings, onFailed: (error: string) => void, onStats?: (stats: MixerStats) => void): Promise<MixerProcess> {
     const child = forkTs(ENTRY, { PARLEY_MIXER: JSON.stringify(settings) });
     // After the start too: the mixer reports a failure of its own (it goes on running).
-    child.on('message', (message: MixerMessage) => message.event === 'failed' && onFailed(message.error));
+    child.on('message', (message: MixerMessage) => {
+      if (message.event === 'failed') onFailed(message.error);
+      else if (message.event === 'stats') onStats?.(message);
+    });
     const port = await untilReady(child, {
       ready: (message) => ((message as MixerMessage).event === 'listening' ? (message as Extract<MixerMessage, { event: 'listening' }>).port : undefined),
       timeoutMs: START_TIMEOUT_MS,

@@ -1,7 +1,8 @@
 /**
  * Opus in the mixer process: libopus 1.4 compiled to WebAssembly (`opusscript`, no native build,
  * no install script). Measured here (Node 20, one core of this 2-core machine) per 20 ms frame:
- * decoding ~45 us, encoding mono ~200 us; a room of 4 costs ~1 ms of CPU per 20 ms (5 % of a
+ * decoding ~45 us, encoding mono ~100-200 us (~95 us per mix-minus listener, its packet included,
+ * in bench:mcu:mixer in Dec 2026); a room of 4 costs ~1-1.8 ms of CPU per 20 ms (5-9 % of a
  * core). An ffmpeg per input and per output (the other way considered) would be 8 processes for
  * that room, each with a pipe, an Ogg muxer and its own buffering on the way.
  */

@@ -1,11 +1,14 @@
 /**
  * The mix of one MCU room, as its mixer process runs it for the SFU worker's connection: the
- * published audio tracks (inputs) decoded into voice buffers, and each listener's mix-minus
- * encoded as Opus RTP (outputs). `tick()` runs every 20 ms on the mixer's clock.
+ * published audio tracks (inputs) decoded into voice buffers, and each listener's mix encoded as
+ * Opus RTP (outputs): the shared mix of every voice, encoded once, for listeners who publish no
+ * audio, and a mix-minus of its own for each speaker (`mix-plan.ts`). `tick()` runs every 20 ms
+ * on the mixer's clock.
  */
 import type { TrackDescription } from '../recording/tracks/record-format.js';
 import { payloadEnd, payloadOffset, payloadType, sequenceDelta, sequenceNumber } from '../sfu/rtp/rtp.js';
-import { FRAME_SAMPLES, LevelNormalizer, mixMinus, type Voice } from './mix-minus.js';
+import { FRAME_SAMPLES, LevelNormalizer, mixRoom, type Voice } from './mix-minus.js';
+import { encodesPerTick, planMixes } from './mix-plan.js';
 import { OpusDecoder, OpusEncoder } from './opus-codec.js';
 import { VoiceBuffer } from './voice-buffer.js';
 
@@ -21,8 +24,12 @@ class Input {
   constructor(readonly description: TrackDescription) {}
 }
 
+/**
+ * One listener's stream of RTP packets. Its numbering goes on whichever mix it carries, so a
+ * listener moving between the shared mix and its own mix-minus is one continuous stream to the
+ * worker and the browser (only the encoder behind the payloads changes).
+ */
 class Output {
-  readonly encoder = new OpusEncoder();
   private sequence = Math.floor(Math.random() * 0x10000);
   private timestamp = Math.floor(Math.random() * 0x1_0000_0000);
   private readonly ssrc = Math.floor(Math.random() * 0xffff_fff0) + 1;
@@ -32,9 +39,8 @@ class Output {
     readonly listener: string,
   ) {}
 
-  /** The frame as one RTP packet (the worker renumbers it for its listener). */
-  packet(frame: Float32Array): Buffer {
-    const payload = this.encoder.encode(frame);
+  /** One encoded frame as one RTP packet (the worker renumbers it for its listener). */
+  packet(payload: Buffer): Buffer {
     const packet = Buffer.allocUnsafe(12 + payload.length);
     packet[0] = 0x80;
     packet[1] = OPUS_PAYLOAD_TYPE;
@@ -59,7 +65,15 @@ export interface MixedPacket {
 export class RoomMixer {
   private readonly inputs = new Map<number, Input>();
   private readonly outputs = new Map<string, Output>();
+  /** The shared mix's encoder: one for every listener who publishes no audio. */
+  private sharedEncoder: OpusEncoder | undefined;
+  /** Each speaker's mix-minus encoder, made when it starts speaking and closed when it stops. */
+  private readonly ownEncoders = new Map<string, OpusEncoder>();
   private nextOutput = 1;
+  /** Opus frames encoded since this mixer started (the `parley_mcu_mix_encodes_total` metric). */
+  encodes = 0;
+  /** Listeners on the shared mix at the last tick. */
+  sharedListeners = 0;
 
   /** A published audio track the worker feeds (frame track number -> description). */
   addInput(track: number, description: TrackDescription): void {
@@ -88,7 +102,8 @@ export class RoomMixer {
   setListener(participant: string, listening: boolean): Output | undefined {
     const existing = this.outputs.get(participant);
     if (!listening) {
-      existing?.encoder.close();
+      this.ownEncoders.get(participant)?.close();
+      this.ownEncoders.delete(participant);
       this.outputs.delete(participant);
       return undefined;
     }
@@ -100,8 +115,17 @@ export class RoomMixer {
 
   /** Inputs whose publisher left stop being fed; their decoders go with the worker's removal of the track. */
   removeInputsOf(participant: string): void {
+    this.removeInputs((description) => description.participant === participant);
+  }
+
+  /** An audio track that was unpublished: its publisher is a speaker no more if it was its last. */
+  removeInput(trackId: string): void {
+    this.removeInputs((description) => description.trackId === trackId);
+  }
+
+  private removeInputs(which: (description: TrackDescription) => boolean): void {
     for (const [track, input] of this.inputs) {
-      if (input.description.participant !== participant) continue;
+      if (!which(input.description)) continue;
       input.decoder.close();
       this.inputs.delete(track);
     }
@@ -110,26 +134,61 @@ export class RoomMixer {
   /** One 20 ms frame of every listener's mix. */
   tick(): MixedPacket[] {
     const voices: Voice[] = [];
+    const speakers = new Set<string>();
     let inputArrivalMs = 0;
     for (const input of this.inputs.values()) {
+      speakers.add(input.description.participant);
       const frame = input.buffer.take();
       if (!frame) continue;
       voices.push({ owner: input.description.participant, samples: input.normalizer.process(frame.samples) });
       inputArrivalMs = Math.max(inputArrivalMs, frame.arrivalMs);
     }
-    const mixes = mixMinus(voices, [...this.outputs.keys()]);
+    const plan = planMixes(this.outputs.keys(), speakers);
+    this.updateEncoders(plan.own, plan.shared.length > 0);
+    const { everyone, minus } = mixRoom(voices, plan.own);
     const packets: MixedPacket[] = [];
-    for (const [listener, mix] of mixes) {
-      const output = this.outputs.get(listener)!;
-      const heard = voices.some((voice) => voice.owner !== listener);
-      packets.push({ output: output.number, listener, packet: output.packet(mix), inputArrivalMs: heard ? inputArrivalMs : 0 });
+    if (plan.shared.length > 0) {
+      const payload = this.sharedEncoder!.encode(everyone);
+      const arrival = voices.length > 0 ? inputArrivalMs : 0;
+      for (const listener of plan.shared) packets.push(this.packetFor(listener, payload, arrival));
     }
+    for (const speaker of plan.own) {
+      const payload = this.ownEncoders.get(speaker)!.encode(minus.get(speaker)!);
+      const heard = voices.some((voice) => voice.owner !== speaker);
+      packets.push(this.packetFor(speaker, payload, heard ? inputArrivalMs : 0));
+    }
+    this.encodes += encodesPerTick(plan);
+    this.sharedListeners = plan.shared.length;
     return packets;
+  }
+
+  private packetFor(listener: string, payload: Buffer, inputArrivalMs: number): MixedPacket {
+    const output = this.outputs.get(listener)!;
+    return { output: output.number, listener, packet: output.packet(payload), inputArrivalMs };
+  }
+
+  /** An encoder per speaker and one for the shared mix while anyone hears it; the others closed (each holds libopus state in WebAssembly memory). */
+  private updateEncoders(speakers: readonly string[], sharedHeard: boolean): void {
+    const speaking = new Set(speakers);
+    for (const [listener, encoder] of this.ownEncoders) {
+      if (speaking.has(listener)) continue;
+      encoder.close();
+      this.ownEncoders.delete(listener);
+    }
+    for (const speaker of speakers) if (!this.ownEncoders.has(speaker)) this.ownEncoders.set(speaker, new OpusEncoder());
+    if (sharedHeard) this.sharedEncoder ??= new OpusEncoder();
+    else {
+      this.sharedEncoder?.close();
+      this.sharedEncoder = undefined;
+    }
   }
 
   close(): void {
     for (const input of this.inputs.values()) input.decoder.close();
-    for (const output of this.outputs.values()) output.encoder.close();
+    for (const encoder of this.ownEncoders.values()) encoder.close();
+    this.sharedEncoder?.close();
+    this.sharedEncoder = undefined;
+    this.ownEncoders.clear();
     this.inputs.clear();
     this.outputs.clear();
   }

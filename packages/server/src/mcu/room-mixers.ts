@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { SfuService } from '../sfu/sfu-service.js';
 import { MixerProcess } from './mixer-process.js';
+import type { MixerStats } from './mixer-main.js';
 
 /**
  * A dead mixer is started again after this long, doubled after each failed start up to the
@@ -25,6 +26,20 @@ interface RoomEntry {
   failures: number;
   /** When the mixer that is being replaced died (for `lastRestartMs`). */
   diedAt: number | undefined;
+  /** Listeners on the shared mix as its mixer last said (0 while none runs). */
+  sharedListeners: number;
+}
+
+/** The node's mixers' counters, summed (the `parley_mcu_*` metrics). */
+export interface MixersStats {
+  /** Opus frames the mixers encoded (one per speaker and one for the shared mix, per 20 ms tick). */
+  encodes: number;
+  /** Mixer ticks, and those that ran more than a frame after their time. */
+  ticks: number;
+  lateTicks: number;
+  /** Listeners on a shared mix now, over the rooms. */
+  sharedListeners: number;
+  restarts: number;
 }
 
 export interface RoomMixersOptions {
@@ -38,6 +53,8 @@ export class RoomMixers {
   /** Milliseconds from the last death to the new mixer being attached to the worker. */
   lastRestartMs: number | undefined;
   private readonly rooms = new Map<string, RoomEntry>();
+  /** Counters of every mixer that ran, kept here: a mixer's own die with it. */
+  private readonly totals = { encodes: 0, ticks: 0, lateTicks: 0 };
   private readonly sfu: () => Promise<SfuService>;
   private readonly logger: Logger;
 
@@ -53,7 +70,7 @@ export class RoomMixers {
       await entry.process;
       return;
     }
-    entry = { secret: randomBytes(24).toString('base64url'), process: undefined, stopped: false, failures: 0, diedAt: undefined };
+    entry = { secret: randomBytes(24).toString('base64url'), process: undefined, stopped: false, failures: 0, diedAt: undefined, sharedListeners: 0 };
     this.rooms.set(room, entry);
     await this.launch(room, entry);
   }
@@ -80,6 +97,12 @@ export class RoomMixers {
     await mixer?.stop();
   }
 
+  stats(): MixersStats {
+    let sharedListeners = 0;
+    for (const entry of this.rooms.values()) sharedListeners += entry.sharedListeners;
+    return { ...this.totals, sharedListeners, restarts: this.restarts };
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.rooms.keys()].map((room) => this.stop(room)));
   }
@@ -90,7 +113,11 @@ export class RoomMixers {
    * be attached is ended, and its exit schedules the retry (never two mixers for one room).
    */
   private async launch(room: string, entry: RoomEntry): Promise<void> {
-    const starting = MixerProcess.start({ room, secret: entry.secret }, (error) => this.logger.warn('the MCU mixer reported a failure', { room, error }));
+    const starting = MixerProcess.start(
+      { room, secret: entry.secret },
+      (error) => this.logger.warn('the MCU mixer reported a failure', { room, error }),
+      (stats) => this.onStats(entry, stats),
+    );
     entry.process = starting;
     let mixer: MixerProcess;
     try {
@@ -116,7 +143,16 @@ export class RoomMixers {
     }
   }
 
+  private onStats(entry: RoomEntry, stats: MixerStats): void {
+    if (entry.stopped) return;
+    this.totals.encodes += stats.encodes;
+    this.totals.ticks += stats.ticks;
+    this.totals.lateTicks += stats.lateTicks;
+    entry.sharedListeners = stats.sharedListeners;
+  }
+
   private onExit(room: string, entry: RoomEntry, code: number | null, signal: NodeJS.Signals | null): void {
+    entry.sharedListeners = 0;
     if (entry.stopped) return;
     this.logger.error('MCU mixer died; restarting it', { room, code, signal });
     this.scheduleLaunch(room, entry);

@@ -14,6 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { clientMessageTypes, errorCodes, VideoCodec, type LeaveReason, type Topology } from '@parley/protocol';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
+import type { MixersStats } from '../mcu/room-mixers.js';
 import type { WorkerStats } from '../sfu/worker-protocol.js';
 import type { TurnMetrics } from '../turn/metrics.js';
 import { CallQualityMetrics } from './call-quality-metrics.js';
@@ -159,6 +160,7 @@ export class ParleyMetrics {
         this.inc(sources.media.workerRestarts);
       },
     });
+    this.registerMixers(sources.media.mixers);
     if (sources.turn) this.registerTurn(sources.turn, sources.turnAllocationQuota);
     if (sources.webhooks) this.registerWebhooks(sources.webhooks);
     const cluster = sources.cluster;
@@ -174,6 +176,24 @@ export class ParleyMetrics {
       });
       new Gauge({ name: 'parley_cluster_nodes', help: 'live nodes in the cluster as this node last saw them (itself included)', registers, collect() { this.set(cluster.liveNodes); } });
     }
+  }
+
+  /** MCU rooms' mixer processes (their counters reach signaling once a second, `RoomMixers.stats`). */
+  private registerMixers(mixers: { stats(): MixersStats }): void {
+    new Gauge({
+      name: 'parley_mcu_shared_mix_listeners',
+      help: "MCU listeners who publish no audio and hear their room's shared mix (one Opus encode per room for all of them)",
+      registers: [this.registry],
+      collect() {
+        this.set(mixers.stats().sharedListeners);
+      },
+    });
+    this.registerReadCounters([
+      ['parley_mcu_mix_encodes_total', "Opus frames the MCU mixers encoded: per room and 20 ms tick, one per speaker's mix-minus and one for the shared mix", [[{}, () => mixers.stats().encodes]]],
+      ['parley_mcu_mixer_ticks_total', "MCU mixers' 20 ms ticks (each one frame of every listener's mix)", [[{}, () => mixers.stats().ticks]]],
+      ['parley_mcu_mixer_late_ticks_total', 'MCU mixer ticks that ran more than a frame (20 ms) after their time: the mix eats into its jitter margin (a busy core)', [[{}, () => mixers.stats().lateTicks]]],
+      ['parley_mcu_mixer_restarts_total', 'MCU mixer processes running attached again after one died or failed to start', [[{}, () => mixers.stats().restarts]]],
+    ]);
   }
 
   /** Webhook deliveries (only on a node with webhooks configured). */

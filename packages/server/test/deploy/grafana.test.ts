@@ -46,6 +46,11 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
   ['parley_nodejs_eventloop_lag_seconds', "prom-client's last single lag sample (a setImmediate delay), usually 0 on an idle loop"],
   ['parley_sfu_worker_eventloop_lag_p99_seconds', 'the SFU workers start with the first SFU room; sfu/sfu-signaling.test.ts reads it on /metrics'],
   ['parley_sfu_worker_cpu_seconds_total', 'the SFU workers start with the first SFU room; sfu/sfu-signaling.test.ts checks the CPU on /metrics'],
+  ...['parley_mcu_mix_encodes_total', 'parley_mcu_mixer_ticks_total', 'parley_mcu_shared_mix_listeners'].map(
+    (name) => [name, 'needs an MCU room whose media started (its mixer process runs): mcu/webinar-room.test.ts checks these on /metrics with 3 speakers and 50 listeners'] as const,
+  ),
+  ['parley_mcu_mixer_late_ticks_total', 'needs a mixer process starved of CPU for a frame (bench:mcu:mixer counts them under load)'],
+  ['parley_mcu_mixer_restarts_total', 'needs an MCU mixer process to die (mcu/room-mixers.test.ts kills one)'],
   ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks/webhooks.test.ts fills it with the receiver down)'],
 ]);
 /**

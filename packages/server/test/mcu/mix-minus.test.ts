@@ -1,10 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FRAME_SAMPLES, GATE_RMS, LevelNormalizer, LIMITER_KNEE, MAX_GAIN, mixMinus, rms, softLimit, TARGET_RMS, floatToPcm, pcmToFloat } from '../../src/mcu/mix-minus.js';
+import { FRAME_SAMPLES, GATE_RMS, LevelNormalizer, LIMITER_KNEE, MAX_GAIN, mixMinus, mixRoom, rms, softLimit, TARGET_RMS, floatToPcm, pcmToFloat } from '../../src/mcu/mix-minus.js';
 
 const tone = (hz: number, amplitude: number, frame = 0) =>
   Float32Array.from({ length: FRAME_SAMPLES }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * (frame * FRAME_SAMPLES + i)) / 48_000));
 const constant = (value: number) => new Float32Array(FRAME_SAMPLES).fill(value);
+
+describe('mixRoom', () => {
+  test("one mix of every voice for those who publish none, and each speaker's own without its voices", () => {
+    const voices = [
+      { owner: 'a', samples: constant(0.1) },
+      { owner: 'a', samples: constant(0.01) },
+      { owner: 'b', samples: constant(0.02) },
+    ];
+    const { everyone, minus } = mixRoom(voices, ['a', 'b', 'quiet']);
+    assert.ok(Math.abs(everyone[0]! - 0.13) < 1e-7);
+    assert.ok(Math.abs(minus.get('a')![0]! - 0.02) < 1e-7);
+    assert.ok(Math.abs(minus.get('b')![0]! - 0.11) < 1e-7);
+    // A speaker with nothing buffered this tick hears everyone (the same frame, not a copy).
+    assert.equal(minus.get('quiet'), everyone);
+    assert.equal(minus.size, 3);
+  });
+
+  test('the shared mix is limited like a mix-minus', () => {
+    const { everyone } = mixRoom(['a', 'b', 'c'].map((owner) => ({ owner, samples: constant(0.9) })), []);
+    assert.ok(everyone[0]! < 1 && everyone[0]! > LIMITER_KNEE);
+  });
+});
 
 describe('mixMinus', () => {
   test('each listener gets the sum of the others and never its own voice', () => {

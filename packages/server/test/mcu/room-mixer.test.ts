@@ -6,58 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FRAME_SAMPLES } from '../../src/mcu/mix-minus.js';
-import { OpusDecoder, OpusEncoder } from '../../src/mcu/opus-codec.js';
+import { OpusDecoder } from '../../src/mcu/opus-codec.js';
 import { RoomMixer } from '../../src/mcu/room-mixer.js';
 import { MixerProcess } from '../../src/mcu/mixer-process.js';
 import { MixerLink } from '../../src/sfu/worker/mixer-link.js';
-import type { TrackDescription } from '../../src/recording/tracks/record-format.js';
-
-const describeTrack = (participant: string): TrackDescription => ({ trackId: `TR_${participant}`, participant, source: 'microphone', kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48_000, rids: [], channels: 2 });
-
-/** A publisher: 20 ms Opus RTP packets of a tone. */
-class TonePublisher {
-  private readonly encoder = new OpusEncoder();
-  private frame = 0;
-  constructor(private readonly hz: number) {}
-
-  next(): Buffer {
-    const samples = Float32Array.from({ length: FRAME_SAMPLES }, (_, i) => 0.2 * Math.sin((2 * Math.PI * this.hz * (this.frame * FRAME_SAMPLES + i)) / 48_000));
-    const payload = this.encoder.encode(samples);
-    const packet = Buffer.alloc(12 + payload.length);
-    packet[0] = 0x80;
-    packet[1] = 111;
-    packet.writeUInt16BE(this.frame & 0xffff, 2);
-    packet.writeUInt32BE((this.frame * FRAME_SAMPLES) >>> 0, 4);
-    packet.writeUInt32BE(0x1234 + this.hz, 8);
-    payload.copy(packet, 12);
-    this.frame += 1;
-    return packet;
-  }
-}
-
-/** Goertzel power of `hz` in `samples` (relative dB). */
-function levelDb(samples: Float32Array, hz: number): number {
-  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const sample of samples) {
-    const s = sample + coefficient * s1 - s2;
-    s2 = s1;
-    s1 = s;
-  }
-  return 10 * Math.log10((s1 * s1 + s2 * s2 - coefficient * s1 * s2) / samples.length + 1e-20);
-}
-
-function concat(frames: Float32Array[]): Float32Array {
-  const out = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
-  let offset = 0;
-  for (const frame of frames) {
-    out.set(frame, offset);
-    offset += frame.length;
-  }
-  return out;
-}
+import { concat, describeTrack, levelDb, TonePublisher } from './tones.js';
 
 describe('RoomMixer', () => {
   test("each listener's decoded mix holds the other's tone, ~40 dB above its own", () => {

@@ -2,11 +2,12 @@
  * An MCU room's connection to its mixer process (docs/topologies.md, ARCHITECTURE.md "MCU"): the
  * recording tap's connection (`recording-tap.ts`) carries the room's published audio and who
  * listens to the mixer; the mixed audio comes back on the same connection, one output per
- * listener, and goes to that listener's `MixedTrack`. Packets reach the mixer within FLUSH_MS of
+ * listener (those on the shared mix get the same Opus payload, each in a packet of its own
+ * numbering), and goes to that listener's `MixedTrack`. Packets reach the mixer within FLUSH_MS of
  * their arrival here: a recording's 20 ms batching would add up to a frame of delay to the mix.
  */
 import { WireFrameReader, type TrackDescription } from '../../recording/tracks/record-format.js';
-import { MixRecordType, type ListenerRecord, type OutputRecord } from '../../mcu/mix-wire.js';
+import { MixRecordType, type InputEndedRecord, type ListenerRecord, type OutputRecord } from '../../mcu/mix-wire.js';
 import { RecordingTap, type PacketRecorder, type TapTarget } from './recording-tap.js';
 
 /** 1 ms: setTimeout's least; a 20 ms Opus frame of each publisher goes out on its own. */
@@ -38,6 +39,12 @@ export class MixerLink {
   /** A recorder of one published audio track, for `PublishedTrack.addRecorder`. */
   input(description: TrackDescription): PacketRecorder {
     return this.tap.track(description);
+  }
+
+  /** A track given to `input` was unpublished (its recorder is no longer fed). */
+  inputEnded(trackId: string): void {
+    const record: InputEndedRecord = { trackId };
+    this.tap.control(MixRecordType.inputEnded, Buffer.from(JSON.stringify(record)));
   }
 
   listener(participant: string, listening: boolean): void {

@@ -156,7 +156,7 @@ export class RoomRouter {
     if (!track || track.publisher !== participant) throw new Error(`${participant} publishes no track ${trackId}`);
     for (const member of this.members.values()) member.subscriber.remove(trackId);
     for (const recording of this.recordings.values()) recording.recorders.delete(track);
-    this.mixer?.inputs.delete(track);
+    if (this.mixer?.inputs.delete(track)) this.mixer.link.inputEnded(track.id);
     track.close();
     this.tracks.delete(trackId);
     this.wantedRids.delete(trackId);
