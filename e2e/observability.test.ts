@@ -46,6 +46,11 @@ const NOT_MOVED_BY_A_CALL: Record<string, string> = {
   parley_signaling_errors_total: 'a refused request',
   parley_webhook_deliveries_total: 'every delivery succeeds here, so failed and dropped are 0 (delivered moves)',
   parley_nodejs_active_requests: 'a libuv request in flight at the scrape',
+  parley_mcu_mix_encodes_total: 'an MCU room: this call is on the SFU (test/mcu/webinar-room.test.ts reads these from /metrics)',
+  parley_mcu_mixer_ticks_total: 'an MCU room',
+  parley_mcu_shared_mix_listeners: 'an MCU room with a listener',
+  parley_mcu_mixer_late_ticks_total: 'an MCU room on a busy core',
+  parley_mcu_mixer_restarts_total: 'a dying MCU mixer (test/mcu/room-mixers.test.ts)',
 };
 
 describe('a real call, observed by a real Prometheus', () => {
