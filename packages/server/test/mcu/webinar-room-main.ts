@@ -16,6 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
+import { gatheredDescription, loopbackPeer } from '../sfu/loopback-peer.ts';
 import { type RunningServer } from '../../src/index.ts';
 import { isRtcp, payloadEnd, payloadOffset } from '../../src/sfu/rtp/rtp.ts';
 import { freeUdpPort, startTestServer, TestClient } from '../helpers.ts';
@@ -44,24 +45,6 @@ async function until(condition: () => boolean, what: string): Promise<number> {
   return performance.now() - start;
 }
 
-function peerConnection(label: string): PeerConnection {
-  const pc = new nodeDataChannel.PeerConnection(label, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
-  cleanups.push(() => {
-    try {
-      pc.close();
-    } catch {
-      // already closed
-    }
-  });
-  return pc;
-}
-
-async function localDescription(pc: PeerConnection): Promise<string> {
-  pc.setLocalDescription();
-  await until(() => pc.gatheringState() === 'complete', 'ICE gathering');
-  return pc.localDescription()!.sdp;
-}
-
 async function join(room: string, identity: string): Promise<TestClient> {
   const client = await TestClient.joined(server!, room, identity);
   cleanups.push(() => client.close());
@@ -70,7 +53,7 @@ async function join(room: string, identity: string): Promise<TestClient> {
 
 /** A microphone: a tone as Opus RTP every 20 ms over its own publish connection. */
 class Microphone {
-  private readonly pc = peerConnection('microphone');
+  private readonly pc = loopbackPeer('microphone', cleanups);
   private readonly track: Track;
   private readonly tone: TonePublisher;
   /** Held as long as the track it describes. */
@@ -90,7 +73,7 @@ class Microphone {
 
   async publish(client: TestClient): Promise<void> {
     // Without this side's candidates: the SFU learns the address from its checks (see sfu-signaling.test.ts).
-    const offer = (await localDescription(this.pc)).replace(/^a=candidate:.*\r\n/gm, '');
+    const offer = (await gatheredDescription(this.pc, TIMEOUT_MS)).replace(/^a=candidate:.*\r\n/gm, '');
     const reply = await client.request({ type: 'publishTrack', source: 'microphone', sdp: offer }, TIMEOUT_MS);
     if (reply.type !== 'trackPublished') throw new Error(`publish failed: ${JSON.stringify(reply)}`);
     this.trackId = reply.trackId;
@@ -110,7 +93,7 @@ class Microphone {
 
 /** A listener's receiving connection: the Opus payloads of its one mixed track, with their arrival time. */
 class MixReceiver {
-  private readonly pc = peerConnection('listener');
+  private readonly pc = loopbackPeer('listener', cleanups);
   readonly payloads: Array<{ at: number; payload: Buffer }> = [];
   /** Held as long as the receiver: libdatachannel calls into it for every packet. */
   private track: Track | undefined;
@@ -133,7 +116,7 @@ class MixReceiver {
     // Without this side's candidates, as for the microphones: with them, the SFU (the offerer here)
     // refused an answer now and then ("Got a remote candidate without ICE transport", 1 of 3 runs
     // of 50 answers); it learns the address from this side's checks instead.
-    const answer = (await localDescription(this.pc)).replace(/^a=candidate:.*\r\n/gm, '');
+    const answer = (await gatheredDescription(this.pc, TIMEOUT_MS)).replace(/^a=candidate:.*\r\n/gm, '');
     const reply = await client.request({ type: 'subscriberAnswer', sdp: answer }, TIMEOUT_MS);
     assert.equal(reply.type, 'ack', JSON.stringify(reply));
   }

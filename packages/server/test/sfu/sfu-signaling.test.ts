@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
+import { gatheredDescription, loopbackPeer } from './loopback-peer.ts';
 import * as sdpTransform from 'sdp-transform';
 import { ErrorCode, type RoomConfig, type ServerMessage } from '@parley/protocol';
 import { createToken, type RunningServer } from '../../src/index.ts';
@@ -73,24 +74,6 @@ async function pingWorks(client: TestClient): Promise<void> {
   assert.equal(pong.type, 'pong');
 }
 
-function peerConnection(label: string): PeerConnection {
-  const pc = new nodeDataChannel.PeerConnection(label, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
-  cleanups.push(() => {
-    try {
-      pc.close();
-    } catch {
-      // already closed
-    }
-  });
-  return pc;
-}
-
-async function localDescription(pc: PeerConnection): Promise<string> {
-  pc.setLocalDescription();
-  await until(() => pc.gatheringState() === 'complete', 'ICE gathering', 3000);
-  return pc.localDescription()!.sdp;
-}
-
 /** One RTP packet per VP8 frame: descriptor (S=1, PID 0), frame tag (P=0 on keyframes), frame counter. */
 function vp8Packet(sequence: number, rtpTimestamp: number, packetSsrc: number, frame: number, keyframe: boolean): Buffer {
   const packet = Buffer.alloc(12 + 1 + 10 + 4 + 160, 0x5a);
@@ -107,7 +90,7 @@ function vp8Packet(sequence: number, rtpTimestamp: number, packetSsrc: number, f
 
 /** A camera as an encoder would drive it: a frame every 20 ms, a keyframe first and after each PLI. */
 class SyntheticPublisher {
-  readonly pc = peerConnection('publisher');
+  readonly pc = loopbackPeer('publisher', cleanups);
   readonly ssrc = 0x1000_0000 + Math.floor(Math.random() * 0x0fff_ffff);
   readonly track: Track;
   /** When each PLI for this SSRC arrived. */
@@ -154,7 +137,7 @@ class SyntheticPublisher {
    * here, unlike a browser) may then refuse the answer ("Got a remote candidate without ICE transport").
    */
   async offer(): Promise<string> {
-    return (await localDescription(this.pc)).replace(/^a=candidate:.*\r\n/gm, '');
+    return (await gatheredDescription(this.pc, 3000)).replace(/^a=candidate:.*\r\n/gm, '');
   }
 
   async connect(answer: string): Promise<void> {
@@ -210,7 +193,7 @@ interface ReceivedPacket {
 
 /** Receives what the SFU offers: every RTP packet of every m-line, in arrival order. */
 class SyntheticSubscriber {
-  readonly pc = peerConnection('subscriber');
+  readonly pc = loopbackPeer('subscriber', cleanups);
   readonly tracks = new Map<string, Track>();
   readonly packets: ReceivedPacket[] = [];
 
@@ -240,7 +223,7 @@ class SyntheticSubscriber {
   async answer(offer: string, via?: { port: number }): Promise<string> {
     const remote = via ? offer.replace(/^a=candidate:.*\r\n/gm, '').replace(/^(a=mid:.*\r\n)/m, `$1a=candidate:1 1 UDP 2114977791 127.0.0.1 ${via.port} typ host\r\n`) : offer;
     this.pc.setRemoteDescription(remote, 'offer');
-    const answer = await localDescription(this.pc);
+    const answer = await gatheredDescription(this.pc, 3000);
     return via ? answer.replace(/^a=candidate:.*\r\n/gm, '') : answer;
   }
 
