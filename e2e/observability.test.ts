@@ -27,6 +27,7 @@ const NOT_MOVED_BY_A_CALL: Record<string, string> = {
   parley_sfu_probe_packets_total: 'a subscriber the SFU holds below the top layer and probes (e2e/sfu-loss.test.ts)',
   parley_sfu_publisher_nacked_packets_total: 'loss on a publisher uplink (loopback loses nothing)',
   parley_sfu_retransmitted_packets_total: 'loss on a subscriber downlink (loopback loses nothing)',
+  parley_sfu_keyframe_requests_total: "a subscriber that starts after the publisher's first keyframe, or loss: a subscriber there from the start gets that keyframe unasked (0 in 1 of 3 clean-clone CI runs)",
   parley_nodejs_eventloop_lag_seconds: "prom-client's last single lag sample, usually 0",
   parley_webhook_queued_events: 'a receiver that falls behind (webhooks/webhooks.test.ts)',
   parley_rate_limit_refusals_total: 'a flood (limits/signaling-limits.test.ts, deploy/grafana.test.ts)',
