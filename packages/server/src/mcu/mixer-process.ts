@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { exitOf, forkTs, stopChild, untilReady, type ChildExit } from '../process/forked.js';
+import { exitOf, forkTs, listeningPort, stopChild, untilReady, type ChildExit } from '../process/forked.js';
 import type { MixerMessage, MixerSettings, MixerStats } from './mixer-main.js';
 
 const ENTRY = fileURLToPath(new URL('./mixer-main.ts', import.meta.url));
@@ -41,10 +41,10 @@ export class MixerProcess {
       else if (message.event === 'stats') onStats?.(message);
     });
     const port = await untilReady(child, {
-      ready: (message) => ((message as MixerMessage).event === 'listening' ? (message as Extract<MixerMessage, { event: 'listening' }>).port : undefined),
+      ready: listeningPort,
       timeoutMs: START_TIMEOUT_MS,
       what: 'the mixer',
-      error: (message, cause) => new MixerError(message, 'START_FAILED', cause === undefined ? undefined : { cause }),
+      error: (message, options) => new MixerError(message, 'START_FAILED', options),
     });
     return new MixerProcess(child, port);
   }

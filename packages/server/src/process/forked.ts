@@ -36,8 +36,8 @@ export interface ReadyOptions<T> {
   timeoutMs: number;
   /** What the child is, for the error messages: "the mixer". */
   what: string;
-  /** The caller's error type with its checked code; `cause` is the spawn error, if any. */
-  error: (message: string, cause?: unknown) => Error;
+  /** The caller's error type with its checked code; `options.cause` is the spawn error, if any. */
+  error: (message: string, options?: { cause: unknown }) => Error;
 }
 
 /**
@@ -47,7 +47,7 @@ export interface ReadyOptions<T> {
  */
 export function untilReady<T>(child: ChildProcess, options: ReadyOptions<T>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onError = (cause: Error) => fail(options.error(`${options.what} could not be started`, cause));
+    const onError = (cause: Error) => fail(options.error(`${options.what} could not be started`, { cause }));
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => fail(options.error(`${options.what} exited at start (${signal ?? code})`));
     const onMessage = (message: unknown) => {
       const value = options.ready(message);
@@ -82,4 +82,10 @@ export async function stopChild(child: ChildProcess, exited: Promise<ChildExit>,
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** The port of the ready message the mixer and the recorder both send: `{ event: 'listening', port }`. */
+export function listeningPort(message: unknown): number | undefined {
+  const { event, port } = message as { event?: unknown; port?: unknown };
+  return event === 'listening' && typeof port === 'number' ? port : undefined;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { exitOf, forkTs, stopChild, untilReady } from '../../src/process/forked.ts';
+import { exitOf, forkTs, listeningPort, stopChild, untilReady } from '../../src/process/forked.ts';
 
 class StartError extends Error {
   constructor(
@@ -26,10 +26,10 @@ function entry(name: string, source: string): string {
   return file;
 }
 const options = (timeoutMs = 10_000) => ({
-  ready: (message: unknown) => ((message as { event?: string }).event === 'listening' ? (message as { port: number }).port : undefined),
+  ready: listeningPort,
   timeoutMs,
   what: 'the child',
-  error: (message: string, cause?: unknown) => new StartError(message, 'START_FAILED', cause === undefined ? undefined : { cause }),
+  error: (message: string, options?: { cause: unknown }) => new StartError(message, 'START_FAILED', options),
 });
 
 describe('forked children', () => {

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { exitOf, forkTs, untilReady, type ChildExit } from '../../process/forked.js';
+import { exitOf, forkTs, listeningPort, untilReady, type ChildExit } from '../../process/forked.js';
 import type { RecorderMessage, RecorderRole } from './recorder-main.js';
 import type { RecordingManifest } from './recording-export.js';
 
@@ -50,10 +50,10 @@ export class RecorderProcess {
   static async start(options: { directory: string; recording: string; secret: string }): Promise<RecorderProcess> {
     const child = spawnRecorder({ role: 'record', ...options });
     const port = await untilReady(child, {
-      ready: (message) => ((message as RecorderMessage).event === 'listening' ? (message as Extract<RecorderMessage, { event: 'listening' }>).port : undefined),
+      ready: listeningPort,
       timeoutMs: START_TIMEOUT_MS,
       what: 'the recorder',
-      error: (message, cause) => new RecorderError(message, 'START_FAILED', cause === undefined ? undefined : { cause }),
+      error: (message, options) => new RecorderError(message, 'START_FAILED', options),
     });
     return new RecorderProcess(child, port);
   }
