@@ -18,16 +18,26 @@ import { audioJitterBufferMs, publishTone, recordedToneLevels, toneLevels } from
 const env = useCallEnvironment();
 const ROOM = 'mcu-1';
 const mcuRoom = { topology: 'mcu' } as const;
-/** Distinct tones, none a harmonic of another within the analyser's reach, published 15.6 dB apart. */
+/**
+ * Distinct tones published 15.6 dB apart, placed so that what a mix holds of a tone nobody in it
+ * sends is the same noise wherever the tone is:
+ * - each at least 380 Hz from every other and from ABSENT_HZ: Opus codes a mix of tones with
+ *   some of each one's energy ~200-260 Hz either side (25-30 dB below it), so a listener's own
+ *   tone 200 Hz from two others (500/700/900/1100 Hz) read as heard;
+ * - no second- or third-order product of three of them (2a-b, a+b-c, 2a, ...) within 80 Hz of the
+ *   fourth or of ABSENT_HZ;
+ * - Firefox's the highest, 1.6x the next: its levels come through ffmpeg's band-pass (Q 8, twice),
+ *   which lets a tone 10 % away through at -11 dB but one 1.6x away at -36 dB.
+ */
 const PEOPLE = [
-  { identity: 'c1', browser: 'chromium', hz: 500, gain: 0.3, camera: true },
-  { identity: 'c2', browser: 'chromium', hz: 700, gain: 0.05, camera: false },
-  { identity: 'c3', browser: 'chromium', hz: 900, gain: 0.15, camera: false },
-  { identity: 'fox', browser: 'firefox', hz: 1100, gain: 0.1, camera: false },
+  { identity: 'c1', browser: 'chromium', hz: 540, gain: 0.3, camera: true },
+  { identity: 'c2', browser: 'chromium', hz: 1160, gain: 0.05, camera: false },
+  { identity: 'c3', browser: 'chromium', hz: 1540, gain: 0.15, camera: false },
+  { identity: 'fox', browser: 'firefox', hz: 2460, gain: 0.1, camera: false },
 ] as const;
 type Person = (typeof PEOPLE)[number];
 /** Nobody sends this: the floor a present tone must stand above and an absent one stays near. */
-const ABSENT_HZ = 1300;
+const ABSENT_HZ = 2000;
 const FREQUENCIES = [...PEOPLE.map((p) => p.hz), ABSENT_HZ];
 const PRESENT_DB = 15;
 const ABSENT_DB = 10;
@@ -50,7 +60,7 @@ async function heard(receiver: SdkParticipant, reads = 1): Promise<Heard> {
   const loudest = Math.max(...levels.slice(0, PEOPLE.length));
   const present = PEOPLE.filter((_, i) => levels[i]! > floor + PRESENT_DB).map((p) => p.identity);
   // Absent: near the floor, or far below the loudest voice (the floor itself varies by 25 dB
-  // between pages: Opus's noise at 1300 Hz with three tones in the mix).
+  // between pages: Opus's noise beside three tones).
   const absent = PEOPLE.filter((_, i) => levels[i]! < Math.max(floor + ABSENT_DB, loudest - BELOW_LOUDEST_DB)).map((p) => p.identity);
   return { present, absent, levels };
 }
@@ -139,7 +149,7 @@ describe('MCU room', () => {
         ),
       ),
     );
-    console.log(`c3's tone left the mix ${leaveMs.join(' and ')} ms after its disconnect() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms (at c1, 900 Hz against the loudest: ${trace.join(', ')}); worker event-loop lag p99 ${((await env.server.media.sfuStats(ROOM)).eventLoopLagSeconds * 1000).toFixed(0)} ms`);
+    console.log(`c3's tone left the mix ${leaveMs.join(' and ')} ms after its disconnect() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms (at c1, ${person('c3').hz} Hz against the loudest: ${trace.join(', ')}); worker event-loop lag p99 ${((await env.server.media.sfuStats(ROOM)).eventLoopLagSeconds * 1000).toFixed(0)} ms`);
     leaveMs.forEach((ms, i) => assert.ok(ms - jitterMs[i]! <= 1000, `the leaver is out of the mix within a second (${ms} ms heard, ${jitterMs[i]!.toFixed(0)} ms of it in the browser's buffer)`));
 
     // Back in: heard in the others' mix within a second of its microphone being published.
