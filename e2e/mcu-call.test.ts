@@ -7,7 +7,8 @@
  * hears the mix again without doing anything.
  * One server and one browser of each kind for the whole file. Firefox has no WebAudio headless:
  * it publishes a looped WAV and its mix is read from a recording (`harness/tone-probe.ts`), so
- * the timed checks listen with the Chromium pages.
+ * the timed checks listen with the Chromium pages. Last, an SFU room where one participant joins
+ * with `receive: 'mixed'`: it hears the mix, the others hear each voice as its own track.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -180,5 +181,41 @@ describe('MCU room', () => {
     // Firefox too, without doing anything.
     const fox = await until(participants.get('fox')!, (h) => ['c1', 'c2', 'c3'].every((o) => h.present.includes(o)) && h.absent.includes('fox'), 15_000, 'the mix back at Firefox');
     console.log(`fox hears the three others again (checked ${fox} ms after the Chromium pages did)`);
+  });
+});
+
+describe("`receive: 'mixed'` in an SFU room", () => {
+  test('the mixed receiver gets one audio track, the mix of the two others and not its own, and their video; the others get one track per voice and no mix', async () => {
+    const room = 'sfu-mixed-1';
+    const sfuRoom = { roomConfig: { topology: 'sfu' as const }, microphone: false, video: { width: 320, height: 180, frameRate: 15 } };
+    const joined: SdkParticipant[] = [];
+    try {
+      for (const [identity, receive] of [['c1', 'tracks'], ['c2', 'tracks'], ['c3', 'mixed']] as const) {
+        const p = await SdkParticipant.join(env.chromium, env.server.url, room, identity, { ...sfuRoom, camera: identity === 'c1', receive });
+        joined.push(p);
+        await publishTone(p, person(identity).hz, person(identity).gain, 'webAudio');
+      }
+      const [c1, , c3] = joined as [SdkParticipant, SdkParticipant, SdkParticipant];
+      await c3.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, MIX, { timeoutMs: 20_000, what: 'c3 receives the mix' });
+      await until(c3, (h) => h.present.includes('c1') && h.present.includes('c2'), 20_000, 'the two others in the mix');
+      const result = await heard(c3, 10);
+      console.log(`c3 (${person('c3').hz} Hz, receive: 'mixed') hears: ${describeLevels(result)}`);
+      assert.deepEqual(result.present.sort(), ['c1', 'c2'], 'c3 hears the two others');
+      assert.ok(result.absent.includes('c3'), 'c3 does not hear itself');
+      const c3Audio = (await c3.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
+      assert.deepEqual(c3Audio.map((s) => s.source), ['mix'], 'c3 receives one audio track, the mix');
+      await c3.waitForVideoFrom('c1', 5, 20_000);
+
+      // The others in the same room receive each voice as its own track, and no mix.
+      await c1.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, 'c3:microphone', { timeoutMs: 20_000, what: "c1 receives c3's microphone" });
+      const c1Audio = (await c1.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
+      assert.deepEqual(c1Audio.map((s) => s.source).sort(), ['microphone', 'microphone'], "c1 receives c2's and c3's microphones");
+      const shownAtC1 = await c1.page.evaluate(() => Object.keys((window as unknown as ParleyWindow).__parley.shown), undefined);
+      assert.ok(!shownAtC1.includes(MIX), `c1 gets no mix (shown: ${shownAtC1.join(' ')})`);
+      const c1Levels = await toneLevels(c1, 'c3:microphone', FREQUENCIES);
+      assert.ok(c1Levels[2]! > c1Levels[PEOPLE.length]! + PRESENT_DB, `c1 hears c3's own track (${c1Levels.map((l) => l.toFixed(1)).join(', ')} dB)`);
+    } finally {
+      await Promise.all(joined.map((p) => p.close()));
+    }
   });
 });

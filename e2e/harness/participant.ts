@@ -56,6 +56,8 @@ export interface JoinOptions {
   video?: MediaTrackConstraints;
   /** `'relay'`: media only through TURN. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** `'mixed'`: the others' voices as the server's one mix (`ConnectOptions.receive`). */
+  receive?: 'tracks' | 'mixed';
   /** How often the SDK sends its call-quality report (default: the SDK's 10 s). */
   qualityReportIntervalMs?: number;
   /** Keep every RTCPeerConnection the page creates, for `selectedCandidatePairs()`. */
@@ -96,7 +98,7 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, qualityReportIntervalMs, recordConnections }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, receive, qualityReportIntervalMs, recordConnections }) => {
         const recorded = window as unknown as { __parleyPcs?: RTCPeerConnection[] };
         if (recordConnections && !recorded.__parleyPcs) {
           // A Proxy rather than a subclass: the constructor, its statics and instanceof stay the browser's own.
@@ -170,7 +172,7 @@ export class SdkParticipant {
         if (camera) await parleyRoom.localParticipant.setCameraEnabled(true);
         if (microphone) await parleyRoom.localParticipant.setMicrophoneEnabled(true);
         const token = await sdk.fetchDevToken(serverUrl, { room, identity, name: identity, ...(grants ? { grants } : {}), ...(roomConfig ? { roomConfig } : {}) });
-        await parleyRoom.connect(serverUrl, token, { room, ...(iceTransportPolicy ? { iceTransportPolicy } : {}) });
+        await parleyRoom.connect(serverUrl, token, { room, ...(iceTransportPolicy ? { iceTransportPolicy } : {}), ...(receive ? { receive } : {}) });
       },
       {
         serverUrl,
@@ -182,6 +184,7 @@ export class SdkParticipant {
         roomConfig: options.roomConfig,
         video: options.video,
         iceTransportPolicy: options.iceTransportPolicy,
+        receive: options.receive,
         qualityReportIntervalMs: options.qualityReportIntervalMs,
         recordConnections: options.recordConnections ?? false,
       },

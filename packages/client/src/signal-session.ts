@@ -1,4 +1,4 @@
-import { VideoCodec, type IceServer, type ServerMessageOf, type TrackSource } from '@parley/protocol';
+import { VideoCodec, type IceServer, type ReceiveMode, type ServerMessageOf, type TrackSource } from '@parley/protocol';
 import { ParleyError, type ParleyErrorCode } from './errors.js';
 import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
@@ -13,6 +13,12 @@ export interface ConnectOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Preferred TURN region; the server falls back to its default for regions it does not know. */
   region?: string;
+  /**
+   * `mixed`: while the room's media goes through the SFU, hear the others as the server's one mix
+   * (a `trackSubscribed` with source `mix`) instead of one audio track each; their video comes as
+   * usual. For a weak device or network. Default `tracks`.
+   */
+  receive?: ReceiveMode;
 }
 
 export interface SignalSessionHandlers {
@@ -143,6 +149,7 @@ export class SignalSession {
         capabilities: { videoCodecs: decodableVideoCodecs() },
         ...(connect.room ? { room: connect.room } : {}),
         ...(connect.region ? { region: connect.region } : {}),
+        ...(connect.receive === 'mixed' ? { receive: 'mixed' as const } : {}),
         ...(resume ? { resume } : {}),
         ...(announced.length > 0 ? { tracks: announced.map((source) => ({ source, muted: false })) } : {}),
       });

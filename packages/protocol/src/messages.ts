@@ -63,6 +63,14 @@ export const viaServer = (topology: Topology): boolean => topology !== 'p2p';
 /** What a room is configured for; `auto` is P2P while two participants, SFU from the third. */
 export const TopologyPolicy = z.enum(['p2p', 'sfu', 'mcu', 'auto']);
 export type TopologyPolicy = z.infer<typeof TopologyPolicy>;
+/**
+ * What a participant receives while the room's media goes through the SFU: each other
+ * participant's tracks (`tracks`, the default), or the server's mix of everyone else's voices as
+ * one audio track beside the others' video (`mixed`, for a weak device or network in a room that
+ * is not `mcu`; an `mcu` room mixes for everyone). In a direct (P2P) call it changes nothing.
+ */
+export const ReceiveMode = z.enum(['tracks', 'mixed']);
+export type ReceiveMode = z.infer<typeof ReceiveMode>;
 export const VideoCodec = z.enum(VIDEO_CODECS);
 export type VideoCodec = z.infer<typeof VideoCodec>;
 export const ConnectionQuality = z.enum(['excellent', 'good', 'poor', 'lost']);
@@ -122,6 +130,8 @@ export const JoinRequest = z.object({
    * lists them, so an app shows a camera that is on as connecting, not as off, until its video arrives.
    */
   tracks: z.optional(z.array(TrackInfo).check(z.maxLength(4))),
+  /** `mixed`: receive the others' voices as the server's one mix (`ReceiveMode`); default `tracks`. */
+  receive: z.optional(ReceiveMode),
 });
 export const SignalRequest = z.object({ ...base, type: z.literal('signal'), to: Identity, payload: SignalPayload });
 export const SetTrackMutedRequest = z.object({ ...base, type: z.literal('setTrackMuted'), source: TrackSource, muted: z.boolean() });

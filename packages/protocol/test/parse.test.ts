@@ -10,6 +10,13 @@ describe('parseClientMessage', () => {
     assert.equal(result.ok, true);
   });
 
+  test("a join may ask to receive the others' voices mixed", () => {
+    const mixed = parse({ v: 1, id: 'a', type: 'join', token: 'x', receive: 'mixed' });
+    assert.ok(mixed.ok && mixed.message.type === 'join' && mixed.message.receive === 'mixed');
+    const refused = parse({ v: 1, id: 'a', type: 'join', token: 'x', receive: 'everything' });
+    assert.ok(!refused.ok && refused.code === ErrorCode.INVALID_MESSAGE && /^receive: /.test(refused.reason), JSON.stringify(refused));
+  });
+
   test('names the first problem, in order: JSON, object, version, type, fields', () => {
     const cases: Array<[unknown, ErrorCode]> = [
       ['{not json', ErrorCode.MALFORMED_JSON],

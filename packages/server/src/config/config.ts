@@ -89,9 +89,14 @@ export const ServerConfigSchema = z
          * (test servers that never use the SFU do not pay for its processes).
          */
         startAtBoot: z.boolean().optional(),
+        /**
+         * How long signaling waits for a worker's answer before telling the client INTERNAL ("did
+         * not answer"): a worker stopped or stuck this long is treated as gone for that request.
+         */
+        requestTimeoutMs: Count.max(120_000).default(10_000),
       })
       .strict()
-      .default({ udpPort: 7882, udpMux: true })
+      .default({ udpPort: 7882, udpMux: true, requestTimeoutMs: 10_000 })
       .refine((sfu) => sfu.udpMux || sfu.portRange !== undefined, 'sfu.udpMux false needs sfu.portRange'),
     limits: z
       .object({
@@ -315,6 +320,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_SFU_BIND_ADDRESS', ['sfu', 'bindAddress'], String],
     ['PARLEY_SFU_ANNOUNCED_ADDRESS', ['sfu', 'announcedAddress'], String],
     ['PARLEY_SFU_START_AT_BOOT', ['sfu', 'startAtBoot'], (v, n) => flag(n, v)],
+    ['PARLEY_SFU_REQUEST_TIMEOUT_MS', ['sfu', 'requestTimeoutMs'], String],
     ['PARLEY_STUN_URLS', ['ice', 'stunUrls'], list],
     ['PARLEY_TURN_URLS', ['ice', 'turnUrls'], list],
     ['PARLEY_TURN_SECRET', ['ice', 'turnSecret'], String],

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CallQualityRecord } from '../analytics/call-quality.js';
-import { versioned, type ConnectionQuality, type ErrorCode, type Grants, type ParticipantInfo, type ServerMessageBody, type TrackSource, type VideoCodec } from '@parley/protocol';
+import { versioned, type ConnectionQuality, type ErrorCode, type Grants, type ParticipantInfo, type ServerMessageBody, type ReceiveMode, type TrackSource, type VideoCodec } from '@parley/protocol';
 
 /**
  * A server message serialized once for many recipients (a room's broadcast): the same bytes go to
@@ -35,6 +35,14 @@ export interface ParticipantAggregates {
   suspended: boolean;
 }
 
+/** What a participant's browser takes from the SFU (from its `join`). */
+export interface ParticipantMedia {
+  /** Video codecs it decodes; default VP8 only. */
+  decodes?: VideoCodec[];
+  /** Default `tracks`. */
+  receive?: ReceiveMode;
+}
+
 /** Where a suspended participant's messages go while its connection is down: nowhere. */
 const detachedLink: ParticipantLink = { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined };
 
@@ -50,9 +58,16 @@ export class Participant {
     readonly name: string,
     readonly grants: Grants,
     public link: ParticipantLink,
-    /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
-    readonly decodes: VideoCodec[] = ['vp8'],
-  ) {}
+    media: ParticipantMedia = {},
+  ) {
+    this.decodes = media.decodes ?? ['vp8'];
+    this.receive = media.receive ?? 'tracks';
+  }
+
+  /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
+  readonly decodes: VideoCodec[];
+  /** The others' voices as one track each, or as the server's mix (`ReceiveMode`). */
+  readonly receive: ReceiveMode;
 
   private quality: { current: ConnectionQuality; since: number } | undefined;
   /** Milliseconds spent in each reported connection quality, for the metrics endpoint. */

@@ -29,7 +29,7 @@ export class MediaCoordinator {
   private readonly deliveries = new Map<string, MediaTimeline['delivered']>();
   private readonly topologyListeners = new Set<(room: Room, topology: Topology) => void>();
   private readonly restoredListeners = new Set<(room: string) => Promise<void>>();
-  /** The mixer processes of MCU rooms (one per room). */
+  /** The mixer processes of MCU rooms and of rooms with `mixed` receivers on the SFU (one per room). */
   readonly mixers: RoomMixers;
 
   constructor(
@@ -68,11 +68,19 @@ export class MediaCoordinator {
     const desired = room.desiredTopology();
     if (desired === 'sfu' && room.topology === 'p2p') return this.switchTopology(room, 'sfu');
     if (viaServer(room.topology)) await this.joinMedia(room, participant);
-    // The room's media exists on its worker from the first join: its mixer attaches there.
-    // Not awaited: the first join does not wait for the mixer's fork (~0.6 s); its audio arrives
-    // from its own publish, later anyway. Without a mixer the participant is still in the room
-    // (and hears nothing): that is logged, not refused.
-    if (room.topology === 'mcu') void this.mixers.start(room.name).catch((error: unknown) => this.logger.error('the MCU mixer could not be started', { room: room.name, error }));
+    this.startMixerIfHeard(room);
+  }
+
+  /**
+   * Starts the room's mixer (idempotent) when someone hears it: everyone in an `mcu` room, a
+   * `mixed` receiver in a room on the SFU. The room's media exists on its worker from the first
+   * join: the mixer attaches there. Not awaited: a join does not wait for the mixer's fork
+   * (~0.6 s); the audio to mix arrives from publishes, later anyway. Without a mixer the
+   * participant is still in the room (and hears nothing): that is logged, not refused.
+   */
+  private startMixerIfHeard(room: Room): void {
+    const heard = room.topology === 'mcu' || (room.topology === 'sfu' && room.participantList().some((p) => p.receive === 'mixed'));
+    if (heard) void this.mixers.start(room.name).catch((error: unknown) => this.logger.error("the room's mixer could not be started", { room: room.name, error }));
   }
 
   /** A participant's signaling reconnected: re-send a subscriber offer it may have missed. */
@@ -89,11 +97,17 @@ export class MediaCoordinator {
     participant.publishedTracks.clear();
     if (roomReleased) {
       this.deliveries.delete(room.name);
-      await this.mixers.stop(room.name);
-      await sfu.request({ op: 'stopMix', room: room.name });
+      await this.stopMixer(room);
       return sfu.releaseRoom(room.name);
     }
-    if (room.topology === 'sfu' && room.desiredTopology() === 'p2p') await this.switchTopology(room, 'p2p');
+    if (room.topology === 'sfu' && room.desiredTopology() === 'p2p') return this.switchTopology(room, 'p2p');
+    // The last `mixed` receiver gone: the mixer process (~100 MB) has no one to mix for.
+    if (room.topology === 'sfu' && participant.receive === 'mixed' && !room.participantList().some((p) => p.receive === 'mixed')) await this.stopMixer(room);
+  }
+
+  private async stopMixer(room: Room): Promise<void> {
+    await this.mixers.stop(room.name);
+    await (await this.service()).request({ op: 'stopMix', room: room.name });
   }
 
   /**
@@ -127,6 +141,8 @@ export class MediaCoordinator {
       // Everyone is in the SFU before anyone hears of it, so their first publish finds the room ready.
       await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
     } else {
+      // A direct call has no mix (`mixed` receivers hear the others' own tracks there).
+      await this.stopMixer(room);
       for (const participant of room.participantList()) {
         await sfu.request({ op: 'leave', room: room.name, participant: participant.identity });
         participant.publishedTracks.clear();
@@ -135,6 +151,7 @@ export class MediaCoordinator {
       this.deliveries.delete(room.name);
     }
     room.topology = topology;
+    if (topology === 'sfu') this.startMixerIfHeard(room);
     this.logger.info('room topology changed', { room: room.name, topology, participants: room.size });
     room.broadcast({ type: 'topologyChanged', topology });
     for (const listener of this.topologyListeners) listener(room, topology);
@@ -148,6 +165,7 @@ export class MediaCoordinator {
       participant: participant.identity,
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
+      ...(participant.receive === 'mixed' ? { mixed: true } : {}),
       config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}) },
     });
   }
@@ -185,7 +203,7 @@ export class MediaCoordinator {
     try {
       for (const participant of room.participantList()) participant.publishedTracks.clear();
       await Promise.all(room.participantList().map((p) => this.joinMedia(room, p)));
-      if (room.topology === 'mcu') await this.mixers.reattach(name);
+      await this.mixers.reattach(name);
       await Promise.all(
         [...this.restoredListeners].map((listener) => listener(name).catch((error: unknown) => this.logger.error('a listener of restored room media failed', { room: name, error }))),
       );

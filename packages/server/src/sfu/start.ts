@@ -34,6 +34,7 @@ export async function startSfu(config: ServerConfig, logger: Logger): Promise<Sf
     udpPort: sfu.udpMux ? sfu.udpPort : undefined,
     portRange: sfu.udpMux ? undefined : sfu.portRange,
     announcedAddress: sfu.announcedAddress,
+    requestTimeoutMs: sfu.requestTimeoutMs,
     logger,
     nodeId: config.nodeId,
   });

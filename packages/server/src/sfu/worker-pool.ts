@@ -10,12 +10,6 @@ import { SfuWorkerError } from './sfu-worker-error.js';
 import { rememberIceCredentials } from './ice-credentials.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/main.ts', import.meta.url));
-/**
- * The TypeScript loader the worker runs under, as an absolute URL: Node resolves a bare
- * `--import tsx` from the working directory, where a server started outside the checkout
- * (systemd, `npx parley` from another folder) finds no tsx, and its workers could not start.
- */
-const REQUEST_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 20_000;
 const RESTART_DELAY_MS = 500;
 
@@ -26,6 +20,8 @@ export interface WorkerPoolOptions {
   udpPort: number | undefined;
   portRange: { min: number; max: number } | undefined;
   announcedAddress: string | undefined;
+  /** A request unanswered this long fails with SfuWorkerError TIMEOUT (config `sfu.requestTimeoutMs`). */
+  requestTimeoutMs: number;
   logger: Logger;
   /** This node's id, on the workers' own log lines. */
   nodeId?: string;
@@ -47,6 +43,7 @@ class WorkerHandle {
   constructor(
     readonly index: number,
     readonly child: ChildProcess,
+    private readonly requestTimeoutMs: number,
     onEvent: (message: WorkerMessageOut) => void,
   ) {
     this.ready = new Promise((resolve, reject) => {
@@ -77,8 +74,8 @@ class WorkerHandle {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new SfuWorkerError('TIMEOUT', `the SFU worker did not answer ${request.op} within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
+        reject(new SfuWorkerError('TIMEOUT', `the SFU worker did not answer ${request.op} within ${this.requestTimeoutMs} ms`));
+      }, this.requestTimeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
       this.child.send({ id, request });
     });
@@ -195,7 +192,7 @@ export class WorkerPool implements SfuService {
     const { udpPort, portRange, bindAddress, announcedAddress, logger } = this.options;
     const engine: EngineOptions = { bindAddress, udpPort: udpPort === undefined ? undefined : udpPort + index, portRange, announcedAddress };
     const child = forkTs(WORKER_ENTRY, { PARLEY_SFU_WORKER: JSON.stringify(engine), PARLEY_SFU_WORKER_INDEX: String(index), ...(this.options.nodeId ? { PARLEY_NODE_ID: this.options.nodeId } : {}) });
-    const handle = new WorkerHandle(index, child, (message) => this.onEvent(message));
+    const handle = new WorkerHandle(index, child, this.options.requestTimeoutMs, (message) => this.onEvent(message));
     this.workers[index] = handle;
     child.on('exit', (code, signal) => this.onExit(handle, code, signal));
     return handle;

@@ -14,7 +14,8 @@ export interface RoomMediaConfig {
 }
 
 export type WorkerRequest =
-  | { op: 'join'; room: string; participant: string; canSubscribe: boolean; decodes: VideoCodecName[]; config: RoomMediaConfig }
+    /** `mixed`: hears the room's audio through its mixer (as everyone does in an `mcu` room), not as one track per publisher. */
+  | { op: 'join'; room: string; participant: string; canSubscribe: boolean; decodes: VideoCodecName[]; mixed?: boolean; config: RoomMediaConfig }
   | { op: 'leave'; room: string; participant: string }
   | { op: 'publish'; room: string; participant: string; trackId: string; source: TrackSource; sdp: string }
   | { op: 'unpublish'; room: string; participant: string; trackId: string }
@@ -25,7 +26,7 @@ export type WorkerRequest =
   /** Copy the room's tracks (and those published later) to a recorder process listening on 127.0.0.1:port. */
   | { op: 'record'; room: string; recording: string; port: number; secret: string }
   | { op: 'stopRecording'; room: string; recording: string }
-  /** MCU: feed the room's audio to its mixer process on 127.0.0.1:port (again after a mixer restart) and forward each listener's mix. */
+  /** MCU, or a room with `mixed` receivers: feed the room's audio to its mixer process on 127.0.0.1:port (again after a mixer restart) and forward each listener's mix. */
   | { op: 'mix'; room: string; port: number; secret: string }
   | { op: 'stopMix'; room: string }
   | { op: 'stats'; room?: string }

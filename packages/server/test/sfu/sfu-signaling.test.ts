@@ -32,7 +32,8 @@ const cleanups: Array<() => void | Promise<void>> = [];
 
 before(async () => {
   sfuPort = await freeUdpPort();
-  server = await startTestServer({ rooms: { topology: 'sfu' }, sfu: { workers: 1, udpPort: sfuPort } });
+  // A stopped worker's request fails after 3 s here (10 s by default), so that test does not wait out the default.
+  server = await startTestServer({ rooms: { topology: 'sfu' }, sfu: { workers: 1, udpPort: sfuPort, requestTimeoutMs: 3000 } });
 });
 after(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -593,7 +594,7 @@ describe('worker not answering', () => {
     try {
       const id = client.send({ type: 'setVideoQuality', trackId: 'TR_anything', quality: 'low' });
       const reply = await client.waitFor((m) => 'replyTo' in m && m.replyTo === id, 'the reply while the worker is stopped', 15_000);
-      expectError(reply, ErrorCode.INTERNAL, /did not answer setQuality/);
+      expectError(reply, ErrorCode.INTERNAL, /did not answer setQuality within 3000 ms/);
       await pingWorks(client);
     } finally {
       process.kill(pid, 'SIGCONT');

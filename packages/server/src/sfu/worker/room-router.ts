@@ -69,18 +69,18 @@ export class RoomRouter {
     return count;
   }
 
-  join({ participant, canSubscribe, decodes }: RouterRequest<'join'>): void {
+  join({ participant, canSubscribe, decodes, mixed }: RouterRequest<'join'>): void {
     this.leave(participant);
-    const mix = this.config.mixAudio && canSubscribe ? new MixedTrack(participant) : undefined;
+    const mix = (this.config.mixAudio || mixed) && canSubscribe ? new MixedTrack(participant) : undefined;
     const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix };
     this.members.set(participant, member);
     this.subscribeToAll(participant, member);
     if (mix) this.mixer?.link.listener(participant, true);
   }
 
-  /** Whether `member` receives `track` itself (in an MCU room, audio reaches it through the mix only). */
+  /** Whether `member` receives `track` itself (a member with a mix, as everyone in an MCU room, hears audio through it only). */
   private receives(member: Member, track: PublishedTrack): boolean {
-    return member.canSubscribe && !(this.config.mixAudio && track.kind === 'audio');
+    return member.canSubscribe && !(member.mix && track.kind === 'audio');
   }
 
   /** A fresh receiving connection with every track (the old one failed on the participant's side). */
@@ -218,12 +218,11 @@ export class RoomRouter {
   }
 
   /**
-   * MCU: feed the room's audio to its mixer process on 127.0.0.1:port and forward what it mixes
-   * to each listener. A second call (the mixer restarted) replaces the connection; the listeners'
+   * Feed the room's audio to its mixer process on 127.0.0.1:port and forward what it mixes to
+   * each member with a mix (everyone in an MCU room; those who joined `mixed` in others). A second call (the mixer restarted) replaces the connection; the listeners'
    * mixed tracks stay, so their browsers hear the new mixer on the same track.
    */
   mix({ port, secret }: RouterRequest<'mix'>): void {
-    if (!this.config.mixAudio) throw new Error(`room ${this.name} is not an mcu room`);
     this.stopMix();
     const link = new MixerLink({
       target: { recording: this.name, port, secret },
