@@ -31,6 +31,8 @@ const PROBE_TICK_MS = 10;
 /** No probe until the link has been calm (no queue building, no loss cut) this long. */
 const CALM_BEFORE_PROBE_MS = 2_000;
 const PROBE_BACKOFF_MIN_MS = 2_000;
+/** After a probe that raised the estimate, the next step up follows this soon. */
+const PROBE_SUCCESS_GAP_MS = 500;
 /**
  * Failed probes back off to at most this, so a link that recovers is found again soon: with 8 s
  * the SFU took 15 s to get back to the top layer after the step (60 s windows), 4 s leaves the
@@ -249,17 +251,11 @@ export class DownlinkController implements DownlinkTransport {
     this.probe = undefined;
     for (const downstream of this.downstreams()) downstream.stopProbe();
     const before = this.estimator.bps;
-    const bps = evaluate ? probeRate(probe) : undefined;
-    if (bps !== undefined) this.estimator.onProbeResult(bps, probe.startedAt);
-    // A probe that got the estimate where the next layer needs it: the next step may follow soon.
-    // One that fell short says the link is near its limit: wait longer before loading it again.
-    if (this.estimator.bps >= probe.targetBps * 0.95) {
-      this.backoffMs = PROBE_BACKOFF_MIN_MS;
-      this.nextProbeAt = now + 500;
-    } else {
-      this.nextProbeAt = now + this.backoffMs;
-      this.backoffMs = Math.min(PROBE_BACKOFF_MAX_MS, this.backoffMs * 2);
-    }
+    const result = evaluate ? probeResult(probe) : undefined;
+    if (result) this.estimator.onProbeResult(result.bps, probe.startedAt);
+    const next = afterProbe({ targetBps: probe.targetBps, beforeBps: before, afterBps: this.estimator.bps, saturated: result?.saturated, backoffMs: this.backoffMs });
+    this.nextProbeAt = now + next.delayMs;
+    this.backoffMs = next.backoffMs;
   }
 }
 
@@ -275,13 +271,33 @@ function onProbeReceived(probe: Probe, result: PacketResult): void {
   received.bytes += result.size;
 }
 
-/** What the probe showed the link carries, or undefined when it was too short to tell. */
-export function probeRate(probe: Pick<Probe, 'sent' | 'received'>): number | undefined {
+/**
+ * What the probe showed the link carries (`bps`), and whether the link limited it (`saturated`:
+ * it arrived slower than it was sent), or undefined when it was too short to tell.
+ */
+export function probeResult(probe: Pick<Probe, 'sent' | 'received'>): { bps: number; saturated: boolean } | undefined {
   const { sent, received } = probe;
   const sendSpan = sent.last - sent.first;
   const receiveSpan = received.last - received.first;
   if (sent.packets < 5 || received.packets < sent.packets * 0.8 || sendSpan <= 0 || receiveSpan <= 0) return undefined;
   const sendBps = ((sent.bytes - sent.lastSize) * 8000) / sendSpan;
   const receiveBps = ((received.bytes - received.firstSize) * 8000) / receiveSpan;
-  return receiveBps < SATURATED_RATIO * sendBps ? SATURATED_TARGET * receiveBps : Math.min(sendBps, receiveBps);
+  const saturated = receiveBps < SATURATED_RATIO * sendBps;
+  return { bps: saturated ? SATURATED_TARGET * receiveBps : Math.min(sendBps, receiveBps), saturated };
+}
+
+/**
+ * When to probe again after a probe ended, and the backoff after that. Soon (500 ms, the backoff
+ * reset) when the probe got the estimate where it was aimed, or when the link carried all of it
+ * and the estimate rose: a probe rides on the media's packets and sends less than asked when the
+ * media is quiet (after a step back up to 2 Mbit/s, 462 kbit/s sent of 504 asked), which says
+ * nothing of a limit; backing off then cost 4 s of a 10.7 s recovery (`bench:quality`, downlink
+ * step). Later, and longer each time (2 s doubling to 4 s), when the link saturated, the estimate
+ * did not rise, or there was no result: the link is near its limit.
+ */
+export function afterProbe(outcome: { targetBps: number; beforeBps: number; afterBps: number; saturated: boolean | undefined; backoffMs: number }): { delayMs: number; backoffMs: number } {
+  const reached = outcome.afterBps >= outcome.targetBps * 0.95;
+  const carriedAndRose = outcome.saturated === false && outcome.afterBps > outcome.beforeBps;
+  if (reached || carriedAndRose) return { delayMs: PROBE_SUCCESS_GAP_MS, backoffMs: PROBE_BACKOFF_MIN_MS };
+  return { delayMs: outcome.backoffMs, backoffMs: Math.min(PROBE_BACKOFF_MAX_MS, outcome.backoffMs * 2) };
 }
