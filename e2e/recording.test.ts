@@ -80,6 +80,8 @@ describe('browser recording', () => {
     assert.match(await viewer.tryStart(), /^PERMISSION_DENIED: .*canRecord/);
     const started = await recorder.start();
     assert.equal(started.mimeType, 'video/webm;codecs=vp9,opus');
+    // The defaults (docs/recording.md): 2.5 Mbit/s as MediaRecorder itself reports it, 1 s chunks.
+    assert.deepEqual({ videoBitsPerSecond: started.videoBitsPerSecond, timesliceMs: started.timesliceMs }, { videoBitsPerSecond: 2_500_000, timesliceMs: 1000 });
     await viewer.waitForEvent('alice:recording', 5000);
     assert.deepEqual((await viewer.state()).active, ['alice:recording'], 'the viewer’s SDK lists it as running (the indicator)');
     await recorder.page.waitFor(() => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > 0, undefined, { timeoutMs: 5000, what: 'a first acknowledged chunk' });
@@ -95,7 +97,18 @@ describe('browser recording', () => {
     assert.equal(await frameAt(path, 10), 320 * 240, 'a whole frame decoded after seeking to 10 s');
     const seconds = await secondsIn(path, FPS);
     assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
-    t.diagnostic(`recorded ${truth.toFixed(2)} s, file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${seconds.at(-1)}, null-muxer restamping notes ${notes}`);
+    // 1 s chunks, each uploaded as it comes: the server acknowledged about once a second while it
+    // recorded (the acknowledgements before the stop; the stop's own flush is not counted).
+    const acks = (await recorder.state()).ackTimes.filter((at) => at < stoppedAt);
+    const intervals = acks.slice(1).map((at, i) => (at - acks[i]!) / 1000).sort((a, b) => a - b);
+    const medianInterval = intervals[Math.floor(intervals.length / 2)] ?? Infinity;
+    assert.ok(acks.length >= Math.floor(truth) - 3 && acks.length <= Math.ceil(truth) + 2, `${acks.length} acknowledgements in ${truth.toFixed(1)} s`);
+    assert.ok(medianInterval > 0.8 && medianInterval < 1.2, `median ${medianInterval.toFixed(2)} s between acknowledgements`);
+    // What the file holds is at most what 2.5 Mbit/s (and Opus) allow. The canvas of bars at 4 fps
+    // is far easier than a camera, so VP9 stays well below the target: no lower bound is meaningful here.
+    const fileBitsPerSecond = ((listed.files[0]?.bytes ?? 0) * 8) / (listed.files[0]?.durationSeconds ?? truth);
+    assert.ok(fileBitsPerSecond > 0 && fileBitsPerSecond < 2_500_000 * 1.1 + 128_000, `the file averages ${(fileBitsPerSecond / 1000).toFixed(0)} kbit/s`);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s, file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes (${(fileBitsPerSecond / 1000).toFixed(0)} kbit/s), seconds ${seconds[0]}..${seconds.at(-1)}, null-muxer restamping notes ${notes}; MediaRecorder ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice; ${acks.length} acknowledgements, median ${medianInterval.toFixed(2)} s apart (min ${intervals[0]?.toFixed(2)}, max ${intervals.at(-1)?.toFixed(2)})`);
     await Promise.all([recorder.page.close(), viewer.page.close()]);
   });
 
@@ -178,13 +191,15 @@ describe('browser recording', () => {
     const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
     const started = await recorder.start();
     assert.equal(started.mimeType, 'video/webm;codecs=vp8,opus');
+    assert.equal(started.timesliceMs, 1000);
+    assert.ok(started.videoBitsPerSecond > 0, `Firefox's MediaRecorder reports ${started.videoBitsPerSecond} bit/s`);
     const from = await recorder.counter();
     await recorder.waitForCounter(from + 6);
     const stoppedAt = await recorder.stop(started.id);
     await recorder.waitForEvent('fox:ready', 20_000);
     const { path, listed } = await download(env.server.url, room, started.id, 'firefox');
     await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp8']);
-    t.diagnostic(`Firefox recorded ${listed.mimeType}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
+    t.diagnostic(`Firefox recorded ${listed.mimeType} (MediaRecorder reports ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice), ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes`);
     await recorder.page.close();
   });
 
