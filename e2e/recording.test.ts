@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
@@ -15,9 +17,13 @@ import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from 
 import { useCallEnvironment } from './harness/environment.ts';
 import { counterProblem, RecordingPage, secondsIn, type RecordingPageState } from './harness/recording-page.ts';
 import { frameAt, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
-import { assertDecodes } from './harness/recordings-api.ts';
+import { assertDecodes, download as downloadListed, recordToken, waitFinished } from './harness/recordings-api.ts';
+import { beepsOf, flashTimes } from './harness/av-sync.ts';
+import { joinFlashBeep } from './harness/flash-beep-page.ts';
+import type { ParleyWindow } from './harness/participant.ts';
 import { ServerProcess } from '../packages/server/test/server-process.ts';
 
+const exec = promisify(execFile);
 const RECORD = { canRecord: true };
 const FPS = 4;
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-rec-'));
@@ -60,6 +66,12 @@ async function assertPlayable(path: string, truthSeconds: number, codecs: string
   return assertDecodes(path);
 }
 
+/** The mean RGB of `region` of the frame at `seconds`. */
+async function tileMean(file: string, seconds: number, region: { x: number; y: number; width: number; height: number }): Promise<number[]> {
+  const { stdout } = await exec('ffmpeg', ['-nostdin', '-v', 'error', '-ss', seconds.toFixed(3), '-i', file, '-frames:v', '1', '-vf', `crop=${region.width}:${region.height}:${region.x}:${region.y},scale=1:1:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer' });
+  return [...stdout];
+}
+
 describe('browser recording', () => {
   test('Chromium, 20 s: VP9 + Opus, duration within 1 s, decodes, seeks to 10 s, no missing or repeated second; everyone is told, a participant without the grant is refused', async (t) => {
     const room = 'rec-chromium';
@@ -68,6 +80,8 @@ describe('browser recording', () => {
     assert.match(await viewer.tryStart(), /^PERMISSION_DENIED: .*canRecord/);
     const started = await recorder.start();
     assert.equal(started.mimeType, 'video/webm;codecs=vp9,opus');
+    // The defaults (docs/recording.md): 2.5 Mbit/s as MediaRecorder itself reports it, 1 s chunks.
+    assert.deepEqual({ videoBitsPerSecond: started.videoBitsPerSecond, timesliceMs: started.timesliceMs }, { videoBitsPerSecond: 2_500_000, timesliceMs: 1000 });
     await viewer.waitForEvent('alice:recording', 5000);
     assert.deepEqual((await viewer.state()).active, ['alice:recording'], 'the viewer’s SDK lists it as running (the indicator)');
     await recorder.page.waitFor(() => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > 0, undefined, { timeoutMs: 5000, what: 'a first acknowledged chunk' });
@@ -83,8 +97,93 @@ describe('browser recording', () => {
     assert.equal(await frameAt(path, 10), 320 * 240, 'a whole frame decoded after seeking to 10 s');
     const seconds = await secondsIn(path, FPS);
     assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
-    t.diagnostic(`recorded ${truth.toFixed(2)} s, file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${seconds.at(-1)}, null-muxer restamping notes ${notes}`);
+    // 1 s chunks, each uploaded as it comes: the server acknowledged about once a second while it
+    // recorded (the acknowledgements before the stop; the stop's own flush is not counted).
+    const acks = (await recorder.state()).ackTimes.filter((at) => at < stoppedAt);
+    const intervals = acks.slice(1).map((at, i) => (at - acks[i]!) / 1000).sort((a, b) => a - b);
+    const medianInterval = intervals[Math.floor(intervals.length / 2)] ?? Infinity;
+    assert.ok(acks.length >= Math.floor(truth) - 3 && acks.length <= Math.ceil(truth) + 2, `${acks.length} acknowledgements in ${truth.toFixed(1)} s`);
+    assert.ok(medianInterval > 0.8 && medianInterval < 1.2, `median ${medianInterval.toFixed(2)} s between acknowledgements`);
+    // What the file holds is at most what 2.5 Mbit/s (and Opus) allow. The canvas of bars at 4 fps
+    // is far easier than a camera, so VP9 stays well below the target: no lower bound is meaningful here.
+    const fileBitsPerSecond = ((listed.files[0]?.bytes ?? 0) * 8) / (listed.files[0]?.durationSeconds ?? truth);
+    assert.ok(fileBitsPerSecond > 0 && fileBitsPerSecond < 2_500_000 * 1.1 + 128_000, `the file averages ${(fileBitsPerSecond / 1000).toFixed(0)} kbit/s`);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s, file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes (${(fileBitsPerSecond / 1000).toFixed(0)} kbit/s), seconds ${seconds[0]}..${seconds.at(-1)}, null-muxer restamping notes ${notes}; MediaRecorder ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice; ${acks.length} acknowledgements, median ${medianInterval.toFixed(2)} s apart (min ${intervals[0]?.toFixed(2)}, max ${intervals.at(-1)?.toFixed(2)})`);
     await Promise.all([recorder.page.close(), viewer.page.close()]);
+  });
+
+  test('Chromium, a `call` recording of an `auto` room across its move from P2P to the SFU (a third participant joins): one file, duration within 1 s, decodes; the remote participant flashes and beeps in it before and after the move, the newcomer is in it after', async (t) => {
+    const room = 'rec-auto-move';
+    // alice records the call; bob's canvas flashes white as his 600 Hz tone beeps, once a second
+    // (what a viewer would see and hear of him); carol, green, joins to make the room move.
+    const alice = await joinFlashBeep(env.chromium, env.server.url, room, 'alice', { colour: 'rgb(200,0,0)', toneHz: 1000, flash: false, toneOn: false, grants: RECORD, topology: 'auto' });
+    const bob = await joinFlashBeep(env.chromium, env.server.url, room, 'bob', { colour: 'rgb(0,0,200)', toneHz: 600, flash: true, topology: 'auto' });
+    const remoteTracks = (page: typeof alice, identity: string) =>
+      page.evaluate((identity) => [...((window as unknown as ParleyWindow).__parley.room.remoteParticipants.get(identity)?.tracks.values() ?? [])].filter((p) => p.track?.readyState === 'live').map((p) => p.track!.id), identity);
+    await alice.waitFor(() => [...((window as unknown as ParleyWindow).__parley.room.remoteParticipants.get('bob')?.tracks.values() ?? [])].filter((p) => p.track).length === 2, undefined, { timeoutMs: 15_000, what: "bob's camera and microphone at alice's" });
+    const topologyOf = (page: typeof alice) => page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.topology, undefined);
+    assert.equal(await topologyOf(alice), 'p2p', 'two in an auto room: P2P');
+    const p2pTracks = await remoteTracks(alice, 'bob');
+    const started = await alice.evaluate(() => (window as unknown as ParleyWindow).__parley.room.startRecording({ mode: 'browser', source: 'call' }), undefined);
+    assert.equal(started.mode, 'browser');
+    const startedAt = (started as { startedAt: number }).startedAt;
+    const failures: string[] = [];
+    await alice.evaluate(() => {
+      const w = window as unknown as ParleyWindow & { __failures: string[] };
+      w.__failures = [];
+      w.__parley.room.on('recordingFailed', ({ error }) => w.__failures.push(`${error.code}: ${error.message}`));
+    }, undefined);
+    // 4 s of the call in P2P, then carol joins: three in an auto room go to the SFU.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const joinAt = Date.now();
+    const carol = await joinFlashBeep(env.chromium, env.server.url, room, 'carol', { colour: 'rgb(0,180,0)', toneHz: 400, flash: false, toneOn: false, topology: 'auto' });
+    await alice.waitFor(() => (window as unknown as ParleyWindow).__parley.room.topology === 'sfu', undefined, { timeoutMs: 15_000, what: 'the room on the SFU' });
+    const sfuAt = Date.now();
+    // bob's media again at alice's, now from the SFU (new tracks), and carol's.
+    await alice.waitFor(
+      (old) => {
+        const room = (window as unknown as ParleyWindow).__parley.room;
+        const live = (identity: string) => [...(room.remoteParticipants.get(identity)?.tracks.values() ?? [])].filter((p) => p.track?.readyState === 'live' && !old.includes(p.track.id)).length;
+        return live('bob') === 2 && live('carol') === 2;
+      },
+      p2pTracks,
+      { timeoutMs: 15_000, what: "bob's and carol's tracks through the SFU at alice's" },
+    );
+    const backAt = Date.now();
+    const sfuTracks = await remoteTracks(alice, 'bob');
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const stopCalled = Date.now();
+    await alice.evaluate((id) => (window as unknown as ParleyWindow).__parley.room.stopRecording(id), started.id);
+    failures.push(...(await alice.evaluate(() => (window as unknown as { __failures: string[] }).__failures, undefined)));
+    assert.deepEqual(failures, [], 'the recording never failed');
+    const token = await recordToken(room);
+    const listed = await waitFinished(env.server.url, room, token, started.id, 30_000);
+    assert.equal(listed.status, 'ready', listed.error);
+    assert.equal(listed.files.length, 1, 'one file for the whole call');
+    const path = await downloadListed(env.server.url, listed, token, listed.files[0]!.name, dir);
+    const truth = (stopCalled - startedAt) / 1000;
+    await assertPlayable(path, truth, ['audio:opus', 'video:vp9']);
+    // On the file's clock (0 = MediaRecorder's start, this machine's clock).
+    const inFile = (ms: number) => (ms - startedAt) / 1000;
+    // bob's picture: 4:3 in the right half (two tiles) and then in the top right quarter (three tiles, 2x2); this crop is inside both.
+    const flashes = await flashTimes(path, { x: 800, y: 160, width: 320, height: 160 });
+    const { beeps } = await beepsOf(path, 600);
+    const before = (times: number[]) => times.filter((at) => at < inFile(joinAt));
+    const afterMove = (times: number[]) => times.filter((at) => at > inFile(backAt));
+    const longestGap = (times: number[]) => times.slice(1).reduce((worst, at, i) => Math.max(worst, at - times[i]!), 0);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s (file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes); carol joined at ${inFile(joinAt).toFixed(2)} s, SFU at ${inFile(sfuAt).toFixed(2)} s, bob's and carol's SFU tracks at alice's at ${inFile(backAt).toFixed(2)} s; bob's flashes ${flashes.map((at) => at.toFixed(2)).join(' ')} (longest gap ${longestGap(flashes).toFixed(2)} s); beeps ${beeps.map((at) => at.toFixed(2)).join(' ')} (longest gap ${longestGap(beeps).toFixed(2)} s)`);
+    assert.notDeepEqual(sfuTracks, p2pTracks, 'after the move alice receives bob through new tracks');
+    // One a second, but for the edges of each stretch.
+    const secondsBefore = inFile(joinAt);
+    const secondsAfter = truth - inFile(backAt);
+    for (const [what, times] of [['flashes', flashes], ['beeps', beeps]] as const) {
+      assert.ok(before(times).length >= Math.floor(secondsBefore) - 1, `bob's ${what} before the move: ${before(times).length} in ${secondsBefore.toFixed(1)} s`);
+      assert.ok(afterMove(times).length >= Math.floor(secondsAfter) - 1, `bob's ${what} after the move: ${afterMove(times).length} in ${secondsAfter.toFixed(1)} s`);
+    }
+    // carol's green in her tile (bottom left of the 2x2 grid) after the move.
+    const carolColour = await tileMean(path, (inFile(backAt) + truth) / 2, { x: 160, y: 400, width: 320, height: 280 });
+    assert.ok(carolColour[1]! > 120 && carolColour[1]! > carolColour[0]! + 80 && carolColour[1]! > carolColour[2]! + 80, `carol's tile after the move is rgb(${carolColour.join(',')})`);
+    await Promise.all([alice.close(), bob.close(), carol.close()]);
   });
 
   test('Firefox: falls back to VP8 + Opus, says so, and the file plays', async (t) => {
@@ -92,13 +191,15 @@ describe('browser recording', () => {
     const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
     const started = await recorder.start();
     assert.equal(started.mimeType, 'video/webm;codecs=vp8,opus');
+    assert.equal(started.timesliceMs, 1000);
+    assert.ok(started.videoBitsPerSecond > 0, `Firefox's MediaRecorder reports ${started.videoBitsPerSecond} bit/s`);
     const from = await recorder.counter();
     await recorder.waitForCounter(from + 6);
     const stoppedAt = await recorder.stop(started.id);
     await recorder.waitForEvent('fox:ready', 20_000);
     const { path, listed } = await download(env.server.url, room, started.id, 'firefox');
     await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp8']);
-    t.diagnostic(`Firefox recorded ${listed.mimeType}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
+    t.diagnostic(`Firefox recorded ${listed.mimeType} (MediaRecorder reports ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice), ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes`);
     await recorder.page.close();
   });
 

@@ -15,6 +15,8 @@ export interface RecordingPageState {
   acknowledged: number;
   /** The counter on the canvas when the last acknowledgement came. */
   counterAtLastAck: number;
+  /** When each acknowledgement came (performance.now(), ms). */
+  ackTimes: number[];
   failures: string[];
 }
 
@@ -46,13 +48,14 @@ export class RecordingPage {
         // Firefox without a user gesture, and MediaRecorder waits for every track's first data.
         const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
         const parleyRoom = new sdk.Room({ qualityReports: false });
-        const state: RecordingPageState = { room: parleyRoom, events: [], acknowledged: 0, counterAtLastAck: -1, failures: [] };
+        const state: RecordingPageState = { room: parleyRoom, events: [], acknowledged: 0, counterAtLastAck: -1, ackTimes: [], failures: [] };
         (window as unknown as { __rec: RecordingPageState; __counter: () => number }).__rec = state;
         (window as unknown as { __counter: () => number }).__counter = counter;
         parleyRoom.on('recordingChanged', (r) => state.events.push(`${r.startedBy}:${r.status}`));
         parleyRoom.on('recordingProgress', ({ acknowledgedBytes }) => {
           state.acknowledged = acknowledgedBytes;
           state.counterAtLastAck = counter();
+          state.ackTimes.push(performance.now());
         });
         parleyRoom.on('recordingFailed', ({ error }) => state.failures.push(`${error.code}: ${error.message}`));
         const token = await sdk.fetchDevToken(serverUrl, { room, identity, grants });
@@ -74,11 +77,12 @@ export class RecordingPage {
    * camera's first frame, and in Firefox, where WebAudio does not run headless, a second after
    * the call).
    */
-  start(options: { source?: 'self' | 'call'; mimeType?: string } = {}): Promise<{ id: string; mimeType: string; at: number }> {
+  start(options: { source?: 'self' | 'call'; mimeType?: string } = {}): Promise<{ id: string; mimeType: string; videoBitsPerSecond: number; timesliceMs: number; at: number }> {
     return this.page.evaluate(async (options) => {
       const state = (window as unknown as { __rec: RecordingPageState }).__rec;
       const started = await state.room.startRecording({ mode: 'browser', ...options });
-      return { id: started.id, mimeType: started.mimeType, at: performance.now() - (Date.now() - started.startedAt) };
+      if (started.mode !== 'browser') throw new Error(`started a ${started.mode} recording`);
+      return { id: started.id, mimeType: started.mimeType, videoBitsPerSecond: started.videoBitsPerSecond, timesliceMs: started.timesliceMs, at: performance.now() - (Date.now() - started.startedAt) };
     }, options);
   }
 
@@ -105,10 +109,10 @@ export class RecordingPage {
     }, id);
   }
 
-  state(): Promise<{ events: string[]; acknowledged: number; counterAtLastAck: number; failures: string[]; active: string[] }> {
+  state(): Promise<{ events: string[]; acknowledged: number; counterAtLastAck: number; ackTimes: number[]; failures: string[]; active: string[] }> {
     return this.page.evaluate(() => {
       const state = (window as unknown as { __rec: RecordingPageState }).__rec;
-      return { events: state.events, acknowledged: state.acknowledged, counterAtLastAck: state.counterAtLastAck, failures: state.failures, active: state.room.activeRecordings.map((r) => `${r.startedBy}:${r.status}`) };
+      return { events: state.events, acknowledged: state.acknowledged, counterAtLastAck: state.counterAtLastAck, ackTimes: state.ackTimes, failures: state.failures, active: state.room.activeRecordings.map((r) => `${r.startedBy}:${r.status}`) };
     }, undefined);
   }
 

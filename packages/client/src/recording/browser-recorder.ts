@@ -57,6 +57,8 @@ export function uploadOptions(token: string, source: RecorderSource, chunkBytes 
  */
 export class BrowserRecorder {
   readonly mimeType: string;
+  /** How often MediaRecorder hands over a chunk (ms): the option, or DEFAULT_TIMESLICE_MS. */
+  readonly timesliceMs: number;
   private readonly recorder: MediaRecorder;
   private readonly source = new RecorderSource();
   private readonly upload: Upload;
@@ -74,6 +76,7 @@ export class BrowserRecorder {
     created: { resolve: (url: string) => void; reject: (error: ParleyError) => void },
   ) {
     this.mimeType = mimeType;
+    this.timesliceMs = options.timesliceMs ?? DEFAULT_TIMESLICE_MS;
     this.recorder = new MediaRecorder(options.stream, { mimeType, videoBitsPerSecond: options.videoBitsPerSecond ?? DEFAULT_RECORDING_BITS_PER_SECOND });
     let knowId: (id: string) => void = () => undefined;
     this.idKnown = new Promise<string>((resolve) => (knowId = resolve));
@@ -137,7 +140,7 @@ export class BrowserRecorder {
     const recorder = new BrowserRecorder(options, mimeType, created);
     recorder.upload.start();
     recorder.startedAt = Date.now();
-    recorder.recorder.start(options.timesliceMs ?? DEFAULT_TIMESLICE_MS);
+    recorder.recorder.start(recorder.timesliceMs);
     try {
       recorder.uploadUrl = await url;
     } catch (error) {
@@ -154,6 +157,11 @@ export class BrowserRecorder {
   /** The server's recording id (the upload's id). */
   get id(): string {
     return this.uploadUrl.split('/').pop() ?? '';
+  }
+
+  /** The video bitrate MediaRecorder says it records with (its `videoBitsPerSecond`: what the browser took of the option). */
+  get videoBitsPerSecond(): number {
+    return this.recorder.videoBitsPerSecond;
   }
 
   get acknowledgedBytes(): number {

@@ -40,7 +40,7 @@ export class CanvasCompositor {
   private readonly audio: AudioContext;
   private readonly mix: MediaStreamAudioDestinationNode;
   private readonly videos = new Map<MediaStreamTrack, HTMLVideoElement>();
-  private readonly sources = new Map<MediaStreamTrack, MediaStreamAudioSourceNode>();
+  private readonly sources = new Map<MediaStreamTrack, { node: MediaStreamAudioSourceNode; element: HTMLAudioElement }>();
   private readonly timer: ReturnType<typeof setInterval>;
   /** Waiting for a frame in which every live video had a picture (firstFrames). */
   private waitingForPictures: Array<() => void> = [];
@@ -178,13 +178,23 @@ export class CanvasCompositor {
     }
     for (const track of audio) {
       if (this.sources.has(track) || track.readyState !== 'live') continue;
-      const node = this.audio.createMediaStreamSource(new MediaStream([track]));
+      const stream = new MediaStream([track]);
+      const node = this.audio.createMediaStreamSource(stream);
       node.connect(this.mix);
-      this.sources.set(track, node);
+      // Chromium hands WebAudio nothing but silence from a remote (WebRTC) track that no media
+      // element plays: a `call` recording of an app that does not play the others' audio itself
+      // had none of their voices (e2e/recording.test.ts, the auto move). A muted element playing
+      // the same stream makes the track deliver its audio; it is harmless for local tracks.
+      const element = document.createElement('audio');
+      element.muted = true;
+      element.srcObject = stream;
+      void element.play().catch(() => undefined);
+      this.sources.set(track, { node, element });
     }
-    for (const [track, node] of this.sources) {
+    for (const [track, source] of this.sources) {
       if (audio.includes(track)) continue;
-      node.disconnect();
+      source.node.disconnect();
+      source.element.srcObject = null;
       this.sources.delete(track);
     }
   }
@@ -195,7 +205,10 @@ export class CanvasCompositor {
     for (const waiter of [...this.waitingForPictures]) waiter();
     for (const element of this.videos.values()) element.srcObject = null;
     this.videos.clear();
-    for (const node of this.sources.values()) node.disconnect();
+    for (const { node, element } of this.sources.values()) {
+      node.disconnect();
+      element.srcObject = null;
+    }
     this.sources.clear();
     for (const track of this.stream.getTracks()) track.stop();
     void this.audio.close().catch(() => undefined);

@@ -45,6 +45,10 @@ export interface StartedBrowserRecording {
    * run (docs/recording.md).
    */
   startedAt: number;
+  /** The video bitrate MediaRecorder reports it was given (default 2.5 Mbit/s; a browser may adjust it). */
+  videoBitsPerSecond: number;
+  /** How often a chunk is handed over and uploaded (ms; default 1000). */
+  timesliceMs: number;
 }
 
 export interface StartedServerRecording {
@@ -120,7 +124,7 @@ export class RoomRecordings {
       });
       id = recorder.id;
       this.own.set(id, { recorder, compositor });
-      return { id, mode: 'browser', mimeType: recorder.mimeType, startedAt: recorder.startedAt };
+      return { id, mode: 'browser', mimeType: recorder.mimeType, startedAt: recorder.startedAt, videoBitsPerSecond: recorder.videoBitsPerSecond, timesliceMs: recorder.timesliceMs };
     } catch (error) {
       compositor.close();
       throw error;
