@@ -4,7 +4,8 @@ import { versioned, type ConnectionQuality, type ErrorCode, type Grants, type Pa
 
 /**
  * A server message serialized once for many recipients (a room's broadcast): the same bytes go to
- * every socket. Per recipient, a room of 50 built 49 strings and 49 buffers for each arrival.
+ * every socket. Serialized per recipient, a room of 50 would build 49 strings and 49 buffers for
+ * each arrival.
  */
 export class EncodedMessage {
   private constructor(readonly bytes: Buffer) {}
@@ -35,6 +36,16 @@ export interface ParticipantAggregates {
   suspended: boolean;
 }
 
+export interface ParticipantOptions {
+  identity: string;
+  /** The display name (the token's `name`, else the identity). */
+  name: string;
+  grants: Grants;
+  link: ParticipantLink;
+  /** Video codecs the participant's browser decodes; VP8 when it did not say. */
+  decodes?: VideoCodec[] | undefined;
+}
+
 /** Where a suspended participant's messages go while its connection is down: nowhere. */
 const detachedLink: ParticipantLink = { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined };
 
@@ -45,14 +56,20 @@ export class Participant {
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly trackMuted = new Map<TrackSource, boolean>();
 
-  constructor(
-    readonly identity: string,
-    readonly name: string,
-    readonly grants: Grants,
-    public link: ParticipantLink,
-    /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
-    readonly decodes: VideoCodec[] = ['vp8'],
-  ) {}
+  readonly identity: string;
+  readonly name: string;
+  readonly grants: Grants;
+  link: ParticipantLink;
+  /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
+  readonly decodes: VideoCodec[];
+
+  constructor({ identity, name, grants, link, decodes = ['vp8'] }: ParticipantOptions) {
+    this.identity = identity;
+    this.name = name;
+    this.grants = grants;
+    this.link = link;
+    this.decodes = decodes;
+  }
 
   private quality: { current: ConnectionQuality; since: number } | undefined;
   /** Milliseconds spent in each reported connection quality, for the metrics endpoint. */

@@ -257,7 +257,7 @@ export class SignalingSession implements ParticipantLink {
     const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig, resumeTopology);
     const existing = room.get(claims.sub);
     if (message.resume !== undefined && existing && existing.sessionId === message.resume) return this.resume(message.id, room, existing);
-    const participant = new Participant(claims.sub, claims.name ?? claims.sub, claims.grants, this, message.capabilities?.videoCodecs ?? ['vp8']);
+    const participant = new Participant({ identity: claims.sub, name: claims.name ?? claims.sub, grants: claims.grants, link: this, decodes: message.capabilities?.videoCodecs });
     if (claims.grants.canPublish) for (const { source, muted } of message.tracks ?? []) participant.setTrackMuted(source, muted);
     const admission = room.admit(participant);
     if (!admission.ok) {
