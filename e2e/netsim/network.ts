@@ -1,4 +1,4 @@
-// Why this file is ~425 lines: one Network and the commands that make, shape and remove it; the
+// Why this file is ~460 lines: one Network and the commands that make, shape and remove it; the
 // forwarders it starts are tcp-proxy.ts and udp-relay.ts, the NATs nat.ts.
 /**
  * Simulated networks for e2e tests: each `Network` is a network namespace joined to the host by a

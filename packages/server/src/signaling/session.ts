@@ -1,4 +1,4 @@
-// Why this file is ~520 lines: one connection's protocol, read top to bottom: frame limits, the
+// Why this file is ~550 lines: one connection's protocol, read top to bottom: frame limits, the
 // join, then one small handler per client message type in one table (`handlers`). The handlers
 // read the session's own state (its joined room, rate buckets, request ids); moving them out would
 // pass that state around without making any of them shorter.

@@ -1,4 +1,4 @@
-// Why this file is ~460 lines: the upstream half of the RTP path, readable top to bottom (a packet
+// Why this file is ~490 lines: the upstream half of the RTP path, readable top to bottom (a packet
 // in, RTCP in, feedback out to the publisher); its pure parts are in ../rtp/ and ../bwe/, and the
 // downstream half is downstream.ts, the copy to server recordings recording-tap.ts.
 import type { PeerConnection, Track } from 'node-datachannel';
