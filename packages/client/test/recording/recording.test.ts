@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseMimeType, RECORDING_MIME_TYPES } from '../src/recording/mime-type.ts';
-import { RecorderSource } from '../src/recording/recorder-source.ts';
-import { httpBase } from '../src/recording/room-recordings.ts';
+import { chooseMimeType, RECORDING_MIME_TYPES } from '../../src/recording/mime-type.ts';
+import { RecorderSource } from '../../src/recording/recorder-source.ts';
+import { httpBase } from '../../src/recording/room-recordings.ts';
 
 // What MediaRecorder.isTypeSupported answered in each browser here (docs/recording.md).
 const chromium = new Set(['video/webm;codecs=vp9,opus', 'video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm']);
@@ -65,7 +65,7 @@ test('httpBase: the HTTP origin of any server URL form', () => {
 });
 
 test("server recordings: startRecording({ mode: 'composite' }) POSTs that mode with the participant's token and answers { id, mode }; stop POSTs .../stop; an unknown mode is INVALID_ARGUMENT", async () => {
-  const { RoomRecordings } = await import('../src/recording/room-recordings.ts');
+  const { RoomRecordings } = await import('../../src/recording/room-recordings.ts');
   const requests: Array<{ url: string; method: string; body: string | undefined; auth: string | null }> = [];
   const realFetch = globalThis.fetch;
   globalThis.fetch = (async (url: string, init: RequestInit) => {
