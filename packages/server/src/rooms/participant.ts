@@ -22,6 +22,11 @@ export interface ParticipantLink {
   sendEncoded(message: EncodedMessage): void;
   /** Sends a fatal error and closes the connection; the link must not report a leave afterwards. */
   terminate(code: ErrorCode, message: string, closeCode: number): void;
+  /**
+   * Ends the connection at once, with no error and no close frame, as a network failure would
+   * (how tests drop a participant's connection); the participant is then suspended as for any drop.
+   */
+  drop(): void;
 }
 
 export interface ParticipantAggregates {
@@ -47,7 +52,7 @@ export interface ParticipantOptions {
 }
 
 /** Where a suspended participant's messages go while its connection is down: nowhere. */
-const detachedLink: ParticipantLink = { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined };
+const detachedLink: ParticipantLink = { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined, drop: () => undefined };
 
 export class Participant {
   readonly joinedAt = Date.now();

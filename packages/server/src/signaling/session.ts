@@ -148,6 +148,10 @@ export class SignalingSession implements ParticipantLink {
     this.fail(code, message, closeCode);
   }
 
+  drop(): void {
+    this.socket.terminate();
+  }
+
   /** Sends a fatal error and closes; used for auth failures, floods and server-side decisions. */
   fail(code: ErrorCode, message: string, closeCode: number, replyTo?: string): void {
     if (this.closed) return;

@@ -13,6 +13,7 @@ function recordingLink(): ParticipantLink & { encoded: EncodedMessage[]; sent: n
     send: () => void (link.sent += 1),
     sendEncoded: (message: EncodedMessage) => void link.encoded.push(message),
     terminate: () => undefined,
+    drop: () => undefined,
   };
   return link;
 }
