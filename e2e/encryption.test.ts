@@ -204,7 +204,7 @@ describe('media on the wire is DTLS-SRTP', () => {
 /**
  * A JWT's first bytes: the base64url of Parley's token header, {"alg":"HS256","typ":"JWT"}. The
  * whole header, not just `eyJ`: three given bytes turn up by chance in ~1 MB of ciphertext about
- * one capture in ten (seen once here); 36 never do.
+ * one capture in ten; 36 never do.
  */
 const TOKEN_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
 
@@ -246,8 +246,8 @@ describe('signaling off loopback is TLS', () => {
       const clear = await capture.count('http || websocket || json', decode);
       // A retransmitted segment repeats bytes tshark already decoded as TLS. A segment that holds
       // only part of a record spanning several is TLS once reassembled: tshark marks it
-      // `tcp.reassembled_in` in its second pass (CI saw 2 such segments in ~900 once, when a busy
-      // receiver's window cut a 16 KB record). Plain bytes never reassemble into a record, so they
+      // `tcp.reassembled_in` in its second pass (e.g. 2 such segments in ~900 when a busy
+      // receiver's window cuts a 16 KB record). Plain bytes never reassemble into a record, so they
       // still count here.
       const nonTlsFilter = 'tcp.len > 0 && !tls && !tcp.analysis.retransmission && !tcp.reassembled_in';
       const nonTls = await capture.count(nonTlsFilter, decode);

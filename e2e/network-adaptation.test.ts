@@ -165,7 +165,7 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     if (estimateDown) {
       const down = await estimateDown;
       // How fast the estimate climbs back is not asserted: a direct call's encoder, limited by the
-      // application, let it sit at ~300-500 kbit/s for 20 s after the clear in one CI run.
+      // application, can hold it at ~300-500 kbit/s for 20 s after the clear.
       console.log(
         `${profile}: bandwidth estimate within 2x the cap after ${down.ms} ms (${down.samples.join(' ')} kbit/s), ${heldKbps} kbit/s ${heldAfterMs} ms into it; ` +
           `${await estimateKbps(publisher)} kbit/s once 'high' again`,

@@ -48,10 +48,10 @@ describe('P2P call', () => {
     const room = freshRoom();
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
     const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
-    // Without the start bitrate hint Chromium starts at 180p and was still at 360p after 12 s.
-    // Alone this file sees 720p ~1 s after the call starts; in CI runs right after
-    // observability.test.ts both senders were still bandwidth-limited at 5 s (2 of 2 runs, not
-    // explained yet), hence the 15 s bound. On failure the senders say what limited them.
+    // Without the start bitrate hint Chromium starts at 180p and is still at 360p after 12 s.
+    // Alone this file sees 720p ~1 s after the call starts; run right after observability.test.ts
+    // both senders are still bandwidth-limited at 5 s (2 of 2 runs; the cause is not known),
+    // hence the 15 s bound. On failure the senders say what limited them.
     const [atAlice, atBob] = await SdkParticipant.explained([alice, bob], () => Promise.all([msUntilHeight(alice, 'bob', 720, 15_000), msUntilHeight(bob, 'alice', 720, 15_000)]));
     console.log(`720p decoded ${atAlice} ms (alice) and ${atBob} ms (bob) after the call started`);
     await assertTwoWayCall(alice, bob);

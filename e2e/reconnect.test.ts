@@ -19,9 +19,9 @@ type RefusingWindow = { __refusedAnswers: number };
 
 /** Closes a participant's signaling socket from the server side, abruptly (no close frame). */
 function dropSignaling(room: string, identity: string): void {
-  const link = env.server.rooms.get(room)?.get(identity)?.link as unknown as { socket?: { terminate(): void } } | undefined;
-  assert.ok(link?.socket, `${identity} has a signaling socket`);
-  link.socket.terminate();
+  const participant = env.server.rooms.get(room)?.get(identity);
+  assert.ok(participant && !participant.suspended, `${identity} has a signaling connection`);
+  participant.link.drop();
 }
 
 async function assertResumes(dropped: SdkParticipant, others: SdkParticipant[], room: string): Promise<void> {

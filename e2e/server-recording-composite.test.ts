@@ -157,7 +157,7 @@ describe('server recording (composite)', () => {
     const middleHalf = (tile: Tile): Tile => ({ x: tile.x + tile.width / 4, y: tile.y + tile.height / 4, width: tile.width / 2, height: tile.height / 2 });
     const flashes = await flashTimes(file, middleHalf(flasherTile));
     const { beeps, audioEndSeconds } = await beepsOf(file, PEOPLE[0].toneHz);
-    // A flash in the file's last beep-length has its beep cut by the stop (seen once: a flash at
+    // A flash in the file's last beep-length has its beep cut by the stop (e.g. a flash at
     // 20.087 s of a ~20.1 s file); every other flash must have its beep.
     const whole = flashes.filter((at) => at <= audioEndSeconds - FLASH_SECONDS);
     const report = pairOnsets(whole, beeps, (FLASH_PERIOD_SECONDS * 1000) / 2);

@@ -201,9 +201,9 @@ describe('web app in-call tools', () => {
       (window as unknown as { __notices: string[] }).__notices = seen;
       new MutationObserver(() => seen.push(notice.textContent ?? '')).observe(notice, { childList: true, characterData: true, subtree: true });
     }, byTestId('notice'));
-    const link = env.server.rooms.get('web-incall')?.get(aliceIdentity)?.link as unknown as { socket?: { terminate(): void } } | undefined;
-    assert.ok(link?.socket, 'Alice has a signaling socket');
-    link.socket.terminate();
+    const alicePresence = env.server.rooms.get('web-incall')?.get(aliceIdentity);
+    assert.ok(alicePresence && !alicePresence.suspended, 'Alice has a signaling connection');
+    alicePresence.link.drop();
     await alice.waitFor(
       (sel) => (window as unknown as { __notices: string[] }).__notices.includes('Reconnecting…') && document.querySelector(sel)?.textContent === '' && window.parleyRoom?.state === 'connected',
       byTestId('notice'),

@@ -17,9 +17,9 @@ const env = useCallEnvironment();
 /** The page's room is on the SFU with no direct link left, so what its tiles play came through the SFU. */
 async function waitForSfuOnly(page: TestPage): Promise<void> {
   await page.waitFor(
-    () => {
-      const room = window.parleyRoom as unknown as { topology?: string; links: Map<string, unknown> } | undefined;
-      return room?.topology === 'sfu' && room.links.size === 0;
+    async () => {
+      const room = window.parleyRoom;
+      return room?.topology === 'sfu' && (await room.debugState({ stats: false })).links.length === 0;
     },
     undefined,
     { timeoutMs: 20_000, what: 'the call on the SFU with no direct link left' },

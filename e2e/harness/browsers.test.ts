@@ -244,7 +244,7 @@ test('WebRTC call Chromium <-> Firefox with signaling relayed by the test', { ti
 test('a browser that hangs at start is killed and started once more', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'parley-hang-'));
   try {
-    // The first start hangs like Chromium did once in CI (its command line, hence its profile,
+    // The first start hangs the way a Chromium start can (its command line, hence its profile,
     // kept by `sh -c`); the second is the real browser.
     const hungPidFile = join(dir, 'hung.pid');
     const executable = join(dir, 'chromium-that-hangs-once');

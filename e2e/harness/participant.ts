@@ -3,7 +3,7 @@
  * wait for media. Everything runs in the page through `evaluate`; the test process only
  * reads numbers back.
  *
- * Why this file is ~460 lines: `SdkParticipant` is the one surface every e2e file drives a
+ * Why this file is ~470 lines: `SdkParticipant` is the one surface every e2e file drives a
  * browser's SDK through (join, stats, waits for media, events, candidate pairs), so a test reads
  * the same words everywhere; the page-side join script is most of it and only makes sense beside
  * the methods that read what it records.

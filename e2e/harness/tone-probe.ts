@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toneLevelDb } from './av-sync.ts';
-import type { SdkParticipant } from './participant.ts';
+import type { ParleyWindow, SdkParticipant } from './participant.ts';
 
 /** Frequency bins either side of a tone searched for its peak (11.7 Hz each at fftSize 4096). */
 const PEAK_BINS = 2;
@@ -151,17 +151,17 @@ export async function recordedToneLevels(participant: SdkParticipant, key: strin
 export async function audioJitterBufferMs(participant: SdkParticipant, windowMs = 500): Promise<number> {
   return participant.page.evaluate(
     async (windowMs) => {
-      const room = (window as unknown as { __parley: { room: { sfu?: { subscriber?: RTCPeerConnection } } } }).__parley.room;
-      const pc = room.sfu?.subscriber;
-      if (!pc) throw new Error('no receiving SFU connection');
+      const room = (window as unknown as ParleyWindow).__parley.room;
       const sample = async () => {
+        const subscriber = (await room.debugState()).sfu?.subscriber;
+        if (!subscriber) throw new Error('no receiving SFU connection');
         let delay = 0;
         let emitted = 0;
-        (await pc.getStats()).forEach((report: Record<string, unknown>) => {
-          if (report.type !== 'inbound-rtp' || report.kind !== 'audio') return;
-          delay += Number(report.jitterBufferDelay ?? 0);
-          emitted += Number(report.jitterBufferEmittedCount ?? 0);
-        });
+        for (const stream of subscriber.rtp) {
+          if (stream.direction !== 'inbound' || stream.kind !== 'audio') continue;
+          delay += stream.jitterBufferDelay ?? 0;
+          emitted += stream.jitterBufferEmittedCount ?? 0;
+        }
         return { delay, emitted };
       };
       const first = await sample();

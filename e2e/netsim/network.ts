@@ -1,4 +1,4 @@
-// Why this file is ~425 lines: one Network and the commands that make, shape and remove it; the
+// Why this file is ~460 lines: one Network and the commands that make, shape and remove it; the
 // forwarders it starts are tcp-proxy.ts and udp-relay.ts, the NATs nat.ts.
 /**
  * Simulated networks for e2e tests: each `Network` is a network namespace joined to the host by a
@@ -80,18 +80,20 @@ export class Network {
   private readonly children = new Set<ChildProcess>();
   private closed = false;
 
-  constructor(
-    /** e.g. `parley-netsim-4242-0` */
-    readonly namespace: string,
-    /** The host end of the veth pair, e.g. `pnsim0`. */
-    readonly hostInterface: string,
-    /** The host's address on this link: what the namespace reaches the host at. */
-    readonly hostAddress: string,
-    /** The namespace's address (on its `eth0`). */
-    readonly address: string,
-    /** The host's nftables tables for this link (netdev: loss at ingress; inet: the forwarding guard). */
-    readonly nftTable: string,
-  ) {}
+  /** e.g. `parley-netsim-4242-0` */
+  readonly namespace: string;
+  /** The host end of the veth pair, e.g. `pnsim0`. */
+  readonly hostInterface: string;
+  /** The host's address on this link: what the namespace reaches the host at. */
+  readonly hostAddress: string;
+  /** The namespace's address (on its `eth0`). */
+  readonly address: string;
+  /** The host's nftables tables for this link (netdev: loss at ingress; inet: the forwarding guard). */
+  readonly nftTable: string;
+
+  constructor(names: Pick<Network, 'namespace' | 'hostInterface' | 'hostAddress' | 'address' | 'nftTable'>) {
+    ({ namespace: this.namespace, hostInterface: this.hostInterface, hostAddress: this.hostAddress, address: this.address, nftTable: this.nftTable } = names);
+  }
 
   /** Replaces the link's impairments with `shape` (anything not given is off). */
   async shape(shape: LinkShape): Promise<void> {
@@ -290,7 +292,7 @@ export async function createNetwork(options: NetworkOptions = {}): Promise<Netwo
       if (existsSync(`/sys/class/net/${hostInterface}`)) continue;
       throw error;
     }
-    const network = new Network(namespace, hostInterface, hostAddress, address, table);
+    const network = new Network({ namespace, hostInterface, hostAddress, address, nftTable: table });
     owned.add(network);
     try {
       await configure(network);

@@ -1,6 +1,7 @@
 // A minimal Parley signaling client (docs/protocol.md) for the benchmark's synthetic peers:
 // join, requests answered by `replyTo`, and events by type.
 import { WebSocket } from 'ws';
+import { PROTOCOL_VERSION } from '@parley/protocol';
 
 export interface ServerMessage {
   type: string;
@@ -55,7 +56,7 @@ export class ParleySignaling {
           reject(error);
         },
       });
-      this.socket.send(JSON.stringify({ v: 1, id, type, ...fields }));
+      this.socket.send(JSON.stringify({ v: PROTOCOL_VERSION, id, type, ...fields }));
     });
   }
 

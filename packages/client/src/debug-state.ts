@@ -85,6 +85,9 @@ export interface RtpDebugState {
   keyFrames: number | undefined;
   pliCount: number | undefined;
   qualityLimitationReason: string | undefined;
+  /** Inbound: seconds samples or frames spent in the jitter buffer, summed over `jitterBufferEmittedCount` of them. */
+  jitterBufferDelay: number | undefined;
+  jitterBufferEmittedCount: number | undefined;
 }
 
 /** The parts of an RTCPeerConnection a snapshot reads. */
@@ -227,6 +230,8 @@ function rtpDebugState(report: Record<string, unknown>): RtpDebugState {
     keyFrames: number(report[inbound ? 'keyFramesDecoded' : 'keyFramesEncoded']),
     pliCount: number(report['pliCount']),
     qualityLimitationReason: text(report['qualityLimitationReason']),
+    jitterBufferDelay: number(report['jitterBufferDelay']),
+    jitterBufferEmittedCount: number(report['jitterBufferEmittedCount']),
   };
 }
 

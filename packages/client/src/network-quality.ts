@@ -116,7 +116,7 @@ class Probe {
    * Runs transfers of growing size until two are measurable, or the size cap or the deadline
    * comes; a transfer cut by the deadline still counts for what it moved. Mbps of the fastest
    * measurable transfer (or of the last one when none was). Two, because one stall (the browser
-   * or the server busy for 300 ms, seen on a loaded 2-core CI machine: 32 KiB "uploaded" at
+   * or the server busy for 300 ms, as on a loaded 2-core machine: 32 KiB "uploaded" at
    * 0.84 Mbit/s over loopback) makes a small transfer look measurable and the link look slow; on a
    * slow link the second costs one more transfer of the same size.
    */

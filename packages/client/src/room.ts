@@ -1,4 +1,4 @@
-// Why this file is ~600 lines: `Room` is the hub an application holds, the one place that sees the
+// Why this file is ~620 lines: `Room` is the hub an application holds, the one place that sees the
 // participants, the direct links, the SFU connection and the local tracks together. Every concern
 // that needs only callbacks has its own file (signal-session, media-monitor, topology-move, node-handover, sfu/,
 // p2p/, recording/, debug-state); what stays here is the wiring between them.

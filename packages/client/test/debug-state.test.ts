@@ -22,7 +22,7 @@ function parts(overrides: Partial<RoomParts> = {}): RoomParts {
 describe('room.debugState()', () => {
   test('a direct link: states, SDPs, the track each source sends, raw RTP counters and the selected remote candidate', async () => {
     const pc = connection([
-      { id: 'in1', type: 'inbound-rtp', kind: 'video', mid: '1', ssrc: 11, packetsReceived: 100, packetsLost: 2, bytesReceived: 9000, framesDecoded: 30, keyFramesDecoded: 1, pliCount: 0 },
+      { id: 'in1', type: 'inbound-rtp', kind: 'video', mid: '1', ssrc: 11, packetsReceived: 100, packetsLost: 2, bytesReceived: 9000, framesDecoded: 30, keyFramesDecoded: 1, pliCount: 0, jitterBufferDelay: 1.2, jitterBufferEmittedCount: 24 },
       { id: 'out1', type: 'outbound-rtp', kind: 'audio', mid: '0', ssrc: 12, packetsSent: 50, bytesSent: 4000 },
       { id: 'pair', type: 'candidate-pair', state: 'succeeded', nominated: true, localCandidateId: 'lc', remoteCandidateId: 'rc' },
       { id: 'lc', type: 'local-candidate', address: '192.0.2.9', port: 50000, candidateType: 'relay', relayProtocol: 'tcp' },
@@ -45,6 +45,13 @@ describe('room.debugState()', () => {
       [
         ['in1', 'inbound', 'video', 100, 9000, 30],
         ['out1', 'outbound', 'audio', 50, 4000, undefined],
+      ],
+    );
+    assert.deepEqual(
+      debugLink!.rtp.map((r) => [r.jitterBufferDelay, r.jitterBufferEmittedCount]),
+      [
+        [1.2, 24],
+        [undefined, undefined],
       ],
     );
     assert.equal(state.sfu, undefined);

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, type ServerMessage } from '@parley/protocol';
 import { createToken, DEV_API_KEY, DEV_API_SECRET, silentLogger, startServer, type RunningServer, type ServerConfigInput } from '../src/index.ts';
@@ -34,8 +35,11 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
   private nextId = 1;
+  /** The TCP connection under the WebSocket, from its HTTP upgrade. */
+  private socket: Duplex | undefined;
 
   private constructor(readonly ws: WebSocket) {
+    ws.once('upgrade', (response) => (this.socket = response.socket));
     ws.on('message', (data, isBinary) => {
       if (isBinary) this.binaryFrames += 1;
       this.received.push(JSON.parse(String(data)) as ServerMessage);
@@ -59,6 +63,12 @@ export class TestClient {
     const reply = await client.request({ type: 'join', token: await token(room, identity, grants ? { grants } : {}) });
     if (reply.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(reply)}`);
     return client;
+  }
+
+  /** Stops reading the socket, like a frozen client: it never answers the server's pings. */
+  freeze(): void {
+    if (!this.socket) throw new Error('freeze() before the WebSocket opened');
+    this.socket.pause();
   }
 
   sendRaw(data: string | Buffer): void {

@@ -94,6 +94,8 @@ export class BrowserRecorder {
     });
     let settle: { resolve: () => void; reject: (error: ParleyError) => void } | undefined;
     this.finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // Whoever awaits `finished` gets its failure; this only keeps a recording nobody awaits from
+    // reporting an unhandled rejection.
     this.finished.catch(() => undefined);
     const source = this.source;
     this.upload = new Upload(new Blob(), {
@@ -119,7 +121,7 @@ export class BrowserRecorder {
         settle?.resolve();
       },
       onError: (error) => {
-        void this.idKnown.then((id) => store?.remove(id)).catch(() => undefined);
+        void this.idKnown.then((id) => store?.remove(id)).catch((error: unknown) => log.debug('a failed upload was not deleted from IndexedDB', error));
         const failure = uploadError(error);
         this.failure = failure;
         created.reject(failure);

@@ -168,6 +168,7 @@ export class CanvasCompositor {
       element.muted = true;
       element.playsInline = true;
       element.srcObject = new MediaStream([track]);
+      // Muted, so autoplay allows it; a rejection (close() emptied it before it played) leaves nothing to do.
       void element.play().catch(() => undefined);
       this.videos.set(track, element);
     }
@@ -211,6 +212,7 @@ export class CanvasCompositor {
     }
     this.sources.clear();
     for (const track of this.stream.getTracks()) track.stop();
+    // Rejects only when the context is closed already.
     void this.audio.close().catch(() => undefined);
   }
 }

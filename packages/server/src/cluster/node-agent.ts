@@ -111,8 +111,8 @@ export class NodeAgent {
    * host is up), remove its record now rather than after its TTL, so its rooms are placed again at
    * once. Anything less certain (a timeout, a slow answer) waits for the TTL: removing a live node
    * would let a second copy of its rooms start elsewhere. Measured in e2e/cluster.test.ts: after a
-   * media node's SIGKILL the SDKs' signaling is back in the room ~0.5 s later (it waited for the
-   * 1 s TTL and the SDK's retry schedule before: ~1.2 s).
+   * media node's SIGKILL the SDKs' signaling is back in the room ~0.5 s later (waiting for the 1 s
+   * TTL, with the SDK's retry schedule, takes ~1.2 s).
    */
   async suspect(node: { id: string; url: string }): Promise<boolean> {
     if (node.id === this.options.node.id) return false;

@@ -1,4 +1,4 @@
-// Why this file is ~410 lines: every setting of the server in one schema, with the environment
+// Why this file is ~430 lines: every setting of the server in one schema, with the environment
 // variables mapped onto it, so an operator (and docs/configuration.md) finds each option, its
 // default and its rule in one place.
 import { randomBytes } from 'node:crypto';

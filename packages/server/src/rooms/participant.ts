@@ -4,7 +4,8 @@ import { versioned, type ConnectionQuality, type ErrorCode, type Grants, type Pa
 
 /**
  * A server message serialized once for many recipients (a room's broadcast): the same bytes go to
- * every socket. Per recipient, a room of 50 built 49 strings and 49 buffers for each arrival.
+ * every socket. Serialized per recipient, a room of 50 would build 49 strings and 49 buffers for
+ * each arrival.
  */
 export class EncodedMessage {
   private constructor(readonly bytes: Buffer) {}
@@ -21,6 +22,11 @@ export interface ParticipantLink {
   sendEncoded(message: EncodedMessage): void;
   /** Sends a fatal error and closes the connection; the link must not report a leave afterwards. */
   terminate(code: ErrorCode, message: string, closeCode: number): void;
+  /**
+   * Ends the connection at once, with no error and no close frame, as a network failure would
+   * (how tests drop a participant's connection); the participant is then suspended as for any drop.
+   */
+  drop(): void;
 }
 
 export interface ParticipantAggregates {
@@ -35,16 +41,20 @@ export interface ParticipantAggregates {
   suspended: boolean;
 }
 
-/** What a participant's browser takes from the SFU (from its `join`). */
-export interface ParticipantMedia {
-  /** Video codecs it decodes; default VP8 only. */
-  decodes?: VideoCodec[];
-  /** Default `tracks`. */
-  receive?: ReceiveMode;
+export interface ParticipantOptions {
+  identity: string;
+  /** The display name (the token's `name`, else the identity). */
+  name: string;
+  grants: Grants;
+  link: ParticipantLink;
+  /** Video codecs the participant's browser decodes; VP8 when it did not say. */
+  decodes?: VideoCodec[] | undefined;
+  /** The others' voices as one track each (`tracks`, the default) or as the server's mix (`ReceiveMode`). */
+  receive?: ReceiveMode | undefined;
 }
 
 /** Where a suspended participant's messages go while its connection is down: nowhere. */
-const detachedLink: ParticipantLink = { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined };
+const detachedLink: ParticipantLink = { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined, drop: () => undefined };
 
 export class Participant {
   readonly joinedAt = Date.now();
@@ -53,21 +63,23 @@ export class Participant {
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly trackMuted = new Map<TrackSource, boolean>();
 
-  constructor(
-    readonly identity: string,
-    readonly name: string,
-    readonly grants: Grants,
-    public link: ParticipantLink,
-    media: ParticipantMedia = {},
-  ) {
-    this.decodes = media.decodes ?? ['vp8'];
-    this.receive = media.receive ?? 'tracks';
-  }
-
+  readonly identity: string;
+  readonly name: string;
+  readonly grants: Grants;
+  link: ParticipantLink;
   /** Video codecs this participant's browser decodes (what the SFU may forward to it). */
   readonly decodes: VideoCodec[];
   /** The others' voices as one track each, or as the server's mix (`ReceiveMode`). */
   readonly receive: ReceiveMode;
+
+  constructor({ identity, name, grants, link, decodes = ['vp8'], receive = 'tracks' }: ParticipantOptions) {
+    this.identity = identity;
+    this.name = name;
+    this.grants = grants;
+    this.link = link;
+    this.decodes = decodes;
+    this.receive = receive;
+  }
 
   private quality: { current: ConnectionQuality; since: number } | undefined;
   /** Milliseconds spent in each reported connection quality, for the metrics endpoint. */

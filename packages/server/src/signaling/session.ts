@@ -1,4 +1,4 @@
-// Why this file is ~520 lines: one connection's protocol, read top to bottom: frame limits, the
+// Why this file is ~550 lines: one connection's protocol, read top to bottom: frame limits, the
 // join, then one small handler per client message type in one table (`handlers`). The handlers
 // read the session's own state (its joined room, rate buckets, request ids); moving them out would
 // pass that state around without making any of them shorter.
@@ -148,6 +148,10 @@ export class SignalingSession implements ParticipantLink {
     this.fail(code, message, closeCode);
   }
 
+  drop(): void {
+    this.socket.terminate();
+  }
+
   /** Sends a fatal error and closes; used for auth failures, floods and server-side decisions. */
   fail(code: ErrorCode, message: string, closeCode: number, replyTo?: string): void {
     if (this.closed) return;
@@ -257,7 +261,7 @@ export class SignalingSession implements ParticipantLink {
     const room = this.ctx.rooms.getOrCreate(claims.room, claims.roomConfig, resumeTopology);
     const existing = room.get(claims.sub);
     if (message.resume !== undefined && existing && existing.sessionId === message.resume) return this.resume(message.id, room, existing);
-    const participant = new Participant(claims.sub, claims.name ?? claims.sub, claims.grants, this, { decodes: message.capabilities?.videoCodecs ?? ['vp8'], receive: message.receive ?? 'tracks' });
+    const participant = new Participant({ identity: claims.sub, name: claims.name ?? claims.sub, grants: claims.grants, link: this, decodes: message.capabilities?.videoCodecs, receive: message.receive });
     if (claims.grants.canPublish) for (const { source, muted } of message.tracks ?? []) participant.setTrackMuted(source, muted);
     const admission = room.admit(participant);
     if (!admission.ok) {

@@ -134,7 +134,7 @@ export class TurnServer {
     // TCP on the same port as UDP, so `port: 0` still gives one port for both. The free UDP port
     // the kernel picks may be taken for TCP (outgoing connections use the same ephemeral range):
     // with `port: 0`, another one is tried (on a loaded 2-core machine running several test suites,
-    // 2 of ~10 start-ups of a test server failed with EADDRINUSE before).
+    // 2 of ~10 start-ups of a test server fail with EADDRINUSE without the retry).
     for (let attempt = 1; ; attempt++) {
       const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: LISTEN_BUFFER_BYTES, sendBufferSize: LISTEN_BUFFER_BYTES });
       this.udp = udp;

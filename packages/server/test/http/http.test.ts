@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { CloseCode, ErrorCode } from '@parley/protocol';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
 import { defaultGrants, silentLogger, startServer, verifyToken, DEV_API_KEY, DEV_API_SECRET, type RunningServer } from '../../src/index.ts';
 import { TEST_KEY, TEST_SECRET, TestClient, startTestServer } from '../helpers.ts';
 
@@ -223,7 +223,7 @@ describe('CLI', () => {
       const { WebSocket } = await import('ws');
       const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
       await new Promise((resolve) => ws.once('open', resolve));
-      ws.send(JSON.stringify({ v: 1, id: '1', type: 'join', token }));
+      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, id: '1', type: 'join', token }));
       const reply = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
       const joined = JSON.parse(reply) as { type: string; iceServers: Array<{ urls: string[]; username?: string }> };
       assert.equal(joined.type, 'joined');

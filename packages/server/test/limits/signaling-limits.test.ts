@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CloseCode, ErrorCode } from '@parley/protocol';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
 import type { RunningServer } from '../../src/index.ts';
 import { TestClient, startTestServer } from '../helpers.ts';
 
@@ -14,7 +14,7 @@ describe('per-connection limits', () => {
   test('an oversize frame gets MESSAGE_TOO_LARGE and a 1009 close; other rooms carry on', async () => {
     const bystander = await TestClient.joined(server, 'calm-room', 'bystander');
     const big = await TestClient.joined(server, 'big-room', 'big');
-    big.sendRaw(JSON.stringify({ v: 1, id: 'x', type: 'sendData', payload: 'x'.repeat(5000) }));
+    big.sendRaw(JSON.stringify({ v: PROTOCOL_VERSION, id: 'x', type: 'sendData', payload: 'x'.repeat(5000) }));
     const error = await big.waitFor((m) => m.type === 'error', 'error');
     assert.equal(error.type === 'error' && error.code, ErrorCode.MESSAGE_TOO_LARGE);
     assert.equal((await big.closed).code, CloseCode.MESSAGE_TOO_BIG);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseServerMessage, RoomConfig, versioned, viaServer } from '@parley/protocol';
-import { configFromEnv, resolveConfig } from '../../src/config/config.js';
-import { Room } from '../../src/rooms/room.js';
+import { configFromEnv, resolveConfig } from '../../src/config/config.ts';
+import { Room } from '../../src/rooms/room.ts';
 
 test('the mcu topology is accepted wherever sfu is: PARLEY_TOPOLOGY, the config, a token roomConfig, the protocol', () => {
   assert.equal(resolveConfig(configFromEnv({ PARLEY_TOPOLOGY: 'mcu' })).rooms.topology, 'mcu');

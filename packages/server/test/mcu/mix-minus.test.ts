@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FRAME_SAMPLES, GATE_RMS, LevelNormalizer, LIMITER_KNEE, MAX_GAIN, mixMinus, mixRoom, rms, softLimit, TARGET_RMS, floatToPcm, pcmToFloat } from '../../src/mcu/mix-minus.js';
+import { FRAME_SAMPLES, GATE_RMS, LevelNormalizer, LIMITER_KNEE, MAX_GAIN, mixMinus, mixRoom, rms, softLimit, TARGET_RMS, floatToPcm, pcmToFloat } from '../../src/mcu/mix-minus.ts';
 
 const tone = (hz: number, amplitude: number, frame = 0) =>
   Float32Array.from({ length: FRAME_SAMPLES }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * (frame * FRAME_SAMPLES + i)) / 48_000));

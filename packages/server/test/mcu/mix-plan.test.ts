@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodesPerTick, planMixes } from '../../src/mcu/mix-plan.js';
+import { encodesPerTick, planMixes } from '../../src/mcu/mix-plan.ts';
 
 describe('planMixes', () => {
   test('listeners who publish no audio share one mix; each speaker who listens has its own', () => {

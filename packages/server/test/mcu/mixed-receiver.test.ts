@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { RunningServer } from '../../src/index.js';
+import type { RunningServer } from '../../src/index.ts';
 import { freeUdpPort, startTestServer, TestClient, token } from '../helpers.ts';
 
 let server: RunningServer;

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { OpusDecoder } from '../../src/mcu/opus-codec.js';
-import { RoomMixer } from '../../src/mcu/room-mixer.js';
-import { MixerProcess } from '../../src/mcu/mixer-process.js';
-import { MixerLink } from '../../src/sfu/worker/mixer-link.js';
-import { concat, describeTrack, levelDb, TonePublisher } from './tones.js';
+import { OpusDecoder } from '../../src/mcu/opus-codec.ts';
+import { RoomMixer } from '../../src/mcu/room-mixer.ts';
+import { MixerProcess } from '../../src/mcu/mixer-process.ts';
+import { MixerLink } from '../../src/sfu/worker/mixer-link.ts';
+import { concat, describeTrack, levelDb, TonePublisher } from './tones.ts';
 
 describe('RoomMixer', () => {
   test("each listener's decoded mix holds the other's tone, ~40 dB above its own", () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger } from '../../src/logger.js';
-import { RoomMixers } from '../../src/mcu/room-mixers.js';
-import type { SfuService } from '../../src/sfu/sfu-service.js';
+import { createLogger } from '../../src/logger.ts';
+import { RoomMixers } from '../../src/mcu/room-mixers.ts';
+import type { SfuService } from '../../src/sfu/sfu-service.ts';
 
 test('a room mixer SIGKILLed is restarted and attached to the worker again (a new port, the same secret); a stopped one is not', async () => {
   const attached: Array<{ room: string; port: number; secret: string; at: number }> = [];

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OpusDecoder } from '../../src/mcu/opus-codec.js';
-import { RoomMixer, type MixedPacket } from '../../src/mcu/room-mixer.js';
-import { sequenceNumber } from '../../src/sfu/rtp/rtp.js';
-import { concat, describeTrack, levelDb, TonePublisher } from './tones.js';
+import { OpusDecoder } from '../../src/mcu/opus-codec.ts';
+import { RoomMixer, type MixedPacket } from '../../src/mcu/room-mixer.ts';
+import { sequenceNumber } from '../../src/sfu/rtp/rtp.ts';
+import { concat, describeTrack, levelDb, TonePublisher } from './tones.ts';
 
 const SPEAKERS = { a: 440, b: 1000, c: 2300 } as const;
 const LISTENERS = Array.from({ length: 50 }, (_, i) => `listener-${i}`);

@@ -2,9 +2,9 @@
  * Test publishers and listeners of the MCU mixer without a browser: tones as 20 ms Opus RTP
  * packets, and the level of a frequency in decoded audio (Goertzel).
  */
-import { FRAME_SAMPLES } from '../../src/mcu/mix-minus.js';
-import { OpusDecoder, OpusEncoder } from '../../src/mcu/opus-codec.js';
-import type { TrackDescription } from '../../src/recording/tracks/record-format.js';
+import { FRAME_SAMPLES } from '../../src/mcu/mix-minus.ts';
+import { OpusDecoder, OpusEncoder } from '../../src/mcu/opus-codec.ts';
+import type { TrackDescription } from '../../src/recording/tracks/record-format.ts';
 
 export const describeTrack = (participant: string, trackId = `TR_${participant}`): TrackDescription => ({ trackId, participant, source: 'microphone', kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48_000, rids: [], channels: 2 });
 

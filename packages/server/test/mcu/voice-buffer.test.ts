@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FRAME_SAMPLES } from '../../src/mcu/mix-minus.js';
-import { MAX_SAMPLES, PRIME_SAMPLES, VoiceBuffer } from '../../src/mcu/voice-buffer.js';
+import { FRAME_SAMPLES } from '../../src/mcu/mix-minus.ts';
+import { MAX_SAMPLES, PRIME_SAMPLES, VoiceBuffer } from '../../src/mcu/voice-buffer.ts';
 
 const frame = (value: number, length = FRAME_SAMPLES) => new Float32Array(length).fill(value);
 

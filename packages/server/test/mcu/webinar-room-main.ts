@@ -72,7 +72,7 @@ class Microphone {
   }
 
   async publish(client: TestClient): Promise<void> {
-    // Without this side's candidates: the SFU learns the address from its checks (see sfu-signaling.test.ts).
+    // Without this side's candidates: the SFU learns the address from its checks (see SyntheticPublisher.offer in sfu/synthetic-media.ts).
     const offer = (await gatheredDescription(this.pc, TIMEOUT_MS)).replace(/^a=candidate:.*\r\n/gm, '');
     const reply = await client.request({ type: 'publishTrack', source: 'microphone', sdp: offer }, TIMEOUT_MS);
     if (reply.type !== 'trackPublished') throw new Error(`publish failed: ${JSON.stringify(reply)}`);

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MixerStats } from '../../src/mcu/mixer-main.js';
-import { MixerProcess } from '../../src/mcu/mixer-process.js';
-import { OpusDecoder } from '../../src/mcu/opus-codec.js';
-import type { PacketRecorder } from '../../src/sfu/worker/recording-tap.js';
-import { MixerLink } from '../../src/sfu/worker/mixer-link.js';
-import { concat, describeTrack, levelDb, TonePublisher } from './tones.js';
+import type { MixerStats } from '../../src/mcu/mixer-main.ts';
+import { MixerProcess } from '../../src/mcu/mixer-process.ts';
+import { OpusDecoder } from '../../src/mcu/opus-codec.ts';
+import type { PacketRecorder } from '../../src/sfu/worker/recording-tap.ts';
+import { MixerLink } from '../../src/sfu/worker/mixer-link.ts';
+import { concat, describeTrack, levelDb, TonePublisher } from './tones.ts';
 
 const SPEAKERS = { a: 440, b: 1000, c: 2300 } as const;
 const LISTENERS = Array.from({ length: 50 }, (_, i) => `listener-${i}`);

@@ -5,7 +5,7 @@ import { Participant } from '../../src/rooms/participant.ts';
 
 describe('participant aggregates', () => {
   test('time in each reported connection quality, the current one counted up to now; repeats change nothing', () => {
-    const participant = new Participant('p', 'P', defaultGrants, { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined });
+    const participant = new Participant({ identity: 'p', name: 'P', grants: defaultGrants, link: { send: () => undefined, sendEncoded: () => undefined, terminate: () => undefined, drop: () => undefined } });
     assert.equal(participant.reportConnectionQuality('excellent', 0), true);
     assert.equal(participant.reportConnectionQuality('excellent', 5_000), false);
     assert.equal(participant.reportConnectionQuality('poor', 10_000), true);

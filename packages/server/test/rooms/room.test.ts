@@ -13,6 +13,7 @@ function recordingLink(): ParticipantLink & { encoded: EncodedMessage[]; sent: n
     send: () => void (link.sent += 1),
     sendEncoded: (message: EncodedMessage) => void link.encoded.push(message),
     terminate: () => undefined,
+    drop: () => undefined,
   };
   return link;
 }
@@ -22,7 +23,7 @@ describe('room broadcast', () => {
     const room = new Room('r', { maxParticipants: 16, topology: 'sfu', p2pWhenTwo: false, videoCodecs: ['vp8'] });
     const links = ['ann', 'ben', 'cat', 'dan'].map((identity) => {
       const link = recordingLink();
-      assert.deepEqual(room.admit(new Participant(identity, identity, defaultGrants, link)), { ok: true });
+      assert.deepEqual(room.admit(new Participant({ identity, name: identity, grants: defaultGrants, link })), { ok: true });
       return link;
     });
     const [ann, ben, cat, dan] = links as [ReturnType<typeof recordingLink>, ReturnType<typeof recordingLink>, ReturnType<typeof recordingLink>, ReturnType<typeof recordingLink>];
@@ -40,7 +41,7 @@ describe('room broadcast', () => {
 describe('room topology', () => {
   test('an `auto` room held on the SFU (a server recording) wants the SFU at any size; released, it goes back to P2P at two when so configured', () => {
     const room = new Room('r', { maxParticipants: 16, topology: 'auto', p2pWhenTwo: true, videoCodecs: ['vp8'] });
-    for (const identity of ['ann', 'ben']) room.admit(new Participant(identity, identity, defaultGrants, recordingLink()));
+    for (const identity of ['ann', 'ben']) room.admit(new Participant({ identity, name: identity, grants: defaultGrants, link: recordingLink() }));
     assert.equal(room.desiredTopology(), 'p2p');
     room.sfuHolds += 1;
     assert.equal(room.desiredTopology(), 'sfu', 'held: the SFU, though only two are in it');

@@ -1,6 +1,6 @@
 /**
  * A libdatachannel peer on loopback, for tests that talk to the SFU without a browser
- * (sfu/sfu-signaling.test.ts, mcu/webinar-room-main.ts).
+ * (sfu/synthetic-media.ts, mcu/webinar-room-main.ts).
  */
 import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
 

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as sdpTransform from 'sdp-transform';
+import { VIDEO_CODECS } from '@parley/protocol';
 import { SubscriberExtensionId } from '../../src/sfu/rtp/header-extensions.ts';
 import { acceptedMids, announce, readPublishOffer, SdpError, shapePublishAnswer, subscriberOffer, TRANSPORT_CC } from '../../src/sfu/sdp.ts';
 
 /** Captured from the real browsers and libdatachannel by fixtures/capture-sdp.ts. */
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}.sdp`, import.meta.url), 'utf8');
-const ALL_CODECS = ['vp8', 'vp9', 'h264', 'av1'] as const;
+const ALL_CODECS = VIDEO_CODECS;
 
 describe('readPublishOffer', () => {
   test('Chromium simulcast camera: VP8 first, three rids, the rid extension id', () => {

@@ -1,34 +1,25 @@
-// Why this file is ~650 lines: its tests share one server and its SFU worker process, which a
-// split into files would start once per file.
 /**
  * SFU signaling and media end to end: a real server, a real SFU worker process, real UDP on
- * loopback, and synthetic WebRTC clients built with node-datachannel (DTLS-SRTP, ICE) that
- * send and receive hand-made RTP and RTCP.
+ * loopback, and the synthetic WebRTC clients of synthetic-media.ts that send and receive
+ * hand-made RTP and RTCP.
  */
 import assert from 'node:assert/strict';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
-import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
-import { gatheredDescription, loopbackPeer } from './loopback-peer.ts';
+import nodeDataChannel from 'node-datachannel';
 import * as sdpTransform from 'sdp-transform';
 import { ErrorCode, type RoomConfig, type ServerMessage } from '@parley/protocol';
 import { createToken, type RunningServer } from '../../src/index.ts';
-import { buildNack, buildPli, parseRtcp } from '../../src/sfu/rtp/rtcp.ts';
-import { isRtcp, marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../../src/sfu/rtp/rtp.ts';
+import { buildNack, buildPli } from '../../src/sfu/rtp/rtcp.ts';
 import type { WorkerPool } from '../../src/sfu/worker-pool.ts';
 import { freeUdpPort, TEST_KEY, TEST_SECRET, TestClient, startTestServer } from '../helpers.ts';
 import { sample, scrape } from '../metrics-text.ts';
-
-const MEDIA_TIMEOUT_MS = 10_000;
-const VP8_PT = 96;
-const FRAME_INTERVAL_MS = 20;
-const CLOCK_RATE = 90_000;
+import { CLOCK_RATE, FRAME_INTERVAL_MS, LossyRelay, MEDIA_TIMEOUT_MS, SyntheticPublisher, SyntheticSubscriber, until, VP8_PT, type Cleanups } from './synthetic-media.ts';
 
 let server: RunningServer;
 let sfuPort: number;
 let roomCounter = 0;
 const freshRoom = () => `sfu-room-${++roomCounter}`;
-const cleanups: Array<() => void | Promise<void>> = [];
+const cleanups: Cleanups = [];
 
 before(async () => {
   sfuPort = await freeUdpPort();
@@ -43,15 +34,6 @@ after(async () => {
 });
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-
-async function until(condition: () => boolean, what: string, timeoutMs = MEDIA_TIMEOUT_MS): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function join(room: string, identity: string, options: { grants?: Record<string, boolean>; roomConfig?: RoomConfig } = {}): Promise<TestClient> {
   const client = await TestClient.open(server);
@@ -75,224 +57,6 @@ async function pingWorks(client: TestClient): Promise<void> {
   assert.equal(pong.type, 'pong');
 }
 
-/** One RTP packet per VP8 frame: descriptor (S=1, PID 0), frame tag (P=0 on keyframes), frame counter. */
-function vp8Packet(sequence: number, rtpTimestamp: number, packetSsrc: number, frame: number, keyframe: boolean): Buffer {
-  const packet = Buffer.alloc(12 + 1 + 10 + 4 + 160, 0x5a);
-  packet[0] = 0x80;
-  packet[1] = 0x80 | VP8_PT;
-  packet.writeUInt16BE(sequence & 0xffff, 2);
-  packet.writeUInt32BE(rtpTimestamp >>> 0, 4);
-  packet.writeUInt32BE(packetSsrc, 8);
-  packet[12] = 0x10;
-  Buffer.from(keyframe ? [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01] : [0x51, 0x42, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]).copy(packet, 13);
-  packet.writeUInt32BE(frame, 23);
-  return packet;
-}
-
-/** A camera as an encoder would drive it: a frame every 20 ms, a keyframe first and after each PLI. */
-class SyntheticPublisher {
-  readonly pc = loopbackPeer('publisher', cleanups);
-  readonly ssrc = 0x1000_0000 + Math.floor(Math.random() * 0x0fff_ffff);
-  readonly track: Track;
-  /** When each PLI for this SSRC arrived. */
-  readonly plis: number[] = [];
-  /** Sequence numbers NACKed for this SSRC. */
-  readonly nacked: number[] = [];
-  /** Recent packets by sequence number, to answer NACKs. */
-  private readonly recent = new Map<number, Buffer>();
-  private withheld = 0;
-  frames = 0;
-  keyframes = 0;
-  private sequence = Math.floor(Math.random() * 0xffff);
-  private rtpTimestamp = Math.floor(Math.random() * 0xffff_ffff);
-  private keyframeWanted = true;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor() {
-    const video = new nodeDataChannel.Video('0', 'SendOnly');
-    video.addVP8Codec(VP8_PT);
-    video.addSSRC(this.ssrc, 'synthetic', 'synthetic-stream', 'synthetic-camera');
-    this.track = this.pc.addTrack(video);
-    this.track.onMessage((message) => {
-      if (!isRtcp(message)) return;
-      for (const report of parseRtcp(message)) {
-        if (report.type === 'pli' && report.mediaSsrc === this.ssrc) {
-          this.plis.push(performance.now());
-          this.keyframeWanted = true;
-        }
-        if (report.type === 'nack' && report.mediaSsrc === this.ssrc) {
-          this.nacked.push(...report.lost);
-          for (const sequence of report.lost) {
-            const packet = this.recent.get(sequence);
-            if (packet) this.track.sendMessageBinary(packet);
-          }
-        }
-      }
-    });
-    cleanups.push(() => this.stop());
-  }
-
-  /**
-   * The offer, without this side's candidates: the SFU then learns the address from this side's
-   * checks. With them, its checks can arrive before the answer, and libdatachannel (an offerer
-   * here, unlike a browser) may then refuse the answer ("Got a remote candidate without ICE transport").
-   */
-  async offer(): Promise<string> {
-    return (await gatheredDescription(this.pc, 3000)).replace(/^a=candidate:.*\r\n/gm, '');
-  }
-
-  async connect(answer: string): Promise<void> {
-    this.pc.setRemoteDescription(answer, 'answer');
-    await until(() => this.track.isOpen(), 'the publisher track to open');
-  }
-
-  start(): void {
-    this.timer = setInterval(() => this.sendFrame(), FRAME_INTERVAL_MS);
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  /** The next packet is lost on the way to the SFU (kept to answer a NACK); resolves with its frame number and sequence. */
-  loseNext(): Promise<{ frame: number; sequence: number }> {
-    this.withheld += 1;
-    return new Promise((resolve) => {
-      const check = setInterval(() => {
-        if (this.withheld > 0) return;
-        clearInterval(check);
-        resolve({ frame: this.frames - 1, sequence: (this.sequence - 1) & 0xffff });
-      }, 5);
-    });
-  }
-
-  private sendFrame(): void {
-    if (!this.track.isOpen()) return;
-    const keyframe = this.keyframeWanted;
-    this.keyframeWanted = false;
-    if (keyframe) this.keyframes += 1;
-    const packet = vp8Packet(this.sequence, this.rtpTimestamp, this.ssrc, this.frames, keyframe);
-    this.recent.set(this.sequence, packet);
-    this.recent.delete((this.sequence - 64) & 0xffff);
-    if (this.withheld > 0 && !keyframe) this.withheld -= 1;
-    else this.track.sendMessageBinary(packet);
-    this.frames += 1;
-    this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtpTimestamp = (this.rtpTimestamp + (CLOCK_RATE * FRAME_INTERVAL_MS) / 1000) >>> 0;
-  }
-}
-
-interface ReceivedPacket {
-  sequence: number;
-  timestamp: number;
-  ssrc: number;
-  payloadType: number;
-  marker: boolean;
-  frame: number;
-  keyframe: boolean;
-}
-
-/** Receives what the SFU offers: every RTP packet of every m-line, in arrival order. */
-class SyntheticSubscriber {
-  readonly pc = loopbackPeer('subscriber', cleanups);
-  readonly tracks = new Map<string, Track>();
-  readonly packets: ReceivedPacket[] = [];
-
-  constructor() {
-    this.pc.onTrack((track) => {
-      this.tracks.set(track.mid(), track);
-      track.onMessage((message) => {
-        if (isRtcp(message)) return;
-        const offset = payloadOffset(message);
-        this.packets.push({
-          sequence: sequenceNumber(message),
-          timestamp: timestamp(message),
-          ssrc: ssrc(message),
-          payloadType: payloadType(message),
-          marker: marker(message),
-          frame: message.readUInt32BE(offset + 11),
-          keyframe: (message[offset + 1]! & 0x01) === 0,
-        });
-      });
-    });
-  }
-
-  /**
-   * Answers a subscriber offer. `via` rewrites where the SFU is reached (a relay) and hides this
-   * side's own candidates, so that the relay is the only path.
-   */
-  async answer(offer: string, via?: { port: number }): Promise<string> {
-    const remote = via ? offer.replace(/^a=candidate:.*\r\n/gm, '').replace(/^(a=mid:.*\r\n)/m, `$1a=candidate:1 1 UDP 2114977791 127.0.0.1 ${via.port} typ host\r\n`) : offer;
-    this.pc.setRemoteDescription(remote, 'offer');
-    const answer = await gatheredDescription(this.pc, 3000);
-    return via ? answer.replace(/^a=candidate:.*\r\n/gm, '') : answer;
-  }
-
-  /** The RTCP sender side of the subscriber: NACK, PLI. */
-  sendRtcp(mid: string, packet: Buffer): void {
-    const track = this.tracks.get(mid);
-    assert.ok(track?.isOpen(), `subscriber track ${mid} is open`);
-    assert.equal(track!.sendMessageBinary(packet), true, 'RTCP sent');
-  }
-}
-
-/**
- * A UDP relay between a subscriber and the SFU port that drops one chosen RTP packet toward the
- * subscriber, like a lossy link: SRTP leaves the RTP header in the clear.
- */
-class LossyRelay {
-  readonly seen = new Map<number, number>();
-  dropped: number | undefined;
-  private readonly front: Socket = createSocket('udp4');
-  private readonly back: Socket = createSocket('udp4');
-  private client: RemoteInfo | undefined;
-  private mediaPackets = 0;
-
-  private constructor(
-    private readonly target: number,
-    private readonly dropNth: number,
-  ) {
-    this.front.on('message', (message, from) => {
-      this.client = from;
-      this.back.send(message, this.target, '127.0.0.1');
-    });
-    this.back.on('message', (message) => {
-      if (!this.client) return;
-      const rtpVersion2 = message.length >= 12 && message[0]! >> 6 === 2 && !isRtcp(message);
-      if (rtpVersion2 && payloadType(message) === VP8_PT) {
-        const sequence = sequenceNumber(message);
-        this.seen.set(sequence, (this.seen.get(sequence) ?? 0) + 1);
-        this.mediaPackets += 1;
-        if (this.mediaPackets === this.dropNth) {
-          this.dropped = sequence;
-          return;
-        }
-      }
-      this.front.send(message, this.client.port, this.client.address);
-    });
-  }
-
-  static async start(target: number, dropNth: number): Promise<LossyRelay> {
-    const relay = new LossyRelay(target, dropNth);
-    await Promise.all([relay.front, relay.back].map((socket) => new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))));
-    cleanups.push(() => relay.close());
-    return relay;
-  }
-
-  get port(): number {
-    return this.front.address().port;
-  }
-
-  close(): void {
-    for (const socket of [this.front, this.back]) {
-      try {
-        socket.close();
-      } catch {
-        // closed already
-      }
-    }
-  }
-}
 
 async function publish(client: TestClient, publisher: SyntheticPublisher, source = 'camera'): Promise<Extract<ServerMessage, { type: 'trackPublished' }>> {
   const reply = await client.request({ type: 'publishTrack', source, sdp: await publisher.offer() });
@@ -326,7 +90,7 @@ describe('publish, subscribe and forward media', () => {
   test('VP8 from a publisher reaches a subscriber; NACK, PLI and leaving work end to end', async () => {
     const room = freshRoom();
     const alice = await join(room, 'alice');
-    const publisher = new SyntheticPublisher();
+    const publisher = new SyntheticPublisher(cleanups);
     const published = await publish(alice, publisher);
     assert.equal(published.codec, 'vp8');
     assert.match(published.trackId, /^TR_/);
@@ -344,8 +108,8 @@ describe('publish, subscribe and forward media', () => {
     const mid = offer.tracks[0]!.mid;
     const expected = announced(offer.sdp, mid);
 
-    const relay = await LossyRelay.start(sfuPort, 10);
-    const subscriber = new SyntheticSubscriber();
+    const relay = await LossyRelay.start(sfuPort, 10, cleanups);
+    const subscriber = new SyntheticSubscriber(cleanups);
     const reply = await bob.request({ type: 'subscriberAnswer', sdp: await subscriber.answer(offer.sdp, { port: relay.port }) });
     assert.equal(reply.type, 'ack', JSON.stringify(reply));
 
@@ -433,13 +197,13 @@ describe('loss on the publisher uplink', () => {
   test('a packet the publisher sent but the SFU never got: the SFU NACKs the publisher and the resent packet reaches the subscriber', async () => {
     const room = freshRoom();
     const alice = await join(room, 'alice');
-    const publisher = new SyntheticPublisher();
+    const publisher = new SyntheticPublisher(cleanups);
     const published = await publish(alice, publisher);
     await publisher.connect(published.sdp);
     publisher.start();
     const bob = await join(room, 'bob');
     const offer = await nextSubscriberOffer(bob, 0, "bob's first subscriberOffer");
-    const subscriber = new SyntheticSubscriber();
+    const subscriber = new SyntheticSubscriber(cleanups);
     await bob.request({ type: 'subscriberAnswer', sdp: await subscriber.answer(offer.sdp) });
     await until(() => subscriber.packets.length >= 8, 'the first 8 forwarded packets');
     const nacksBefore = (await server.media.sfuStats(room)).nacksToPublishers;
@@ -467,7 +231,7 @@ function sequenceAfter(b: number, a: number): boolean {
 describe('refusals', () => {
   test('publishTrack in a P2P room: WRONG_TOPOLOGY', async () => {
     const client = await join(freshRoom(), 'p2p-user', { roomConfig: { topology: 'p2p' } });
-    expectError(await client.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher().offer() }), ErrorCode.WRONG_TOPOLOGY, /p2p/);
+    expectError(await client.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher(cleanups).offer() }), ErrorCode.WRONG_TOPOLOGY, /p2p/);
     expectError(await client.request({ type: 'subscriberAnswer', sdp: 'v=0' }), ErrorCode.WRONG_TOPOLOGY);
     expectError(await client.request({ type: 'unpublishTrack', trackId: 'TR_x' }), ErrorCode.WRONG_TOPOLOGY);
     await pingWorks(client);
@@ -476,7 +240,7 @@ describe('refusals', () => {
   test('publishTrack without canPublish: PERMISSION_DENIED, and nothing is published', async () => {
     const room = freshRoom();
     const viewer = await join(room, 'viewer', { grants: { canPublish: false } });
-    expectError(await viewer.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher().offer() }), ErrorCode.PERMISSION_DENIED);
+    expectError(await viewer.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher(cleanups).offer() }), ErrorCode.PERMISSION_DENIED);
     assert.equal((await server.media.sfuStats(room)).publishedTracks, 0);
     await pingWorks(viewer);
   });
@@ -486,7 +250,7 @@ describe('refusals', () => {
     const alice = await join(room, 'alice');
     const bob = await join(room, 'bob');
     const [pidBefore] = (await sfuPool()).pids;
-    const valid = await new SyntheticPublisher().offer();
+    const valid = await new SyntheticPublisher(cleanups).offer();
     const videoSection = valid.slice(valid.indexOf('m=video'));
     const cases: Array<[string, string, RegExp]> = [
       ['garbage', 'this is not SDP', /exactly one m-line \(got 0\)/],
@@ -505,7 +269,7 @@ describe('refusals', () => {
     assert.deepEqual((await sfuPool()).pids, [pidBefore], 'the SFU worker survived');
     // A valid offer still publishes afterwards, and only now is bob offered anything.
     assert.equal(subscriberOffers(bob).length, 0, 'no offer for bob from refused publishes');
-    const publisher = new SyntheticPublisher();
+    const publisher = new SyntheticPublisher(cleanups);
     await publish(alice, publisher);
     const offer = await nextSubscriberOffer(bob, 0, 'an offer for the valid track');
     assert.equal(offer.tracks.length, 1);
@@ -525,9 +289,9 @@ describe('refusals', () => {
 
     // Answered once already: a second answer is refused too.
     const publisherClient = await join(room, 'publisher');
-    await publish(publisherClient, new SyntheticPublisher());
+    await publish(publisherClient, new SyntheticPublisher(cleanups));
     const offer = await nextSubscriberOffer(alone, 0, 'a subscriberOffer');
-    const subscriber = new SyntheticSubscriber();
+    const subscriber = new SyntheticSubscriber(cleanups);
     const answer = await subscriber.answer(offer.sdp);
     assert.equal((await alone.request({ type: 'subscriberAnswer', sdp: answer })).type, 'ack');
     expectError(await alone.request({ type: 'subscriberAnswer', sdp: answer }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
@@ -538,7 +302,7 @@ describe('refusals', () => {
     const room = freshRoom();
     const subscriberClient = await join(room, 'refused');
     const publisherClient = await join(room, 'publisher');
-    const published = await publish(publisherClient, new SyntheticPublisher());
+    const published = await publish(publisherClient, new SyntheticPublisher(cleanups));
     await nextSubscriberOffer(subscriberClient, 0, 'the first subscriberOffer');
     expectError(await subscriberClient.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED);
     // Not waiting for an answer any more: a late answer to that offer is refused as such.
@@ -548,7 +312,7 @@ describe('refusals', () => {
     assert.equal((await subscriberClient.request({ type: 'resubscribe' })).type, 'ack');
     const fresh = await nextSubscriberOffer(subscriberClient, offersBefore, 'a fresh subscriberOffer');
     assert.deepEqual(fresh.tracks.map((t) => t.trackId), [published.trackId]);
-    const answer = await new SyntheticSubscriber().answer(fresh.sdp);
+    const answer = await new SyntheticSubscriber(cleanups).answer(fresh.sdp);
     assert.equal((await subscriberClient.request({ type: 'subscriberAnswer', sdp: answer })).type, 'ack');
     await pingWorks(subscriberClient);
   });
@@ -560,7 +324,7 @@ describe('refusals', () => {
     for (let i = 0; i < 10; i++) replies.push((await client.request({ type: 'resubscribe' })).type);
     assert.deepEqual(replies, Array(10).fill('ack'), 'the burst of 10 is served');
     expectError(await client.request({ type: 'resubscribe' }), ErrorCode.RATE_LIMITED, /publishTrack\/resubscribe/);
-    expectError(await client.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher().offer() }), ErrorCode.RATE_LIMITED);
+    expectError(await client.request({ type: 'publishTrack', source: 'camera', sdp: await new SyntheticPublisher(cleanups).offer() }), ErrorCode.RATE_LIMITED);
     assert.equal((await server.media.sfuStats(room)).publishedTracks, 0, 'the refused publish set nothing up');
     await pingWorks(client);
   });
@@ -568,7 +332,7 @@ describe('refusals', () => {
   test('a ninth track: MEDIA_REJECTED; eight stay published', async () => {
     const room = freshRoom();
     const client = await join(room, 'octopus');
-    const publisher = new SyntheticPublisher();
+    const publisher = new SyntheticPublisher(cleanups);
     const offer = await publisher.offer();
     for (let i = 0; i < 8; i++) {
       const reply = await client.request({ type: 'publishTrack', source: 'camera', sdp: offer });
@@ -608,7 +372,7 @@ describe('worker crash', () => {
     const room = freshRoom();
     const alice = await join(room, 'alice');
     const bob = await join(room, 'bob');
-    const before = await publish(alice, new SyntheticPublisher());
+    const before = await publish(alice, new SyntheticPublisher(cleanups));
     await nextSubscriberOffer(bob, 0, "bob's subscriberOffer");
     const pool = await sfuPool();
     const [pid] = pool.pids;
@@ -626,7 +390,7 @@ describe('worker crash', () => {
 
     // Publish again: the new worker answers, and bob is offered the new track.
     const offersBefore = subscriberOffers(bob).length;
-    const again = await publish(alice, new SyntheticPublisher());
+    const again = await publish(alice, new SyntheticPublisher(cleanups));
     assert.notEqual(again.trackId, before.trackId);
     const offer = await nextSubscriberOffer(bob, offersBefore, 'an offer for the republished track');
     assert.deepEqual(offer.tracks.map((t) => [t.trackId, t.participant]), [[again.trackId, 'alice']]);

@@ -88,6 +88,18 @@ describe('resuming a dropped connection', () => {
     bob.client.close();
   });
 
+  test('a connection the server drops (link.drop(), what e2e tests use): closed without a close frame, the member suspended and resumable', async () => {
+    const room = freshRoom();
+    const alice = await joinedWithSession(room, 'alice');
+    const participant = server.rooms.get(room)?.get('alice');
+    assert.ok(participant);
+    participant.link.drop();
+    assert.equal((await alice.client.closed).code, 1006, 'no close frame');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(participant.suspended, true);
+    assert.equal((await joinedWithSession(room, 'alice', alice.sessionId)).resumed, true);
+  });
+
   test("another identity's session id resumes nothing", async () => {
     const room = freshRoom();
     const alice = await joinedWithSession(room, 'alice');

@@ -7,8 +7,9 @@
  * - Ogg Opus (RFC 7845) for audio: one Opus packet per page, each page's granule position the
  *   48 kHz sample count at the end of its packet.
  */
+import type { VideoCodecName } from '@parley/protocol/vocabulary';
 
-const IVF_FOURCC = { vp8: 'VP80', vp9: 'VP90', h264: 'H264', av1: 'AV01' } as const;
+const IVF_FOURCC: Record<VideoCodecName, string> = { vp8: 'VP80', vp9: 'VP90', h264: 'H264', av1: 'AV01' };
 
 export function ivfHeader(codec: keyof typeof IVF_FOURCC, width: number, height: number, frameCount: number, clockRate = 90_000): Buffer {
   const header = Buffer.alloc(32);

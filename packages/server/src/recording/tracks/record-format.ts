@@ -16,6 +16,7 @@
  * body`, the body being the file's. The recorder checks a frame's shape and appends its body,
  * with the CRC, to the track's file.
  */
+import type { VideoCodecName } from '@parley/protocol/vocabulary';
 import { crc32 } from 'node:zlib';
 
 export const RecordType = {
@@ -38,7 +39,7 @@ export interface TrackDescription {
   participant: string;
   source: string;
   kind: 'audio' | 'video';
-  codec: 'vp8' | 'vp9' | 'h264' | 'av1' | 'opus';
+  codec: VideoCodecName | 'opus';
   payloadType: number;
   clockRate: number;
   /** Simulcast rids, lowest first; empty for a single stream (layer 0). */

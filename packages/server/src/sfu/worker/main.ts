@@ -47,7 +47,7 @@ const handlers: Handlers = {
     const { room, config } = request;
     let router = rooms.get(room);
     if (!router) {
-      router = new RoomRouter(room, config, engine, counters, emit);
+      router = new RoomRouter({ name: room, config, engine, counters, emit });
       rooms.set(room, router);
     }
     router.join(request);

@@ -1,4 +1,4 @@
-// Why this file is ~460 lines: the upstream half of the RTP path, readable top to bottom (a packet
+// Why this file is ~490 lines: the upstream half of the RTP path, readable top to bottom (a packet
 // in, RTCP in, feedback out to the publisher); its pure parts are in ../rtp/ and ../bwe/, and the
 // downstream half is downstream.ts, the copy to server recordings recording-tap.ts.
 import type { PeerConnection, Track } from 'node-datachannel';
@@ -314,8 +314,8 @@ export class PublishedTrack implements DownstreamSource {
    * its own congestion control finds what its link carries below it), except when its uplink
    * collapses: then below what the link carried, rising again after (`UplinkCollapse.rateCap`).
    * Sent once a collapse is seen (~100-150 ms after the link falls), it turns the encoder's upper
-   * layers off before the queue overflows; sent once loss had shown it (~500 ms after), it did
-   * not help: the pacer already held what was queued, and the recovery after the step was slower.
+   * layers off before the queue overflows; sent once loss shows it (~500 ms after), it does not
+   * help: the pacer already holds what was queued, and the recovery after the step is slower.
    */
   private sendRemb(): void {
     const track = this.engineTrack;

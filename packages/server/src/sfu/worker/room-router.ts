@@ -33,6 +33,17 @@ export type Counters = ForwardingCounters & {
   mixLatencyMsTotal: number;
 };
 
+export interface RoomRouterOptions {
+  /** The room's name. */
+  name: string;
+  config: RoomMediaConfig;
+  engine: MediaEngine;
+  /** The worker's counters, shared by every room it routes. */
+  counters: Counters;
+  /** Sends an event to the main process. */
+  emit: (event: WorkerEvent) => void;
+}
+
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
 const DYNACAST_PAUSE_AFTER_MS = 2_000;
 
@@ -51,13 +62,19 @@ export class RoomRouter {
   /** MCU rooms: the connection to the room's mixer process, and each audio track's feed into it. */
   private mixer: { link: MixerLink; inputs: Map<PublishedTrack, PacketRecorder> } | undefined;
 
-  constructor(
-    readonly name: string,
-    private readonly config: RoomMediaConfig,
-    private readonly engine: MediaEngine,
-    private readonly counters: Counters,
-    private readonly emit: (event: WorkerEvent) => void,
-  ) {}
+  readonly name: string;
+  private readonly config: RoomMediaConfig;
+  private readonly engine: MediaEngine;
+  private readonly counters: Counters;
+  private readonly emit: (event: WorkerEvent) => void;
+
+  constructor({ name, config, engine, counters, emit }: RoomRouterOptions) {
+    this.name = name;
+    this.config = config;
+    this.engine = engine;
+    this.counters = counters;
+    this.emit = emit;
+  }
 
   get isEmpty(): boolean {
     return this.members.size === 0;

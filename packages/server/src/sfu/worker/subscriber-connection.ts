@@ -1,5 +1,5 @@
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
-import { subscriberPayloadTypes, type NegotiatedCodec } from '../codecs.js';
+import { subscriberPayloadTypes, type NegotiatedCodec, type VideoCodecName } from '../codecs.js';
 import { parseRtcp } from '../rtp/rtcp.js';
 import { isRtcp } from '../rtp/rtp.js';
 import { subscriberOffer } from '../sdp.js';
@@ -232,7 +232,7 @@ function mediaDescription(mid: string, codec: NegotiatedCodec, payloadType: numb
     return audio;
   }
   const video = new nodeDataChannel.Video(mid, 'SendOnly');
-  const names = { vp8: 'VP8', vp9: 'VP9', h264: 'H264', av1: 'AV1' } as const;
+  const names: Record<VideoCodecName, string> = { vp8: 'VP8', vp9: 'VP9', h264: 'H264', av1: 'AV1' };
   if (codec.fmtp) video.addVideoCodec(payloadType, names[codec.name], codec.fmtp);
   else if (codec.name === 'vp8') video.addVP8Codec(payloadType);
   else if (codec.name === 'vp9') video.addVP9Codec(payloadType);

@@ -5,7 +5,7 @@ const MAX_GAP = 256;
 /**
  * Ask again after twice the time a resend has been taking (a NACK's way to the publisher, its
  * pacer, the resend's way back), within these bounds. A resend lost again (7 % of them under
- * `lossy`) that waited 150-350 ms for a fixed retry froze the subscriber's picture for that long;
+ * `lossy`) that waits 150-350 ms for a fixed retry freezes the subscriber's picture for that long;
  * the receiver in a direct call (libwebrtc's NackRequester) asks again every round trip.
  */
 const MIN_RETRY_MS = 30;

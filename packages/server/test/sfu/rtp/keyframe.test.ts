@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { VIDEO_CODECS } from '@parley/protocol';
 import { startsKeyframe } from '../../../src/sfu/rtp/keyframe.ts';
 import { u16 } from './rtp-packets.ts';
 
@@ -87,6 +88,6 @@ describe('keyframe detection (keyframe.ts)', () => {
   });
 
   test('an empty payload is never a keyframe', () => {
-    for (const codec of ['vp8', 'vp9', 'h264', 'av1'] as const) assert.equal(startsKeyframe(codec, Buffer.alloc(0)), false, codec);
+    for (const codec of VIDEO_CODECS) assert.equal(startsKeyframe(codec, Buffer.alloc(0)), false, codec);
   });
 });

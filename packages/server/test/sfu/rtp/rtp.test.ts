@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { VIDEO_CODECS } from '@parley/protocol';
 import { startsKeyframe, type VideoCodecName } from '../../../src/sfu/rtp/keyframe.ts';
 import { readPictureNumbering, writePictureNumbering } from '../../../src/sfu/rtp/picture-numbering.ts';
 import { buildNack, buildPli, buildReceiverReport, buildRemb, buildSenderReport, parseRtcp } from '../../../src/sfu/rtp/rtcp.ts';
@@ -149,7 +150,7 @@ describe('RTP header (rtp.ts)', () => {
 });
 
 describe('malformed input never throws (seeded fuzz)', () => {
-  const codecs: VideoCodecName[] = ['vp8', 'vp9', 'h264', 'av1'];
+  const codecs: readonly VideoCodecName[] = VIDEO_CODECS;
   const seeds: Buffer[] = [
     buildPli(1, 2),
     buildNack(1, 2, [1, 3, 70, 65535]),

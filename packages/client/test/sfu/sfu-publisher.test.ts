@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { layerActive } from '../src/sfu/sfu-publisher.ts';
+import { layerActive } from '../../src/sfu/sfu-publisher.ts';
 
 const RIDS = ['q', 'h', 'f'];
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_CANVAS_SIZE, fitInto, gridTiles, MAX_SELF_CANVAS_SIZE, PLACEHOLDER_NAME_CHARS, placeholderText, selfCanvasSize } from '../src/recording/canvas-layout.ts';
-import { selfRecordingTracks } from '../src/recording/room-recordings.ts';
+import { DEFAULT_CANVAS_SIZE, fitInto, gridTiles, MAX_SELF_CANVAS_SIZE, PLACEHOLDER_NAME_CHARS, placeholderText, selfCanvasSize } from '../../src/recording/canvas-layout.ts';
+import { selfRecordingTracks } from '../../src/recording/room-recordings.ts';
 
 test("self canvas: the camera's size when it says one, even, at most 1920x1080 keeping the aspect; 1280x720 without", () => {
   assert.deepEqual(selfCanvasSize({ width: 1280, height: 720 }), { width: 1280, height: 720 });

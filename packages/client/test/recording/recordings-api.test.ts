@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { ParleyError } from '../src/errors.ts';
-import { RecordingsApi } from '../src/recording/recordings-api.ts';
+import { ParleyError } from '../../src/errors.ts';
+import { RecordingsApi } from '../../src/recording/recordings-api.ts';
 
 // A local HTTP server standing in for the recordings API's answers, so the SDK's handling of
 // each answer (and of URLs it must not send the token to) is seen on the wire.

@@ -1,53 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TrackStats } from '@parley/client';
-import { deviceOptions, selectedDevice } from '../src/device-options.ts';
-import { MAX_QUALITY_BARS, qualityIndicator } from '../src/quality-bars.ts';
-import { sparklinePoints } from '../src/sparkline.ts';
 import { formatBitrate, formatLoss, formatStatsRow, StatsHistory, streamKey } from '../src/stats-format.ts';
-
-describe('qualityIndicator', () => {
-  it('maps excellent/good/poor/lost to 3/2/1/0 bars and says it in words', () => {
-    assert.deepEqual(qualityIndicator('excellent'), { bars: 3, label: 'Connection: excellent' });
-    assert.deepEqual(qualityIndicator('good'), { bars: 2, label: 'Connection: good' });
-    assert.deepEqual(qualityIndicator('poor'), { bars: 1, label: 'Connection: poor' });
-    assert.equal(qualityIndicator('lost').bars, 0);
-    assert.match(qualityIndicator('lost').label, /lost/);
-    assert.equal(MAX_QUALITY_BARS, 3);
-  });
-});
-
-describe('sparklinePoints', () => {
-  const scale = { width: 62, height: 22, capacity: 61, minimumMax: 10 };
-
-  it('puts the newest sample at the right edge, zero at the bottom and the maximum at the top', () => {
-    const points = sparklinePoints([0, 50, 100], scale);
-    assert.equal(points.length, 3);
-    assert.deepEqual(points.at(-1), { x: 61, y: 1 });
-    assert.deepEqual(points[0], { x: 59, y: 21 });
-    assert.equal(points[1]?.y, 11);
-  });
-
-  it('keeps small values low against the minimum top, and treats junk as zero', () => {
-    const points = sparklinePoints([5, Number.NaN, -3, Infinity], scale);
-    assert.equal(points[0]?.y, 11, '5 of a minimum top of 10 is half way');
-    assert.deepEqual(points.slice(1).map((p) => p.y), [21, 21, 21]);
-  });
-
-  it('spans the whole width when full and drops samples beyond the capacity', () => {
-    const values = Array.from({ length: 100 }, (_, i) => i);
-    const points = sparklinePoints(values, scale);
-    assert.equal(points.length, 61);
-    assert.equal(points[0]?.x, 1);
-    assert.equal(points.at(-1)?.x, 61);
-    assert.equal(points.at(-1)?.y, 1, 'the newest (99) is the maximum of the samples shown');
-    assert.equal(points[0]?.y, 1 + 20 - (39 / 99) * 20);
-  });
-
-  it('draws nothing for no samples', () => {
-    assert.deepEqual(sparklinePoints([], scale), []);
-  });
-});
 
 const video: TrackStats = {
   participant: 'bob-1',
@@ -114,25 +68,5 @@ describe('StatsHistory', () => {
     ]);
     history.record([]);
     assert.deepEqual(history.samples(key), []);
-  });
-});
-
-describe('deviceOptions', () => {
-  it('lists each device once, numbering the ones without a label, and selects the one in use', () => {
-    const options = deviceOptions(
-      [
-        { deviceId: 'a', label: 'Front camera' },
-        { deviceId: 'b', label: '' },
-        { deviceId: 'a', label: 'Front camera' },
-      ],
-      'Camera',
-    );
-    assert.deepEqual(options, [
-      { value: 'a', label: 'Front camera' },
-      { value: 'b', label: 'Camera 2' },
-    ]);
-    assert.equal(selectedDevice(options, 'b'), 'b');
-    assert.equal(selectedDevice(options, 'gone'), 'a');
-    assert.equal(selectedDevice([], undefined), undefined);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { withOfferedReceiverReferenceTime } from '../src/sfu/subscriber-answer.ts';
+import { withOfferedReceiverReferenceTime } from '../../src/sfu/subscriber-answer.ts';
 
 const sdp = (...lines: string[]) => [...lines, ''].join('\r\n');
 
