@@ -1,5 +1,5 @@
 /**
- * The mixer process of one MCU room (forked by `mixer-process.ts`). Listens on 127.0.0.1 (an
+ * The mixer process of one room that mixes (MCU, or an SFU room with `mixed` receivers; forked by `mixer-process.ts`). Listens on 127.0.0.1 (an
  * ephemeral port, told to the parent) for the SFU worker's connection, whose first frame must
  * carry the room's name and secret; decodes the room's audio, and every 20 ms sends each listener
  * its mix back on the same connection (the shared mix, or a speaker's own mix-minus). Once a

@@ -1,5 +1,5 @@
 /**
- * The mixer processes of a node's MCU rooms, one per room (a crash or a CPU spike in one room's
+ * The mixer processes of a node's MCU rooms and SFU rooms with `mixed` receivers, one per room (a crash or a CPU spike in one room's
  * mix touches no other room): started when the room's media starts, restarted when one dies, and
  * attached to the room's SFU worker (`mix` request) each time, so the room's participants hear the
  * mix again without doing anything.
