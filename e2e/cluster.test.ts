@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startNodeProcess, type NodeProcess } from '../packages/server/test/cluster/node-process.ts';
+import { freePort, startNodeProcess, type NodeProcess } from '../packages/server/test/cluster/node-process.ts';
 import { TestRedis } from '../packages/server/test/cluster/redis-harness.ts';
 import { startHaproxy, type RunningHaproxy } from '../packages/server/test/haproxy-harness.ts';
 import { launchBrowser, type TestBrowser } from './harness/browsers.ts';
@@ -118,22 +118,42 @@ describe('a cluster behind HAProxy, with real browsers', () => {
   let killedPort = 0;
 
   before(async () => {
-    redis = await TestRedis.start();
-    const cluster = { redisUrl: redis.url, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'e2e:', drainSeconds: DRAIN_SECONDS };
-    for (const [id, roles] of [['a-media', ['media']], ['b-both', ['signaling', 'media']], ['c-signal', ['signaling']]] as const) {
-      const config = {
-        dev: true,
-        behindTlsProxy: true,
-        reconnectGraceSeconds: 10,
-        turn: { enabled: false },
-        sfu: { udpPort: await freeUdpPort(), workers: 1 },
-        cluster: { ...cluster, roles },
-      };
-      configs.set(id, config);
-      nodes.set(id, await startNodeProcess(dir, id, config));
-    }
-    proxy = await startHaproxy(dir, [`127.0.0.1:${nodes.get('b-both')!.port}`, `127.0.0.1:${nodes.get('c-signal')!.port}`]);
-    [chromium, chromium2, firefox] = await Promise.all([launchBrowser('chromium', { acceptInsecureCerts: true }), launchBrowser('chromium', { acceptInsecureCerts: true }), launchBrowser('firefox', { acceptInsecureCerts: true })]);
+    // Independent of each other, so started together: the browsers while Redis and the nodes
+    // start, the three nodes at once (each on its own ports, picked first). Every part is assigned
+    // as soon as it runs, so `after` stops whatever started even when another part failed.
+    const browsers = Promise.allSettled([
+      launchBrowser('chromium', { acceptInsecureCerts: true }).then((browser) => (chromium = browser)),
+      launchBrowser('chromium', { acceptInsecureCerts: true }).then((browser) => (chromium2 = browser)),
+      launchBrowser('firefox', { acceptInsecureCerts: true }).then((browser) => (firefox = browser)),
+    ]);
+    const startCluster = async () => {
+      redis = await TestRedis.start();
+      const cluster = { redisUrl: redis.url, heartbeatMs: HEARTBEAT_MS, nodeTtlMs: NODE_TTL_MS, keyPrefix: 'e2e:', drainSeconds: DRAIN_SECONDS };
+      const udpPorts = new Set<number>();
+      const tcpPorts = new Set<number>();
+      while (udpPorts.size < 3) udpPorts.add(await freeUdpPort());
+      while (tcpPorts.size < 3) tcpPorts.add(await freePort());
+      const [udp, tcp] = [[...udpPorts], [...tcpPorts]];
+      const started = await Promise.allSettled(
+        ([['a-media', ['media']], ['b-both', ['signaling', 'media']], ['c-signal', ['signaling']]] as const).map(async ([id, roles], i) => {
+          const config = {
+            dev: true,
+            behindTlsProxy: true,
+            reconnectGraceSeconds: 10,
+            turn: { enabled: false },
+            sfu: { udpPort: udp[i]!, workers: 1 },
+            cluster: { ...cluster, roles },
+          };
+          configs.set(id, config);
+          nodes.set(id, await startNodeProcess(dir, id, config, tcp[i]!));
+        }),
+      );
+      for (const result of started) if (result.status === 'rejected') throw result.reason;
+      proxy = await startHaproxy(dir, [`127.0.0.1:${nodes.get('b-both')!.port}`, `127.0.0.1:${nodes.get('c-signal')!.port}`]);
+    };
+    const [launched, clusterStarted] = await Promise.allSettled([browsers, startCluster()]);
+    if (clusterStarted.status === 'rejected') throw clusterStarted.reason;
+    if (launched.status === 'fulfilled') for (const result of launched.value) if (result.status === 'rejected') throw result.reason;
   });
   after(async () => {
     await Promise.all([chromium?.close(), chromium2?.close(), firefox?.close()]);
@@ -220,6 +240,9 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     try {
       assert.deepEqual((await dave.remoteIdentities()).sort(), ['alice', 'bob', 'carol'], 'dave is in the room where it lives, with everyone');
       await Promise.all(participants.map((p) => p.waitForEvent('participantJoined', 'dave')));
+      // He leaves (room.disconnect()) rather than only closing his page: a closed page's membership
+      // is kept for the 10 s reconnect grace, and then removed by the same leave as this one.
+      await dave.disconnect();
     } finally {
       await dave.close();
     }
@@ -333,7 +356,12 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     const backMs = Math.round(performance.now() - termAt);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const shown = await Promise.all(watched.map(([viewer, other], i) => viewer.longestPresentedGapSince(other.identity, since[i]!)));
-    const drainedMs = Math.round((await Promise.race([exitedAt, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`${host} still running ${DRAIN_SECONDS + 5} s after SIGTERM`)), (DRAIN_SECONDS + 5) * 1000))])) - termAt);
+    // The bound's timer is cleared once the node exited: left running it kept this file's process
+    // (and so the whole run) waiting ~20 s after the last test.
+    let exitBound: NodeJS.Timeout | undefined;
+    const drainedMs = Math.round(
+      (await Promise.race([exitedAt, new Promise<number>((_, reject) => (exitBound = setTimeout(() => reject(new Error(`${host} still running ${DRAIN_SECONDS + 5} s after SIGTERM`)), (DRAIN_SECONDS + 5) * 1000)))]).finally(() => clearTimeout(exitBound))) - termAt,
+    );
     nodes.delete(host);
     const moved = await health(nodes.get(target)!);
     assert.deepEqual({ rooms: moved.rooms, participants: moved.participants }, { rooms: 1, participants: 3 }, `the room lives on ${target} now`);
