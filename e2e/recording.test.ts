@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
 import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
@@ -72,7 +72,13 @@ async function tileMean(file: string, seconds: number, region: { x: number; y: n
   return [...stdout];
 }
 
-describe('browser recording', () => {
+/**
+ * Two at a time, each in its own room: these wait mostly on the clock (a canvas of seconds at
+ * 4 fps, recorded for 6-20 s), so Firefox's recording and the disconnect one run while Chromium
+ * records its 20 s, and the killed browser's after them. The heavy recording of a call of three
+ * (the move to the SFU, its flashes and beeps timed in the file) runs alone, in the next suite.
+ */
+describe('browser recording', { concurrency: 2 }, () => {
   test('Chromium, 20 s: VP9 + Opus, duration within 1 s, decodes, seeks to 10 s, no missing or repeated second; everyone is told, a participant without the grant is refused', async (t) => {
     const room = 'rec-chromium';
     const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'alice', RECORD);
@@ -112,6 +118,95 @@ describe('browser recording', () => {
     await Promise.all([recorder.page.close(), viewer.page.close()]);
   });
 
+  test('Firefox: falls back to VP8 + Opus, says so, and the file plays', async (t) => {
+    const room = 'rec-firefox';
+    const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
+    const started = await recorder.start();
+    assert.equal(started.mimeType, 'video/webm;codecs=vp8,opus');
+    assert.equal(started.timesliceMs, 1000);
+    assert.ok(started.videoBitsPerSecond > 0, `Firefox's MediaRecorder reports ${started.videoBitsPerSecond} bit/s`);
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 6);
+    const stoppedAt = await recorder.stop(started.id);
+    await recorder.waitForEvent('fox:ready', 20_000);
+    const { path, listed } = await download(env.server.url, room, started.id, 'firefox');
+    await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp8']);
+    t.diagnostic(`Firefox recorded ${listed.mimeType} (MediaRecorder reports ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice), ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes`);
+    await recorder.page.close();
+  });
+
+  test('room.disconnect() finishes the recording: the last chunk uploaded and the upload complete when it resolves; the file is ready at once and plays to the second of the disconnect', async (t) => {
+    const room = 'rec-disconnect';
+    const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'gina', RECORD);
+    const started = await recorder.start();
+    const from = await recorder.counter();
+    await recorder.waitForCounter(from + 8);
+    const left = await recorder.page.evaluate(async () => {
+      const state = (window as unknown as { __rec: RecordingPageState }).__rec;
+      const counter = (window as unknown as { __counter: () => number }).__counter;
+      // Leave 300 ms into a second, so that second's frames are surely captured and encoded.
+      const previous = counter();
+      while (counter() === previous) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = counter();
+      const at = performance.now();
+      await state.room.disconnect();
+      return { at, second, took: performance.now() - at, state: state.room.state, failures: state.failures };
+    }, undefined);
+    assert.equal(left.state, 'disconnected');
+    assert.deepEqual(left.failures, []);
+    // Right after disconnect() resolved the server holds the whole upload: its length was declared,
+    // so it is being remuxed or ready. Without the finish the upload stays open until the
+    // server's idle timeout (3 s here) and the recording is still `recording`.
+    const token = await bearer(room);
+    const listAll = async () => ((await (await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } })).json()) as Listed[]).find((r) => r.id === started.id);
+    const right = await listAll();
+    assert.ok(right && right.status !== 'recording', `status right after disconnect(): ${right?.status}`);
+    let listed: Listed | undefined = right;
+    for (const deadline = Date.now() + 20_000; listed?.status !== 'ready' && listed?.status !== 'failed' && Date.now() < deadline; listed = await listAll()) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(listed?.status, 'ready', listed?.error);
+    const { path } = await download(env.server.url, room, started.id, 'disconnect');
+    const truth = (left.at - started.at) / 1000;
+    await assertPlayable(path, truth, ['audio:opus', 'video:vp9']);
+    const seconds = await secondsIn(path, FPS);
+    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+    const last = seconds.at(-1) ?? -1;
+    assert.ok(last >= left.second, `the file reaches second ${last}; disconnect() was called at second ${left.second}`);
+    t.diagnostic(`recorded ${truth.toFixed(2)} s until disconnect() (at second ${left.second}), which took ${left.took.toFixed(0)} ms; status right after: ${right.status}; file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${last}`);
+    await recorder.page.close();
+  });
+
+  test('the recording browser killed mid-call: what the server acknowledged is in the stored file, which plays to that point', async (t) => {
+    const room = 'rec-crash';
+    const browser = await launchBrowser('chromium');
+    try {
+      const recorder = await RecordingPage.open(browser, env.server.url, room, 'carol', RECORD);
+      const watcher = await RecordingPage.open(env.chromium, env.server.url, room, 'dave', {});
+      const started = await recorder.start();
+      const from = await recorder.counter();
+      await recorder.waitForCounter(from + 8);
+      const before = await recorder.state();
+      assert.ok(before.acknowledged > 0);
+      await browser.kill();
+      await watcher.waitForEvent('carol:ready', 20_000);
+      const { path, listed } = await download(env.server.url, room, started.id, 'crash');
+      await assertDecodes(path);
+      const seconds = await secondsIn(path, FPS);
+      assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+      const last = seconds.at(-1) ?? -1;
+      // A chunk holds the second before it was handed over (1 s timeslice): the acknowledged
+      // bytes hold the counter up to at most two seconds before the one shown at their ack.
+      assert.ok(last >= before.counterAtLastAck - 2, `the file reaches second ${last}; the last ack seen came at second ${before.counterAtLastAck}`);
+      assert.ok((listed.files[0]?.bytes ?? 0) >= before.acknowledged * 0.9, 'the remuxed file is about as large as the acknowledged bytes, or larger');
+      t.diagnostic(`acknowledged ${before.acknowledged} bytes (at second ${before.counterAtLastAck}); stored ${listed.files[0]?.bytes} bytes reaching second ${last}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
+      await watcher.page.close();
+    } finally {
+      await browser.kill();
+    }
+  });
+});
+
+describe('browser recording of a call', () => {
   test('Chromium, a `call` recording of an `auto` room across its move from P2P to the SFU (a third participant joins): one file, duration within 1 s, decodes; the remote participant flashes and beeps in it before and after the move, the newcomer is in it after', async (t) => {
     const room = 'rec-auto-move';
     // alice records the call; bob's canvas flashes white as his 600 Hz tone beeps, once a second
@@ -185,108 +280,24 @@ describe('browser recording', () => {
     assert.ok(carolColour[1]! > 120 && carolColour[1]! > carolColour[0]! + 80 && carolColour[1]! > carolColour[2]! + 80, `carol's tile after the move is rgb(${carolColour.join(',')})`);
     await Promise.all([alice.close(), bob.close(), carol.close()]);
   });
-
-  test('Firefox: falls back to VP8 + Opus, says so, and the file plays', async (t) => {
-    const room = 'rec-firefox';
-    const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
-    const started = await recorder.start();
-    assert.equal(started.mimeType, 'video/webm;codecs=vp8,opus');
-    assert.equal(started.timesliceMs, 1000);
-    assert.ok(started.videoBitsPerSecond > 0, `Firefox's MediaRecorder reports ${started.videoBitsPerSecond} bit/s`);
-    const from = await recorder.counter();
-    await recorder.waitForCounter(from + 6);
-    const stoppedAt = await recorder.stop(started.id);
-    await recorder.waitForEvent('fox:ready', 20_000);
-    const { path, listed } = await download(env.server.url, room, started.id, 'firefox');
-    await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp8']);
-    t.diagnostic(`Firefox recorded ${listed.mimeType} (MediaRecorder reports ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice), ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes`);
-    await recorder.page.close();
-  });
-
-  test('the recording browser killed mid-call: what the server acknowledged is in the stored file, which plays to that point', async (t) => {
-    const room = 'rec-crash';
-    const browser = await launchBrowser('chromium');
-    try {
-      const recorder = await RecordingPage.open(browser, env.server.url, room, 'carol', RECORD);
-      const watcher = await RecordingPage.open(env.chromium, env.server.url, room, 'dave', {});
-      const started = await recorder.start();
-      const from = await recorder.counter();
-      await recorder.waitForCounter(from + 8);
-      const before = await recorder.state();
-      assert.ok(before.acknowledged > 0);
-      await browser.kill();
-      await watcher.waitForEvent('carol:ready', 20_000);
-      const { path, listed } = await download(env.server.url, room, started.id, 'crash');
-      await assertDecodes(path);
-      const seconds = await secondsIn(path, FPS);
-      assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
-      const last = seconds.at(-1) ?? -1;
-      // A chunk holds the second before it was handed over (1 s timeslice): the acknowledged
-      // bytes hold the counter up to at most two seconds before the one shown at their ack.
-      assert.ok(last >= before.counterAtLastAck - 2, `the file reaches second ${last}; the last ack seen came at second ${before.counterAtLastAck}`);
-      assert.ok((listed.files[0]?.bytes ?? 0) >= before.acknowledged * 0.9, 'the remuxed file is about as large as the acknowledged bytes, or larger');
-      t.diagnostic(`acknowledged ${before.acknowledged} bytes (at second ${before.counterAtLastAck}); stored ${listed.files[0]?.bytes} bytes reaching second ${last}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
-      await watcher.page.close();
-    } finally {
-      await browser.kill();
-    }
-  });
-
-  test('room.disconnect() finishes the recording: the last chunk uploaded and the upload complete when it resolves; the file is ready at once and plays to the second of the disconnect', async (t) => {
-    const room = 'rec-disconnect';
-    const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'gina', RECORD);
-    const started = await recorder.start();
-    const from = await recorder.counter();
-    await recorder.waitForCounter(from + 8);
-    const left = await recorder.page.evaluate(async () => {
-      const state = (window as unknown as { __rec: RecordingPageState }).__rec;
-      const counter = (window as unknown as { __counter: () => number }).__counter;
-      // Leave 300 ms into a second, so that second's frames are surely captured and encoded.
-      const previous = counter();
-      while (counter() === previous) await new Promise((resolve) => setTimeout(resolve, 10));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const second = counter();
-      const at = performance.now();
-      await state.room.disconnect();
-      return { at, second, took: performance.now() - at, state: state.room.state, failures: state.failures };
-    }, undefined);
-    assert.equal(left.state, 'disconnected');
-    assert.deepEqual(left.failures, []);
-    // Right after disconnect() resolved the server holds the whole upload: its length was declared,
-    // so it is being remuxed or ready. Without the finish the upload stays open until the
-    // server's idle timeout (3 s here) and the recording is still `recording`.
-    const token = await bearer(room);
-    const listAll = async () => ((await (await fetch(`${env.server.url}/api/rooms/${room}/recordings`, { headers: { authorization: `Bearer ${token}` } })).json()) as Listed[]).find((r) => r.id === started.id);
-    const right = await listAll();
-    assert.ok(right && right.status !== 'recording', `status right after disconnect(): ${right?.status}`);
-    let listed: Listed | undefined = right;
-    for (const deadline = Date.now() + 20_000; listed?.status !== 'ready' && listed?.status !== 'failed' && Date.now() < deadline; listed = await listAll()) await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(listed?.status, 'ready', listed?.error);
-    const { path } = await download(env.server.url, room, started.id, 'disconnect');
-    const truth = (left.at - started.at) / 1000;
-    await assertPlayable(path, truth, ['audio:opus', 'video:vp9']);
-    const seconds = await secondsIn(path, FPS);
-    assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
-    const last = seconds.at(-1) ?? -1;
-    assert.ok(last >= left.second, `the file reaches second ${last}; disconnect() was called at second ${left.second}`);
-    t.diagnostic(`recorded ${truth.toFixed(2)} s until disconnect() (at second ${left.second}), which took ${left.took.toFixed(0)} ms; status right after: ${right.status}; file ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes, seconds ${seconds[0]}..${last}`);
-    await recorder.page.close();
-  });
 });
 
-describe('browser recording across a server crash', () => {
-  let server: ServerProcess | undefined;
-  const store = join(dir, 'crash-store');
-  const SERVER_OPTIONS = { port: 0, host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' as const }, reconnectGraceSeconds: 5, recording: { directory: store } };
-  before(async () => {
-    server = await ServerProcess.start(SERVER_OPTIONS);
-    // Restarts keep the port: the uploads' URLs (and the pages' origin) stay valid.
-    SERVER_OPTIONS.port = Number(new URL(server.url).port);
-  });
-  after(() => server?.kill());
+/**
+ * Each test kills and restarts a Parley server of its own (its own port, store and so origin, with
+ * its own IndexedDB), so the two run at once.
+ */
+describe('browser recording across a server crash', { concurrency: true }, () => {
+  const servers = new Set<ServerProcess>();
+  after(() => Promise.all([...servers].map((server) => server.kill())));
+  /** A server with its store in `name`; a restart passes the port, which keeps the uploads' URLs (and the pages' origin) valid. */
+  async function startServerProcess(name: string, port = 0): Promise<ServerProcess> {
+    const server = await ServerProcess.start({ port, host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' }, reconnectGraceSeconds: 5, recording: { directory: join(dir, name) } });
+    servers.add(server);
+    return server;
+  }
 
   test('kill -9 of the server mid-upload, restarted on its port: the SDK resumes and the file has no missing or repeated second', async (t) => {
-    if (!server) throw new Error('no server');
+    let server = await startServerProcess('crash-store-restart');
     const url = server.url;
     const room = 'rec-restart';
     const recorder = await RecordingPage.open(env.chromium, url, room, 'erin', RECORD);
@@ -296,7 +307,7 @@ describe('browser recording across a server crash', () => {
     const acknowledgedBeforeKill = (await recorder.state()).acknowledged;
     await server.kill();
     const killedAt = await recorder.counter();
-    server = await ServerProcess.start({ port: Number(new URL(url).port), host: '127.0.0.1', dev: true, turn: { enabled: false }, sfu: { startAtBoot: false }, rooms: { topology: 'p2p' }, reconnectGraceSeconds: 5, recording: { directory: store } });
+    server = await startServerProcess('crash-store-restart', Number(new URL(url).port));
     await recorder.page.waitFor((bytes) => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > bytes, acknowledgedBeforeKill, { timeoutMs: 20_000, what: 'an acknowledgement from the restarted server' });
     const resumedAt = await recorder.counter();
     await recorder.waitForCounter(from + 20);
@@ -322,7 +333,7 @@ describe('browser recording across a server crash', () => {
   });
 
   test('the page gone while the server was down (about:blank), the server restarted: a new page’s room.resumeRecordings() finishes the upload from the chunks kept in IndexedDB; the file has every second up to the leave', async (t) => {
-    if (!server) throw new Error('no server');
+    const server = await startServerProcess('crash-store-reload');
     const url = server.url;
     const room = 'rec-reload';
     const recorder = await RecordingPage.open(env.chromium, url, room, 'hank', RECORD);
@@ -337,7 +348,7 @@ describe('browser recording across a server crash', () => {
     const leftAt = await recorder.counter();
     // The page is gone (a reload, a closed tab): its MediaRecorder, its memory, its upload.
     await recorder.page.goto('about:blank');
-    server = await ServerProcess.start(SERVER_OPTIONS);
+    await startServerProcess('crash-store-reload', Number(new URL(url).port));
     // A new page on the server's origin (IndexedDB is per origin): the SDK, a new token, resume.
     await recorder.page.goto(`${url}/sdk/parley.js`);
     const resumed = await recorder.page.evaluate(
