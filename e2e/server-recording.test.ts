@@ -19,7 +19,7 @@ import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/se
 const RECORD_SECONDS = 9;
 const KILL_AFTER_SECONDS = 5;
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-srvrec-'));
-const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } });
+const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } }, { firefox: false });
 after(() => rm(dir, { recursive: true, force: true }));
 
 type Listed = ListedRecording;

@@ -14,13 +14,16 @@ export interface CallEnvironment {
 
 /**
  * Registers before/after hooks that start one dev-mode Parley server and one Chromium and one
- * Firefox for the whole test file (browsers are the slow part), and stop them afterwards.
+ * Firefox for the whole test file (browsers are the slow part), and stop them afterwards. A file
+ * that uses no Firefox says `{ firefox: false }`: none is started (its start, on 2 cores, delays
+ * Chromium's), and `env.firefox` throws.
  */
-export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironment {
+export function useCallEnvironment(config: ServerConfigInput = {}, options: { firefox?: boolean } = {}): CallEnvironment {
   const env: { server?: RunningServer; chromium?: TestBrowser; firefox?: TestBrowser } = {};
+  const withFirefox = options.firefox ?? true;
   before(async () => {
     env.server = await startServer({ port: 0, turn: { enabled: false }, ...config, sfu: { udpPort: await freeUdpPort(), workers: 1, ...config.sfu } }, { logger: testServerLogger() });
-    [env.chromium, env.firefox] = await Promise.all([launchBrowser('chromium'), launchBrowser('firefox')]);
+    [env.chromium, env.firefox] = await Promise.all([launchBrowser('chromium'), withFirefox ? launchBrowser('firefox') : undefined]);
   });
   after(async () => {
     await Promise.all([env.chromium?.close(), env.firefox?.close()]);
@@ -35,6 +38,7 @@ export function useCallEnvironment(config: ServerConfigInput = {}): CallEnvironm
       return ready(env.chromium, 'Chromium');
     },
     get firefox() {
+      if (!withFirefox) throw new Error('this file started its environment without Firefox (useCallEnvironment(config, { firefox: false }))');
       return ready(env.firefox, 'Firefox');
     },
   };
