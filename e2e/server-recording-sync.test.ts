@@ -19,7 +19,7 @@ import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/se
 const RECORD_SECONDS = 20;
 const SYNC_MS = 60;
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-sync-'));
-const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } });
+const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } }, { firefox: false });
 after(() => rm(dir, { recursive: true, force: true }));
 
 describe('server recording sync (tracks)', () => {
