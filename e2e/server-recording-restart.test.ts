@@ -23,7 +23,7 @@ const BEFORE_SECONDS = 6;
 const AFTER_SECONDS = 6;
 const exec = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-srvrec-restart-'));
-const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } });
+const env = useCallEnvironment({ recording: { directory: join(dir, 'store') } }, { firefox: false });
 after(() => rm(dir, { recursive: true, force: true }));
 
 interface Manifest {
