@@ -148,6 +148,15 @@ describe('CLI', () => {
   const cli = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
+  /** `run` without blocking, so that several can run at once: its exit code and what it printed on stderr. */
+  const runAsync = (args: string[]) =>
+    new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.once('error', reject);
+      child.once('close', (status) => resolve({ status, stderr }));
+    });
 
   test('parley token prints a token with the asked room, identity, ttl and grants', async () => {
     const result = run(['token', '--room', 'demo', '--identity', 'carol', '--ttl', '10m', '--grant', 'canSubscribe,roomAdmin'], { PARLEY_API_KEY: TEST_KEY, PARLEY_API_SECRET: TEST_SECRET });
@@ -161,18 +170,20 @@ describe('CLI', () => {
     assert.deepEqual(check.claims.grants, { canPublish: false, canSubscribe: true, canPublishData: false, roomAdmin: true, canRecord: false });
   });
 
-  test('parley token refuses bad input with exit code 2 and a message', () => {
-    for (const [args, message] of [
+  test('parley token refuses bad input with exit code 2 and a message', async () => {
+    // Independent processes (~1 s of start-up each), so run at once.
+    const cases = [
       [['token', '--room', 'demo'], /--room and --identity/],
       [['token', '--room', 'bad room', '--identity', 'a'], /invalid room/],
       [['token', '--room', 'r', '--identity', 'a', '--ttl', 'forever'], /invalid duration/],
       [['token', '--room', 'r', '--identity', 'a', '--grant', 'canFly'], /unknown grant canFly/],
       [['teleport'], /unknown command/],
-    ] as const) {
-      const result = run([...args]);
-      assert.equal(result.status, 2, args.join(' '));
-      assert.match(result.stderr, message);
-    }
+    ] as const;
+    const results = await Promise.all(cases.map(([args]) => runAsync([...args])));
+    cases.forEach(([args, message], i) => {
+      assert.equal(results[i]!.status, 2, args.join(' '));
+      assert.match(results[i]!.stderr, message);
+    });
   });
 
   /** `parley start` in a child process; resolves with it and its URL once it printed it. */
