@@ -240,9 +240,6 @@ describe('a cluster behind HAProxy, with real browsers', () => {
     try {
       assert.deepEqual((await dave.remoteIdentities()).sort(), ['alice', 'bob', 'carol'], 'dave is in the room where it lives, with everyone');
       await Promise.all(participants.map((p) => p.waitForEvent('participantJoined', 'dave')));
-      // He leaves (room.disconnect()) rather than only closing his page: a closed page's membership
-      // is kept for the 10 s reconnect grace, and then removed by the same leave as this one.
-      await dave.disconnect();
     } finally {
       await dave.close();
     }
