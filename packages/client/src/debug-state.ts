@@ -23,6 +23,8 @@ export interface LinkDebugState extends ConnectionDebugState {
   remoteIdentity: string;
   /** The id of the track each sending source carries. */
   senders: Partial<Record<TrackSource, string>>;
+  /** How often a video encoder held back below its resolution was restarted (`p2p/encoder-watch.ts`). */
+  encoderRestarts: number;
 }
 
 export interface SfuDebugState {
@@ -99,7 +101,7 @@ export interface RoomParts {
   topology: Topology | undefined;
   localIdentity: string;
   cameraProfile: VideoProfile;
-  links: Iterable<{ pc: DebuggedConnection; remoteIdentity: string; senderOf(source: TrackSource): { track: { id: string } | null } | undefined }>;
+  links: Iterable<{ pc: DebuggedConnection; remoteIdentity: string; encoderRestarts: number; senderOf(source: TrackSource): { track: { id: string } | null } | undefined }>;
   sfu:
     | {
         publications: ReadonlyMap<TrackSource, { pc: DebuggedConnection; trackId: string | undefined; sender: { track: { id: string } | null } }>;
@@ -140,7 +142,7 @@ export async function roomDebugState(parts: RoomParts, options: DebugStateOption
         const trackId = link.senderOf(source)?.track?.id;
         if (trackId !== undefined) senders[source] = trackId;
       }
-      return { ...(await connectionDebugState(link.pc, stats)), remoteIdentity: link.remoteIdentity, senders };
+      return { ...(await connectionDebugState(link.pc, stats)), remoteIdentity: link.remoteIdentity, senders, encoderRestarts: link.encoderRestarts };
     }),
   );
   return { state: parts.state, topology: parts.topology, localIdentity: parts.localIdentity, cameraProfile: parts.cameraProfile, links: await links, sfu: parts.sfu && (await sfuDebugState(parts.sfu, stats)) };

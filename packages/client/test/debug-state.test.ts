@@ -28,12 +28,13 @@ describe('room.debugState()', () => {
       { id: 'lc', type: 'local-candidate', address: '192.0.2.9', port: 50000, candidateType: 'relay', relayProtocol: 'tcp' },
       { id: 'rc', type: 'remote-candidate', address: '10.0.0.2', port: 4000, candidateType: 'host' },
     ]);
-    const link = { pc, remoteIdentity: 'bob', senderOf: (source: string) => (source === 'camera' ? { track: { id: 'cam-track' } } : undefined) };
+    const link = { pc, remoteIdentity: 'bob', encoderRestarts: 2, senderOf: (source: string) => (source === 'camera' ? { track: { id: 'cam-track' } } : undefined) };
     const state = await roomDebugState(parts({ links: [link] }));
     assert.equal(state.links.length, 1);
     const [debugLink] = state.links;
     assert.equal(debugLink!.remoteIdentity, 'bob');
     assert.deepEqual(debugLink!.senders, { camera: 'cam-track' });
+    assert.equal(debugLink!.encoderRestarts, 2);
     assert.equal(debugLink!.localSdp, 'v=0 local');
     assert.equal(debugLink!.remoteSdp, 'v=0 remote');
     assert.deepEqual(debugLink!.selectedRemoteCandidate, { address: '10.0.0.2', port: 4000, candidateType: 'host', relayProtocol: undefined });
@@ -62,13 +63,13 @@ describe('room.debugState()', () => {
   test('stats: false reads no getStats(): states and SDPs only, no RTP counters, no selected candidate', async () => {
     let calls = 0;
     const pc = { ...connection([{ id: 'in1', type: 'inbound-rtp', kind: 'video', packetsReceived: 1 }]), getStats: () => (calls++, Promise.resolve(new Map() as unknown as RTCStatsReport)) };
-    const state = await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', senderOf: () => undefined }] }), { stats: false });
+    const state = await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', encoderRestarts: 0, senderOf: () => undefined }] }), { stats: false });
     assert.equal(calls, 0);
     assert.equal(state.links[0]!.connectionState, 'connected');
     assert.equal(state.links[0]!.remoteSdp, 'v=0 remote');
     assert.deepEqual(state.links[0]!.rtp, []);
     assert.equal(state.links[0]!.selectedRemoteCandidate, undefined);
-    await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', senderOf: () => undefined }] }));
+    await roomDebugState(parts({ links: [{ pc, remoteIdentity: 'bob', encoderRestarts: 0, senderOf: () => undefined }] }));
     assert.equal(calls, 1, 'the default reads stats');
   });
 
@@ -82,14 +83,14 @@ describe('room.debugState()', () => {
       { id: 'p1', type: 'candidate-pair', state: 'succeeded', nominated: true, localCandidateId: 'l1', remoteCandidateId: 'r' },
       { id: 'p2', type: 'candidate-pair', state: 'succeeded', nominated: false, localCandidateId: 'l2', remoteCandidateId: 'r', ...marks },
     ];
-    const localPort = async (reports: Array<Record<string, unknown>>) => (await roomDebugState(parts({ links: [{ pc: connection(reports), remoteIdentity: 'bob', senderOf: () => undefined }] }))).links[0]!.selectedLocalCandidate?.port;
+    const localPort = async (reports: Array<Record<string, unknown>>) => (await roomDebugState(parts({ links: [{ pc: connection(reports), remoteIdentity: 'bob', encoderRestarts: 0, senderOf: () => undefined }] }))).links[0]!.selectedLocalCandidate?.port;
     assert.equal(await localPort([...candidates, ...pairs({}), { id: 't', type: 'transport', selectedCandidatePairId: 'p2' }]), 2);
     assert.equal(await localPort([...candidates, ...pairs({ selected: true })]), 2);
     assert.equal(await localPort([...candidates, ...pairs({})]), 1);
   });
 
   test('ids stay with a connection and a replaced one gets a new id', async () => {
-    const first = { pc: connection([]), remoteIdentity: 'bob', senderOf: () => undefined };
+    const first = { pc: connection([]), remoteIdentity: 'bob', encoderRestarts: 0, senderOf: () => undefined };
     const [a, b] = await Promise.all([roomDebugState(parts({ links: [first] })), roomDebugState(parts({ links: [first] }))]);
     assert.equal(a.links[0]!.id, b.links[0]!.id);
     const replaced = await roomDebugState(parts({ links: [{ ...first, pc: connection([]) }] }));

@@ -1,5 +1,6 @@
 import type { SignalPayload, TrackSource } from '@parley/protocol';
 import { ENCODER_RESTART_DELAY_MS, restartEncoderAdaptation, withStartBitrate } from '../start-bitrate.js';
+import { EncoderWatch } from './encoder-watch.js';
 import type { Timeline } from '../timeline.js';
 
 export interface PeerLinkHandlers {
@@ -37,6 +38,8 @@ export class PeerLink {
   private offerReceived = false;
   /** Once per link, when it first connects (see restartEncoderAdaptation). */
   private encodersRestarted = false;
+  /** Restarts an encoder again when the first restart came too early (see EncoderWatch). */
+  private readonly encoderWatch: EncoderWatch;
   private makingOffer = false;
   private ignoreOffer = false;
   private incoming: Promise<void> = Promise.resolve();
@@ -54,6 +57,7 @@ export class PeerLink {
     this.handlers = handlers;
     this.pc = new RTCPeerConnection(configuration);
     timeline.watch(this.pc, `p2p:${remoteIdentity}`);
+    this.encoderWatch = new EncoderWatch(this.pc, `p2p:${remoteIdentity}`);
     this.pc.onnegotiationneeded = () => void this.negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
       if (!candidate || candidate.candidate === '') return;
@@ -68,6 +72,7 @@ export class PeerLink {
     this.pc.addEventListener('connectionstatechange', () => {
       if (this.pc.connectionState !== 'connected' || this.encodersRestarted) return;
       this.encodersRestarted = true;
+      this.encoderWatch.start();
       setTimeout(() => {
         if (this.closed) return;
         for (const sender of this.pc.getSenders()) if (sender.track?.kind === 'video') void restartEncoderAdaptation(sender);
@@ -147,8 +152,14 @@ export class PeerLink {
     });
   }
 
+  /** How often the watch restarted an encoder held back (`debugState()`). */
+  get encoderRestarts(): number {
+    return this.encoderWatch.restarts;
+  }
+
   close(): void {
     this.closed = true;
+    this.encoderWatch.stop();
     this.pc.close();
   }
 
