@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { probeDuration, RemuxError, runTool, type RemuxTools } from '../remux.js';
 import { rtpToUnixMs } from './clock.js';
 import { ivfFrameHeader, ivfHeader, OggOpusWriter, opusPacketSamples } from './containers.js';
+import { payloadEnd, payloadOffset } from '../../sfu/rtp/rtp.js';
+import { startsKeyframe, type VideoCodecName } from '../../sfu/rtp/keyframe.js';
 import { assembleFrames } from './frames.js';
 import { orderPackets, type InputPacket } from './packet-order.js';
 import { placeSegments } from './segments.js';
@@ -101,20 +103,40 @@ export interface ExportTrackOptions {
   tools: RemuxTools;
 }
 
-/** The layer to keep: the highest whose packets span (nearly) the whole track; else the longest. */
-export function chooseLayer(records: readonly RawRecord[]): number {
+/**
+ * The layer to keep: the highest whose decodable part (video: from its first keyframe; audio: its
+ * packets) spans (nearly) as long as the longest; else the longest. Packets alone are not enough:
+ * a layer can carry packets from the start and its first keyframe only seconds later (a keyframe
+ * request lost under load), and everything before that keyframe is left out of the file.
+ */
+export function chooseLayer(records: readonly RawRecord[], codec?: VideoCodecName): number {
   const spans = new Map<number, { first: number; last: number }>();
+  const seen = new Map<number, { first: number; last: number }>();
   for (const record of records) {
     if (record.type !== RecordType.rtp) continue;
-    const span = spans.get(record.layer);
-    if (!span) spans.set(record.layer, { first: record.arrivalMs, last: record.arrivalMs });
-    else span.last = Math.max(span.last, record.arrivalMs);
+    widen(seen, record);
+    if (spans.has(record.layer) || !codec || startsKeyframeRecord(codec, record.payload)) widen(spans, record);
   }
-  if (spans.size === 0) return 0;
-  const length = (layer: number) => spans.get(layer)!.last - spans.get(layer)!.first;
-  const longest = Math.max(...[...spans.keys()].map(length));
-  const layers = [...spans.keys()].sort((a, b) => b - a);
+  // No keyframe in any layer: nothing decodes, and the layer with the most packets is as good as any.
+  const chosenFrom = spans.size > 0 ? spans : seen;
+  if (chosenFrom.size === 0) return 0;
+  const length = (layer: number) => chosenFrom.get(layer)!.last - chosenFrom.get(layer)!.first;
+  const longest = Math.max(...[...chosenFrom.keys()].map(length));
+  const layers = [...chosenFrom.keys()].sort((a, b) => b - a);
   return layers.find((layer) => length(layer) >= 0.9 * longest) ?? layers[0]!;
+}
+
+function widen(spans: Map<number, { first: number; last: number }>, record: RawRecord): void {
+  const span = spans.get(record.layer);
+  if (!span) spans.set(record.layer, { first: record.arrivalMs, last: record.arrivalMs });
+  else span.last = Math.max(span.last, record.arrivalMs);
+}
+
+function startsKeyframeRecord(codec: VideoCodecName, packet: Buffer): boolean {
+  if (packet.length < 12) return false;
+  const start = payloadOffset(packet);
+  const end = payloadEnd(packet);
+  return start >= 0 && end > start && startsKeyframe(codec, packet.subarray(start, end));
 }
 
 interface SegmentMedia {
@@ -132,7 +154,7 @@ interface SegmentMedia {
 
 function segmentMedia(description: TrackDescription, segment: TrackSegment): SegmentMedia {
   const { records } = segment;
-  const layer = chooseLayer(records);
+  const layer = chooseLayer(records, description.codec === 'opus' ? undefined : description.codec);
   const input: InputPacket[] = [];
   for (const record of records) {
     if (record.layer === layer && (record.type === RecordType.rtp || record.type === RecordType.padding)) input.push({ packet: record.payload, arrivalMs: record.arrivalMs });
