@@ -1,5 +1,5 @@
 /**
- * Padding-only RTP packets for bandwidth probes toward a subscriber, and the numbering they
+ * Padding-only RTP packets toward a subscriber (bandwidth probes, frame ends), and the numbering they
  * shift: each one takes a sequence number of the subscriber's stream, so the media after it moves
  * up by one, while a late packet from before it keeps the number it would have had.
  */
@@ -11,9 +11,9 @@ const PADDING_BYTES = 255;
 /** Header (12) + extension block header (4) + the one-byte element's header (1). */
 export const PADDING_TRANSPORT_OFFSET = 17;
 
-/** A padding-only packet: the header, one extension word for the transport-wide sequence, padding. */
-export function paddingPacket(ssrc: number, payloadType: number, sequence: number, rtpTimestamp: number): Buffer {
-  const packet = Buffer.alloc(12 + 8 + PADDING_BYTES);
+/** A padding-only packet: the header, one extension word for the transport-wide sequence, padding (1-255 bytes). */
+export function paddingPacket(ssrc: number, payloadType: number, sequence: number, rtpTimestamp: number, paddingBytes = PADDING_BYTES): Buffer {
+  const packet = Buffer.alloc(12 + 8 + paddingBytes);
   packet[0] = 0x80 | 0x20 | 0x10; // V=2, padding, extension
   packet[1] = payloadType;
   packet.writeUInt16BE(sequence, 2);
@@ -22,7 +22,7 @@ export function paddingPacket(ssrc: number, payloadType: number, sequence: numbe
   packet.writeUInt16BE(0xbede, 12);
   packet.writeUInt16BE(1, 14);
   packet[16] = (SubscriberExtensionId.transportSequence << 4) | 1;
-  packet[packet.length - 1] = PADDING_BYTES;
+  packet[packet.length - 1] = paddingBytes;
   return packet;
 }
 

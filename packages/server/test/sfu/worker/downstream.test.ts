@@ -210,3 +210,75 @@ describe('Downstream probes and the transport-wide numbering', () => {
     assert.equal(sent.length, 10, 'three of four fit the budget that is left');
   });
 });
+
+describe('Downstream repair under random loss', () => {
+  const singleLayer: DownstreamSource = { ...source, layerCount: 1, activeLayers: () => [0] };
+  const isPadding = (packet: Buffer) => (packet[0]! & 0x20) !== 0 && payloadOffset(packet) + packet[packet.length - 1]! === packet.length;
+
+  /** Frames of five packets every 50 ms from `from`; returns the subscriber's sequence numbers of the media sent. */
+  function sendFrames(downstream: Downstream, sent: Buffer[], clock: { now: number }, frames: number, first: { sequence: number; picture: number }): number[] {
+    const media: number[] = [];
+    for (let frame = 0; frame < frames; frame++, clock.now += 50, first.picture++) {
+      for (let i = 0; i < 5; i++) {
+        downstream.forward(numberedPacket(first.sequence++, 9000 + 4500 * first.picture, 500 + first.picture, first.picture === 0 && i === 0, i === 4));
+        media.push(sequenceNumber(sent.at(-1)!));
+      }
+    }
+    return media;
+  }
+
+  test("once a subscriber asks for over 1 % of its packets, each frame's end is followed by a 1-byte padding packet", (t) => {
+    const clock = { now: 10_000 };
+    t.mock.method(performance, 'now', () => clock.now);
+    const { track, sent } = recordingTrack();
+    const transport = recordingTransport();
+    const downstream = new Downstream({ subscriber: 'v', ssrc: 0x1234, payloadType: 100, engineTrack: track, source: singleLayer, counters: counters(), transport });
+    const next = { sequence: 100, picture: 0 };
+    // Two clean seconds (the windows close at the frame ends at 11 and 12 s): nothing but media.
+    sendFrames(downstream, sent, clock, 41, next);
+    assert.equal(sent.filter(isPadding).length, 0, 'no padding while nothing is asked for');
+    // The next second: 3 of its 95 packets are asked for (one of them twice: counted once).
+    const media = sendFrames(downstream, sent, clock, 19, next);
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [media[3]!, media[40]!] }]);
+    clock.now += 10;
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [media[3]!, media[77]!] }]);
+    assert.equal(sent.filter(isPadding).length, 0, 'the window has not closed yet');
+    const before = sent.length;
+    sendFrames(downstream, sent, clock, 2, next);
+    const after = sent.slice(before);
+    assert.equal(after.length, 12, 'two frames of five, each followed by one padding packet');
+    for (const end of [5, 11]) {
+      const padding = after[end]!;
+      assert.ok(isPadding(padding), `packet ${end} is padding only`);
+      assert.equal(padding[padding.length - 1], 1, 'one byte of padding');
+      assert.equal(sequenceNumber(padding), (sequenceNumber(after[end - 1]!) + 1) & 0xffff, "the next number after the frame's last packet");
+      assert.equal(padding.readUInt32BE(4), after[end - 1]!.readUInt32BE(4), 'the timestamp of the frame it ends');
+    }
+    for (let i = 0; i < 5; i++) assert.ok(!isPadding(after[i]!), 'none in the middle of a frame');
+    assert.equal(sequenceNumber(after[6]!), (sequenceNumber(after[5]!) + 1) & 0xffff, 'the next frame continues after the padding');
+    assert.deepEqual(transport.stamped, transport.stamped.map((_, i) => i), 'the padding is numbered on the transport too');
+  });
+
+  test('a packet asked for again 5 ms after its resend is sent again; sooner, it is taken for the resend on its way', (t) => {
+    const clock = { now: 10_000 };
+    t.mock.method(performance, 'now', () => clock.now);
+    const { track, sent } = recordingTrack();
+    const downstream = new Downstream({ subscriber: 'v', ssrc: 0x1234, payloadType: 100, engineTrack: track, source: singleLayer, counters: counters(), transport: recordingTransport() });
+    downstream.rttMs = 2;
+    const media = sendFrames(downstream, sent, clock, 2, { sequence: 100, picture: 0 });
+    const lost = media[2]!;
+    const resends = () => sent.filter((packet) => sequenceNumber(packet) === lost).length - 1;
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [lost] }]);
+    assert.equal(resends(), 1);
+    clock.now += 3;
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [lost] }]);
+    assert.equal(resends(), 1, '3 ms later: the resend may still be on its way');
+    clock.now += 4;
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [lost] }]);
+    assert.equal(resends(), 2, "7 ms after the resend, over the 2 ms round trip: Chromium's next request means it was lost");
+    downstream.rttMs = 30;
+    clock.now += 20;
+    downstream.handleRtcp([{ type: 'nack', mediaSsrc: 0x1234, lost: [lost] }]);
+    assert.equal(resends(), 2, 'within a longer round trip, not again');
+  });
+});
