@@ -57,7 +57,7 @@ export interface StreamOwner {
   source?: ReceivedTrackSource | undefined;
 }
 
-type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };
+export type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };
 
 /** How often a pending getStats() looks whether its connection was closed meanwhile. */
 const CLOSED_POLL_MS = 250;
@@ -169,7 +169,8 @@ export class StatsSampler {
   }
 }
 
-function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string; dtlsRole?: string; availableOutgoingBitrate?: number } {
+/** The selected candidate pair's figures and the DTLS state, from one getStats() report (Chromium and Firefox). */
+export function selectedTransport(reports: Map<string, Report>): { localType?: string; remoteType?: string; rtt?: number; dtlsState?: string; dtlsRole?: string; availableOutgoingBitrate?: number } {
   const transport = [...reports.values()].find((r) => r.type === 'transport');
   let pair = transport?.selectedCandidatePairId ? reports.get(transport.selectedCandidatePairId as string) : undefined;
   // Firefox has no transport report: its selected pair carries `selected` (or is the nominated, succeeded one).

@@ -1,4 +1,5 @@
 import { log } from '../log.js';
+import { selectedTransport, type Report } from '../stats.js';
 
 /**
  * Chromium's encoder keeps a resolution its bandwidth estimate forced on it, long after the
@@ -118,13 +119,11 @@ export class EncoderWatch {
   }
 
   private async sample(sender: RTCRtpSender): Promise<EncoderSample | undefined> {
-    const reports = new Map<string, Record<string, unknown>>();
-    (await sender.getStats()).forEach((report: Record<string, unknown>) => reports.set(report.id as string, report));
-    const values = [...reports.values()];
-    const outbound = values.find((r) => r.type === 'outbound-rtp');
+    const reports = new Map<string, Report>();
+    (await sender.getStats()).forEach((report: Report) => reports.set(report.id, report));
+    const outbound = [...reports.values()].find((r) => r.type === 'outbound-rtp');
     if (!outbound) return undefined;
-    const transport = values.find((r) => r.type === 'transport');
-    const pair = transport ? reports.get(transport.selectedCandidatePairId as string) : values.find((r) => r.type === 'candidate-pair' && r.nominated === true);
+    const { availableOutgoingBitrate } = selectedTransport(reports);
     const bytes = Number(outbound.bytesSent ?? 0);
     const timestamp = Number(outbound.timestamp);
     const before = this.previousBytes.get(sender);
@@ -137,7 +136,7 @@ export class EncoderWatch {
       frameHeight: outbound.frameHeight as number | undefined,
       expectedHeight: captureHeight === undefined ? undefined : Math.floor(captureHeight / (encoding?.scaleResolutionDownBy ?? 1)),
       sendingKbps: Math.round(((bytes - before.bytes) * 8) / (timestamp - before.timestamp)),
-      availableKbps: typeof pair?.availableOutgoingBitrate === 'number' ? Math.round(pair.availableOutgoingBitrate / 1000) : undefined,
+      availableKbps: availableOutgoingBitrate === undefined ? undefined : Math.round(availableOutgoingBitrate / 1000),
       maxBitrateKbps: encoding?.maxBitrate === undefined ? undefined : Math.round(encoding.maxBitrate / 1000),
     };
   }
