@@ -43,31 +43,11 @@ async function msUntilHeight(receiver: SdkParticipant, from: string, height: num
   return Date.now() - started;
 }
 
-/**
- * Sets the `maxBitrate` of the camera sender of `participant`'s direct connection (joined with
- * `recordConnections`, so the page keeps its connections), through the browser's own API as an
- * app or a browser extension could; resolves with what it was.
- */
-async function capCamera(participant: SdkParticipant, maxBitrate: number | undefined): Promise<number | undefined> {
-  return participant.page.evaluate(async (maxBitrate) => {
-    const pcs = (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs;
-    const sender = pcs.flatMap((pc) => (pc.connectionState === 'connected' ? pc.getSenders() : [])).find((s) => s.track?.kind === 'video');
-    if (!sender) throw new Error('no connected camera sender');
-    const parameters = sender.getParameters();
-    const encoding = parameters.encodings[0]!;
-    const before = encoding.maxBitrate;
-    if (maxBitrate === undefined) delete encoding.maxBitrate;
-    else encoding.maxBitrate = maxBitrate;
-    await sender.setParameters(parameters);
-    return before;
-  }, maxBitrate);
-}
-
 describe('P2P call', () => {
-  test('Chromium <-> Chromium, in 720p within seconds, and again after a squeeze', async () => {
+  test('Chromium <-> Chromium, in 720p within seconds', async () => {
     const room = freshRoom();
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
-    const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob', { recordConnections: true });
+    const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
     // Without the start bitrate hint Chromium starts at 180p and is still at 360p after 12 s.
     // Alone this file sees 720p ~1 s after the call starts; run right after observability.test.ts
     // both senders are still bandwidth-limited at 5 s (2 of 2 runs; the cause is not known),
@@ -75,23 +55,6 @@ describe('P2P call', () => {
     const [atAlice, atBob] = await SdkParticipant.explained([alice, bob], () => Promise.all([msUntilHeight(alice, 'bob', 720, 15_000), msUntilHeight(bob, 'alice', 720, 15_000)]));
     console.log(`720p decoded ${atAlice} ms (alice) and ${atBob} ms (bob) after the call started`);
     await assertTwoWayCall(alice, bob);
-
-    // A squeeze that passed: bob's camera capped at 60 kbit/s until its encoder drops below 360p,
-    // then uncapped. Chromium alone kept 180p for 8 s and more in 2 of 3 runs; the SDK's encoder
-    // watch (p2p/encoder-watch.ts) brings 720p back within a few seconds.
-    const uncapped = await capCamera(bob, 60_000);
-    await alice.page.waitFor(
-      async () => {
-        const video = (await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.participant === 'bob' && s.direction === 'inbound' && s.kind === 'video');
-        return (video?.frameHeight ?? 720) < 360;
-      },
-      undefined,
-      { timeoutMs: 15_000, what: "bob's encoder drops below 360p under a 60 kbit/s cap" },
-    );
-    await capCamera(bob, uncapped);
-    const backMs = await SdkParticipant.explained([alice, bob], () => msUntilHeight(alice, 'bob', 720, 8000));
-    const [link] = (await bob.page.evaluate(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links, undefined)) ?? [];
-    console.log(`uncapped: 720p again ${backMs} ms later (${link?.encoderRestarts} encoder reattach(es))`);
     await Promise.all([alice.close(), bob.close()]);
   });
 
