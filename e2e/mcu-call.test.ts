@@ -1,8 +1,9 @@
 /**
  * MCU rooms in real browsers (docs/topologies.md): 3 Chromium and 1 Firefox, each publishing a
- * tone of its own at its own level. Each receives exactly one audio track, the server's `mix`:
- * its spectrum holds the other three tones, brought to one level, and not its own. Video is
- * forwarded as in an SFU room (this slice). A leaver's tone leaves the others' mix within a
+ * tone of its own at its own level and a camera of one solid colour. Each receives exactly one
+ * audio track, the server's `mix`: its spectrum holds the other three tones, brought to one level,
+ * and not its own; and exactly one video track, the mixer's grid: a frame of it shows the other
+ * three colours and not its own. A leaver's tone leaves the others' mix within a
  * second, and a joiner's enters it within a second; a SIGKILLed mixer restarts and everyone
  * hears the mix again without doing anything.
  * One server and one browser of each kind for the whole file. Firefox has no WebAudio headless:
@@ -15,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { audioJitterBufferMs, publishTone, recordedToneLevels, toneLevels } from './harness/tone-probe.ts';
+import { gridColours, publishColor, type GridReading } from './harness/color-probe.ts';
 
 const env = useCallEnvironment();
 const ROOM = 'mcu-1';
@@ -31,11 +33,15 @@ const mcuRoom = { topology: 'mcu' } as const;
  *   which lets a tone 10 % away through at -11 dB but one 1.6x away at -36 dB.
  */
 const PEOPLE = [
-  { identity: 'c1', browser: 'chromium', hz: 540, gain: 0.3, camera: true },
-  { identity: 'c2', browser: 'chromium', hz: 1160, gain: 0.05, camera: false },
-  { identity: 'c3', browser: 'chromium', hz: 1540, gain: 0.15, camera: false },
-  { identity: 'fox', browser: 'firefox', hz: 2460, gain: 0.1, camera: false },
+  { identity: 'c1', browser: 'chromium', hz: 540, gain: 0.3, colour: [220, 40, 40] },
+  { identity: 'c2', browser: 'chromium', hz: 1160, gain: 0.05, colour: [40, 190, 60] },
+  { identity: 'c3', browser: 'chromium', hz: 1540, gain: 0.15, colour: [40, 80, 220] },
+  { identity: 'fox', browser: 'firefox', hz: 2460, gain: 0.1, colour: [230, 210, 40] },
 ] as const;
+const PALETTE = PEOPLE.map((p) => p.colour);
+/** Lattice points (of 1296) a tile's colour must cover to count as shown: the smallest tile of a 640x360 grid covers ~90. */
+const SHOWN_POINTS = 20;
+const MIX_VIDEO = 'server:mix-video';
 type Person = (typeof PEOPLE)[number];
 /** Nobody sends this: the floor a present tone must stand above and an absent one stays near. */
 const ABSENT_HZ = 2000;
@@ -84,19 +90,19 @@ describe('MCU room', () => {
     for (const p of PEOPLE) {
       const joined = await SdkParticipant.join(env[p.browser], env.server.url, ROOM, p.identity, {
         roomConfig: mcuRoom,
-        camera: p.camera,
+        camera: false,
         microphone: false,
-        video: { width: 320, height: 180, frameRate: 15 },
       });
       participants.set(p.identity, joined);
       await publishTone(joined, p.hz, p.gain, p.browser === 'firefox' ? 'mediaElement' : 'webAudio');
+      await publishColor(joined, p.colour);
     }
   });
   after(async () => {
     await Promise.all([...participants.values()].map((p) => p.close()));
   });
 
-  test('3 Chromium + 1 Firefox: each receives one audio track, the mix, holding the three others at one level and not its own; video forwarded as in an SFU room', async () => {
+  test('3 Chromium + 1 Firefox: each receives one audio track, the mix, holding the three others at one level and not its own, and one video track, a grid of the three others and not its own', async () => {
     for (const p of PEOPLE) {
       const receiver = participants.get(p.identity)!;
       const others = PEOPLE.filter((o) => o !== p).map((o) => o.identity);
@@ -120,7 +126,19 @@ describe('MCU room', () => {
       const audio = (await receiver.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
       assert.deepEqual(audio.map((s) => s.source), ['mix'], `${p.identity} receives one audio track, the mix (shown: ${shown.join(' ')})`);
       assert.ok(!shown.some((key) => key.endsWith(':microphone')), `${p.identity} gets no participant's audio track`);
-      if (p.identity !== 'c1') await receiver.waitForVideoFrom('c1', 5, 20_000);
+
+      // The grid: the three others' colours, not its own.
+      const start = Date.now();
+      let reading: GridReading | undefined;
+      const describeGrid = (r: GridReading | undefined) => (r ? `${r.width}x${r.height}: ${PEOPLE.map((o, i) => `${o.identity} ${r.counts[i]}`).join(', ')} of ${r.points} points` : 'no frame');
+      const gridShown = (r: GridReading | undefined) => !!r && PEOPLE.every((o, i) => (o === p ? r.counts[i] === 0 : r.counts[i]! >= SHOWN_POINTS));
+      while (Date.now() - start < 20_000 && !gridShown(reading)) reading = await gridColours(receiver, PALETTE);
+      console.log(`${p.identity} sees, ${Date.now() - start} ms into the check: ${describeGrid(reading)}`);
+      assert.ok(gridShown(reading), `${p.identity} sees the three others' colours and not its own (${describeGrid(reading)})`);
+      const video = (await receiver.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'video');
+      assert.deepEqual(video.map((s) => s.source), ['mix'], `${p.identity} receives one video track, the grid (shown: ${shown.join(' ')})`);
+      assert.ok(!shown.some((key) => key.endsWith(':camera')), `${p.identity} gets no participant's camera track`);
+      assert.ok(shown.includes(MIX_VIDEO), `${p.identity} shows the grid`);
     }
     const stats = await env.server.media.sfuStats(ROOM);
     console.log(`mix: ${stats.mixedPackets} packets back from the mixer, ${(stats.mixLatencyMsTotal / stats.mixedPackets).toFixed(1)} ms on average from the newest input's arrival at the worker to the mix's return`);
@@ -158,7 +176,8 @@ describe('MCU room', () => {
     jitterMs = await buffered();
     await publishTone(leaver, person('c3').hz, person('c3').gain, 'webAudio');
     const joinMs = await Promise.all(listeners.map((p) => until(p, (h) => h.present.includes('c3'), 5000, "c3's tone back")));
-    console.log(`c3 joined again: its tone in the mix ${joinMs.join(' and ')} ms after its publishTrack() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms`);
+    const mixerStats = env.server.media.mixers.stats();
+    console.log(`c3 joined again: its tone in the mix ${joinMs.join(' and ')} ms after its publishTrack() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms; mixer ticks late so far: ${mixerStats.lateTicks} of ${mixerStats.ticks}`);
     joinMs.forEach((ms, i) => assert.ok(ms - jitterMs[i]! <= 1000, `a joiner is in the mix within a second (${ms} ms heard, ${jitterMs[i]!.toFixed(0)} ms of it in the browser's buffer)`));
 
     const pid = await env.server.media.mixers.pid(ROOM);
@@ -176,6 +195,13 @@ describe('MCU room', () => {
     );
     const mixers = env.server.media.mixers;
     console.log(`mixer SIGKILLed: silent at the listeners ${silentMs.join(' and ')} ms after; restarted and attached in ${mixers.lastRestartMs?.toFixed(0)} ms; the mix heard again ${backMs.join(' and ')} ms after the kill`);
+    // The grid too: c1 sees c2's and fox's colours again (c3 came back without a camera).
+    const gridBack = Date.now();
+    let grid: GridReading | undefined;
+    const gridShown = (r: GridReading | undefined) => !!r && r.counts[1]! >= SHOWN_POINTS && r.counts[3]! >= SHOWN_POINTS && r.counts[0] === 0;
+    while (Date.now() - gridBack < 15_000 && !gridShown(grid)) grid = await gridColours(listeners[0]!, PALETTE);
+    console.log(`c1's grid back ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(grid?.counts)}`);
+    assert.ok(gridShown(grid), `c1's grid shows c2 and fox again after the mixer restarted (${JSON.stringify(grid)})`);
     assert.notEqual(await mixers.pid(ROOM), pid);
     assert.equal(mixers.restarts, 1);
     // Firefox too, without doing anything.
@@ -185,15 +211,16 @@ describe('MCU room', () => {
 });
 
 describe("`receive: 'mixed'` in an SFU room", () => {
-  test('the mixed receiver gets one audio track, the mix of the two others and not its own, and their video; the others get one track per voice and no mix', async () => {
+  test('the mixed receiver gets one audio track, the mix of the two others and not its own, and one video track, their grid; the others get one track per voice and no mix', async () => {
     const room = 'sfu-mixed-1';
     const sfuRoom = { roomConfig: { topology: 'sfu' as const }, microphone: false, video: { width: 320, height: 180, frameRate: 15 } };
     const joined: SdkParticipant[] = [];
     try {
       for (const [identity, receive] of [['c1', 'tracks'], ['c2', 'tracks'], ['c3', 'mixed']] as const) {
-        const p = await SdkParticipant.join(env.chromium, env.server.url, room, identity, { ...sfuRoom, camera: identity === 'c1', receive });
+        const p = await SdkParticipant.join(env.chromium, env.server.url, room, identity, { ...sfuRoom, camera: false, receive });
         joined.push(p);
         await publishTone(p, person(identity).hz, person(identity).gain, 'webAudio');
+        if (identity !== 'c3') await publishColor(p, person(identity).colour);
       }
       const [c1, , c3] = joined as [SdkParticipant, SdkParticipant, SdkParticipant];
       await c3.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, MIX, { timeoutMs: 20_000, what: 'c3 receives the mix' });
@@ -204,7 +231,14 @@ describe("`receive: 'mixed'` in an SFU room", () => {
       assert.ok(result.absent.includes('c3'), 'c3 does not hear itself');
       const c3Audio = (await c3.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
       assert.deepEqual(c3Audio.map((s) => s.source), ['mix'], 'c3 receives one audio track, the mix');
-      await c3.waitForVideoFrom('c1', 5, 20_000);
+      // The grid of c1's and c2's colours (c3 publishes no video: it is not in the picture).
+      const gridStart = Date.now();
+      let reading: GridReading | undefined;
+      const shownBoth = (r: GridReading | undefined) => !!r && r.counts[0]! >= SHOWN_POINTS && r.counts[1]! >= SHOWN_POINTS;
+      while (Date.now() - gridStart < 20_000 && !shownBoth(reading)) reading = await gridColours(c3, PALETTE);
+      assert.ok(shownBoth(reading), `c3 sees c1's and c2's colours in its grid (${JSON.stringify(reading)})`);
+      const c3Video = (await c3.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'video');
+      assert.deepEqual(c3Video.map((s) => s.source), ['mix'], 'c3 receives one video track, the grid');
 
       // The others in the same room receive each voice as its own track, and no mix.
       await c1.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, 'c3:microphone', { timeoutMs: 20_000, what: "c1 receives c3's microphone" });

@@ -15,7 +15,7 @@ export interface PageState {
   room: import('@parley/client').Room;
   /** `at`: the page's Date.now() when it happened. */
   events: Array<{ name: string; detail: string; at: number }>;
-  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed); an `mcu` room's mix is `server:mix`. */
+  /** The track each `identity:source` is shown with now (the last trackSubscribed, until its trackUnsubscribed); an `mcu` room's mixes are `server:mix` (audio) and `server:mix-video`. */
   shown: Record<string, MediaStreamTrack>;
   /** performance.now() of every video frame presented (requestVideoFrameCallback) for `identity:source`, while its element showed the track the SDK last gave for it. */
   presented: Record<string, number[]>;
@@ -125,8 +125,10 @@ export class SdkParticipant {
         parleyRoom.on('participantLeft', (p, reason) => record('participantLeft', `${p.identity}:${reason}`));
         // The element showing each `identity:source`: replaced with the track, removed when it goes (as an app does).
         const elements = new Map<string, HTMLMediaElement>();
+        // An `mcu` room's mixes: `server:mix` (audio) and `server:mix-video` (the grid).
+        const keyOf = (identity: string | undefined, source: string, kind: string) => (identity === undefined ? (kind === 'video' ? 'server:mix-video' : 'server:mix') : `${identity}:${source}`);
         parleyRoom.on('trackUnsubscribed', ({ track, participant, source }) => {
-          const key = `${participant?.identity ?? 'server'}:${source}`;
+          const key = keyOf(participant?.identity, source, track.kind);
           record('trackUnsubscribed', key);
           if (state.shown[key] !== track) return;
           delete state.shown[key];
@@ -141,7 +143,8 @@ export class SdkParticipant {
         parleyRoom.on('error', (e) => record('error', `${e.code}: ${e.message}`));
         parleyRoom.on('disconnected', (e) => record('disconnected', e?.code ?? ''));
         parleyRoom.on('trackSubscribed', ({ track, participant, source }) => {
-          record('trackSubscribed', `${participant?.identity ?? 'server'}:${source}`);
+          const key = keyOf(participant?.identity, source, track.kind);
+          record('trackSubscribed', key);
           // Render like an app would, so the browser decodes and plays what it receives.
           const element = document.createElement(track.kind === 'video' ? 'video' : 'audio');
           element.autoplay = true;
@@ -152,10 +155,9 @@ export class SdkParticipant {
           document.body.append(element);
           void element.play().catch(() => undefined);
           // When the person would first see this video: its first frame presented.
-          if (element instanceof HTMLVideoElement) element.requestVideoFrameCallback(() => record('firstFrame', `${participant?.identity ?? 'server'}:${source}`));
+          if (element instanceof HTMLVideoElement) element.requestVideoFrameCallback(() => record('firstFrame', key));
           // What the person sees of this source: the frames presented for the track the SDK gave
           // last (an app shows that one; an element of a track the SDK replaced no longer counts).
-          const key = `${participant?.identity ?? 'server'}:${source}`;
           state.shown[key] = track;
           elements.get(key)?.remove();
           elements.set(key, element);

@@ -18,7 +18,10 @@ export interface ParticipantTrackEvent {
   source: TrackSource;
 }
 
-/** An `mcu` room's audio: everyone else's voices mixed by the server for this participant (never its own). */
+/**
+ * The server's mix for this participant (an `mcu` room, or `receive: 'mixed'`): an audio track of
+ * everyone else's voices, and a video track of a grid of everyone else (never its own), by `track.kind`.
+ */
 export interface MixTrackEvent {
   track: MediaStreamTrack;
   participant: undefined;

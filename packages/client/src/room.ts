@@ -51,7 +51,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly links = new Map<string, PeerLink>();
   private sfu: SfuConnection | undefined;
   /** In an `mcu` room: the mix this participant hears (everyone else's voices). */
-  private mixTrack: MediaStreamTrack | undefined;
+  /** The server's mixes for this participant (`mcu` rooms, `receive: 'mixed'`): its audio and its video grid. */
+  private readonly mixTracks = new Map<'audio' | 'video', MediaStreamTrack>();
   /** Make before break from P2P to the SFU: which direct links the SFU has made redundant. */
   private readonly move = new TopologyMove({
     links: this.links,
@@ -86,7 +87,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     localName: () => this.localParticipant.name || this.localParticipant.identity,
     callTracks: () => {
       // In an `mcu` room the others' voices are the one mix.
-      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : []))), ...(this.mixTrack ? [this.mixTrack] : [])];
+      const all = [...this.localParticipant.tracks.values(), ...[...this.remoteParticipants.values()].flatMap((p) => [...p.tracks.values()].flatMap((t) => (t.track ? [t.track] : []))), ...this.mixTracks.values()];
       return { video: all.filter((t) => t.kind === 'video'), audio: all.filter((t) => t.kind === 'audio') };
     },
     acknowledged: (id, bytes) => this.emit('recordingProgress', { id, acknowledgedBytes: bytes }),
@@ -440,7 +441,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private stopSfu(): void {
     this.sfu?.close();
     this.sfu = undefined;
-    if (this.mixTrack) this.setMix(undefined, this.mixTrack);
+    for (const track of [...this.mixTracks.values()]) this.setMix(undefined, track);
   }
 
   private publishToSfu(source: TrackSource, track: MediaStreamTrack): void {
@@ -450,7 +451,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   private onSfuTrack(info: SubscribedTrack, track: MediaStreamTrack): void {
-    if (info.source === 'mix') return this.setMix(track, this.mixTrack);
+    if (info.source === 'mix') return this.setMix(track, this.mixTracks.get(track.kind as 'audio' | 'video'));
     const source = info.source;
     const participant = this.remoteParticipants.get(info.participant);
     if (!participant) return;
@@ -470,15 +471,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (track.kind === 'video' && !this.firstFrameWatched) this.watchFirstFrame();
   }
 
-  /** An `mcu` room's mix: `track` now (undefined: none), `previous` gone (if it was the one shown). */
+  /** A mix of `previous`'s kind: `track` now (undefined: none), `previous` gone (if it was the one shown). */
   private setMix(track: MediaStreamTrack | undefined, previous: MediaStreamTrack | undefined): void {
-    if (previous && previous === this.mixTrack) {
-      this.mixTrack = undefined;
+    if (previous && this.mixTracks.get(previous.kind as 'audio' | 'video') === previous) {
+      this.mixTracks.delete(previous.kind as 'audio' | 'video');
       this.emit('trackUnsubscribed', { track: previous, participant: undefined, source: 'mix' });
     }
     if (!track) return;
-    this.mixTrack = track;
-    this.timeline.mark('trackSubscribed', 'mix');
+    this.mixTracks.set(track.kind as 'audio' | 'video', track);
+    this.timeline.mark('trackSubscribed', `mix:${track.kind}`);
     this.emit('trackSubscribed', { track, participant: undefined, source: 'mix' });
   }
 

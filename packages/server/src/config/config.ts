@@ -64,6 +64,16 @@ export const ServerConfigSchema = z
       })
       .strict()
       .default({ maxParticipants: 16, topology: 'auto', p2pWhenTwo: false, videoCodecs: [...VideoCodec.options] }),
+    /** The server's mix (`mcu` rooms and `receive: 'mixed'` participants, docs/topologies.md). */
+    mcu: z
+      .object({
+        /** Mix video into one grid per receiver too (ffmpeg decodes and encodes it); false: audio only, video forwarded per publisher. */
+        video: z.boolean().default(true),
+        /** The grid's VP8 bitrate. */
+        videoBitrateKbps: z.coerce.number().int().min(100).max(8_000).default(600),
+      })
+      .strict()
+      .prefault({}),
     sfu: z
       .object({
         /** Worker processes (a room lives on one); default: one per core. */
@@ -315,6 +325,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_MAX_PARTICIPANTS', ['rooms', 'maxParticipants'], String],
     ['PARLEY_TOPOLOGY', ['rooms', 'topology'], String],
     ['PARLEY_VIDEO_CODECS', ['rooms', 'videoCodecs'], list],
+    ['PARLEY_MCU_VIDEO', ['mcu', 'video'], (v, n) => flag(n, v)],
     ['PARLEY_SFU_WORKERS', ['sfu', 'workers'], String],
     ['PARLEY_SFU_UDP_PORT', ['sfu', 'udpPort'], String],
     ['PARLEY_SFU_BIND_ADDRESS', ['sfu', 'bindAddress'], String],

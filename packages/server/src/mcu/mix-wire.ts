@@ -6,19 +6,26 @@
  *
  * worker -> mixer
  * - `listener` (JSON `ListenerRecord`): a participant now receives (or no longer receives) a mix.
- * - `inputEnded` (JSON `InputEndedRecord`): a published audio track fed to the mixer was
+ * - `inputEnded` (JSON `InputEndedRecord`): a published track fed to the mixer was
  *   unpublished; its publisher, if that was its last, hears the shared mix again.
+ * - `keyframe` (JSON `KeyframeRecord`): a listener's browser asks for a keyframe of its grid.
+ * - `speaker` (JSON `SpeakerRecord`): the room's active speaker changed (the grid features them).
  * mixer -> worker
- * - `output` (JSON `OutputRecord`, frame track = the output's number): the mix for a participant.
- * - `mixed` (one Opus RTP packet of an output, frame track = its number): its arrival field holds
- *   when the worker received the newest input audio in it (`performance.timeOrigin + now()` ms),
- *   so the worker measures what the mixer adds to the way through the server.
+ * - `output` (JSON `OutputRecord`, frame track = the output's number): the audio or video mix for
+ *   a participant.
+ * - `mixed` (one RTP packet of an output, Opus or VP8, frame track = its number): its arrival
+ *   field holds when the worker received the newest input in it (`performance.timeOrigin + now()`
+ *   ms), so the worker measures what the mixer adds to the way through the server.
+ * - `keyframeRequest` (JSON `KeyframeRequestRecord`): the mixer lost a published video's picture.
  */
 export const MixRecordType = {
   listener: 16,
   output: 17,
   mixed: 18,
   inputEnded: 19,
+  keyframe: 20,
+  keyframeRequest: 21,
+  speaker: 22,
 } as const;
 
 export interface ListenerRecord {
@@ -28,6 +35,20 @@ export interface ListenerRecord {
 
 export interface OutputRecord {
   participant: string;
+  /** Absent: audio (what a mixer that makes no video sends). */
+  kind?: 'audio' | 'video';
+}
+
+export interface KeyframeRecord {
+  participant: string;
+}
+
+export interface KeyframeRequestRecord {
+  trackId: string;
+}
+
+export interface SpeakerRecord {
+  participant: string | null;
 }
 
 export interface InputEndedRecord {

@@ -2,7 +2,8 @@
  * The mixer process of one room that mixes (MCU, or an SFU room with `mixed` receivers; forked by `mixer-process.ts`). Listens on 127.0.0.1 (an
  * ephemeral port, told to the parent) for the SFU worker's connection, whose first frame must
  * carry the room's name and secret; decodes the room's audio, and every 20 ms sends each listener
- * its mix back on the same connection (the shared mix, or a speaker's own mix-minus). Once a
+ * its mix back on the same connection (the shared mix, or a speaker's own mix-minus); the video
+ * grids run on a thread of their own (`video/video-thread.ts`) and go back the same way. Once a
  * second it tells the parent its counters (`stats`: the `parley_mcu_*` metrics of docs/metrics.md).
  * A worker that connects again (its own restart, or the mixer's) replaces the previous connection
  * and starts a fresh mix.
@@ -12,12 +13,23 @@
 import { createServer, type Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { RecordType, WireFrameReader, wireFrameSize, writeWireFrame, type TrackDescription } from '../recording/tracks/record-format.js';
-import { MixRecordType, type InputEndedRecord, type ListenerRecord, type OutputRecord } from './mix-wire.js';
+import { MixRecordType, type InputEndedRecord, type KeyframeRecord, type KeyframeRequestRecord, type ListenerRecord, type OutputRecord, type SpeakerRecord } from './mix-wire.js';
 import { RoomMixer, type MixedPacket } from './room-mixer.js';
+import { VideoMixerThread } from './video/video-thread.js';
 
 export interface MixerSettings {
   room: string;
   secret: string;
+  /** Mix video into a grid too (ffmpeg's decoders and VP8 encoder); absent or null: audio only. */
+  video?: MixerVideoSettings | null;
+}
+
+export interface MixerVideoSettings {
+  ffmpegPath: string;
+  width: number;
+  height: number;
+  fps: number;
+  bitrateKbps: number;
 }
 
 /** What the mixer did since its previous `stats` message (counts are deltas; `sharedListeners` is the current figure). */
@@ -26,6 +38,9 @@ export interface MixerStats {
   encodes: number;
   lateTicks: number;
   sharedListeners: number;
+  /** Video: grids drawn (a delta), grids now. */
+  gridDraws: number;
+  grids: number;
 }
 
 export type MixerMessage = { event: 'listening'; port: number } | { event: 'failed'; error: string } | ({ event: 'stats' } & MixerStats);
@@ -45,16 +60,47 @@ const settings = JSON.parse(process.env.PARLEY_MIXER ?? '{}') as MixerSettings;
 const tell = (message: MixerMessage) => process.connected && process.send!(message);
 const expected = Buffer.from(JSON.stringify({ recording: settings.room, secret: settings.secret }));
 
-let current: { socket: Socket; mixer: RoomMixer } | undefined;
+let current: { socket: Socket; mixer: RoomMixer; video: VideoMixerThread | undefined } | undefined;
+/** Video outputs are numbered apart from the audio mix's (which count up from 1). */
+const FIRST_VIDEO_OUTPUT = 0x8000;
+const json = (payload: Buffer): unknown => JSON.parse(payload.toString());
+
+function videoMixerFor(socket: Socket): VideoMixerThread | undefined {
+  const video = settings.video;
+  if (!video) return undefined;
+  const outputs = new Map<string, number>();
+  return new VideoMixerThread({
+    settings: {
+      ffmpegPath: video.ffmpegPath,
+      width: video.width,
+      height: video.height,
+      // A keyframe every 4 s by itself; a receiver that needs one sooner asks (`keyframe` record).
+      encoder: { fps: video.fps, bitrateKbps: video.bitrateKbps, keyframeInterval: video.fps * 4 },
+    },
+    send: (listener, packet, inputArrivalMs) => {
+      let number = outputs.get(listener);
+      if (number === undefined) {
+        number = FIRST_VIDEO_OUTPUT + outputs.size;
+        outputs.set(listener, number);
+        send(socket, number, MixRecordType.output, 0, Buffer.from(JSON.stringify({ participant: listener, kind: 'video' } satisfies OutputRecord)));
+      }
+      send(socket, number, MixRecordType.mixed, inputArrivalMs, packet);
+    },
+    requestKeyframe: (trackId) => send(socket, 0, MixRecordType.keyframeRequest, 0, Buffer.from(JSON.stringify({ trackId } satisfies KeyframeRequestRecord))),
+    onError: (error) => tell({ event: 'failed', error }),
+  });
+}
 
 const server = createServer((socket) => {
   const reader = new WireFrameReader();
   const mixer = new RoomMixer();
+  const video = videoMixerFor(socket);
   let trusted = false;
   socket.setNoDelay(true);
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
     mixer.close();
+    video?.close();
     if (current?.socket === socket) current = undefined;
   });
   socket.on('data', (chunk: Buffer) => {
@@ -65,20 +111,33 @@ const server = createServer((socket) => {
           trusted = frame.type === RecordType.hello && payload.length === expected.length && timingSafeEqual(payload, expected);
           if (!trusted) return void socket.destroy();
           current?.socket.destroy();
-          current = { socket, mixer };
+          current = { socket, mixer, video };
           continue;
         }
-        if (frame.type === RecordType.rtp) mixer.receive(frame.track, payload, frame.body.readDoubleBE(4));
-        else if (frame.type === RecordType.track) {
-          const description = JSON.parse(payload.toString()) as TrackDescription;
+        if (frame.type === RecordType.rtp || frame.type === RecordType.padding) {
+          if (video?.hasInput(frame.track)) video.receive(frame.track, payload, frame.body.readDoubleBE(4), frame.body[1]!);
+          else if (frame.type === RecordType.rtp) mixer.receive(frame.track, payload, frame.body.readDoubleBE(4));
+        } else if (frame.type === RecordType.track) {
+          const description = json(payload) as TrackDescription;
           if (description.kind === 'audio' && description.codec === 'opus') mixer.addInput(frame.track, description);
+          else if (description.kind === 'video' && (description.codec === 'vp8' || description.codec === 'vp9')) video?.addInput(frame.track, description);
         } else if (frame.type === (MixRecordType.inputEnded as number)) {
-          mixer.removeInput((JSON.parse(payload.toString()) as InputEndedRecord).trackId);
+          const { trackId } = json(payload) as InputEndedRecord;
+          mixer.removeInput(trackId);
+          video?.removeInput(trackId);
         } else if (frame.type === (MixRecordType.listener as number)) {
-          const record = JSON.parse(payload.toString()) as ListenerRecord;
+          const record = json(payload) as ListenerRecord;
           const output = mixer.setListener(record.participant, record.listening);
-          if (!record.listening) mixer.removeInputsOf(record.participant);
+          video?.setListener(record.participant, record.listening);
+          if (!record.listening) {
+            mixer.removeInputsOf(record.participant);
+            video?.removeInputsOf(record.participant);
+          }
           if (output) send(socket, output.number, MixRecordType.output, 0, Buffer.from(JSON.stringify({ participant: output.listener } satisfies OutputRecord)));
+        } else if (frame.type === (MixRecordType.keyframe as number)) {
+          video?.requestKeyframe((json(payload) as KeyframeRecord).participant);
+        } else if (frame.type === (MixRecordType.speaker as number)) {
+          video?.setSpeaker((json(payload) as SpeakerRecord).participant ?? undefined);
         }
       }
     } catch (error) {
@@ -108,7 +167,7 @@ function sendMixed(socket: Socket, packets: MixedPacket[]): void {
 // the previous tick, so the timer's lateness does not add up.
 let clockStart = performance.now();
 let ticks = 0;
-const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0 };
+const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0, gridDraws: 0, grids: 0 };
 function tick(): void {
   ticks += 1;
   // This tick was due at clockStart + ticks * TICK_MS.
@@ -130,6 +189,19 @@ function tick(): void {
   setTimeout(tick, Math.max(0, next - now));
 }
 
+/** The video thread's figures for the stats message, and who the audio mix has a voice of (they are in the grids). */
+let drawsReported = 0;
+let reportedFor: VideoMixerThread | undefined;
+function videoCheck(): void {
+  const video = current?.video;
+  if (!video || !current) return void (stats.grids = 0);
+  if (reportedFor !== video) [reportedFor, drawsReported] = [video, 0];
+  video.setAudioPublishers(current.mixer.speakers);
+  stats.gridDraws += video.draws - drawsReported;
+  drawsReported = video.draws;
+  stats.grids = video.gridCount;
+}
+
 process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
 server.listen(0, '127.0.0.1', () => {
@@ -137,8 +209,9 @@ server.listen(0, '127.0.0.1', () => {
   if (address && typeof address === 'object') tell({ event: 'listening', port: address.port });
   clockStart = performance.now();
   setTimeout(tick, TICK_MS);
+  if (settings.video) setInterval(videoCheck, 200);
   setInterval(() => {
     tell({ event: 'stats', ...stats });
-    stats.ticks = stats.encodes = stats.lateTicks = 0;
+    stats.ticks = stats.encodes = stats.lateTicks = stats.gridDraws = 0;
   }, STATS_INTERVAL_MS).unref();
 });

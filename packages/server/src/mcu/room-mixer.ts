@@ -193,6 +193,13 @@ export class RoomMixer {
     this.outputs.clear();
   }
 
+  /** Who the mix has a published audio track of (heard or silent). */
+  get speakers(): Set<string> {
+    const speakers = new Set<string>();
+    for (const input of this.inputs.values()) speakers.add(input.description.participant);
+    return speakers;
+  }
+
   get listenerCount(): number {
     return this.outputs.size;
   }

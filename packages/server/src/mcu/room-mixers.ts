@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { SfuService } from '../sfu/sfu-service.js';
 import { MixerProcess } from './mixer-process.js';
-import type { MixerStats } from './mixer-main.js';
+import type { MixerStats, MixerVideoSettings } from './mixer-main.js';
 
 /**
  * A dead mixer is started again after this long, doubled after each failed start up to the
@@ -40,11 +40,15 @@ export interface MixersStats {
   /** Listeners on a shared mix now, over the rooms. */
   sharedListeners: number;
   restarts: number;
+  /** Video grids drawn (each then encoded once for everyone who sees it). */
+  gridDraws: number;
 }
 
 export interface RoomMixersOptions {
   sfu: () => Promise<SfuService>;
   logger: Logger;
+  /** The video grid the mixers make (null or absent: audio only). */
+  video?: MixerVideoSettings | null;
 }
 
 export class RoomMixers {
@@ -54,13 +58,15 @@ export class RoomMixers {
   lastRestartMs: number | undefined;
   private readonly rooms = new Map<string, RoomEntry>();
   /** Counters of every mixer that ran, kept here: a mixer's own die with it. */
-  private readonly totals = { encodes: 0, ticks: 0, lateTicks: 0 };
+  private readonly totals = { encodes: 0, ticks: 0, lateTicks: 0, gridDraws: 0 };
   private readonly sfu: () => Promise<SfuService>;
   private readonly logger: Logger;
+  private readonly video: MixerVideoSettings | null;
 
   constructor(options: RoomMixersOptions) {
     this.sfu = options.sfu;
     this.logger = options.logger;
+    this.video = options.video ?? null;
   }
 
   /** Starts the room's mixer and attaches it to the room's worker; idempotent. */
@@ -114,7 +120,7 @@ export class RoomMixers {
    */
   private async launch(room: string, entry: RoomEntry): Promise<void> {
     const starting = MixerProcess.start(
-      { room, secret: entry.secret },
+      { room, secret: entry.secret, video: this.video },
       (error) => this.logger.warn('the MCU mixer reported a failure', { room, error }),
       (stats) => this.onStats(entry, stats),
     );
@@ -148,6 +154,7 @@ export class RoomMixers {
     this.totals.encodes += stats.encodes;
     this.totals.ticks += stats.ticks;
     this.totals.lateTicks += stats.lateTicks;
+    this.totals.gridDraws += stats.gridDraws;
     entry.sharedListeners = stats.sharedListeners;
   }
 

@@ -193,6 +193,7 @@ export class ParleyMetrics {
       ['parley_mcu_mixer_ticks_total', "MCU mixers' 20 ms ticks (each one frame of every listener's mix)", [[{}, () => mixers.stats().ticks]]],
       ['parley_mcu_mixer_late_ticks_total', 'MCU mixer ticks that ran more than a frame (20 ms) after their time: the mix eats into its jitter margin (a busy core)', [[{}, () => mixers.stats().lateTicks]]],
       ['parley_mcu_mixer_restarts_total', 'MCU mixer processes running attached again after one died or failed to start', [[{}, () => mixers.stats().restarts]]],
+      ['parley_mcu_grid_draws_total', "MCU video grids drawn and handed to their encoder (15 a second per grid; one grid per receiver in the picture, one shared by the others)", [[{}, () => mixers.stats().gridDraws]]],
     ]);
   }
 

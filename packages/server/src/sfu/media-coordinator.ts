@@ -1,5 +1,6 @@
 import { viaServer, type Topology } from '@parley/protocol';
 import { RoomMixers } from '../mcu/room-mixers.js';
+import type { MixerVideoSettings } from '../mcu/mixer-main.js';
 import type { Logger } from '../logger.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
@@ -32,12 +33,17 @@ export class MediaCoordinator {
   /** The mixer processes of MCU rooms and of rooms with `mixed` receivers on the SFU (one per room). */
   readonly mixers: RoomMixers;
 
+  /** The grid the mixers make; null: they mix audio only and video is forwarded per publisher. */
+  private readonly mixVideo: MixerVideoSettings | null;
+
   constructor(
     private readonly rooms: RoomRegistry,
     private readonly startSfu: () => Promise<SfuService>,
     private readonly logger: Logger,
+    options: { mixVideo?: MixerVideoSettings | null } = {},
   ) {
-    this.mixers = new RoomMixers({ sfu: () => this.service(), logger });
+    this.mixVideo = options.mixVideo ?? null;
+    this.mixers = new RoomMixers({ sfu: () => this.service(), logger, video: this.mixVideo });
   }
 
   /** Called after an `auto` room moved between P2P and the SFU (the cluster records it). */
@@ -166,7 +172,7 @@ export class MediaCoordinator {
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
       ...(participant.receive === 'mixed' ? { mixed: true } : {}),
-      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}) },
+      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}), ...(this.mixVideo ? { mixVideo: true } : {}) },
     });
   }
 

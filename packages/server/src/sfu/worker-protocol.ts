@@ -11,6 +11,8 @@ export interface RoomMediaConfig {
   videoCodecs: VideoCodecName[];
   /** MCU: participants hear the others through the room's mixer (`mix`), not as one audio track each. */
   mixAudio?: boolean;
+  /** Whoever hears the mix also sees the mixer's video grid (one VP8 track), not one video track per publisher. */
+  mixVideo?: boolean;
 }
 
 export type WorkerRequest =

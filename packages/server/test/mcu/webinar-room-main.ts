@@ -18,10 +18,13 @@ import assert from 'node:assert/strict';
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
 import { gatheredDescription, loopbackPeer } from '../sfu/loopback-peer.ts';
 import { type RunningServer } from '../../src/index.ts';
-import { isRtcp, payloadEnd, payloadOffset } from '../../src/sfu/rtp/rtp.ts';
+import { isRtcp, payloadEnd, payloadOffset, payloadType } from '../../src/sfu/rtp/rtp.ts';
 import { freeUdpPort, startTestServer, TestClient } from '../helpers.ts';
 import { sample, scrape } from '../metrics-text.ts';
 import { TonePublisher, toneLevelsDb } from './tones.ts';
+
+/** The mix's Opus payload type toward subscribers (`subscriberPayloadTypes`). */
+const OPUS_PAYLOAD_TYPE = 111;
 
 const SPEAKERS = { alice: 440, bob: 1000, carol: 2300 } as const;
 const LISTENER_COUNT = Number(process.env.WEBINAR_LISTENERS ?? 50);
@@ -91,18 +94,19 @@ class Microphone {
   }
 }
 
-/** A listener's receiving connection: the Opus payloads of its one mixed track, with their arrival time. */
+/** A listener's receiving connection: the Opus payloads of its mixed audio track, with their arrival time (its video grid track stays silent: nobody publishes video). */
 class MixReceiver {
   private readonly pc = loopbackPeer('listener', cleanups);
   readonly payloads: Array<{ at: number; payload: Buffer }> = [];
-  /** Held as long as the receiver: libdatachannel calls into it for every packet. */
-  private track: Track | undefined;
+  /** Held as long as the receiver: libdatachannel calls into them for every packet. */
+  private readonly tracks: Track[] = [];
 
   constructor() {
-    cleanups.push(() => this.track?.close());
+    cleanups.push(() => this.tracks.forEach((track) => track.close()));
     this.pc.onTrack((track) => {
-      (this.track = track).onMessage((message) => {
-        if (isRtcp(message)) return;
+      this.tracks.push(track);
+      track.onMessage((message) => {
+        if (isRtcp(message) || payloadType(message) !== OPUS_PAYLOAD_TYPE) return;
         this.payloads.push({ at: performance.now(), payload: Buffer.from(message.subarray(payloadOffset(message), payloadEnd(message))) });
       });
     });
@@ -111,7 +115,7 @@ class MixReceiver {
   async answer(client: TestClient): Promise<void> {
     await client.waitFor((m) => m.type === 'subscriberOffer', 'a subscriber offer', TIMEOUT_MS);
     const offer = client.of('subscriberOffer')[0]!;
-    assert.deepEqual(offer.tracks.map((t) => [t.kind, t.source]), [['audio', 'mix']], 'one track: the mix');
+    assert.deepEqual(offer.tracks.map((t) => [t.kind, t.source]), [['audio', 'mix'], ['video', 'mix']], 'two tracks: the mix and the grid');
     this.pc.setRemoteDescription(offer.sdp, 'offer');
     // Without this side's candidates, as for the microphones: with them, the SFU (the offerer here)
     // refused an answer now and then ("Got a remote candidate without ICE transport", 1 of 3 runs

@@ -1,13 +1,13 @@
 /**
- * An MCU room's connection to its mixer process (docs/topologies.md, ARCHITECTURE.md "MCU"): the
- * recording tap's connection (`recording-tap.ts`) carries the room's published audio and who
- * listens to the mixer; the mixed audio comes back on the same connection, one output per
- * listener (those on the shared mix get the same Opus payload, each in a packet of its own
- * numbering), and goes to that listener's `MixedTrack`. Packets reach the mixer within FLUSH_MS of
+ * A room's connection to its mixer process (docs/topologies.md, ARCHITECTURE.md "MCU"): the
+ * recording tap's connection (`recording-tap.ts`) carries the room's published audio and video
+ * (one layer) and who listens to the mixer; the mixes come back on the same connection, an audio
+ * and a video output per listener (those on a shared mix get the same payloads, each in packets
+ * of their own numbering), and go to that listener's `MixedTrack`s. Packets reach the mixer within FLUSH_MS of
  * their arrival here: a recording's 20 ms batching would add up to a frame of delay to the mix.
  */
 import { WireFrameReader, type TrackDescription } from '../../recording/tracks/record-format.js';
-import { MixRecordType, type InputEndedRecord, type ListenerRecord, type OutputRecord } from '../../mcu/mix-wire.js';
+import { MixRecordType, type InputEndedRecord, type KeyframeRecord, type KeyframeRequestRecord, type ListenerRecord, type OutputRecord, type SpeakerRecord } from '../../mcu/mix-wire.js';
 import { RecordingTap, type PacketRecorder, type TapTarget } from './recording-tap.js';
 
 /** 1 ms: setTimeout's least; a 20 ms Opus frame of each publisher goes out on its own. */
@@ -17,28 +17,43 @@ export interface MixerLinkOptions {
   /** The mixer's port on 127.0.0.1 and its secret; `recording` names the room. */
   target: TapTarget;
   onError: (message: string) => void;
-  /** One packet of `listener`'s mix, and when the newest input audio in it reached this worker. */
-  onMixed: (listener: string, packet: Buffer, inputArrivalMs: number) => void;
+  /** One packet of `listener`'s audio or video mix, and when the newest input in it reached this worker. */
+  onMixed: (listener: string, packet: Buffer, inputArrivalMs: number, kind: 'audio' | 'video') => void;
+  /** The mixer lost a published video's picture. */
+  onKeyframeRequest?: (trackId: string) => void;
 }
 
 export class MixerLink {
   private readonly tap: RecordingTap;
   private readonly reader = new WireFrameReader();
-  /** Output number (the mixer's) -> listener. */
-  private readonly outputs = new Map<number, string>();
+  /** Output number (the mixer's) -> listener and kind. */
+  private readonly outputs = new Map<number, { listener: string; kind: 'audio' | 'video' }>();
   private readonly onMixed: MixerLinkOptions['onMixed'];
+  private readonly onKeyframeRequest: MixerLinkOptions['onKeyframeRequest'];
   private readonly onError: (message: string) => void;
   private broken = false;
 
   constructor(options: MixerLinkOptions) {
     this.onMixed = options.onMixed;
+    this.onKeyframeRequest = options.onKeyframeRequest;
     this.onError = options.onError;
     this.tap = new RecordingTap(options.target, options.onError, { flushMs: FLUSH_MS, onData: (chunk) => this.onData(chunk), peer: `room ${options.target.recording}: the mixer` });
   }
 
-  /** A recorder of one published audio track, for `PublishedTrack.addRecorder`. */
-  input(description: TrackDescription): PacketRecorder {
-    return this.tap.track(description);
+  /** A recorder of one published track (of one layer, for video), for `PublishedTrack.addRecorder`. */
+  input(description: TrackDescription, only?: { layer: number }): PacketRecorder {
+    return this.tap.track(description, only);
+  }
+
+  /** `listener`'s browser asks for a keyframe of its grid. */
+  keyframe(listener: string): void {
+    const record: KeyframeRecord = { participant: listener };
+    this.tap.control(MixRecordType.keyframe, Buffer.from(JSON.stringify(record)));
+  }
+
+  speaker(participant: string | undefined): void {
+    const record: SpeakerRecord = { participant: participant ?? null };
+    this.tap.control(MixRecordType.speaker, Buffer.from(JSON.stringify(record)));
   }
 
   /** A track given to `input` was unpublished (its recorder is no longer fed). */
@@ -62,10 +77,13 @@ export class MixerLink {
       for (const frame of this.reader.push(chunk)) {
         const payload = WireFrameReader.payload(frame.body);
         if (frame.type === (MixRecordType.mixed as number)) {
-          const listener = this.outputs.get(frame.track);
-          if (listener !== undefined && payload.length > 12) this.onMixed(listener, Buffer.from(payload), frame.body.readDoubleBE(4));
+          const output = this.outputs.get(frame.track);
+          if (output !== undefined && payload.length > 12) this.onMixed(output.listener, Buffer.from(payload), frame.body.readDoubleBE(4), output.kind);
         } else if (frame.type === (MixRecordType.output as number)) {
-          this.outputs.set(frame.track, (JSON.parse(payload.toString()) as OutputRecord).participant);
+          const record = JSON.parse(payload.toString()) as OutputRecord;
+          this.outputs.set(frame.track, { listener: record.participant, kind: record.kind ?? 'audio' });
+        } else if (frame.type === (MixRecordType.keyframeRequest as number)) {
+          this.onKeyframeRequest?.((JSON.parse(payload.toString()) as KeyframeRequestRecord).trackId);
         }
       }
     } catch (error) {

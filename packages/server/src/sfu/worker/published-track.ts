@@ -148,7 +148,7 @@ export class PublishedTrack implements DownstreamSource {
   /** Starts copying this track's packets to `recorder`, from a keyframe of every layer. */
   addRecorder(recorder: PacketRecorder): void {
     this.recorders.push(recorder);
-    this.layerStates.forEach((state, layer) => state && this.requestKeyframe(layer));
+    this.layerStates.forEach((state, layer) => state && (recorder.layer === undefined || recorder.layer === layer) && this.requestKeyframe(layer));
   }
 
   removeRecorder(recorder: PacketRecorder): void {
@@ -339,7 +339,11 @@ export class PublishedTrack implements DownstreamSource {
     const wanted = new Set<number>();
     // A recording keeps every layer on: the export keeps the best one that covers the call, and
     // which layers a publisher sends depends on its camera (two of three at 640x360 in Chromium).
-    if (this.recorders.length > 0) for (let layer = 0; layer < this.layerCount; layer++) wanted.add(layer);
+    // The mixer's feed keeps its one layer on.
+    for (const recorder of this.recorders) {
+      if (recorder.layer !== undefined) wanted.add(Math.min(recorder.layer, this.layerCount - 1));
+      else for (let layer = 0; layer < this.layerCount; layer++) wanted.add(layer);
+    }
     for (const downstream of this.downstreams) {
       wanted.add(downstream.layers.wanted);
       for (let layer = 0; layer <= downstream.forwardedLayer; layer++) wanted.add(layer);
@@ -383,6 +387,7 @@ export class PublishedTrack implements DownstreamSource {
     const paddingOnly = offset >= payloadEnd(packet);
     // Recorded as received, before anything below rewrites the packet in place.
     for (const recorder of this.recorders) {
+      if (recorder.layer !== undefined && recorder.layer !== layer) continue;
       if (paddingOnly) recorder.padding(layer, packet);
       else recorder.rtp(layer, packet);
     }
@@ -463,7 +468,7 @@ export class PublishedTrack implements DownstreamSource {
       const state = layer === undefined ? undefined : this.layerStates[layer];
       if (!state) continue;
       state.reception.senderReport = { ntpSeconds: report.ntpSeconds, ntpFraction: report.ntpFraction, rtpTimestamp: report.rtpTimestamp, receivedAt: Date.now() };
-      for (const recorder of this.recorders) recorder.senderReport(layer!, report);
+      for (const recorder of this.recorders) if (recorder.layer === undefined || recorder.layer === layer) recorder.senderReport(layer!, report);
     }
   }
 }

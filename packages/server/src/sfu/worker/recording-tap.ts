@@ -32,6 +32,8 @@ export interface TapOptions {
 
 /** What a published track calls for each packet it records (`PublishedTrack.recorders`). */
 export interface PacketRecorder {
+  /** Only this simulcast layer (the mixer's feed, moved to another when it stops); absent: every layer (a recording). */
+  layer?: number;
   rtp(layer: number, packet: Buffer): void;
   padding(layer: number, packet: Buffer): void;
   senderReport(layer: number, report: { ssrc: number; ntpSeconds: number; ntpFraction: number; rtpTimestamp: number }): void;
@@ -74,11 +76,12 @@ export class RecordingTap {
   }
 
   /** A recorder for one track: its description goes first. */
-  track(description: TrackDescription): PacketRecorder {
+  track(description: TrackDescription, only?: { layer: number }): PacketRecorder {
     const number = this.nextTrack++;
     this.append(number, RecordType.track, 0, Buffer.from(JSON.stringify(description)));
     const padding = Buffer.allocUnsafe(12);
     return {
+      ...(only ? { layer: only.layer } : {}),
       rtp: (layer, packet) => this.append(number, RecordType.rtp, layer, packet),
       // Only its sequence number matters: the fixed header, marked as carrying nothing else.
       padding: (layer, packet) => {

@@ -17,8 +17,10 @@ interface Member {
   readonly canSubscribe: boolean;
   readonly decodes: Set<VideoCodecName>;
   subscriber: SubscriberConnection;
-  /** MCU rooms: what this participant hears instead of the others' audio tracks. */
+  /** MCU rooms and `mixed` receivers: what this participant hears instead of the others' audio tracks. */
   readonly mix: MixedTrack | undefined;
+  /** And what it sees instead of their video tracks (when the mixer makes video). */
+  readonly mixVideo: MixedTrack | undefined;
 }
 
 export type Counters = ForwardingCounters & {
@@ -42,6 +44,21 @@ export interface RoomRouterOptions {
   counters: Counters;
   /** Sends an event to the main process. */
   emit: (event: WorkerEvent) => void;
+}
+
+/**
+ * The simulcast layer the mixer decodes: the middle one (320x180 of a 640x360 camera, 640x360 of
+ * a 720p one), as large as a tile of the 640x360 grid needs, or the only one; while that one
+ * sends nothing, the best live one below it, else the lowest live one. Chromium sends one layer
+ * of a 320x180 camera (its lowest) and a collapsed uplink only the lowest: with the middle layer
+ * fixed, such a publisher's tile stayed empty.
+ */
+function mixerLayer(track: PublishedTrack): number {
+  const preferred = Math.min(1, track.layerCount - 1);
+  const live = track.activeLayers();
+  if (live.length === 0 || live.includes(preferred)) return preferred;
+  const below = live.filter((layer) => layer < preferred);
+  return below.length > 0 ? below[below.length - 1]! : live[0]!;
 }
 
 /** A simulcast layer nobody has wanted for this long is paused at the publisher (reports run each second). */
@@ -88,16 +105,18 @@ export class RoomRouter {
 
   join({ participant, canSubscribe, decodes, mixed }: RouterRequest<'join'>): void {
     this.leave(participant);
-    const mix = (this.config.mixAudio || mixed) && canSubscribe ? new MixedTrack(participant) : undefined;
-    const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix };
+    const mixes = (this.config.mixAudio || mixed) && canSubscribe;
+    const mix = mixes ? new MixedTrack({ listener: participant, kind: 'audio' }) : undefined;
+    const mixVideo = mixes && this.config.mixVideo ? new MixedTrack({ listener: participant, kind: 'video', onKeyframeRequest: () => this.mixer?.link.keyframe(participant) }) : undefined;
+    const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix, mixVideo };
     this.members.set(participant, member);
     this.subscribeToAll(participant, member);
     if (mix) this.mixer?.link.listener(participant, true);
   }
 
-  /** Whether `member` receives `track` itself (a member with a mix, as everyone in an MCU room, hears audio through it only). */
+  /** Whether `member` receives `track` itself (a member with a mix, as everyone in an MCU room, hears audio, and sees video when the mixer makes it, through it only). */
   private receives(member: Member, track: PublishedTrack): boolean {
-    return member.canSubscribe && !(member.mix && track.kind === 'audio');
+    return member.canSubscribe && !(member.mix && track.kind === 'audio') && !(member.mixVideo && track.kind === 'video');
   }
 
   /** A fresh receiving connection with every track (the old one failed on the participant's side). */
@@ -122,6 +141,7 @@ export class RoomRouter {
 
   private subscribeToAll(participant: string, member: Member): void {
     if (member.mix) member.subscriber.add(member.mix);
+    if (member.mixVideo) member.subscriber.add(member.mixVideo);
     for (const track of this.tracks.values()) if (track.publisher !== participant && this.receives(member, track)) member.subscriber.add(track);
   }
 
@@ -159,7 +179,7 @@ export class RoomRouter {
       if (!local) throw new Error('the engine produced no answer');
       this.tracks.set(trackId, track);
       for (const recording of this.recordings.values()) this.startRecordingTrack(recording, track);
-      if (this.mixer && track.kind === 'audio') this.feedMixer(this.mixer, track);
+      if (this.mixer && this.mixerTakes(track)) this.feedMixer(this.mixer, track);
       for (const [identity, member] of this.members) if (identity !== participant && this.receives(member, track)) member.subscriber.add(track);
       return { sdp: shapePublishAnswer(local.sdp, offer, this.engine.options.announcedAddress), codec: offer.codec.name };
     } catch (error) {
@@ -196,8 +216,18 @@ export class RoomRouter {
     downstream.setQuality(quality);
   }
 
-  /** Runs often (200 ms): subscribers' layers from their downlink estimates, keyframes a pending layer switch waits for. */
+  /** Runs often (200 ms): subscribers' layers from their downlink estimates, keyframes a pending layer switch waits for, the mixer's layers. */
   poll(): void {
+    if (this.mixer) {
+      for (const [track, input] of this.mixer.inputs) {
+        if (track.kind !== 'video') continue;
+        const layer = mixerLayer(track);
+        if (layer === input.layer) continue;
+        // The mixer starts the new layer at its keyframe (it tells layers apart by the frames' layer field).
+        input.layer = layer;
+        track.requestKeyframe(layer);
+      }
+    }
     for (const member of this.members.values()) member.subscriber.poll();
     for (const track of this.tracks.values()) for (const downstream of track.downstreams) downstream.poll();
   }
@@ -224,6 +254,7 @@ export class RoomRouter {
 
   evaluateSpeakers(): void {
     const speakers = this.speakers.evaluate();
+    if (speakers && speakers[0] !== this.loudest) this.mixer?.link.speaker(speakers[0]);
     if (speakers) this.loudest = speakers[0];
     if (speakers) this.emit({ event: 'activeSpeakers', room: this.name, speakers });
   }
@@ -244,15 +275,21 @@ export class RoomRouter {
     const link = new MixerLink({
       target: { recording: this.name, port, secret },
       onError: (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }),
-      onMixed: (listener, packet, inputArrivalMs) => {
-        const mix = this.members.get(listener)?.mix;
+      onMixed: (listener, packet, inputArrivalMs, kind) => {
+        const member = this.members.get(listener);
+        const mix = kind === 'audio' ? member?.mix : member?.mixVideo;
         if (!mix) return;
         // A silent mix (nobody else's audio in it) has no input to measure from.
-        if (inputArrivalMs > 0) {
+        if (kind === 'audio' && inputArrivalMs > 0) {
           this.counters.mixedPackets += 1;
           this.counters.mixLatencyMsTotal += performance.timeOrigin + performance.now() - inputArrivalMs;
         }
         mix.forward(packet, timestamp(packet));
+      },
+      onKeyframeRequest: (trackId) => {
+        const track = this.tracks.get(trackId);
+        const layer = track && this.mixer?.inputs.get(track)?.layer;
+        if (track && layer !== undefined) track.requestKeyframe(layer);
       },
     });
     const mixer = { link, inputs: new Map<PublishedTrack, PacketRecorder>() };
@@ -260,9 +297,11 @@ export class RoomRouter {
     for (const [participant, member] of this.members) {
       if (!member.mix) continue;
       member.mix.newMixer();
+      member.mixVideo?.newMixer();
       link.listener(participant, true);
     }
-    for (const track of this.tracks.values()) if (track.kind === 'audio') this.feedMixer(mixer, track);
+    if (this.loudest !== undefined) link.speaker(this.loudest);
+    for (const track of this.tracks.values()) if (this.mixerTakes(track)) this.feedMixer(mixer, track);
   }
 
   stopMix(): void {
@@ -272,8 +311,13 @@ export class RoomRouter {
     this.mixer = undefined;
   }
 
+  /** Audio always; video when the mixer makes a grid of it (VP8 and VP9: what its decoders take). */
+  private mixerTakes(track: PublishedTrack): boolean {
+    return track.kind === 'audio' || (this.config.mixVideo === true && (track.codec === 'vp8' || track.codec === 'vp9'));
+  }
+
   private feedMixer(mixer: NonNullable<RoomRouter['mixer']>, track: PublishedTrack): void {
-    const input = mixer.link.input(this.describe(track));
+    const input = mixer.link.input(this.describe(track), track.kind === 'video' ? { layer: mixerLayer(track) } : undefined);
     mixer.inputs.set(track, input);
     track.addRecorder(input);
   }

@@ -1,0 +1,164 @@
+/**
+ * The video half of a room's mix runs on a thread of its own in the mixer process, so that
+ * drawing grids and moving pictures through ffmpeg's pipes never delays the audio mix's 20 ms
+ * ticks on the main thread. With both on one thread, a 4-person grid made 15 % of the audio ticks
+ * late (141 of 923, `e2e/mcu-call.test.ts` on 2 busy cores) and the listeners' browsers grew
+ * their audio buffers to ~600 ms. `VideoMixerThread` is the main thread's handle: the same
+ * calls as `VideoMixer`, carried as messages; this file is also the thread's entry.
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { TrackDescription } from '../../recording/tracks/record-format.js';
+import type { EncoderSettings } from './ffmpeg-video.js';
+import { VideoMixer } from './video-mixer.js';
+
+const TSX_API = import.meta.resolve('tsx/esm/api');
+
+export interface VideoThreadSettings {
+  ffmpegPath: string;
+  width: number;
+  height: number;
+  encoder: EncoderSettings;
+}
+
+type ToThread =
+  | { op: 'addInput'; track: number; description: TrackDescription }
+  | { op: 'packet'; track: number; packet: Uint8Array; arrivalMs: number; layer: number }
+  | { op: 'removeInput'; trackId: string }
+  | { op: 'removeInputsOf'; participant: string }
+  | { op: 'listener'; participant: string; listening: boolean }
+  | { op: 'speaker'; participant: string | undefined }
+  | { op: 'keyframe'; listener: string }
+  | { op: 'audioPublishers'; participants: string[] };
+
+type FromThread =
+  | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number }
+  | { op: 'keyframeRequest'; trackId: string }
+  | { op: 'error'; message: string }
+  | { op: 'stats'; draws: number; grids: number };
+
+export interface VideoMixerThreadOptions {
+  settings: VideoThreadSettings;
+  send: (listener: string, packet: Buffer, inputArrivalMs: number) => void;
+  requestKeyframe: (trackId: string) => void;
+  onError: (message: string) => void;
+}
+
+export class VideoMixerThread {
+  private readonly worker: Worker;
+  private readonly inputs = new Set<number>();
+  private audioPublishers = '';
+  /** Grids drawn (a running total) and grids now, as the thread last said. */
+  draws = 0;
+  gridCount = 0;
+
+  constructor(private readonly options: VideoMixerThreadOptions) {
+    // A thread does not inherit the process's `--import tsx` hooks: it registers tsx's loader itself, then loads this file.
+    const bootstrap = `import { register } from ${JSON.stringify(TSX_API)}; register(); await import(${JSON.stringify(import.meta.url)});`;
+    this.worker = new Worker(bootstrap, { eval: true, workerData: options.settings });
+    this.worker.on('message', (message: FromThread) => {
+      if (message.op === 'packet') options.send(message.listener, Buffer.from(message.packet.buffer, message.packet.byteOffset, message.packet.byteLength), message.inputArrivalMs);
+      else if (message.op === 'keyframeRequest') options.requestKeyframe(message.trackId);
+      else if (message.op === 'error') options.onError(message.message);
+      else {
+        this.draws = message.draws;
+        this.gridCount = message.grids;
+      }
+    });
+    // A thread that dies takes the grids with it: the process exits and its supervisor restarts the whole mixer (audio included), as for any crash.
+    this.worker.on('error', (error) => {
+      options.onError(`the video mixer thread failed: ${error.message}`);
+      process.exit(1);
+    });
+  }
+
+  addInput(track: number, description: TrackDescription): void {
+    this.inputs.add(track);
+    this.post({ op: 'addInput', track, description });
+  }
+
+  hasInput(track: number): boolean {
+    return this.inputs.has(track);
+  }
+
+  receive(track: number, packet: Buffer, arrivalMs: number, layer: number): void {
+    this.post({ op: 'packet', track, packet: new Uint8Array(packet), arrivalMs, layer });
+  }
+
+  removeInput(trackId: string): void {
+    this.post({ op: 'removeInput', trackId });
+  }
+
+  removeInputsOf(participant: string): void {
+    this.post({ op: 'removeInputsOf', participant });
+  }
+
+  setListener(participant: string, listening: boolean): void {
+    this.post({ op: 'listener', participant, listening });
+  }
+
+  setSpeaker(participant: string | undefined): void {
+    this.post({ op: 'speaker', participant });
+  }
+
+  requestKeyframe(listener: string): void {
+    this.post({ op: 'keyframe', listener });
+  }
+
+  /** Who the audio mix has a voice of (in the picture, as a placeholder without video); sent when it changes. */
+  setAudioPublishers(participants: ReadonlySet<string>): void {
+    const list = [...participants].sort();
+    const key = list.join('\n');
+    if (key === this.audioPublishers) return;
+    this.audioPublishers = key;
+    this.post({ op: 'audioPublishers', participants: list });
+  }
+
+  close(): void {
+    void this.worker.terminate();
+  }
+
+  private post(message: ToThread): void {
+    this.worker.postMessage(message);
+  }
+}
+
+function runThread(): void {
+  const port = parentPort!;
+  const settings = workerData as VideoThreadSettings;
+  const post = (message: FromThread) => port.postMessage(message);
+  const mixer = new VideoMixer({
+    ...settings,
+    send: (listener, packet, inputArrivalMs) => post({ op: 'packet', listener, packet, inputArrivalMs }),
+    requestKeyframe: (trackId) => post({ op: 'keyframeRequest', trackId }),
+    onError: (message) => post({ op: 'error', message }),
+  });
+  let audioPublishers = new Set<string>();
+  port.on('message', (message: ToThread) => {
+    switch (message.op) {
+      case 'addInput':
+        return mixer.addInput(message.track, message.description);
+      case 'packet':
+        return mixer.receive(message.track, Buffer.from(message.packet.buffer, message.packet.byteOffset, message.packet.byteLength), message.arrivalMs, message.layer);
+      case 'removeInput':
+        return mixer.removeInput(message.trackId);
+      case 'removeInputsOf':
+        return mixer.removeInputsOf(message.participant);
+      case 'listener':
+        return mixer.setListener(message.participant, message.listening);
+      case 'speaker':
+        return mixer.setSpeaker(message.participant);
+      case 'keyframe':
+        return mixer.requestKeyframe(message.listener);
+      case 'audioPublishers':
+        audioPublishers = new Set(message.participants);
+        return;
+    }
+  });
+  // The grids' clock: a picture every 1/fps s, from each input's newest decoded picture.
+  setInterval(() => {
+    mixer.tick(audioPublishers);
+    post({ op: 'stats', draws: mixer.draws, grids: mixer.gridCount });
+  }, 1000 / settings.encoder.fps);
+}
+
+if (!isMainThread && (workerData as { encoder?: unknown } | null)?.encoder) runThread();

@@ -1,0 +1,97 @@
+/**
+ * The video mixer with real ffmpeg (no browser): two publishers' VP8 (solid red and solid blue,
+ * made by ffmpeg's libvpx) go in as RTP; what comes out for each listener is decoded again by
+ * ffmpeg and its pixels read. A publisher sees the other and never itself; a listener who is not
+ * in the picture sees both, on a grid encoded once for all such listeners.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { IvfReader, ivfFileHeader, ivfFrame } from '../../../src/mcu/video/ivf.ts';
+import { LiveFrameAssembler } from '../../../src/mcu/video/live-frames.ts';
+import { VideoMixer } from '../../../src/mcu/video/video-mixer.ts';
+import { rtpPacket, vp8Payloads } from '../../../src/mcu/video/vp8-packetizer.ts';
+import type { TrackDescription } from '../../../src/recording/tracks/record-format.ts';
+
+function run(args: string[], input?: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg ${code}: ${err}`))));
+    child.stdin.end(input);
+  });
+}
+
+/** Two seconds of one colour as VP8 frames (a keyframe every 15). */
+async function colourFrames(colour: string): Promise<Buffer[]> {
+  const ivf = await run(['-f', 'lavfi', '-i', `color=c=${colour}:s=320x180:r=15`, '-t', '2', '-c:v', 'libvpx', '-deadline', 'realtime', '-g', '15', '-f', 'ivf', 'pipe:1']);
+  return new IvfReader().push(ivf).map((frame) => frame.data);
+}
+
+/** The RGB of the decoded grid's pixel at (x, y) of its last frame. */
+async function decodeLast(frames: Buffer[], points: Array<[number, number]>): Promise<Array<[number, number, number]>> {
+  const ivf = Buffer.concat([ivfFileHeader('vp8', 640, 360), ...frames.map((frame, i) => ivfFrame(frame, i * 6000))]);
+  const raw = await run(['-f', 'ivf', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], ivf);
+  const size = 640 * 360 * 3;
+  const last = raw.subarray(raw.length - size);
+  return points.map(([x, y]) => [last[(y * 640 + x) * 3]!, last[(y * 640 + x) * 3 + 1]!, last[(y * 640 + x) * 3 + 2]!]);
+}
+
+const describeTrack = (trackId: string, participant: string): TrackDescription => ({ trackId, participant, source: 'camera', kind: 'video', codec: 'vp8', payloadType: 96, clockRate: 90_000, rids: [] });
+const isRed = ([r, g, b]: [number, number, number]) => r > 180 && g < 60 && b < 60;
+const isBlue = ([r, g, b]: [number, number, number]) => b > 180 && r < 60 && g < 60;
+
+describe('VideoMixer (real ffmpeg)', () => {
+  const received = new Map<string, LiveFrameAssembler>();
+  const frames = new Map<string, Buffer[]>();
+  const keyframeRequests: string[] = [];
+  const errors: string[] = [];
+  const mixer = new VideoMixer({
+    ffmpegPath: 'ffmpeg',
+    width: 640,
+    height: 360,
+    encoder: { fps: 15, bitrateKbps: 300, keyframeInterval: 60 },
+    send: (listener, packet) => {
+      let assembler = received.get(listener);
+      if (!assembler) received.set(listener, (assembler = new LiveFrameAssembler('vp8')));
+      for (const frame of assembler.push(Buffer.from(packet), performance.now()).frames) frames.set(listener, [...(frames.get(listener) ?? []), frame.data]);
+    },
+    requestKeyframe: (trackId) => keyframeRequests.push(trackId),
+    onError: (message) => errors.push(message),
+  });
+  after(() => mixer.close());
+
+  test('each publisher sees the other and not itself; a listener outside the picture sees both', async () => {
+    const [red, blue] = await Promise.all([colourFrames('red'), colourFrames('blue')]);
+    mixer.addInput(1, describeTrack('red-cam', 'red'));
+    mixer.addInput(2, describeTrack('blue-cam', 'blue'));
+    assert.deepEqual(keyframeRequests, ['red-cam', 'blue-cam'], 'a new input asks for a keyframe');
+    for (const listener of ['red', 'blue', 'watcher']) mixer.setListener(listener, true);
+    let sequence = 1000;
+    const start = Date.now();
+    for (let i = 0; i < red.length; i++) {
+      for (const [track, frame] of [[1, red[i]!], [2, blue[i]!]] as const) {
+        const payloads = vp8Payloads(frame, i);
+        payloads.forEach((payload, k) => mixer.receive(track, rtpPacket({ payloadType: 96, sequence: sequence++, timestamp: i * 6000, ssrc: track }, k === payloads.length - 1, payload), Date.now()));
+      }
+      mixer.tick(new Set());
+      await new Promise((resolve) => setTimeout(resolve, 66));
+    }
+    // The encoders answer as they go: wait for the last grids.
+    while (Date.now() - start < 10_000 && ['red', 'blue', 'watcher'].some((l) => (frames.get(l)?.length ?? 0) < 20)) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(mixer.gridCount, 3, 'one grid per publisher (without itself) and one for the listener outside the picture');
+    // Two tiles side by side: left (160, 180) and right (480, 180); one tile fills the picture.
+    const [redSees] = await decodeLast(frames.get('red')!, [[320, 180]]);
+    const [blueSees] = await decodeLast(frames.get('blue')!, [[320, 180]]);
+    const [left, right] = await decodeLast(frames.get('watcher')!, [[160, 180], [480, 180]]);
+    assert.ok(isBlue(redSees!), `red sees blue (${redSees})`);
+    assert.ok(isRed(blueSees!), `blue sees red (${blueSees})`);
+    assert.ok(isBlue(left!) || isBlue(right!), `the watcher sees blue (${left} ${right})`);
+    assert.ok(isRed(left!) || isRed(right!), `the watcher sees red (${left} ${right})`);
+    assert.deepEqual(errors, []);
+  });
+});
