@@ -43,11 +43,66 @@ async function msUntilHeight(receiver: SdkParticipant, from: string, height: num
   return Date.now() - started;
 }
 
+/**
+ * Sets the `maxBitrate` of the camera sender of `participant`'s direct connection (joined with
+ * `recordConnections`, so the page keeps its connections), through the browser's own API as an
+ * app or a browser extension could; resolves with what it was.
+ */
+async function capCamera(participant: SdkParticipant, maxBitrate: number | undefined): Promise<number | undefined> {
+  return participant.page.evaluate(async (maxBitrate) => {
+    const pcs = (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs;
+    const sender = pcs.flatMap((pc) => (pc.connectionState === 'connected' ? pc.getSenders() : [])).find((s) => s.track?.kind === 'video');
+    if (!sender) throw new Error('no connected camera sender');
+    const parameters = sender.getParameters();
+    const encoding = parameters.encodings[0]!;
+    const before = encoding.maxBitrate;
+    if (maxBitrate === undefined) delete encoding.maxBitrate;
+    else encoding.maxBitrate = maxBitrate;
+    await sender.setParameters(parameters);
+    return before;
+  }, maxBitrate);
+}
+
+/**
+ * Resolves with how long it took until the camera encoder of `participant` (joined with
+ * `recordConnections`) sends at `height` or less because of bandwidth, as its outbound-rtp says.
+ */
+async function msUntilEncoderAtMost(participant: SdkParticipant, height: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  await participant.page.waitFor(
+    async (height) => {
+      const pcs = (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs;
+      const sender = pcs.flatMap((pc) => (pc.connectionState === 'connected' ? pc.getSenders() : [])).find((s) => s.track?.kind === 'video');
+      if (!sender) return false;
+      let atMost = false;
+      (await sender.getStats()).forEach((r: Record<string, unknown>) => {
+        if (r.type === 'outbound-rtp' && typeof r.frameHeight === 'number' && r.frameHeight <= height && r.qualityLimitationReason === 'bandwidth') atMost = true;
+      });
+      return atMost;
+    },
+    height,
+    { timeoutMs, what: `${participant.identity}'s encoder sends at ${height}p or less for bandwidth` },
+  );
+  return Date.now() - started;
+}
+
+/** Resolves with how long it took until `receiver` decodes `from`'s video at `height` or less. */
+async function msUntilHeightAtMost(receiver: SdkParticipant, from: string, height: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  await receiver.page.waitFor(
+    async ({ from, height }) =>
+      ((await (window as unknown as ParleyWindow).__parley.room.getStats()).find((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video')?.frameHeight ?? Infinity) <= height,
+    { from, height },
+    { timeoutMs, what: `${receiver.identity} decodes ${from} at ${height}p or less` },
+  );
+  return Date.now() - started;
+}
+
 describe('P2P call', () => {
-  test('Chromium <-> Chromium, in 720p within seconds', async () => {
+  test('Chromium <-> Chromium, in 720p within seconds, and again after a squeeze', async () => {
     const room = freshRoom();
     const alice = await SdkParticipant.join(env.chromium, env.server.url, room, 'alice');
-    const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob');
+    const bob = await SdkParticipant.join(env.chromium, env.server.url, room, 'bob', { recordConnections: true });
     // Without the start bitrate hint Chromium starts at 180p and is still at 360p after 12 s.
     // Alone this file sees 720p ~1 s after the call starts; run right after observability.test.ts
     // both senders are still bandwidth-limited at 5 s (2 of 2 runs; the cause is not known),
@@ -55,6 +110,30 @@ describe('P2P call', () => {
     const [atAlice, atBob] = await SdkParticipant.explained([alice, bob], () => Promise.all([msUntilHeight(alice, 'bob', 720, 15_000), msUntilHeight(bob, 'alice', 720, 15_000)]));
     console.log(`720p decoded ${atAlice} ms (alice) and ${atBob} ms (bob) after the call started`);
     await assertTwoWayCall(alice, bob);
+
+    // A squeeze that passed: bob's camera capped at 60 kbit/s until its encoder sends 180p for
+    // bandwidth and alice decodes that, then uncapped: alice must see 720p again. Without the SDK's
+    // encoder watch (p2p/encoder-watch.ts) Chromium 156 kept 180p: not 720p within 20 s of the
+    // uncap in 6 of 6 runs (3 with two busy loops beside); with it, 720p 1.3-2.3 s after.
+    // How the encoder gets down varies (13 runs logged every 500 ms): its first adaptation comes
+    // ~4 s after the cap, straight to 180p (6 runs) or to 270p and 180p 5 s later (3), or one
+    // step only, then one step per ~5 s (the QP scaler's period; the QP was at its maximum at
+    // every step, so a lower cap would not speed it up): 720p -> 540p (4.2 s) -> 360p (9.4 s) ->
+    // 270p (14.0 s) -> 180p (19.2 s). The 15 s wait for "below 360p" this test once had ended
+    // just as that path reached 270p, so it failed on a slower machine; 180p read from bob's own
+    // encoder, within 40 s (2x the slowest run), waits for either path.
+    const uncapped = await capCamera(bob, 60_000);
+    const [encoderAt180, decodedAt180] = await SdkParticipant.explained([alice, bob], async () => {
+      const encoderMs = await msUntilEncoderAtMost(bob, 180, 40_000);
+      // What alice decodes follows one frame later; without this wait a 720p frame decoded before
+      // the squeeze could pass the check below at once.
+      return [encoderMs, encoderMs + (await msUntilHeightAtMost(alice, 'bob', 180, 10_000))];
+    });
+    console.log(`squeeze: bob's encoder at 180p ${encoderAt180} ms after the 60 kbit/s cap, alice decoding it at ${decodedAt180} ms`);
+    await capCamera(bob, uncapped);
+    const backMs = await SdkParticipant.explained([alice, bob], () => msUntilHeight(alice, 'bob', 720, 8000));
+    const [link] = (await bob.page.evaluate(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links, undefined)) ?? [];
+    console.log(`uncapped: 720p again ${backMs} ms later (${link?.encoderRestarts} encoder reattach(es))`);
     await Promise.all([alice.close(), bob.close()]);
   });
 
