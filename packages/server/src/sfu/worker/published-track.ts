@@ -203,8 +203,10 @@ export class PublishedTrack implements DownstreamSource {
    */
   askAgainForLosses(): void {
     this.layerStates.forEach((state, layer) => {
-      const again = state?.losses?.due();
-      if (state && again && again.length > 0 && this.isForwarded(layer)) this.sendNack(state, again);
+      // Not even looked at otherwise: `due` counts what it returns as asked for.
+      if (!state?.losses || !this.isForwarded(layer)) return;
+      const again = state.losses.due();
+      if (again.length > 0) this.sendNack(state, again);
     });
   }
 
@@ -398,14 +400,16 @@ export class PublishedTrack implements DownstreamSource {
     // broken chain of frames). A jump past MAX_PADDING_GAP is a restarted stream, not loss.
     const paddingGap = this.kind === 'video' && newest && advance <= MAX_PADDING_GAP && state.frameEnded && rtpTimestamp === state.frameTimestamp;
     if (paddingGap) for (let step = 1; step < advance; step++) state.compactor.drop((state.reception.highestSequence + step) & 0xffff);
-    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, now, paddingGap);
+    // Whether a gap here is asked for at once (looked up only when there is one).
+    const forwarded = advance > 1 && state.losses !== undefined && this.isForwarded(layer);
+    const gap = state.losses?.onPacket(sequence, state.reception.highestSequence, now, paddingGap, forwarded);
     if (newest) this.uplink?.onAdvance(advance, now);
     if (newest && !paddingOnly) {
       state.frameEnded = marker(packet);
       state.frameTimestamp = rtpTimestamp;
     }
     state.reception.onPacket(sequence);
-    if (gap && gap.length > 0 && this.isForwarded(layer)) this.sendNack(state, gap);
+    if (gap && gap.length > 0) this.sendNack(state, gap);
     // Padding-only (the publisher's congestion control probing): counted as received above, kept
     // from subscribers, whose links it would only load.
     if (paddingOnly && state.compactor.drop(sequence)) {

@@ -28,10 +28,15 @@
  * after the last lossy stretch; a collapse soon after the previous one holds twice as long (up to
  * MAX_HOLD_MS), so a link that cannot carry the upper layers is not offered them every few seconds.
  */
+import { lossBeyondRandom } from '../rtp/loss-beyond-random.js';
+
 const WINDOW_MS = 500;
 const MAX_ADVANCE = 256;
 const BUCKET_MS = 100;
-/** Random loss (7 % in `lossy`) never reaches this over a window; a link sent 8x its rate does. */
+/**
+ * A link sent 8x its rate loses far more than this; random loss (7 % in `lossy`) reaches it over
+ * few packets, so the count must also be beyond random loss (`rtp/loss-beyond-random.ts`).
+ */
 const COLLAPSE_LOSS = 0.3;
 /** Below this the window counts as clean again. */
 const CLEAN_LOSS = 0.05;
@@ -63,7 +68,7 @@ const DELAY_BIN_MS = 500;
 const DELAY_BINS = 4;
 /** losingMost's and the carried rate's window. */
 const RECENT_MS = 200;
-/** 7 % random loss reaches 30 % of 10+ packets in ~1 of 10^3 windows (a skipped request is asked again later). */
+/** Fewer packets than this in RECENT_MS tell nothing (and random loss passes 30 % of 10 in 2.8 % of windows: lossBeyondRandom). */
 const MIN_RECENT_PACKETS = 10;
 /** The share of what the collapsed link carried that the publisher is told to send (rateCap). */
 const RATE_CAP_SHARE = 0.75;
@@ -193,7 +198,7 @@ export class UplinkCollapse {
     }
     const loss = expected >= MIN_PACKETS ? lost / expected : 0;
     if (!this.isCollapsed) {
-      const lossy = loss >= COLLAPSE_LOSS;
+      const lossy = expected >= MIN_PACKETS && lossBeyondRandom(expected, lost, COLLAPSE_LOSS);
       if (!lossy && !this.queueBuilding(now)) return false;
       this.holdMs = now - this.endedAt < FORGET_AFTER_MS ? Math.min(MAX_HOLD_MS, this.holdMs * 2) : HOLD_MS;
       this.isCollapsed = true;
@@ -253,6 +258,6 @@ export class UplinkCollapse {
       expected += this.buckets[i]!.expected;
       lost += this.buckets[i]!.lost;
     }
-    return expected >= MIN_RECENT_PACKETS && lost >= COLLAPSE_LOSS * expected;
+    return expected >= MIN_RECENT_PACKETS && lossBeyondRandom(expected, lost, COLLAPSE_LOSS);
   }
 }

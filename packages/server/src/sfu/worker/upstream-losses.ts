@@ -37,10 +37,15 @@ export class UpstreamLosses {
 
   /**
    * A packet arrived after `previousHighest`: the sequence numbers a gap just before it left
-   * missing. `paddingGap`: what is missing can only be padding (see `PublishedTrack`), which the
-   * publisher never stores, so asking for it would be answered by nothing.
+   * missing, to ask for now. `paddingGap`: what is missing can only be padding (see
+   * `PublishedTrack`), which the publisher never stores, so asking for it would be answered by
+   * nothing. `ask` false: the caller will not send a request now (nobody receives the layer, or
+   * its link is losing most of what it sends); the packets are remembered as never asked for, so
+   * the next `due` asks at once and no resend time is measured from a request never made (one
+   * withheld 60 ms, counted as a request, was measured as a 60 ms resend and put the next
+   * repeats 100 ms apart instead of 50).
    */
-  onPacket(sequence: number, previousHighest: number, now = performance.now(), paddingGap = false): number[] {
+  onPacket(sequence: number, previousHighest: number, now = performance.now(), paddingGap = false, ask = true): number[] {
     const delta = sequenceDelta(previousHighest, sequence);
     if (delta <= 0) {
       this.arrivedLate(sequence, now);
@@ -50,8 +55,8 @@ export class UpstreamLosses {
     const gap: number[] = [];
     for (let step = 1; step < delta; step++) {
       const lost = (previousHighest + step) & 0xffff;
-      this.missing.set(lost, { since: now, askedAt: now, requests: 1 });
-      gap.push(lost);
+      this.missing.set(lost, ask ? { since: now, askedAt: now, requests: 1 } : { since: now, askedAt: -Infinity, requests: 0 });
+      if (ask) gap.push(lost);
     }
     for (const oldest of this.missing.keys()) {
       if (this.missing.size <= MAX_TRACKED) break;
@@ -65,7 +70,7 @@ export class UpstreamLosses {
     return Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, 2 * this.resendMs));
   }
 
-  /** Sequence numbers to ask for again now; forgets those asked often enough or too long ago. */
+  /** Sequence numbers to ask for (again) now; forgets those asked often enough or too long ago. Call it only when the requests will be sent. */
   due(now = performance.now()): number[] {
     const again: number[] = [];
     const retryAfter = this.retryAfterMs;

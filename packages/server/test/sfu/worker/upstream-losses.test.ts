@@ -46,6 +46,27 @@ describe('UpstreamLosses', () => {
     assert.equal(losses.retryAfterMs, before);
   });
 
+  test('a gap not asked for at once (withheld) is asked for at the next check, and its resend time is measured from that request', () => {
+    const losses = new UpstreamLosses();
+    // Resends that take 1 ms, as on bench:quality's link: the retry is at its 30 ms floor.
+    for (let i = 0; i < 20; i++) {
+      losses.onPacket(2 * i + 2, 2 * i, i * 1000);
+      losses.onPacket(2 * i + 1, 2 * i + 2, i * 1000 + 1);
+    }
+    assert.equal(losses.retryAfterMs, 30);
+    assert.deepEqual(losses.onPacket(103, 100, 50_000, false, false), [], 'withheld: nothing to send now');
+    assert.deepEqual(losses.due(50_010), [101, 102], 'asked for at the first check, not a retry interval later');
+    // Three gaps withheld for 60 ms each, each resent 1 ms after its request: still 1 ms resends
+    // (counting from the gap, 61 ms ones, the retry went to ~60 ms).
+    for (let i = 0; i < 3; i++) {
+      const at = 60_000 + i * 1000;
+      losses.onPacket(202 + 2 * i, 200 + 2 * i, at, false, false);
+      assert.deepEqual(losses.due(at + 60), [201 + 2 * i]);
+      losses.onPacket(201 + 2 * i, 202 + 2 * i, at + 61);
+    }
+    assert.equal(losses.retryAfterMs, 30);
+  });
+
   test('a padding gap is not asked for: the publisher keeps no padding to resend', () => {
     const losses = new UpstreamLosses();
     assert.deepEqual(losses.onPacket(105, 100, 0, true), []);
