@@ -6,8 +6,9 @@ import { selectedTransport, type Report } from '../stats.js';
  * estimate has grown back. Measured (Chromium 156, direct call on loopback):
  * - on a busy machine the estimate was 110 kbit/s when the link connected and 1.3 Mbit/s a second
  *   later; the encoder settled at 320x180 and sent ~140 kbit/s for 15 s and more;
- * - a camera capped at 60 kbit/s for 4 s (the encoder goes to 180p), then uncapped: still 180p at
- *   ~140 kbit/s 8 s later with 5.5 Mbit/s estimated, in 2 of 3 runs;
+ * - a camera capped at 60 kbit/s until the encoder is at 180p (3-20 s: straight there, or one
+ *   step every ~5 s), then uncapped: still 180p 20 s later with Mbit/s estimated, in 6 of 6 runs
+ *   without this watch (`e2e/p2p-call.test.ts`'s squeeze);
  * - after `slow-3g` cleared, 360p at 370 kbit/s once the adaptive bitrate was back at 'high'.
  * Flipping the degradation preference (`restartEncoderAdaptation`, enough right after connecting)
  * does not release it then; detaching the track and attaching it again does, at once (180p, 270p
