@@ -33,40 +33,6 @@ const CAMERA_LAYERS: RTCRtpEncodingParameters[] = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
-/** `scalabilityMode` (WebRTC-SVC), not in TypeScript's DOM types yet. */
-type EncodingWithMode = RTCRtpEncodingParameters & { scalabilityMode?: string };
-
-/**
- * The camera's simulcast encodings, each with one temporal layer (L1T1) unless `singleTemporalLayer`
- * is false. Chromium's default for VP8 simulcast is three (L1T3); a direct call's single stream is
- * L1T1. Traced under `bench:quality`'s 7 % uplink loss, each of 5 freezes through the SFU (200-267
- * ms in 5.5 minutes, with the SFU's resend requests as they are now) held frames that had reached
- * the SFU complete and in time and were never shown. As far as the traces show, with temporal
- * layers Chromium's receiver finds a frame's references by layer, so a
- * frame repaired late (a resend lost again, or a frame's last packet, seen only at the next frame)
- * can be passed by a later frame of a lower layer that does not need it and is then dropped as too
- * old, and frames of its layer after it wait until one that needs none of them. In one chain, a
- * late frame holds the next ones until it is repaired, then they all play, as in a direct call.
- * The SFU switches only simulcast layers, never temporal ones, so the three gave it nothing.
- */
-export function cameraEncodings(singleTemporalLayer = true): EncodingWithMode[] {
-  return CAMERA_LAYERS.map((layer) => (singleTemporalLayer ? { ...layer, scalabilityMode: 'L1T1' } : { ...layer }));
-}
-
-/**
- * Adds the camera's simulcast transceiver. A browser that does not know `scalabilityMode` ignores
- * it; one that knows it but refuses L1T1 throws, and gets the encodings without it. (Chromium 156
- * lists no scalability modes in `RTCRtpSender.getCapabilities`, so they cannot be checked first.)
- */
-function addSimulcastTransceiver(pc: RTCPeerConnection, track: MediaStreamTrack, stream: MediaStream): RTCRtpTransceiver {
-  try {
-    return pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: cameraEncodings() });
-  } catch (error) {
-    log.debug('simulcast with one temporal layer refused; the browser default instead', error);
-    return pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: cameraEncodings(false) });
-  }
-}
-
 /**
  * What this participant sends to the SFU: one sending PeerConnection per published track (the SFU
  * engine routes one m-line per connection; the server's side is `worker/published-track.ts`), the
@@ -94,7 +60,7 @@ export class SfuPublisher {
     const pc = new RTCPeerConnection(this.options.configuration);
     const stream = new MediaStream([track]);
     const simulcast = source === 'camera' && track.kind === 'video';
-    const transceiver = simulcast ? addSimulcastTransceiver(pc, track, stream) : pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], ...(simulcast ? { sendEncodings: CAMERA_LAYERS.map((l) => ({ ...l })) } : {}) });
     const publication: Publication = { pc, sender: transceiver.sender, trackId: undefined };
     this.publications.set(source, publication);
     timeline.watch(pc, `pub:${source}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cameraEncodings, layerActive } from '../../src/sfu/sfu-publisher.ts';
+import { layerActive } from '../../src/sfu/sfu-publisher.ts';
 
 const RIDS = ['q', 'h', 'f'];
 
@@ -29,19 +29,4 @@ test('layerActive: a camera sending fewer layers has its own top capped, not a m
     ['q', 'h'].filter((rid) => layerActive(rid, { top: 'h', wanted: undefined, capped: true })),
     ['q'],
   );
-});
-
-test('cameraEncodings: three simulcast layers, lowest first, each with one temporal layer unless refused', () => {
-  assert.deepEqual(
-    cameraEncodings().map((e) => [e.rid, e.scaleResolutionDownBy, e.scalabilityMode]),
-    [
-      ['q', 4, 'L1T1'],
-      ['h', 2, 'L1T1'],
-      ['f', 1, 'L1T1'],
-    ],
-  );
-  assert.equal(cameraEncodings(false).some((e) => 'scalabilityMode' in e), false, 'the browser default');
-  const first = cameraEncodings();
-  first[0]!.active = false;
-  assert.equal(cameraEncodings()[0]!.active, undefined, 'fresh objects each time');
 });
