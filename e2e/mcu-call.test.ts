@@ -141,6 +141,8 @@ describe('MCU room', () => {
       assert.ok(!shown.some((key) => key.endsWith(':camera')), `${p.identity} gets no participant's camera track`);
       assert.ok(shown.includes(MIX_VIDEO), `${p.identity} shows the grid`);
     }
+    const draws = env.server.media.mixers.stats().gridDraws;
+    assert.ok(draws > 0, `the mixers' grid draws are counted (parley_mcu_grid_draws_total): ${draws}`);
     const stats = await env.server.media.sfuStats(ROOM);
     console.log(`mix: ${stats.mixedPackets} packets back from the mixer, ${(stats.mixLatencyMsTotal / stats.mixedPackets).toFixed(1)} ms on average from the newest input's arrival at the worker to the mix's return`);
   });

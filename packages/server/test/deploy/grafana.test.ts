@@ -51,6 +51,7 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
   ),
   ['parley_mcu_mixer_late_ticks_total', 'needs a mixer process starved of CPU for a frame (bench:mcu:mixer counts them under load)'],
   ['parley_mcu_mixer_restarts_total', 'needs an MCU mixer process to die (mcu/room-mixers.test.ts kills one)'],
+  ['parley_mcu_grid_draws_total', "needs an MCU room with a published video (browsers): e2e/mcu-call.test.ts checks the mixers' grid draws"],
   ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks/webhooks.test.ts fills it with the receiver down)'],
 ]);
 /**

@@ -11,7 +11,7 @@ import { setPriority } from 'node:os';
 import { i420Size, type I420 } from './i420.js';
 import { IvfReader, ivfFileHeader, ivfFrame, type IvfCodec } from './ivf.js';
 
-const CODEC_NICENESS = 10;
+const CODEC_NICENESS = 5;
 /** Raw frames waiting in a pipe past which new ones are dropped (a codec that cannot keep up must not grow the mixer's memory). */
 const MAX_PIPE_BYTES = 4 * 1024 * 1024;
 
@@ -24,9 +24,9 @@ export interface VideoCodecOptions {
 
 function run(ffmpegPath: string, args: string[], onError: (message: string) => void, what: string): ChildProcessWithoutNullStreams {
   const child = spawn(ffmpegPath, ['-hide_banner', '-nostats', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  // Below the audio: the mix's 20 ms ticks, the SFU worker and the browsers' own audio go first
-  // when the cores are busy. With the codecs at the default priority, 4 Chromium and Firefox
-  // pages and a 4-person grid on 2 cores grew the listeners' audio buffers to ~800 ms.
+  // A little below the audio: the mix's 20 ms ticks and the SFU worker go first when the cores
+  // are busy. Not far below: at nice 10, on 2 cores saturated by 4 browsers (the e2e test), the
+  // codecs got so little CPU that a restarted mixer's grid took 14-24 s to show every tile.
   if (child.pid !== undefined) {
     try {
       setPriority(child.pid, CODEC_NICENESS);

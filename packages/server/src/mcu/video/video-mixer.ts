@@ -75,9 +75,10 @@ class Input {
  * A decoder given frames that answers no picture for this long is started again (and a keyframe
  * asked for): a safety net for a decoder that takes frames and says nothing, as ffmpeg did when
  * it dropped the keyframe it had probed (`ffmpeg-video.ts`), which left a Firefox publisher's tile
- * grey for a whole call.
+ * grey for a whole call. Not sooner: a decoder starting on busy cores takes a while to answer,
+ * and restarting it then only starts the wait again.
  */
-const DECODER_SILENT_MS = 2_000;
+const DECODER_SILENT_MS = 5_000;
 
 /** One grid: who it leaves out ('' for the listeners' shared grid), its encoder and its RTP numbering. */
 class Grid {
