@@ -53,6 +53,7 @@ const NOT_MOVED_BY_A_CALL: Record<string, string> = {
   parley_mcu_shared_mix_listeners: 'an MCU room with a listener',
   parley_mcu_mixer_late_ticks_total: 'an MCU room on a busy core',
   parley_mcu_mixer_restarts_total: 'a dying MCU mixer (test/mcu/room-mixers.test.ts)',
+  parley_mcu_grid_draws_total: 'an MCU room with video (e2e/mcu-call.test.ts counts the grid draws)',
 };
 
 describe('a real call, observed by a real Prometheus', () => {
