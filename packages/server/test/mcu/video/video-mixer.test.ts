@@ -48,6 +48,7 @@ const isBlue = ([r, g, b]: [number, number, number]) => b > 180 && r < 60 && g <
 describe('VideoMixer (real ffmpeg)', () => {
   const received = new Map<string, LiveFrameAssembler>();
   const frames = new Map<string, Buffer[]>();
+  const keyframes = new Map<string, number>();
   const keyframeRequests: string[] = [];
   const errors: string[] = [];
   const mixer = new VideoMixer({
@@ -58,7 +59,10 @@ describe('VideoMixer (real ffmpeg)', () => {
     send: (listener, packet) => {
       let assembler = received.get(listener);
       if (!assembler) received.set(listener, (assembler = new LiveFrameAssembler('vp8')));
-      for (const frame of assembler.push(Buffer.from(packet), performance.now()).frames) frames.set(listener, [...(frames.get(listener) ?? []), frame.data]);
+      for (const frame of assembler.push(Buffer.from(packet), performance.now()).frames) {
+        frames.set(listener, [...(frames.get(listener) ?? []), frame.data]);
+        if (frame.keyframe) keyframes.set(listener, (keyframes.get(listener) ?? 0) + 1);
+      }
     },
     requestKeyframe: (trackId) => keyframeRequests.push(trackId),
     onError: (message) => errors.push(message),
@@ -93,5 +97,22 @@ describe('VideoMixer (real ffmpeg)', () => {
     assert.ok(isBlue(left!) || isBlue(right!), `the watcher sees blue (${left} ${right})`);
     assert.ok(isRed(left!) || isRed(right!), `the watcher sees red (${left} ${right})`);
     assert.deepEqual(errors, []);
+  });
+
+  test("a receiver's keyframe request is answered within a second, the grid going on without a gap (a second encoder takes over at its keyframe)", async () => {
+    const before = keyframes.get('red') ?? 0;
+    const framesBefore = frames.get('red')!.length;
+    mixer.requestKeyframe('red');
+    const start = Date.now();
+    // Keep drawing: the encoders only answer pictures they are given.
+    while (Date.now() - start < 3000 && (keyframes.get('red') ?? 0) === before) {
+      mixer.tick(new Set());
+      await new Promise((resolve) => setTimeout(resolve, 66));
+    }
+    const tookMs = Date.now() - start;
+    assert.ok((keyframes.get('red') ?? 0) > before, 'a keyframe came for red');
+    assert.ok(tookMs < 1000, `within a second (${tookMs} ms)`);
+    const drawn = Math.round(tookMs / 66);
+    assert.ok(frames.get('red')!.length - framesBefore >= drawn - 2, `no frame missing across the switch (${frames.get('red')!.length - framesBefore} frames for ~${drawn} drawn)`);
   });
 });
