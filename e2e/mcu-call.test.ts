@@ -132,7 +132,7 @@ describe('MCU room', () => {
       let reading: GridReading | undefined;
       const describeGrid = (r: GridReading | undefined) => (r ? `${r.width}x${r.height}: ${PEOPLE.map((o, i) => `${o.identity} ${r.counts[i]}`).join(', ')} of ${r.points} points` : 'no frame');
       const gridShown = (r: GridReading | undefined) => !!r && PEOPLE.every((o, i) => (o === p ? r.counts[i] === 0 : r.counts[i]! >= SHOWN_POINTS));
-      // 30 s: a Firefox publisher's tile has taken up to 10.4 s to appear (its keyframes come slowly; not yet understood).
+      // 30 s: with the codecs starved (nice 10 on these saturated cores) a tile took 17.7 s; at nice 5, 0.1-0.7 s.
       while (Date.now() - start < 30_000 && !gridShown(reading)) reading = await gridColours(receiver, PALETTE);
       console.log(`${p.identity} sees, ${Date.now() - start} ms into the check: ${describeGrid(reading)}`);
       assert.ok(gridShown(reading), `${p.identity} sees the three others' colours and not its own (${describeGrid(reading)})`);
@@ -202,7 +202,7 @@ describe('MCU room', () => {
     const gridBack = Date.now();
     let grid: GridReading | undefined;
     const gridShown = (r: GridReading | undefined) => !!r && r.counts[1]! >= SHOWN_POINTS && r.counts[3]! >= SHOWN_POINTS && r.counts[0] === 0;
-    // Measured 4.7-14.2 s after the kill (the Firefox publisher's tile last): see the first test.
+    // Measured 6.4-6.6 s after the kill at nice 5 (24.4 s with the codecs at nice 10): see the first test.
     while (Date.now() - gridBack < 30_000 && !gridShown(grid)) grid = await gridColours(listeners[0]!, PALETTE);
     console.log(`c1's grid back ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(grid?.counts)}`);
     assert.ok(gridShown(grid), `c1's grid shows c2 and fox again after the mixer restarted (${JSON.stringify(grid)})`);
