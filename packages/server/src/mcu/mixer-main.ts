@@ -38,9 +38,8 @@ export interface MixerStats {
   encodes: number;
   lateTicks: number;
   sharedListeners: number;
-  /** Video: grids drawn (a delta), grids now. */
+  /** Video: grids drawn (a delta). */
   gridDraws: number;
-  grids: number;
 }
 
 export type MixerMessage = { event: 'listening'; port: number } | { event: 'failed'; error: string } | ({ event: 'stats' } & MixerStats);
@@ -94,7 +93,7 @@ function videoMixerFor(socket: Socket): VideoMixerThread | undefined {
 const server = createServer((socket) => {
   const reader = new WireFrameReader();
   const mixer = new RoomMixer();
-  const video = videoMixerFor(socket);
+  let video: VideoMixerThread | undefined;
   let trusted = false;
   socket.setNoDelay(true);
   socket.on('error', () => socket.destroy());
@@ -111,6 +110,8 @@ const server = createServer((socket) => {
           trusted = frame.type === RecordType.hello && payload.length === expected.length && timingSafeEqual(payload, expected);
           if (!trusted) return void socket.destroy();
           current?.socket.destroy();
+          // Only now: a connection that never proves itself the worker's starts no thread.
+          video = videoMixerFor(socket);
           current = { socket, mixer, video };
           continue;
         }
@@ -167,7 +168,7 @@ function sendMixed(socket: Socket, packets: MixedPacket[]): void {
 // the previous tick, so the timer's lateness does not add up.
 let clockStart = performance.now();
 let ticks = 0;
-const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0, gridDraws: 0, grids: 0 };
+const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0, gridDraws: 0 };
 function tick(): void {
   ticks += 1;
   // This tick was due at clockStart + ticks * TICK_MS.
@@ -194,12 +195,11 @@ let drawsReported = 0;
 let reportedFor: VideoMixerThread | undefined;
 function videoCheck(): void {
   const video = current?.video;
-  if (!video || !current) return void (stats.grids = 0);
+  if (!video || !current) return;
   if (reportedFor !== video) [reportedFor, drawsReported] = [video, 0];
   video.setAudioPublishers(current.mixer.speakers);
   stats.gridDraws += video.draws - drawsReported;
   drawsReported = video.draws;
-  stats.grids = video.gridCount;
 }
 
 process.on('disconnect', () => process.exit(0));

@@ -34,7 +34,7 @@ export function placeTiles(entries: readonly GridEntry[], speaker: string | unde
   return entries.map((entry, i) => ({ ...(i === featured ? big : strip[slot++]!), entry }));
 }
 
-/** A key that changes when the picture's arrangement does (to log layout changes and count them). */
+/** A key that changes when the picture's arrangement does (the grid's background is painted again then). */
 export function layoutKey(tiles: readonly PlacedTile[]): string {
   return tiles.map((tile) => `${tile.entry.participant}:${tile.entry.screen ? 's' : 'c'}:${tile.entry.input ?? '-'}@${tile.x},${tile.y},${tile.width}x${tile.height}`).join('|');
 }

@@ -27,7 +27,6 @@ interface Held {
   begins: boolean;
   keyframe: boolean;
   data: Buffer[];
-  arrivedMs: number;
 }
 
 /** A hole this old is taken for lost: two NACK round trips on a LAN, one on a slow link. */
@@ -63,7 +62,7 @@ export class LiveFrameAssembler {
     const end = payloadEnd(packet);
     const stale = this.next !== undefined && sequence < this.next;
     if (!stale && start >= end && !this.held.has(sequence)) {
-      this.held.set(sequence, { timestamp: timestamp(packet), padding: true, marker: false, begins: false, keyframe: false, data: [], arrivedMs: nowMs });
+      this.held.set(sequence, { timestamp: timestamp(packet), padding: true, marker: false, begins: false, keyframe: false, data: [] });
     } else if (!stale && !this.held.has(sequence)) {
       try {
         const payload = packet.subarray(start, end);
@@ -75,7 +74,6 @@ export class LiveFrameAssembler {
           begins: part.begins,
           keyframe: part.begins && startsKeyframe(this.codec, payload),
           data: part.data.map((chunk) => Buffer.from(chunk)),
-          arrivedMs: nowMs,
         });
       } catch {
         // An unreadable payload is a packet lost.

@@ -119,10 +119,8 @@ export class VideoMixer {
   private readonly grids = new Map<string, Grid>();
   private speaker: string | undefined;
   private readonly poller: NodeJS.Timeout;
-  /** Grids drawn and layout changes (for the mixer's stats), and decoders started again. */
+  /** Grids drawn (for the mixer's stats). */
   draws = 0;
-  decoderRestarts = 0;
-  layoutChanges = 0;
 
   constructor(private readonly options: VideoMixerOptions) {
     this.poller = setInterval(() => {
@@ -157,9 +155,6 @@ export class VideoMixer {
     return this.grids.size;
   }
 
-  hasInput(track: number): boolean {
-    return this.inputs.has(track);
-  }
 
   /** One RTP packet (or padding) of an input's `layer`. */
   receive(track: number, packet: Buffer, arrivalMs: number, layer = 0): void {
@@ -246,7 +241,6 @@ export class VideoMixer {
     if (key !== grid.layout) {
       // The picture's background once per arrangement; tiles overwrite their own area each tick.
       fillRect(grid.picture, { x: 0, y: 0, width, height }, GAP);
-      if (grid.layout !== '') this.layoutChanges += 1;
       grid.layout = key;
     }
     let newest = 0;
@@ -270,7 +264,6 @@ export class VideoMixer {
 
   private watch(input: Input, now: number): void {
     if (input.unanswered === 0 || now - input.waitingSince < DECODER_SILENT_MS) return;
-    this.decoderRestarts += 1;
     this.options.onError(`the decoder of ${input.description.participant}'s ${input.description.source} answered no picture for ${input.unanswered} frames (${Math.round(now - input.waitingSince)} ms); started again`);
     input.restart();
     this.options.requestKeyframe(input.description.trackId);

@@ -34,7 +34,7 @@ type FromThread =
   | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number }
   | { op: 'keyframeRequest'; trackId: string }
   | { op: 'error'; message: string }
-  | { op: 'stats'; draws: number; grids: number };
+  | { op: 'stats'; draws: number };
 
 export interface VideoMixerThreadOptions {
   settings: VideoThreadSettings;
@@ -47,9 +47,8 @@ export class VideoMixerThread {
   private readonly worker: Worker;
   private readonly inputs = new Set<number>();
   private audioPublishers = '';
-  /** Grids drawn (a running total) and grids now, as the thread last said. */
+  /** Grids drawn (a running total), as the thread last said. */
   draws = 0;
-  gridCount = 0;
 
   constructor(private readonly options: VideoMixerThreadOptions) {
     // A thread does not inherit the process's `--import tsx` hooks: it registers tsx's loader itself, then loads this file.
@@ -59,10 +58,7 @@ export class VideoMixerThread {
       if (message.op === 'packet') options.send(message.listener, Buffer.from(message.packet.buffer, message.packet.byteOffset, message.packet.byteLength), message.inputArrivalMs);
       else if (message.op === 'keyframeRequest') options.requestKeyframe(message.trackId);
       else if (message.op === 'error') options.onError(message.message);
-      else {
-        this.draws = message.draws;
-        this.gridCount = message.grids;
-      }
+      else this.draws = message.draws;
     });
     // A thread that dies takes the grids with it: the process exits and its supervisor restarts the whole mixer (audio included), as for any crash.
     this.worker.on('error', (error) => {
@@ -157,7 +153,7 @@ function runThread(): void {
   // The grids' clock: a picture every 1/fps s, from each input's newest decoded picture.
   setInterval(() => {
     mixer.tick(audioPublishers);
-    post({ op: 'stats', draws: mixer.draws, grids: mixer.gridCount });
+    post({ op: 'stats', draws: mixer.draws });
   }, 1000 / settings.encoder.fps);
 }
 
