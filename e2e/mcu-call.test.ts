@@ -3,7 +3,8 @@
  * tone of its own at its own level and a camera of one solid colour. Each receives exactly one
  * audio track, the server's `mix`: its spectrum holds the other three tones, brought to one level,
  * and not its own; and exactly one video track, the mixer's grid: a frame of it shows the other
- * three colours and not its own. A leaver's tone leaves the others' mix within a
+ * three colours and not its own; one who comes back without a camera is its placeholder (initials
+ * and name on a disc of its colour). A leaver's tone leaves the others' mix within a
  * second, and a joiner's enters it within a second; a SIGKILLed mixer restarts and everyone
  * hears the mix again without doing anything.
  * One server and one browser of each kind for the whole file. Firefox has no WebAudio headless:
@@ -17,6 +18,7 @@ import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { audioJitterBufferMs, publishTone, recordedToneLevels, toneLevels } from './harness/tone-probe.ts';
 import { gridColours, publishColor, type GridReading } from './harness/color-probe.ts';
+import { avatarRgb } from '../packages/server/src/mcu/video/placeholder.ts';
 
 const env = useCallEnvironment();
 const ROOM = 'mcu-1';
@@ -42,6 +44,12 @@ const PALETTE = PEOPLE.map((p) => p.colour);
 /** Lattice points (of 1296) a tile's colour must cover to count as shown: the smallest tile of a 640x360 grid covers ~90. */
 const SHOWN_POINTS = 20;
 const MIX_VIDEO = 'server:mix-video';
+/**
+ * Lattice points on a placeholder's disc: ~7 in a 160x90 strip tile of a 640x360 grid (its disc
+ * 40 px across, the initials over its middle), many more in a bigger tile. Nothing else in the
+ * grid is within reach of its colour (the tiles' grey and black, the others' colours are 80+ away).
+ */
+const AVATAR_POINTS = 3;
 type Person = (typeof PEOPLE)[number];
 /** Nobody sends this: the floor a present tone must stand above and an absent one stays near. */
 const ABSENT_HZ = 2000;
@@ -201,11 +209,18 @@ describe('MCU room', () => {
     // The grid too: c1 sees c2's and fox's colours again (c3 came back without a camera).
     const gridBack = Date.now();
     let grid: GridReading | undefined;
-    const gridShown = (r: GridReading | undefined) => !!r && r.counts[1]! >= SHOWN_POINTS && r.counts[3]! >= SHOWN_POINTS && r.counts[0] === 0;
+    // And c3, a voice without a camera, as its placeholder: its avatar's disc (the web app's colour
+    // for it) with its initials and name; the last palette entry.
+    const withAvatar = [...PALETTE, avatarRgb('c3')];
+    const gridShown = (r: GridReading | undefined) => !!r && r.counts[1]! >= SHOWN_POINTS && r.counts[3]! >= SHOWN_POINTS && r.counts[0] === 0 && r.counts[4]! >= AVATAR_POINTS;
     // Measured 6.4-6.6 s after the kill at nice 5 (24.4 s with the codecs at nice 10): see the first test.
-    while (Date.now() - gridBack < 30_000 && !gridShown(grid)) grid = await gridColours(listeners[0]!, PALETTE);
-    console.log(`c1's grid back ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(grid?.counts)}`);
-    assert.ok(gridShown(grid), `c1's grid shows c2 and fox again after the mixer restarted (${JSON.stringify(grid)})`);
+    let camerasAt: number | undefined;
+    while (Date.now() - gridBack < 30_000 && !gridShown(grid)) {
+      grid = await gridColours(listeners[0]!, withAvatar);
+      if (camerasAt === undefined && grid && grid.counts[1]! >= SHOWN_POINTS && grid.counts[3]! >= SHOWN_POINTS) camerasAt = Date.now();
+    }
+    console.log(`c1's grid back after the kill: c2's and fox's cameras at ${camerasAt === undefined ? '-' : camerasAt - killedAt} ms, c3's placeholder too at ${Date.now() - killedAt} ms: ${JSON.stringify(grid?.counts)} (c1, c2, c3, fox, c3's avatar)`);
+    assert.ok(gridShown(grid), `c1's grid shows c2 and fox again after the mixer restarted, and c3's placeholder (${JSON.stringify(grid)})`);
     assert.notEqual(await mixers.pid(ROOM), pid);
     assert.equal(mixers.restarts, 1);
     // Firefox too, without doing anything.

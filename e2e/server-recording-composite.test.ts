@@ -7,7 +7,8 @@
  * recording goes processing -> ready with one composite file next to the per-track ones: VP8 +
  * Opus of the recording's length, decoding cleanly; green's tile big while green talks and blue's
  * once blue does, the change where the voices changed, the others in the strip in their colours;
- * every tone in the mix; and the flash still within 60 ms of its beep.
+ * every tone in the mix; and each flash and its beep no further apart than in the flasher's own
+ * files (on their sender-report clock) but for the composite's frame rounding.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,14 +21,23 @@ import { useCallEnvironment } from './harness/environment.ts';
 import { beepsOf, flashTimes, pairOnsets, toneLevelDb } from './harness/av-sync.ts';
 import { joinFlashBeep, setTone, FLASH_PERIOD_SECONDS, FLASH_SECONDS } from './harness/flash-beep-page.ts';
 import type { ParleyWindow } from './harness/participant.ts';
-import { download, recordToken, until, waitFinished } from './harness/recordings-api.ts';
+import { download, recordToken, until, waitFinished, type ListedRecording, type ManifestEntry } from './harness/recordings-api.ts';
 import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const exec = promisify(execFile);
 const RECORD_SECONDS = 20;
 /** When green stops talking and blue starts, after the recording's start. */
 const SWITCH_SECONDS = 10;
-const SYNC_MS = 60;
+/**
+ * How far a flash and its beep may move, in the composite, from where the flasher's own files put
+ * them (on their sender-report clock, as `e2e/server-recording-sync.test.ts` reads them). The
+ * 25 fps composite shows each flash on the frame nearest its time: up to half a frame (20 ms)
+ * either way, and the audio's placement adds a few ms more. Measured in two runs: -27..+15 ms
+ * and -26..-4 ms (the flash later, never more than 27 ms). What the browser itself sent is not
+ * the composite's to fix: a loaded CI machine measured 62 ms between a flash and its beep in the
+ * composite.
+ */
+const ADDED_SKEW_MS = 30;
 /** How far the layout's change may be from the moment the voices changed. */
 const CHANGE_TOLERANCE_SECONDS = 0.5;
 /** The speaker's tile (docs/recording.md: the left three quarters of 1280x720). */
@@ -54,6 +64,7 @@ interface Tile {
 
 interface CompositeManifest {
   mode: string;
+  tracks: ManifestEntry[];
   composite?: {
     file: string;
     layout: string;
@@ -88,11 +99,27 @@ function isHueOf(colour: number[], person: Person): boolean {
   return colour[channel]! > 120 && others.every((value) => value < colour[channel]! - 80);
 }
 
+/**
+ * The flasher's flashes and beeps in its own video and audio files, each placed on its sender
+ * report's time (`startNtpMs`), paired; `shiftSeconds` takes a composite time to that clock (the
+ * composite placed the video at its `offsetSeconds`, `videoFromSeconds`).
+ */
+async function sentSync(manifest: CompositeManifest, composite: NonNullable<CompositeManifest['composite']>, listed: ListedRecording, token: string) {
+  const own = (kind: string) => manifest.tracks.find((t) => t.participant === PEOPLE[0].identity && t.kind === kind);
+  const [video, audio] = [own('video'), own('audio')];
+  assert.ok(video?.file && audio?.file && video.startNtpMs !== null && audio.startNtpMs !== null, `the flasher's files, placed on the sender-report clock: ${JSON.stringify(manifest.tracks)}`);
+  const placed = composite.tracks.find((t) => t.participant === PEOPLE[0].identity && t.kind === 'video')!;
+  const flashes = (await flashTimes(await download(env.server.url, listed, token, video.file, dir))).map((at) => video.startNtpMs! / 1000 + at);
+  const { beeps } = await beepsOf(await download(env.server.url, listed, token, audio.file, dir), PEOPLE[0].toneHz);
+  const report = pairOnsets(flashes, beeps.map((at) => audio.startNtpMs! / 1000 + at), (FLASH_PERIOD_SECONDS * 1000) / 2);
+  return { pairs: report.pairs, shiftSeconds: video.startNtpMs / 1000 - placed.offsetSeconds, videoFromSeconds: placed.offsetSeconds };
+}
+
 const person = (identity: string) => PEOPLE.find((p) => p.identity === identity)!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('server recording (composite)', () => {
-  test(`3 Chromium publishers (colour canvases, distinct tones; green talks, then blue; one flashing as it beeps), ~${RECORD_SECONDS} s composite from the SDK: processing -> ready; VP8 + Opus, duration within 1 s, clean decode; the talker's tile big, changing within ${CHANGE_TOLERANCE_SECONDS} s of the voices; the others in the strip; each tone in the mix; flash and beep within ${SYNC_MS} ms`, async () => {
+  test(`3 Chromium publishers (colour canvases, distinct tones; green talks, then blue; one flashing as it beeps), ~${RECORD_SECONDS} s composite from the SDK: processing -> ready; VP8 + Opus, duration within 1 s, clean decode; the talker's tile big, changing within ${CHANGE_TOLERANCE_SECONDS} s of the voices; the others in the strip; each tone in the mix; each flash and its beep as far apart as the flasher sent them, within ${ADDED_SKEW_MS} ms`, async () => {
     const room = 'composite-1';
     const pages = [];
     for (const p of PEOPLE) {
@@ -165,7 +192,19 @@ describe('server recording (composite)', () => {
     assert.ok(flashes.length - whole.length <= 1, `at most the last flash is cut by the stop (audio ends at ${audioEndSeconds.toFixed(3)} s; flashes ${flashes.map((at) => at.toFixed(3)).join(', ')})`);
     assert.ok(flashes.length >= Math.floor(truth / FLASH_PERIOD_SECONDS) - 2, `${flashes.length} flashes in ${truth.toFixed(1)} s`);
     assert.deepEqual(report.unpairedFlashes, [], 'every flash has its beep');
-    assert.ok(report.maxAbsOffsetMs <= SYNC_MS, `worst ${report.maxAbsOffsetMs.toFixed(1)} ms`);
+    // The same flashes and beeps in the flasher's own files, on their sender-report clock; each
+    // composite pair against the pair of the same flash there.
+    const sent = await sentSync(manifest, composite, listed, token);
+    console.log(`as sent (the flasher's files on their sender-report clock): beep - flash (ms): ${sent.pairs.map((p) => p.offsetMs.toFixed(0)).join(' ')}`);
+    // A flash on the flasher's very first frame is no onset in its own file (nothing dark before it), but is one in the composite (its tile was empty).
+    const added = report.pairs.filter((pair) => pair.flash > sent.videoFromSeconds + FLASH_SECONDS).map((pair) => {
+      const twin = sent.pairs.find((p) => Math.abs(p.flash - (pair.flash + sent.shiftSeconds)) < FLASH_PERIOD_SECONDS / 2);
+      assert.ok(twin, `the composite's flash at ${pair.flash.toFixed(3)} s is in the flasher's own file`);
+      return pair.offsetMs - twin.offsetMs;
+    });
+    const worstAdded = Math.max(...added.map(Math.abs));
+    console.log(`skew the composite added (ms): ${added.map((ms) => ms.toFixed(0)).join(' ')}; worst ${worstAdded.toFixed(1)} ms`);
+    assert.ok(worstAdded <= ADDED_SKEW_MS, `the composite moved a flash and its beep apart by ${worstAdded.toFixed(1)} ms`);
 
     // What a viewer sees: the big tile's colour just before and just after the change, and in the
     // middle of each half; each strip tile in its participant's colour (half a period after a
@@ -240,8 +279,8 @@ describe('server recording (composite)', () => {
     const token = await recordToken(room);
     const listed = await waitFinished(env.server.url, room, token, started.id, 120_000);
     assert.equal(listed.status, 'ready', listed.error);
-    interface Entry { participant: string; source: string; kind: string; file: string | null; startArrivalMs: number | null; durationSeconds: number | null }
-    const manifest = JSON.parse(await readFile(await download(env.server.url, listed, token, 'manifest.json', dir), 'utf8')) as CompositeManifest & { tracks: Entry[] };
+    type Entry = ManifestEntry;
+    const manifest = JSON.parse(await readFile(await download(env.server.url, listed, token, 'manifest.json', dir), 'utf8')) as CompositeManifest;
     const of = (participant: string, source: string) => manifest.tracks.filter((t) => t.participant === participant && t.source === source).sort((a, b) => a.startArrivalMs! - b.startArrivalMs!);
     const span = (t: Entry) => `${((t.startArrivalMs! - requested) / 1000).toFixed(2)}-${((t.startArrivalMs! + t.durationSeconds! * 1000 - requested) / 1000).toFixed(2)} s`;
     console.log(`${started.id}: request 0, off ${((offAt - requested) / 1000).toFixed(2)}, bob left ${((leftAt - requested) / 1000).toFixed(2)}, on ${((onAt - requested) / 1000).toFixed(2)}, bob rejoined ${((rejoinAt - requested) / 1000).toFixed(2)}, all back ${((backAt - requested) / 1000).toFixed(2)}, stop ${((stoppedAt - requested) / 1000).toFixed(2)}; files: ${manifest.tracks.map((t) => `${t.file} ${span(t)}`).join(', ')}`);

@@ -30,6 +30,8 @@ export type { Timeline, TimelineMark, TimelineStep } from './timeline.js';
 export {
   ErrorCode,
   PROTOCOL_VERSION,
+  hueFor,
+  initialsOf,
   type TrackSource,
   type Grants,
   type LeaveReason,

@@ -2,7 +2,7 @@
 // hidden audio, name, muted-microphone indicator, connection quality bars and the highlight
 // while they speak.
 
-import { setAudioOutput, type ConnectionQuality, type TrackSource } from '@parley/client';
+import { hueFor, initialsOf, setAudioOutput, type ConnectionQuality, type TrackSource } from '@parley/client';
 import { cloneTemplate, findPart } from './dom.js';
 import { playTrack, trackIn } from './media.js';
 import { qualityIndicator } from './quality-bars.js';
@@ -188,22 +188,4 @@ export class ParticipantTile {
     // While sharing, the screen fills the tile and the camera shrinks to a corner (see style.css).
     this.tile.classList.toggle('is-sharing-screen', showsScreen);
   }
-}
-
-/** Up to two initials, e.g. "Ada Lovelace" -> "AL", "grace" -> "G", emoji-safe. */
-export function initialsOf(name: string): string {
-  const words = name.trim().split(/\s+/).filter((word) => word !== '');
-  const first = words[0];
-  const last = words.length > 1 ? words[words.length - 1] : undefined;
-  return [first, last]
-    .map((word) => (word === undefined ? '' : (Array.from(word)[0] ?? '')))
-    .join('')
-    .toUpperCase();
-}
-
-/** A hue (0-359) derived from `text`, the same every time. */
-export function hueFor(text: string): number {
-  let hash = 0;
-  for (const char of text) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) % 360;
-  return hash;
 }

@@ -59,7 +59,8 @@ const settings = JSON.parse(process.env.PARLEY_MIXER ?? '{}') as MixerSettings;
 const tell = (message: MixerMessage) => process.connected && process.send!(message);
 const expected = Buffer.from(JSON.stringify({ recording: settings.room, secret: settings.secret }));
 
-let current: { socket: Socket; mixer: RoomMixer; video: VideoMixerThread | undefined } | undefined;
+/** The worker's connection; `names`: display names by participant, from the track descriptions (the grid's placeholders show them). */
+let current: { socket: Socket; mixer: RoomMixer; video: VideoMixerThread | undefined; names: Map<string, string> } | undefined;
 /** Video outputs are numbered apart from the audio mix's (which count up from 1). */
 const FIRST_VIDEO_OUTPUT = 0x8000;
 const json = (payload: Buffer): unknown => JSON.parse(payload.toString());
@@ -93,6 +94,7 @@ function videoMixerFor(socket: Socket): VideoMixerThread | undefined {
 const server = createServer((socket) => {
   const reader = new WireFrameReader();
   const mixer = new RoomMixer();
+  const names = new Map<string, string>();
   let video: VideoMixerThread | undefined;
   let trusted = false;
   socket.setNoDelay(true);
@@ -112,7 +114,7 @@ const server = createServer((socket) => {
           current?.socket.destroy();
           // Only now: a connection that never proves itself the worker's starts no thread.
           video = videoMixerFor(socket);
-          current = { socket, mixer, video };
+          current = { socket, mixer, video, names };
           continue;
         }
         if (frame.type === RecordType.rtp || frame.type === RecordType.padding) {
@@ -120,6 +122,7 @@ const server = createServer((socket) => {
           else if (frame.type === RecordType.rtp) mixer.receive(frame.track, payload, frame.body.readDoubleBE(4));
         } else if (frame.type === RecordType.track) {
           const description = json(payload) as TrackDescription;
+          if (typeof description.name === 'string') names.set(description.participant, description.name);
           if (description.kind === 'audio' && description.codec === 'opus') mixer.addInput(frame.track, description);
           else if (description.kind === 'video' && (description.codec === 'vp8' || description.codec === 'vp9')) video?.addInput(frame.track, description);
         } else if (frame.type === (MixRecordType.inputEnded as number)) {
@@ -197,7 +200,7 @@ function videoCheck(): void {
   const video = current?.video;
   if (!video || !current) return;
   if (reportedFor !== video) [reportedFor, drawsReported] = [video, 0];
-  video.setAudioPublishers(current.mixer.speakers);
+  video.setAudioPublishers(new Map([...current.mixer.speakers].map((participant) => [participant, current!.names.get(participant) ?? participant])));
   stats.gridDraws += video.draws - drawsReported;
   drawsReported = video.draws;
 }

@@ -169,6 +169,7 @@ export class MediaCoordinator {
       op: 'join',
       room: room.name,
       participant: participant.identity,
+      name: participant.name,
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
       ...(participant.receive === 'mixed' ? { mixed: true } : {}),

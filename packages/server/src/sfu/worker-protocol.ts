@@ -17,7 +17,7 @@ export interface RoomMediaConfig {
 
 export type WorkerRequest =
     /** `mixed`: hears the room's audio through its mixer (as everyone does in an `mcu` room), not as one track per publisher. */
-  | { op: 'join'; room: string; participant: string; canSubscribe: boolean; decodes: VideoCodecName[]; mixed?: boolean; config: RoomMediaConfig }
+  | { op: 'join'; room: string; participant: string; /** Display name (the MCU grid's placeholder shows it). */ name?: string; canSubscribe: boolean; decodes: VideoCodecName[]; mixed?: boolean; config: RoomMediaConfig }
   | { op: 'leave'; room: string; participant: string }
   | { op: 'publish'; room: string; participant: string; trackId: string; source: TrackSource; sdp: string }
   | { op: 'unpublish'; room: string; participant: string; trackId: string }

@@ -39,10 +39,10 @@ const cleanups: Array<() => void | Promise<void>> = [];
 
 
 
-async function until(condition: () => boolean, what: string): Promise<number> {
+async function until(condition: () => boolean, what: string, detail?: () => string): Promise<number> {
   const start = performance.now();
   while (!condition()) {
-    if (performance.now() - start > TIMEOUT_MS) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() - start > TIMEOUT_MS) throw new Error(`timed out waiting for ${what}${detail ? ` (${detail()})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return performance.now() - start;
@@ -125,6 +125,11 @@ class MixReceiver {
     assert.equal(reply.type, 'ack', JSON.stringify(reply));
   }
 
+  /** Its connection's states and what it received, for a failure's message. */
+  describe(): string {
+    return `${this.payloads.length} payloads, ${this.tracks.length} tracks, connection ${this.pc.state()}, ICE ${this.pc.iceState()}, signaling ${this.pc.signalingState()}`;
+  }
+
   /** The payloads received from `since` on (at most `count`). */
   since(since: number, count = 50): Buffer[] {
     return this.payloads.filter((p) => p.at >= since).slice(0, count).map((p) => p.payload);
@@ -149,7 +154,9 @@ async function webinar(): Promise<void> {
   const receivers = listeners.map(() => new MixReceiver());
   const joinedAt = performance.now();
   await Promise.all(receivers.map((receiver, i) => receiver.answer(listeners[i]!)));
-  await until(() => receivers.every((r) => r.payloads.length >= 100), "2 s of every listener's mix");
+  await until(() => receivers.every((r) => r.payloads.length >= 100), "2 s of every listener's mix", () =>
+    receivers.flatMap((r, i) => (r.payloads.length >= 100 ? [] : [`listener-${i}: ${r.describe()}`])).join('; '),
+  );
   console.log(`every listener's mix flowing ${(performance.now() - joinedAt).toFixed(0)} ms after the ${LISTENER_COUNT} joined`);
 
   // Every listener hears every speaker: each tone 20 dB or more above a frequency nobody sends.

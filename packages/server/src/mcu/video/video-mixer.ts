@@ -5,14 +5,15 @@
  * grid is drawn (`grid-layout.ts`, `i420.ts`) and encoded once (`ffmpeg-video.ts`) for everyone
  * who sees it. Who sees which grid follows the audio mix's rule (`mix-plan.ts`): a participant who
  * is in the picture (publishes video or audio) gets a grid of everyone else, never itself; those
- * who are not (listeners) share one grid of everyone. A participant with a voice but no video is a
- * placeholder tile. A screen share is featured, else the active speaker (the worker says who).
+ * who are not (listeners) share one grid of everyone. A participant with a voice but no video is
+ * a placeholder tile: initials and name (`placeholder.ts`). A screen share is featured, else the active speaker (the worker says who).
  */
 import type { TrackDescription } from '../../recording/tracks/record-format.js';
 import { GridEncoder, VideoDecoder, type EncoderSettings } from './ffmpeg-video.js';
 import { placeTiles, layoutKey, type GridEntry } from './grid-layout.js';
 import { blankI420, drawFitted, fillRect, type I420, type Yuv } from './i420.js';
 import { LiveFrameAssembler } from './live-frames.js';
+import { PlaceholderPainter, PLACEHOLDER_BACKGROUND } from './placeholder.js';
 import { rtpPacket, vp8Payloads } from './vp8-packetizer.js';
 
 export interface VideoMixerOptions {
@@ -28,7 +29,6 @@ export interface VideoMixerOptions {
 }
 
 const VP8_PAYLOAD_TYPE = 96;
-const PLACEHOLDER: Yuv = { y: 48, u: 128, v: 128 };
 const GAP: Yuv = { y: 16, u: 128, v: 128 };
 const ASSEMBLER_POLL_MS = 50;
 const even = (value: number) => Math.floor(value / 2) * 2;
@@ -118,11 +118,13 @@ export class VideoMixer {
   /** Grids by the participant they leave out ('' the shared one). */
   private readonly grids = new Map<string, Grid>();
   private speaker: string | undefined;
+  private readonly placeholders: PlaceholderPainter;
   private readonly poller: NodeJS.Timeout;
   /** Grids drawn (for the mixer's stats). */
   draws = 0;
 
   constructor(private readonly options: VideoMixerOptions) {
+    this.placeholders = new PlaceholderPainter({ ffmpegPath: options.ffmpegPath, onError: options.onError });
     this.poller = setInterval(() => {
       const now = performance.now();
       for (const input of this.inputs.values()) {
@@ -184,11 +186,11 @@ export class VideoMixer {
   }
 
   /**
-   * Draws and encodes every grid someone sees. `audioPublishers`: who the audio mix has a voice of
-   * (they are in the picture, as a placeholder when they have no video).
+   * Draws and encodes every grid someone sees. `audioPublishers`: who the audio mix has a voice of,
+   * with their display names (they are in the picture, as a placeholder when they have no video).
    */
-  tick(audioPublishers: ReadonlySet<string>): void {
-    const inPicture = new Set<string>(audioPublishers);
+  tick(audioPublishers: ReadonlyMap<string, string>): void {
+    const inPicture = new Set<string>(audioPublishers.keys());
     for (const input of this.inputs.values()) inPicture.add(input.description.participant);
     // Who sees which grid: nobody while nobody publishes video (an audio-only webinar sends no
     // picture of grey tiles to its audience).
@@ -208,7 +210,7 @@ export class VideoMixer {
       let grid = this.grids.get(key);
       if (!grid) this.grids.set(key, (grid = new Grid(key, this.options, (g, packets) => this.sendGrid(g, packets))));
       grid.listeners = listeners;
-      this.draw(grid, inPicture);
+      this.draw(grid, inPicture, audioPublishers);
       grid.encoder.encode(grid.picture);
     }
   }
@@ -234,7 +236,7 @@ export class VideoMixer {
     return entries;
   }
 
-  private draw(grid: Grid, inPicture: ReadonlySet<string>): void {
+  private draw(grid: Grid, inPicture: ReadonlySet<string>, names: ReadonlyMap<string, string>): void {
     const { width, height } = this.options;
     const tiles = placeTiles(this.entries(inPicture, grid.leftOut), this.speaker, width, height);
     const key = layoutKey(tiles);
@@ -247,8 +249,18 @@ export class VideoMixer {
     for (const tile of tiles) {
       const input = tile.entry.input === undefined ? undefined : this.inputs.get(tile.entry.input);
       const picture = input?.decoder.latest;
-      if (!input || !picture) {
-        fillRect(grid.picture, tile, PLACEHOLDER);
+      if (!input) {
+        // No camera: the placeholder, once its text is drawn.
+        const { participant } = tile.entry;
+        const placeholder = this.placeholders.get(participant, names.get(participant) ?? participant, tile.width, tile.height);
+        if (placeholder) drawFitted(grid.picture, placeholder, tile, PLACEHOLDER_BACKGROUND);
+        else fillRect(grid.picture, tile, PLACEHOLDER_BACKGROUND);
+        continue;
+      }
+      if (!picture) {
+        // A camera not decoded yet (its first keyframe is on its way): the bare tile, as the web
+        // app shows a camera that is connecting, not a name as if it were off.
+        fillRect(grid.picture, tile, PLACEHOLDER_BACKGROUND);
         continue;
       }
       drawFitted(grid.picture, picture, tile, GAP);

@@ -28,7 +28,7 @@ type ToThread =
   | { op: 'listener'; participant: string; listening: boolean }
   | { op: 'speaker'; participant: string | undefined }
   | { op: 'keyframe'; listener: string }
-  | { op: 'audioPublishers'; participants: string[] };
+  | { op: 'audioPublishers'; participants: Array<[participant: string, name: string]> };
 
 type FromThread =
   | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number }
@@ -100,10 +100,10 @@ export class VideoMixerThread {
     this.post({ op: 'keyframe', listener });
   }
 
-  /** Who the audio mix has a voice of (in the picture, as a placeholder without video); sent when it changes. */
-  setAudioPublishers(participants: ReadonlySet<string>): void {
-    const list = [...participants].sort();
-    const key = list.join('\n');
+  /** Who the audio mix has a voice of, with their display names (in the picture, as a placeholder without video); sent when it changes. */
+  setAudioPublishers(participants: ReadonlyMap<string, string>): void {
+    const list = [...participants].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const key = JSON.stringify(list);
     if (key === this.audioPublishers) return;
     this.audioPublishers = key;
     this.post({ op: 'audioPublishers', participants: list });
@@ -128,7 +128,7 @@ function runThread(): void {
     requestKeyframe: (trackId) => post({ op: 'keyframeRequest', trackId }),
     onError: (message) => post({ op: 'error', message }),
   });
-  let audioPublishers = new Set<string>();
+  let audioPublishers = new Map<string, string>();
   port.on('message', (message: ToThread) => {
     switch (message.op) {
       case 'addInput':
@@ -146,7 +146,7 @@ function runThread(): void {
       case 'keyframe':
         return mixer.requestKeyframe(message.listener);
       case 'audioPublishers':
-        audioPublishers = new Set(message.participants);
+        audioPublishers = new Map(message.participants);
         return;
     }
   });

@@ -37,6 +37,8 @@ export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 export interface TrackDescription {
   trackId: string;
   participant: string;
+  /** The publisher's display name, when signaling gave one (the MCU grid's placeholder shows it). */
+  name?: string;
   source: string;
   kind: 'audio' | 'video';
   codec: VideoCodecName | 'opus';

@@ -14,6 +14,8 @@ import { timestamp } from '../rtp/rtp.js';
 import { SubscriberConnection } from './subscriber-connection.js';
 
 interface Member {
+  /** Display name, when signaling gave one. */
+  readonly name: string | undefined;
   readonly canSubscribe: boolean;
   readonly decodes: Set<VideoCodecName>;
   subscriber: SubscriberConnection;
@@ -103,12 +105,12 @@ export class RoomRouter {
     return count;
   }
 
-  join({ participant, canSubscribe, decodes, mixed }: RouterRequest<'join'>): void {
+  join({ participant, name, canSubscribe, decodes, mixed }: RouterRequest<'join'>): void {
     this.leave(participant);
     const mixes = (this.config.mixAudio || mixed) && canSubscribe;
     const mix = mixes ? new MixedTrack({ listener: participant, kind: 'audio' }) : undefined;
     const mixVideo = mixes && this.config.mixVideo ? new MixedTrack({ listener: participant, kind: 'video', onKeyframeRequest: () => this.mixer?.link.keyframe(participant) }) : undefined;
-    const member: Member = { canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix, mixVideo };
+    const member: Member = { name, canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix, mixVideo };
     this.members.set(participant, member);
     this.subscribeToAll(participant, member);
     if (mix) this.mixer?.link.listener(participant, true);
@@ -348,9 +350,11 @@ export class RoomRouter {
 
   private describe(track: PublishedTrack): TrackDescription {
     const codec = track.negotiatedCodec;
+    const name = this.members.get(track.publisher)?.name;
     return {
       trackId: track.id,
       participant: track.publisher,
+      ...(name !== undefined ? { name } : {}),
       source: track.source,
       kind: track.kind,
       codec: track.codec,

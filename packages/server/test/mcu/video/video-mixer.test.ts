@@ -2,7 +2,8 @@
  * The video mixer with real ffmpeg (no browser): two publishers' VP8 (solid red and solid blue,
  * made by ffmpeg's libvpx) go in as RTP; what comes out for each listener is decoded again by
  * ffmpeg and its pixels read. A publisher sees the other and never itself; a listener who is not
- * in the picture sees both, on a grid encoded once for all such listeners.
+ * in the picture sees both, on a grid encoded once for all such listeners; a voice without video
+ * is a placeholder with its initials and name.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,6 +11,8 @@ import { after, describe, test } from 'node:test';
 import { IvfReader, ivfFileHeader, ivfFrame } from '../../../src/mcu/video/ivf.ts';
 import { LiveFrameAssembler } from '../../../src/mcu/video/live-frames.ts';
 import { VideoMixer } from '../../../src/mcu/video/video-mixer.ts';
+import { placeTiles } from '../../../src/mcu/video/grid-layout.ts';
+import { avatarColour, placeholderGeometry, PLACEHOLDER_BACKGROUND } from '../../../src/mcu/video/placeholder.ts';
 import { rtpPacket, vp8Payloads } from '../../../src/mcu/video/vp8-packetizer.ts';
 import type { TrackDescription } from '../../../src/recording/tracks/record-format.ts';
 
@@ -39,6 +42,15 @@ async function decodeLast(frames: Buffer[], points: Array<[number, number]>): Pr
   const size = 640 * 360 * 3;
   const last = raw.subarray(raw.length - size);
   return points.map(([x, y]) => [last[(y * 640 + x) * 3]!, last[(y * 640 + x) * 3 + 1]!, last[(y * 640 + x) * 3 + 2]!]);
+}
+
+/** The luma plane (limited range, as the mixer draws it) of the decoded grid's last frame. */
+async function lastLuma(frames: Buffer[]): Promise<Buffer> {
+  const ivf = Buffer.concat([ivfFileHeader('vp8', 640, 360), ...frames.map((frame, i) => ivfFrame(frame, i * 6000))]);
+  // yuv420p as decoded, not `gray` (which stretches limited-range luma to full range).
+  const raw = await run(['-f', 'ivf', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], ivf);
+  const last = raw.subarray(raw.length - (640 * 360 * 3) / 2);
+  return last.subarray(0, 640 * 360);
 }
 
 const describeTrack = (trackId: string, participant: string): TrackDescription => ({ trackId, participant, source: 'camera', kind: 'video', codec: 'vp8', payloadType: 96, clockRate: 90_000, rids: [] });
@@ -82,7 +94,7 @@ describe('VideoMixer (real ffmpeg)', () => {
         const payloads = vp8Payloads(frame, i);
         payloads.forEach((payload, k) => mixer.receive(track, rtpPacket({ payloadType: 96, sequence: sequence++, timestamp: i * 6000, ssrc: track }, k === payloads.length - 1, payload), Date.now()));
       }
-      mixer.tick(new Set());
+      mixer.tick(new Map());
       await new Promise((resolve) => setTimeout(resolve, 66));
     }
     // The encoders answer as they go: wait for the last grids.
@@ -106,7 +118,7 @@ describe('VideoMixer (real ffmpeg)', () => {
     const start = Date.now();
     // Keep drawing: the encoders only answer pictures they are given.
     while (Date.now() - start < 3000 && (keyframes.get('red') ?? 0) === before) {
-      mixer.tick(new Set());
+      mixer.tick(new Map());
       await new Promise((resolve) => setTimeout(resolve, 66));
     }
     const tookMs = Date.now() - start;
@@ -114,5 +126,37 @@ describe('VideoMixer (real ffmpeg)', () => {
     assert.ok(tookMs < 1000, `within a second (${tookMs} ms)`);
     const drawn = Math.round(tookMs / 66);
     assert.ok(frames.get('red')!.length - framesBefore >= drawn - 2, `no frame missing across the switch (${frames.get('red')!.length - framesBefore} frames for ~${drawn} drawn)`);
+  });
+
+  test("a voice without video is a placeholder: the initials of its name on a disc of its colour, the name under it", async () => {
+    const voices = new Map([['carol', 'Carol Danvers']]);
+    // Red's grid: blue and carol side by side (sorted by identity), carol on the right.
+    const tile = placeTiles([{ participant: 'blue', input: 2, screen: false }, { participant: 'carol', input: undefined, screen: false }], undefined, 640, 360)[1]!;
+    const { cx, cy, radius, nameY } = placeholderGeometry(tile.width, tile.height);
+    const at = (luma: Buffer, x: number, y: number) => luma[(tile.y + y) * 640 + tile.x + x]!;
+    const lit = (luma: Buffer, x0: number, y0: number, x1: number, y1: number) => {
+      let count = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (at(luma, x, y) > 180) count++;
+      return count;
+    };
+    const disc = avatarColour('carol').y;
+    const start = Date.now();
+    let luma: Buffer | undefined;
+    const shown = (l: Buffer) => Math.abs(at(l, cx - radius + 4, cy) - disc) <= 8 && lit(l, cx - radius, cy - radius, cx + radius, cy + radius) > 30;
+    // The text is drawn in the background (an ffmpeg run): the bare tile first, then the placeholder.
+    while (Date.now() - start < 10_000 && !(luma && shown(luma))) {
+      for (let i = 0; i < 8; i++) {
+        mixer.tick(voices);
+        await new Promise((resolve) => setTimeout(resolve, 66));
+      }
+      luma = await lastLuma(frames.get('red')!);
+    }
+    assert.ok(luma, 'a grid came');
+    console.log(`carol's placeholder in red's grid after ${Date.now() - start} ms: disc luma ${at(luma, cx - radius + 4, cy)} (expected ${disc}), corner ${at(luma, 4, 4)}, ${lit(luma, cx - radius, cy - radius, cx + radius, cy + radius)} bright pixels on the disc, ${lit(luma, 0, nameY! - 10, tile.width, nameY! + 10)} on the name's line`);
+    assert.ok(Math.abs(at(luma, cx - radius + 4, cy) - disc) <= 8, "the disc in carol's colour");
+    assert.ok(Math.abs(at(luma, 4, 4) - PLACEHOLDER_BACKGROUND.y) <= 8, "the tile's corner is the background");
+    assert.ok(lit(luma, cx - radius, cy - radius, cx + radius, cy + radius) > 30, 'the initials on the disc');
+    assert.ok(lit(luma, 0, nameY! - 10, tile.width, nameY! + 10) > 30, 'the name under it');
+    assert.deepEqual(errors, []);
   });
 });

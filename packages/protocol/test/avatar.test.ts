@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hueFor, initialsOf } from '../src/tiles.ts';
+import { hueFor, initialsOf } from '../src/avatar.ts';
 
 describe('initialsOf', () => {
   it('takes the first letters of the first and last word', () => {
