@@ -135,11 +135,12 @@ export async function renderTextMask(ffmpegPath: string, name: string, width: nu
 /**
  * Placeholders by person and size, drawn once in the background: `get` answers undefined until
  * the text is drawn (the caller shows the bare background meanwhile), then the finished tile.
- * Without drawtext (an ffmpeg built without freetype) the disc is drawn without text, and that
- * is said once.
+ * When the text cannot be drawn (an ffmpeg built without freetype) the disc is drawn without it,
+ * and the first failure is logged.
  */
 export class PlaceholderPainter {
   private readonly cache = new Map<string, I420 | null>();
+  /** A failure was logged. */
   private textFailed = false;
 
   constructor(private readonly options: { ffmpegPath: string; onError: (message: string) => void }) {}
@@ -151,10 +152,10 @@ export class PlaceholderPainter {
     if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, null);
     const colour = avatarColour(identity);
-    const text = this.textFailed ? Promise.resolve(undefined) : renderTextMask(this.options.ffmpegPath, name, width, height);
-    void text
+    void renderTextMask(this.options.ffmpegPath, name, width, height)
       .catch((error: unknown) => {
-        if (!this.textFailed) this.options.onError(`placeholders are drawn without names: ${error instanceof Error ? error.message : String(error)}`);
+        // Each placeholder tries (a failure may pass: a spawn refused under load); the log says it once.
+        if (!this.textFailed) this.options.onError(`a placeholder is drawn without its name: ${error instanceof Error ? error.message : String(error)}`);
         this.textFailed = true;
         return undefined;
       })

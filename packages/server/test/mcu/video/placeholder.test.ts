@@ -73,9 +73,12 @@ describe('placeholder text (real ffmpeg drawtext)', () => {
     assert.notDeepEqual(bob, ada);
     const odd = await renderTextMask('ffmpeg', "O'Neil: 100% \\ {x} ,=;[]", W, H);
     assert.ok(lit(odd, 0, nameY! - nameSize, W, nameY! + nameSize) > 50, 'a name full of drawtext syntax is drawn as text');
+    const empty = await renderTextMask('ffmpeg', '  ', W, H);
+    assert.ok(lit(empty, cx - radius, cy - radius, cx + radius, cy + radius) > 10, 'an empty name: a question mark on the disc');
+    assert.equal(lit(empty, 0, nameY! - nameSize, W, nameY! + nameSize), 0, 'and no name line');
   });
 
-  test('the painter answers nothing until the text is drawn, then the finished tile; a failing ffmpeg still gives the disc, said once', async () => {
+  test('the painter answers nothing until the text is drawn, then the finished tile; a failing ffmpeg still gives the disc, logged once', async () => {
     const painter = new PlaceholderPainter({ ffmpegPath: 'ffmpeg', onError: (message) => assert.fail(message) });
     assert.equal(painter.get('ada', 'Ada Lovelace', W, H), undefined);
     const start = Date.now();
@@ -101,6 +104,6 @@ describe('placeholder text (real ffmpeg drawtext)', () => {
       assert.equal(lumaAt(drawn.data, cx, cy), avatarColour(name).y);
     }
     assert.equal(errors.length, 1, errors.join('\n'));
-    assert.match(errors[0]!, /placeholders are drawn without names/);
+    assert.match(errors[0]!, /a placeholder is drawn without its name/);
   });
 });
