@@ -71,6 +71,8 @@ export const ServerConfigSchema = z
         video: z.boolean().default(true),
         /** The grid's VP8 bitrate. */
         videoBitrateKbps: z.coerce.number().int().min(100).max(8_000).default(600),
+        /** Grids a room's mixer encodes at most (one per participant in the picture, one shared by the audience); past it, participants share the grid of everyone. */
+        maxGrids: z.coerce.number().int().min(1).max(64).default(8),
       })
       .strict()
       .prefault({}),
@@ -326,6 +328,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_TOPOLOGY', ['rooms', 'topology'], String],
     ['PARLEY_VIDEO_CODECS', ['rooms', 'videoCodecs'], list],
     ['PARLEY_MCU_VIDEO', ['mcu', 'video'], (v, n) => flag(n, v)],
+    ['PARLEY_MCU_MAX_GRIDS', ['mcu', 'maxGrids'], String],
     ['PARLEY_SFU_WORKERS', ['sfu', 'workers'], String],
     ['PARLEY_SFU_UDP_PORT', ['sfu', 'udpPort'], String],
     ['PARLEY_SFU_BIND_ADDRESS', ['sfu', 'bindAddress'], String],

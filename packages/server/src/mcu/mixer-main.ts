@@ -30,6 +30,8 @@ export interface MixerVideoSettings {
   height: number;
   fps: number;
   bitrateKbps: number;
+  /** Grids encoded at most per room (`mcu.maxGrids`); past it, more participants share the grid of everyone. */
+  maxGrids: number;
 }
 
 /** What the mixer did since its previous `stats` message (counts are deltas; `sharedListeners` is the current figure). */
@@ -74,6 +76,7 @@ function videoMixerFor(socket: Socket): VideoMixerThread | undefined {
       ffmpegPath: video.ffmpegPath,
       width: video.width,
       height: video.height,
+      maxGrids: video.maxGrids,
       // A keyframe every 4 s by itself; a receiver that needs one sooner asks (`keyframe` record).
       encoder: { fps: video.fps, bitrateKbps: video.bitrateKbps, keyframeInterval: video.fps * 4 },
     },

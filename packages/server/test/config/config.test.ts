@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, mergeConfig, resolveConfig, type ServerConfigInput } from '../../src/index.ts';
+import { configFromEnv, ConfigError, mergeConfig, resolveConfig, type ServerConfigInput } from '../../src/index.ts';
 import { isLoopbackHost } from '../../src/config/hosts.ts';
 import { TEST_SECRET } from '../helpers.ts';
 
@@ -25,6 +25,13 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig({ tls: { certFile: 'a.pem' } }), /go together/);
     assert.throws(() => resolveConfig({ ice: { turnUrls: ['turn:x'] } }), /turnSecret/);
     assert.throws(() => resolveConfig({ bogus: 1 } as never), /bogus|Unrecognized/);
+  });
+
+  test("the MCU grid budget: 8 by default, PARLEY_MCU_MAX_GRIDS sets it, 0 or a fraction is refused", () => {
+    assert.equal(resolveConfig({}).mcu.maxGrids, 8);
+    assert.equal(resolveConfig(configFromEnv({ PARLEY_MCU_MAX_GRIDS: '3' })).mcu.maxGrids, 3);
+    assert.throws(() => resolveConfig(configFromEnv({ PARLEY_MCU_MAX_GRIDS: '0' })), /maxGrids/);
+    assert.throws(() => resolveConfig(configFromEnv({ PARLEY_MCU_MAX_GRIDS: '2.5' })), /maxGrids/);
   });
 
   test('a __proto__ key in a config file is refused, not merged into the prototype', () => {

@@ -17,6 +17,7 @@ export interface VideoThreadSettings {
   ffmpegPath: string;
   width: number;
   height: number;
+  maxGrids: number;
   encoder: EncoderSettings;
 }
 

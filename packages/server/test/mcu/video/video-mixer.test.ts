@@ -160,3 +160,50 @@ describe('VideoMixer (real ffmpeg)', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('VideoMixer: the grid budget (`mcu.maxGrids`)', () => {
+  const frames = new Map<string, Buffer[]>();
+  const received = new Map<string, LiveFrameAssembler>();
+  const errors: string[] = [];
+  const mixer = new VideoMixer({
+    ffmpegPath: 'ffmpeg',
+    width: 640,
+    height: 360,
+    maxGrids: 2,
+    encoder: { fps: 15, bitrateKbps: 300, keyframeInterval: 60 },
+    send: (listener, packet) => {
+      let assembler = received.get(listener);
+      if (!assembler) received.set(listener, (assembler = new LiveFrameAssembler('vp8')));
+      for (const frame of assembler.push(Buffer.from(packet), performance.now()).frames) frames.set(listener, [...(frames.get(listener) ?? []), frame.data]);
+    },
+    requestKeyframe: () => {},
+    onError: (message) => errors.push(message),
+  });
+  after(() => mixer.close());
+
+  test('two publishers and an audience with a budget of 2: one publisher keeps its own grid, the other shares the audience grid, itself in it', async () => {
+    const [red, blue] = await Promise.all([colourFrames('red'), colourFrames('blue')]);
+    mixer.addInput(1, describeTrack('red-cam', 'red'));
+    mixer.addInput(2, describeTrack('blue-cam', 'blue'));
+    for (const listener of ['red', 'blue', 'watcher']) mixer.setListener(listener, true);
+    let sequence = 1;
+    for (let i = 0; i < red.length; i++) {
+      for (const [track, frame] of [[1, red[i]!], [2, blue[i]!]] as const) {
+        const payloads = vp8Payloads(frame, i);
+        payloads.forEach((payload, k) => mixer.receive(track, rtpPacket({ payloadType: 96, sequence: sequence++, timestamp: i * 6000, ssrc: track }, k === payloads.length - 1, payload), Date.now()));
+      }
+      mixer.tick(new Map());
+      await new Promise((resolve) => setTimeout(resolve, 66));
+    }
+    const start = Date.now();
+    while (Date.now() - start < 10_000 && ['red', 'blue', 'watcher'].some((l) => (frames.get(l)?.length ?? 0) < 20)) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(mixer.gridCount, 2, 'two grids encoded, not three');
+    // 'blue' comes first (no grid yet, so by name): its own grid shows red alone.
+    const [blueSees] = await decodeLast(frames.get('blue')!, [[320, 180]]);
+    assert.ok(isRed(blueSees!), `blue sees red alone (${blueSees})`);
+    const [left, right] = await decodeLast(frames.get('red')!, [[160, 180], [480, 180]]);
+    assert.ok(isBlue(left!) && isRed(right!), `red sees the shared grid: blue, then itself (${left} ${right})`);
+    assert.deepEqual(frames.get('red')!.at(-1), frames.get('watcher')!.at(-1), 'the very same frames as the audience');
+    assert.deepEqual(errors, []);
+  });
+});
