@@ -100,6 +100,8 @@ class MixReceiver {
   readonly payloads: Array<{ at: number; payload: Buffer }> = [];
   /** Held as long as the receiver: libdatachannel calls into them for every packet. */
   private readonly tracks: Track[] = [];
+  /** Candidates in the SFU's offer (none: nothing to check against). */
+  private offerCandidates = -1;
 
   constructor() {
     cleanups.push(() => this.tracks.forEach((track) => track.close()));
@@ -116,6 +118,7 @@ class MixReceiver {
     await client.waitFor((m) => m.type === 'subscriberOffer', 'a subscriber offer', TIMEOUT_MS);
     const offer = client.of('subscriberOffer')[0]!;
     assert.deepEqual(offer.tracks.map((t) => [t.kind, t.source]), [['audio', 'mix'], ['video', 'mix']], 'two tracks: the mix and the grid');
+    this.offerCandidates = (offer.sdp.match(/^a=candidate:/gm) ?? []).length;
     this.pc.setRemoteDescription(offer.sdp, 'offer');
     // Without this side's candidates, as for the microphones: with them, the SFU (the offerer here)
     // refused an answer now and then ("Got a remote candidate without ICE transport", 1 of 3 runs
@@ -127,7 +130,7 @@ class MixReceiver {
 
   /** Its connection's states and what it received, for a failure's message. */
   describe(): string {
-    return `${this.payloads.length} payloads, ${this.tracks.length} tracks, connection ${this.pc.state()}, ICE ${this.pc.iceState()}, signaling ${this.pc.signalingState()}`;
+    return `${this.payloads.length} payloads, ${this.tracks.length} tracks, ${this.offerCandidates} candidates offered, connection ${this.pc.state()}, ICE ${this.pc.iceState()}, signaling ${this.pc.signalingState()}`;
   }
 
   /** The payloads received from `since` on (at most `count`). */

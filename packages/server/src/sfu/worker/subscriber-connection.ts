@@ -216,6 +216,8 @@ export class SubscriberConnection {
       if (this.closed || pc !== this.pc) return;
       const local = pc.localDescription();
       if (!local) throw new Error('the engine produced no offer');
+      // Said, not refused: an offer without this side's candidates leaves the browser nothing to check against.
+      if (pc.gatheringState() !== 'complete') this.onError(`the subscriber offer for ${this.participant} went out before ICE gathering completed (${(local.sdp.match(/^a=candidate:/gm) ?? []).length} candidates)`);
       this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList());
     })().catch((error: unknown) => {
       this.negotiating = false;
