@@ -221,8 +221,8 @@ export class VideoMixer {
   /**
    * Who gets a grid of their own (everyone else): each listener in the picture, up to
    * `maxGrids` grids in all (the shared one counted when someone sees it). Past that, the
-   * latecomers see the shared grid, themselves in it: each grid is an encode (~4-6 % of a core
-   * at 640x360@15 here), and a room of 16 must not take a node's cores. Those who have a grid
+   * latecomers see the shared grid, themselves in it: each grid is an encode (5.4-6.0 % of a
+   * core here at 640x360@15 and 600 kbit/s, a moving test picture: BENCHMARKS.md), and a room of 16 must not take a node's cores. Those who have a grid
    * keep it, so nobody's picture flips between the two as others come and go.
    */
   private ownGrids(inPicture: ReadonlySet<string>): Set<string> {
