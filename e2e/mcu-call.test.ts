@@ -230,18 +230,20 @@ describe('MCU room', () => {
 });
 
 describe("`receive: 'mixed'` in an SFU room", () => {
-  test('the mixed receiver gets one audio track, the mix of the two others and not its own, and one video track, their grid; the others get one track per voice and no mix', async () => {
+  test('the mixed receiver gets one audio track, the mix of the two others and not its own, and one video track, their grid (the room prefers H.264; its publishers send VP8, which the mixer decodes); the others get one track per voice and no mix', async () => {
     const room = 'sfu-mixed-1';
-    const sfuRoom = { roomConfig: { topology: 'sfu' as const }, microphone: false, video: { width: 320, height: 180, frameRate: 15 } };
+    // H.264 first in the room's preference: the others would publish it, but the mixer decodes VP8
+    // and VP9 only, so with a grid to feed the publishers are asked for VP8.
+    const sfuRoom = { roomConfig: { topology: 'sfu' as const, videoCodecs: ['h264' as const, 'vp8' as const] }, microphone: false, video: { width: 320, height: 180, frameRate: 15 } };
     const joined: SdkParticipant[] = [];
     try {
-      for (const [identity, receive] of [['c1', 'tracks'], ['c2', 'tracks'], ['c3', 'mixed']] as const) {
+      for (const [identity, receive] of [['c3', 'mixed'], ['c1', 'tracks'], ['c2', 'tracks']] as const) {
         const p = await SdkParticipant.join(env.chromium, env.server.url, room, identity, { ...sfuRoom, camera: false, receive });
         joined.push(p);
         await publishTone(p, person(identity).hz, person(identity).gain, 'webAudio');
         if (identity !== 'c3') await publishColor(p, person(identity).colour);
       }
-      const [c1, , c3] = joined as [SdkParticipant, SdkParticipant, SdkParticipant];
+      const [c3, c1] = joined as [SdkParticipant, SdkParticipant, SdkParticipant];
       await c3.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, MIX, { timeoutMs: 20_000, what: 'c3 receives the mix' });
       await until(c3, (h) => h.present.includes('c1') && h.present.includes('c2'), 20_000, 'the two others in the mix');
       const result = await heard(c3, 10);
@@ -263,6 +265,8 @@ describe("`receive: 'mixed'` in an SFU room", () => {
       await c1.page.waitFor((key) => (window as unknown as ParleyWindow).__parley.shown[key] !== undefined, 'c3:microphone', { timeoutMs: 20_000, what: "c1 receives c3's microphone" });
       const c1Audio = (await c1.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'audio');
       assert.deepEqual(c1Audio.map((s) => s.source).sort(), ['microphone', 'microphone'], "c1 receives c2's and c3's microphones");
+      const c1Video = (await c1.stats()).filter((s) => s.direction === 'inbound' && s.kind === 'video');
+      assert.deepEqual(c1Video.map((s) => `${s.participant}:${s.codec}`), ['c2:video/VP8'], "c1 receives c2's camera as VP8, not the room's first choice, H.264: the mixer decodes it too");
       const shownAtC1 = await c1.page.evaluate(() => Object.keys((window as unknown as ParleyWindow).__parley.shown), undefined);
       assert.ok(!shownAtC1.includes(MIX), `c1 gets no mix (shown: ${shownAtC1.join(' ')})`);
       const c1Levels = await toneLevels(c1, 'c3:microphone', FREQUENCIES);

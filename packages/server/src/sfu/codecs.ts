@@ -14,6 +14,19 @@ export interface NegotiatedCodec {
   fmtp: string;
 }
 
+/** What the room's mixer decodes (`mcu/video/`): a publisher whose video goes into a grid sends one of these. */
+export const MIXER_DECODES: ReadonlySet<VideoCodecName> = new Set(['vp8', 'vp9']);
+
+/**
+ * The video codecs a publisher may send, in the room's preference order: those that every
+ * receiver of its video decodes (each receiver a set of codecs: a participant, or the mixer).
+ * When none fits them all, the whole preference: someone will not see it, but the others do.
+ */
+export function publisherCodecs(preference: readonly VideoCodecName[], receivers: ReadonlyArray<ReadonlySet<VideoCodecName>>): VideoCodecName[] {
+  const fit = preference.filter((codec) => receivers.every((decodes) => decodes.has(codec)));
+  return fit.length > 0 ? fit : [...preference];
+}
+
 /**
  * The payload types Parley uses toward subscribers. One fixed table for every subscriber
  * connection, so bundled m-lines never map one payload type to two codecs.

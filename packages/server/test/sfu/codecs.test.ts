@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { codecNameOf, fmtpParameters, formatScore } from '../../src/sfu/codecs.ts';
+import { codecNameOf, fmtpParameters, formatScore, MIXER_DECODES, publisherCodecs } from '../../src/sfu/codecs.ts';
 
 describe('codecs', () => {
   test('codecNameOf knows the forwarded codecs, case-insensitively, and nothing else', () => {
@@ -44,5 +44,15 @@ describe('codecs', () => {
     assert.equal(formatScore('av1', 'profile=1'), -1);
     assert.equal(formatScore('vp8', 'max-fs=12288;max-fr=60'), 1);
     assert.equal(formatScore('opus', 'minptime=10;useinbandfec=1'), 1);
+  });
+
+  test("publisherCodecs: the room's preference that every receiver decodes, the mixer a receiver of VP8 and VP9; the whole preference when none fits", () => {
+    const all = new Set(['vp8', 'vp9', 'h264', 'av1'] as const);
+    const h264Only = new Set(['h264'] as const);
+    assert.deepEqual(publisherCodecs(['h264', 'vp8', 'vp9'], [all, all]), ['h264', 'vp8', 'vp9']);
+    assert.deepEqual(publisherCodecs(['h264', 'vp8', 'vp9'], [all, MIXER_DECODES]), ['vp8', 'vp9'], 'a grid to feed: what the mixer decodes');
+    assert.deepEqual(publisherCodecs(['av1', 'vp9', 'vp8'], [MIXER_DECODES]), ['vp9', 'vp8'], 'in preference order');
+    assert.deepEqual(publisherCodecs(['h264', 'vp8'], [h264Only, MIXER_DECODES]), ['h264', 'vp8'], 'nothing fits both: the whole preference');
+    assert.deepEqual(publisherCodecs(['vp8'], []), ['vp8'], 'nobody receives yet');
   });
 });

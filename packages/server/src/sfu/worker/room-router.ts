@@ -1,4 +1,4 @@
-import type { VideoCodecName } from '../codecs.js';
+import { MIXER_DECODES, publisherCodecs, type VideoCodecName } from '../codecs.js';
 import { readPublishOffer, shapePublishAnswer } from '../sdp.js';
 import type { RoomMediaConfig, RouterRequest, WorkerEvent } from '../worker-protocol.js';
 import { ActiveSpeakerDetector } from './active-speakers.js';
@@ -367,9 +367,13 @@ export class RoomRouter {
 
   /** Codecs of the room's preference that every other participant decodes (all of them if none fits). */
   private decodableVideoCodecs(publisher: string): VideoCodecName[] {
-    const receivers = [...this.members].filter(([identity, member]) => identity !== publisher && member.canSubscribe).map(([, member]) => member);
-    const fit = this.config.videoCodecs.filter((codec) => receivers.every((member) => member.decodes.has(codec)));
-    return fit.length > 0 ? fit : this.config.videoCodecs;
+    const others = [...this.members].filter(([identity, member]) => identity !== publisher && member.canSubscribe).map(([, member]) => member);
+    // Who sees the mixer's grid does not receive this video itself: the mixer does, and decodes VP8
+    // and VP9 only. In an `mcu` room it always will (whoever joins next sees the grid).
+    const receivers: Array<ReadonlySet<VideoCodecName>> = others.filter((member) => !member.mixVideo).map((member) => member.decodes);
+    const mcuGrid = this.config.mixAudio === true && this.config.mixVideo === true;
+    if (mcuGrid || others.some((member) => member.mixVideo)) receivers.push(MIXER_DECODES);
+    return publisherCodecs(this.config.videoCodecs, receivers);
   }
 
   private updateWantedLayers(track: PublishedTrack, now = performance.now()): void {
