@@ -46,7 +46,8 @@ export async function gridColours(participant: SdkParticipant, palette: readonly
       const video = document.createElement('video');
       video.muted = true;
       video.srcObject = new MediaStream([track]);
-      await video.play().catch(() => undefined);
+      // Not awaited alone: play() stays pending while the track has no frame (a grid never drawn).
+      await Promise.race([video.play().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3000))]);
       const deadline = Date.now() + 3000;
       while (video.videoWidth === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       if (video.videoWidth === 0) return undefined;
