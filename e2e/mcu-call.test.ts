@@ -4,9 +4,9 @@
  * audio track, the server's `mix`: its spectrum holds the other three tones, brought to one level,
  * and not its own; and exactly one video track, the mixer's grid: a frame of it shows the other
  * three colours and not its own; one who comes back without a camera is its placeholder (initials
- * and name on a disc of its colour). A leaver's tone leaves the others' mix within a
- * second, and a joiner's enters it within a second; a SIGKILLed mixer restarts and everyone
- * hears the mix again without doing anything.
+ * and name on a disc of its colour). A leaver's tone and tile leave the others' mix and grid
+ * within a second, and a joiner's voice and placeholder enter them within a second; a SIGKILLed
+ * mixer restarts and everyone hears the mix again without doing anything.
  * One server and one browser of each kind for the whole file. Firefox has no WebAudio headless:
  * it publishes a looped WAV and its mix is read from a recording (`harness/tone-probe.ts`), so
  * the timed checks listen with the Chromium pages. Last, an SFU room where one participant joins
@@ -93,6 +93,16 @@ async function until(receiver: SdkParticipant, done: (h: Heard) => boolean, time
 
 const describeLevels = (h: Heard) => PEOPLE.map((p, i) => `${p.hz} Hz ${h.levels[i]!.toFixed(1)}`).join(', ') + `, floor ${h.levels[PEOPLE.length]!.toFixed(1)} dB`;
 
+/** Reads `receiver`'s grid until `done` holds (5 s at most); the ms since `since`. */
+async function gridUntil(receiver: SdkParticipant, palette: readonly (readonly [number, number, number])[], done: (r: GridReading) => boolean, since: number, what: string): Promise<number> {
+  let reading: GridReading | undefined;
+  while (Date.now() - since < 5000) {
+    reading = await gridColours(receiver, palette);
+    if (reading && done(reading)) return Date.now() - since;
+  }
+  throw new Error(`${what}: not within 5 s (last read: ${JSON.stringify(reading)})`);
+}
+
 describe('MCU room', () => {
   before(async () => {
     for (const p of PEOPLE) {
@@ -155,7 +165,7 @@ describe('MCU room', () => {
     console.log(`mix: ${stats.mixedPackets} packets back from the mixer, ${(stats.mixLatencyMsTotal / stats.mixedPackets).toFixed(1)} ms on average from the newest input's arrival at the worker to the mix's return`);
   });
 
-  test("a leaver leaves the others' mix within a second, and is back in it within a second of publishing again; a SIGKILLed mixer restarts and the mix comes back by itself", async () => {
+  test("a leaver leaves the others' mix and grid within a second, and is back in them (a placeholder without a camera) within a second of publishing again; a SIGKILLed mixer restarts and the mix comes back by itself", async () => {
     const listeners = ['c1', 'c2'].map((identity) => participants.get(identity)!);
     const leaver = participants.get('c3')!;
     // What the listeners' browsers hold before playing adds to what the server does: under load
@@ -166,6 +176,8 @@ describe('MCU room', () => {
     const trace: string[] = [];
     await leaver.disconnect();
     const leftAt = Date.now();
+    // The grid too: c3's tile leaves c1's picture (read beside the audio checks).
+    const gridLeft = gridUntil(listeners[0]!, PALETTE, (r) => r.counts[2] === 0 && r.counts[1]! >= SHOWN_POINTS && r.counts[3]! >= SHOWN_POINTS, leftAt, "c3's tile gone from c1's grid");
     const leaveMs = await Promise.all(
       listeners.map((p) =>
         until(
@@ -181,15 +193,25 @@ describe('MCU room', () => {
     );
     console.log(`c3's tone left the mix ${leaveMs.join(' and ')} ms after its disconnect() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms (at c1, ${person('c3').hz} Hz against the loudest: ${trace.join(', ')}); worker event-loop lag p99 ${((await env.server.media.sfuStats(ROOM)).eventLoopLagSeconds * 1000).toFixed(0)} ms`);
     leaveMs.forEach((ms, i) => assert.ok(ms - jitterMs[i]! <= 1000, `the leaver is out of the mix within a second (${ms} ms heard, ${jitterMs[i]!.toFixed(0)} ms of it in the browser's buffer)`));
+    const gridLeftMs = await gridLeft;
+    console.log(`c3's tile left c1's grid ${gridLeftMs} ms after its disconnect() resolved (the read included)`);
+    assert.ok(gridLeftMs <= 1000, `the leaver is out of the grid within a second (${gridLeftMs} ms)`);
 
     // Back in: heard in the others' mix within a second of its microphone being published.
     await leaver.connect(env.server.url, ROOM, { roomConfig: mcuRoom, camera: false, microphone: false });
     jitterMs = await buffered();
     await publishTone(leaver, person('c3').hz, person('c3').gain, 'webAudio');
+    const publishedAt = Date.now();
+    // Back without a camera: a placeholder in c1's grid, its disc in c3's colour at once (the initials follow).
+    const withAvatar = [...PALETTE, avatarRgb('c3')];
+    const gridJoined = gridUntil(listeners[0]!, withAvatar, (r) => r.counts[4]! >= AVATAR_POINTS, publishedAt, "c3's placeholder in c1's grid");
     const joinMs = await Promise.all(listeners.map((p) => until(p, (h) => h.present.includes('c3'), 5000, "c3's tone back")));
     const mixerStats = env.server.media.mixers.stats();
     console.log(`c3 joined again: its tone in the mix ${joinMs.join(' and ')} ms after its publishTrack() resolved, the listeners' browsers holding ${jitterMs.map((ms) => ms.toFixed(0)).join(' and ')} ms; mixer ticks late so far: ${mixerStats.lateTicks} of ${mixerStats.ticks}`);
     joinMs.forEach((ms, i) => assert.ok(ms - jitterMs[i]! <= 1000, `a joiner is in the mix within a second (${ms} ms heard, ${jitterMs[i]!.toFixed(0)} ms of it in the browser's buffer)`));
+    const gridJoinedMs = await gridJoined;
+    console.log(`c3's placeholder in c1's grid ${gridJoinedMs} ms after its publishTrack() resolved (the read included)`);
+    assert.ok(gridJoinedMs <= 1000, `a joiner without a camera is in the grid within a second (${gridJoinedMs} ms)`);
 
     const pid = await env.server.media.mixers.pid(ROOM);
     assert.ok(pid, 'the room has a mixer process');
@@ -211,7 +233,6 @@ describe('MCU room', () => {
     let grid: GridReading | undefined;
     // And c3, a voice without a camera, as its placeholder: its avatar's disc (the web app's colour
     // for it) with its initials and name; the last palette entry.
-    const withAvatar = [...PALETTE, avatarRgb('c3')];
     const gridShown = (r: GridReading | undefined) => !!r && r.counts[1]! >= SHOWN_POINTS && r.counts[3]! >= SHOWN_POINTS && r.counts[0] === 0 && r.counts[4]! >= AVATAR_POINTS;
     // Measured 6.4-6.6 s after the kill at nice 5 (24.4 s with the codecs at nice 10): see the first test.
     let camerasAt: number | undefined;

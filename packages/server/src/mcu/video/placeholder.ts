@@ -133,36 +133,39 @@ export async function renderTextMask(ffmpegPath: string, name: string, width: nu
 }
 
 /**
- * Placeholders by person and size, drawn once in the background: `get` answers undefined until
- * the text is drawn (the caller shows the bare background meanwhile), then the finished tile.
- * When the text cannot be drawn (an ffmpeg built without freetype) the disc is drawn without it,
- * and the first failure is logged.
+ * Placeholders by person and size. `get` answers at once: the disc alone the first time (pure,
+ * well under a millisecond), so the tile is in the layout on the next frame; the text is drawn in
+ * the background and the finished tile replaces it (`textReady` says when). When the text cannot
+ * be drawn (an ffmpeg built without freetype) the disc stays alone, and the first failure is
+ * logged.
  */
 export class PlaceholderPainter {
-  private readonly cache = new Map<string, I420 | null>();
+  private readonly cache = new Map<string, { picture: I420; textReady: boolean }>();
   /** A failure was logged. */
   private textFailed = false;
 
   constructor(private readonly options: { ffmpegPath: string; onError: (message: string) => void }) {}
 
-  get(identity: string, name: string, width: number, height: number): I420 | undefined {
+  get(identity: string, name: string, width: number, height: number): { picture: I420; textReady: boolean } {
     const key = JSON.stringify([identity, name, width, height]);
     const cached = this.cache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached) return cached;
     if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, null);
     const colour = avatarColour(identity);
-    void renderTextMask(this.options.ffmpegPath, name, width, height)
-      .catch((error: unknown) => {
+    const entry = { picture: paintPlaceholder(width, height, colour), textReady: false };
+    this.cache.set(key, entry);
+    void renderTextMask(this.options.ffmpegPath, name, width, height).then(
+      (mask) => {
+        entry.picture = paintPlaceholder(width, height, colour, mask);
+        entry.textReady = true;
+      },
+      (error: unknown) => {
         // Each placeholder tries (a failure may pass: a spawn refused under load); the log says it once.
         if (!this.textFailed) this.options.onError(`a placeholder is drawn without its name: ${error instanceof Error ? error.message : String(error)}`);
         this.textFailed = true;
-        return undefined;
-      })
-      .then((mask) => {
-        if (this.cache.has(key)) this.cache.set(key, paintPlaceholder(width, height, colour, mask));
-      });
-    return undefined;
+      },
+    );
+    return entry;
   }
 }
 

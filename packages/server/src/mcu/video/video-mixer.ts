@@ -269,11 +269,9 @@ export class VideoMixer {
       const input = tile.entry.input === undefined ? undefined : this.inputs.get(tile.entry.input);
       const picture = input?.decoder.latest;
       if (!input) {
-        // No camera: the placeholder, once its text is drawn.
+        // No camera: the placeholder (its disc at once, the initials and name as soon as they are drawn).
         const { participant } = tile.entry;
-        const placeholder = this.placeholders.get(participant, names.get(participant) ?? participant, tile.width, tile.height);
-        if (placeholder) drawFitted(grid.picture, placeholder, tile, PLACEHOLDER_BACKGROUND);
-        else fillRect(grid.picture, tile, PLACEHOLDER_BACKGROUND);
+        drawFitted(grid.picture, this.placeholders.get(participant, names.get(participant) ?? participant, tile.width, tile.height).picture, tile, PLACEHOLDER_BACKGROUND);
         continue;
       }
       if (!picture) {

@@ -78,30 +78,37 @@ describe('placeholder text (real ffmpeg drawtext)', () => {
     assert.equal(lit(empty, 0, nameY! - nameSize, W, nameY! + nameSize), 0, 'and no name line');
   });
 
-  test('the painter answers nothing until the text is drawn, then the finished tile; a failing ffmpeg still gives the disc, logged once', async () => {
+  test('the painter answers the disc at once and the finished tile once the text is drawn; a failing ffmpeg leaves the disc alone, logged once', async () => {
+    const { cx, cy, radius, nameY, nameSize } = placeholderGeometry(W, H);
     const painter = new PlaceholderPainter({ ffmpegPath: 'ffmpeg', onError: (message) => assert.fail(message) });
-    assert.equal(painter.get('ada', 'Ada Lovelace', W, H), undefined);
+    const first = painter.get('ada', 'Ada Lovelace', W, H);
+    assert.equal(first.textReady, false);
+    assert.equal(lumaAt(first.picture.data, cx, cy), avatarColour('ada').y, "at once: the disc in ada's colour, no initials yet");
     const start = Date.now();
     let tile = painter.get('ada', 'Ada Lovelace', W, H);
-    while (!tile && Date.now() - start < 10_000) {
+    while (!tile.textReady && Date.now() - start < 10_000) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       tile = painter.get('ada', 'Ada Lovelace', W, H);
     }
-    assert.ok(tile, 'drawn within 10 s');
-    const { cx, cy, radius } = placeholderGeometry(W, H);
-    assert.equal(lumaAt(tile.data, cx - radius + 3, cy), avatarColour('ada').y, "the disc in ada's colour");
+    assert.ok(tile.textReady, 'the text drawn within 10 s');
+    assert.equal(lumaAt(tile.picture.data, cx - radius + 3, cy), avatarColour('ada').y, "the disc in ada's colour");
+    const bright = (data: Buffer, y0: number, y1: number) => {
+      let count = 0;
+      for (let y = y0; y < y1; y++) for (let x = 0; x < W; x++) if (lumaAt(data, x, y) > 200) count++;
+      return count;
+    };
+    assert.ok(bright(tile.picture.data, cy - radius, cy + radius) > 50, 'the initials on it');
+    assert.ok(bright(tile.picture.data, nameY! - nameSize, nameY! + nameSize) > 50, 'the name under it');
 
     const errors: string[] = [];
     const broken = new PlaceholderPainter({ ffmpegPath: '/nonexistent/ffmpeg', onError: (message) => errors.push(message) });
+    for (const name of ['A', 'B']) broken.get(name, name, W, H);
+    while (errors.length === 0 && Date.now() - start < 20_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     for (const name of ['A', 'B']) {
-      broken.get(name, name, W, H);
-      let drawn = broken.get(name, name, W, H);
-      while (!drawn && Date.now() - start < 20_000) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        drawn = broken.get(name, name, W, H);
-      }
-      assert.ok(drawn, `${name}: the disc without text`);
-      assert.equal(lumaAt(drawn.data, cx, cy), avatarColour(name).y);
+      const drawn = broken.get(name, name, W, H);
+      assert.equal(drawn.textReady, false);
+      assert.equal(lumaAt(drawn.picture.data, cx, cy), avatarColour(name).y, `${name}: the disc alone`);
     }
     assert.equal(errors.length, 1, errors.join('\n'));
     assert.match(errors[0]!, /a placeholder is drawn without its name/);
