@@ -57,7 +57,8 @@ const describeTrack = (trackId: string, participant: string): TrackDescription =
 const isRed = ([r, g, b]: [number, number, number]) => r > 180 && g < 60 && b < 60;
 const isBlue = ([r, g, b]: [number, number, number]) => b > 180 && r < 60 && g < 60;
 
-describe('VideoMixer (real ffmpeg)', () => {
+/** A 640x360 mixer whose grids are put together again per listener (`frames`, keyframes counted). */
+function collectingMixer(maxGrids?: number) {
   const received = new Map<string, LiveFrameAssembler>();
   const frames = new Map<string, Buffer[]>();
   const keyframes = new Map<string, number>();
@@ -67,6 +68,7 @@ describe('VideoMixer (real ffmpeg)', () => {
     ffmpegPath: 'ffmpeg',
     width: 640,
     height: 360,
+    ...(maxGrids !== undefined ? { maxGrids } : {}),
     encoder: { fps: 15, bitrateKbps: 300, keyframeInterval: 60 },
     send: (listener, packet) => {
       let assembler = received.get(listener);
@@ -79,26 +81,36 @@ describe('VideoMixer (real ffmpeg)', () => {
     requestKeyframe: (trackId) => keyframeRequests.push(trackId),
     onError: (message) => errors.push(message),
   });
+  return { mixer, frames, keyframes, keyframeRequests, errors };
+}
+
+/** Two seconds of red (input 1) and blue (input 2) as RTP, a grid drawn after each frame; then waits for every listener's 20th grid frame. */
+async function feedRedAndBlue(mixer: VideoMixer, frames: Map<string, Buffer[]>, listeners: string[]): Promise<void> {
+  const [red, blue] = await Promise.all([colourFrames('red'), colourFrames('blue')]);
+  let sequence = 1000;
+  const start = Date.now();
+  for (let i = 0; i < red.length; i++) {
+    for (const [track, frame] of [[1, red[i]!], [2, blue[i]!]] as const) {
+      const payloads = vp8Payloads(frame, i);
+      payloads.forEach((payload, k) => mixer.receive(track, rtpPacket({ payloadType: 96, sequence: sequence++, timestamp: i * 6000, ssrc: track }, k === payloads.length - 1, payload), Date.now()));
+    }
+    mixer.tick(new Map());
+    await new Promise((resolve) => setTimeout(resolve, 66));
+  }
+  // The encoders answer as they go: wait for the last grids.
+  while (Date.now() - start < 10_000 && listeners.some((l) => (frames.get(l)?.length ?? 0) < 20)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+describe('VideoMixer (real ffmpeg)', () => {
+  const { mixer, frames, keyframes, keyframeRequests, errors } = collectingMixer();
   after(() => mixer.close());
 
   test('each publisher sees the other and not itself; a listener outside the picture sees both', async () => {
-    const [red, blue] = await Promise.all([colourFrames('red'), colourFrames('blue')]);
     mixer.addInput(1, describeTrack('red-cam', 'red'));
     mixer.addInput(2, describeTrack('blue-cam', 'blue'));
     assert.deepEqual(keyframeRequests, ['red-cam', 'blue-cam'], 'a new input asks for a keyframe');
     for (const listener of ['red', 'blue', 'watcher']) mixer.setListener(listener, true);
-    let sequence = 1000;
-    const start = Date.now();
-    for (let i = 0; i < red.length; i++) {
-      for (const [track, frame] of [[1, red[i]!], [2, blue[i]!]] as const) {
-        const payloads = vp8Payloads(frame, i);
-        payloads.forEach((payload, k) => mixer.receive(track, rtpPacket({ payloadType: 96, sequence: sequence++, timestamp: i * 6000, ssrc: track }, k === payloads.length - 1, payload), Date.now()));
-      }
-      mixer.tick(new Map());
-      await new Promise((resolve) => setTimeout(resolve, 66));
-    }
-    // The encoders answer as they go: wait for the last grids.
-    while (Date.now() - start < 10_000 && ['red', 'blue', 'watcher'].some((l) => (frames.get(l)?.length ?? 0) < 20)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await feedRedAndBlue(mixer, frames, ['red', 'blue', 'watcher']);
     assert.equal(mixer.gridCount, 3, 'one grid per publisher (without itself) and one for the listener outside the picture');
     // Two tiles side by side: left (160, 180) and right (480, 180); one tile fills the picture.
     const [redSees] = await decodeLast(frames.get('red')!, [[320, 180]]);
@@ -162,41 +174,14 @@ describe('VideoMixer (real ffmpeg)', () => {
 });
 
 describe('VideoMixer: the grid budget (`mcu.maxGrids`)', () => {
-  const frames = new Map<string, Buffer[]>();
-  const received = new Map<string, LiveFrameAssembler>();
-  const errors: string[] = [];
-  const mixer = new VideoMixer({
-    ffmpegPath: 'ffmpeg',
-    width: 640,
-    height: 360,
-    maxGrids: 2,
-    encoder: { fps: 15, bitrateKbps: 300, keyframeInterval: 60 },
-    send: (listener, packet) => {
-      let assembler = received.get(listener);
-      if (!assembler) received.set(listener, (assembler = new LiveFrameAssembler('vp8')));
-      for (const frame of assembler.push(Buffer.from(packet), performance.now()).frames) frames.set(listener, [...(frames.get(listener) ?? []), frame.data]);
-    },
-    requestKeyframe: () => {},
-    onError: (message) => errors.push(message),
-  });
+  const { mixer, frames, errors } = collectingMixer(2);
   after(() => mixer.close());
 
   test('two publishers and an audience with a budget of 2: one publisher keeps its own grid, the other shares the audience grid, itself in it', async () => {
-    const [red, blue] = await Promise.all([colourFrames('red'), colourFrames('blue')]);
     mixer.addInput(1, describeTrack('red-cam', 'red'));
     mixer.addInput(2, describeTrack('blue-cam', 'blue'));
     for (const listener of ['red', 'blue', 'watcher']) mixer.setListener(listener, true);
-    let sequence = 1;
-    for (let i = 0; i < red.length; i++) {
-      for (const [track, frame] of [[1, red[i]!], [2, blue[i]!]] as const) {
-        const payloads = vp8Payloads(frame, i);
-        payloads.forEach((payload, k) => mixer.receive(track, rtpPacket({ payloadType: 96, sequence: sequence++, timestamp: i * 6000, ssrc: track }, k === payloads.length - 1, payload), Date.now()));
-      }
-      mixer.tick(new Map());
-      await new Promise((resolve) => setTimeout(resolve, 66));
-    }
-    const start = Date.now();
-    while (Date.now() - start < 10_000 && ['red', 'blue', 'watcher'].some((l) => (frames.get(l)?.length ?? 0) < 20)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await feedRedAndBlue(mixer, frames, ['red', 'blue', 'watcher']);
     assert.equal(mixer.gridCount, 2, 'two grids encoded, not three');
     // 'blue' comes first (no grid yet, so by name): its own grid shows red alone.
     const [blueSees] = await decodeLast(frames.get('blue')!, [[320, 180]]);
