@@ -1,5 +1,5 @@
 /**
- * The grid's tile for someone in the picture without one (camera off, or not decoded yet): the
+ * The grid's tile for someone in the picture without a camera (a voice only): the
  * initials of their display name on a disc of their colour, the name under it, as the web app's
  * "camera off" tile draws them (`@parley/protocol`'s `avatar.ts`: hue from the identity,
  * initials from the name). The text comes from ffmpeg's drawtext (libfreetype, the system's
