@@ -35,6 +35,8 @@ export interface GridReading {
   /** Lattice points showing each palette colour (by index). */
   counts: number[];
   points: number;
+  /** When the page presented the frame read (epoch ms, the same clock as the test's `Date.now()`). */
+  shownAt: number;
 }
 
 /** Reads one frame of the mix video; undefined while the page has none (or it has no frame yet). */
@@ -51,17 +53,23 @@ export async function gridColours(participant: SdkParticipant, palette: readonly
       const deadline = Date.now() + 3000;
       while (video.videoWidth === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       if (video.videoWidth === 0) return undefined;
-      // A frame decoded after this element started, not just its first.
-      const fresh = await Promise.race([
-        new Promise<boolean>((resolve) => (video as HTMLVideoElement & { requestVideoFrameCallback(cb: () => void): number }).requestVideoFrameCallback(() => resolve(true))),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000)),
-      ]);
-      if (!fresh) return undefined;
+      // A frame decoded after this element started, not just its first; drawn in its callback, so
+      // the picture read is the one presented at `shownAt` (the read's own time is not counted).
       const canvas = document.createElement('canvas');
-      canvas.width = video.videoWidth;
-      canvas.height = video.videoHeight;
       const context = canvas.getContext('2d', { willReadFrequently: true })!;
-      context.drawImage(video, 0, 0);
+      type FrameCallback = (now: number, metadata: { presentationTime: number }) => void;
+      const shownAt = await Promise.race([
+        new Promise<number>((resolve) =>
+          (video as HTMLVideoElement & { requestVideoFrameCallback(cb: FrameCallback): number }).requestVideoFrameCallback((_now, metadata) => {
+            canvas.width = video.videoWidth;
+            canvas.height = video.videoHeight;
+            context.drawImage(video, 0, 0);
+            resolve(performance.timeOrigin + metadata.presentationTime);
+          }),
+        ),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000)),
+      ]);
+      if (shownAt === undefined) return undefined;
       const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
       video.srcObject = null;
       const counts = palette.map(() => 0);
@@ -81,7 +89,7 @@ export async function gridColours(participant: SdkParticipant, palette: readonly
           if (best >= 0) counts[best]! += 1;
         }
       }
-      return { width: canvas.width, height: canvas.height, counts, points: columns * rows };
+      return { width: canvas.width, height: canvas.height, counts, points: columns * rows, shownAt };
     },
     { palette: palette as Array<[number, number, number]>, maxDistance },
   );

@@ -128,10 +128,12 @@ const server = createServer((socket) => {
           if (typeof description.name === 'string') names.set(description.participant, description.name);
           if (description.kind === 'audio' && description.codec === 'opus') mixer.addInput(frame.track, description);
           else if (description.kind === 'video' && (description.codec === 'vp8' || description.codec === 'vp9')) video?.addInput(frame.track, description);
+          tellAudioPublishers();
         } else if (frame.type === (MixRecordType.inputEnded as number)) {
           const { trackId } = json(payload) as InputEndedRecord;
           mixer.removeInput(trackId);
           video?.removeInput(trackId);
+          tellAudioPublishers();
         } else if (frame.type === (MixRecordType.listener as number)) {
           const record = json(payload) as ListenerRecord;
           const output = mixer.setListener(record.participant, record.listening);
@@ -139,6 +141,7 @@ const server = createServer((socket) => {
           if (!record.listening) {
             mixer.removeInputsOf(record.participant);
             video?.removeInputsOf(record.participant);
+            tellAudioPublishers();
           }
           if (output) send(socket, output.number, MixRecordType.output, 0, Buffer.from(JSON.stringify({ participant: output.listener } satisfies OutputRecord)));
         } else if (frame.type === (MixRecordType.keyframe as number)) {
@@ -196,14 +199,24 @@ function tick(): void {
   setTimeout(tick, Math.max(0, next - now));
 }
 
-/** The video thread's figures for the stats message, and who the audio mix has a voice of (they are in the grids). */
+/**
+ * Who the audio mix has a voice of, with their display names: the grids draw a placeholder for
+ * each one without video. Told as soon as a track record changes it (a 200 ms poll added up to
+ * 200 ms to a joiner's placeholder); `setAudioPublishers` posts only a change.
+ */
+function tellAudioPublishers(): void {
+  if (!current?.video) return;
+  const { mixer, names, video } = current;
+  video.setAudioPublishers(new Map([...mixer.speakers].map((participant) => [participant, names.get(participant) ?? participant])));
+}
+
+/** The video thread's draw count, for the stats message. */
 let drawsReported = 0;
 let reportedFor: VideoMixerThread | undefined;
 function videoCheck(): void {
   const video = current?.video;
-  if (!video || !current) return;
+  if (!video) return;
   if (reportedFor !== video) [reportedFor, drawsReported] = [video, 0];
-  video.setAudioPublishers(new Map([...current.mixer.speakers].map((participant) => [participant, current!.names.get(participant) ?? participant])));
   stats.gridDraws += video.draws - drawsReported;
   drawsReported = video.draws;
 }
