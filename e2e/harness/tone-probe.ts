@@ -148,9 +148,18 @@ export async function recordedToneLevels(participant: SdkParticipant, key: strin
  * the last ~`windowMs`: what a receiver adds to any change of what it hears, on top of the
  * server. Chromium only (Firefox's inbound-rtp has no jitterBufferEmittedCount).
  */
-export async function audioJitterBufferMs(participant: SdkParticipant, windowMs = 500): Promise<number> {
+export function audioJitterBufferMs(participant: SdkParticipant, windowMs = 500): Promise<number> {
+  return jitterBufferMs(participant, 'audio', windowMs);
+}
+
+/** The same for received video (frames held before decoding): what a receiver adds to any change of what it sees. */
+export function videoJitterBufferMs(participant: SdkParticipant, windowMs = 500): Promise<number> {
+  return jitterBufferMs(participant, 'video', windowMs);
+}
+
+async function jitterBufferMs(participant: SdkParticipant, kind: 'audio' | 'video', windowMs: number): Promise<number> {
   return participant.page.evaluate(
-    async (windowMs) => {
+    async ({ kind, windowMs }) => {
       const room = (window as unknown as ParleyWindow).__parley.room;
       const sample = async () => {
         const subscriber = (await room.debugState()).sfu?.subscriber;
@@ -158,7 +167,7 @@ export async function audioJitterBufferMs(participant: SdkParticipant, windowMs 
         let delay = 0;
         let emitted = 0;
         for (const stream of subscriber.rtp) {
-          if (stream.direction !== 'inbound' || stream.kind !== 'audio') continue;
+          if (stream.direction !== 'inbound' || stream.kind !== kind) continue;
           delay += stream.jitterBufferDelay ?? 0;
           emitted += stream.jitterBufferEmittedCount ?? 0;
         }
@@ -169,6 +178,6 @@ export async function audioJitterBufferMs(participant: SdkParticipant, windowMs 
       const second = await sample();
       return second.emitted > first.emitted ? ((second.delay - first.delay) / (second.emitted - first.emitted)) * 1000 : 0;
     },
-    windowMs,
+    { kind, windowMs },
   );
 }

@@ -15,6 +15,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { RecordType, WireFrameReader, wireFrameSize, writeWireFrame, type TrackDescription } from '../recording/tracks/record-format.js';
 import { MixRecordType, type InputEndedRecord, type KeyframeRecord, type KeyframeRequestRecord, type ListenerRecord, type OutputRecord, type SpeakerRecord } from './mix-wire.js';
 import { RoomMixer, type MixedPacket } from './room-mixer.js';
+import { isMixerVideoCodec } from './video/video-mixer.js';
 import { VideoMixerThread } from './video/video-thread.js';
 
 export interface MixerSettings {
@@ -127,7 +128,7 @@ const server = createServer((socket) => {
           const description = json(payload) as TrackDescription;
           if (typeof description.name === 'string') names.set(description.participant, description.name);
           if (description.kind === 'audio' && description.codec === 'opus') mixer.addInput(frame.track, description);
-          else if (description.kind === 'video' && (description.codec === 'vp8' || description.codec === 'vp9')) video?.addInput(frame.track, description);
+          else if (description.kind === 'video' && isMixerVideoCodec(description.codec)) video?.addInput(frame.track, description);
           tellAudioPublishers();
         } else if (frame.type === (MixRecordType.inputEnded as number)) {
           const { trackId } = json(payload) as InputEndedRecord;

@@ -14,8 +14,12 @@ export interface NegotiatedCodec {
   fmtp: string;
 }
 
-/** What the room's mixer decodes (`mcu/video/`): a publisher whose video goes into a grid sends one of these. */
-export const MIXER_DECODES: ReadonlySet<VideoCodecName> = new Set(['vp8', 'vp9']);
+/**
+ * What the room's mixer decodes (`mcu/video/`, `MixerVideoCodec`): a publisher whose video goes
+ * into a grid sends one of these. Not AV1 (its RTP payload is not depacketized there): a room
+ * that prefers AV1 has its publishers send the next codec of its list while a grid is fed.
+ */
+export const MIXER_DECODES: ReadonlySet<VideoCodecName> = new Set(['vp8', 'vp9', 'h264']);
 
 /**
  * The video codecs a publisher may send, in the room's preference order: those that every

@@ -46,13 +46,15 @@ describe('codecs', () => {
     assert.equal(formatScore('opus', 'minptime=10;useinbandfec=1'), 1);
   });
 
-  test("publisherCodecs: the room's preference that every receiver decodes, the mixer a receiver of VP8 and VP9; the whole preference when none fits", () => {
+  test("publisherCodecs: the room's preference that every receiver decodes, the mixer a receiver of VP8, VP9 and H.264; the whole preference when none fits", () => {
     const all = new Set(['vp8', 'vp9', 'h264', 'av1'] as const);
-    const h264Only = new Set(['h264'] as const);
+    const av1Only = new Set(['av1'] as const);
+    const vp9Only = new Set(['vp9'] as const);
     assert.deepEqual(publisherCodecs(['h264', 'vp8', 'vp9'], [all, all]), ['h264', 'vp8', 'vp9']);
-    assert.deepEqual(publisherCodecs(['h264', 'vp8', 'vp9'], [all, MIXER_DECODES]), ['vp8', 'vp9'], 'a grid to feed: what the mixer decodes');
-    assert.deepEqual(publisherCodecs(['av1', 'vp9', 'vp8'], [MIXER_DECODES]), ['vp9', 'vp8'], 'in preference order');
-    assert.deepEqual(publisherCodecs(['h264', 'vp8'], [h264Only, MIXER_DECODES]), ['h264', 'vp8'], 'nothing fits both: the whole preference');
+    assert.deepEqual(publisherCodecs(['h264', 'vp8', 'vp9'], [all, MIXER_DECODES]), ['h264', 'vp8', 'vp9'], 'a grid to feed: the mixer decodes H.264 too');
+    assert.deepEqual(publisherCodecs(['av1', 'vp9', 'vp8'], [all, MIXER_DECODES]), ['vp9', 'vp8'], 'not AV1: in preference order after it');
+    assert.deepEqual(publisherCodecs(['h264', 'vp9'], [vp9Only, MIXER_DECODES]), ['vp9'], 'what both decode');
+    assert.deepEqual(publisherCodecs(['av1', 'vp8'], [av1Only, MIXER_DECODES]), ['av1', 'vp8'], 'nothing fits both: the whole preference');
     assert.deepEqual(publisherCodecs(['vp8'], []), ['vp8'], 'nobody receives yet');
   });
 });

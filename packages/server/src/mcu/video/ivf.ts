@@ -1,13 +1,16 @@
 /**
  * IVF, the plain container of VP8/VP9/AV1 frames (pure): what the mixer writes to the ffmpeg that
- * decodes a publisher's video and reads back from the ffmpeg that encodes a grid. Each frame is
+ * decodes a publisher's video and reads back from the ffmpeg that encodes a grid. H.264 too, as
+ * Annex B access units under the FourCC `H264`: ffmpeg's IVF reader takes any codec of its
+ * BMP tag table, so one framing serves every decoder (a raw `-f h264` input would wait for the
+ * next frame's start to end each one). Each frame is
  * length-prefixed, so a pipe carries one frame at a time with no probing or buffering in ffmpeg.
  * Layout: a 32-byte file header (`DKIF`, version 0, header size, FourCC, width, height, time base
  * rate and scale, frame count), then per frame 12 bytes (size, 64-bit timestamp) and the frame.
  */
-export type IvfCodec = 'vp8' | 'vp9';
+export type IvfCodec = 'vp8' | 'vp9' | 'h264';
 
-const FOURCC: Record<IvfCodec, string> = { vp8: 'VP80', vp9: 'VP90' };
+const FOURCC: Record<IvfCodec, string> = { vp8: 'VP80', vp9: 'VP90', h264: 'H264' };
 const FILE_HEADER = 32;
 const FRAME_HEADER = 12;
 

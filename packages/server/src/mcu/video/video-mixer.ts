@@ -16,6 +16,10 @@ import { LiveFrameAssembler } from './live-frames.js';
 import { PlaceholderPainter, PLACEHOLDER_BACKGROUND } from './placeholder.js';
 import { rtpPacket, vp8Payloads } from './vp8-packetizer.js';
 
+/** What the mixer decodes (`sfu/codecs.ts` MIXER_DECODES): ffmpeg's decoders behind IVF framing. AV1's RTP payload is not depacketized here. */
+export type MixerVideoCodec = 'vp8' | 'vp9' | 'h264';
+export const isMixerVideoCodec = (codec: string): codec is MixerVideoCodec => codec === 'vp8' || codec === 'vp9' || codec === 'h264';
+
 export interface VideoMixerOptions {
   ffmpegPath: string;
   width: number;
@@ -44,14 +48,14 @@ class Input {
   /** Frames given to the decoder since it last answered a picture, and when the first of them went. */
   unanswered = 0;
   waitingSince = 0;
-  private readonly codec: 'vp8' | 'vp9';
+  private readonly codec: MixerVideoCodec;
 
   constructor(
     readonly number: number,
     readonly description: TrackDescription,
     private readonly options: VideoMixerOptions,
   ) {
-    this.codec = description.codec === 'vp9' ? 'vp9' : 'vp8';
+    this.codec = description.codec as MixerVideoCodec;
     this.assembler = new LiveFrameAssembler(this.codec);
     this.decoder = this.newDecoder();
   }
@@ -136,7 +140,9 @@ export class VideoMixer {
     }, ASSEMBLER_POLL_MS);
   }
 
+  /** A published video to decode into the grids; one the mixer cannot decode (AV1) is left out, its owner a placeholder. */
   addInput(track: number, description: TrackDescription): void {
+    if (!isMixerVideoCodec(description.codec)) return;
     this.inputs.get(track)?.decoder.close();
     this.inputs.set(track, new Input(track, description, this.options));
     // A fresh decoder starts at a keyframe.

@@ -313,9 +313,9 @@ export class RoomRouter {
     this.mixer = undefined;
   }
 
-  /** Audio always; video when the mixer makes a grid of it (VP8 and VP9: what its decoders take). */
+  /** Audio always; video when the mixer makes a grid of it (in a codec its decoders take: VP8, VP9, H.264). */
   private mixerTakes(track: PublishedTrack): boolean {
-    return track.kind === 'audio' || (this.config.mixVideo === true && (track.codec === 'vp8' || track.codec === 'vp9'));
+    return track.kind === 'audio' || (this.config.mixVideo === true && MIXER_DECODES.has(track.codec as VideoCodecName));
   }
 
   private feedMixer(mixer: NonNullable<RoomRouter['mixer']>, track: PublishedTrack): void {
@@ -368,8 +368,8 @@ export class RoomRouter {
   /** Codecs of the room's preference that every other participant decodes (all of them if none fits). */
   private decodableVideoCodecs(publisher: string): VideoCodecName[] {
     const others = [...this.members].filter(([identity, member]) => identity !== publisher && member.canSubscribe).map(([, member]) => member);
-    // Who sees the mixer's grid does not receive this video itself: the mixer does, and decodes VP8
-    // and VP9 only. In an `mcu` room it always will (whoever joins next sees the grid).
+    // Who sees the mixer's grid does not receive this video itself: the mixer does, and decodes
+    // VP8, VP9 and H.264, not AV1. In an `mcu` room it always will (whoever joins next sees the grid).
     const receivers: Array<ReadonlySet<VideoCodecName>> = others.filter((member) => !member.mixVideo).map((member) => member.decodes);
     const mcuGrid = this.config.mixAudio === true && this.config.mixVideo === true;
     if (mcuGrid || others.some((member) => member.mixVideo)) receivers.push(MIXER_DECODES);

@@ -192,3 +192,68 @@ describe('VideoMixer: the grid budget (`mcu.maxGrids`)', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+/** Two seconds of one colour as H.264 access units (Annex B, constrained baseline as Chromium sends it, a keyframe every 15, one slice per frame). */
+async function h264ColourFrames(colour: string): Promise<Buffer[]> {
+  const stream = await run(['-f', 'lavfi', '-i', `color=c=${colour}:s=320x180:r=15`, '-t', '2', '-c:v', 'libx264', '-profile:v', 'baseline', '-g', '15', '-threads', '1', '-f', 'h264', 'pipe:1']);
+  const starts: number[] = [];
+  for (let i = 0; i + 3 < stream.length; i++) if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) starts.push(i);
+  const units: Buffer[] = [];
+  let unit: Buffer[] = [];
+  starts.forEach((start, k) => {
+    const nal = stream.subarray(start + 3, k + 1 < starts.length ? starts[k + 1]! - (stream[starts[k + 1]! - 1] === 0 ? 1 : 0) : stream.length);
+    unit.push(nal);
+    const type = nal[0]! & 0x1f;
+    if (type === 1 || type === 5) [units[units.length], unit] = [Buffer.concat(unit.map((n) => Buffer.concat([Buffer.from([0, 0, 0, 1]), n]))), []];
+  });
+  return units;
+}
+
+/** One access unit as RTP payloads (RFC 6184, packetization mode 1): a NAL unit per packet, FU-A past 1100 bytes. */
+function h264Payloads(accessUnit: Buffer): Buffer[] {
+  const payloads: Buffer[] = [];
+  for (const nal of accessUnit.toString('latin1').split('\x00\x00\x00\x01').filter((n) => n.length > 0).map((n) => Buffer.from(n, 'latin1'))) {
+    if (nal.length <= 1100) {
+      payloads.push(nal);
+      continue;
+    }
+    const indicator = (nal[0]! & 0xe0) | 28;
+    for (let offset = 1; offset < nal.length; offset += 1100) {
+      const header = (offset === 1 ? 0x80 : 0) | (offset + 1100 >= nal.length ? 0x40 : 0) | (nal[0]! & 0x1f);
+      payloads.push(Buffer.concat([Buffer.from([indicator, header]), nal.subarray(offset, offset + 1100)]));
+    }
+  }
+  return payloads;
+}
+
+describe('VideoMixer: an H.264 publisher', () => {
+  const { mixer, frames, errors } = collectingMixer();
+  after(() => mixer.close());
+
+  test('is decoded into the grid like VP8 (a room that prefers H.264 keeps it for a grid)', async () => {
+    mixer.addInput(3, { ...describeTrack('green-cam', 'green'), codec: 'h264', payloadType: 102 });
+    mixer.setListener('watcher', true);
+    const green = await h264ColourFrames('green');
+    assert.ok(green.length >= 28, `ffmpeg made two seconds of frames (${green.length})`);
+    let sequence = 0;
+    const start = Date.now();
+    for (let i = 0; i < green.length; i++) {
+      const payloads = h264Payloads(green[i]!);
+      payloads.forEach((payload, k) => mixer.receive(3, rtpPacket({ payloadType: 102, sequence: sequence++, timestamp: i * 6000, ssrc: 3 }, k === payloads.length - 1, payload), Date.now()));
+      mixer.tick(new Map());
+      await new Promise((resolve) => setTimeout(resolve, 66));
+    }
+    while (Date.now() - start < 10_000 && (frames.get('watcher')?.length ?? 0) < 20) await new Promise((resolve) => setTimeout(resolve, 50));
+    const [seen] = await decodeLast(frames.get('watcher')!, [[320, 180]]);
+    // ffmpeg's `green` is (0, 128, 0).
+    assert.ok(seen![1] > 90 && seen![0] < 60 && seen![2] < 60, `the watcher sees the H.264 publisher's green (${seen})`);
+    assert.deepEqual(errors, []);
+  });
+
+  test('AV1, which the mixer does not decode, is left out (no decoder, no error): its owner would be a placeholder', () => {
+    mixer.addInput(4, { ...describeTrack('av1-cam', 'av1'), codec: 'av1', payloadType: 45 });
+    mixer.receive(4, rtpPacket({ payloadType: 45, sequence: 1, timestamp: 0, ssrc: 4 }, true, Buffer.from([0x10, 0, 0])), Date.now());
+    mixer.tick(new Map());
+    assert.deepEqual(errors, []);
+  });
+});
