@@ -305,11 +305,16 @@ describe('browser recording across a server crash', { concurrency: true }, () =>
     const from = await recorder.counter();
     await recorder.waitForCounter(from + 7);
     const acknowledgedBeforeKill = (await recorder.state()).acknowledged;
+    const pageNow = () => recorder.page.evaluate(() => performance.now(), undefined);
     await server.kill();
     const killedAt = await recorder.counter();
+    const killedMs = await pageNow();
     server = await startServerProcess('crash-store-restart', Number(new URL(url).port));
+    const listeningMs = await pageNow();
     await recorder.page.waitFor((bytes) => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > bytes, acknowledgedBeforeKill, { timeoutMs: 20_000, what: 'an acknowledgement from the restarted server' });
     const resumedAt = await recorder.counter();
+    // Where the time without acknowledgements goes: the server's restart, then the SDK's next retry.
+    const firstAckMs = (await recorder.state()).ackTimes.find((at) => at > killedMs) ?? NaN;
     await recorder.waitForCounter(from + 20);
     const stoppedAt = await recorder.stop(started.id);
     const state = await recorder.state();
@@ -328,7 +333,7 @@ describe('browser recording across a server crash', { concurrency: true }, () =>
     await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp9']);
     const seconds = await secondsIn(path, FPS);
     assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
-    t.diagnostic(`killed at second ${killedAt}, acknowledged again at second ${resumedAt}; file ${seconds[0]}..${seconds.at(-1)}, ${listed?.files[0]?.durationSeconds?.toFixed(2)} s`);
+    t.diagnostic(`killed at second ${killedAt}, acknowledged again at second ${resumedAt}: the restarted server listened ${(listeningMs - killedMs).toFixed(0)} ms after the kill, the first acknowledgement ${(firstAckMs - listeningMs).toFixed(0)} ms after that (${(firstAckMs - killedMs).toFixed(0)} ms after the kill); file ${seconds[0]}..${seconds.at(-1)}, ${listed?.files[0]?.durationSeconds?.toFixed(2)} s`);
     await recorder.page.close();
   });
 

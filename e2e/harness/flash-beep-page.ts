@@ -32,6 +32,23 @@ export async function setTone(page: TestPage, on: boolean): Promise<void> {
   await page.evaluate((on) => (window as unknown as { __setTone: (on: boolean) => void }).__setTone(on), on);
 }
 
+/**
+ * Turns the participant's canvas "camera" off (`unpublishTrack('camera')`, what
+ * `setCameraEnabled(false)` does: the track stops) or on again: a new capture of the same canvas
+ * published as a new track, as turning a camera on captures a new one.
+ */
+export async function setCanvasCamera(page: TestPage, on: boolean): Promise<void> {
+  await page.evaluate((on) => (window as unknown as { __setCamera: (on: boolean) => Promise<void> }).__setCamera(on), on);
+}
+
+/**
+ * When the page's first flash and beep are due, on this machine's clock (Date.now()): 1-2 s after
+ * it joined, so a participant who joins again starts flashing that much after their tracks arrive.
+ */
+export async function firstFlashAt(page: TestPage): Promise<number> {
+  return page.evaluate(() => (window as unknown as { __firstFlashAt: number }).__firstFlashAt, undefined);
+}
+
 export const FLASH_PERIOD_SECONDS = 1;
 export const FLASH_SECONDS = 0.1;
 
@@ -50,6 +67,7 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       oscillator.connect(gain).connect(destination);
       // The beeps are scheduled on the audio clock (sample-exact); the first one a whole second on.
       const origin = Math.ceil(audio.currentTime) + 1;
+      (window as unknown as { __firstFlashAt: number }).__firstFlashAt = Date.now() + (origin - audio.currentTime) * 1000;
       if (flash) {
         gain.gain.value = 0;
         for (let k = 0; k < 600; k++) {
@@ -87,6 +105,12 @@ export async function joinFlashBeep(browser: TestBrowser, serverUrl: string, roo
       if (!video || !microphone) throw new Error('no canvas or oscillator track');
       await parleyRoom.localParticipant.publishTrack('camera', video);
       await parleyRoom.localParticipant.publishTrack('microphone', microphone);
+      (window as unknown as { __setCamera: (on: boolean) => Promise<void> }).__setCamera = async (on) => {
+        if (!on) return parleyRoom.localParticipant.unpublishTrack('camera');
+        const again = canvas.captureStream().getVideoTracks()[0];
+        if (!again) throw new Error('no canvas track');
+        await parleyRoom.localParticipant.publishTrack('camera', again);
+      };
     },
     { serverUrl, room, identity, colour: options.colour, toneHz: options.toneHz, flash: options.flash, grants: options.grants, period: FLASH_PERIOD_SECONDS, length: FLASH_SECONDS, toneOn: options.toneOn ?? true, toneGain: TONE_GAIN, topology: options.topology ?? 'sfu' },
   );
