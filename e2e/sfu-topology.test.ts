@@ -39,15 +39,26 @@ describe('SFU topology', () => {
     await Promise.all([a.waitForEvent('topologyChanged', 'p2p'), b.waitForEvent('topologyChanged', 'p2p')]);
     // Media flows again over a direct link: frames grow on a stream whose path is not the SFU's.
     for (const [receiver, sender] of [[a, b], [b, a]] as const) {
-      await receiver.page.waitFor(
-        async (from) => {
-          const room = (window as unknown as ParleyWindow).__parley.room;
-          const stats = await room.getStats();
-          return (await room.debugState({ stats: false })).links.length === 1 && stats.some((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && (s.frames ?? 0) > 10);
-        },
-        sender.identity,
-        { timeoutMs: 20_000, what: `${receiver.identity} decodes ${sender.identity} over a direct link` },
-      );
+      await receiver.page
+        .waitFor(
+          async (from) => {
+            const room = (window as unknown as ParleyWindow).__parley.room;
+            const stats = await room.getStats();
+            return (await room.debugState({ stats: false })).links.length === 1 && stats.some((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video' && (s.frames ?? 0) > 10);
+          },
+          sender.identity,
+          { timeoutMs: 20_000, what: `${receiver.identity} decodes ${sender.identity} over a direct link` },
+        )
+        .catch(async (error: Error) => {
+          // What the page had instead: its links and the streams it received.
+          const seen = await receiver.page.evaluate(async () => {
+            const room = (window as unknown as ParleyWindow).__parley.room;
+            const { links } = await room.debugState({ stats: false });
+            const inbound = (await room.getStats()).filter((s) => s.direction === 'inbound').map((s) => `${s.participant}:${s.kind} ${s.frames ?? '-'} frames ${s.bytes} bytes`);
+            return JSON.stringify({ topology: room.topology, links: links.map((l) => ({ ...l, rtp: undefined })), inbound });
+          }, undefined);
+          throw new Error(`${error.message}\n  the page had: ${seen}\n  its events: ${JSON.stringify((await receiver.events()).slice(-12))}`);
+        });
       assert.equal(await receiver.topology(), 'p2p');
     }
     const sfuNow = await env.server.media.sfuStats(room);
