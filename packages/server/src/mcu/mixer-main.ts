@@ -15,7 +15,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { RecordType, WireFrameReader, wireFrameSize, writeWireFrame, type TrackDescription } from '../recording/tracks/record-format.js';
 import { MixRecordType, type InputEndedRecord, type KeyframeRecord, type KeyframeRequestRecord, type ListenerRecord, type OutputRecord, type SpeakerRecord } from './mix-wire.js';
 import { RoomMixer, type MixedPacket } from './room-mixer.js';
-import { isMixerVideoCodec } from './video/video-mixer.js';
+import { isMixerVideoCodec } from '../sfu/codecs.js';
 import { VideoMixerThread } from './video/video-thread.js';
 
 export interface MixerSettings {

@@ -15,11 +15,13 @@ export interface NegotiatedCodec {
 }
 
 /**
- * What the room's mixer decodes (`mcu/video/`, `MixerVideoCodec`): a publisher whose video goes
+ * What the room's mixer decodes (`mcu/video/`, which checks its inputs with `isMixerVideoCodec`): a publisher whose video goes
  * into a grid sends one of these. Not AV1 (its RTP payload is not depacketized there): a room
  * that prefers AV1 has its publishers send the next codec of its list while a grid is fed.
  */
-export const MIXER_DECODES: ReadonlySet<VideoCodecName> = new Set(['vp8', 'vp9', 'h264']);
+export type MixerVideoCodec = 'vp8' | 'vp9' | 'h264';
+export const MIXER_DECODES: ReadonlySet<VideoCodecName> = new Set<MixerVideoCodec>(['vp8', 'vp9', 'h264']);
+export const isMixerVideoCodec = (codec: string): codec is MixerVideoCodec => MIXER_DECODES.has(codec as VideoCodecName);
 
 /**
  * The video codecs a publisher may send, in the room's preference order: those that every

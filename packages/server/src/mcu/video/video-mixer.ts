@@ -9,16 +9,14 @@
  * a placeholder tile: initials and name (`placeholder.ts`). A screen share is featured, else the active speaker (the worker says who).
  */
 import type { TrackDescription } from '../../recording/tracks/record-format.js';
+// What the mixer decodes (ffmpeg's decoders behind IVF framing), the set the router asks publishers for.
+import { isMixerVideoCodec, type MixerVideoCodec } from '../../sfu/codecs.js';
 import { GridEncoder, VideoDecoder, type EncoderSettings } from './ffmpeg-video.js';
 import { placeTiles, layoutKey, type GridEntry } from './grid-layout.js';
 import { blankI420, drawFitted, fillRect, type I420, type Yuv } from './i420.js';
 import { LiveFrameAssembler } from './live-frames.js';
 import { PlaceholderPainter, PLACEHOLDER_BACKGROUND } from './placeholder.js';
 import { rtpPacket, vp8Payloads } from './vp8-packetizer.js';
-
-/** What the mixer decodes (`sfu/codecs.ts` MIXER_DECODES): ffmpeg's decoders behind IVF framing. AV1's RTP payload is not depacketized here. */
-export type MixerVideoCodec = 'vp8' | 'vp9' | 'h264';
-export const isMixerVideoCodec = (codec: string): codec is MixerVideoCodec => codec === 'vp8' || codec === 'vp9' || codec === 'h264';
 
 export interface VideoMixerOptions {
   ffmpegPath: string;
