@@ -12,6 +12,7 @@ import { headerExtension, isRtcp, marker, payloadEnd, payloadOffset, payloadType
 import { extensionIdMap, renumberExtensions, SubscriberExtensionId, withExtension, type ExtensionIdMap } from '../rtp/header-extensions.js';
 import { SequenceCompactor } from '../rtp/sequence-compactor.js';
 import { transportSequence, TwccRecorder } from '../rtp/twcc.js';
+import { withoutVp8TemporalLayer } from '../rtp/vp8-temporal.js';
 import type { PublishOffer } from '../sdp.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 import { guarded, sendPacket } from './engine.js';
@@ -426,11 +427,15 @@ export class PublishedTrack implements DownstreamSource {
       if (level && level.length > 0) this.audioLevel(this.publisher, level[0]! & 0x7f);
     }
     state.bytes += packet.length;
+    // Subscribers see no VP8 temporal layers: a late repair would otherwise cost every frame of
+    // the layers above the base until the next base frame (`vp8-temporal.ts`). The RTP header moves
+    // up a byte, so the payload's offset stays `offset`.
+    const media = this.codec === 'vp8' ? withoutVp8TemporalLayer(packet, offset) : packet;
     // Subscribers' numbering of the header extensions, with room for their transport-wide sequence.
-    renumberExtensions(packet, this.extensionIds);
-    const buffer = this.offer.transportCcExtensionId === undefined ? withExtension(packet, SubscriberExtensionId.transportSequence, 2) : packet;
+    renumberExtensions(media, this.extensionIds);
+    const buffer = this.offer.transportCcExtensionId === undefined ? withExtension(media, SubscriberExtensionId.transportSequence, 2) : media;
     const transportField = headerExtension(buffer, SubscriberExtensionId.transportSequence);
-    const mediaOffset = buffer === packet ? offset : payloadOffset(buffer);
+    const mediaOffset = buffer === media ? offset : payloadOffset(buffer);
     let keyframe: boolean | undefined;
     const activeLayers = this.kind === 'video' ? this.activeLayers() : AUDIO_LAYERS;
     const incoming: IncomingPacket = {
