@@ -70,12 +70,26 @@ export class UpstreamLosses {
     return Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, 2 * this.resendMs));
   }
 
+  /**
+   * When the next packet asked for falls due again (`performance.now()` ms), or undefined. Packets
+   * never asked for (withheld) are left to the caller's periodic check, which knows whether they
+   * can be asked for now.
+   */
+  nextDueAt(): number | undefined {
+    let earliest: number | undefined;
+    for (const missing of this.missing.values()) {
+      if (missing.requests === 0) continue;
+      if (earliest === undefined || missing.askedAt < earliest) earliest = missing.askedAt;
+    }
+    return earliest === undefined ? undefined : earliest + this.retryAfterMs;
+  }
+
   /** Sequence numbers to ask for (again) now; forgets those asked often enough or too long ago. Call it only when the requests will be sent. */
   due(now = performance.now()): number[] {
     const again: number[] = [];
     const retryAfter = this.retryAfterMs;
     for (const [sequence, missing] of this.missing) {
-      if (now - missing.askedAt < retryAfter) continue;
+      if (missing.askedAt + retryAfter > now) continue; // as nextDueAt computes it
       if (now - missing.since > GIVE_UP_AFTER_MS || missing.requests >= MAX_REQUESTS) {
         this.missing.delete(sequence);
         continue;

@@ -67,6 +67,21 @@ describe('UpstreamLosses', () => {
     assert.equal(losses.retryAfterMs, 30);
   });
 
+  test('nextDueAt: when the oldest request falls due again; withheld or repaired packets set no time', () => {
+    const losses = new UpstreamLosses();
+    assert.equal(losses.nextDueAt(), undefined);
+    losses.onPacket(103, 100, 1000, false, false);
+    assert.equal(losses.nextDueAt(), undefined, 'withheld: left to the periodic check');
+    assert.deepEqual(losses.due(1010), [101, 102]);
+    assert.equal(losses.nextDueAt(), 1010 + losses.retryAfterMs);
+    losses.onPacket(106, 103, 1020);
+    assert.equal(losses.nextDueAt(), 1010 + losses.retryAfterMs, 'the oldest request first');
+    losses.onPacket(101, 106, 1030);
+    losses.onPacket(102, 106, 1031);
+    assert.equal(losses.nextDueAt(), 1020 + losses.retryAfterMs, 'what arrived is not waited for');
+    assert.deepEqual(losses.due(losses.nextDueAt()!), [104, 105], 'due exactly then');
+  });
+
   test('a padding gap is not asked for: the publisher keeps no padding to resend', () => {
     const losses = new UpstreamLosses();
     assert.deepEqual(losses.onPacket(105, 100, 0, true), []);
