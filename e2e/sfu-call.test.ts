@@ -121,6 +121,7 @@ describe('SFU call', () => {
     assert.equal(await a.directLinks(), 1);
     // Watch what a and b play of each other across the move: no gap over ~1 s.
     const gaps = Promise.all([a.longestVideoGapMs('auto-b', 12_000), b.longestVideoGapMs('auto-a', 12_000)] as const);
+    const [sinceA, sinceB] = await Promise.all([a.pageNow(), b.pageNow()]);
     // Both pages ask for their stats back to back across the move (as the stats panel and the
     // call-quality reports do), so some call is in flight when the direct link closes: Firefox
     // never settles a getStats() pending at close(), and room.getStats() must not wait on it.
@@ -149,8 +150,24 @@ describe('SFU call', () => {
     }
     await assertEveryoneReceives([a, b, c], [a, b, c]);
     const [atA, atB] = await gaps;
-    console.log(`move to the SFU: longest gap in b's video at a ${atA.gapMs} ms (${atA.frames} frames), in a's video at b ${atB.gapMs} ms (${atB.frames} frames)`);
+    // What each one saw: frames presented of the track shown (the direct link's, then the SFU's).
+    const [seenA, seenB] = await Promise.all([a.longestPresentedGapSince('auto-b', sinceA), b.longestPresentedGapSince('auto-a', sinceB)]);
+    console.log(
+      `move to the SFU: longest gap in b's video at a ${atA.gapMs} ms decoded, ${seenA.gapMs} ms presented (${atA.frames} frames), ` +
+        `in a's video at b ${atB.gapMs} ms decoded, ${seenB.gapMs} ms presented (${atB.frames} frames)`,
+    );
+    const worse = atA.gapMs >= atB.gapMs ? { at: 'a', ...atA } : { at: 'b', ...atB };
+    console.log(`around the longer gap in frames decoded (at ${worse.at}):\n${worse.around}`);
+    const [seen, viewer, since] = seenA.gapMs >= seenB.gapMs ? [seenA, a, sinceA] : [seenB, b, sinceB];
+    const gapStart = since + seen.startsAtMs;
+    console.log(`around the longer gap presented (at ${viewer.identity}, 0 ms = its start):\n${await viewer.eventsBetween(gapStart - 1000, gapStart + seen.gapMs + 200, gapStart)}`);
     for (const { gapMs } of [atA, atB]) assert.ok(gapMs <= 1200, `no media gap over ~1 s while moving to the SFU (longest ${gapMs} ms)`);
+    // What the page shows also waits for its new <video> to present the SFU track's first frame
+    // (20-190 ms from trackSubscribed to firstFrame in these runs) and that track's own jitter
+    // buffer to fill: looser, but it fails
+    // if the SDK hands over a track before it decodes or closes the link before the other's
+    // picture arrives through the SFU (2.0 s seen before both were fixed).
+    for (const { gapMs } of [seenA, seenB]) assert.ok(gapMs <= 1800, `no picture frozen over ~1.5 s while moving to the SFU (longest ${gapMs} ms presented)`);
     assert.equal(await a.topology(), 'sfu');
     assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 6, 'three participants publish camera and microphone through the SFU');
     await Promise.all([a.close(), b.close(), c.close()]);

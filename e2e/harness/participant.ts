@@ -275,6 +275,19 @@ export class SdkParticipant {
     return this.page.evaluate(() => (window as unknown as ParleyWindow).__parley.events, undefined);
   }
 
+  /** The room's events between two `pageNow()` times, one per line, in ms from `zero` (also a `pageNow()` time): what a gap measured on the page's clock had around it. */
+  eventsBetween(from: number, to: number, zero = from): Promise<string> {
+    return this.page.evaluate(
+      ({ from, to, zero }) =>
+        (window as unknown as ParleyWindow).__parley.events
+          .map((e) => ({ ...e, t: e.at - performance.timeOrigin }))
+          .filter((e) => e.t >= from && e.t <= to)
+          .map((e) => `${Math.round(e.t - zero)} ms: ${e.name} ${e.detail}`)
+          .join('\n'),
+      { from, to, zero },
+    );
+  }
+
   /**
    * What a failed wait needs to be understood: the room's events, and every PeerConnection's
    * states and RTP counters, read raw from getStats so that a stream the SDK cannot attribute
@@ -359,18 +372,26 @@ export class SdkParticipant {
    * decoded, sampled every 100 ms for `ms`, across connections: when a stream goes away (a call moving from P2P to the
    * SFU closes the direct link) its count is carried over, so only a real stall shows as a gap.
    */
-  longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; frames: number }> {
+  longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; frames: number; around: string }> {
     return this.page.evaluate(
       async ({ from, ms }) => {
-        const room = (window as unknown as ParleyWindow).__parley.room;
-        const decodedNow = async () =>
-          (await room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video').reduce((sum, s) => sum + (s.frames ?? 0), 0);
+        const state = (window as unknown as ParleyWindow).__parley;
+        const samples: Array<{ at: number; took: number; streams: string }> = [];
+        const decodedNow = async () => {
+          const started = Date.now();
+          const streams = (await state.room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video');
+          samples.push({ at: started, took: Date.now() - started, streams: streams.map((s) => `${s.candidateType ?? '?'} ${s.frameHeight ?? 0}p frames=${s.frames ?? 0} packets=${s.packets}`).join(' | ') });
+          return streams.reduce((sum, s) => sum + (s.frames ?? 0), 0);
+        };
         let carried = 0;
         let lastRaw = await decodedNow();
         const first = lastRaw;
         let last = lastRaw;
         let lastChange = performance.now();
+        let lastChangeAt = Date.now();
         let gapMs = 0;
+        let gapFrom = lastChangeAt;
+        let gapTo = lastChangeAt;
         const end = performance.now() + ms;
         while (performance.now() < end) {
           await new Promise((resolve) => setTimeout(resolve, 100));
@@ -381,10 +402,21 @@ export class SdkParticipant {
           if (frames > last) {
             last = frames;
             lastChange = performance.now();
+            lastChangeAt = Date.now();
           }
-          gapMs = Math.max(gapMs, performance.now() - lastChange);
+          if (performance.now() - lastChange > gapMs) [gapMs, gapFrom, gapTo] = [performance.now() - lastChange, lastChangeAt, Date.now()];
         }
-        return { gapMs: Math.round(gapMs), frames: last - first };
+        // What the page had around the longest gap (Date.now() ms from its start): each stats
+        // sample (how long getStats took; per stream its candidate type, height, frames, packets)
+        // and the room's events, so a long gap says where it was.
+        const around = [
+          ...samples.filter((s) => s.at >= gapFrom - 300 && s.at <= gapTo + 100).map((s) => ({ at: s.at, line: `stats (${s.took} ms): ${s.streams}` })),
+          ...state.events.filter((e) => e.at >= gapFrom - 1000 && e.at <= gapTo + 100).map((e) => ({ at: e.at, line: `event ${e.name} ${e.detail}` })),
+        ]
+          .sort((x, y) => x.at - y.at)
+          .map((x) => `${x.at - gapFrom} ms: ${x.line}`)
+          .join('\n');
+        return { gapMs: Math.round(gapMs), frames: last - first, around: `0 ms = ${new Date(gapFrom).toISOString()}\n${around}` };
       },
       { from, ms },
     );

@@ -18,7 +18,7 @@ import type { ConnectionState, RoomEvents, RoomOptions } from './room-types.js';
 import { StatsSampler, type TrackStats } from './stats.js';
 import { Timeline } from './timeline.js';
 import { TopologyMove } from './topology-move.js';
-import { NodeHandover } from './node-handover.js';
+import { NodeHandover, whenShowingFrames } from './node-handover.js';
 import { log } from './log.js';
 import { httpBase, RoomRecordings, type BrowserRecordingOptions, type RecordingOptions, type ServerRecordingOptions, type StartedBrowserRecording, type StartedRecording, type StartedServerRecording } from './recording/room-recordings.js';
 import type { RecordingSummary } from '@parley/protocol';
@@ -460,8 +460,8 @@ export class Room extends TypedEmitter<RoomEvents> {
       return this.handover.replaceWhenShowing(this.sfu?.subscriber, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, source, track));
     }
     if (!this.links.has(info.participant)) return this.subscribe(participant, source, track);
-    // Make before break (the room moved from P2P to the SFU): the direct link's track stays shown until this one flows.
-    this.move.replaceWhenFlowing(info.participant, track, () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, source, track));
+    // Make before break (the room moved from P2P to the SFU): the direct link's track stays shown until this one shows frames.
+    this.move.replaceWhenReady(info.participant, whenShowingFrames(this.sfu?.subscriber, track), () => this.remoteParticipants.get(info.participant) === participant && this.subscribe(participant, source, track));
   }
 
   private subscribe(participant: RemoteParticipant, source: TrackSource, track: MediaStreamTrack): void {

@@ -20,12 +20,13 @@ export interface TopologyMoveOptions {
 /**
  * Make before break, when a room moves from P2P to the SFU: each direct link stays open until
  * media flows through the SFU both ways with that participant, so nobody's picture stops. This
- * side sees what it receives (`receiving`); what the other side receives the SFU reports
- * (`trackDelivered`, sent when a subscriber's first packet of a track goes out).
+ * side sees what it shows (`showing`: every track the other announced, each once it shows frames);
+ * what the other side receives the SFU reports (`trackDelivered`, sent when a subscriber's first
+ * packet of a track goes out: for video, the first keyframe, since a subscriber's layer starts at one).
  */
 export class TopologyMove {
-  /** Whose media already flows here through the SFU... */
-  private readonly receivingThroughSfu = new Set<string>();
+  /** How many of each participant's tracks are shown here from the SFU... */
+  private readonly shownThroughSfu = new Map<string, number>();
   /** ...and which of our track ids the SFU already delivers to whom. */
   private readonly deliveredThroughSfu = new Map<string, Set<string>>();
 
@@ -33,7 +34,7 @@ export class TopologyMove {
 
   /** The topology changed, either way: what was learnt about an earlier move no longer holds. */
   reset(): void {
-    this.receivingThroughSfu.clear();
+    this.shownThroughSfu.clear();
     this.deliveredThroughSfu.clear();
   }
 
@@ -48,17 +49,18 @@ export class TopologyMove {
 
   /**
    * A track of `identity` through the SFU while its direct link still carries it: `show` it once
-   * its media flows (`show` answers false when the participant left meanwhile), then the link may go.
+   * `ready` (for video: a frame decoded, so the picture passes from one track to the other without
+   * a blank; `show` answers false when the participant left meanwhile), then the link may go.
    */
-  replaceWhenFlowing(identity: string, track: MediaStreamTrack, show: () => unknown): void {
-    void whenFlowing(track).then(() => {
-      if (show() !== false) this.receiving(identity);
+  replaceWhenReady(identity: string, ready: Promise<void>, show: () => unknown): void {
+    void ready.then(() => {
+      if (show() !== false) this.showing(identity);
     });
   }
 
-  /** `identity`'s media now flows here through the SFU (and is shown from there). */
-  receiving(identity: string): void {
-    this.receivingThroughSfu.add(identity);
+  /** One more of `identity`'s tracks is shown here from the SFU. */
+  showing(identity: string): void {
+    this.shownThroughSfu.set(identity, (this.shownThroughSfu.get(identity) ?? 0) + 1);
     this.closeDirectLinkWhenMoved(identity);
   }
 
@@ -76,7 +78,7 @@ export class TopologyMove {
     const link = links.get(identity);
     if (!link || !onSfu()) return;
     const redundant = directLinkRedundant({
-      receivingThroughSfu: this.receivingThroughSfu.has(identity),
+      shownThroughSfu: this.shownThroughSfu.get(identity) ?? 0,
       remoteTracks: remoteTrackCount(identity),
       publishedTrackIds: publishedTrackIds(),
       deliveredTrackIds: this.deliveredThroughSfu.get(identity),
@@ -88,20 +90,26 @@ export class TopologyMove {
 }
 
 /**
- * Whether a direct link has nothing left to carry after a move to the SFU: we receive the other
- * through the SFU (or it sends nothing, or it left), and the SFU delivers at least one of our
- * tracks to it (or we publish nothing).
+ * Whether a direct link has nothing left to carry after a move to the SFU: every track the other
+ * announced is shown here from the SFU (or it sends nothing, or it left), and the SFU delivers
+ * every one of ours to it (for video that is its first keyframe going out). Every track, not the
+ * first: a voice through the SFU comes ~100-300 ms before the picture's first keyframe (more when
+ * the other's receiving connection is still being negotiated), and closing the link on the first
+ * froze the other's view of the picture until then: 1.3 s at a Firefox whose SFU video had not
+ * arrived yet, traced in `e2e/sfu-call.test.ts`'s auto move. A track that is never delivered
+ * keeps the link until `DIRECT_LINK_MAX_OVERLAP_MS`.
  */
 export function directLinkRedundant(state: {
-  receivingThroughSfu: boolean;
+  /** How many of the other's tracks are shown here from the SFU. */
+  shownThroughSfu: number;
   /** Tracks the other announced; undefined when it is not in the room. */
   remoteTracks: number | undefined;
   publishedTrackIds: readonly string[];
   /** Our track ids the SFU reported delivered to the other. */
   deliveredTrackIds: ReadonlySet<string> | undefined;
 }): boolean {
-  const receiving = state.receivingThroughSfu || !state.remoteTracks;
-  const delivered = state.publishedTrackIds.length === 0 || state.publishedTrackIds.some((trackId) => state.deliveredTrackIds?.has(trackId) === true);
+  const receiving = !state.remoteTracks || state.shownThroughSfu >= state.remoteTracks;
+  const delivered = state.publishedTrackIds.every((trackId) => state.deliveredTrackIds?.has(trackId) === true);
   return receiving && delivered;
 }
 
