@@ -21,11 +21,15 @@ import { assertDecodes, download as downloadListed, recordToken, waitFinished } 
 import { beepsOf, flashTimes } from './harness/av-sync.ts';
 import { joinFlashBeep } from './harness/flash-beep-page.ts';
 import type { ParleyWindow } from './harness/participant.ts';
+import { UPLOAD_STALL_TIMEOUT_MS } from '../packages/client/src/recording/stall-timeout.ts';
 import { ServerProcess } from '../packages/server/test/server-process.ts';
+import { SilentDropProxy } from './harness/silent-drop-proxy.ts';
 
 const exec = promisify(execFile);
 const RECORD = { canRecord: true };
 const FPS = 4;
+/** How long the silent-drop test's network delivers nothing: more than the SDK's 5 s stall timeout plus a chunk's second. */
+const DROP_MS = 7000;
 const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-rec-'));
 const env = useCallEnvironment({ recording: { directory: join(dir, 'store'), idleFinishSeconds: 3 } });
 after(() => rm(dir, { recursive: true, force: true }));
@@ -335,6 +339,54 @@ describe('browser recording across a server crash', { concurrency: true }, () =>
     assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
     t.diagnostic(`killed at second ${killedAt}, acknowledged again at second ${resumedAt}: the restarted server listened ${(listeningMs - killedMs).toFixed(0)} ms after the kill, the first acknowledgement ${(firstAckMs - listeningMs).toFixed(0)} ms after that (${(firstAckMs - killedMs).toFixed(0)} ms after the kill); file ${seconds[0]}..${seconds.at(-1)}, ${listed?.files[0]?.durationSeconds?.toFixed(2)} s`);
     await recorder.page.close();
+  });
+
+  test('the network silently drops mid-upload (no RST, no FIN) for 7 s: the SDK gives the stalled request up within its 5 s stall timeout, keeps recording, and resumes from the server’s offset once the network is back; the file has no missing or repeated second', async (t) => {
+    const proxy = await SilentDropProxy.start(env.server.url);
+    try {
+      const room = 'rec-silent-drop';
+      const recorder = await RecordingPage.open(env.chromium, proxy.url, room, 'ivan', RECORD);
+      const started = await recorder.start();
+      const from = await recorder.counter();
+      await recorder.waitForCounter(from + 3);
+      const pageNow = () => recorder.page.evaluate(() => performance.now(), undefined);
+      const acknowledgedBeforeDrop = (await recorder.state()).acknowledged;
+      assert.ok(acknowledgedBeforeDrop > 0, 'acknowledged before the drop');
+      const droppedAt = Date.now();
+      const droppedMs = await pageNow();
+      proxy.drop();
+      const droppedSecond = await recorder.counter();
+      // Long enough for a stalled PATCH (one starts every second) to be given up, and a retry to stall too.
+      await new Promise((resolve) => setTimeout(resolve, DROP_MS));
+      const healedMs = await pageNow();
+      proxy.heal();
+      await recorder.page.waitFor((bytes) => (window as unknown as { __rec: { acknowledged: number } }).__rec.acknowledged > bytes, acknowledgedBeforeDrop, { timeoutMs: 20_000, what: 'an acknowledgement after the network is back' });
+      const resumedSecond = await recorder.counter();
+      const state = await recorder.state();
+      const acksDuringDrop = state.ackTimes.filter((at) => at > droppedMs + 100 && at < healedMs);
+      const firstAckAfter = state.ackTimes.find((at) => at >= healedMs) ?? NaN;
+      // The SDK gave a stalled request up: the browser closed a connection that carried an upload request while nothing got through.
+      const givenUp = proxy.events.find((e) => e.kind === 'client-closed' && e.dropping && /^(PATCH|HEAD) \/api\/rooms\/rec-silent-drop\/recordings\/uploads\//.test(e.line));
+      assert.ok(givenUp, `a stalled upload request was given up during the drop: ${JSON.stringify(proxy.events.filter((e) => e.dropping))}`);
+      const detectedMs = givenUp.at - droppedAt;
+      assert.ok(detectedMs <= UPLOAD_STALL_TIMEOUT_MS + 1500, `given up ${detectedMs} ms after the drop`);
+      await recorder.waitForCounter(resumedSecond + 2);
+      const stoppedAt = await recorder.stop(started.id);
+      assert.deepEqual((await recorder.state()).failures, [], 'the recording never failed');
+      // Asked over REST, not awaited as an event: the signaling WebSocket went through the drop too.
+      const finished = await waitFinished(env.server.url, room, await bearer(room), started.id, 20_000);
+      assert.equal(finished.status, 'ready', finished.error);
+      const { listed, path } = await download(env.server.url, room, started.id, 'silent-drop');
+      await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp9']);
+      const seconds = await secondsIn(path, FPS);
+      assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+      assert.ok(seconds.includes(droppedSecond + 3), `the seconds recorded while the network dropped are in the file (${droppedSecond}..${droppedSecond + 7}): ${seconds.join(' ')}`);
+      const retried = proxy.events.filter((e) => e.kind === 'request' && e.dropping && e.line.includes('/uploads/')).map((e) => `${e.line.split(' ')[0]} +${e.at - droppedAt} ms`);
+      t.diagnostic(`dropped at second ${droppedSecond} for ${DROP_MS} ms: acknowledgements while dropped ${acksDuringDrop.length}; stalled ${givenUp.line.split(' ')[0]} given up ${detectedMs} ms after the drop; requests sent into the drop: ${retried.join(', ')}; first acknowledgement ${(firstAckAfter - healedMs).toFixed(0)} ms after the heal (at second ${resumedSecond}); file ${seconds[0]}..${seconds.at(-1)}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes`);
+      await recorder.page.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('the page gone while the server was down (about:blank), the server restarted: a new page’s room.resumeRecordings() finishes the upload from the chunks kept in IndexedDB; the file has every second up to the leave', async (t) => {
