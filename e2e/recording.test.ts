@@ -151,7 +151,7 @@ describe('browser recording', { concurrency: 2 }, () => {
     // Measured from 1 s on: the file's first second is below the rest (MediaRecorder's VP9 encoder
     // drops frames while it starts: docs/recording.md). On this 2-core machine, shared, the
     // compositor and the encoder keep 13-20 of the 25 fps, and the noise's cost per frame at VP9's
-    // finest quantizer caps what fewer frames can use: 1.63-2.45 Mbit/s measured (five runs). The
+    // finest quantizer caps what fewer frames can use: 1.63-3.05 Mbit/s measured (six runs). The
     // bounds are what such a picture at 2.5 Mbit/s gives, and exclude both what an easy picture
     // needs (0.14-0.95 Mbit/s for the tests' canvases) and what noise costs unconstrained
     // (full-range noise: 16.5 Mbit/s).
