@@ -1,7 +1,10 @@
 /**
  * A page that records with the SDK: it publishes a canvas "camera" that draws the seconds since
  * the page started as eight black/white bars (binary, most significant bit left) and the browser's
- * fake microphone, so a recording can be checked second by second (`secondsIn`).
+ * fake microphone, so a recording can be checked second by second (`secondsIn`). With `picture:
+ * 'noise'` the canvas is 1280x720 of moving noise instead (eight frames of faint grey noise shown in a
+ * random order, 25 a second): no encoder predicts it, so a recording of it shows the bitrate the
+ * encoder was given rather than what an easy picture needs. The counter still runs (`counter()`).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,19 +26,41 @@ export interface RecordingPageState {
 export class RecordingPage {
   private constructor(readonly page: TestPage) {}
 
-  static async open(browser: TestBrowser, serverUrl: string, room: string, identity: string, grants: Record<string, boolean>): Promise<RecordingPage> {
+  static async open(browser: TestBrowser, serverUrl: string, room: string, identity: string, grants: Record<string, boolean>, picture: 'counter' | 'noise' = 'counter'): Promise<RecordingPage> {
     const page = await browser.newPage();
     await page.goto(`${serverUrl}/sdk/parley.js`);
     await page.evaluate(
-      async ({ serverUrl, room, identity, grants }) => {
+      async ({ serverUrl, room, identity, grants, picture }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const canvas = document.createElement('canvas');
-        canvas.width = 320;
-        canvas.height = 240;
+        const noise = picture === 'noise';
+        canvas.width = noise ? 1280 : 320;
+        canvas.height = noise ? 720 : 240;
         const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
         const started = performance.now();
         const counter = () => Math.floor((performance.now() - started) / 1000);
+        // Grey noise of +-18 levels around mid-grey. Noise gives VP9's rate control a narrow range:
+        // +-24 levels cost 3.3 Mbit/s at 18 fps even at its coarsest quantizer, +-12 levels only
+        // 1.6 Mbit/s at 13 fps (a loaded machine) even at its finest.: made once (drawing a bitmap is cheap on a busy
+        // machine, making 1280x720 random numbers 25 times a second is not).
+        const frames = noise
+          ? await Promise.all(
+              Array.from({ length: 8 }, () => {
+                const image = ctx.createImageData(1280, 720);
+                const pixels = new Uint32Array(image.data.buffer);
+                for (let i = 0; i < pixels.length; i++) {
+                  const grey = 110 + Math.floor(Math.random() * 36);
+                  pixels[i] = 0xff000000 | (grey << 16) | (grey << 8) | grey;
+                }
+                return createImageBitmap(image);
+              }),
+            )
+          : [];
         const draw = () => {
+          if (noise) {
+            ctx.drawImage(frames[Math.floor(Math.random() * frames.length)]!, 0, 0);
+            return;
+          }
           const value = counter();
           for (let bit = 0; bit < 8; bit++) {
             ctx.fillStyle = (value >> (7 - bit)) & 1 ? '#fff' : '#000';
@@ -66,7 +91,7 @@ export class RecordingPage {
         await parleyRoom.localParticipant.publishTrack('camera', video);
         await parleyRoom.localParticipant.publishTrack('microphone', mic);
       },
-      { serverUrl, room, identity, grants },
+      { serverUrl, room, identity, grants, picture },
     );
     return new RecordingPage(page);
   }

@@ -4,6 +4,7 @@ import { chooseMimeType, DEFAULT_RECORDING_BITS_PER_SECOND, DEFAULT_TIMESLICE_MS
 import { RecorderSource } from './recorder-source.js';
 import type { ChunkStore } from './chunk-store.js';
 import { log } from '../log.js';
+import { StallTimeoutHttpStack } from './stall-timeout.js';
 
 export interface BrowserRecorderOptions {
   /** e.g. https://host/api/rooms/demo/recordings/uploads */
@@ -38,8 +39,9 @@ export const RETRY_DELAYS_MS = [0, 250, 500, ...Array.from({ length: 30 }, () =>
 
 /**
  * What every recording upload, new or resumed, gives tus-js-client: the token, a length declared
- * at the end, chunks read from `source`, the retries above, and retrying only what a retry can
- * mend (no answer, 5xx, 409 offset mismatch, 423 locked by a dead request).
+ * at the end, chunks read from `source`, the retries above, retrying only what a retry can
+ * mend (no answer, 5xx, 409 offset mismatch, 423 locked by a dead request), and requests given up
+ * after 5 s without progress (a network that drops silently: stall-timeout.ts).
  */
 export function uploadOptions(token: string, source: RecorderSource, chunkBytes = 8 * 1024 * 1024) {
   return {
@@ -48,6 +50,7 @@ export function uploadOptions(token: string, source: RecorderSource, chunkBytes 
     chunkSize: chunkBytes,
     retryDelays: RETRY_DELAYS_MS,
     storeFingerprintForResuming: false,
+    httpStack: new StallTimeoutHttpStack(),
     fileReader: { openFile: async () => source },
     onShouldRetry: (error: DetailedError) => {
       const status = error.originalResponse?.getStatus() ?? 0;
