@@ -161,8 +161,9 @@ describe('browser recording', { concurrency: 2 }, () => {
 
   test('Firefox: falls back to VP8 + Opus, says so, and the file plays', async (t) => {
     const room = 'rec-firefox';
-    // The noise camera: the file's bitrate then says what Firefox's encoder makes of the 2.5 Mbit/s.
-    const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD, 'noise');
+    // The tests' easy picture: this case runs beside the Chromium noise case above, and a second
+    // 720p noise encoder on two shared cores starved that one's (0.89 Mbit/s in one run).
+    const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
     const started = await recorder.start();
     assert.equal(started.mimeType, 'video/webm;codecs=vp8,opus');
     assert.equal(started.timesliceMs, 1000);
@@ -173,8 +174,7 @@ describe('browser recording', { concurrency: 2 }, () => {
     await recorder.waitForEvent('fox:ready', 20_000);
     const { path, listed } = await download(env.server.url, room, started.id, 'firefox');
     await assertPlayable(path, (stoppedAt - started.at) / 1000, ['audio:opus', 'video:vp8']);
-    const steady = await videoBitrate(path, 1);
-    t.diagnostic(`Firefox recorded ${listed.mimeType} (MediaRecorder reports ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice), ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes; moving noise: video ${(steady.bitsPerSecond / 1e6).toFixed(2)} Mbit/s from 1 s on (${steady.frames} frames in ${steady.seconds.toFixed(2)} s)`);
+    t.diagnostic(`Firefox recorded ${listed.mimeType} (MediaRecorder reports ${started.videoBitsPerSecond} bit/s, ${started.timesliceMs} ms timeslice), ${listed.files[0]?.durationSeconds?.toFixed(2)} s, ${listed.files[0]?.bytes} bytes`);
     await recorder.page.close();
   });
 
