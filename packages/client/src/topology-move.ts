@@ -93,10 +93,10 @@ export class TopologyMove {
  * Whether a direct link has nothing left to carry after a move to the SFU: every track the other
  * announced is shown here from the SFU (or it sends nothing, or it left), and the SFU delivers
  * every one of ours to it (for video that is its first keyframe going out). Every track, not the
- * first: a voice through the SFU comes ~100-300 ms before the picture's first keyframe (more when
- * the other's receiving connection is still being negotiated), and closing the link on the first
- * froze the other's view of the picture until then: 1.3 s at a Firefox whose SFU video had not
- * arrived yet, traced in `e2e/sfu-call.test.ts`'s auto move. A track that is never delivered
+ * first: a voice through the SFU came before the picture's first keyframe (by 54 ms to over
+ * 1.3 s in the runs traced in `e2e/sfu-call.test.ts`'s auto move), and closing the link on the
+ * first froze the other's view of the picture until then: 1.3 s at a Firefox whose SFU video had
+ * not arrived yet. A track that is never delivered
  * keeps the link until `DIRECT_LINK_MAX_OVERLAP_MS`.
  */
 export function directLinkRedundant(state: {
