@@ -26,6 +26,15 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 /** How long each stretch between two events lasts: 3 flashes and beeps at least in each. */
 const STRETCH_MS = 3500;
+/**
+ * Media bob sent before he left still reaches the file after alice is told he left: his beeps
+ * land 0.1-0.26 s after their flashes here on a quiet machine (alice's jitter buffer, then her
+ * page's audio mix) and a beep sent just before the leave was found in a file 0.2-0.4 s after the
+ * leave was seen, on a loaded CI run. "Gone" starts this long after the leave was seen...
+ */
+const IN_FLIGHT_S = 0.6;
+/** ...and lasts until he joins again this long after the leave was seen: 1.5 s with no flash or beep of his. */
+const GONE_MS = 2100;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The ids of `identity`'s live tracks at `page` (the recorder's view of them). */
@@ -99,7 +108,7 @@ describe('browser recording of a call across what the call survives', () => {
     await alice.waitFor(() => !(window as unknown as ParleyWindow).__parley.room.remoteParticipants.has('bob'), undefined, { timeoutMs: 10_000, what: 'bob gone at alice’s' });
     const goneAt = Date.now();
     await bob.close();
-    await pause(1500 - (Date.now() - goneAt));
+    await pause(GONE_MS - (Date.now() - goneAt));
     const joinAt = Date.now();
     bob = await joinFlashBeep(env.chromium, env.server.url, room, 'bob', { colour: 'rgb(0,0,200)', toneHz: 600, flash: true });
     await waitForNewTracks(alice, 'bob', [], ['audio', 'video'], "bob's camera and microphone at alice's after he joined again");
@@ -169,6 +178,6 @@ describe('browser recording of a call across what the call survives', () => {
         assert.ok(holes[event][kind] <= costs[event] + 3, `the ${event}'s hole in the ${kind} ${holes[event][kind].toFixed(2)} s; it kept bob away ${costs[event].toFixed(2)} s`);
       }
     }
-    assert.deepEqual([...flashes, ...beeps].filter((s) => s > at.gone && s < at.join), [], 'neither flash nor beep while bob is gone');
+    assert.deepEqual([...flashes, ...beeps].filter((s) => s > at.gone + IN_FLIGHT_S && s < at.join), [], `neither flash nor beep while bob is gone (${(at.gone + IN_FLIGHT_S).toFixed(2)}-${at.join.toFixed(2)} s)`);
   });
 });

@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { launchBrowser } from './harness/browsers.ts';
 import { byTestId, click, joinThroughUi, waitForCall, waitForRemoteVideo } from './harness/web-ui.ts';
-import { useCallEnvironment } from './harness/environment.ts';
+import { serverLogLines, useCallEnvironment } from './harness/environment.ts';
 import { counterProblem, RecordingPage, secondsIn, type RecordingPageState } from './harness/recording-page.ts';
 import { frameAt, probe, stripBrightness } from '../packages/server/test/media-tools.ts';
 import { assertDecodes, download as downloadListed, recordToken, waitFinished } from './harness/recordings-api.ts';
@@ -231,7 +231,11 @@ describe('browser recording', { concurrency: 2 }, () => {
       const before = await recorder.state();
       assert.ok(before.acknowledged > 0);
       await browser.kill();
-      await watcher.waitForEvent('carol:ready', 20_000);
+      await watcher.waitForEvent('carol:ready', 20_000).catch(async (error: unknown) => {
+        // What the server did with the upload, and what the watcher was told, say why it is not ready.
+        const told = (await watcher.state()).events.join(' ');
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\nthe watcher was told: ${told}\nthe server logged:\n${serverLogLines([room]).join('\n')}`, { cause: error });
+      });
       const { path, listed } = await download(env.server.url, room, started.id, 'crash');
       await assertDecodes(path);
       const seconds = await secondsIn(path, FPS);

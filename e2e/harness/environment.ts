@@ -64,6 +64,11 @@ export function testServerLogger(): Logger {
   });
 }
 
+/** The lines this process's test servers logged that hold every one of `needles`, last `limit` of them: what a failing test prints of the server's side. */
+export function serverLogLines(needles: string[], limit = 40): string[] {
+  return loggedLines.filter((line) => needles.every((needle) => line.includes(needle))).slice(-limit);
+}
+
 /**
  * Throws when any line a test server of this process logged holds a token (a JWT), the dev or a
  * configured API secret, the TURN secret or the metrics token: the whole e2e run's logs are

@@ -7,14 +7,24 @@ import { fork, type ChildProcess } from 'node:child_process';
 
 const TSX_LOADER = import.meta.resolve('tsx');
 
-/** Forks `entry` (a .ts file) with the tsx loader, IPC as JSON, stdout/stderr shared with this process. */
+/**
+ * Forks `entry` (a .ts file) with the tsx loader, IPC as JSON, stdout/stderr shared with this process.
+ *
+ * The child always has an 'error' listener. A message sent to a child that was just killed
+ * fails with EPIPE while `child.connected` is still true (44 of 44 sends in a loop right after a
+ * SIGKILL, here), and Node emits that as 'error' on the ChildProcess: with no listener it is an
+ * uncaught exception, and the main process (signaling) would die with its SFU worker. The
+ * owner learns of the end from 'exit'; `untilReady` still sees a spawn error with its own listener.
+ */
 export function forkTs(entry: string, env: Record<string, string>): ChildProcess {
-  return fork(entry, [], {
+  const child = fork(entry, [], {
     execArgv: ['--import', TSX_LOADER],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
   });
+  child.on('error', () => undefined);
+  return child;
 }
 
 export interface ChildExit {
@@ -61,9 +71,6 @@ export function untilReady<T>(child: ChildProcess, options: ReadyOptions<T>): Pr
       child.off('error', onError);
       child.off('exit', onExit);
       child.off('message', onMessage);
-      // From now on a late 'error' (a kill or a send to a child already gone) is not unhandled:
-      // the owner learns of the end from the exit.
-      child.on('error', () => undefined);
     };
     const fail = (error: Error) => {
       done();

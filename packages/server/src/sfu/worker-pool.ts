@@ -77,7 +77,13 @@ class WorkerHandle {
         reject(new SfuWorkerError('TIMEOUT', `the SFU worker did not answer ${request.op} within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.child.send({ id, request });
+      // A worker killed a moment ago still reads as connected; the write then fails (EPIPE) and
+      // the request fails with it, at once rather than at its timeout.
+      this.child.send({ id, request }, (error) => {
+        if (!error || !this.pending.delete(id)) return;
+        clearTimeout(timer);
+        reject(new SfuWorkerError('NOT_RUNNING', 'the SFU worker is not running', { cause: error }));
+      });
     });
   }
 

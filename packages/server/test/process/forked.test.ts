@@ -58,6 +58,27 @@ describe('forked children', () => {
     assert.deepEqual(await exited, { code: null, signal: 'SIGKILL' });
   });
 
+  test('messages sent to a child just killed (SIGKILL) while it still reads as connected: their EPIPE never throws out of the parent', async () => {
+    const big = 'x'.repeat(20_000);
+    let sent = 0;
+    for (let round = 0; round < 5; round++) {
+      const child = forkTs(entry('target', `process.on('message', () => undefined); process.send!({ event: 'listening', port: 1 }); setInterval(() => undefined, 1000);`), {});
+      // Not untilReady, which has 'error' listeners of its own: the SFU workers are watched this way.
+      await new Promise((resolve) => child.once('message', resolve));
+      const exited = exitOf(child);
+      child.kill('SIGKILL');
+      // Without forkTs's own 'error' listener the first failed write is an uncaught exception
+      // here, and node:test fails this test with it.
+      while (child.connected) {
+        child.send({ big });
+        sent++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.deepEqual(await exited, { code: null, signal: 'SIGKILL' });
+    }
+    assert.ok(sent >= 5, `sent ${sent} messages to killed children`);
+  });
+
   test('stopChild: a child that ignores SIGTERM is killed after the timeout', async () => {
     const child = forkTs(entry('stubborn', `process.on('SIGTERM', () => undefined); process.send!({ event: 'listening', port: 1 }); setInterval(() => undefined, 1000);`), {});
     await untilReady(child, options());

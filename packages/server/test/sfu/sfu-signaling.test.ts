@@ -368,6 +368,38 @@ describe('worker not answering', () => {
 });
 
 describe('worker crash', () => {
+  test('requests sent to an SFU worker the moment it is killed fail at once with a coded error; the server lives on', async () => {
+    const pool = await sfuPool();
+    const [pid] = pool.pids;
+    assert.ok(pid !== undefined);
+    process.kill(pid, 'SIGKILL');
+    // Until the pool has seen the exit, each request goes to the dead worker: some are written
+    // while it still reads as connected (EPIPE), later ones find it disconnected.
+    const sent: Array<Promise<{ ms: number; code: string }>> = [];
+    while (pool.pids.includes(pid)) {
+      for (let i = 0; i < 10; i++) {
+        const at = performance.now();
+        sent.push(pool.stats().then(
+          () => ({ ms: performance.now() - at, code: 'answered' }),
+          (error: { code?: string; cause?: { code?: string } }) => ({ ms: performance.now() - at, code: error.cause?.code === 'EPIPE' ? `${error.code} (EPIPE)` : (error.code ?? String(error)) }),
+        ));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const outcomes = await Promise.all(sent);
+    const failed = outcomes.filter((o) => o.code !== 'answered');
+    const counts = new Map<string, number>();
+    for (const { code } of outcomes) counts.set(code, (counts.get(code) ?? 0) + 1);
+    console.log(`requests to the killed worker: ${[...counts].map(([code, n]) => `${code} ${n}`).join(', ')}`);
+    assert.ok(failed.length > 0, `some requests reached the dead worker (${outcomes.length} sent)`);
+    assert.deepEqual([...new Set(failed.map((o) => o.code))].filter((code) => !/^(NOT_RUNNING|EXITED)( \(EPIPE\))?$/.test(code)), [], 'each failure is NOT_RUNNING or EXITED');
+    const slowest = Math.max(...failed.map((o) => o.ms));
+    assert.ok(slowest < 1000, `each failed at once, not at the 3 s request timeout (slowest ${slowest.toFixed(0)} ms)`);
+    await until(() => pool.pids.length === 1 && pool.pids[0] !== pid, 'the worker restarted', 20_000);
+    assert.equal((await pool.stats()).length, 1, 'the new worker answers');
+    await pingWorks(await join(freshRoom(), 'carol'));
+  });
+
   test('a killed SFU worker: everyone gets mediaReset, signaling carries on, publishing works on the new worker', async () => {
     const room = freshRoom();
     const alice = await join(room, 'alice');
