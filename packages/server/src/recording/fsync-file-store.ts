@@ -21,6 +21,8 @@ export interface FsyncFileStoreOptions {
 export class FsyncFileStore extends FileStore {
   private readonly onSynced: ((id: string, offset: number) => void) | undefined;
   private readonly root: string;
+  /** The write (and its fsync) under way for each upload. */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(options: FsyncFileStoreOptions) {
     super({ directory: options.directory });
@@ -42,7 +44,20 @@ export class FsyncFileStore extends FileStore {
     return created;
   }
 
-  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+  override write(readable: Readable, id: string, offset: number): Promise<number> {
+    const work = this.writeAndSync(readable, id, offset);
+    const settled = work.catch(() => undefined);
+    this.writing.set(id, settled);
+    void settled.then(() => this.writing.get(id) === settled && this.writing.delete(id));
+    return work;
+  }
+
+  /** Resolves once no write of upload `id` is under way (its bytes synced or its error known). */
+  async settled(id: string): Promise<void> {
+    await this.writing.get(id);
+  }
+
+  private async writeAndSync(readable: Readable, id: string, offset: number): Promise<number> {
     let written: number;
     try {
       written = await super.write(readable, id, offset);

@@ -159,7 +159,12 @@ export class RecordingService {
     if (uploadId === undefined) return server.handle(request, response);
     this.inFlight.set(uploadId, (this.inFlight.get(uploadId) ?? 0) + 1);
     try {
-      await server.handle(request, response);
+      // A request whose connection is cut mid-body never settles `handle()` (@tus/server 2.4.5
+      // answers through srvx, which waits for `response.end`'s callback on a destroyed
+      // socket). The bytes that arrived are in the store once its write has settled: from
+      // then the request is over, or the upload would never be idle and never finish.
+      const cut = new Promise<void>((resolve) => response.once('close', () => !response.writableFinished && resolve()));
+      await Promise.race([server.handle(request, response), cut.then(() => this.store?.settled(uploadId))]);
     } finally {
       const left = (this.inFlight.get(uploadId) ?? 1) - 1;
       if (left > 0) this.inFlight.set(uploadId, left);

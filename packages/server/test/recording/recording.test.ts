@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -187,6 +188,30 @@ describe('browser recording uploads (tus 1.0)', () => {
     await uploadRange(second, bearer, webm, 0, Math.floor(webm.length / 2));
     author.ws.close();
     await watcher.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === secondId && m.recording.status === 'ready', "ready once the author's connection dropped", 15_000);
+    watcher.ws.close();
+  });
+
+  test('a chunk cut mid-body (the recording browser killed while it was on its way): the upload is finished after the idle time with the bytes acknowledged before it', async () => {
+    const watcher = await TestClient.joined(server, 'rec-cut', 'watcher');
+    const bearer = await token('rec-cut', 'gus', { grants: RECORD });
+    const url = absolute(server.url, (await tusCreate(server.url, 'rec-cut', bearer)).location);
+    const id = url.split('/').pop() ?? '';
+    const half = Math.floor(webm.length / 2);
+    await uploadRange(url, bearer, webm, 0, half);
+    // The next chunk announces CHUNK bytes, sends a third of them, and its connection is reset.
+    const target = new URL(url);
+    const socket = connect(Number(target.port), target.hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `PATCH ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n` +
+        `Upload-Offset: ${half}\r\nAuthorization: Bearer ${bearer}\r\nContent-Length: ${CHUNK}\r\n\r\n`,
+    );
+    socket.write(webm.subarray(half, half + Math.floor(CHUNK / 3)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.resetAndDestroy();
+    await watcher.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === id && m.recording.status === 'ready', 'ready after the idle time, the cut chunk notwithstanding', 15_000);
+    const [listed] = await list(server.url, 'rec-cut', bearer);
+    assert.ok((listed?.files[0]?.bytes ?? 0) > 0.9 * half, `the acknowledged half is kept: ${listed?.files[0]?.bytes} bytes of ${half}`);
     watcher.ws.close();
   });
 
