@@ -173,7 +173,7 @@ export class MediaCoordinator {
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
       ...(participant.receive === 'mixed' ? { mixed: true } : {}),
-      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}), ...(this.mixVideo ? { mixVideo: true } : {}) },
+      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}), ...(this.mixVideo ? { mixVideo: true, mixVideoTierKbps: this.mixVideo.tiers.map((tier) => tier.bitrateKbps) } : {}) },
     });
   }
 

@@ -13,6 +13,8 @@ export interface RoomMediaConfig {
   mixAudio?: boolean;
   /** Whoever hears the mix also sees the mixer's video grid (one VP8 track), not one video track per publisher. */
   mixVideo?: boolean;
+  /** The grid's tiers' bitrates, lowest first (`mcu.videoTiers`): what each receiver's downlink allocation chooses among. Absent: one tier. */
+  mixVideoTierKbps?: number[];
 }
 
 export type WorkerRequest =
