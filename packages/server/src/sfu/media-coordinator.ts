@@ -241,6 +241,16 @@ export class MediaCoordinator {
     return { ...totals, tracks: [...tracks.values()] };
   }
 
+  /**
+   * Internal, for tests and benchmarks: holds a participant's downlink estimate at most `bps`
+   * (null lifts it), as if its link carried no more: what it is sent then follows (simulcast
+   * layers, an MCU grid's tier) without shaping its network.
+   */
+  async capDownlink(room: string, participant: string, bps: number | null): Promise<void> {
+    if (!this.sfu) throw new Error('the SFU has not started');
+    await (await this.sfu).request({ op: 'capDownlink', room, participant, bps });
+  }
+
   /** Where a room's SFU media stands: its tracks' first packets and the deliveries to subscribers. */
   async timeline(room: string): Promise<MediaTimeline> {
     const tracks = this.sfu ? await (await this.sfu).request({ op: 'timeline', room }) : [];

@@ -28,9 +28,13 @@ export class LayerController {
   /** Whether the first picture went out (see target). */
   private hasStarted = false;
 
-  constructor(private readonly layerCount: number) {
+  /** `startCap`: the highest layer until the downlink says more (loss reports climb from it). */
+  constructor(
+    private readonly layerCount: number,
+    startCap = layerCount - 1,
+  ) {
     this.requested = layerCount - 1;
-    this.bandwidthCap = layerCount - 1;
+    this.bandwidthCap = Math.max(0, Math.min(startCap, layerCount - 1));
   }
 
   setRequested(quality: VideoQuality): void {
