@@ -25,7 +25,7 @@ import { avatarRgb } from '../packages/server/src/mcu/video/placeholder.ts';
 
 /**
  * Two small tiers, not the defaults: each receiver here has its own grid and the defaults' upper
- * tiers (960x540@20, 1280x720@30: ~16 and ~28 % of a core each) times four receivers would take
+ * tiers (960x540@20, 1280x720@30: ~13 and ~21 % of a core each, bench:mcu:tiers) times four receivers would take
  * the 2 cores the four browsers need. At the first estimate (1 Mbit/s) a receiver is on tier 1,
  * the 640x360@15 grid at 600 kbit/s the checks below were written for.
  */
@@ -192,13 +192,16 @@ describe('MCU room', () => {
       throw new Error(`${what}: the grid not ${height} px high within ${timeoutMs} ms (last ${seen})`);
     };
     await heightWithin(c1, TIERS[1]!.height, 10_000, 'c1 on the upper tier before the cap');
+    // In an MCU room every video a receiver gets is its grid: the worker's layer switches are tier switches.
+    const switchesBefore = (await env.server.media.sfuStats(ROOM)).layerSwitches;
     // 300 kbit/s: 40k of audio, then the low tier's 220k (200k + 10 %); the upper one's step does not fit.
     await env.server.media.capDownlink(ROOM, 'c1', 300_000);
     const downMs = await heightWithin(c1, TIERS[0]!.height, 10_000, 'c1 capped');
     assert.equal(await gridHeight(c2), TIERS[1]!.height, 'c2, not capped, keeps the upper tier');
     await env.server.media.capDownlink(ROOM, 'c1', null);
     const upMs = await heightWithin(c1, TIERS[1]!.height, 10_000, 'c1 with the cap lifted');
-    console.log(`c1's grid: 320x180 ${downMs} ms after its downlink was held at 300 kbit/s, 640x360 again ${upMs} ms after it was lifted; c2 stayed at 640x360`);
+    const switches = (await env.server.media.sfuStats(ROOM)).layerSwitches;
+    console.log(`c1's grid: 320x180 ${downMs} ms after its downlink was held at 300 kbit/s, 640x360 again ${upMs} ms after it was lifted; c2 stayed at 640x360; tier switches in the room: ${switchesBefore} before the cap (four receivers, since they joined), ${switches - switchesBefore} during this check`);
   });
 
   test("a leaver leaves the others' mix and grid within a second, and is back in them (a placeholder without a camera) within a second of publishing again; a SIGKILLed mixer restarts and the mix comes back by itself", async () => {

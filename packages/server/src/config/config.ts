@@ -28,7 +28,7 @@ const VideoTier = z
   .strict();
 /**
  * The grid's tiers by default: 640x360@15 (the grid before tiers), 960x540@20 and the design's
- * 1280x720@30. One encode of each costs ~6, ~16 and ~28 % of a core here (BENCHMARKS.md).
+ * 1280x720@30. One encode of each costs ~4, ~13 and ~21 % of a core here (`bench:mcu:tiers`, BENCHMARKS.md).
  */
 export const DEFAULT_VIDEO_TIERS = [
   { width: 640, height: 360, fps: 15, bitrateKbps: 600 },

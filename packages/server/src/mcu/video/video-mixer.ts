@@ -271,7 +271,7 @@ export class VideoMixer {
    * Who gets a grid of their own (everyone else): each listener in the picture, up to
    * `maxGrids` layouts in all (the shared one counted when someone sees it). Past that, the
    * latecomers see the shared grid, themselves in it: each layout is an encode per tier in use
-   * (5.4-6.0 % of a core here at 640x360@15 and 600 kbit/s, ~28 % at 1280x720@30, a moving
+   * (5.4-6.0 % of a core here at 640x360@15 and 600 kbit/s, ~21 % at 1280x720@30, a moving
    * test picture: BENCHMARKS.md), and a room of 16 must not take a node's cores. Those who have
    * a grid keep it, so nobody's picture flips between the two as others come and go.
    */
