@@ -194,6 +194,7 @@ describe('MCU room', () => {
     await heightWithin(c1, TIERS[1]!.height, 10_000, 'c1 on the upper tier before the cap');
     // In an MCU room every video a receiver gets is its grid: the worker's layer switches are tier switches.
     const switchesBefore = (await env.server.media.sfuStats(ROOM)).layerSwitches;
+    const since = await c1.page.evaluate(() => performance.now(), undefined);
     // 300 kbit/s: 40k of audio, then the low tier's 220k (200k + 10 %); the upper one's step does not fit.
     await env.server.media.capDownlink(ROOM, 'c1', 300_000);
     const downMs = await heightWithin(c1, TIERS[0]!.height, 10_000, 'c1 capped');
@@ -201,7 +202,11 @@ describe('MCU room', () => {
     await env.server.media.capDownlink(ROOM, 'c1', null);
     const upMs = await heightWithin(c1, TIERS[1]!.height, 10_000, 'c1 with the cap lifted');
     const switches = (await env.server.media.sfuStats(ROOM)).layerSwitches;
-    console.log(`c1's grid: 320x180 ${downMs} ms after its downlink was held at 300 kbit/s, 640x360 again ${upMs} ms after it was lifted; c2 stayed at 640x360; tier switches in the room: ${switchesBefore} before the cap (four receivers, since they joined), ${switches - switchesBefore} during this check`);
+    // Each switch waits for the new tier's keyframe, asked for at once (a new encoder's first
+    // frame): the picture holds for that, not for the encoder's own keyframe every 4 s.
+    const gap = await c1.longestPresentedGapSince('server', since, 'mix-video');
+    console.log(`c1's grid: 320x180 ${downMs} ms after its downlink was held at 300 kbit/s, 640x360 again ${upMs} ms after it was lifted; c2 stayed at 640x360; tier switches in the room: ${switchesBefore} before the cap (four receivers, since they joined), ${switches - switchesBefore} during this check; c1's longest wait between presented frames across both switches ${gap.gapMs} ms (${gap.frames} frames presented)`);
+    assert.ok(gap.gapMs < 3000, `no switch waited for a periodic keyframe (longest gap ${gap.gapMs} ms)`);
   });
 
   test("a leaver leaves the others' mix and grid within a second, and is back in them (a placeholder without a camera) within a second of publishing again; a SIGKILLed mixer restarts and the mix comes back by itself", async () => {

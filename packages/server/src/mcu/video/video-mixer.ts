@@ -174,7 +174,8 @@ export class VideoMixer {
 
   /** The tier a listener receives from now on (from the next keyframe of that tier's grid). */
   setTier(listener: string, tier: number): void {
-    this.wantedTiers.set(listener, Math.max(0, Math.min(this.options.tiers.length - 1, Math.floor(tier))));
+    if (!Number.isInteger(tier)) return;
+    this.wantedTiers.set(listener, Math.max(0, Math.min(this.options.tiers.length - 1, tier)));
   }
 
   /** The tier a listener receives now (undefined before its first grid's keyframe). */
