@@ -34,6 +34,8 @@ export const MixRecordType = {
 export interface ListenerRecord {
   participant: string;
   listening: boolean;
+  /** The grid tier a new listener starts on (absent: the lowest). */
+  tier?: number;
 }
 
 export interface OutputRecord {

@@ -136,7 +136,8 @@ const server = createServer((socket) => {
         } else if (frame.type === (MixRecordType.listener as number)) {
           const record = json(payload) as ListenerRecord;
           const output = mixer.setListener(record.participant, record.listening);
-          video?.setListener(record.participant, record.listening);
+          // With the tier it starts on: no encoder started at the lowest only to move up a moment later.
+          video?.setListener(record.participant, record.listening, record.tier);
           if (!record.listening) {
             mixer.removeInputsOf(record.participant);
             video?.removeInputsOf(record.participant);

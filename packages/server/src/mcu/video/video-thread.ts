@@ -25,7 +25,7 @@ type ToThread =
   | { op: 'packet'; track: number; packet: Uint8Array; arrivalMs: number; layer: number }
   | { op: 'removeInput'; trackId: string }
   | { op: 'removeInputsOf'; participant: string }
-  | { op: 'listener'; participant: string; listening: boolean }
+  | { op: 'listener'; participant: string; listening: boolean; tier: number | undefined }
   | { op: 'speaker'; participant: string | undefined }
   | { op: 'keyframe'; listener: string; tier: number | undefined }
   | { op: 'audioPublishers'; participants: Array<[participant: string, name: string]> };
@@ -88,8 +88,9 @@ export class VideoMixerThread {
     this.post({ op: 'removeInputsOf', participant });
   }
 
-  setListener(participant: string, listening: boolean): void {
-    this.post({ op: 'listener', participant, listening });
+  /** `tier`: the one a new listener starts on (in the same message: no tick between puts it on the lowest first). */
+  setListener(participant: string, listening: boolean, tier?: number): void {
+    this.post({ op: 'listener', participant, listening, tier });
   }
 
   setSpeaker(participant: string | undefined): void {
@@ -141,7 +142,9 @@ function runThread(): void {
       case 'removeInputsOf':
         return mixer.removeInputsOf(message.participant);
       case 'listener':
-        return mixer.setListener(message.participant, message.listening);
+        mixer.setListener(message.participant, message.listening);
+        if (message.listening && message.tier !== undefined) mixer.setTier(message.participant, message.tier);
+        return;
       case 'speaker':
         return mixer.setSpeaker(message.participant);
       case 'keyframe':

@@ -18,7 +18,7 @@ export interface DownlinkTransport {
  * Where a subscriber starts: enough for one 640x360 layer and audio, not a 1.5 Mbit/s keyframe
  * burst into a link nobody has measured yet. Probes take it up within a few seconds.
  */
-const INITIAL_BPS = 1_000_000;
+export const INITIAL_BPS = 1_000_000;
 const PROBE_DURATION_MS = 300;
 /**
  * A probe asks for at most 2x the estimate, as libwebrtc's probes in application-limited
@@ -47,7 +47,7 @@ const SATURATED_TARGET = 0.95;
 /** Fallback rates for layers not being sent (paused by dynacast): each layer ~3x the one below. */
 const NOMINAL_LAYER_BPS = [150_000, 500_000, 1_500_000];
 const LAYER_RATIO = 3;
-const NOMINAL_AUDIO_BPS = 40_000;
+export const NOMINAL_AUDIO_BPS = 40_000;
 /** The estimate under this share of the send rate means the link lost capacity (the step from 2 Mbit/s to 300 kbit/s reads ~0.3). */
 const OVERLOAD_RATIO = 0.6;
 const RESEND_SHARE = 0.5;

@@ -60,6 +60,8 @@ export interface DownstreamSource {
   readonly nominalLayerBps?: readonly number[] | undefined;
   /** The highest layer before the downlink says anything (default: the top one). */
   readonly startLayerCap?: number;
+  /** The first picture from the wanted layer, not the lowest live one (default false). */
+  readonly startsAtWanted?: boolean;
   /** The publisher's latest sender report for a layer, to translate into this subscriber's stream. */
   senderReport(layer: number): { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
 }
@@ -163,7 +165,7 @@ export class Downstream {
     this.source = options.source;
     this.counters = options.counters;
     this.transport = options.transport;
-    this.layers = new LayerController(options.source.layerCount, options.source.startLayerCap);
+    this.layers = new LayerController(options.source.layerCount, options.source.startLayerCap, options.source.startsAtWanted);
   }
 
   get kind(): 'audio' | 'video' {

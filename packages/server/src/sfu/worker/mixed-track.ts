@@ -1,9 +1,11 @@
 import type { ReceivedTrackSource } from '@parley/protocol';
+import { allocate } from '../bwe/allocator.js';
 import type { NegotiatedCodec } from '../codecs.js';
 import { SubscriberExtensionId, withExtension } from '../rtp/header-extensions.js';
 import { startsKeyframe } from '../rtp/keyframe.js';
 import { readPictureNumbering } from '../rtp/picture-numbering.js';
 import { headerExtension, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
+import { INITIAL_BPS, NOMINAL_AUDIO_BPS } from './downlink-controller.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 
 const OPUS: NegotiatedCodec = { kind: 'audio', name: 'opus', payloadType: 111, clockRate: 48_000, fmtp: 'minptime=10;useinbandfec=1' };
@@ -50,11 +52,17 @@ export class MixedTrack implements DownstreamSource {
   readonly nominalLayerBps: readonly number[] | undefined;
   private readonly layers: readonly number[];
   /**
-   * The grid starts on the lowest tier until the downlink estimate says more (DownlinkController),
-   * not the highest as a simulcast track does before the first feedback: that would start the
-   * top tier's encoder for the ~100 ms until then, only to stop it again.
+   * The tier a receiver starts on: the one the downlink's first estimate (before any feedback,
+   * INITIAL_BPS) allows beside the audio mix, not the highest as a simulcast track does before
+   * the first feedback (that would start the top tier's encoder for the ~100 ms until then, only
+   * to stop it again), nor the lowest as its first picture (a simulcast track's smallest
+   * keyframe): each tier the mixer goes through is an encoder started, and a join that started
+   * one at the lowest tier and another at the next a moment later was when the e2e test's
+   * joiner checks missed their second on 2 busy cores.
    */
-  readonly startLayerCap = 0;
+  readonly startLayerCap: number;
+  /** See `startLayerCap`: the first picture comes from that tier, not the lowest. */
+  readonly startsAtWanted = true;
   readonly negotiatedCodec: NegotiatedCodec;
   readonly downstreams = new Set<Downstream>();
   readonly id: string;
@@ -79,6 +87,12 @@ export class MixedTrack implements DownstreamSource {
     this.layerCount = tiers?.length ?? 1;
     this.layers = Array.from({ length: this.layerCount }, (_, i) => i);
     this.nominalLayerBps = tiers?.map((kbps) => kbps * 1000 * TIER_OVERHEAD);
+    this.startLayerCap = this.nominalLayerBps
+      ? allocate(INITIAL_BPS, [
+          { id: 'audio', kind: 'audio', priority: 0, layerBps: [NOMINAL_AUDIO_BPS], maxLayer: 0, currentLayer: -1 },
+          { id: 'grid', kind: 'video', priority: 0, layerBps: this.nominalLayerBps, maxLayer: this.layerCount - 1, currentLayer: -1 },
+        ]).layers.get('grid')!
+      : 0;
   }
 
   /** The mixer connection changed (a restart): its numbering starts over, this track's does not. */
@@ -139,6 +153,11 @@ export class MixedTrack implements DownstreamSource {
   requestKeyframe(layer = 0): void {
     this.tierAskedAt = performance.now();
     this.onKeyframeRequest?.(this.targetTier() ?? layer);
+  }
+
+  /** The tier the mixer should send this receiver: its downstream's target, or before it has one the start tier. */
+  wantedTier(): number {
+    return this.targetTier() ?? this.startLayerCap;
   }
 
   /** The tier the receiver's downstream forwards next (the allocation's choice, once it started). */

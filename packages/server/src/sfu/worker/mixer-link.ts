@@ -62,8 +62,9 @@ export class MixerLink {
     this.tap.control(MixRecordType.inputEnded, Buffer.from(JSON.stringify(record)));
   }
 
-  listener(participant: string, listening: boolean): void {
-    const record: ListenerRecord = { participant, listening };
+  /** `tier`: the grid tier it starts on (its downlink's first estimate allows, or what it had before a mixer restart). */
+  listener(participant: string, listening: boolean, tier?: number): void {
+    const record: ListenerRecord = { participant, listening, ...(tier !== undefined ? { tier } : {}) };
     this.tap.control(MixRecordType.listener, Buffer.from(JSON.stringify(record)));
   }
 

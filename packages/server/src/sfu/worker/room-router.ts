@@ -113,7 +113,7 @@ export class RoomRouter {
     const member: Member = { name, canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix, mixVideo };
     this.members.set(participant, member);
     this.subscribeToAll(participant, member);
-    if (mix) this.mixer?.link.listener(participant, true);
+    if (mix) this.mixer?.link.listener(participant, true, mixVideo?.wantedTier());
   }
 
   /** Whether `member` receives `track` itself (a member with a mix, as everyone in an MCU room, hears audio, and sees video when the mixer makes it, through it only). */
@@ -307,7 +307,7 @@ export class RoomRouter {
       if (!member.mix) continue;
       member.mix.newMixer();
       member.mixVideo?.newMixer();
-      link.listener(participant, true);
+      link.listener(participant, true, member.mixVideo?.wantedTier());
     }
     if (this.loudest !== undefined) link.speaker(this.loudest);
     for (const track of this.tracks.values()) if (this.mixerTakes(track)) this.feedMixer(mixer, track);

@@ -144,6 +144,23 @@ describe('MixedTrack: the grid at tiers through one receiver', () => {
     for (let i = 1; i < pictureIds.length; i++) assert.equal(pictureIds[i], (pictureIds[0]! + i) & 0x7fff, 'picture IDs continue');
   });
 
+  test("a receiver starts on the tier the first estimate (1 Mbit/s) allows, its first picture from that tier's keyframe", () => {
+    assert.equal(new MixedTrack({ listener: 'viewer', kind: 'video', tierKbps: TIER_KBPS }).startLayerCap, 0, 'default tiers: the lowest (the middle needs 1.46 Mbit/s)');
+    const asked: number[] = [];
+    const mix = new MixedTrack({ listener: 'viewer', kind: 'video', tierKbps: [200, 600], onKeyframeRequest: (tier) => asked.push(tier) });
+    assert.equal(mix.startLayerCap, 1, '40k + 220k + 1.15 x 440k = 766k: the 600 kbit/s tier');
+    assert.equal(mix.wantedTier(), 1, 'what the mixer is told with the listener record');
+    const { track, sent } = recordingTrack();
+    const downstream = new Downstream({ subscriber: 'viewer', ssrc: 0x4242, payloadType: 96, engineTrack: track, source: mix, counters: { packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0, probePackets: 0, subscriberFeedbacks: 0 } });
+    mix.downstreams.add(downstream);
+    mix.forward(gridPacket(0, 0, true), 90_000, 0);
+    assert.equal(sent.length, 0, 'not a first picture from the lowest tier');
+    assert.deepEqual(asked, [1], 'the mixer asked for tier 1');
+    mix.forward(gridPacket(1, 0, true), 96_000, 1);
+    assert.equal(downstream.forwardedLayer, 1);
+    assert.equal(sent.length, 1);
+  });
+
   test('a mixer sending another tier than the target (a restarted mixer starts everyone on the lowest) is asked again', () => {
     const { mix, downstream, asked } = setup();
     mix.forward(gridPacket(0, 0, true), 90_000, 0);
