@@ -120,7 +120,7 @@ async function assertEncryptedMedia(what: string, capture: PacketCapture, flows:
     const pairs = new Map<string, number>();
     for (const [from, to] of await capture.fields('udp', ['udp.srcport', 'udp.dstport'])) pairs.set(`${from}->${to}`, (pairs.get(`${from}->${to}`) ?? 0) + 1);
     const top = [...pairs].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([pair, n]) => `${pair} ${n}`).join(', ');
-    assert.fail(`${what}: RTP on the wire (${analysis.rtpPackets} packets in the flows "${flows}"); every UDP datagram captured, by ports: ${top}`);
+    assert.fail(`${what}: RTP on the wire (${analysis.rtpPackets} packets in the flows "${flows}"); every UDP datagram captured, by ports: ${top}; ${capture.summary()}`);
   }
   const judged = analysis.payloadTypes.filter((t) => t.verdict !== 'too-few');
   assert.ok(judged.length >= 2, `${what}: audio and video payload types judged (${judged.length})`);
