@@ -114,7 +114,14 @@ async function assertEncryptedMedia(what: string, capture: PacketCapture, flows:
     analysis.serverHellos,
     `${what}: every DTLS 1.2 ServerHello accepts use_srtp in the clear (DTLS 1.3 ones answer inside the encrypted extensions)`,
   );
-  assert.ok(analysis.rtpPackets >= 300, `${what}: RTP on the wire (${analysis.rtpPackets} packets)`);
+  if (analysis.rtpPackets < 300) {
+    // Too little of the call in the flows: say where the captured datagrams went (another
+    // candidate pair than the ones listed, or a call that sent little in the window).
+    const pairs = new Map<string, number>();
+    for (const [from, to] of await capture.fields('udp', ['udp.srcport', 'udp.dstport'])) pairs.set(`${from}->${to}`, (pairs.get(`${from}->${to}`) ?? 0) + 1);
+    const top = [...pairs].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([pair, n]) => `${pair} ${n}`).join(', ');
+    assert.fail(`${what}: RTP on the wire (${analysis.rtpPackets} packets in the flows "${flows}"); every UDP datagram captured, by ports: ${top}; ${capture.summary()}`);
+  }
   const judged = analysis.payloadTypes.filter((t) => t.verdict !== 'too-few');
   assert.ok(judged.length >= 2, `${what}: audio and video payload types judged (${judged.length})`);
   assert.deepEqual(

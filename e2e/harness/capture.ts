@@ -2,7 +2,7 @@
  * Packet captures for the e2e tests (Debian's `tshark` package: `dumpcap` captures, `tshark`
  * decodes). A capture runs `dumpcap` on one interface with a kernel capture filter, bounded in
  * time and size by dumpcap itself (`-a duration:`, `-a filesize:`) in case the test never stops
- * it; `stop()` ends it by its PID (SIGTERM, then SIGKILL) and `dispose()` removes the file.
+ * it; `stop()` ends it by its PID (SIGTERM, then SIGKILL after 10 s) and `dispose()` removes the file.
  * Capturing needs root or dumpcap's capabilities (the tests run as root).
  *
  * What the media captures are analysed for lives in `capture-analysis.ts`.
@@ -87,19 +87,28 @@ export class PacketCapture {
     return capture;
   }
 
-  /** Ends the capture (SIGTERM by PID, SIGKILL after 5 s) and resolves once dumpcap has exited and flushed the file. */
+  /** Ends the capture (SIGTERM by PID, SIGKILL after 10 s) and resolves once dumpcap has exited and flushed the file. */
   async stop(): Promise<void> {
     if (this.stopped) return this.exited;
     this.stopped = true;
     if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
       process.kill(this.child.pid, 'SIGTERM');
-      const killer = setTimeout(() => this.child.pid !== undefined && this.child.exitCode === null && process.kill(this.child.pid, 'SIGKILL'), 5000);
+      const killer = setTimeout(() => this.child.pid !== undefined && this.child.exitCode === null && process.kill(this.child.pid, 'SIGKILL'), 10_000);
       await this.exited;
       clearTimeout(killer);
     }
     if (!/Packets captured|Packets:/.test(this.stderr()) && this.child.exitCode !== 0 && this.child.signalCode === null) {
       throw new Error(`dumpcap failed: ${this.stderr()}`);
     }
+  }
+
+  /**
+   * How dumpcap ended and what it says it captured and dropped (its last stderr lines): a file
+   * that holds less than the test expects is explained by this, or is not dumpcap's doing.
+   */
+  summary(): string {
+    const lines = this.stderr().split('\n').filter((line) => /Packets/.test(line)).join('; ');
+    return `dumpcap ${this.child.signalCode ?? `exit ${this.child.exitCode}`}: ${lines || 'no packet counts'}`;
   }
 
   /** The captured file's bytes (every packet verbatim), e.g. to search for a string sent in the clear. */
