@@ -62,7 +62,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const logger = (options.logger ?? createLogger({ level: config.logLevel, format: resolveLogFormat(config.logFormat) })).child({ node: config.nodeId });
   const tls = await loadTls(config.tls, config.host, config.turn.publicHost ? [config.turn.publicHost] : []);
   const rooms = new RoomRegistry(config.rooms);
-  const mixVideo = config.mcu.video ? { ffmpegPath: config.recording.ffmpegPath, width: 640, height: 360, fps: 15, bitrateKbps: config.mcu.videoBitrateKbps, maxGrids: config.mcu.maxGrids } : null;
+  const mixVideo = config.mcu.video ? { ffmpegPath: config.recording.ffmpegPath, tiers: config.mcu.videoTiers.map((tier) => ({ ...tier })), maxGrids: config.mcu.maxGrids } : null;
   const media = new MediaCoordinator(rooms, () => startSfu(config, logger), logger, { mixVideo });
   // Credentials must work out of the box: without a configured secret the built-in server gets a
   // random one for this process (never logged; external TURN servers then need turnSecret set).

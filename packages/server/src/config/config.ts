@@ -17,6 +17,37 @@ export const DEV_API_SECRET = 'parley-dev-secret-not-for-production-use';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Count = z.coerce.number().int().positive();
+/** One size, frame rate and bitrate of the MCU grid (`mcu.videoTiers`). */
+const VideoTier = z
+  .object({
+    width: z.coerce.number().int().min(160).max(1920).multipleOf(2),
+    height: z.coerce.number().int().min(90).max(1080).multipleOf(2),
+    fps: z.coerce.number().int().min(5).max(30),
+    bitrateKbps: z.coerce.number().int().min(100).max(8_000),
+  })
+  .strict();
+/**
+ * The grid's tiers by default: 640x360@15 (the grid before tiers), 960x540@20 and the design's
+ * 1280x720@30. One encode of each costs ~4, ~13 and ~21 % of a core here (`bench:mcu:tiers`, BENCHMARKS.md).
+ */
+export const DEFAULT_VIDEO_TIERS = [
+  { width: 640, height: 360, fps: 15, bitrateKbps: 600 },
+  { width: 960, height: 540, fps: 20, bitrateKbps: 1_200 },
+  { width: 1280, height: 720, fps: 30, bitrateKbps: 2_500 },
+] as const;
+
+/** `640x360@15:600,...` (PARLEY_MCU_VIDEO_TIERS) as tiers; anything else is left for the schema to refuse. */
+export function parseVideoTiers(value: string): unknown {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const match = /^(\d+)x(\d+)@(\d+):(\d+)$/.exec(item);
+      if (!match) throw new ConfigError(`PARLEY_MCU_VIDEO_TIERS: ${JSON.stringify(item)} is not WIDTHxHEIGHT@FPS:KBPS`);
+      return { width: match[1], height: match[2], fps: match[3], bitrateKbps: match[4] };
+    });
+}
 const Rate = z.coerce.number().positive();
 const Cidr = z.string().superRefine((value, ctx) => {
   try {
@@ -69,8 +100,13 @@ export const ServerConfigSchema = z
       .object({
         /** Mix video into one grid per receiver too (ffmpeg decodes and encodes it); false: audio only, video forwarded per publisher. */
         video: z.boolean().default(true),
-        /** The grid's VP8 bitrate. */
-        videoBitrateKbps: z.coerce.number().int().min(100).max(8_000).default(600),
+        /**
+         * What a grid is encoded at, lowest first; each receiver's SFU worker picks the tier its
+         * downlink estimate carries. An encode costs CPU per tier in use (BENCHMARKS.md).
+         */
+        videoTiers: z.array(VideoTier).min(1).max(4).default(DEFAULT_VIDEO_TIERS.map((tier) => ({ ...tier }))),
+        /** The lowest tier's bitrate, overriding `videoTiers[0].bitrateKbps` (the grid's one bitrate before tiers). */
+        videoBitrateKbps: z.coerce.number().int().min(100).max(8_000).optional(),
         /** Grids a room's mixer encodes at most (one per participant in the picture, one shared by the audience); past it, participants share the grid of everyone. */
         maxGrids: z.coerce.number().int().min(1).max(64).default(8),
       })
@@ -292,6 +328,12 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
   }
   const hasKeys = Object.keys(config.apiKeys).length > 0;
   const devMode = config.dev === 'auto' ? !hasKeys && loopback : config.dev;
+  const [lowest, ...higher] = config.mcu.videoTiers;
+  const videoTiers = config.mcu.videoBitrateKbps === undefined ? config.mcu.videoTiers : [{ ...lowest!, bitrateKbps: config.mcu.videoBitrateKbps }, ...higher];
+  for (let i = 1; i < videoTiers.length; i++) {
+    // The SFU worker climbs tiers by bitrate: a tier that costs no more than the one below would never be left.
+    if (videoTiers[i]!.bitrateKbps <= videoTiers[i - 1]!.bitrateKbps) throw new ConfigError(`mcu.videoTiers: each tier needs a higher bitrate than the one before (tier ${i}: ${videoTiers[i]!.bitrateKbps} kbit/s after ${videoTiers[i - 1]!.bitrateKbps})`);
+  }
   if (!devMode && !hasKeys) {
     throw new ConfigError(
       'no API key configured: set PARLEY_API_KEY and PARLEY_API_SECRET (a secret of 32+ characters), ' +
@@ -299,7 +341,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     );
   }
   const apiKeys = devMode ? { ...config.apiKeys, [DEV_API_KEY]: DEV_API_SECRET } : config.apiKeys;
-  return { ...config, apiKeys, devMode };
+  return { ...config, mcu: { ...config.mcu, videoTiers }, apiKeys, devMode };
 }
 
 /** Environment variables, as documented in docs/configuration.md. */
@@ -329,6 +371,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     ['PARLEY_VIDEO_CODECS', ['rooms', 'videoCodecs'], list],
     ['PARLEY_MCU_VIDEO', ['mcu', 'video'], (v, n) => flag(n, v)],
     ['PARLEY_MCU_MAX_GRIDS', ['mcu', 'maxGrids'], String],
+    ['PARLEY_MCU_VIDEO_TIERS', ['mcu', 'videoTiers'], parseVideoTiers],
     ['PARLEY_SFU_WORKERS', ['sfu', 'workers'], String],
     ['PARLEY_SFU_UDP_PORT', ['sfu', 'udpPort'], String],
     ['PARLEY_SFU_BIND_ADDRESS', ['sfu', 'bindAddress'], String],

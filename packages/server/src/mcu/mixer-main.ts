@@ -16,6 +16,7 @@ import { RecordType, WireFrameReader, wireFrameSize, writeWireFrame, type TrackD
 import { MixRecordType, type InputEndedRecord, type KeyframeRecord, type KeyframeRequestRecord, type ListenerRecord, type OutputRecord, type SpeakerRecord } from './mix-wire.js';
 import { RoomMixer, type MixedPacket } from './room-mixer.js';
 import { isMixerVideoCodec } from '../sfu/codecs.js';
+import type { GridTier } from './video/grid.js';
 import { VideoMixerThread } from './video/video-thread.js';
 
 export interface MixerSettings {
@@ -27,10 +28,8 @@ export interface MixerSettings {
 
 export interface MixerVideoSettings {
   ffmpegPath: string;
-  width: number;
-  height: number;
-  fps: number;
-  bitrateKbps: number;
+  /** What grids are encoded at, lowest first (`mcu.videoTiers`); each receiver's worker picks one. */
+  tiers: GridTier[];
   /** Grids encoded at most per room (`mcu.maxGrids`); past it, more participants share the grid of everyone. */
   maxGrids: number;
 }
@@ -75,20 +74,19 @@ function videoMixerFor(socket: Socket): VideoMixerThread | undefined {
   return new VideoMixerThread({
     settings: {
       ffmpegPath: video.ffmpegPath,
-      width: video.width,
-      height: video.height,
+      tiers: video.tiers,
       maxGrids: video.maxGrids,
       // A keyframe every 4 s by itself; a receiver that needs one sooner asks (`keyframe` record).
-      encoder: { fps: video.fps, bitrateKbps: video.bitrateKbps, keyframeInterval: video.fps * 4 },
+      keyframeSeconds: 4,
     },
-    send: (listener, packet, inputArrivalMs) => {
+    send: (listener, packet, inputArrivalMs, tier) => {
       let number = outputs.get(listener);
       if (number === undefined) {
         number = FIRST_VIDEO_OUTPUT + outputs.size;
         outputs.set(listener, number);
         send(socket, number, MixRecordType.output, 0, Buffer.from(JSON.stringify({ participant: listener, kind: 'video' } satisfies OutputRecord)));
       }
-      send(socket, number, MixRecordType.mixed, inputArrivalMs, packet);
+      send(socket, number, MixRecordType.mixed, inputArrivalMs, packet, tier);
     },
     requestKeyframe: (trackId) => send(socket, 0, MixRecordType.keyframeRequest, 0, Buffer.from(JSON.stringify({ trackId } satisfies KeyframeRequestRecord))),
     onError: (error) => tell({ event: 'failed', error }),
@@ -138,7 +136,8 @@ const server = createServer((socket) => {
         } else if (frame.type === (MixRecordType.listener as number)) {
           const record = json(payload) as ListenerRecord;
           const output = mixer.setListener(record.participant, record.listening);
-          video?.setListener(record.participant, record.listening);
+          // With the tier it starts on: no encoder started at the lowest only to move up a moment later.
+          video?.setListener(record.participant, record.listening, record.tier);
           if (!record.listening) {
             mixer.removeInputsOf(record.participant);
             video?.removeInputsOf(record.participant);
@@ -146,7 +145,8 @@ const server = createServer((socket) => {
           }
           if (output) send(socket, output.number, MixRecordType.output, 0, Buffer.from(JSON.stringify({ participant: output.listener } satisfies OutputRecord)));
         } else if (frame.type === (MixRecordType.keyframe as number)) {
-          video?.requestKeyframe((json(payload) as KeyframeRecord).participant);
+          const record = json(payload) as KeyframeRecord;
+          video?.requestKeyframe(record.participant, record.tier);
         } else if (frame.type === (MixRecordType.speaker as number)) {
           video?.setSpeaker((json(payload) as SpeakerRecord).participant ?? undefined);
         }
@@ -158,9 +158,10 @@ const server = createServer((socket) => {
   });
 });
 
-function send(socket: Socket, track: number, type: number, arrivalMs: number, payload: Buffer): void {
+/** `layer`: for a grid's packet, its tier (the worker switches its receiver at the new tier's keyframe). */
+function send(socket: Socket, track: number, type: number, arrivalMs: number, payload: Buffer, layer = 0): void {
   const frame = Buffer.allocUnsafe(wireFrameSize(payload.length));
-  writeWireFrame(frame, 0, track, type as RecordType, 0, arrivalMs, payload);
+  writeWireFrame(frame, 0, track, type as RecordType, layer, arrivalMs, payload);
   socket.write(frame);
 }
 

@@ -173,7 +173,7 @@ export class MediaCoordinator {
       canSubscribe: participant.grants.canSubscribe,
       decodes: participant.decodes,
       ...(participant.receive === 'mixed' ? { mixed: true } : {}),
-      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}), ...(this.mixVideo ? { mixVideo: true } : {}) },
+      config: { videoCodecs: room.settings.videoCodecs, ...(room.topology === 'mcu' ? { mixAudio: true } : {}), ...(this.mixVideo ? { mixVideo: true, mixVideoTierKbps: this.mixVideo.tiers.map((tier) => tier.bitrateKbps) } : {}) },
     });
   }
 
@@ -239,6 +239,16 @@ export class MediaCoordinator {
       }
     }
     return { ...totals, tracks: [...tracks.values()] };
+  }
+
+  /**
+   * Internal, for tests and benchmarks: holds a participant's downlink estimate at most `bps`
+   * (null lifts it), as if its link carried no more: what it is sent then follows (simulcast
+   * layers, an MCU grid's tier) without shaping its network.
+   */
+  async capDownlink(room: string, participant: string, bps: number | null): Promise<void> {
+    if (!this.sfu) throw new Error('the SFU has not started');
+    await (await this.sfu).request({ op: 'capDownlink', room, participant, bps });
   }
 
   /** Where a room's SFU media stands: its tracks' first packets and the deliveries to subscribers. */

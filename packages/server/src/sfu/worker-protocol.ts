@@ -13,6 +13,8 @@ export interface RoomMediaConfig {
   mixAudio?: boolean;
   /** Whoever hears the mix also sees the mixer's video grid (one VP8 track), not one video track per publisher. */
   mixVideo?: boolean;
+  /** The grid's tiers' bitrates, lowest first (`mcu.videoTiers`): what each receiver's downlink allocation chooses among. Absent: one tier. */
+  mixVideoTierKbps?: number[];
 }
 
 export type WorkerRequest =
@@ -32,7 +34,12 @@ export type WorkerRequest =
   | { op: 'mix'; room: string; port: number; secret: string }
   | { op: 'stopMix'; room: string }
   | { op: 'stats'; room?: string }
-  | { op: 'timeline'; room: string };
+  | { op: 'timeline'; room: string }
+  /**
+   * Internal, for tests and benchmarks (`MediaCoordinator.capDownlink`): hold a subscriber's
+   * downlink estimate at most `bps` (null: lift it), as if its link carried no more.
+   */
+  | { op: 'capDownlink'; room: string; participant: string; bps: number | null };
 
 /** A room request as the room's router takes it: the same object, less what routed it there. */
 export type RouterRequest<Op extends WorkerRequest['op']> = Omit<Extract<WorkerRequest, { op: Op }>, 'op' | 'room'>;
@@ -53,6 +60,7 @@ export interface WorkerResults {
   stopMix: void;
   stats: WorkerStats;
   timeline: TrackTimeline[];
+  capDownlink: void;
 }
 
 /** A published track's first moments on the SFU (Date.now() times), for `bench:join`. */

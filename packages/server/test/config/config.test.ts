@@ -34,6 +34,18 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig(configFromEnv({ PARLEY_MCU_MAX_GRIDS: '2.5' })), /maxGrids/);
   });
 
+  test('the MCU grid tiers: 640x360@15, 960x540@20, 1280x720@30 by default; PARLEY_MCU_VIDEO_TIERS sets them; videoBitrateKbps is the lowest one\'s; bitrates must climb', () => {
+    assert.deepEqual(resolveConfig({}).mcu.videoTiers.map((t) => `${t.width}x${t.height}@${t.fps}:${t.bitrateKbps}`), ['640x360@15:600', '960x540@20:1200', '1280x720@30:2500']);
+    assert.deepEqual(resolveConfig(configFromEnv({ PARLEY_MCU_VIDEO_TIERS: '320x180@15:200, 640x360@30:800' })).mcu.videoTiers, [
+      { width: 320, height: 180, fps: 15, bitrateKbps: 200 },
+      { width: 640, height: 360, fps: 30, bitrateKbps: 800 },
+    ]);
+    assert.equal(resolveConfig({ mcu: { videoBitrateKbps: 400 } }).mcu.videoTiers[0]!.bitrateKbps, 400);
+    assert.throws(() => configFromEnv({ PARLEY_MCU_VIDEO_TIERS: '640x360' }), /WIDTHxHEIGHT@FPS:KBPS/);
+    assert.throws(() => resolveConfig(configFromEnv({ PARLEY_MCU_VIDEO_TIERS: '641x360@15:600' })), /videoTiers/);
+    assert.throws(() => resolveConfig(configFromEnv({ PARLEY_MCU_VIDEO_TIERS: '640x360@15:600,1280x720@30:600' })), /higher bitrate/);
+  });
+
   test('a __proto__ key in a config file is refused, not merged into the prototype', () => {
     const fromFile = JSON.parse('{"__proto__": {"dev": true, "host": "0.0.0.0"}}') as ServerConfigInput;
     assert.throws(() => resolveConfig(mergeConfig(fromFile, { apiKeys: key })), /Unrecognized key|__proto__/);

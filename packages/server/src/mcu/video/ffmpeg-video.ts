@@ -203,7 +203,8 @@ export class GridEncoder {
 
   /** A receiver lost the picture (or just arrived): a keyframe soon, at most one switch at a time. */
   requestKeyframe(): void {
-    if (this.next || performance.now() - this.lastKeyframeAt < 300) return;
+    // Before its first frame the encoder's next frame is a keyframe anyway.
+    if (this.next || this.frames === 0 || performance.now() - this.lastKeyframeAt < 300) return;
     this.next = this.start();
   }
 

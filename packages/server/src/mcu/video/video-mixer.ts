@@ -7,32 +7,35 @@
  * is in the picture (publishes video or audio) gets a grid of everyone else, never itself; those
  * who are not (listeners) share one grid of everyone. A participant with a voice but no video is
  * a placeholder tile: initials and name (`placeholder.ts`). A screen share is featured, else the active speaker (the worker says who).
+ * Each listener is on one of the configured tiers (`mcu.videoTiers`: size, frame rate, bitrate),
+ * which its SFU worker picks from its downlink estimate; a grid is keyed by (layout, tier) and
+ * encoded only while someone receives it (`grid.ts`).
  */
 import type { TrackDescription } from '../../recording/tracks/record-format.js';
 // What the mixer decodes (ffmpeg's decoders behind IVF framing), the set the router asks publishers for.
 import { isMixerVideoCodec, type MixerVideoCodec } from '../../sfu/codecs.js';
-import { GridEncoder, VideoDecoder, type EncoderSettings } from './ffmpeg-video.js';
+import { VideoDecoder } from './ffmpeg-video.js';
+import { Grid, gridKey, RtpClock, type GridTier } from './grid.js';
 import { placeTiles, layoutKey, type GridEntry } from './grid-layout.js';
-import { blankI420, drawFitted, fillRect, type I420, type Yuv } from './i420.js';
+import { drawFitted, fillRect, type Yuv } from './i420.js';
 import { LiveFrameAssembler } from './live-frames.js';
 import { PlaceholderPainter, PLACEHOLDER_BACKGROUND } from './placeholder.js';
-import { rtpPacket, vp8Payloads } from './vp8-packetizer.js';
 
 export interface VideoMixerOptions {
   ffmpegPath: string;
-  width: number;
-  height: number;
-  /** Grids encoded at most: past it, participants in the picture share the grid of everyone (themselves in it). Default: no limit. */
+  /** What grids are encoded at, lowest first (`mcu.videoTiers`); a listener starts on the first. */
+  tiers: readonly GridTier[];
+  /** Seconds between the keyframes an encoder makes by itself (receivers that need one sooner ask). */
+  keyframeSeconds: number;
+  /** Layouts with a grid of their own at most: past it, participants in the picture share the grid of everyone (themselves in it). Default: no limit. */
   maxGrids?: number;
-  encoder: EncoderSettings;
-  /** One RTP packet of a listener's grid (VP8, payload type 96), and when the newest input frame in it reached the worker. */
-  send: (listener: string, packet: Buffer, inputArrivalMs: number) => void;
+  /** One RTP packet of a listener's grid (VP8, payload type 96) at `tier`, and when the newest input frame in it reached the worker. */
+  send: (listener: string, packet: Buffer, inputArrivalMs: number, tier: number) => void;
   /** The mixer lost an input's picture: the worker asks its publisher for a keyframe. */
   requestKeyframe: (trackId: string) => void;
   onError: (message: string) => void;
 }
 
-const VP8_PAYLOAD_TYPE = 96;
 const GAP: Yuv = { y: 16, u: 128, v: 128 };
 const ASSEMBLER_POLL_MS = 50;
 const even = (value: number) => Math.floor(value / 2) * 2;
@@ -67,9 +70,11 @@ class Input {
   }
 
   private newDecoder(): VideoDecoder {
-    // Half the grid's size: the largest tile of a grid of two or more (a featured one is 3/4 of
-    // it), and a quarter of the pixels to move and draw.
-    const decoder = new VideoDecoder(this.codec, { ffmpegPath: this.options.ffmpegPath, width: even(this.options.width / 2), height: even(this.options.height / 2), onError: this.options.onError });
+    // Half the largest tier's size: the largest tile of a grid of two or more (a featured one is
+    // 3/4 of it), and a quarter of the pixels to move and draw. One picture serves every tier's
+    // grid (smaller tiers scale it down as they draw).
+    const { width, height } = largestTier(this.options.tiers);
+    const decoder = new VideoDecoder(this.codec, { ffmpegPath: this.options.ffmpegPath, width: even(width / 2), height: even(height / 2), onError: this.options.onError });
     decoder.onPicture = () => (this.unanswered = 0);
     return decoder;
   }
@@ -84,43 +89,24 @@ class Input {
  */
 const DECODER_SILENT_MS = 5_000;
 
-/** One grid: who it leaves out ('' for the listeners' shared grid), its encoder and its RTP numbering. */
-class Grid {
-  readonly encoder: GridEncoder;
-  private sequence = Math.floor(Math.random() * 0x10000);
-  private pictureId = Math.floor(Math.random() * 0x8000);
-  private readonly ssrc = Math.floor(Math.random() * 0xffff_fff0) + 1;
-  private readonly startedAt = performance.now();
-  private readonly timestampBase = Math.floor(Math.random() * 0x1_0000_0000);
-  readonly picture: I420;
-  layout = '';
-  /** The newest input arrival drawn into the picture being encoded. */
-  inputArrivalMs = 0;
-  listeners = new Set<string>();
-
-  constructor(
-    readonly leftOut: string,
-    options: VideoMixerOptions,
-    onPackets: (grid: Grid, packets: Buffer[]) => void,
-  ) {
-    this.picture = blankI420(options.width, options.height);
-    this.encoder = new GridEncoder({ ffmpegPath: options.ffmpegPath, width: options.width, height: options.height, onError: options.onError }, options.encoder, (frame) => onPackets(this, this.packetize(frame)));
-  }
-
-  private packetize(frame: Buffer): Buffer[] {
-    // The time it leaves the encoder on RTP's 90 kHz clock: the browser paces playout by it.
-    const timestamp = (this.timestampBase + Math.round((performance.now() - this.startedAt) * 90)) >>> 0;
-    const payloads = vp8Payloads(frame, this.pictureId);
-    this.pictureId = (this.pictureId + 1) & 0x7fff;
-    return payloads.map((payload, i) => rtpPacket({ payloadType: VP8_PAYLOAD_TYPE, sequence: this.sequence++, timestamp, ssrc: this.ssrc }, i === payloads.length - 1, payload));
-  }
+/** The largest tier by pixels. */
+export function largestTier(tiers: readonly GridTier[]): GridTier {
+  return tiers.reduce((best, tier) => (tier.width * tier.height > best.width * best.height ? tier : best));
 }
+
+/** The mixer's tick: the highest frame rate among the tiers (lower ones take every n-th tick). */
+export const tickMs = (tiers: readonly GridTier[]): number => 1000 / Math.max(...tiers.map((tier) => tier.fps));
 
 export class VideoMixer {
   private readonly inputs = new Map<number, Input>();
   private readonly listeners = new Set<string>();
-  /** Grids by the participant they leave out ('' the shared one). */
+  /** Grids by key (`gridKey`: the participant they leave out, '' the shared one, and the tier). */
   private readonly grids = new Map<string, Grid>();
+  /** The tier each listener wants (its worker's choice); absent: the lowest. */
+  private readonly wantedTiers = new Map<string, number>();
+  /** The grid each listener receives now (it moves to another at that one's keyframe). */
+  private readonly delivered = new Map<string, string>();
+  private readonly clock = new RtpClock();
   private speaker: string | undefined;
   private readonly placeholders: PlaceholderPainter;
   private readonly poller: NodeJS.Timeout;
@@ -179,71 +165,134 @@ export class VideoMixer {
 
   setListener(participant: string, listening: boolean): void {
     if (listening) this.listeners.add(participant);
-    else this.listeners.delete(participant);
+    else {
+      this.listeners.delete(participant);
+      this.wantedTiers.delete(participant);
+      this.delivered.delete(participant);
+    }
+  }
+
+  /** The tier a listener receives from now on (from the next keyframe of that tier's grid). */
+  setTier(listener: string, tier: number): void {
+    if (!Number.isInteger(tier)) return;
+    this.wantedTiers.set(listener, Math.max(0, Math.min(this.options.tiers.length - 1, tier)));
+  }
+
+  /** The tier a listener receives now (undefined before its first grid's keyframe). */
+  deliveredTier(listener: string): number | undefined {
+    const key = this.delivered.get(listener);
+    return key === undefined ? undefined : this.grids.get(key)?.tier;
+  }
+
+  /** The grids being encoded: key, tier, who receives each and who waits for its keyframe. */
+  gridSummary(): Array<{ key: string; tier: number; receivers: string[]; joining: string[] }> {
+    return [...this.grids.values()].map((grid) => ({ key: grid.key, tier: grid.tier, receivers: [...grid.receivers].sort(), joining: [...grid.joining].sort() }));
   }
 
   setSpeaker(participant: string | undefined): void {
     this.speaker = participant;
   }
 
-  /** A listener's browser lost its grid's picture (or just subscribed): a keyframe of that grid. */
-  requestKeyframe(listener: string): void {
-    for (const grid of this.grids.values()) if (grid.listeners.has(listener)) grid.encoder.requestKeyframe();
+  /**
+   * A listener's browser lost its grid's picture (or just subscribed): a keyframe of its grid.
+   * With `tier`, of that tier's grid: the worker asks so for the keyframe a switch of tier waits
+   * for, and again every 200 ms while it waits, so the request is idempotent.
+   */
+  requestKeyframe(listener: string, tier?: number): void {
+    if (tier !== undefined) this.setTier(listener, tier);
+    const joining = [...this.grids.values()].find((grid) => grid.joining.has(listener));
+    const key = this.delivered.get(listener);
+    const grid = joining ?? (key === undefined ? undefined : this.grids.get(key));
+    // Not yet waiting for the wanted tier's grid: the next tick starts that (its first frame a keyframe).
+    if (!grid || (tier !== undefined && grid.tier !== (this.wantedTiers.get(listener) ?? 0))) return;
+    grid.encoder.requestKeyframe();
   }
 
   /**
    * Draws and encodes every grid someone sees. `audioPublishers`: who the audio mix has a voice of,
    * with their display names (they are in the picture, as a placeholder when they have no video).
    */
-  tick(audioPublishers: ReadonlyMap<string, string>): void {
+  tick(audioPublishers: ReadonlyMap<string, string>, now = performance.now()): void {
     const inPicture = new Set<string>(audioPublishers.keys());
     for (const input of this.inputs.values()) inPicture.add(input.description.participant);
-    // Who sees which grid: nobody while nobody publishes video (an audio-only webinar sends no
-    // picture of grey tiles to its audience).
-    const wanted = new Map<string, Set<string>>();
+    // Which grid each listener wants: nobody's while nobody publishes video (an audio-only webinar
+    // sends no picture of grey tiles to its audience).
+    const wanted = new Map<string, string>();
     const own = this.ownGrids(inPicture);
-    for (const listener of this.inputs.size > 0 ? this.listeners : []) {
-      const key = own.has(listener) ? listener : '';
-      let set = wanted.get(key);
-      if (!set) wanted.set(key, (set = new Set()));
-      set.add(listener);
+    for (const listener of this.inputs.size > 0 ? this.listeners : []) wanted.set(listener, gridKey(own.has(listener) ? listener : '', this.wantedTiers.get(listener) ?? 0));
+    // Grids in use: those wanted, and those still delivered to a listener waiting for its wanted
+    // grid's keyframe (it keeps its picture meanwhile).
+    const inUse = new Set<string>(wanted.values());
+    for (const [listener, key] of this.delivered) {
+      if (wanted.has(listener)) inUse.add(key);
+      else this.delivered.delete(listener);
     }
     for (const [key, grid] of this.grids) {
-      if (wanted.has(key)) continue;
-      grid.encoder.close();
+      if (inUse.has(key)) continue;
+      grid.close();
       this.grids.delete(key);
     }
-    for (const [key, listeners] of wanted) {
-      let grid = this.grids.get(key);
-      if (!grid) this.grids.set(key, (grid = new Grid(key, this.options, (g, packets) => this.sendGrid(g, packets))));
-      grid.listeners = listeners;
+    for (const key of inUse) if (!this.grids.has(key)) this.grids.set(key, this.newGrid(key));
+    for (const grid of this.grids.values()) {
+      const receivers = new Set<string>();
+      const joining = new Set<string>();
+      for (const [listener, key] of wanted) {
+        if (this.delivered.get(listener) === grid.key) receivers.add(listener);
+        else if (key === grid.key) joining.add(listener);
+      }
+      // A listener starting to wait for a grid already running: that grid's next frame a keyframe
+      // (a new grid's first frame is one anyway).
+      const newcomer = [...joining].some((listener) => !grid.joining.has(listener));
+      grid.receivers = receivers;
+      grid.joining = joining;
+      if (newcomer) grid.encoder.requestKeyframe();
+      if (!grid.due(now, tickMs(this.options.tiers))) continue;
       this.draw(grid, inPicture, audioPublishers);
       grid.encoder.encode(grid.picture);
     }
   }
 
+  private newGrid(key: string): Grid {
+    const separator = key.indexOf(':');
+    const tier = Number(key.slice(0, separator));
+    const settings = this.options.tiers[tier]!;
+    return new Grid({
+      ffmpegPath: this.options.ffmpegPath,
+      leftOut: key.slice(separator + 1),
+      tier,
+      settings,
+      keyframeInterval: Math.round(settings.fps * this.options.keyframeSeconds),
+      clock: this.clock,
+      onError: this.options.onError,
+      onPackets: (grid, packets, keyframe) => this.sendGrid(grid, packets, keyframe),
+    });
+  }
+
   /**
    * Who gets a grid of their own (everyone else): each listener in the picture, up to
-   * `maxGrids` grids in all (the shared one counted when someone sees it). Past that, the
-   * latecomers see the shared grid, themselves in it: each grid is an encode (5.4-6.0 % of a
-   * core here at 640x360@15 and 600 kbit/s, a moving test picture: BENCHMARKS.md), and a room of 16 must not take a node's cores. Those who have a grid
-   * keep it, so nobody's picture flips between the two as others come and go.
+   * `maxGrids` layouts in all (the shared one counted when someone sees it). Past that, the
+   * latecomers see the shared grid, themselves in it: each layout is an encode per tier in use
+   * (5.4-6.0 % of a core here at 640x360@15 and 600 kbit/s, ~21 % at 1280x720@30, a moving
+   * test picture: BENCHMARKS.md), and a room of 16 must not take a node's cores. Those who have
+   * a grid keep it, so nobody's picture flips between the two as others come and go.
    */
   private ownGrids(inPicture: ReadonlySet<string>): Set<string> {
     const candidates = [...this.listeners].filter((listener) => inPicture.has(listener));
     const max = this.options.maxGrids ?? Infinity;
     const audience = [...this.listeners].some((listener) => !inPicture.has(listener));
     if (candidates.length + (audience ? 1 : 0) <= max) return new Set(candidates);
-    const ordered = [...candidates.filter((c) => this.grids.has(c)), ...candidates.filter((c) => !this.grids.has(c)).sort()];
+    const hasOwn = (candidate: string) => [...this.grids.values()].some((grid) => grid.leftOut === candidate);
+    const ordered = [...candidates.filter(hasOwn), ...candidates.filter((c) => !hasOwn(c)).sort()];
     return new Set(ordered.slice(0, Math.max(0, max - 1)));
   }
 
   close(): void {
     clearInterval(this.poller);
     for (const input of this.inputs.values()) input.decoder.close();
-    for (const grid of this.grids.values()) grid.encoder.close();
+    for (const grid of this.grids.values()) grid.close();
     this.inputs.clear();
     this.grids.clear();
+    this.delivered.clear();
   }
 
   /** What the grids show, in a stable order (by participant, camera before screen). */
@@ -260,7 +309,7 @@ export class VideoMixer {
   }
 
   private draw(grid: Grid, inPicture: ReadonlySet<string>, names: ReadonlyMap<string, string>): void {
-    const { width, height } = this.options;
+    const { width, height } = grid.settings;
     const tiles = placeTiles(this.entries(inPicture, grid.leftOut), this.speaker, width, height);
     const key = layoutKey(tiles);
     if (key !== grid.layout) {
@@ -291,8 +340,20 @@ export class VideoMixer {
     this.draws += 1;
   }
 
-  private sendGrid(grid: Grid, packets: Buffer[]): void {
-    for (const listener of grid.listeners) for (const packet of packets) this.options.send(listener, packet, grid.inputArrivalMs);
+  /** A grid's frame goes to its receivers; at a keyframe, those waiting for it move over from their previous grid. */
+  private sendGrid(grid: Grid, packets: Buffer[], keyframe: boolean): void {
+    if (keyframe) {
+      for (const listener of grid.joining) {
+        this.delivered.set(listener, grid.key);
+        grid.receivers.add(listener);
+      }
+      grid.joining.clear();
+    }
+    for (const listener of grid.receivers) {
+      // Moved on to another grid at that one's keyframe since the last tick.
+      if (this.delivered.get(listener) !== grid.key) continue;
+      for (const packet of packets) this.options.send(listener, packet, grid.inputArrivalMs, grid.tier);
+    }
   }
 
   private watch(input: Input, now: number): void {

@@ -8,17 +8,16 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { TrackDescription } from '../../recording/tracks/record-format.js';
-import type { EncoderSettings } from './ffmpeg-video.js';
-import { VideoMixer } from './video-mixer.js';
+import type { GridTier } from './grid.js';
+import { tickMs, VideoMixer } from './video-mixer.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
 
 export interface VideoThreadSettings {
   ffmpegPath: string;
-  width: number;
-  height: number;
+  tiers: GridTier[];
+  keyframeSeconds: number;
   maxGrids: number;
-  encoder: EncoderSettings;
 }
 
 type ToThread =
@@ -26,20 +25,20 @@ type ToThread =
   | { op: 'packet'; track: number; packet: Uint8Array; arrivalMs: number; layer: number }
   | { op: 'removeInput'; trackId: string }
   | { op: 'removeInputsOf'; participant: string }
-  | { op: 'listener'; participant: string; listening: boolean }
+  | { op: 'listener'; participant: string; listening: boolean; tier: number | undefined }
   | { op: 'speaker'; participant: string | undefined }
-  | { op: 'keyframe'; listener: string }
+  | { op: 'keyframe'; listener: string; tier: number | undefined }
   | { op: 'audioPublishers'; participants: Array<[participant: string, name: string]> };
 
 type FromThread =
-  | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number }
+  | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number; tier: number }
   | { op: 'keyframeRequest'; trackId: string }
   | { op: 'error'; message: string }
   | { op: 'stats'; draws: number };
 
 export interface VideoMixerThreadOptions {
   settings: VideoThreadSettings;
-  send: (listener: string, packet: Buffer, inputArrivalMs: number) => void;
+  send: (listener: string, packet: Buffer, inputArrivalMs: number, tier: number) => void;
   requestKeyframe: (trackId: string) => void;
   onError: (message: string) => void;
 }
@@ -56,7 +55,7 @@ export class VideoMixerThread {
     const bootstrap = `import { register } from ${JSON.stringify(TSX_API)}; register(); await import(${JSON.stringify(import.meta.url)});`;
     this.worker = new Worker(bootstrap, { eval: true, workerData: options.settings });
     this.worker.on('message', (message: FromThread) => {
-      if (message.op === 'packet') options.send(message.listener, Buffer.from(message.packet.buffer, message.packet.byteOffset, message.packet.byteLength), message.inputArrivalMs);
+      if (message.op === 'packet') options.send(message.listener, Buffer.from(message.packet.buffer, message.packet.byteOffset, message.packet.byteLength), message.inputArrivalMs, message.tier);
       else if (message.op === 'keyframeRequest') options.requestKeyframe(message.trackId);
       else if (message.op === 'error') options.onError(message.message);
       else this.draws = message.draws;
@@ -89,16 +88,18 @@ export class VideoMixerThread {
     this.post({ op: 'removeInputsOf', participant });
   }
 
-  setListener(participant: string, listening: boolean): void {
-    this.post({ op: 'listener', participant, listening });
+  /** `tier`: the one a new listener starts on (in the same message: no tick between puts it on the lowest first). */
+  setListener(participant: string, listening: boolean, tier?: number): void {
+    this.post({ op: 'listener', participant, listening, tier });
   }
 
   setSpeaker(participant: string | undefined): void {
     this.post({ op: 'speaker', participant });
   }
 
-  requestKeyframe(listener: string): void {
-    this.post({ op: 'keyframe', listener });
+  /** A keyframe of the listener's grid; with `tier`, of that tier's (the listener moves to it). */
+  requestKeyframe(listener: string, tier?: number): void {
+    this.post({ op: 'keyframe', listener, tier });
   }
 
   /** Who the audio mix has a voice of, with their display names (in the picture, as a placeholder without video); sent when it changes. */
@@ -125,7 +126,7 @@ function runThread(): void {
   const post = (message: FromThread) => port.postMessage(message);
   const mixer = new VideoMixer({
     ...settings,
-    send: (listener, packet, inputArrivalMs) => post({ op: 'packet', listener, packet, inputArrivalMs }),
+    send: (listener, packet, inputArrivalMs, tier) => post({ op: 'packet', listener, packet, inputArrivalMs, tier }),
     requestKeyframe: (trackId) => post({ op: 'keyframeRequest', trackId }),
     onError: (message) => post({ op: 'error', message }),
   });
@@ -141,21 +142,24 @@ function runThread(): void {
       case 'removeInputsOf':
         return mixer.removeInputsOf(message.participant);
       case 'listener':
-        return mixer.setListener(message.participant, message.listening);
+        mixer.setListener(message.participant, message.listening);
+        if (message.listening && message.tier !== undefined) mixer.setTier(message.participant, message.tier);
+        return;
       case 'speaker':
         return mixer.setSpeaker(message.participant);
       case 'keyframe':
-        return mixer.requestKeyframe(message.listener);
+        return mixer.requestKeyframe(message.listener, message.tier);
       case 'audioPublishers':
         audioPublishers = new Map(message.participants);
         return;
     }
   });
-  // The grids' clock: a picture every 1/fps s, from each input's newest decoded picture.
+  // The grids' clock: a tick at the highest tier's frame rate (lower tiers take every n-th), each
+  // grid drawn from each input's newest decoded picture.
   setInterval(() => {
     mixer.tick(audioPublishers);
     post({ op: 'stats', draws: mixer.draws });
-  }, 1000 / settings.encoder.fps);
+  }, tickMs(settings.tiers));
 }
 
-if (!isMainThread && (workerData as { encoder?: unknown } | null)?.encoder) runThread();
+if (!isMainThread && (workerData as { tiers?: unknown } | null)?.tiers) runThread();

@@ -18,7 +18,7 @@ export interface DownlinkTransport {
  * Where a subscriber starts: enough for one 640x360 layer and audio, not a 1.5 Mbit/s keyframe
  * burst into a link nobody has measured yet. Probes take it up within a few seconds.
  */
-const INITIAL_BPS = 1_000_000;
+export const INITIAL_BPS = 1_000_000;
 const PROBE_DURATION_MS = 300;
 /**
  * A probe asks for at most 2x the estimate, as libwebrtc's probes in application-limited
@@ -47,7 +47,7 @@ const SATURATED_TARGET = 0.95;
 /** Fallback rates for layers not being sent (paused by dynacast): each layer ~3x the one below. */
 const NOMINAL_LAYER_BPS = [150_000, 500_000, 1_500_000];
 const LAYER_RATIO = 3;
-const NOMINAL_AUDIO_BPS = 40_000;
+export const NOMINAL_AUDIO_BPS = 40_000;
 /** The estimate under this share of the send rate means the link lost capacity (the step from 2 Mbit/s to 300 kbit/s reads ~0.3). */
 const OVERLOAD_RATIO = 0.6;
 const RESEND_SHARE = 0.5;
@@ -89,11 +89,24 @@ export class DownlinkController implements DownlinkTransport {
   /** The estimate the layers were last allocated for. */
   private allocatedAt = 0;
   private resendRefilledAt = 0;
+  /** An upper bound on the estimate (`setCap`, tests and benchmarks only). */
+  private capBps: number | undefined;
 
   constructor(
     private readonly downstreams: () => readonly Downstream[],
     private readonly priorityOf: (downstream: Downstream) => number,
   ) {}
+
+  /** Holds the estimate the layers are allocated from at most `bps` (undefined lifts it); no probes above it. */
+  setCap(bps: number | undefined): void {
+    this.capBps = bps;
+    if (this.active) this.allocateLayers(performance.now());
+  }
+
+  /** What the layers are allocated from: the estimate, under the cap if one is set. */
+  private get budgetBps(): number {
+    return Math.min(this.estimator.bps, this.capBps ?? Infinity);
+  }
 
   stamp(packet: Buffer, fieldOffset?: number): void {
     let offset = fieldOffset;
@@ -134,7 +147,7 @@ export class DownlinkController implements DownlinkTransport {
     this.estimator.onFeedback(results, now);
     // A fall in the estimate takes effect now, not at the next poll: every 100 ms more at the old
     // layer fills the queue the lower layer's keyframe must then wait behind.
-    if (this.estimator.bps < this.allocatedAt * 0.8) this.allocateLayers(now);
+    if (this.budgetBps < this.allocatedAt * 0.8) this.allocateLayers(now);
     const probe = this.probe;
     if (probe) {
       for (const result of results) if (result.probe === probe.cluster) onProbeReceived(probe, result);
@@ -152,7 +165,7 @@ export class DownlinkController implements DownlinkTransport {
       if (now - this.probe.endsAt > PROBE_RESULT_WAIT_MS) this.endProbe(now, true);
       return;
     }
-    if (allocation.nextStepBps === undefined || now < this.nextProbeAt) return;
+    if (allocation.nextStepBps === undefined || now < this.nextProbeAt || this.budgetBps < this.estimator.bps) return;
     const calmSince = Math.max(this.estimator.lastOveruseAt, this.estimator.lastDecreaseAt);
     if (this.estimator.usage !== 'normal' || now - calmSince < CALM_BEFORE_PROBE_MS) return;
     this.startProbe(Math.min(allocation.nextStepBps, PROBE_MAX_GROWTH * this.estimator.bps), now);
@@ -161,10 +174,11 @@ export class DownlinkController implements DownlinkTransport {
   private allocateLayers(now: number): { allocation: Allocation; downstreams: readonly Downstream[]; tracks: AllocationTrack[] } {
     const downstreams = this.downstreams();
     const tracks = downstreams.map((downstream, index) => this.allocationTrack(downstream, index));
-    const allocation = allocate(this.estimator.bps, tracks);
-    this.allocatedAt = this.estimator.bps;
+    const budget = this.budgetBps;
+    const allocation = allocate(budget, tracks);
+    this.allocatedAt = budget;
     // Sending well over what the link carries (a drop in capacity): stop the layers being left at once.
-    const overloaded = this.estimator.bps < OVERLOAD_RATIO * this.history.sendRate(now);
+    const overloaded = budget < OVERLOAD_RATIO * this.history.sendRate(now);
     downstreams.forEach((downstream, index) => {
       if (downstream.kind !== 'video') return;
       const before = downstream.layers.wanted;
@@ -182,6 +196,9 @@ export class DownlinkController implements DownlinkTransport {
   }
 
   private allocationTrack(downstream: Downstream, index: number): AllocationTrack {
+    const nominal = downstream.nominalLayerBps;
+    // An MCU grid's tiers: rates set by the mixer's encoders, whichever tier is being sent.
+    if (nominal) return { id: String(index), kind: downstream.kind, priority: this.priorityOf(downstream), layerBps: nominal, maxLayer: downstream.layers.requestedLayer, currentLayer: downstream.forwardedLayer };
     const layerBps: number[] = [];
     for (let layer = 0; layer < downstream.layerCount; layer++) {
       const measured = downstream.layerBitrate(layer);

@@ -53,6 +53,15 @@ export interface DownstreamSource {
   delivered(subscriber: string): void;
   /** Bits per second a layer carried over the last second; undefined while it sends nothing. */
   layerBitrate(layer: number): number | undefined;
+  /**
+   * Each layer's rate when it is known rather than measured (an MCU grid's tiers, encoded at set
+   * bitrates): the allocator takes these as they are, with no ratio between layers assumed.
+   */
+  readonly nominalLayerBps?: readonly number[] | undefined;
+  /** The highest layer before the downlink says anything (default: the top one). */
+  readonly startLayerCap?: number;
+  /** The first picture from the wanted layer, not the lowest live one (default false). */
+  readonly startsAtWanted?: boolean;
   /** The publisher's latest sender report for a layer, to translate into this subscriber's stream. */
   senderReport(layer: number): { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
 }
@@ -156,7 +165,7 @@ export class Downstream {
     this.source = options.source;
     this.counters = options.counters;
     this.transport = options.transport;
-    this.layers = new LayerController(options.source.layerCount);
+    this.layers = new LayerController(options.source.layerCount, options.source.startLayerCap, options.source.startsAtWanted);
   }
 
   get kind(): 'audio' | 'video' {
@@ -173,6 +182,10 @@ export class Downstream {
 
   layerBitrate(layer: number): number | undefined {
     return this.source.layerBitrate(layer);
+  }
+
+  get nominalLayerBps(): readonly number[] | undefined {
+    return this.source.nominalLayerBps;
   }
 
   get forwardedLayer(): number {

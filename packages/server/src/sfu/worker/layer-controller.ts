@@ -28,9 +28,17 @@ export class LayerController {
   /** Whether the first picture went out (see target). */
   private hasStarted = false;
 
-  constructor(private readonly layerCount: number) {
+  /**
+   * `startCap`: the highest layer until the downlink says more (loss reports climb from it).
+   * `startsAtWanted`: the first picture from the wanted layer rather than the lowest live one.
+   */
+  constructor(
+    private readonly layerCount: number,
+    startCap = layerCount - 1,
+    private readonly startsAtWanted = false,
+  ) {
     this.requested = layerCount - 1;
-    this.bandwidthCap = layerCount - 1;
+    this.bandwidthCap = Math.max(0, Math.min(startCap, layerCount - 1));
   }
 
   setRequested(quality: VideoQuality): void {
@@ -103,7 +111,7 @@ export class LayerController {
    */
   target(active: readonly number[]): number {
     if (active.length === 0) return -1;
-    if (!this.hasStarted) return active[0]!;
+    if (!this.hasStarted && !this.startsAtWanted) return active[0]!;
     const wanted = this.wanted;
     let best = -1;
     for (const layer of active) if (layer <= wanted && layer > best) best = layer;

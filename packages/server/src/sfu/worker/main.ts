@@ -67,6 +67,7 @@ const handlers: Handlers = {
   resendOffer: ({ room, participant }) => routerOf(room).resendOffer(participant),
   resubscribe: ({ room, participant }) => routerOf(room).resubscribe(participant),
   setQuality: (request) => routerOf(request.room).setQuality(request),
+  capDownlink: (request) => routerOf(request.room).capDownlink(request),
   record: (request) => routerOf(request.room).record(request),
   stopRecording: ({ room, recording }) => rooms.get(room)?.stopRecording(recording) ?? { sentBytes: 0, droppedBytes: 0 },
   mix: (request) => routerOf(request.room).mix(request),

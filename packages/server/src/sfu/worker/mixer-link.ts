@@ -18,7 +18,7 @@ export interface MixerLinkOptions {
   target: TapTarget;
   onError: (message: string) => void;
   /** One packet of `listener`'s audio or video mix, and when the newest input in it reached this worker. */
-  onMixed: (listener: string, packet: Buffer, inputArrivalMs: number, kind: 'audio' | 'video') => void;
+  onMixed: (listener: string, packet: Buffer, inputArrivalMs: number, kind: 'audio' | 'video', tier: number) => void;
   /** The mixer lost a published video's picture. */
   onKeyframeRequest?: (trackId: string) => void;
 }
@@ -45,9 +45,9 @@ export class MixerLink {
     return this.tap.track(description, only);
   }
 
-  /** `listener`'s browser asks for a keyframe of its grid. */
-  keyframe(listener: string): void {
-    const record: KeyframeRecord = { participant: listener };
+  /** A keyframe of `listener`'s grid at `tier` (its browser lost the picture, or its downlink chose that tier). */
+  keyframe(listener: string, tier: number): void {
+    const record: KeyframeRecord = { participant: listener, tier };
     this.tap.control(MixRecordType.keyframe, Buffer.from(JSON.stringify(record)));
   }
 
@@ -62,8 +62,9 @@ export class MixerLink {
     this.tap.control(MixRecordType.inputEnded, Buffer.from(JSON.stringify(record)));
   }
 
-  listener(participant: string, listening: boolean): void {
-    const record: ListenerRecord = { participant, listening };
+  /** `tier`: the grid tier it starts on (its downlink's first estimate allows, or what it had before a mixer restart). */
+  listener(participant: string, listening: boolean, tier?: number): void {
+    const record: ListenerRecord = { participant, listening, ...(tier !== undefined ? { tier } : {}) };
     this.tap.control(MixRecordType.listener, Buffer.from(JSON.stringify(record)));
   }
 
@@ -78,7 +79,7 @@ export class MixerLink {
         const payload = WireFrameReader.payload(frame.body);
         if (frame.type === (MixRecordType.mixed as number)) {
           const output = this.outputs.get(frame.track);
-          if (output !== undefined && payload.length > 12) this.onMixed(output.listener, Buffer.from(payload), frame.body.readDoubleBE(4), output.kind);
+          if (output !== undefined && payload.length > 12) this.onMixed(output.listener, Buffer.from(payload), frame.body.readDoubleBE(4), output.kind, frame.body[1]!);
         } else if (frame.type === (MixRecordType.output as number)) {
           const record = JSON.parse(payload.toString()) as OutputRecord;
           this.outputs.set(frame.track, { listener: record.participant, kind: record.kind ?? 'audio' });

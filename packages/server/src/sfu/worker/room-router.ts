@@ -109,11 +109,11 @@ export class RoomRouter {
     this.leave(participant);
     const mixes = (this.config.mixAudio || mixed) && canSubscribe;
     const mix = mixes ? new MixedTrack({ listener: participant, kind: 'audio' }) : undefined;
-    const mixVideo = mixes && this.config.mixVideo ? new MixedTrack({ listener: participant, kind: 'video', onKeyframeRequest: () => this.mixer?.link.keyframe(participant) }) : undefined;
+    const mixVideo = mixes && this.config.mixVideo ? new MixedTrack({ listener: participant, kind: 'video', onKeyframeRequest: (tier) => this.mixer?.link.keyframe(participant, tier), ...(this.config.mixVideoTierKbps ? { tierKbps: this.config.mixVideoTierKbps } : {}) }) : undefined;
     const member: Member = { name, canSubscribe, decodes: new Set(decodes), subscriber: this.subscriberFor(participant), mix, mixVideo };
     this.members.set(participant, member);
     this.subscribeToAll(participant, member);
-    if (mix) this.mixer?.link.listener(participant, true);
+    if (mix) this.mixer?.link.listener(participant, true, mixVideo?.wantedTier());
   }
 
   /** Whether `member` receives `track` itself (a member with a mix, as everyone in an MCU room, hears audio, and sees video when the mixer makes it, through it only). */
@@ -212,6 +212,13 @@ export class RoomRouter {
     this.members.get(participant)?.subscriber.resendOffer();
   }
 
+  /** Internal (tests, benchmarks): the participant's downlink estimate held at most `bps`. */
+  capDownlink({ participant, bps }: RouterRequest<'capDownlink'>): void {
+    const member = this.members.get(participant);
+    if (!member) throw new Error(`${participant} is not in room ${this.name}`);
+    member.subscriber.capDownlink(bps ?? undefined);
+  }
+
   setQuality({ participant, trackId, quality }: RouterRequest<'setQuality'>): void {
     const downstream = this.members.get(participant)?.subscriber.downstreams.find((d) => this.tracks.get(trackId)?.downstreams.has(d));
     if (!downstream) throw new Error(`${participant} does not receive track ${trackId}`);
@@ -277,7 +284,7 @@ export class RoomRouter {
     const link = new MixerLink({
       target: { recording: this.name, port, secret },
       onError: (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }),
-      onMixed: (listener, packet, inputArrivalMs, kind) => {
+      onMixed: (listener, packet, inputArrivalMs, kind, tier) => {
         const member = this.members.get(listener);
         const mix = kind === 'audio' ? member?.mix : member?.mixVideo;
         if (!mix) return;
@@ -286,7 +293,7 @@ export class RoomRouter {
           this.counters.mixedPackets += 1;
           this.counters.mixLatencyMsTotal += performance.timeOrigin + performance.now() - inputArrivalMs;
         }
-        mix.forward(packet, timestamp(packet));
+        mix.forward(packet, timestamp(packet), tier);
       },
       onKeyframeRequest: (trackId) => {
         const track = this.tracks.get(trackId);
@@ -300,7 +307,7 @@ export class RoomRouter {
       if (!member.mix) continue;
       member.mix.newMixer();
       member.mixVideo?.newMixer();
-      link.listener(participant, true);
+      link.listener(participant, true, member.mixVideo?.wantedTier());
     }
     if (this.loudest !== undefined) link.speaker(this.loudest);
     for (const track of this.tracks.values()) if (this.mixerTakes(track)) this.feedMixer(mixer, track);

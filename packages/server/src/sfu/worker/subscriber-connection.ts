@@ -76,6 +76,11 @@ export class SubscriberConnection {
     );
   }
 
+  /** Internal (tests, benchmarks): the downlink estimate held at most `bps` (undefined: lifted). */
+  capDownlink(bps: number | undefined): void {
+    this.downlink.setCap(bps);
+  }
+
   /** Runs with the worker's poll: layers from the downlink estimate, probes. */
   poll(): void {
     this.downlink.poll();

@@ -11,6 +11,8 @@ import { after, describe, test } from 'node:test';
 import { IvfReader, ivfFileHeader, ivfFrame } from '../../../src/mcu/video/ivf.ts';
 import { LiveFrameAssembler } from '../../../src/mcu/video/live-frames.ts';
 import { VideoMixer } from '../../../src/mcu/video/video-mixer.ts';
+import type { GridTier } from '../../../src/mcu/video/grid.ts';
+import { isVp8Keyframe } from '../../../src/mcu/video/ffmpeg-video.ts';
 import { placeTiles } from '../../../src/mcu/video/grid-layout.ts';
 import { avatarColour, placeholderGeometry, PLACEHOLDER_BACKGROUND } from '../../../src/mcu/video/placeholder.ts';
 import { rtpPacket, vp8Payloads } from '../../../src/mcu/video/vp8-packetizer.ts';
@@ -57,31 +59,39 @@ const describeTrack = (trackId: string, participant: string): TrackDescription =
 const isRed = ([r, g, b]: [number, number, number]) => r > 180 && g < 60 && b < 60;
 const isBlue = ([r, g, b]: [number, number, number]) => b > 180 && r < 60 && g < 60;
 
-/** A 640x360 mixer whose grids are put together again per listener (`frames`, keyframes counted). */
-function collectingMixer(maxGrids?: number) {
+const ONE_TIER: GridTier[] = [{ width: 640, height: 360, fps: 15, bitrateKbps: 300 }];
+
+/**
+ * A mixer (by default one 640x360 tier) whose grids are put together again per listener
+ * (`frames`, keyframes counted; `tiers`: the tier of each frame, in order).
+ */
+function collectingMixer(maxGrids?: number, tiers: GridTier[] = ONE_TIER) {
   const received = new Map<string, LiveFrameAssembler>();
   const frames = new Map<string, Buffer[]>();
+  const frameTiers = new Map<string, number[]>();
   const keyframes = new Map<string, number>();
   const keyframeRequests: string[] = [];
   const errors: string[] = [];
   const mixer = new VideoMixer({
     ffmpegPath: 'ffmpeg',
-    width: 640,
-    height: 360,
+    tiers,
+    keyframeSeconds: 4,
     ...(maxGrids !== undefined ? { maxGrids } : {}),
-    encoder: { fps: 15, bitrateKbps: 300, keyframeInterval: 60 },
-    send: (listener, packet) => {
-      let assembler = received.get(listener);
-      if (!assembler) received.set(listener, (assembler = new LiveFrameAssembler('vp8')));
+    send: (listener, packet, _arrival, tier) => {
+      // Each grid has its own RTP numbering (the SFU worker makes one stream of them): one assembler per tier.
+      const key = `${listener}/${tier}`;
+      let assembler = received.get(key);
+      if (!assembler) received.set(key, (assembler = new LiveFrameAssembler('vp8')));
       for (const frame of assembler.push(Buffer.from(packet), performance.now()).frames) {
         frames.set(listener, [...(frames.get(listener) ?? []), frame.data]);
+        frameTiers.set(listener, [...(frameTiers.get(listener) ?? []), tier]);
         if (frame.keyframe) keyframes.set(listener, (keyframes.get(listener) ?? 0) + 1);
       }
     },
     requestKeyframe: (trackId) => keyframeRequests.push(trackId),
     onError: (message) => errors.push(message),
   });
-  return { mixer, frames, keyframes, keyframeRequests, errors };
+  return { mixer, frames, frameTiers, keyframes, keyframeRequests, errors };
 }
 
 /** Two seconds of red (input 1) and blue (input 2) as RTP, a grid drawn after each frame; then waits for every listener's 20th grid frame. */
@@ -189,6 +199,63 @@ describe('VideoMixer: the grid budget (`mcu.maxGrids`)', () => {
     const [left, right] = await decodeLast(frames.get('red')!, [[160, 180], [480, 180]]);
     assert.ok(isBlue(left!) && isRed(right!), `red sees the shared grid: blue, then itself (${left} ${right})`);
     assert.deepEqual(frames.get('red')!.at(-1), frames.get('watcher')!.at(-1), 'the very same frames as the audience');
+    assert.deepEqual(errors, []);
+  });
+});
+
+/** A VP8 keyframe's picture size (RFC 6386 9.1: 14 bits each after the start code). */
+function keyframeSize(frame: Buffer): string {
+  return `${frame.readUInt16LE(6) & 0x3fff}x${frame.readUInt16LE(8) & 0x3fff}`;
+}
+
+/** Ticks the mixer (red and blue still, at 15 fps) until `done` or `timeoutMs`. */
+async function tickUntil(mixer: VideoMixer, done: () => boolean, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs && !done()) {
+    mixer.tick(new Map());
+    await new Promise((resolve) => setTimeout(resolve, 33));
+  }
+}
+
+describe('VideoMixer: tiers (a grid per layout and tier, a listener moved at the new tier\'s keyframe)', () => {
+  const tiers: GridTier[] = [
+    { width: 320, height: 180, fps: 15, bitrateKbps: 200 },
+    { width: 640, height: 360, fps: 30, bitrateKbps: 500 },
+  ];
+  const { mixer, frames, frameTiers, errors } = collectingMixer(undefined, tiers);
+  after(() => mixer.close());
+
+  test('two listeners of one layout on two tiers: two encodes of it, each at its tier\'s size and rate', async () => {
+    mixer.addInput(1, describeTrack('red-cam', 'red'));
+    mixer.addInput(2, describeTrack('blue-cam', 'blue'));
+    for (const listener of ['low', 'high']) mixer.setListener(listener, true);
+    mixer.setTier('high', 1);
+    await feedRedAndBlue(mixer, frames, ['low', 'high']);
+    const summary = mixer.gridSummary();
+    assert.deepEqual(summary.map(({ key, receivers }) => [key, receivers]).sort(), [['0:', ['low']], ['1:', ['high']]], 'the shared layout at tier 0 for one, at tier 1 for the other');
+    assert.equal(keyframeSize(frames.get('low')![0]!), '320x180', "low's first frame is a 320x180 keyframe");
+    assert.equal(keyframeSize(frames.get('high')![0]!), '640x360', "high's first frame is a 640x360 keyframe");
+    assert.deepEqual(new Set(frameTiers.get('low')), new Set([0]));
+    assert.deepEqual(new Set(frameTiers.get('high')), new Set([1]));
+    assert.deepEqual(errors, []);
+  });
+
+  test("a listener's tier switch: its old grid until the new tier's keyframe, then only the new one; the grid nobody receives stops", async () => {
+    const before = frames.get('low')!.length;
+    mixer.setTier('low', 1);
+    // The worker asks this way (and again every 200 ms while it waits).
+    mixer.requestKeyframe('low', 1);
+    await tickUntil(mixer, () => mixer.deliveredTier('low') === 1 && mixer.gridCount === 1, 5_000);
+    await tickUntil(mixer, () => false, 300);
+    const after = frames.get('low')!.slice(before);
+    const tiersAfter = frameTiers.get('low')!.slice(before);
+    const first = tiersAfter.indexOf(1);
+    assert.ok(first >= 0, 'frames of tier 1 came');
+    assert.ok(isVp8Keyframe(after[first]!), "the new tier's first frame is a keyframe");
+    assert.equal(keyframeSize(after[first]!), '640x360');
+    assert.ok(tiersAfter.slice(first).every((tier) => tier === 1), `nothing of tier 0 after the switch (${tiersAfter.join('')})`);
+    assert.equal(mixer.gridCount, 1, 'one grid left: both on tier 1 share it');
+    assert.deepEqual(mixer.gridSummary()[0]!.receivers, ['high', 'low']);
     assert.deepEqual(errors, []);
   });
 });
