@@ -74,13 +74,13 @@ export class CanvasCompositor {
     const audio = this.mix.stream.getAudioTracks()[0];
     this.stream = new MediaStream([video, ...(audio ? [audio] : [])]);
     this.draw();
-    // Not the page's own setInterval: a hidden tab's timers wake about once a second in Chromium,
-    // and a recording drawn by one had 1.0 fps while hidden; a Worker's clock keeps 25 fps there
-    // (frame-clock.ts, docs/recording.md).
+    // The page's setInterval while the page is visible, a Worker's clock while it is hidden: a
+    // hidden tab's timers wake about once a second in Chromium, and a recording drawn by them had
+    // 1.0 fps while hidden; the Worker's clock keeps 23-25 fps there (frame-clock.ts, docs/recording.md).
     this.clock = new FrameClock(1000 / fps, () => this.draw());
   }
 
-  /** What drives the drawing: a Worker's clock, or the page's timer where no Worker may start. */
+  /** What drives the drawing now: a Worker's clock (the page hidden), or the page's timer. */
   get clockKind(): FrameClockKind {
     return this.clock.kind;
   }
