@@ -100,7 +100,6 @@ async function recordHidden(room: string, microphone: boolean): Promise<string> 
   await recorder.waitForCounter((await recorder.counter()) + 1);
   // A second tab opened in front of the recording one hides it, as a user switching tabs does.
   const front = await browser.newPage();
-  let stoppedAt: number;
   try {
     await recorder.page.waitFor(() => document.visibilityState === 'hidden', undefined, { timeoutMs: 5000, what: 'the recording tab hidden behind the new one' });
     await recorder.waitForCounter((await recorder.counter()) + HIDDEN_SECONDS);
@@ -109,7 +108,7 @@ async function recordHidden(room: string, microphone: boolean): Promise<string> 
   }
   await recorder.page.waitFor(() => document.visibilityState === 'visible', undefined, { timeoutMs: 5000, what: 'the recording tab in front again' });
   await recorder.waitForCounter((await recorder.counter()) + 1);
-  stoppedAt = await recorder.stop(started.id);
+  const stoppedAt = await recorder.stop(started.id);
   const visibility = await recorder.page.evaluate(() => (window as unknown as VisibilityWindow).__visibility, undefined);
   const state = await recorder.state();
   assert.deepEqual(state.failures, []);

@@ -76,7 +76,7 @@ export class CanvasCompositor {
     this.draw();
     // The page's setInterval while the page is visible, a Worker's clock while it is hidden: a
     // hidden tab's timers wake about once a second in Chromium, and a recording drawn by them had
-    // 1.0 fps while hidden; the Worker's clock keeps 23-25 fps there (frame-clock.ts, docs/recording.md).
+    // 1.0 fps while hidden; the Worker's clock keeps 25 fps there (frame-clock.ts, docs/recording.md).
     this.clock = new FrameClock(1000 / fps, () => this.draw());
   }
 

@@ -8,7 +8,7 @@
  *
  * Measured in e2e/recording-hidden-tab.test.ts (headful Chromium 156 under Xvfb, a `self`
  * recording without a microphone whose tab was hidden for 8 s): drawn by the page's setInterval
- * the file had 1.0 fps while hidden (one frame a second), drawn on the Worker's clock 23-25 fps.
+ * the file had 1.0 fps while hidden (one frame a second), drawn on the Worker's clock 25.0-25.1 fps.
  * In a bare hidden page a Worker's 40 ms timer ticked 75 times in 3 s, the page's own 4.
  *
  * Why the page's timer while visible: with every frame driven from the Worker,
