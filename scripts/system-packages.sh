@@ -18,10 +18,12 @@
 #                          duration (ffprobe); the recording tests decode and seek the results
 #   tshark                 dumpcap and tshark: e2e/encryption.test.ts captures calls and proves
 #                          their media is DTLS-SRTP and their signaling TLS
+#   xvfb                   a virtual X display for the one headful Chromium: headless Chromium never
+#                          hides a page, e2e/recording-hidden-tab.test.ts records in a hidden tab
 # PARLEY_SKIP_SYSTEM_PACKAGES=1 skips `ensure` (a machine that provides them another way).
 set -euo pipefail
 
-packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd ffmpeg tshark)
+packages=(chromium firefox-esr coturn nftables iproute2 prometheus redis-server haproxy systemd ffmpeg tshark xvfb)
 
 missing() {
   local package

@@ -4,7 +4,9 @@
  * WebDriver BiDi), several pages per browser (= several call participants),
  * fake camera/microphone, autoplay allowed, no permission prompts.
  *
- * Both browsers run headless from a fresh temp profile directory. `close()`
+ * Both browsers run headless from a fresh temp profile directory (Chromium can run headful on an
+ * Xvfb display instead, with a user's throttling of hidden tabs: `headful`, `throttleHiddenPages`,
+ * for e2e/recording-hidden-tab.test.ts). `close()`
  * is bounded in time: a graceful close first, then SIGKILL of the browser's
  * process group and process tree (found by PID), then removal of the profile
  * (`process-reaping.ts`). Pages are `TestPage`s (`page-adapters.ts`).
@@ -15,12 +17,13 @@
  * `keepNames`) nested named functions get wrapped in `__name(...)`; every
  * page gets a no-op `__name` shim so that this does not break.
  */
+import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { launch as puppeteerLaunch } from 'puppeteer-core';
 import type { Browser as PpBrowser } from 'puppeteer-core';
 import { namespaceLauncher } from './namespace-launch.ts';
@@ -78,6 +81,19 @@ export interface LaunchOptions {
   launchTimeoutMs?: number;
   /** Accept a self-signed certificate (a test's own TLS terminator, e.g. HAProxy in e2e/cluster.test.ts). */
   acceptInsecureCerts?: boolean;
+  /**
+   * Chromium only: a headful browser on this X display (`startXvfb()` in xvfb.ts) instead of a
+   * headless one, with the same flags, started here and driven over CDP (connectHeadful says
+   * why). Headless Chromium never hides a page; a headful one hides a tab when another tab is
+   * opened in front of it (`document.visibilityState === 'hidden'`).
+   */
+  headful?: { display: string };
+  /**
+   * Chromium only: throttle hidden pages as a user's browser does (timers of a hidden tab wake
+   * about once a second): leaves out the harness's and Playwright's `--disable-background-*` /
+   * `--disable-renderer-backgrounding` flags, which every other test keeps.
+   */
+  throttleHiddenPages?: boolean;
 }
 
 /** Default executables; override with PARLEY_CHROMIUM / PARLEY_FIREFOX. */
@@ -90,6 +106,9 @@ const INSTALL_HINT: Record<BrowserName, string> = {
   chromium: 'DEBIAN_FRONTEND=noninteractive apt-get install -y chromium',
   firefox: 'DEBIAN_FRONTEND=noninteractive apt-get install -y firefox-esr',
 };
+
+/** The flags that keep Chromium from throttling hidden pages; Playwright passes them too. */
+const BACKGROUND_FLAGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'] as const;
 
 /** Flags verified on this machine (see /work/shared/ENVIRONMENT.md). No `--disable-features=`: playwright passes its own and Chromium keeps only the last one. */
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -105,10 +124,8 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--allow-loopback-in-peer-connection',
   // Several pages share one browser and only one is in front: without these, Chromium throttles
   // the others' timers to one wake-up a second, and a page sampling frames every 100 ms sees
-  // one-second "freezes" that are its own sleep.
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
+  // one-second "freezes" that are its own sleep. (`throttleHiddenPages` leaves them out.)
+  ...BACKGROUND_FLAGS,
   '--autoplay-policy=no-user-gesture-required',
 ];
 
@@ -202,22 +219,36 @@ async function launchOnce(name: BrowserName, opts: LaunchOptions): Promise<TestB
 // Chromium (playwright-core)
 
 async function launchChromium(executablePath: string, tracked: Tracked, opts: LaunchOptions): Promise<TestBrowser> {
-  const context: BrowserContext = await chromium.launchPersistentContext(tracked.dir, {
-    executablePath,
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
-    permissions: ['camera', 'microphone'],
-    ...(opts.acceptInsecureCerts ? { ignoreHTTPSErrors: true } : {}),
-    timeout: opts.launchTimeoutMs ?? LAUNCH_TIMEOUT_MS,
-    viewport: { width: 1280, height: 720 },
-  });
-  // playwright does not expose the PID of a persistent context: find it by the unique profile dir.
-  for (const pid of pidsMentioning(tracked.dir)) tracked.pids.add(pid);
+  const throttled = opts.throttleHiddenPages === true;
+  const flags = [...(throttled ? CHROMIUM_ARGS.filter((flag) => !(BACKGROUND_FLAGS as readonly string[]).includes(flag)) : CHROMIUM_ARGS), ...(opts.extraArgs ?? [])];
+  let context: BrowserContext;
+  let closeBrowser: () => Promise<void>;
+  if (opts.headful) {
+    const browser = await connectHeadful(executablePath, tracked, opts.headful.display, flags, opts);
+    const first = browser.contexts()[0];
+    if (!first) throw new Error('the headful Chromium has no browser context');
+    context = first;
+    closeBrowser = () => browser.close();
+  } else {
+    context = await chromium.launchPersistentContext(tracked.dir, {
+      executablePath,
+      headless: true,
+      ...(throttled ? { ignoreDefaultArgs: [...BACKGROUND_FLAGS] } : {}),
+      args: flags,
+      permissions: ['camera', 'microphone'],
+      ...(opts.acceptInsecureCerts ? { ignoreHTTPSErrors: true } : {}),
+      timeout: opts.launchTimeoutMs ?? LAUNCH_TIMEOUT_MS,
+      viewport: { width: 1280, height: 720 },
+    });
+    closeBrowser = () => context.close();
+    // playwright does not expose the PID of a persistent context: find it by the unique profile dir.
+    for (const pid of pidsMentioning(tracked.dir)) tracked.pids.add(pid);
+  }
   await context.addInitScript({ content: NAME_SHIM });
 
   let pageCount = 0;
   const close = once(async () => {
-    await withTimeout(context.close(), GRACEFUL_CLOSE_MS, 'chromium context.close()').catch(() => {});
+    await withTimeout(closeBrowser(), GRACEFUL_CLOSE_MS, 'chromium close').catch(() => {});
     await forceCleanup(tracked);
   });
 
@@ -234,10 +265,59 @@ async function launchChromium(executablePath: string, tracked: Tracked, opts: La
   };
 }
 
+/**
+ * A headful Chromium on `display`, started here and driven over CDP. Not playwright's launch:
+ * playwright turns on focus emulation for every page of a browser it launched, and Chromium keeps
+ * a page with focus emulation `visible` behind another tab (measured: a tab opened in front, or
+ * the window minimized, left it visible); `connectOverCDP` with `noDefaults` leaves it off, and a
+ * tab opened in front then hides the page as it would a user's.
+ */
+async function connectHeadful(executablePath: string, tracked: Tracked, display: string, flags: string[], opts: LaunchOptions): Promise<Browser> {
+  const timeoutMs = opts.launchTimeoutMs ?? LAUNCH_TIMEOUT_MS;
+  const args = [
+    ...flags,
+    ...(opts.acceptInsecureCerts ? ['--ignore-certificate-errors'] : []),
+    // What playwright's own launch adds that matters here: no keyring prompt, no default-browser
+    // question, a window of the headless viewport's size.
+    '--password-store=basic',
+    '--no-default-browser-check',
+    '--window-size=1280,720',
+    `--user-data-dir=${tracked.dir}`,
+    '--remote-debugging-port=0',
+    'about:blank',
+  ];
+  // Its own process group (forceCleanup kills the group), found again by PID.
+  const child = spawn(executablePath, args, { env: { ...process.env, DISPLAY: display }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (child.pid !== undefined) tracked.pids.add(child.pid);
+  let stderr = '';
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(Object.assign(new Error(`no DevTools endpoint within ${timeoutMs} ms: ${stderr.slice(-500)}`), { name: 'TimeoutError' })), timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      const found = /DevTools listening on (ws:\/\/\S+)/.exec(stderr);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]!);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code ?? signal}) before its DevTools endpoint: ${stderr.slice(-500)}`));
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+  for (const pid of pidsMentioning(tracked.dir)) tracked.pids.add(pid);
+  return chromium.connectOverCDP(endpoint, { noDefaults: true, isLocal: true, timeout: timeoutMs });
+}
+
 // ---------------------------------------------------------------------------
 // Firefox (puppeteer-core, WebDriver BiDi)
 
 async function launchFirefox(executablePath: string, tracked: Tracked, opts: LaunchOptions): Promise<TestBrowser> {
+  if (opts.headful || opts.throttleHiddenPages) throw new Error('headful and throttleHiddenPages are for Chromium only');
   const browser: PpBrowser = await puppeteerLaunch({
     browser: 'firefox',
     protocol: 'webDriverBiDi',

@@ -12,8 +12,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const script = `${root}scripts/system-packages.sh`;
 const listed = execFileSync('bash', [script, 'list'], { encoding: 'utf8' }).trim().split('\n');
 
-test('the list names the browsers, coturn, the netsim tools, prometheus, redis-server, haproxy, systemd, ffmpeg and tshark', () => {
-  assert.deepEqual([...listed].sort(), ['chromium', 'coturn', 'ffmpeg', 'firefox-esr', 'haproxy', 'iproute2', 'nftables', 'prometheus', 'redis-server', 'systemd', 'tshark']);
+test('the list names the browsers, coturn, the netsim tools, prometheus, redis-server, haproxy, systemd, ffmpeg, tshark and xvfb', () => {
+  assert.deepEqual([...listed].sort(), ['chromium', 'coturn', 'ffmpeg', 'firefox-esr', 'haproxy', 'iproute2', 'nftables', 'prometheus', 'redis-server', 'systemd', 'tshark', 'xvfb']);
 });
 
 test("the README's requirements name every package, in its install line too", () => {

@@ -1,4 +1,5 @@
 import { DEFAULT_CANVAS_SIZE, fitInto, gridTiles, placeholderText, type Size } from './canvas-layout.js';
+import { FrameClock, type FrameClockKind } from './frame-clock.js';
 
 export interface CompositorTracks {
   video: MediaStreamTrack[];
@@ -41,7 +42,7 @@ export class CanvasCompositor {
   private readonly mix: MediaStreamAudioDestinationNode;
   private readonly videos = new Map<MediaStreamTrack, HTMLVideoElement>();
   private readonly sources = new Map<MediaStreamTrack, { node: MediaStreamAudioSourceNode; element: HTMLAudioElement }>();
-  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly clock: FrameClock;
   /** Waiting for a frame in which every live video had a picture (firstFrames). */
   private waitingForPictures: Array<() => void> = [];
 
@@ -73,7 +74,15 @@ export class CanvasCompositor {
     const audio = this.mix.stream.getAudioTracks()[0];
     this.stream = new MediaStream([video, ...(audio ? [audio] : [])]);
     this.draw();
-    this.timer = setInterval(() => this.draw(), 1000 / fps);
+    // The page's setInterval while the page is visible, a Worker's clock while it is hidden: a
+    // hidden tab's timers wake about once a second in Chromium, and a recording drawn by them had
+    // 1.0 fps while hidden; the Worker's clock keeps 25 fps there (frame-clock.ts, docs/recording.md).
+    this.clock = new FrameClock(1000 / fps, () => this.draw());
+  }
+
+  /** What drives the drawing now: a Worker's clock (the page hidden), or the page's timer. */
+  get clockKind(): FrameClockKind {
+    return this.clock.kind;
   }
 
   /** The mixed audio's track. */
@@ -202,7 +211,7 @@ export class CanvasCompositor {
 
   /** Stops drawing and mixing, and the compositor's own tracks (never the tracks it was fed). */
   close(): void {
-    clearInterval(this.timer);
+    this.clock.stop();
     for (const waiter of [...this.waitingForPictures]) waiter();
     for (const element of this.videos.values()) element.srcObject = null;
     this.videos.clear();

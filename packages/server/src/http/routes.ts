@@ -44,8 +44,10 @@ const securityHeaders: Record<string, string> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
+  // worker-src blob:: the SDK's recording compositor draws on a Worker's clock made from a Blob
+  // URL (packages/client/src/recording/frame-clock.ts), which a hidden tab does not slow down.
   'content-security-policy':
-    "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; img-src 'self' data: blob:; worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
   'permissions-policy': 'camera=(self), microphone=(self), display-capture=(self)',
 };
 

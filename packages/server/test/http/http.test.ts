@@ -66,6 +66,8 @@ describe('dev-mode server', () => {
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<script type="module" src="\/app\.js"><\/script>/);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    // The recording compositor's clock is a Worker made from a Blob URL (frame-clock.ts).
+    assert.match(page.headers.get('content-security-policy') ?? '', /worker-src 'self' blob:/);
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
     for (const path of ['/..%2f..%2fpackage.json', '/sdk/..%2f..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json', '/nope.js', '/%00']) {
       const response = await fetch(`${server.url}${path}`);
