@@ -138,7 +138,8 @@ function describeProcesses(pids: Iterable<number>): string {
   const counts = new Map<string, number>();
   for (const pid of pids) {
     const command = commandLine(pid);
-    const name = /mixer-main/.test(command) ? 'mixer' : /ffmpeg/.test(command) ? 'ffmpeg' : /worker/.test(command) ? 'SFU worker' : (command.split(' ')[0] ?? '?').split('/').pop() || '?';
+    // The synthetic participants' process first: its command line (its configuration) names ffmpeg.
+    const name = SYNTHETIC_COMMAND.test(command) ? 'synthetic participants' : /mixer-main/.test(command) ? 'mixer' : /ffmpeg/.test(command) ? 'ffmpeg' : /worker/.test(command) ? 'SFU worker' : (command.split(' ')[0] ?? '?').split('/').pop() || '?';
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   return [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
