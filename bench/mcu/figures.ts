@@ -39,17 +39,34 @@ export interface CaseFigures {
   flashes: number;
   /** Video frames each receiver presented per second (all its video elements together). */
   framesPerSecond: Summary;
+  /** The room's synthetic participants (`--browsers`): clients, so none of this is in the server's CPU. */
+  synthetic?: {
+    count: number;
+    /** Their process and its ffmpegs (their encoders), % of one core. */
+    cpuPercent: number;
+    downloadKbps: Summary;
+    uploadKbps: Summary;
+    /** Camera frames each encoded per second. */
+    framesPerSecond: Summary;
+  };
+}
+
+/** The table's cell for a case's synthetic participants: how many, their CPU, each one's download. */
+export function syntheticCell(c: CaseFigures): string {
+  if (!c.synthetic) return '-';
+  const kbps = (value: number | undefined) => (value === undefined ? '-' : Math.round(value).toString());
+  return `${c.synthetic.count}: ${c.synthetic.cpuPercent.toFixed(1)} % of a core; download ${kbps(c.synthetic.downloadKbps.median)} kbit/s (median)`;
 }
 
 export function figuresTable(cases: readonly CaseFigures[]): string {
   const ms = (value: number | undefined) => (value === undefined ? '-' : Math.round(value).toString());
   const lines = [
-    '| room | topology | server CPU, % of a core | download kbit/s per receiver (median / max) | upload kbit/s (median) | glass to glass ms (median / p90) | flashes missed | frames shown per s (median) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| room | topology | server CPU, % of a core | download kbit/s per receiver (median / max) | upload kbit/s (median) | glass to glass ms (median / p90) | flashes missed | frames shown per s (median) | synthetic participants (clients) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const c of cases) {
     lines.push(
-      `| ${c.size} | ${c.topology} | ${c.serverCpuPercent.toFixed(1)} | ${ms(c.downloadKbps.median)} / ${ms(c.downloadKbps.max)} | ${ms(c.uploadKbps.median)} | ${ms(c.glassToGlassMs.median)} / ${ms(c.glassToGlassMs.p90)} (n ${c.glassToGlassMs.n}) | ${c.missedFlashes} of ${c.flashes} | ${ms(c.framesPerSecond.median)} |`,
+      `| ${c.size} | ${c.topology} | ${c.serverCpuPercent.toFixed(1)} | ${ms(c.downloadKbps.median)} / ${ms(c.downloadKbps.max)} | ${ms(c.uploadKbps.median)} | ${ms(c.glassToGlassMs.median)} / ${ms(c.glassToGlassMs.p90)} (n ${c.glassToGlassMs.n}) | ${c.missedFlashes} of ${c.flashes} | ${ms(c.framesPerSecond.median)} | ${syntheticCell(c)} |`,
     );
   }
   return lines.join('\n');

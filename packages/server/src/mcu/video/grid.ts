@@ -8,7 +8,7 @@
  */
 import { GridEncoder } from './ffmpeg-video.js';
 import { blankI420, type I420 } from './i420.js';
-import { rtpPacket, vp8Payloads } from './vp8-packetizer.js';
+import { Vp8RtpStream } from './vp8-packetizer.js';
 
 /** One size, frame rate and bitrate a grid is encoded at (`mcu.videoTiers`, lowest first). */
 export interface GridTier {
@@ -64,9 +64,7 @@ export class Grid {
   receivers = new Set<string>();
   /** Listeners who move here at its next keyframe. */
   joining = new Set<string>();
-  private sequence = Math.floor(Math.random() * 0x10000);
-  private pictureId = Math.floor(Math.random() * 0x8000);
-  private readonly ssrc = Math.floor(Math.random() * 0xffff_fff0) + 1;
+  private readonly rtp = new Vp8RtpStream(Math.floor(Math.random() * 0xffff_fff0) + 1, VP8_PAYLOAD_TYPE);
   private readonly clock: RtpClock;
   /** When the next frame is due (performance.now() ms): a tier below the mixer's tick rate skips ticks. */
   private nextFrameAt = -Infinity;
@@ -104,9 +102,6 @@ export class Grid {
 
   private packetize(frame: Buffer): Buffer[] {
     // The time it leaves the encoder on RTP's 90 kHz clock: the browser paces playout by it.
-    const timestamp = this.clock.now();
-    const payloads = vp8Payloads(frame, this.pictureId);
-    this.pictureId = (this.pictureId + 1) & 0x7fff;
-    return payloads.map((payload, i) => rtpPacket({ payloadType: VP8_PAYLOAD_TYPE, sequence: this.sequence++ & 0xffff, timestamp, ssrc: this.ssrc }, i === payloads.length - 1, payload));
+    return this.rtp.packets(frame, this.clock.now());
   }
 }

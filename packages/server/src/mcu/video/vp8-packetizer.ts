@@ -44,3 +44,24 @@ export function rtpPacket(fields: RtpPacketFields, marker: boolean, payload: Buf
   payload.copy(packet, 12);
   return packet;
 }
+
+/**
+ * One VP8 stream's packets, frame after frame: sequence numbers and PictureIDs run on from random
+ * starts (a grid's stream in the mixer; a synthetic camera in `bench/mcu`).
+ */
+export class Vp8RtpStream {
+  private sequence = Math.floor(Math.random() * 0x10000);
+  private pictureId = Math.floor(Math.random() * 0x8000);
+
+  constructor(
+    readonly ssrc: number,
+    private readonly payloadType: number,
+  ) {}
+
+  /** The frame's RTP packets at `timestamp` (90 kHz), the marker on the last. */
+  packets(frame: Buffer, timestamp: number): Buffer[] {
+    const payloads = vp8Payloads(frame, this.pictureId);
+    this.pictureId = (this.pictureId + 1) & 0x7fff;
+    return payloads.map((payload, i) => rtpPacket({ payloadType: this.payloadType, sequence: this.sequence++ & 0xffff, timestamp, ssrc: this.ssrc }, i === payloads.length - 1, payload));
+  }
+}
