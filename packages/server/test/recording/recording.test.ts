@@ -156,13 +156,18 @@ describe('browser recording uploads (tus 1.0)', () => {
     assert.equal((await list(server.url, 'rec-a', own)).length, 1);
   });
 
-  test('an upload nobody writes to is finished with the bytes it has (the recording browser closed)', async () => {
-    const watcher = await TestClient.joined(server, 'rec-d', 'watcher');
-    const bearer = await token('rec-d', 'erin', { grants: RECORD });
-    const url = absolute(server.url, (await tusCreate(server.url, 'rec-d', bearer)).location);
-    const id = url.split('/').pop() ?? '';
+  /** A watcher in `room`, and an upload of `identity`'s there holding the first half of the WebM, acknowledged. */
+  async function halfUploaded(room: string, identity: string) {
+    const watcher = await TestClient.joined(server, room, 'watcher');
+    const bearer = await token(room, identity, { grants: RECORD });
+    const url = absolute(server.url, (await tusCreate(server.url, room, bearer)).location);
     const half = Math.floor(webm.length / 2);
     await uploadRange(url, bearer, webm, 0, half);
+    return { watcher, bearer, url, id: url.split('/').pop() ?? '', half };
+  }
+
+  test('an upload nobody writes to is finished with the bytes it has (the recording browser closed)', async () => {
+    const { watcher, bearer, id } = await halfUploaded('rec-d', 'erin');
     await watcher.waitFor((m) => m.type === 'recordingChanged' && m.recording.id === id && m.recording.status === 'ready', 'ready after the idle time', 15_000);
     const [listed] = await list(server.url, 'rec-d', bearer);
     const duration = listed?.files[0]?.durationSeconds ?? 0;
@@ -192,12 +197,7 @@ describe('browser recording uploads (tus 1.0)', () => {
   });
 
   test('a chunk cut mid-body (the recording browser killed while it was on its way): the upload is finished after the idle time with the bytes acknowledged before it', async () => {
-    const watcher = await TestClient.joined(server, 'rec-cut', 'watcher');
-    const bearer = await token('rec-cut', 'gus', { grants: RECORD });
-    const url = absolute(server.url, (await tusCreate(server.url, 'rec-cut', bearer)).location);
-    const id = url.split('/').pop() ?? '';
-    const half = Math.floor(webm.length / 2);
-    await uploadRange(url, bearer, webm, 0, half);
+    const { watcher, bearer, url, id, half } = await halfUploaded('rec-cut', 'gus');
     // The next chunk announces CHUNK bytes, sends a third of them, and its connection is reset.
     const target = new URL(url);
     const socket = connect(Number(target.port), target.hostname);
