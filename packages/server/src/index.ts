@@ -7,3 +7,5 @@ export type { WorkerPool } from './sfu/worker-pool.js';
 export { signWebhook, verifyWebhook, SIGNATURE_HEADER, DEFAULT_TOLERANCE_SECONDS, type WebhookVerification } from './webhooks/signature.js';
 export { WebhookSender, type WebhookPayload, type WebhookSenderOptions, type WebhookStats } from './webhooks/webhook-sender.js';
 export { ROOM_EVENT_NAMES, type RoomEvent, type RoomEventName } from './rooms/room-events.js';
+export { LocalRecordingStorage, type RecordingStorage } from './recording/storage.js';
+export type { RecordingRecord } from './recording/recording-types.js';

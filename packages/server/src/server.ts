@@ -13,6 +13,7 @@ import { untilMediaMoved } from './cluster/drain.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { createRecordingRoutes } from './recording/recording-http.js';
 import { RecordingService } from './recording/recording-service.js';
+import type { RecordingStorage } from './recording/storage.js';
 import { ServerRecordings } from './recording/tracks/server-recordings.js';
 import { recordingEvent } from './recording/recording-events.js';
 import { ParleyMetrics } from './metrics/metrics.js';
@@ -54,6 +55,8 @@ export interface RunningServer {
 
 export interface StartOptions {
   logger?: Logger;
+  /** Where recordings are kept; the local directory `recording.directory` by default. */
+  recordingStorage?: RecordingStorage;
 }
 
 /** Starts HTTP(S) + WebSocket signaling on one port. Rejects with ConfigError on bad configuration. */
@@ -83,7 +86,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
     // Should this node die, the node that takes an `auto` room over starts it as it was here.
     media.onTopologyChanged((room, topology) => cluster.recordTopology(room.name, topology));
   }
-  const recordings = new RecordingService({ settings: config.recording, rooms, logger });
+  const recordings = new RecordingService({ settings: config.recording, rooms, logger, ...(options.recordingStorage ? { storage: options.recordingStorage } : {}) });
   // Before start(): a recording whose upload was lost is found failed while recovering.
   if (webhooks) recordings.onFinished((record) => webhooks.send(recordingEvent(record, rooms.get(record.room)?.topology)));
   // Unfinished uploads of the last run are armed again; a broken directory fails uploads, not the start.

@@ -3,15 +3,15 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, type ServerMessage } from '@parley/protocol';
-import { createToken, DEV_API_KEY, DEV_API_SECRET, silentLogger, startServer, type RunningServer, type ServerConfigInput } from '../src/index.ts';
+import { createToken, DEV_API_KEY, DEV_API_SECRET, silentLogger, startServer, type RunningServer, type ServerConfigInput, type StartOptions } from '../src/index.ts';
 
 export const TEST_KEY = 'test-key';
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
-export function startTestServer(config: ServerConfigInput = {}): Promise<RunningServer> {
+export function startTestServer(config: ServerConfigInput = {}, options: Omit<StartOptions, 'logger'> = {}): Promise<RunningServer> {
   // A dropped connection leaves at once unless a test asks for a grace period (signaling/resume.test.ts).
   // SFU workers start with the first SFU room, as on a single node, unless a test asks otherwise.
-  return startServer({ port: 0, dev: false, apiKeys: { [TEST_KEY]: TEST_SECRET }, reconnectGraceSeconds: 0, turn: { enabled: false }, ...config, sfu: { startAtBoot: false, ...config.sfu } }, { logger: silentLogger });
+  return startServer({ port: 0, dev: false, apiKeys: { [TEST_KEY]: TEST_SECRET }, reconnectGraceSeconds: 0, turn: { enabled: false }, ...config, sfu: { startAtBoot: false, ...config.sfu } }, { ...options, logger: silentLogger });
 }
 
 export function token(room: string, identity: string, extra: { ttlSeconds?: number; grants?: Record<string, boolean>; secret?: string; key?: string } = {}): Promise<string> {

@@ -90,7 +90,9 @@ export class RecordingService {
       getFileIdFromRequest: (_request, lastPath) => lastPath,
       onUploadCreate: (request, upload) => this.created(request.runtime?.node?.req, upload),
       onUploadFinish: async (_request, upload) => {
-        this.finishLater(upload.id);
+        // Awaited: the upload's last response leaves once the recording is saved as `processing`,
+        // so whoever was told the upload is complete never lists it as `recording`.
+        await this.finishLater(upload.id);
         return {};
       },
     });
@@ -206,13 +208,17 @@ export class RecordingService {
       const author = this.options.rooms.get(record.room)?.get(record.startedBy);
       if (author && !author.suspended) return this.armIdle(record);
       this.options.logger.info('recording upload idle: finishing it with what it has', { room: record.room, recording: record.id });
-      this.finishLater(record.id);
+      void this.finishLater(record.id);
     }, delayMs);
     timer.unref();
     this.idleTimers.set(record.id, timer);
   }
 
-  private finishLater(id: string): void {
+  /**
+   * Marks the recording `processing` and remuxes it in the background. Resolves once the new
+   * status is saved (never rejects: a failed save fails the recording in `finish`).
+   */
+  private async finishLater(id: string): Promise<void> {
     const record = this.active.get(id);
     if (!record || record.status !== 'recording' || this.closed) return;
     clearTimeout(this.idleTimers.get(id));
@@ -220,16 +226,18 @@ export class RecordingService {
     record.status = 'processing';
     record.endedAt = Date.now();
     this.announce(record);
-    const work = this.finish(record).finally(() => this.finishing.delete(work));
+    const saved = this.storage.save(record);
+    const work = this.finish(record, saved).finally(() => this.finishing.delete(work));
     this.finishing.add(work);
+    await saved.catch(() => undefined);
   }
 
   /** Remuxes the upload into the recording's file (seekable, with a duration), then drops the upload. */
-  private async finish(record: RecordingRecord): Promise<void> {
+  private async finish(record: RecordingRecord, processingSaved: Promise<void>): Promise<void> {
     const raw = join(this.uploadsDir, record.id);
     const remuxed = join(this.uploadsDir, `${record.id}.remux.webm`);
     try {
-      await this.storage.save(record);
+      await processingSaved;
       let durationSeconds: number | undefined;
       let source = remuxed;
       try {
@@ -275,7 +283,7 @@ export class RecordingService {
       record.status = 'recording';
       this.active.set(record.id, record);
       this.ledger.set(record.id, record.startedBy, upload.offset);
-      if (upload.size !== undefined && upload.offset === upload.size) this.finishLater(record.id);
+      if (upload.size !== undefined && upload.offset === upload.size) await this.finishLater(record.id);
       else this.armIdle(record);
     }
   }

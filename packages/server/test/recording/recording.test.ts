@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../../src/index.ts';
+import { LocalRecordingStorage, type RecordingRecord, type RunningServer } from '../../src/index.ts';
 import { FsyncFileStore } from '../../src/recording/fsync-file-store.ts';
 import { decodeErrors, frameAt, makeLiveWebm, probe } from '../media-tools.ts';
 import { startTestServer, TestClient, token } from '../helpers.ts';
@@ -324,6 +324,33 @@ describe('an upload survives kill -9 of the server', () => {
     assert.equal(await decodeErrors(path), '');
     assert.ok(Math.abs(((await probe(path)).durationSeconds ?? 0) - 6) < 0.5);
   });
+});
+
+test('the last chunk is answered only once the recording is saved as processing: a listing right after it never says recording', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-rec-slow-'));
+  // A storage whose save of the processing status is slow (a busy disk, a remote store): the
+  // answer to the last chunk must wait for it.
+  class SlowProcessingSave extends LocalRecordingStorage {
+    override async save(record: RecordingRecord): Promise<void> {
+      if (record.status === 'processing') await new Promise((resolve) => setTimeout(resolve, 400));
+      return super.save(record);
+    }
+  }
+  const directory = join(dir, 'store');
+  const server = await startTestServer({ recording: { directory, idleFinishSeconds: 30 } }, { recordingStorage: new SlowProcessingSave(directory) });
+  try {
+    await makeLiveWebm(join(dir, 'source.webm'), 2);
+    const bytes = new Uint8Array(await readFile(join(dir, 'source.webm')));
+    const bearer = await token('rec-slow', 'hal', { grants: RECORD });
+    const url = absolute(server.url, (await tusCreate(server.url, 'rec-slow', bearer)).location);
+    const answer = await tusPatch(url, bearer, 0, bytes, bytes.length);
+    assert.equal(answer.status, 204, answer.body);
+    const [listed] = await list(server.url, 'rec-slow', bearer);
+    assert.ok(listed?.status === 'processing' || listed?.status === 'ready', `listed right after the last chunk's answer: ${listed?.status}`);
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('FsyncFileStore: write() resolves only after the fsync of the offset it answers', async () => {
