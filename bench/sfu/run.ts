@@ -115,10 +115,16 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
       await waitFor('the publisher connected', CONNECT_TIMEOUT_MS, async () => (await clients.publisher.state()).connection === 'connected');
       await clients.publisher.startPublishing();
       for (const subscriber of clients.subscribers) await round.addSubscriber(subscriber);
-      await waitFor('every subscriber connected', CONNECT_TIMEOUT_MS, async () => {
-        const states = await Promise.all(clients.subscribers.map((peer) => peer.state()));
-        return states.every((state) => state.connection === 'connected');
-      });
+      let connections: string[] = [];
+      await waitFor(
+        'every subscriber connected',
+        CONNECT_TIMEOUT_MS,
+        async () => {
+          connections = (await Promise.all(clients.subscribers.map((peer) => peer.state()))).map((state) => state.connection);
+          return connections.every((state) => state === 'connected');
+        },
+        () => countStates(connections),
+      );
       await waitFor('media at every subscriber', FIRST_MEDIA_TIMEOUT_MS, async () => {
         const states = await Promise.all(clients.subscribers.map((peer) => peer.state()));
         return states.every((state) => state.packetsReceived > 0);
@@ -170,10 +176,17 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
   }
 }
 
-async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
+/** `connected 19, connecting 1`: how many peers are in each state. */
+function countStates(states: string[]): string {
+  const counts = new Map<string, number>();
+  for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
+  return [...counts].map(([state, count]) => `${state} ${count}`).join(', ');
+}
+
+async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean>, progress?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${progress ? ` (${progress()})` : ''}`);
     await delay(100);
   }
 }
