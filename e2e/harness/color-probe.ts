@@ -84,7 +84,7 @@ export interface GridReading {
 export async function gridColours(participant: SdkParticipant, palette: readonly Rgb[], maxDistance = 60): Promise<GridReading | undefined> {
   await installLattice(participant);
   return participant.page.evaluate(
-    async ({ palette, maxDistance }) => {
+    async ({ palette, maxDistance, points }) => {
       const track = (window as unknown as { __parley: { shown: Record<string, MediaStreamTrack> } }).__parley.shown['server:mix-video'];
       if (!track) return undefined;
       const video = document.createElement('video');
@@ -115,9 +115,9 @@ export async function gridColours(participant: SdkParticipant, palette: readonly
       const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
       video.srcObject = null;
       const counts = (window as unknown as LatticeScope).__parleyLattice!(data, canvas.width, canvas.height, palette, maxDistance);
-      return { width: canvas.width, height: canvas.height, counts, points: LATTICE_POINTS, shownAt };
+      return { width: canvas.width, height: canvas.height, counts, points, shownAt };
     },
-    { palette: palette as Array<[number, number, number]>, maxDistance },
+    { palette: palette as Array<[number, number, number]>, maxDistance, points: LATTICE_POINTS },
   );
 }
 
