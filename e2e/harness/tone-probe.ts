@@ -1,6 +1,7 @@
 /**
  * Tones in and out of a page joined with `SdkParticipant`: `publishTone` publishes a steady tone
- * as the participant's microphone; `toneLevels` reads what the page receives on one shown track
+ * as the participant's microphone (`setToneGain` makes it louder or quieter: a voice that starts
+ * or stops speaking); `toneLevels` reads what the page receives on one shown track
  * (an AnalyserNode on it, 85 ms windows, power averaged over `reads` windows) as dB per asked
  * frequency, so a test tells which voices are in a mix and which are not; `recordedToneLevels`
  * does the same from a recording, for Firefox (no WebAudio headless).
@@ -25,6 +26,9 @@ export async function publishTone(participant: SdkParticipant, hz: number, gain:
     async ({ hz, gain, via }) => {
       let track: MediaStreamTrack;
       if (via === 'webAudio') {
+        const scope = window as unknown as ToneScope;
+        // A tone published again (after leaving) replaces the last one: its context would play on unheard.
+        void scope.__parleyTone?.context.close();
         const audio = new AudioContext({ sampleRate: 48_000 });
         await audio.resume();
         const oscillator = audio.createOscillator();
@@ -34,6 +38,7 @@ export async function publishTone(participant: SdkParticipant, hz: number, gain:
         const destination = audio.createMediaStreamDestination();
         oscillator.connect(level).connect(destination);
         oscillator.start();
+        scope.__parleyTone = { context: audio, gain: level };
         track = destination.stream.getAudioTracks()[0]!;
       } else {
         // A whole number of periods in 10 s, so the loop has no seam.
@@ -67,6 +72,20 @@ export async function publishTone(participant: SdkParticipant, hz: number, gain:
     },
     { hz, gain, via },
   );
+}
+
+interface ToneScope {
+  __parleyTone?: { context: AudioContext; gain: GainNode };
+}
+
+/** Sets the gain of the tone `publishTone` published with WebAudio; answers when (epoch ms, the page's clock). */
+export async function setToneGain(participant: SdkParticipant, gain: number): Promise<number> {
+  return participant.page.evaluate((gain) => {
+    const tone = (window as unknown as ToneScope).__parleyTone;
+    if (!tone) throw new Error('the page publishes no WebAudio tone');
+    tone.gain.gain.value = gain;
+    return performance.timeOrigin + performance.now();
+  }, gain);
 }
 
 /** dB (relative, as the browser's analyser gives it) at each frequency in what `key` (`identity:source`) plays. */
