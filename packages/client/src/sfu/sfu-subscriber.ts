@@ -38,9 +38,9 @@ export class SfuSubscriber {
 
   constructor(private readonly options: SfuSubscriberOptions) {}
 
-  /** The SFU's (re)offer of everything this participant receives. Offers apply in order. */
-  receiveOffer(sdp: string, tracks: SubscribedTrack[]): void {
-    this.offers = this.offers.then(() => this.applyOffer(sdp, tracks)).catch((error: unknown) => {
+  /** The SFU's (re)offer of everything this participant receives. Offers apply in order, each once `after` has settled. */
+  receiveOffer(sdp: string, tracks: SubscribedTrack[], after: Promise<void> = Promise.resolve()): void {
+    this.offers = this.offers.then(() => after).then(() => this.applyOffer(sdp, tracks)).catch((error: unknown) => {
       if (!this.closed) this.recover(error as Error);
     });
   }
