@@ -7,6 +7,8 @@
 export const RTP_HEADER_BYTES = 12;
 const VP8_CLOCK_RATE = 90_000;
 const PACKET_INDEX_BYTES = 4;
+/** A one-byte header extension block holding the 2-byte transport-wide sequence number. */
+const TRANSPORT_EXTENSION_BYTES = 8;
 
 export interface Vp8SourceOptions {
   ssrc: number;
@@ -33,6 +35,8 @@ export class Vp8Source {
   private keyframeRequested = true;
   private currentFrameIsKey = false;
   private readonly timestampStep: number;
+  private transportSequenceId: number | undefined;
+  private transportSequence = 0;
 
   constructor(private readonly options: Vp8SourceOptions) {
     if (options.payloadBytes < 16) throw new Error('payloadBytes must be at least 16');
@@ -45,6 +49,15 @@ export class Vp8Source {
   /** The index the next packet will carry. */
   get packetsProduced(): number {
     return this.nextIndex;
+  }
+
+  /**
+   * From now on each packet carries the transport-wide sequence number (one-byte header
+   * extension `id`, 8 bytes before the payload), as a browser's do once the SFU accepted it.
+   */
+  numberTransportWide(id: number): void {
+    if (id < 1 || id > 14) throw new RangeError(`a one-byte header extension id is 1-14, not ${id}`);
+    this.transportSequenceId = id;
   }
 
   /** The next frame that starts will be a keyframe (a PLI or FIR arrived). */
@@ -60,13 +73,23 @@ export class Vp8Source {
       this.keyframeRequested = false;
     }
     const endsFrame = this.packetInFrame === packetsPerFrame - 1;
-    const packet = Buffer.alloc(RTP_HEADER_BYTES + payloadBytes, 0x5a);
-    packet[0] = 0x80;
+    const extensionBytes = this.transportSequenceId === undefined ? 0 : TRANSPORT_EXTENSION_BYTES;
+    const packet = Buffer.alloc(RTP_HEADER_BYTES + extensionBytes + payloadBytes, 0x5a);
+    packet[0] = extensionBytes > 0 ? 0x90 : 0x80;
     packet[1] = (endsFrame ? 0x80 : 0) | payloadType;
     packet.writeUInt16BE(this.sequence, 2);
     packet.writeUInt32BE(this.timestamp >>> 0, 4);
     packet.writeUInt32BE(ssrc >>> 0, 8);
-    writeVp8Payload(packet.subarray(RTP_HEADER_BYTES), startsFrame, this.currentFrameIsKey, (this.firstPictureId + this.frame) & 0x7fff);
+    if (this.transportSequenceId !== undefined) {
+      // RFC 8285 one-byte form: profile 0xBEDE, one word: the element (id, length 2 - 1), its 2 bytes, a pad byte.
+      packet.writeUInt16BE(0xbede, RTP_HEADER_BYTES);
+      packet.writeUInt16BE(1, RTP_HEADER_BYTES + 2);
+      packet[RTP_HEADER_BYTES + 4] = (this.transportSequenceId << 4) | 1;
+      packet.writeUInt16BE(this.transportSequence, RTP_HEADER_BYTES + 5);
+      packet[RTP_HEADER_BYTES + 7] = 0;
+      this.transportSequence = (this.transportSequence + 1) & 0xffff;
+    }
+    writeVp8Payload(packet.subarray(RTP_HEADER_BYTES + extensionBytes), startsFrame, this.currentFrameIsKey, (this.firstPictureId + this.frame) & 0x7fff);
     const index = this.nextIndex++;
     packet.writeUInt32BE(index, packet.length - PACKET_INDEX_BYTES);
 

@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { headerExtension, payloadOffset } from '../../packages/server/src/sfu/rtp/rtp.ts';
 import { buildNack, isRtcp, LossTracker, packetIndexOf, parseRtcpFeedback, sequenceDistance, sequenceOf, ssrcOf, Vp8Source } from '../sfu/rtp.ts';
 
 const options = { ssrc: 0x1234abcd, payloadType: 96, payloadBytes: 1200, packetsPerFrame: 4, framesPerSecond: 25, keyframeIntervalFrames: 3 };
 
 describe('Vp8Source', () => {
+  it('once numbering transport-wide, each packet carries the next sequence in a one-byte header extension, read as an SFU reads it', () => {
+    const source = new Vp8Source(options);
+    const before = source.next().packet;
+    assert.equal(headerExtension(before, 3), undefined);
+    source.numberTransportWide(3);
+    const packets = Array.from({ length: 5 }, () => source.next().packet);
+    for (const [i, packet] of packets.entries()) {
+      assert.equal(packet.length, 12 + 8 + 1200);
+      assert.equal(headerExtension(packet, 3)?.readUInt16BE(0), i);
+      assert.equal(payloadOffset(packet), 20, 'the VP8 payload descriptor after the extension');
+      assert.equal(packetIndexOf(packet), i + 1);
+    }
+    assert.throws(() => source.numberTransportWide(15), /1-14/);
+  });
+
   it('writes RTP headers: version, payload type, SSRC, consecutive sequence numbers, marker on the last packet of a frame', () => {
     const source = new Vp8Source(options);
     const packets = Array.from({ length: 8 }, () => source.next().packet);

@@ -3,7 +3,7 @@
 // benchmark drives it over IPC (see messages.ts) and ends it by PID after each round.
 import { PeerConnection, RtcpReceivingSession, Video, type Track } from 'node-datachannel';
 import { buildNack, isRtcp, LossTracker, packetIndexOf, parseRtcpFeedback, sequenceDistance, sequenceOf, ssrcOf, Vp8Source } from '../rtp.ts';
-import { receiveOnlyAnswer } from './sdp.ts';
+import { receiveOnlyAnswer, transportCcIdOf, withTransportCc } from './sdp.ts';
 import type { ClientEnvelope, ClientReply, ClientRequest, ClientResult, ClientSettings, PeerState, ReceivedStats } from './messages.ts';
 
 const settings = JSON.parse(process.env.PARLEY_BENCH_CLIENT_SETTINGS ?? 'null') as ClientSettings | null;
@@ -54,6 +54,11 @@ class Publisher {
 
   get nextPacketIndex(): number {
     return this.source.packetsProduced;
+  }
+
+  /** The SFU accepted transport-cc: packets carry the transport-wide sequence from now on. */
+  numberTransportWide(id: number): void {
+    this.source.numberTransportWide(id);
   }
 
   /** Sends at the configured rate from now on, catching up after late timer ticks. */
@@ -192,16 +197,20 @@ async function handle(request: ClientRequest, config: ClientSettings): Promise<C
     case 'createOffer': {
       const pc = peerConnection(request.peer);
       pc.setLocalDescription('offer');
-      return completeLocalDescription(pc, 'have-local-offer');
+      const offer = await completeLocalDescription(pc, 'have-local-offer');
+      return publishers.has(request.peer) ? withTransportCc(offer) : offer;
     }
     case 'acceptOffer': {
       const pc = peerConnection(request.peer);
       pc.setRemoteDescription(request.sdp, 'offer');
       return receiveOnlyAnswer(await completeLocalDescription(pc, 'stable'));
     }
-    case 'acceptAnswer':
+    case 'acceptAnswer': {
       peerConnection(request.peer).setRemoteDescription(request.sdp, 'answer');
+      const id = transportCcIdOf(request.sdp);
+      if (id !== undefined) publishers.get(request.peer)?.numberTransportWide(id);
       return null;
+    }
     case 'addRemoteCandidate':
       peerConnection(request.peer).addRemoteCandidate(request.candidate, request.mid);
       return null;
