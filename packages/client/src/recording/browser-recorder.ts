@@ -5,7 +5,6 @@ import { RecorderSource } from './recorder-source.js';
 import type { ChunkStore } from './chunk-store.js';
 import { log } from '../log.js';
 import { StallTimeoutHttpStack } from './stall-timeout.js';
-import { needsEncoderWarmUp, warmUpEncoder } from './encoder-warm-up.js';
 
 export interface BrowserRecorderOptions {
   /** e.g. https://host/api/rooms/demo/recordings/uploads */
@@ -148,14 +147,10 @@ export class BrowserRecorder {
     if (!mimeType) throw new ParleyError('RECORDING_UNSUPPORTED', 'this browser records no WebM format');
     let created!: { resolve: (url: string) => void; reject: (error: ParleyError) => void };
     const url = new Promise<string>((resolve, reject) => (created = { resolve, reject }));
-    // Awaited after the warm-up below; a failure meanwhile is not an unhandled rejection.
-    url.catch(() => undefined);
     const recorder = new BrowserRecorder(options, mimeType, created);
     recorder.upload.start();
-    const startedAt = Date.now();
+    recorder.startedAt = Date.now();
     recorder.recorder.start(recorder.timesliceMs);
-    // VP9's encoder drops frames while it starts unless the recorder pauses for it (encoder-warm-up.ts).
-    recorder.startedAt = needsEncoderWarmUp(mimeType) ? await warmUpEncoder(recorder.recorder, startedAt) : startedAt;
     try {
       recorder.uploadUrl = await url;
     } catch (error) {
@@ -166,10 +161,7 @@ export class BrowserRecorder {
   }
 
   uploadUrl = '';
-  /**
-   * The file's time 0 on this clock (Date.now()): when MediaRecorder started, plus the time it
-   * was paused while its VP9 encoder started (encoder-warm-up.ts), after the file's first 0.12 s.
-   */
+  /** When MediaRecorder started (Date.now()): the file's time 0. */
   startedAt = 0;
 
   /** The server's recording id (the upload's id). */

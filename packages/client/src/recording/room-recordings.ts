@@ -40,10 +40,9 @@ export interface StartedBrowserRecording {
   /** The mime type MediaRecorder records with (the fallback when the preferred one is unsupported). */
   mimeType: string;
   /**
-   * The file's time 0 (ms since the epoch): when MediaRecorder started, plus the time it was
-   * paused while a VP9 encoder started (0.5-1 s in Chromium; the file's first 0.12 s show the call
-   * before that pause). A `self` recording starts once the camera's first frame is drawn, up to a
-   * second after the call where WebAudio does not run (docs/recording.md).
+   * When MediaRecorder started (ms since the epoch): the file's time 0. A `self` recording starts
+   * once the camera's first frame is drawn, up to a second after the call where WebAudio does not
+   * run (docs/recording.md).
    */
   startedAt: number;
   /** The video bitrate MediaRecorder reports it was given (default 2.5 Mbit/s; a browser may adjust it). */
