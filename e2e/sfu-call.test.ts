@@ -230,7 +230,7 @@ describe('SFU call', () => {
     const talker = await SdkParticipant.join(env.chromium, env.server.url, room, 'talker', { roomConfig: sfuRoom, camera: false });
     const listener = await SdkParticipant.join(env.chromium, env.server.url, room, 'listener', { roomConfig: sfuRoom, camera: false, microphone: false });
     await listener.waitForEvent('activeSpeakersChanged', 'talker', 15_000).catch(async (error: unknown) => {
-      // Seen once in CI (~3 s as a rule): what the talker's microphone sent and what each page knew says which side stopped.
+      // Both pages' diagnostics (the talker's microphone sent, the listener's events) say which side stopped.
       throw new Error(`${error instanceof Error ? error.message : String(error)}\ntalker: ${await talker.diagnostics()}\nlistener: ${await listener.diagnostics()}`, { cause: error });
     });
     await Promise.all([talker.close(), listener.close()]);
