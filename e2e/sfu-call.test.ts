@@ -9,6 +9,7 @@ import type { VideoQuality } from '@parley/client';
 import { VIDEO_CODECS } from '@parley/protocol';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { publishTone, setToneGain } from './harness/tone-probe.ts';
 
 const env = useCallEnvironment();
 let roomCounter = 0;
@@ -225,14 +226,25 @@ describe('SFU call', () => {
     });
   }
 
-  test('active speakers: the one with a microphone is announced', async () => {
+  test('active speakers: a talker is announced to the room, to a newcomer when it joins, and again when it falls silent', async () => {
     const room = freshRoom();
-    const talker = await SdkParticipant.join(env.chromium, env.server.url, room, 'talker', { roomConfig: sfuRoom, camera: false });
+    const talker = await SdkParticipant.join(env.chromium, env.server.url, room, 'talker', { roomConfig: sfuRoom, camera: false, microphone: false });
+    // A steady tone: every packet loud, so the SFU announces the talker once and never again
+    // until it falls silent (Chromium's fake microphone beeps, and its announcements come and go).
+    await publishTone(talker, 440, 0.5, 'webAudio');
+    const explain = (...pages: SdkParticipant[]) => async (error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${(await Promise.all(pages.map(async (p) => `${p.identity}: ${await p.diagnostics()}`))).join('\n')}`, { cause: error });
+    };
+    // The room (here the talker itself) hears of it...
+    await talker.waitForEvent('activeSpeakersChanged', 'talker', 15_000).catch(explain(talker));
+    // ...and someone who joins afterwards is told at once: nothing changes for the SFU to announce.
     const listener = await SdkParticipant.join(env.chromium, env.server.url, room, 'listener', { roomConfig: sfuRoom, camera: false, microphone: false });
-    await listener.waitForEvent('activeSpeakersChanged', 'talker', 15_000).catch(async (error: unknown) => {
-      // Both pages' diagnostics (the talker's microphone sent, the listener's events) say which side stopped.
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\ntalker: ${await talker.diagnostics()}\nlistener: ${await listener.diagnostics()}`, { cause: error });
-    });
+    await listener.waitForEvent('activeSpeakersChanged', 'talker', 10_000).catch(explain(talker, listener));
+    assert.deepEqual(await listener.page.evaluate(() => [...(window as unknown as ParleyWindow).__parley.room.activeSpeakers], undefined), ['talker']);
+    // Silence is announced too: the list empties.
+    await setToneGain(talker, 0);
+    await listener.waitForEvent('activeSpeakersChanged', '', 10_000).catch(explain(talker, listener));
+    assert.deepEqual(await listener.page.evaluate(() => [...(window as unknown as ParleyWindow).__parley.room.activeSpeakers], undefined), []);
     await Promise.all([talker.close(), listener.close()]);
   });
 });

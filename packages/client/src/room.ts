@@ -78,6 +78,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private firstFrameWatched = false;
   /** The server and token of `connect()`: recordings upload there with it. */
   private credentials: { url: string; token: string } | undefined;
+  private speakers: readonly string[] = [];
   private readonly recordings = new RoomRecordings({
     endpoint: () => {
       if (!this.credentials || !this.info) throw new ParleyError('NOT_CONNECTED', 'connect to the room before recording');
@@ -138,6 +139,15 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   get topology(): RoomInfo['topology'] | undefined {
     return this.info?.topology;
+  }
+
+  /**
+   * Identities speaking now, loudest first, as the server last announced them (SFU and MCU rooms;
+   * may include yourself): the server tells a newcomer at once, then every change
+   * (`activeSpeakersChanged`). Empty in a direct call and once disconnected.
+   */
+  get activeSpeakers(): readonly string[] {
+    return this.speakers;
   }
 
   /**
@@ -366,7 +376,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'layersWanted':
         return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message, { cause: error })));
       case 'activeSpeakers':
-        return this.emit('activeSpeakersChanged', event.speakers);
+        return this.setActiveSpeakers(event.speakers);
       case 'connectionQuality': {
         const participant = this.remoteParticipants.get(event.identity);
         if (!participant) return;
@@ -515,8 +525,16 @@ export class Room extends TypedEmitter<RoomEvents> {
     } else {
       this.stopSfu();
       for (const participant of this.remoteParticipants.values()) if (!this.links.has(participant.identity)) this.connectDirectly(participant);
+      // Nobody detects speakers in a direct call (the server cleared its list too).
+      this.setActiveSpeakers([]);
     }
     this.emit('topologyChanged', topology);
+  }
+
+  private setActiveSpeakers(speakers: readonly string[]): void {
+    if (speakers.length === this.speakers.length && speakers.every((identity, i) => identity === this.speakers[i])) return;
+    this.speakers = [...speakers];
+    this.emit('activeSpeakersChanged', [...speakers]);
   }
 
   private updateParticipant(info: ParticipantInfo): void {
@@ -605,6 +623,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const link of this.links.values()) link.close();
     this.links.clear();
     this.remoteParticipants.clear();
+    this.speakers = [];
     this.handover.end();
     this.stopSfu();
     this.localParticipant.stopAll();

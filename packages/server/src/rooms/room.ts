@@ -45,6 +45,12 @@ export class Room {
    * server records what the SFU receives), whatever its size.
    */
   sfuHolds = 0;
+  /**
+   * Who the SFU last announced as speaking, loudest first (SFU and MCU rooms). The SFU announces
+   * only changes, so a newcomer is told this list when it joins: without it, someone already
+   * talking when another joined was never shown as speaking to them until the list changed.
+   */
+  activeSpeakers: readonly string[] = [];
 
   constructor(
     readonly name: string,

@@ -155,6 +155,8 @@ export class MediaCoordinator {
       }
       sfu.releaseRoom(room.name);
       this.deliveries.delete(room.name);
+      // Nobody detects speakers in a direct call: the SDKs clear theirs on topologyChanged.
+      room.activeSpeakers = [];
     }
     room.topology = topology;
     if (topology === 'sfu') this.startMixerIfHeard(room);
@@ -194,7 +196,9 @@ export class MediaCoordinator {
     });
     sfu.on('activeSpeakers', (roomName, speakers) => {
       const room = this.rooms.get(roomName);
-      if (room && viaServer(room.topology)) room.broadcast({ type: 'activeSpeakers', speakers: speakers.filter((s) => room.get(s)) });
+      if (!room || !viaServer(room.topology)) return;
+      room.activeSpeakers = speakers.filter((s) => room.get(s));
+      room.broadcast({ type: 'activeSpeakers', speakers: [...room.activeSpeakers] });
     });
     sfu.on('roomsLost', (names) => {
       this.workerRestarts += 1;

@@ -384,6 +384,10 @@ export class SignalingSession implements ParticipantLink {
     for (const other of room.others(participant.identity)) {
       if (other.connectionQuality) this.send({ type: 'connectionQuality', identity: other.identity, quality: other.connectionQuality });
     }
+    // Active speakers, too, are announced only when they change. A resumed connection is told
+    // even an empty list: it may have missed the change that emptied it.
+    const speakers = room.activeSpeakers.filter((identity) => room.get(identity));
+    if (viaServer(room.topology) && (speakers.length > 0 || resumed)) this.send({ type: 'activeSpeakers', speakers });
     for (const event of this.ctx.recordingEvents?.(room.name) ?? []) this.send(event);
   }
 
