@@ -62,6 +62,30 @@ function watchVideo(subscriber: SdkParticipant, from: string, ms: number): Promi
   );
 }
 
+/**
+ * The longest stretch, sampled every 100 ms over `ms`, in which `publisher`'s encoders produced no
+ * video frame (every layer summed): a control for a subscriber's freeze, since a starved encoder
+ * (two browsers' simulcast encoding on 2 cores) stalls every subscriber whatever the SFU does.
+ */
+function watchEncoded(publisher: SdkParticipant, ms: number): Promise<{ gapMs: number; frames: number }> {
+  return publisher.page.evaluate(async (ms) => {
+    const room = (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room;
+    const encoded = async () => (await room.getStats()).filter((s) => s.direction === 'outbound' && s.kind === 'video').reduce((sum, s) => sum + (s.frames ?? 0), 0);
+    const first = await encoded();
+    let last = first;
+    let lastChange = performance.now();
+    let gapMs = 0;
+    for (const end = performance.now() + ms; performance.now() < end; ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = performance.now();
+      const frames = await encoded();
+      if (frames > last) [last, lastChange] = [frames, now];
+      gapMs = Math.max(gapMs, now - lastChange);
+    }
+    return { gapMs: Math.round(gapMs), frames: last - first };
+  }, ms);
+}
+
 describe('SFU under packet loss', () => {
   const env = useShapedCallEnvironment();
   let publisher: SdkParticipant;
@@ -102,13 +126,13 @@ describe('SFU under packet loss', () => {
 
     await env.network.shape({ lossPercent: LOSS_PERCENT });
     const lossyStart = await retransmissions();
-    const lossy = await watchVideo(subscriber, 'pub', WATCH_MS);
+    const [lossy, lossyEncoded] = await Promise.all([watchVideo(subscriber, 'pub', WATCH_MS), watchEncoded(publisher, WATCH_MS)]);
     const lossyRetransmissions = (await retransmissions()) - lossyStart;
     const dropped = await env.network.droppedPackets();
     await env.network.shape({});
     // A retransmitted packet fills its gap, so packetsLost counts only what was never recovered.
     console.log(
-      `${LOSS_PERCENT} % loss over ${WATCH_MS} ms: ${JSON.stringify(lossy)}, SFU retransmissions ${lossyRetransmissions}; ` +
+      `${LOSS_PERCENT} % loss over ${WATCH_MS} ms: ${JSON.stringify(lossy)} (the publisher's encoders' longest pause ${lossyEncoded.gapMs} ms), SFU retransmissions ${lossyRetransmissions}; ` +
         `the link dropped ${dropped.download} packets towards the subscriber (media, RTCP, ICE, signaling) and ${dropped.upload} from it; ` +
         `${lossy.packetsLost} media packets still lost`,
     );
@@ -121,7 +145,8 @@ describe('SFU under packet loss', () => {
     assert.ok(lossyRetransmissions >= 3, `the SFU retransmitted (${lossyRetransmissions})`);
     assert.ok(lossy.packetsLost <= dropped.download / 2, `most dropped packets were recovered: ${lossy.packetsLost} still lost of ${dropped.download} dropped`);
     assert.ok(lossy.frames > 100, `frames keep decoding under loss (${lossy.frames})`);
-    assert.ok(lossy.freezeMs <= 1000, `no freeze over 1 s under loss (longest ${lossy.freezeMs} ms)`);
+    // Unless the publisher's encoders themselves paused that long (see `watchEncoded`).
+    assert.ok(lossy.freezeMs <= Math.max(1000, lossyEncoded.gapMs + 200), `no freeze over 1 s under loss (longest ${lossy.freezeMs} ms; the publisher's encoders paused at most ${lossyEncoded.gapMs} ms)`);
   });
 
   test('the SFU worker paused 250 ms three times (SIGSTOP: a GC pause, a starved core), its backlog then handled at once: not an uplink collapse, the subscriber stays on the top layer', async () => {
@@ -163,10 +188,10 @@ describe('SFU under packet loss', () => {
         { timeoutMs: 15_000, what: 'the lowest layer under 400 kbit/s' },
       );
       const steppedDownMs = Math.round(performance.now() - shapedAt);
-      const watch = await watchVideo(subscriber, 'pub', WATCH_MS);
-      console.log(`400 kbit/s downlink: lowest layer after ${steppedDownMs} ms; then over ${WATCH_MS} ms: ${JSON.stringify(watch)}`);
+      const [watch, encoded] = await Promise.all([watchVideo(subscriber, 'pub', WATCH_MS), watchEncoded(publisher, WATCH_MS)]);
+      console.log(`400 kbit/s downlink: lowest layer after ${steppedDownMs} ms; then over ${WATCH_MS} ms: ${JSON.stringify(watch)} (the publisher's encoders' longest pause ${encoded.gapMs} ms)`);
       assert.ok(watch.frames > 60, `frames keep decoding on the lowest layer (${watch.frames})`);
-      assert.ok(watch.freezeMs <= 1000, `no freeze over 1 s once on the lowest layer (longest ${watch.freezeMs} ms)`);
+      assert.ok(watch.freezeMs <= Math.max(1000, encoded.gapMs + 200), `no freeze over 1 s once on the lowest layer (longest ${watch.freezeMs} ms; the publisher's encoders paused at most ${encoded.gapMs} ms)`);
     } finally {
       await env.network.shape({});
     }
@@ -222,7 +247,7 @@ describe('SFU under packet loss', () => {
       const sentBefore = await sent();
       const nacksBefore = await nacksToPublishers();
       await env.network.shape({ lossPercent: LOSS_PERCENT });
-      const watch = await watchVideo(publisher, 'uplink', WATCH_MS);
+      const [watch, encoded] = await Promise.all([watchVideo(publisher, 'uplink', WATCH_MS), watchEncoded(uplink, WATCH_MS)]);
       const dropped = await env.network.droppedPackets();
       await env.network.shape({});
       const sentAfter = await sent();
@@ -232,14 +257,16 @@ describe('SFU under packet loss', () => {
       console.log(
         `${LOSS_PERCENT} % loss on the uplink over ${WATCH_MS} ms: the link dropped ${dropped.upload} packets from the publisher (media, RTCP, ICE, signaling); ` +
           `the SFU asked for ${asked} packets, the publisher got ${grew('nackCount')} NACKs and resent ${grew('retransmittedPackets')} packets; ` +
-          `its subscriber saw ${JSON.stringify(watch)}`,
+          `its subscriber saw ${JSON.stringify(watch)}; its encoders' longest pause ${encoded.gapMs} ms (${encoded.frames} frames, every layer)`,
       );
       assert.ok(dropped.upload >= 5, `the loss rule dropped packets from the publisher (${dropped.upload})`);
       assert.ok(asked >= 3, `the SFU asked the publisher for lost packets (${asked})`);
       assert.ok(grew('nackCount') >= 3, `the publisher received NACKs (${grew('nackCount')})`);
       assert.ok(watch.packetsLost <= dropped.upload / 8, `nearly every packet lost on the uplink reached the subscriber after all (lost padding closed over): ${watch.packetsLost} still lost of ${dropped.upload} dropped`);
       assert.ok(watch.frames > 100, `frames keep decoding (${watch.frames})`);
-      assert.ok(watch.freezeMs <= 1000, `no freeze over 1 s (longest ${watch.freezeMs} ms)`);
+      // No freeze over 1 s, unless the publisher's encoders themselves paused (a starved machine):
+      // then no longer than that pause and a little more.
+      assert.ok(watch.freezeMs <= Math.max(1000, encoded.gapMs + 200), `no freeze over 1 s (longest ${watch.freezeMs} ms; the publisher's encoders paused at most ${encoded.gapMs} ms)`);
     } finally {
       await uplink.close();
     }
