@@ -20,6 +20,40 @@ const smallCamera = { width: 640, height: 360, frameRate: 15 };
 /** Counts room.getStats() calls made back to back in the page while it runs. */
 type ProbeWindow = { __statsProbe: { calls: number; running: boolean; done: boolean } };
 
+/** performance.now() of each of the page's rendering steps (requestAnimationFrame), from `watchRendering`. */
+type RenderWindow = { __renderSteps: number[] };
+
+/**
+ * Records the page's rendering steps from now on (bounded): a control for frames presented, since
+ * a page whose renderer is starved (five browsers on two cores) presents no frame of any video,
+ * whatever the SDK hands it.
+ */
+function watchRendering(p: SdkParticipant): Promise<void> {
+  return p.page.evaluate(() => {
+    const steps: number[] = [];
+    (window as unknown as RenderWindow).__renderSteps = steps;
+    const step = () => {
+      steps.push(performance.now());
+      if (steps.length < 20_000) requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }, undefined);
+}
+
+/** The longest wait between the page's rendering steps within [from, to] (its clock; the edges count). */
+function longestRenderGap(p: SdkParticipant, from: number, to: number): Promise<number> {
+  return p.page.evaluate(
+    ({ from, to }) => {
+      const inside = (window as unknown as RenderWindow).__renderSteps.filter((t) => t > from && t < to);
+      let longest = 0;
+      let previous = from;
+      for (const t of [...inside, to]) [longest, previous] = [Math.max(longest, t - previous), t];
+      return Math.round(longest);
+    },
+    { from, to },
+  );
+}
+
 /** Every receiver decodes video and receives audio from every sender. */
 async function assertEveryoneReceives(receivers: SdkParticipant[], senders: SdkParticipant[], minFrames = 10): Promise<void> {
   const pairs = receivers.flatMap((receiver) => senders.filter((s) => s !== receiver).map((sender) => [receiver, sender] as const));
@@ -122,6 +156,7 @@ describe('SFU call', () => {
     assert.equal(await a.directLinks(), 1);
     // Watch what a and b play of each other across the move: no gap over ~1 s.
     const gaps = Promise.all([a.longestVideoGapMs('auto-b', 12_000), b.longestVideoGapMs('auto-a', 12_000)] as const);
+    await Promise.all([a, b].map(watchRendering));
     const [sinceA, sinceB] = await Promise.all([a.pageNow(), b.pageNow()]);
     // Both pages ask for their stats back to back across the move (as the stats panel and the
     // call-quality reports do), so some call is in flight when the direct link closes: Firefox
@@ -153,9 +188,14 @@ describe('SFU call', () => {
     const [atA, atB] = await gaps;
     // What each one saw: frames presented of the track shown (the direct link's, then the SFU's).
     const [seenA, seenB] = await Promise.all([a.longestPresentedGapSince('auto-b', sinceA), b.longestPresentedGapSince('auto-a', sinceB)]);
+    // How long each page itself did not render during its longest presented gap.
+    const [stallA, stallB] = await Promise.all([
+      longestRenderGap(a, sinceA + seenA.startsAtMs, sinceA + seenA.startsAtMs + seenA.gapMs),
+      longestRenderGap(b, sinceB + seenB.startsAtMs, sinceB + seenB.startsAtMs + seenB.gapMs),
+    ]);
     console.log(
-      `move to the SFU: longest gap in b's video at a ${atA.gapMs} ms decoded, ${seenA.gapMs} ms presented (${atA.frames} frames), ` +
-        `in a's video at b ${atB.gapMs} ms decoded, ${seenB.gapMs} ms presented (${atB.frames} frames)`,
+      `move to the SFU: longest gap in b's video at a ${atA.gapMs} ms decoded, ${seenA.gapMs} ms presented (${atA.frames} frames; the page's longest rendering pause in it ${stallA} ms), ` +
+        `in a's video at b ${atB.gapMs} ms decoded, ${seenB.gapMs} ms presented (${atB.frames} frames; rendering pause ${stallB} ms)`,
     );
     const worse = atA.gapMs >= atB.gapMs ? { at: 'a', ...atA } : { at: 'b', ...atB };
     console.log(`around the longer gap in frames decoded (at ${worse.at}):\n${worse.around}`);
@@ -168,7 +208,12 @@ describe('SFU call', () => {
     // buffer to fill: looser, but it fails
     // if the SDK hands over a track before it decodes or closes the link before the other's
     // picture arrives through the SFU (2.0 s seen before both were fixed).
-    for (const { gapMs } of [seenA, seenB]) assert.ok(gapMs <= 1800, `no picture frozen over ~1.5 s while moving to the SFU (longest ${gapMs} ms presented)`);
+    // Unless the page itself did not render for most of it (its renderer starved: then it presents
+    // no frame of any video, whatever the SDK hands it): then the pause and what a move without
+    // one shows (250-510 ms presented in CI runs) and no more.
+    for (const [{ gapMs }, stall] of [[seenA, stallA], [seenB, stallB]] as const) {
+      assert.ok(gapMs <= Math.max(1800, stall + 600), `no picture frozen over ~1.5 s while moving to the SFU (longest ${gapMs} ms presented; the page did not render for ${stall} ms of it)`);
+    }
     assert.equal(await a.topology(), 'sfu');
     assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 6, 'three participants publish camera and microphone through the SFU');
     await Promise.all([a.close(), b.close(), c.close()]);
