@@ -114,11 +114,19 @@ async function announcedAt(publisher: SdkParticipant, profile: 'low' | 'high', s
 }
 
 async function waitForProfile(publisher: SdkParticipant, profile: 'low' | 'high', since: number, timeoutMs: number): Promise<number> {
-  await publisher.page.waitFor(
-    ({ profile, since }) => (window as unknown as ParleyWindow).__parley.events.some((e) => e.name === 'adaptiveBitrateChanged' && e.detail === profile && e.at >= since),
-    { profile, since },
-    { timeoutMs, what: `adaptiveBitrateChanged '${profile}'` },
-  );
+  await publisher.page
+    .waitFor(
+      ({ profile, since }) => (window as unknown as ParleyWindow).__parley.events.some((e) => e.name === 'adaptiveBitrateChanged' && e.detail === profile && e.at >= since),
+      { profile, since },
+      { timeoutMs, what: `adaptiveBitrateChanged '${profile}'` },
+    )
+    .catch(async (error: unknown) => {
+      // What the policy judged (loss, round trip, the browser's estimate, every 2 s) says which signal did not come.
+      const { cameraSamples } = await publisher.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false }), undefined);
+      const now = await publisher.pageNow();
+      const samples = cameraSamples.map((s) => `${Math.round(s.at - now)} ms: loss ${(100 * s.lossFraction).toFixed(1)} %, rtt ${s.rttMs} ms, estimate ${s.availableKbps} kbit/s -> ${s.profile}`);
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\nthe adaptive bitrate's last samples (0 ms = now):\n${samples.join('\n')}`, { cause: error });
+    });
   assert.equal(await cameraProfile(publisher), profile);
   return (await announcedAt(publisher, profile, since))! - since;
 }

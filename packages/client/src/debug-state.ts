@@ -1,5 +1,6 @@
 import { TrackSource, type Topology } from '@parley/protocol';
 import type { VideoProfile } from './adaptive-bitrate.js';
+import type { CameraSampleRecord } from './media-monitor.js';
 import type { ConnectionState } from './room-types.js';
 import { statsUnlessClosed } from './stats.js';
 
@@ -13,6 +14,8 @@ export interface RoomDebugState {
   topology: Topology | undefined;
   localIdentity: string;
   cameraProfile: VideoProfile;
+  /** The adaptive bitrate's last samples (up to 10, every 2 s), oldest first: why the camera did or did not change profile. */
+  cameraSamples: CameraSampleRecord[];
   /** One direct connection per remote participant (P2P, and during a move to the SFU). */
   links: LinkDebugState[];
   /** Media through the SFU; undefined while the room is not on the SFU. */
@@ -101,6 +104,7 @@ export interface RoomParts {
   topology: Topology | undefined;
   localIdentity: string;
   cameraProfile: VideoProfile;
+  cameraSamples?: readonly CameraSampleRecord[];
   links: Iterable<{ pc: DebuggedConnection; remoteIdentity: string; encoderRestarts: number; senderOf(source: TrackSource): { track: { id: string } | null } | undefined }>;
   sfu:
     | {
@@ -145,7 +149,7 @@ export async function roomDebugState(parts: RoomParts, options: DebugStateOption
       return { ...(await connectionDebugState(link.pc, stats)), remoteIdentity: link.remoteIdentity, senders, encoderRestarts: link.encoderRestarts };
     }),
   );
-  return { state: parts.state, topology: parts.topology, localIdentity: parts.localIdentity, cameraProfile: parts.cameraProfile, links: await links, sfu: parts.sfu && (await sfuDebugState(parts.sfu, stats)) };
+  return { state: parts.state, topology: parts.topology, localIdentity: parts.localIdentity, cameraProfile: parts.cameraProfile, cameraSamples: [...(parts.cameraSamples ?? [])], links: await links, sfu: parts.sfu && (await sfuDebugState(parts.sfu, stats)) };
 }
 
 async function sfuDebugState(sfu: NonNullable<RoomParts['sfu']>, stats: boolean): Promise<SfuDebugState> {

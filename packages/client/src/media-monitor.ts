@@ -21,6 +21,16 @@ export interface MediaMonitorOptions {
 }
 
 const MONITOR_INTERVAL_MS = 2000;
+/** Camera samples kept for `room.debugState()`: the last 20 s. */
+const KEPT_SAMPLES = 10;
+
+/** One sample the adaptive bitrate judged, as `room.debugState()` shows it. */
+export interface CameraSampleRecord extends NetworkSample {
+  /** performance.now() when it was taken. */
+  at: number;
+  /** The profile it left the camera in. */
+  profile: VideoProfile;
+}
 
 /**
  * Every 2 s while connected, one getStats() sample of every connection, compared with the one
@@ -35,12 +45,18 @@ export class MediaMonitor {
   private sampledAt = 0;
   private videoProfile: VideoProfile = 'high';
   private localQuality: ConnectionQuality | undefined;
+  private readonly samples: CameraSampleRecord[] = [];
 
   constructor(private readonly options: MediaMonitorOptions) {}
 
   /** The camera's current adaptive-bitrate profile. */
   get cameraProfile(): VideoProfile {
     return this.videoProfile;
+  }
+
+  /** The adaptive bitrate's last samples, oldest first (for `room.debugState()`: why a step did or did not come). */
+  get cameraSamples(): readonly CameraSampleRecord[] {
+    return this.samples;
   }
 
   start(): void {
@@ -80,6 +96,8 @@ export class MediaMonitor {
     const sample = cameraSample(stats, previous);
     if (!sample) return;
     const profile = policy.decide(sample, this.videoProfile);
+    this.samples.push({ ...sample, at: Math.round(performance.now()), profile });
+    if (this.samples.length > KEPT_SAMPLES) this.samples.shift();
     if (profile === this.videoProfile) {
       // Senders created since the last change (a new link, a republished camera) get the low caps too.
       if (profile === 'low') await this.options.applyCameraProfile(profile);

@@ -339,6 +339,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       topology: this.topology,
       localIdentity: this.localParticipant.identity,
       cameraProfile: this.cameraProfile,
+      cameraSamples: this.monitor.cameraSamples,
       links: this.links.values(),
       sfu: this.sfu,
     }, options);

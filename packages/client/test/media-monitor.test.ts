@@ -91,6 +91,16 @@ test('MediaMonitor: staying high applies nothing', async () => {
   assert.deepEqual(t.decisions, []);
 });
 
+test('MediaMonitor: the samples judged are kept for debugState, the last 10, each with the profile it left', async () => {
+  const t = monitor((_, current) => current, Array.from({ length: 13 }, (_, i) => [stream({ packets: 100 * (i + 1) })]));
+  await t.m.tick();
+  assert.equal(t.m.cameraSamples.length, 0, 'the baseline is no sample');
+  for (let i = 0; i < 12; i++) await t.m.tick();
+  assert.equal(t.m.cameraSamples.length, 10);
+  assert.ok(t.m.cameraSamples.every((s) => s.profile === 'high' && s.lossFraction === 0 && Number.isFinite(s.at)));
+  assert.ok(t.m.cameraSamples.every((s, i, all) => i === 0 || s.at >= all[i - 1]!.at), 'oldest first');
+});
+
 test('MediaMonitor: connection quality is reported when it changes, and again after a stop', async () => {
   const clean = (packets: number) => [stream({ packets })];
   const lossy = (packets: number, lost: number) => [stream({ packets, packetsLost: lost })];
