@@ -1,10 +1,10 @@
 // Runs the test suites with node's test runner: `unit` (no browser),
 // `e2e` (real Chromium and Firefox), or both (default). Files run one at a time because
 // each browser test file starts its own browsers and this machine has 2 cores.
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTestFiles, runWithReruns } from './reruns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const suites = {
@@ -31,12 +31,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=240000', ...files],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// PARLEY_TEST_RERUNS=0: no rerun of a failed e2e file (see scripts/reruns.mjs).
+const { status } = process.env.PARLEY_TEST_RERUNS === '0' ? runTestFiles(files, { cwd: root }) : runWithReruns(files, { cwd: root });
+process.exit(status);
 
 function testFiles(dir) {
   let entries;
