@@ -13,6 +13,8 @@ import { tickMs, VideoMixer } from './video-mixer.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
 const CLOSE_TIMEOUT_MS = 1000;
+/** What the thread waits after killing its ffmpegs before it says it closed. */
+const REAP_MS = 200;
 
 export interface VideoThreadSettings {
   ffmpegPath: string;
@@ -168,11 +170,18 @@ function runThread(): void {
       case 'audioPublishers':
         audioPublishers = new Map(message.participants);
         return;
+      case 'close':
+        clearInterval(clock);
+        mixer.close();
+        // Killed, but reaped by this thread's loop only: a thread terminated at once leaves them
+        // zombies for the process's life (checked). SIGKILLed processes are gone in milliseconds.
+        setTimeout(() => post({ op: 'closed' }), REAP_MS);
+        return;
     }
   });
   // The grids' clock: a tick at the highest tier's frame rate (lower tiers take every n-th), each
   // grid drawn from each input's newest decoded picture.
-  setInterval(() => {
+  const clock = setInterval(() => {
     mixer.tick(audioPublishers);
     post({ op: 'stats', draws: mixer.draws });
   }, tickMs(settings.tiers));
