@@ -10,6 +10,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { i420Size, type I420 } from './i420.js';
 import { IvfReader, ivfFileHeader, ivfFrame, type IvfCodec } from './ivf.js';
+import { Y4mReader } from './y4m.js';
 
 const CODEC_NICENESS = 5;
 /** Compressed frames waiting for a decoder past which new ones are dropped (a decoder that cannot keep up must not grow the mixer's memory). */
@@ -44,7 +45,11 @@ function run(ffmpegPath: string, args: string[], onError: (message: string) => v
   return child;
 }
 
-/** Decodes one publisher's frames; `latest` is its newest picture at the grid's size (letterboxed). */
+/**
+ * Decodes one publisher's frames; `latest` is its newest picture at the grid's size (letterboxed).
+ * Started before its codec is known (the mixer keeps one spare, `spare-pool.ts`): ffmpeg reads the
+ * codec from the IVF header, which is written with the first frame, after `use(codec)`.
+ */
 export class VideoDecoder {
   latest: I420 | undefined;
   /** Pictures decoded. */
@@ -52,45 +57,66 @@ export class VideoDecoder {
   /** Called with each picture decoded. */
   onPicture: (() => void) | undefined;
   private readonly child: ChildProcessWithoutNullStreams;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private readonly pictureBytes: number;
+  private readonly reader = new Y4mReader();
+  private codec: IvfCodec | undefined;
   private started = false;
   private closed = false;
-  private readonly startedAt = performance.now();
+  private startedAt = 0;
 
+  /** `onExit`: the process ended by itself (not by `close`). */
   constructor(
-    private readonly codec: IvfCodec,
     private readonly options: VideoCodecOptions,
+    onExit?: () => void,
   ) {
     const { width, height } = options;
-    this.pictureBytes = i420Size(width, height);
     this.child = run(
       options.ffmpegPath,
       // Low delay: no probing beyond the first frame, one thread (frame threads hold frames back),
-      // every decoded frame out as it comes (no frame-rate conversion). Not `-fflags nobuffer`: it
-      // throws away the frames read while probing, the first keyframe among them, and the decoder
-      // then shows nothing until the publisher's next keyframe (16 frames here; never, for a
-      // Firefox canvas that sent no other).
+      // every decoded frame out as it comes (no frame-rate conversion; Y4M, not rawvideo, which
+      // ffmpeg writes one frame late: `y4m.ts`). Not `-fflags nobuffer`: it throws away the frames
+      // read while probing, the first keyframe among them, and the decoder then shows nothing
+      // until the publisher's next keyframe (16 frames here; never, for a Firefox canvas that
+      // sent no other).
       [
         ...['-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1'],
         ...['-f', 'ivf', '-i', 'pipe:0'],
         ...['-vf', `scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=fast_bilinear,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`],
-        ...['-fps_mode', 'passthrough', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
+        ...['-fps_mode', 'passthrough', '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', 'pipe:1'],
       ],
       options.onError,
-      `the ${codec} decoder`,
+      'a video decoder',
     );
     this.child.stdout.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    // Once, whichever comes: a process that could not start says 'error' and may not say 'exit'.
+    let ended = false;
+    const end = () => {
+      if (ended || this.closed) return;
+      ended = true;
+      onExit?.();
+    };
+    this.child.on('exit', end);
+    this.child.on('error', end);
+  }
+
+  /** Its ffmpeg's process id (diagnostics, tests). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The codec of the frames to come (once: ffmpeg takes it from the stream's header). */
+  use(codec: IvfCodec): void {
+    if (this.codec !== undefined && this.codec !== codec) throw new Error(`a ${this.codec} decoder given ${codec}`);
+    this.codec = codec;
   }
 
   /** One whole frame; stamped with this process's own clock (RTP timestamps wrap and restart with a publisher's new stream). */
   decode(frame: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.codec === undefined) return;
     if (!this.started) {
       // The header's size is a placeholder: the decoder takes the real one from the keyframe.
       this.child.stdin.write(ivfFileHeader(this.codec, this.options.width, this.options.height));
       this.started = true;
+      this.startedAt = performance.now();
     }
     if (this.child.stdin.writableLength > MAX_PIPE_BYTES) return;
     this.child.stdin.write(ivfFrame(frame, (performance.now() - this.startedAt) * 90));
@@ -103,16 +129,19 @@ export class VideoDecoder {
   }
 
   private onOutput(chunk: Buffer): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (this.pendingBytes >= this.pictureBytes) {
-      const all = Buffer.concat(this.pending);
-      this.latest = { width: this.options.width, height: this.options.height, data: all.subarray(0, this.pictureBytes) };
+    let pictures: Buffer[];
+    try {
+      pictures = this.reader.push(chunk);
+    } catch (error) {
+      this.options.onError(`a video decoder's output: ${error instanceof Error ? error.message : String(error)}`);
+      this.close();
+      return;
+    }
+    for (const data of pictures) {
+      if (data.length !== i420Size(this.options.width, this.options.height)) continue;
+      this.latest = { width: this.options.width, height: this.options.height, data };
       this.pictures += 1;
       this.onPicture?.();
-      const rest = all.subarray(this.pictureBytes);
-      this.pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-      this.pendingBytes = rest.length;
     }
   }
 }

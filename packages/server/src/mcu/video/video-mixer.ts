@@ -20,6 +20,7 @@ import { placeTiles, layoutKey, type GridEntry } from './grid-layout.js';
 import { drawFitted, fillRect, type Yuv } from './i420.js';
 import { LiveFrameAssembler } from './live-frames.js';
 import { PlaceholderPainter, PLACEHOLDER_BACKGROUND } from './placeholder.js';
+import { SparePool, type SparePoolStats } from './spare-pool.js';
 
 export interface VideoMixerOptions {
   ffmpegPath: string;
@@ -54,7 +55,7 @@ class Input {
   constructor(
     readonly number: number,
     readonly description: TrackDescription,
-    private readonly options: VideoMixerOptions,
+    private readonly decoders: SparePool<VideoDecoder>,
   ) {
     this.codec = description.codec as MixerVideoCodec;
     this.assembler = new LiveFrameAssembler(this.codec);
@@ -70,11 +71,8 @@ class Input {
   }
 
   private newDecoder(): VideoDecoder {
-    // Half the largest tier's size: the largest tile of a grid of two or more (a featured one is
-    // 3/4 of it), and a quarter of the pixels to move and draw. One picture serves every tier's
-    // grid (smaller tiers scale it down as they draw).
-    const { width, height } = largestTier(this.options.tiers);
-    const decoder = new VideoDecoder(this.codec, { ffmpegPath: this.options.ffmpegPath, width: even(width / 2), height: even(height / 2), onError: this.options.onError });
+    const decoder = this.decoders.take();
+    decoder.use(this.codec);
     decoder.onPicture = () => (this.unanswered = 0);
     return decoder;
   }
@@ -110,11 +108,20 @@ export class VideoMixer {
   private speaker: string | undefined;
   private readonly placeholders: PlaceholderPainter;
   private readonly poller: NodeJS.Timeout;
+  /** Decoders, one kept started ahead: a camera's first picture does not wait for an ffmpeg to start (`spare-pool.ts`). */
+  private readonly decoders: SparePool<VideoDecoder>;
   /** Grids drawn (for the mixer's stats). */
   draws = 0;
+  private closed = false;
 
   constructor(private readonly options: VideoMixerOptions) {
     this.placeholders = new PlaceholderPainter({ ffmpegPath: options.ffmpegPath, onError: options.onError });
+    // Half the largest tier's size: the largest tile of a grid of two or more (a featured one is
+    // 3/4 of it), and a quarter of the pixels to move and draw. One picture serves every tier's
+    // grid (smaller tiers scale it down as they draw), so every decoder is alike until its codec.
+    const { width, height } = largestTier(options.tiers);
+    const codecOptions = { ffmpegPath: options.ffmpegPath, width: even(width / 2), height: even(height / 2), onError: options.onError };
+    this.decoders = new SparePool({ start: (onExit) => new VideoDecoder(codecOptions, onExit) });
     this.poller = setInterval(() => {
       const now = performance.now();
       for (const input of this.inputs.values()) {
@@ -126,9 +133,9 @@ export class VideoMixer {
 
   /** A published video to decode into the grids; one the mixer cannot decode (AV1) is left out, its owner a placeholder. */
   addInput(track: number, description: TrackDescription): void {
-    if (!isMixerVideoCodec(description.codec)) return;
+    if (!isMixerVideoCodec(description.codec) || this.closed) return;
     this.inputs.get(track)?.decoder.close();
-    this.inputs.set(track, new Input(track, description, this.options));
+    this.inputs.set(track, new Input(track, description, this.decoders));
     // A fresh decoder starts at a keyframe.
     this.options.requestKeyframe(description.trackId);
   }
@@ -149,6 +156,10 @@ export class VideoMixer {
     return this.grids.size;
   }
 
+  /** Decoders handed out warm (the spare) and cold (started on demand), and spares that died waiting. */
+  get decoderStarts(): Readonly<SparePoolStats> {
+    return this.decoders.stats;
+  }
 
   /** One RTP packet (or padding) of an input's `layer`. */
   receive(track: number, packet: Buffer, arrivalMs: number, layer = 0): void {
@@ -287,7 +298,9 @@ export class VideoMixer {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.poller);
+    this.decoders.close();
     for (const input of this.inputs.values()) input.decoder.close();
     for (const grid of this.grids.values()) grid.close();
     this.inputs.clear();

@@ -12,6 +12,9 @@ import type { GridTier } from './grid.js';
 import { tickMs, VideoMixer } from './video-mixer.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
+const CLOSE_TIMEOUT_MS = 1000;
+/** What the thread waits after killing its ffmpegs before it says it closed. */
+const REAP_MS = 200;
 
 export interface VideoThreadSettings {
   ffmpegPath: string;
@@ -28,13 +31,15 @@ type ToThread =
   | { op: 'listener'; participant: string; listening: boolean; tier: number | undefined }
   | { op: 'speaker'; participant: string | undefined }
   | { op: 'keyframe'; listener: string; tier: number | undefined }
-  | { op: 'audioPublishers'; participants: Array<[participant: string, name: string]> };
+  | { op: 'audioPublishers'; participants: Array<[participant: string, name: string]> }
+  | { op: 'close' };
 
 type FromThread =
   | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number; tier: number }
   | { op: 'keyframeRequest'; trackId: string }
   | { op: 'error'; message: string }
-  | { op: 'stats'; draws: number };
+  | { op: 'stats'; draws: number }
+  | { op: 'closed' };
 
 export interface VideoMixerThreadOptions {
   settings: VideoThreadSettings;
@@ -47,6 +52,7 @@ export class VideoMixerThread {
   private readonly worker: Worker;
   private readonly inputs = new Set<number>();
   private audioPublishers = '';
+  private closing = false;
   /** Grids drawn (a running total), as the thread last said. */
   draws = 0;
 
@@ -55,9 +61,11 @@ export class VideoMixerThread {
     const bootstrap = `import { register } from ${JSON.stringify(TSX_API)}; register(); await import(${JSON.stringify(import.meta.url)});`;
     this.worker = new Worker(bootstrap, { eval: true, workerData: options.settings });
     this.worker.on('message', (message: FromThread) => {
+      if (this.closing && message.op !== 'closed') return;
       if (message.op === 'packet') options.send(message.listener, Buffer.from(message.packet.buffer, message.packet.byteOffset, message.packet.byteLength), message.inputArrivalMs, message.tier);
       else if (message.op === 'keyframeRequest') options.requestKeyframe(message.trackId);
       else if (message.op === 'error') options.onError(message.message);
+      else if (message.op === 'closed') void this.worker.terminate();
       else this.draws = message.draws;
     });
     // A thread that dies takes the grids with it: the process exits and its supervisor restarts the whole mixer (audio included), as for any crash.
@@ -111,12 +119,22 @@ export class VideoMixerThread {
     this.post({ op: 'audioPublishers', participants: list });
   }
 
+  /**
+   * Ends the thread once it has closed its mixer: a terminated thread leaves its ffmpeg processes
+   * running (checked: a child spawned in a worker outlived `terminate()` for as long as its
+   * process lived), and this process outlives a connection (a worker that connects again gets a
+   * new thread), so each reconnection would have left its decoders, its spare and its encoders
+   * behind. Terminated anyway if the thread does not answer within a second.
+   */
   close(): void {
-    void this.worker.terminate();
+    if (this.closing) return;
+    this.post({ op: 'close' });
+    this.closing = true;
+    setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS).unref();
   }
 
   private post(message: ToThread): void {
-    this.worker.postMessage(message);
+    if (!this.closing) this.worker.postMessage(message);
   }
 }
 
@@ -152,11 +170,18 @@ function runThread(): void {
       case 'audioPublishers':
         audioPublishers = new Map(message.participants);
         return;
+      case 'close':
+        clearInterval(clock);
+        mixer.close();
+        // Killed, but reaped by this thread's loop only: a thread terminated at once leaves them
+        // zombies for the process's life (checked). SIGKILLed processes are gone in milliseconds.
+        setTimeout(() => post({ op: 'closed' }), REAP_MS);
+        return;
     }
   });
   // The grids' clock: a tick at the highest tier's frame rate (lower tiers take every n-th), each
   // grid drawn from each input's newest decoded picture.
-  setInterval(() => {
+  const clock = setInterval(() => {
     mixer.tick(audioPublishers);
     post({ op: 'stats', draws: mixer.draws });
   }, tickMs(settings.tiers));

@@ -119,6 +119,8 @@ describe('VideoMixer (real ffmpeg)', () => {
     mixer.addInput(1, describeTrack('red-cam', 'red'));
     mixer.addInput(2, describeTrack('blue-cam', 'blue'));
     assert.deepEqual(keyframeRequests, ['red-cam', 'blue-cam'], 'a new input asks for a keyframe');
+    // The first camera took the decoder started with the mixer; the second came before the next spare (`spare-pool.ts`).
+    assert.deepEqual(mixer.decoderStarts, { warm: 1, cold: 1, died: 0 });
     for (const listener of ['red', 'blue', 'watcher']) mixer.setListener(listener, true);
     await feedRedAndBlue(mixer, frames, ['red', 'blue', 'watcher']);
     assert.equal(mixer.gridCount, 3, 'one grid per publisher (without itself) and one for the listener outside the picture');
