@@ -6,6 +6,7 @@ import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, Wor
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MediaEngine, type EngineOptions } from './engine.js';
 import { RoomRouter, type Counters } from './room-router.js';
+import { SPEAKER_WINDOW_MS } from './active-speakers.js';
 
 const POLL_MS = 200;
 const REPORT_MS = 1000;
@@ -14,7 +15,6 @@ const REPORT_MS = 1000;
  * bitrate); 50 ms, its fastest, lets the publisher's GCC see a queue build within a frame or two.
  */
 const TRANSPORT_FEEDBACK_MS = 50;
-const SPEAKER_WINDOW_MS = 500;
 
 const options = JSON.parse(process.env.PARLEY_SFU_WORKER ?? '{}') as EngineOptions;
 const engine = new MediaEngine(options);
