@@ -47,8 +47,8 @@ export class Room {
   sfuHolds = 0;
   /**
    * Who the SFU last announced as speaking, loudest first (SFU and MCU rooms). The SFU announces
-   * only changes, so a newcomer is told this list when it joins: without it, someone already
-   * talking when another joined was never shown as speaking to them until the list changed.
+   * only changes, so a newcomer is told this list when it joins and sees whoever is already
+   * talking at once.
    */
   activeSpeakers: readonly string[] = [];
 
