@@ -28,6 +28,13 @@ interface Watch {
   packetsLost: number;
   nacks: number;
   frameHeight: number;
+  /**
+   * The longest freeze as the page saw it: packets that arrived and frames dropped during it, and
+   * the picture height on each side. Packets flowing through a freeze mean media arrived that the
+   * decoder could not use (a missing reference, a layer switch waiting for its keyframe); none
+   * mean the SFU (or the publisher) sent nothing.
+   */
+  longest: { packets: number; framesDropped: number; heightBefore: number; heightAfter: number };
 }
 
 /**
@@ -44,19 +51,37 @@ function watchVideo(subscriber: SdkParticipant, from: string, ms: number): Promi
       let lastChange = performance.now();
       let freezeMs = 0;
       let latest = first;
+      // The sample at the last new frame; the longest freeze runs from it to the sample that ends it
+      // (or to the end of the watch).
+      let atChange = first;
+      let longestFrom = first;
+      let longestTo = first;
+      let longestOpen = false;
       const end = performance.now() + ms;
       while (performance.now() < end) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         latest = await video();
         const now = performance.now();
-        if ((latest?.frames ?? 0) > lastFrames) {
+        const newFrame = (latest?.frames ?? 0) > lastFrames;
+        if (newFrame && longestOpen) [longestTo, longestOpen] = [latest, false];
+        if (newFrame) {
           lastFrames = latest?.frames ?? 0;
           lastChange = now;
+          atChange = latest;
         }
-        freezeMs = Math.max(freezeMs, now - lastChange);
+        if (now - lastChange > freezeMs) {
+          freezeMs = now - lastChange;
+          [longestFrom, longestTo, longestOpen] = [atChange, latest, true];
+        }
       }
+      const longest = {
+        packets: (longestTo?.packets ?? 0) - (longestFrom?.packets ?? 0),
+        framesDropped: (longestTo?.framesDropped ?? 0) - (longestFrom?.framesDropped ?? 0),
+        heightBefore: longestFrom?.frameHeight ?? 0,
+        heightAfter: longestTo?.frameHeight ?? 0,
+      };
       const grew = (key: 'frames' | 'packets' | 'packetsLost' | 'nackCount') => (latest?.[key] ?? 0) - (first?.[key] ?? 0);
-      return { freezeMs: Math.round(freezeMs), frames: grew('frames'), packets: grew('packets'), packetsLost: grew('packetsLost'), nacks: grew('nackCount'), frameHeight: latest?.frameHeight ?? 0 };
+      return { freezeMs: Math.round(freezeMs), frames: grew('frames'), packets: grew('packets'), packetsLost: grew('packetsLost'), nacks: grew('nackCount'), frameHeight: latest?.frameHeight ?? 0, longest };
     },
     { from, ms },
   );
@@ -243,9 +268,9 @@ describe('SFU under packet loss', () => {
     try {
       await publisher.waitForVideoFrom('uplink', 30);
       const sent = async () => (await uplink.stats()).filter((s) => s.direction === 'outbound' && s.kind === 'video');
-      const nacksToPublishers = async () => (await env.server.media.sfuStats(ROOM)).nacksToPublishers;
+      const sfu = () => env.server.media.sfuStats(ROOM);
       const sentBefore = await sent();
-      const nacksBefore = await nacksToPublishers();
+      const sfuBefore = await sfu();
       await env.network.shape({ lossPercent: LOSS_PERCENT });
       const [watch, encoded] = await Promise.all([watchVideo(publisher, 'uplink', WATCH_MS), watchEncoded(uplink, WATCH_MS)]);
       const dropped = await env.network.droppedPackets();
@@ -253,11 +278,14 @@ describe('SFU under packet loss', () => {
       const sentAfter = await sent();
       const grew = (key: 'nackCount' | 'retransmittedPackets') =>
         sentAfter.reduce((sum, layer) => sum + (layer[key] ?? 0) - (sentBefore.find((before) => before.rid === layer.rid)?.[key] ?? 0), 0);
-      const asked = (await nacksToPublishers()) - nacksBefore;
+      const sfuAfter = await sfu();
+      const asked = sfuAfter.nacksToPublishers - sfuBefore.nacksToPublishers;
+      // What the SFU did meanwhile, for a freeze to be read against: layer switches wait for a keyframe.
+      const sfuDid = `uplink collapses ${sfuAfter.uplinkCollapses - sfuBefore.uplinkCollapses}, layer switches ${sfuAfter.layerSwitches - sfuBefore.layerSwitches}, keyframe requests ${sfuAfter.keyframeRequests - sfuBefore.keyframeRequests}, resends to subscribers ${sfuAfter.retransmissions - sfuBefore.retransmissions}`;
       console.log(
         `${LOSS_PERCENT} % loss on the uplink over ${WATCH_MS} ms: the link dropped ${dropped.upload} packets from the publisher (media, RTCP, ICE, signaling); ` +
           `the SFU asked for ${asked} packets, the publisher got ${grew('nackCount')} NACKs and resent ${grew('retransmittedPackets')} packets; ` +
-          `its subscriber saw ${JSON.stringify(watch)}; its encoders' longest pause ${encoded.gapMs} ms (${encoded.frames} frames, every layer)`,
+          `its subscriber saw ${JSON.stringify(watch)}; its encoders' longest pause ${encoded.gapMs} ms (${encoded.frames} frames, every layer); the SFU: ${sfuDid}`,
       );
       assert.ok(dropped.upload >= 5, `the loss rule dropped packets from the publisher (${dropped.upload})`);
       assert.ok(asked >= 3, `the SFU asked the publisher for lost packets (${asked})`);

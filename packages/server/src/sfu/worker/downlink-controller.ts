@@ -8,8 +8,8 @@ import type { Downstream } from './downstream.js';
 
 /** What a downstream asks of its subscriber connection's transport just before sending. */
 export interface DownlinkTransport {
-  /** Writes the next transport-wide sequence into the packet (at `fieldOffset` if known) and records it. */
-  stamp(packet: Buffer, fieldOffset?: number): void;
+  /** Writes the next transport-wide sequence into the packet (at `fieldOffset` if known) and records it as sent at `now` (default: the clock now). */
+  stamp(packet: Buffer, fieldOffset?: number, now?: number): void;
   /** Whether a resend of this size fits the connection's resend budget now (and takes it if so). */
   allowResend(bytes: number): boolean;
 }
@@ -108,14 +108,13 @@ export class DownlinkController implements DownlinkTransport {
     return Math.min(this.estimator.bps, this.capBps ?? Infinity);
   }
 
-  stamp(packet: Buffer, fieldOffset?: number): void {
+  stamp(packet: Buffer, fieldOffset?: number, now = performance.now()): void {
     let offset = fieldOffset;
     if (offset === undefined) {
       const field = headerExtension(packet, SubscriberExtensionId.transportSequence);
       if (field?.length !== 2) return;
       offset = field.byteOffset - packet.byteOffset;
     }
-    const now = performance.now();
     const probe = this.probe && now < this.probe.endsAt ? this.probe : undefined;
     const sequence = this.history.onSent(packet.length, now, probe?.cluster ?? 0);
     packet.writeUInt16BE(sequence, offset);

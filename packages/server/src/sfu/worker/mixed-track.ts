@@ -4,7 +4,7 @@ import type { NegotiatedCodec } from '../codecs.js';
 import { SubscriberExtensionId, withExtension } from '../rtp/header-extensions.js';
 import { startsKeyframe } from '../rtp/keyframe.js';
 import { readPictureNumbering } from '../rtp/picture-numbering.js';
-import { headerExtension, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
+import { headerExtension, payloadEnd, payloadOffset, rewriteHeader } from '../rtp/rtp.js';
 import { INITIAL_BPS, NOMINAL_AUDIO_BPS } from './downlink-controller.js';
 import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.js';
 
@@ -132,6 +132,8 @@ export class MixedTrack implements DownstreamSource {
       activeLayers: this.layers,
       isKeyframe: () => !video || (offset >= 0 && startsKeyframe('vp8', packet.subarray(offset))),
       transportSequenceOffset: transportField?.length === 2 ? transportField.byteOffset - packet.byteOffset : -1,
+      receivedAt: now,
+      payloadBytes: payloadEnd(packet) - Math.max(payloadOffset(packet), 0),
     };
     for (const downstream of this.downstreams) downstream.forward(incoming);
     // The mixer sends another tier than the receiver's target (a request lost, or a restarted

@@ -482,6 +482,8 @@ export class PublishedTrack implements DownstreamSource {
       activeLayers,
       isKeyframe: () => (keyframe ??= this.keyframeCodec !== undefined && mediaOffset > 0 && startsKeyframe(this.keyframeCodec, buffer.subarray(mediaOffset))),
       transportSequenceOffset: transportField?.length === 2 ? transportField.byteOffset - buffer.byteOffset : -1,
+      receivedAt: now,
+      payloadBytes: payloadEnd(buffer) - Math.max(mediaOffset, 0),
     };
     if (state.keyframeRequests.waiting && incoming.isKeyframe()) state.keyframeRequests.keyframeArrived();
     for (const downstream of this.downstreams) downstream.forward(incoming);

@@ -9,7 +9,7 @@ import type { Track } from 'node-datachannel';
 import { startsKeyframe } from '../../../src/sfu/rtp/keyframe.ts';
 import { readPictureNumbering } from '../../../src/sfu/rtp/picture-numbering.ts';
 import { SubscriberExtensionId, withExtension } from '../../../src/sfu/rtp/header-extensions.ts';
-import { headerExtension, payloadOffset, sequenceNumber, ssrc } from '../../../src/sfu/rtp/rtp.ts';
+import { headerExtension, payloadEnd, payloadOffset, sequenceNumber, ssrc } from '../../../src/sfu/rtp/rtp.ts';
 import type { DownlinkTransport } from '../../../src/sfu/worker/downlink-controller.ts';
 import { Downstream, type DownstreamSource, type IncomingPacket } from '../../../src/sfu/worker/downstream.ts';
 
@@ -40,6 +40,8 @@ function incoming(buffer: Buffer, layer: number, activeLayers: number[]): Incomi
     activeLayers,
     isKeyframe: () => startsKeyframe('vp8', buffer.subarray(offset)),
     transportSequenceOffset: -1,
+    receivedAt: performance.now(),
+    payloadBytes: payloadEnd(buffer) - offset,
   };
 }
 
