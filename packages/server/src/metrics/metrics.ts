@@ -59,6 +59,9 @@ export interface MetricsSources {
 /** A counter family whose series are read from someone else's counters at scrape time. */
 type ReadCounter = [name: string, help: string, series: Array<[Record<string, string>, () => number]>];
 
+/** How often prom-client samples the event loop's lag (see the constructor). */
+export const EVENT_LOOP_SAMPLE_MS = 20;
+
 export class ParleyMetrics {
   readonly registry = new Registry();
   readonly signalingMessages: Counter<'type'>;
@@ -69,7 +72,12 @@ export class ParleyMetrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+    // The event-loop lag histogram samples the loop every EVENT_LOOP_SAMPLE_MS (a timer that wakes
+    // it). prom-client's default, 10 ms, cost an idle server ~6 ms of CPU a second on these VMs (a
+    // ~60 us wakeup, 100 a second: 106 ms over 10 s against 29-43 ms at 100 ms); 20 ms halves
+    // that, and a p99 (which counts the sampling interval: ~20 ms on an idle loop) still sits
+    // well under ParleyEventLoopLag's 100 ms.
+    collectDefaultMetrics({ register: this.registry, prefix: 'parley_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // prom-client's sums of its per-type handle/request/resource gauges end in `_total`, which
     // Prometheus reserves for counters (`promtool check metrics` flags them): the per-type gauges stay.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`parley_${name}`);

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { ErrorCode } from '@parley/protocol';
 import type { RunningServer } from '../../src/index.ts';
 import { metricsAccess } from '../../src/metrics/metrics-access.ts';
+import { EVENT_LOOP_SAMPLE_MS } from '../../src/metrics/metrics.ts';
 import { startTestServer, TestClient } from '../helpers.ts';
 import { sample, scrape } from '../metrics-text.ts';
 
@@ -90,6 +91,11 @@ describe('GET /metrics', () => {
     assert.ok(at(text, 'parley_rate_limit_refusals_total{limit="message"}') - at(before, 'parley_rate_limit_refusals_total{limit="message"}') >= 1);
     assert.ok(at(text, 'parley_process_cpu_seconds_total') > 0, 'process figures (prom-client defaults)');
     assert.ok(sample(text, 'parley_nodejs_eventloop_lag_seconds') !== undefined, 'event-loop lag');
+    // The lag histogram samples every EVENT_LOOP_SAMPLE_MS (not prom-client's 10 ms): its shortest
+    // interval since the last scrape is at least that.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const minLag = sample((await scrape(server.url)).text, 'parley_nodejs_eventloop_lag_min_seconds') ?? 0;
+    assert.ok(minLag >= (EVENT_LOOP_SAMPLE_MS * 0.9) / 1000 && minLag < 1, `the loop sampled every ${EVENT_LOOP_SAMPLE_MS} ms (shortest interval ${minLag} s)`);
     assert.ok(!/alice|bob|metrics-room/.test(text), 'no participant or room names in any label');
 
     alice.close();
