@@ -16,6 +16,8 @@ export interface RoundResult {
   subscribersShort: number;
   /** `--record` rounds: the recorder process's share of `cpuMicroseconds`. */
   recorderCpuMicroseconds?: number;
+  /** `cpuMicroseconds` by process role (Parley: server, sfu worker, recorder), summed per role. */
+  cpuByRole?: Record<string, number>;
 }
 
 export type RoundOutcome = RoundResult | { subscribers: number; error: string };
@@ -51,6 +53,21 @@ export function tableRow(outcome: RoundOutcome): string {
     String(outcome.subscriberNacks),
     String(outcome.subscribersShort),
   ]);
+}
+
+/** `  N=20 CPU by process: server 80 ms, sfu worker 2060 ms` (nothing for a round without the split). */
+export function cpuByRoleLine(outcome: RoundOutcome): string | undefined {
+  if ('error' in outcome || !outcome.cpuByRole) return undefined;
+  const parts = Object.entries(outcome.cpuByRole).map(([role, us]) => `${role} ${(us / 1000).toFixed(0)} ms`);
+  return `  N=${outcome.subscribers} CPU by process: ${parts.join(', ')}`;
+}
+
+/** The role of one measured Parley process, from its command line. */
+export function processRole(commandLine: string): string {
+  if (commandLine.includes('recorder-main')) return 'recorder';
+  if (commandLine.includes('sfu/worker/main')) return 'sfu worker';
+  if (commandLine.includes('esbuild')) return 'esbuild (tsx)';
+  return 'server';
 }
 
 function row(cells: string[]): string {

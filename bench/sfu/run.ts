@@ -7,7 +7,7 @@ import { commandLine, totalCpuMicroseconds } from './cpu.ts';
 import { hostAddress, type HostAddress } from './host-address.ts';
 import { parseBenchOptions, USAGE, type BenchOptions, type TargetName } from './options.ts';
 import { optionsOrExit } from '../cli.ts';
-import { recordingCostLines, tableHeader, tableRow, verdict, type RoundOutcome, type RoundResult } from './report.ts';
+import { cpuByRoleLine, processRole, recordingCostLines, tableHeader, tableRow, verdict, type RoundOutcome, type RoundResult } from './report.ts';
 import { JanusTarget } from './targets/janus.ts';
 import { ParleyTarget } from './targets/parley.ts';
 import { TargetUnavailableError, type SfuTarget } from './targets/target.ts';
@@ -69,6 +69,10 @@ async function main(): Promise<number> {
     console.log(`\n${target.description}; CPU of ${target.measuredProcesses}`);
     console.log(tableHeader());
     for (const outcome of outcomes[target.name as TargetName] as RoundOutcome[]) console.log(tableRow(outcome));
+    for (const outcome of outcomes[target.name as TargetName] as RoundOutcome[]) {
+      const line = cpuByRoleLine(outcome);
+      if (line) console.log(line);
+    }
   }
 
   if (options.record && Array.isArray(outcomes.parley)) {
@@ -141,11 +145,15 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
       if (record && recorderPids.length !== 1) throw new Error(`one recorder process expected among the measured ones, found ${recorderPids.length}`);
       const cpuBefore = totalCpuMicroseconds(pids);
       const recorderBefore = totalCpuMicroseconds(recorderPids);
+      const roles = pids.map((pid) => processRole(commandLine(pid)));
+      const byPidBefore = pids.map((pid) => totalCpuMicroseconds([pid]));
       const fromIndex = await clients.publisher.nextPacketIndex();
       const startedAt = performance.now();
       await delay(options.seconds * 1000);
       const cpuAfter = totalCpuMicroseconds(pids);
       const recorderAfter = totalCpuMicroseconds(recorderPids);
+      const cpuByRole: Record<string, number> = {};
+      pids.forEach((pid, i) => (cpuByRole[roles[i]!] = (cpuByRole[roles[i]!] ?? 0) + totalCpuMicroseconds([pid]) - byPidBefore[i]!));
       const toIndex = await clients.publisher.nextPacketIndex();
       const seconds = (performance.now() - startedAt) / 1000;
 
@@ -163,6 +171,7 @@ async function measureRound(target: SfuTarget, subscribers: number, options: Ben
         retransmitted,
         subscriberNacks: received.nacksSent,
         ...(record ? { recorderCpuMicroseconds: recorderAfter - recorderBefore } : {}),
+        ...(target.name === 'parley' ? { cpuByRole } : {}),
       };
     } finally {
       try {

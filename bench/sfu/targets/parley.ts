@@ -211,6 +211,9 @@ export class ParleyTarget implements SfuTarget {
       logLevel: 'warn',
       rooms: { maxParticipants: 256, topology: 'sfu', videoCodecs: ['vp8'] },
       recording: { directory: this.recordingDirectory },
+      // No TURN: the clients never relay, and a TURN server holding 3478 would keep a second
+      // benchmark (`bench:sfu:compare` runs two at once) or a test server from starting.
+      turn: { enabled: false },
       sfu: { workers: 1, bindAddress: this.host.address, udpPort: await freeUdpPort(this.host.address) },
       limits: {
         messagesPerSecond: generous,
