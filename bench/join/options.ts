@@ -30,8 +30,8 @@ export interface JoinOptions {
 
 export const USAGE = `usage: npm run bench:join -- [options]
 
-How long a join takes, both ways: a newcomer's connect() until the others show its first video
-frame, and until it shows theirs; each step's median and p90, and the floor (two
+How long a join takes, both ways: a newcomer's connect() until the others decode (and show) its
+first video frame, and until it decodes theirs; each step's median and p90, and the floor (two
 RTCPeerConnections in one page, no server) measured in the same run, under the same load.
 Real Chromium (and Firefox for sfu-2-firefox, the newcomer). Needs chromium and firefox-esr.
 
