@@ -4,19 +4,25 @@
  * SFU recorded becomes step times. A run that fails is logged with every page's timeline and
  * the case goes on with the next.
  */
+import { appendFileSync } from 'node:fs';
 import type { RunningServer } from '@parley/server';
 import type { TestBrowser } from '../../e2e/harness/browsers.ts';
-import { mergeSamples, p2pSteps, sfuSteps, type RunRecord, type StepSamples } from './figures.ts';
+import { mergeSamples, p2pSteps, runChecks, sfuSteps, type RunRecord, type StepSamples } from './figures.ts';
+import { addChecks, checkFrames, firstFrameOf, NO_CHECKS, type FrameChecks } from './frames.ts';
 import type { CaseSpec } from './options.ts';
 import { JoinPage, measureFloor } from './page.ts';
 
 export interface CaseResult {
   spec: CaseSpec;
+  /** The floor to the first frame decoded, and shown (ms). */
   floor: number[];
+  floorShown: number[];
   /** SFU and auto: both directions; P2P: the link's steps under `othersSeeNewcomer`. */
   othersSeeNewcomer: StepSamples;
   newcomerSeesOthers: StepSamples;
   failures: number;
+  /** Over every first frame of the runs that ended, the floor's included. */
+  checks: FrameChecks;
 }
 
 export interface Browsers {
@@ -29,8 +35,9 @@ const SETTLE_TIMEOUT_MS = 60_000;
 const EXISTING_CAMERA: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 15 } };
 const RUN_TIMEOUT_MS = 30_000;
 
-export async function runCase(server: RunningServer, browsers: Browsers, spec: CaseSpec, runs: number, runId: string, log: (line: string) => void): Promise<CaseResult> {
-  const result: CaseResult = { spec, floor: [], othersSeeNewcomer: new Map(), newcomerSeesOthers: new Map(), failures: 0 };
+/** `records`: a file to append each run's records to (`--records`). */
+export async function runCase(server: RunningServer, browsers: Browsers, spec: CaseSpec, runs: number, runId: string, log: (line: string) => void, records?: string): Promise<CaseResult> {
+  const result: CaseResult = { spec, floor: [], floorShown: [], othersSeeNewcomer: new Map(), newcomerSeesOthers: new Map(), failures: 0, checks: NO_CHECKS };
   const roomConfig = { topology: spec.topology };
   const newcomerBrowser = spec.newcomerBrowser === 'firefox' ? browsers.firefox : browsers.chromium;
   if (!newcomerBrowser) throw new Error('this case needs Firefox');
@@ -44,20 +51,25 @@ export async function runCase(server: RunningServer, browsers: Browsers, spec: C
         if (spec.topology === 'auto') room = `join-${runId}-${spec.name}-${run}`;
         existing = await settle(server, browsers.chromium, room, roomConfig, spec.size - 1);
       }
-      result.floor.push(await measureFloor(newcomerBrowser, server.url));
+      const floor = await measureFloor(newcomerBrowser, server.url);
+      result.floor.push(floor.decoded);
+      result.floorShown.push(floor.shown);
+      result.checks = addChecks(result.checks, checkFrames([floor.frame]));
       const newcomer = await JoinPage.open(newcomerBrowser, server.url, room, `new${run}`, roomConfig);
       try {
         await newcomer.connect(server.url, room);
         const ids = existing.map((page) => page.identity);
         await Promise.all([newcomer.waitForFirstFrames(ids, RUN_TIMEOUT_MS), ...existing.map((page) => page.waitForFirstFrames([newcomer.identity], RUN_TIMEOUT_MS))]);
         const record: RunRecord = { newcomer: await newcomer.record(), others: await Promise.all(existing.map((page) => page.record())), server: await server.media.timeline(room) };
+        result.checks = addChecks(result.checks, runChecks(record));
+        if (records) appendFileSync(records, `${JSON.stringify({ case: spec.name, run, floor, record })}\n`);
         if (spec.topology === 'p2p') mergeSamples(result.othersSeeNewcomer, p2pSteps(record));
         else {
           const steps = sfuSteps(record);
           mergeSamples(result.othersSeeNewcomer, steps.othersSeeNewcomer);
           mergeSamples(result.newcomerSeesOthers, steps.newcomerSeesOthers);
         }
-        log(`  ${spec.name} run ${run}/${runs}: floor ${Math.round(result.floor.at(-1)!)} ms, ${runLine(record)}`);
+        log(`  ${spec.name} run ${run}/${runs}: floor ${Math.round(floor.decoded)} ms (shown ${Math.round(floor.shown)}), ${runLine(record)}`);
       } catch (error) {
         result.failures += 1;
         const pages = await Promise.all([newcomer, ...existing].map((page) => page.describe()));
@@ -91,10 +103,11 @@ async function settle(server: RunningServer, browser: TestBrowser, room: string,
   }
 }
 
-/** One line per run: when the newcomer was seen by the last of the others, and saw the last of them. */
+/** One line per run: when the newcomer's first frame was decoded (shown) at the last of the others, and theirs at the newcomer. */
 function runLine(record: RunRecord): string {
   const t0 = record.newcomer.marks.find((m) => m.step === 'connect')!.at;
-  const seen = Math.max(...record.others.map((o) => o.firstFrames[`${record.newcomer.identity}:camera`]! - t0));
-  const sees = Math.max(...record.others.map((o) => record.newcomer.firstFrames[`${o.identity}:camera`]! - t0));
-  return `others see the newcomer at ${Math.round(seen)} ms, the newcomer sees them at ${Math.round(sees)} ms`;
+  const last = (frames: { decoded: number; shown: number }[]) => `${Math.round(Math.max(...frames.map((f) => f.decoded)) - t0)} (shown ${Math.round(Math.max(...frames.map((f) => f.shown)) - t0)})`;
+  const seen = record.others.map((o) => firstFrameOf(o.firstFrames[`${record.newcomer.identity}:camera`]!));
+  const sees = record.others.map((o) => firstFrameOf(record.newcomer.firstFrames[`${o.identity}:camera`]!));
+  return `others see the newcomer at ${last(seen)} ms, the newcomer sees them at ${last(sees)} ms`;
 }

@@ -1,8 +1,11 @@
 /**
  * The pure part of `npm run bench:join`: what one run recorded (pages' timelines and first frames,
  * the SFU's first packets and deliveries) turned into step times relative to the newcomer's
- * `connect()`, and samples into median and p90. Unit-tested in bench/test/join.test.ts.
+ * `connect()`, and samples into median and p90. A first frame counts twice: decoded (what the
+ * issue's goals are judged by) and shown (bench/join/frames.ts). Unit-tested in
+ * bench/test/join.test.ts.
  */
+import { checkFrames, firstFrameOf, type FirstFrame, type FrameCallback, type FrameChecks } from './frames.ts';
 
 /** One mark of an SDK timeline (`room.timeline.marks`): wall-clock ms. */
 export interface Mark {
@@ -15,8 +18,8 @@ export interface Mark {
 export interface PageRecord {
   identity: string;
   marks: Mark[];
-  /** `identity:source` of a received track -> wall-clock ms of its first frame shown. */
-  firstFrames: Record<string, number>;
+  /** `identity:source` of a received track -> its first frame's callback. */
+  firstFrames: Record<string, FrameCallback>;
 }
 
 /** What the SFU recorded about the room (MediaCoordinator.timeline). */
@@ -44,6 +47,8 @@ export const OTHERS_SEE_NEWCOMER = [
   'first keyframe forwarded',
   'first frame decoded (each)',
   'first frame decoded (all)',
+  'first frame shown (each)',
+  'first frame shown (all)',
 ] as const;
 
 export const NEWCOMER_SEES_OTHERS = [
@@ -55,9 +60,17 @@ export const NEWCOMER_SEES_OTHERS = [
   'first keyframe forwarded (each)',
   'first frame decoded (each)',
   'first frame decoded (all)',
+  'first frame shown (each)',
+  'first frame shown (all)',
 ] as const;
 
-export const P2P_STEPS = ['signaling joined', 'offer', 'offer received', 'offer applied (setRemoteDescription)', 'answer', 'ICE connected', 'DTLS connected', 'first frame decoded at the newcomer', 'first frame decoded at the other'] as const;
+export const P2P_STEPS = [
+  'signaling joined', 'offer', 'offer received', 'offer applied (setRemoteDescription)', 'answer', 'ICE connected', 'DTLS connected',
+  'first frame decoded at the newcomer',
+  'first frame decoded at the other',
+  'first frame shown at the newcomer',
+  'first frame shown at the other',
+] as const;
 
 export type StepSamples = Map<string, number[]>;
 
@@ -83,6 +96,26 @@ function includesTrack(detail: string, identity: string, source: string): boolea
   return detail.split(',').includes(`${identity}:${source}`);
 }
 
+/** The first frame of `identity`'s camera at `page`, if it had one. */
+function frameAt(page: PageRecord, identity: string): FirstFrame | undefined {
+  const callback = page.firstFrames[`${identity}:camera`];
+  return callback && firstFrameOf(callback);
+}
+
+/** Adds each frame's decoded and shown times to "(each)", and the last of them to "(all)". */
+function addFrames(samples: StepSamples, frames: (FirstFrame | undefined)[], since: (at: number | undefined) => number | undefined): void {
+  for (const kind of ['decoded', 'shown'] as const) {
+    const times = frames.map((frame) => since(frame?.[kind]));
+    for (const time of times) add(samples, `first frame ${kind} (each)`, time);
+    add(samples, `first frame ${kind} (all)`, maxOf(times));
+  }
+}
+
+/** The checks (frames.ts) over every first frame a run's pages recorded. */
+export function runChecks(run: RunRecord): FrameChecks {
+  return checkFrames([run.newcomer, ...run.others].flatMap((page) => Object.values(page.firstFrames).map(firstFrameOf)));
+}
+
 function maxOf(values: (number | undefined)[]): number | undefined {
   return values.some((v) => v === undefined) || values.length === 0 ? undefined : Math.max(...(values as number[]));
 }
@@ -102,16 +135,12 @@ export function sfuSteps(run: RunRecord): { othersSeeNewcomer: StepSamples; newc
   add(out, 'camera ICE connected', since(firstMark(newcomer, 'iceConnected', (d) => d === 'pub:camera')));
   add(out, 'camera DTLS connected', since(firstMark(newcomer, 'dtlsConnected', (d) => d === 'pub:camera')));
   add(out, 'first camera RTP at the SFU', since(camera?.firstPacketAt));
-  const seenByAll: (number | undefined)[] = [];
   for (const other of others) {
     add(out, 'subscriber offer at the others', since(firstMark(other, 'subscriberOffer', (d) => includesTrack(d, me, 'camera'))));
     add(out, 'subscriber answer from the others', since(firstMark(other, 'subscriberAnswer', (d) => includesTrack(d, me, 'camera'))));
     add(out, 'first keyframe forwarded', since(server.delivered.find((d) => camera && d.trackId === camera.trackId && d.subscriber === other.identity)?.at));
-    const frame = since(other.firstFrames[`${me}:camera`]);
-    add(out, 'first frame decoded (each)', frame);
-    seenByAll.push(frame);
   }
-  add(out, 'first frame decoded (all)', maxOf(seenByAll));
+  addFrames(out, others.map((other) => frameAt(other, me)), since);
 
   const back: StepSamples = new Map();
   add(back, 'signaling joined', since(firstMark(newcomer, 'joined')));
@@ -119,15 +148,11 @@ export function sfuSteps(run: RunRecord): { othersSeeNewcomer: StepSamples; newc
   add(back, 'subscriber answer', since(firstMark(newcomer, 'subscriberAnswer', (d) => d !== '')));
   add(back, 'ICE connected (receiving)', since(firstMark(newcomer, 'iceConnected', (d) => d === 'sub')));
   add(back, 'DTLS connected (receiving)', since(firstMark(newcomer, 'dtlsConnected', (d) => d === 'sub')));
-  const sees: (number | undefined)[] = [];
   for (const other of others) {
     const theirCamera = server.tracks.find((t) => t.publisher === other.identity && t.source === 'camera');
     add(back, 'first keyframe forwarded (each)', since(server.delivered.find((d) => theirCamera && d.trackId === theirCamera.trackId && d.subscriber === me)?.at));
-    const frame = since(newcomer.firstFrames[`${other.identity}:camera`]);
-    add(back, 'first frame decoded (each)', frame);
-    sees.push(frame);
   }
-  add(back, 'first frame decoded (all)', maxOf(sees));
+  addFrames(back, others.map((other) => frameAt(newcomer, other.identity)), since);
   return { othersSeeNewcomer: out, newcomerSeesOthers: back };
 }
 
@@ -154,8 +179,12 @@ export function p2pSteps(run: RunRecord): StepSamples {
   add(steps, 'answer', since(answers.length > 0 ? Math.min(...answers) : undefined));
   add(steps, 'ICE connected', since(firstMark(newcomer, 'iceConnected', (d) => d === link)));
   add(steps, 'DTLS connected', since(firstMark(newcomer, 'dtlsConnected', (d) => d === link)));
-  add(steps, 'first frame decoded at the newcomer', since(newcomer.firstFrames[`${other.identity}:camera`]));
-  add(steps, 'first frame decoded at the other', since(other.firstFrames[`${newcomer.identity}:camera`]));
+  const atNewcomer = frameAt(newcomer, other.identity);
+  const atOther = frameAt(other, newcomer.identity);
+  add(steps, 'first frame decoded at the newcomer', since(atNewcomer?.decoded));
+  add(steps, 'first frame decoded at the other', since(atOther?.decoded));
+  add(steps, 'first frame shown at the newcomer', since(atNewcomer?.shown));
+  add(steps, 'first frame shown at the other', since(atOther?.shown));
   return steps;
 }
 

@@ -24,12 +24,14 @@ export const CASES: Readonly<Record<CaseName, CaseSpec>> = {
 export interface JoinOptions {
   runs: number;
   cases: CaseSpec[];
+  /** A file to append each run's records to (JSON, one line a run), for a closer look. */
+  records: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench:join -- [options]
 
-How long a join takes, both ways: a newcomer's connect() until the others show its first video
-frame, and until it shows theirs; each step's median and p90, and the floor (two
+How long a join takes, both ways: a newcomer's connect() until the others decode (and show) its
+first video frame, and until it decodes theirs; each step's median and p90, and the floor (two
 RTCPeerConnections in one page, no server) measured in the same run, under the same load.
 Real Chromium (and Firefox for sfu-2-firefox, the newcomer). Needs chromium and firefox-esr.
 
@@ -38,6 +40,8 @@ Real Chromium (and Firefox for sfu-2-firefox, the newcomer). Needs chromium and 
                   (default: all). p2p: a room of 2; sfu-N: an SFU room of N with the newcomer;
                   auto: the third joining a P2P pair (the move to the SFU); sfu-2-firefox: a
                   Firefox newcomer and a Chromium in an SFU room
+  --records FILE  append each run's records (pages' timelines and first-frame callbacks, the
+                  SFU's timeline, the floor) to FILE, one JSON line a run
   --help          this text
 
 A quick run: --runs 3 --cases p2p,sfu-4,auto (about 2 minutes).`;
@@ -50,6 +54,7 @@ export function parseJoinOptions(argv: string[]): JoinOptions | 'help' {
     options: {
       runs: { type: 'string', default: '5' },
       cases: { type: 'string', default: CASE_NAMES.join(',') },
+      records: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -59,5 +64,5 @@ export function parseJoinOptions(argv: string[]): JoinOptions | 'help' {
   const names = values.cases.split(',').map((part) => part.trim()).filter((part) => part !== '');
   const unknown = names.filter((name) => !(CASE_NAMES as readonly string[]).includes(name));
   if (unknown.length > 0 || names.length === 0) throw new Error(`--cases takes a comma-separated list of ${CASE_NAMES.join(', ')} (got ${JSON.stringify(values.cases)})`);
-  return { runs, cases: [...new Set(names as CaseName[])].map((name) => CASES[name]) };
+  return { runs, cases: [...new Set(names as CaseName[])].map((name) => CASES[name]), records: values.records };
 }

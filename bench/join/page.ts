@@ -1,23 +1,54 @@
 /**
  * The pages of `npm run bench:join`. A participant's page loads the SDK, starts its camera and
  * microphone (before `connect()`, as the web app does), renders every received video like an
- * app, and records the first frame each one shows with `requestVideoFrameCallback`. The floor
- * page runs two RTCPeerConnections against each other, no server. Functions passed to
- * `evaluate` run in the page and must not close over Node variables.
+ * app, and keeps the metadata of the first `requestVideoFrameCallback` of each one and when the
+ * first frame out of the decoder reached the page (a `MediaStreamTrackProcessor` on a clone of the
+ * track, Chromium), which bench/join/frames.ts turns into when its first frame was decoded and
+ * shown. The floor page runs two RTCPeerConnections against each other, no server, and keeps the
+ * same. Functions passed to `evaluate` run in the page and must not close over Node variables.
  */
 import type { TestBrowser, TestPage } from '../../e2e/harness/browsers.ts';
 import type { PageRecord } from './figures.ts';
+import { firstFrameOf, type FirstFrame, type FrameCallback } from './frames.ts';
 
 interface JoinState {
   room: import('@parley/client').Room;
   token: string;
-  firstFrames: Record<string, number>;
+  firstFrames: Record<string, FrameCallback>;
+  /** `identity:source` -> performance.now() when the processor gave its first frame. */
+  firstReads: Record<string, number>;
 }
 
 type Scope = { __join?: JoinState };
 
 /** Video elements are pinned in a small grid at the top-left: a video outside the viewport might not be composited. */
 const TILE = { width: 160, height: 90, perRow: 4 };
+
+type ReadFirstFrame = (track: MediaStreamTrack, done: (at: number) => void) => void;
+type ReaderScope = { __readFirstFrame?: ReadFirstFrame };
+
+/**
+ * Run in a page (`evaluate`): defines `window.__readFirstFrame(track, done)`, which calls `done`
+ * with `performance.now()` when the first frame of `track` out of the decoder reaches the page's
+ * main thread, read from a MediaStreamTrackProcessor on a clone of the track (stopped after it),
+ * where the browser has one (Chromium; not Firefox). A page whose rendering the browser throttles
+ * runs its video frame callbacks late, not its tasks. Both kinds of page use it.
+ */
+function installReadFirstFrame(): void {
+  type Processor = { readable: ReadableStream<{ close(): void }> };
+  (window as unknown as ReaderScope).__readFirstFrame = (track, done) => {
+    const Processor = (window as unknown as { MediaStreamTrackProcessor?: new (init: { track: MediaStreamTrack }) => Processor }).MediaStreamTrackProcessor;
+    if (!Processor) return;
+    const clone = track.clone();
+    const reader = new Processor({ track: clone }).readable.getReader();
+    void reader.read().then(({ value }) => {
+      if (value) done(performance.now());
+      value?.close();
+      void reader.cancel().catch(() => undefined);
+      clone.stop();
+    });
+  };
+}
 
 export class JoinPage {
   private constructor(
@@ -38,11 +69,12 @@ export class JoinPage {
   static async open(browser: TestBrowser, serverUrl: string, room: string, identity: string, roomConfig: { topology: 'p2p' | 'sfu' | 'auto' }, video?: MediaTrackConstraints): Promise<JoinPage> {
     const page = await browser.newPage();
     await page.goto(`${serverUrl}/sdk/parley.js`);
+    await page.evaluate(installReadFirstFrame, undefined);
     await page.evaluate(
       async ({ serverUrl, room, identity, roomConfig, tile, video }) => {
         const sdk = (await import(`${serverUrl}/sdk/parley.js`)) as typeof import('@parley/client');
         const parleyRoom = new sdk.Room(video ? { capture: { video } } : {});
-        const state: JoinState = { room: parleyRoom, token: '', firstFrames: {} };
+        const state: JoinState = { room: parleyRoom, token: '', firstFrames: {}, firstReads: {} };
         (window as unknown as Scope).__join = state;
         let tiles = 0;
         parleyRoom.on('trackSubscribed', ({ track, participant, source }) => {
@@ -55,9 +87,10 @@ export class JoinPage {
             element.playsInline = true;
             Object.assign(element.style, { position: 'fixed', left: `${(index % tile.perRow) * tile.width}px`, top: `${Math.floor(index / tile.perRow) * tile.height}px`, width: `${tile.width}px`, height: `${tile.height}px` });
             const key = `${participant?.identity ?? 'server'}:${source}`;
+            (window as unknown as ReaderScope).__readFirstFrame!(track, (at) => (state.firstReads[key] ??= at));
             element.requestVideoFrameCallback((now, metadata) => {
-              // presentationTime: when the decoded frame was handed to the compositor.
-              state.firstFrames[key] ??= performance.timeOrigin + (metadata.presentationTime || now);
+              const { presentationTime, presentedFrames, receiveTime, processingDuration } = metadata;
+              state.firstFrames[key] ??= { timeOrigin: performance.timeOrigin, now, presentationTime, presentedFrames, receiveTime, processingDuration };
             });
           }
           document.body.append(element);
@@ -83,7 +116,7 @@ export class JoinPage {
     );
   }
 
-  /** Waits until the first frame of each of `from`'s cameras was shown here. */
+  /** Waits until the first frame of each of `from`'s cameras was shown here (its callback ran). */
   async waitForFirstFrames(from: string[], timeoutMs: number): Promise<void> {
     await this.page.waitFor(
       (from) => from.every((identity) => (window as unknown as Scope).__join!.firstFrames[`${identity}:camera`] !== undefined),
@@ -103,7 +136,8 @@ export class JoinPage {
   async record(): Promise<PageRecord> {
     return this.page.evaluate((identity) => {
       const state = (window as unknown as Scope).__join!;
-      return { identity, marks: state.room.timeline.marks.map((m) => ({ ...m })), firstFrames: { ...state.firstFrames } };
+      const firstFrames = Object.fromEntries(Object.entries(state.firstFrames).map(([key, callback]) => [key, { ...callback, firstReadAt: state.firstReads[key] }]));
+      return { identity, marks: state.room.timeline.marks.map((m) => ({ ...m })), firstFrames };
     }, this.identity);
   }
 
@@ -121,16 +155,24 @@ export class JoinPage {
   }
 }
 
+/** The floor of one run: ms from the first `setLocalDescription` to the first frame decoded and shown. */
+export interface Floor {
+  decoded: number;
+  shown: number;
+  frame: FirstFrame;
+}
+
 /**
  * The floor: in one page, the camera captured first (the SDK's default constraints), then two
- * RTCPeerConnections with trickled candidates; from the first createOffer to the first frame of
- * the second connection's video shown (ms).
+ * RTCPeerConnections with trickled candidates; from the first `setLocalDescription` to the first
+ * frame of the second connection's video, decoded and shown, by the participants' pages' rule.
  */
-export async function measureFloor(browser: TestBrowser, serverUrl: string): Promise<number> {
+export async function measureFloor(browser: TestBrowser, serverUrl: string): Promise<Floor> {
   const page = await browser.newPage();
   try {
     await page.goto(`${serverUrl}/sdk/parley.js`);
-    return await page.evaluate(async () => {
+    await page.evaluate(installReadFirstFrame, undefined);
+    const { start, callback } = await page.evaluate(async () => {
       const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } } });
       const a = new RTCPeerConnection();
       const b = new RTCPeerConnection();
@@ -141,8 +183,14 @@ export async function measureFloor(browser: TestBrowser, serverUrl: string): Pro
       video.muted = true;
       video.autoplay = true;
       document.body.append(video);
-      const shown = new Promise<number>((resolve) => video.requestVideoFrameCallback((now, metadata) => resolve(performance.timeOrigin + (metadata.presentationTime || now))));
+      const shown = new Promise<FrameCallback>((resolve) =>
+        video.requestVideoFrameCallback((now, { presentationTime, presentedFrames, receiveTime, processingDuration }) =>
+          resolve({ timeOrigin: performance.timeOrigin, now, presentationTime, presentedFrames, receiveTime, processingDuration }),
+        ),
+      );
+      let firstReadAt: number | undefined;
       b.ontrack = ({ track }) => {
+        (window as unknown as ReaderScope).__readFirstFrame!(track, (at) => (firstReadAt ??= at));
         video.srcObject = new MediaStream([track]);
         void video.play().catch(() => undefined);
       };
@@ -152,12 +200,14 @@ export async function measureFloor(browser: TestBrowser, serverUrl: string): Pro
       await b.setRemoteDescription(a.localDescription!);
       await b.setLocalDescription();
       await a.setRemoteDescription(b.localDescription!);
-      const first = await Promise.race([shown, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('the floor call showed no frame within 10 s')), 10_000))]);
+      const callback = await Promise.race([shown, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the floor call showed no frame within 10 s')), 10_000))]);
       a.close();
       b.close();
       for (const track of stream.getTracks()) track.stop();
-      return first - start;
+      return { start, callback: { ...callback, firstReadAt } };
     }, undefined);
+    const frame = firstFrameOf(callback);
+    return { decoded: frame.decoded - start, shown: frame.shown - start, frame };
   } finally {
     await page.close();
   }

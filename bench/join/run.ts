@@ -33,8 +33,9 @@ try {
   }
   for (const spec of options.cases) {
     try {
-      const result = await runCase(server, browsers, spec, options.runs, runId, (line) => console.log(line));
-      const report: CaseReport = { name: spec.name, p2p: spec.topology === 'p2p', runs: options.runs, failures: result.failures, floor: result.floor, othersSeeNewcomer: result.othersSeeNewcomer, newcomerSeesOthers: result.newcomerSeesOthers };
+      const result = await runCase(server, browsers, spec, options.runs, runId, (line) => console.log(line), options.records);
+      const { floor, floorShown, othersSeeNewcomer, newcomerSeesOthers, failures, checks } = result;
+      const report: CaseReport = { name: spec.name, topology: spec.topology, runs: options.runs, failures, floor, floorShown, othersSeeNewcomer, newcomerSeesOthers, checks };
       reports.push(report);
       if (result.failures > 0) process.exitCode = 1;
       console.log(caseTable(report));
