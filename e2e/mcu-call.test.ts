@@ -22,6 +22,7 @@ import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { audioJitterBufferMs, videoJitterBufferMs, publishTone, recordedToneLevels, toneLevels } from './harness/tone-probe.ts';
 import { gridColours, publishColor, type GridReading } from './harness/color-probe.ts';
 import { avatarRgb } from '../packages/server/src/mcu/video/placeholder.ts';
+import { sample, scrape } from '../packages/server/test/metrics-text.ts';
 
 /**
  * Two small tiers, not the defaults: each receiver here has its own grid and the defaults' upper
@@ -177,8 +178,14 @@ describe('MCU room', () => {
       assert.ok(!shown.some((key) => key.endsWith(':camera')), `${p.identity} gets no participant's camera track`);
       assert.ok(shown.includes(MIX_VIDEO), `${p.identity} shows the grid`);
     }
-    const draws = env.server.media.mixers.stats().gridDraws;
-    assert.ok(draws > 0, `the mixers' grid draws are counted (parley_mcu_grid_draws_total): ${draws}`);
+    // The mixer's counters through signaling's /metrics (they reach it once a second): grids drawn,
+    // and the cameras' decoders, the spare's among them (the four were published one after another).
+    const { text } = await scrape(env.server.url);
+    const [draws, warm, cold] = ['parley_mcu_grid_draws_total', 'parley_mcu_decoder_starts_total{start="warm"}', 'parley_mcu_decoder_starts_total{start="cold"}'].map((series) => sample(text, series));
+    console.log(`/metrics: ${draws} grids drawn; camera decoders started ${warm} warm, ${cold} cold`);
+    assert.ok(draws! > 0, `the mixers' grid draws are counted (parley_mcu_grid_draws_total): ${draws}`);
+    assert.ok(warm! >= 1, `a camera's decoder was the spare, started ahead (parley_mcu_decoder_starts_total{start="warm"}): ${warm}`);
+    assert.ok(warm! + cold! >= PEOPLE.length, `a decoder for each published camera (more if one went silent and was started again): ${warm! + cold!}`);
     const stats = await env.server.media.sfuStats(ROOM);
     console.log(`mix: ${stats.mixedPackets} packets back from the mixer, ${(stats.mixLatencyMsTotal / stats.mixedPackets).toFixed(1)} ms on average from the newest input's arrival at the worker to the mix's return`);
   });

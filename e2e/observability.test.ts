@@ -54,6 +54,8 @@ const NOT_MOVED_BY_A_CALL: Record<string, string> = {
   parley_mcu_mixer_late_ticks_total: 'an MCU room on a busy core',
   parley_mcu_mixer_restarts_total: 'a dying MCU mixer (test/mcu/room-mixers.test.ts)',
   parley_mcu_grid_draws_total: 'an MCU room with video (e2e/mcu-call.test.ts counts the grid draws)',
+  parley_mcu_decoder_starts_total: 'a camera in an MCU room (e2e/mcu-call.test.ts reads the warm starts on /metrics)',
+  parley_mcu_spare_decoder_deaths_total: 'a spare decoder exiting by itself (test/mcu/video/spare-pool.test.ts)',
 };
 
 describe('a real call, observed by a real Prometheus', () => {

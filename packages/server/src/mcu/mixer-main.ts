@@ -42,6 +42,10 @@ export interface MixerStats {
   sharedListeners: number;
   /** Video: grids drawn (a delta). */
   gridDraws: number;
+  /** Video: decoders handed out started ahead (the spare) and started on demand, and spares that died waiting (deltas; `spare-pool.ts`). */
+  warmDecoderStarts: number;
+  coldDecoderStarts: number;
+  spareDecoderDeaths: number;
 }
 
 export type MixerMessage = { event: 'listening'; port: number } | { event: 'failed'; error: string } | ({ event: 'stats' } & MixerStats);
@@ -179,7 +183,7 @@ function sendMixed(socket: Socket, packets: MixedPacket[]): void {
 // the previous tick, so the timer's lateness does not add up.
 let clockStart = performance.now();
 let ticks = 0;
-const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0, gridDraws: 0 };
+const stats: MixerStats = { ticks: 0, encodes: 0, lateTicks: 0, sharedListeners: 0, gridDraws: 0, warmDecoderStarts: 0, coldDecoderStarts: 0, spareDecoderDeaths: 0 };
 function tick(): void {
   ticks += 1;
   // This tick was due at clockStart + ticks * TICK_MS.
@@ -212,15 +216,20 @@ function tellAudioPublishers(): void {
   video.setAudioPublishers(new Map([...mixer.speakers].map((participant) => [participant, names.get(participant) ?? participant])));
 }
 
-/** The video thread's draw count, for the stats message. */
-let drawsReported = 0;
+/** The video thread's running totals as last added to the stats message (a new thread starts from 0). */
+const noVideo = { draws: 0, warm: 0, cold: 0, died: 0 };
+let reported = noVideo;
 let reportedFor: VideoMixerThread | undefined;
 function videoCheck(): void {
   const video = current?.video;
   if (!video) return;
-  if (reportedFor !== video) [reportedFor, drawsReported] = [video, 0];
-  stats.gridDraws += video.draws - drawsReported;
-  drawsReported = video.draws;
+  if (reportedFor !== video) [reportedFor, reported] = [video, noVideo];
+  const now = { draws: video.draws, ...video.decoderStarts };
+  stats.gridDraws += now.draws - reported.draws;
+  stats.warmDecoderStarts += now.warm - reported.warm;
+  stats.coldDecoderStarts += now.cold - reported.cold;
+  stats.spareDecoderDeaths += now.died - reported.died;
+  reported = now;
 }
 
 process.on('disconnect', () => process.exit(0));
@@ -233,6 +242,6 @@ server.listen(0, '127.0.0.1', () => {
   if (settings.video) setInterval(videoCheck, 200);
   setInterval(() => {
     tell({ event: 'stats', ...stats });
-    stats.ticks = stats.encodes = stats.lateTicks = stats.gridDraws = 0;
+    stats.ticks = stats.encodes = stats.lateTicks = stats.gridDraws = stats.warmDecoderStarts = stats.coldDecoderStarts = stats.spareDecoderDeaths = 0;
   }, STATS_INTERVAL_MS).unref();
 });

@@ -42,6 +42,10 @@ export interface MixersStats {
   restarts: number;
   /** Video grids drawn (each then encoded once for everyone who sees it). */
   gridDraws: number;
+  /** Video decoders handed out: the spare started ahead (warm), or started on demand (cold); spares that died waiting. */
+  warmDecoderStarts: number;
+  coldDecoderStarts: number;
+  spareDecoderDeaths: number;
 }
 
 export interface RoomMixersOptions {
@@ -58,7 +62,7 @@ export class RoomMixers {
   lastRestartMs: number | undefined;
   private readonly rooms = new Map<string, RoomEntry>();
   /** Counters of every mixer that ran, kept here: a mixer's own die with it. */
-  private readonly totals = { encodes: 0, ticks: 0, lateTicks: 0, gridDraws: 0 };
+  private readonly totals = { encodes: 0, ticks: 0, lateTicks: 0, gridDraws: 0, warmDecoderStarts: 0, coldDecoderStarts: 0, spareDecoderDeaths: 0 };
   private readonly sfu: () => Promise<SfuService>;
   private readonly logger: Logger;
   private readonly video: MixerVideoSettings | null;
@@ -155,6 +159,9 @@ export class RoomMixers {
     this.totals.ticks += stats.ticks;
     this.totals.lateTicks += stats.lateTicks;
     this.totals.gridDraws += stats.gridDraws;
+    this.totals.warmDecoderStarts += stats.warmDecoderStarts;
+    this.totals.coldDecoderStarts += stats.coldDecoderStarts;
+    this.totals.spareDecoderDeaths += stats.spareDecoderDeaths;
     entry.sharedListeners = stats.sharedListeners;
   }
 

@@ -202,6 +202,12 @@ export class ParleyMetrics {
       ['parley_mcu_mixer_late_ticks_total', 'MCU mixer ticks that ran more than a frame (20 ms) after their time: the mix eats into its jitter margin (a busy core)', [[{}, () => mixers.stats().lateTicks]]],
       ['parley_mcu_mixer_restarts_total', 'MCU mixer processes running attached again after one died or failed to start', [[{}, () => mixers.stats().restarts]]],
       ['parley_mcu_grid_draws_total', "MCU video grids drawn and handed to their encoder (15 a second per grid; one grid per receiver in the picture, one shared by the others)", [[{}, () => mixers.stats().gridDraws]]],
+      [
+        'parley_mcu_decoder_starts_total',
+        "MCU video decoders handed to a published camera (or to one whose decoder fell silent and was started again), by start (warm: the spare ffmpeg, already started; cold: none was waiting, one started on demand)",
+        [[{ start: 'warm' }, () => mixers.stats().warmDecoderStarts], [{ start: 'cold' }, () => mixers.stats().coldDecoderStarts]],
+      ],
+      ['parley_mcu_spare_decoder_deaths_total', 'spare MCU video decoders (ffmpeg) that exited by themselves while waiting (each is started again, later after each death in a row)', [[{}, () => mixers.stats().spareDecoderDeaths]]],
     ]);
   }
 

@@ -52,6 +52,8 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
   ['parley_mcu_mixer_late_ticks_total', 'needs a mixer process starved of CPU for a frame (bench:mcu:mixer counts them under load)'],
   ['parley_mcu_mixer_restarts_total', 'needs an MCU mixer process to die (mcu/room-mixers.test.ts kills one)'],
   ['parley_mcu_grid_draws_total', "needs an MCU room with a published video (browsers): e2e/mcu-call.test.ts checks the mixers' grid draws"],
+  ['parley_mcu_decoder_starts_total', 'needs a camera published into an MCU room (mcu/room-mixers.test.ts counts them with a real mixer; e2e/mcu-call.test.ts reads them on /metrics)'],
+  ['parley_mcu_spare_decoder_deaths_total', 'needs a spare ffmpeg decoder to exit by itself (mcu/video/spare-pool.test.ts counts deaths)'],
   ['parley_webhook_queued_events', 'the webhook backlog: 0 while the receiver keeps up (webhooks/webhooks.test.ts fills it with the receiver down)'],
 ]);
 /**

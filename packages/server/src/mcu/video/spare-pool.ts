@@ -6,12 +6,18 @@
  * 1.10-1.36 s, median). A spare is past its start when a publication comes, so it decodes the
  * keyframe at once; another is started behind it.
  *
- * - Bounded: one spare at a time (`take` hands it over and starts the next after `refillMs`).
- *   Not more: an idle decoder costs no CPU but ~50 MB of RSS (most of it ffmpeg's shared
- *   libraries), and cameras published together (a restarted mixer, a room starting) are rare
- *   beside one joiner at a time; those past the first start their own, as before.
- * - Not at once behind the one taken: that decoder's keyframe arrives 150-670 ms after the
- *   publication (measured), and a new ffmpeg starting meanwhile takes CPU from it on a busy host.
+ * - Bounded: one spare at a time. An idle decoder costs no CPU but ~50 MB of RSS (most of it
+ *   ffmpeg's shared libraries); more than one would serve only cameras published together.
+ * - Replaced at once when taken (on a timer of 0 ms: after the taker has handed the spare its
+ *   codec), so a camera published close behind the first finds one already starting. Not held
+ *   back to leave the taken decoder's first keyframe the CPU: `npm run bench:mcu:camera-burst`
+ *   (4 Chromium pages on these 2 busy cores, 3 rounds alternated, 9 events of each kind a side)
+ *   found a 1 s wait bought nothing. From a camera's first packet to its picture in a receiver's
+ *   grid: one camera alone, median 1258 ms at once against 1455 ms with the wait; three
+ *   published within 50 ms, 2167 against 2848 ms (the burst's last 2362 against 3113; lower in
+ *   each round), 17 of the bursts' 27 decoders warm against 9. The spare is started either way,
+ *   only sooner, so at rest it still costs one ffmpeg. Cameras added before that timer runs
+ *   (tracks arriving together) start their own past the first, and one spare follows.
  * - A spare that dies by itself (not closed here) is started again after `retryMs`, doubled on
  *   each death in a row up to `maxRetryMs` (a broken ffmpeg path must not spin), reset when a
  *   spare is taken alive.
@@ -42,7 +48,8 @@ export interface SparePoolStats {
   died: number;
 }
 
-export const SPARE_REFILL_MS = 1000;
+/** A taken spare's replacement is started on a timer of this long: 0, the next task (see above). */
+export const SPARE_REFILL_MS = 0;
 const RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
@@ -62,7 +69,7 @@ export class SparePool<T extends Spare> {
     this.fill();
   }
 
-  /** The spare if there is one (another started after `refillMs`), else one started now. */
+  /** The spare if there is one (another started after `refillMs`: at once by default), else one started now. */
   take(): T {
     if (this.closed) throw new Error('the spare pool is closed');
     const spare = this.spare;
@@ -74,8 +81,8 @@ export class SparePool<T extends Spare> {
       return spare;
     }
     this.stats_.cold += 1;
-    // No spare (taken less than `refillMs` ago, or dead and waiting to be started again): the
-    // timer that is pending will start the next one.
+    // No spare (taken earlier in this task, or dead and waiting to be started again): the timer
+    // that is pending will start the next one.
     if (this.timer === undefined) this.schedule(this.options.refillMs ?? SPARE_REFILL_MS);
     return this.options.start(() => {});
   }

@@ -9,6 +9,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { TrackDescription } from '../../recording/tracks/record-format.js';
 import type { GridTier } from './grid.js';
+import type { SparePoolStats } from './spare-pool.js';
 import { tickMs, VideoMixer } from './video-mixer.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
@@ -38,7 +39,7 @@ type FromThread =
   | { op: 'packet'; listener: string; packet: Uint8Array; inputArrivalMs: number; tier: number }
   | { op: 'keyframeRequest'; trackId: string }
   | { op: 'error'; message: string }
-  | { op: 'stats'; draws: number }
+  | { op: 'stats'; draws: number; decoderStarts: SparePoolStats }
   | { op: 'closed' };
 
 export interface VideoMixerThreadOptions {
@@ -55,6 +56,8 @@ export class VideoMixerThread {
   private closing = false;
   /** Grids drawn (a running total), as the thread last said. */
   draws = 0;
+  /** Decoders handed out warm and cold, and spares that died waiting (running totals), as the thread last said. */
+  decoderStarts: Readonly<SparePoolStats> = { warm: 0, cold: 0, died: 0 };
 
   constructor(private readonly options: VideoMixerThreadOptions) {
     // A thread does not inherit the process's `--import tsx` hooks: it registers tsx's loader itself, then loads this file.
@@ -66,7 +69,7 @@ export class VideoMixerThread {
       else if (message.op === 'keyframeRequest') options.requestKeyframe(message.trackId);
       else if (message.op === 'error') options.onError(message.message);
       else if (message.op === 'closed') void this.worker.terminate();
-      else this.draws = message.draws;
+      else [this.draws, this.decoderStarts] = [message.draws, message.decoderStarts];
     });
     // A thread that dies takes the grids with it: the process exits and its supervisor restarts the whole mixer (audio included), as for any crash.
     this.worker.on('error', (error) => {
@@ -183,7 +186,7 @@ function runThread(): void {
   // grid drawn from each input's newest decoded picture.
   const clock = setInterval(() => {
     mixer.tick(audioPublishers);
-    post({ op: 'stats', draws: mixer.draws });
+    post({ op: 'stats', draws: mixer.draws, decoderStarts: mixer.decoderStarts });
   }, tickMs(settings.tiers));
 }
 

@@ -49,31 +49,43 @@ function fakePool(options: { retryMs?: number; maxRetryMs?: number } = {}) {
 }
 
 describe('SparePool', () => {
-  test('one spare is started at once and handed to the first taker; the next is started behind it after the refill delay', () => {
-    const { pool, started, advance } = fakePool();
+  test('one spare is started at once and handed to the first taker; the next is started behind it in the next task, not during the take', () => {
+    const { pool, started, advance, pendingTimers } = fakePool();
+    assert.equal(SPARE_REFILL_MS, 0);
     assert.equal(started.length, 1, 'a spare from the start');
     assert.ok(pool.ready);
     const first = pool.take();
     assert.equal(first, started[0], 'the spare, not a new one');
-    assert.equal(started.length, 1, 'nothing started at the moment of the take (the taken one is about to decode)');
+    assert.equal(started.length, 1, 'nothing started during the take (the taker hands it its codec first)');
     assert.ok(!pool.ready);
-    advance(SPARE_REFILL_MS - 1);
-    assert.equal(started.length, 1);
-    advance(1);
-    assert.equal(started.length, 2, 'the next spare');
+    assert.equal(pendingTimers(), 1);
+    advance(0);
+    assert.equal(started.length, 2, 'the next spare, on a timer of 0 ms');
     assert.equal(pool.take(), started[1]);
     assert.deepEqual(pool.stats, { warm: 2, cold: 0, died: 0 });
   });
 
-  test('takers that find no spare start their own; the pool keeps one spare at most', () => {
+  test('cameras published close together, each in a task of its own (ms apart), each find a spare: one spare at a time, never more', () => {
+    const { pool, started, advance } = fakePool();
+    for (let i = 0; i < 3; i++) {
+      assert.equal(pool.take(), started[i], `take ${i + 1}: the spare`);
+      advance(50);
+      assert.equal(started.length, i + 2, 'one spare behind it, no more');
+    }
+    advance(60_000);
+    assert.equal(started.length, 4);
+    assert.deepEqual(pool.stats, { warm: 3, cold: 0, died: 0 });
+  });
+
+  test('takers in one task after the spare is taken start their own; then one spare, not one per take', () => {
     const { pool, started, advance } = fakePool();
     pool.take();
     const second = pool.take();
     const third = pool.take();
     assert.equal(started.length, 3, 'two started on demand');
     assert.ok(second === started[1] && third === started[2]);
-    advance(10 * SPARE_REFILL_MS);
-    assert.equal(started.length, 4, 'then one spare, not one per take');
+    advance(60_000);
+    assert.equal(started.length, 4, 'then one spare');
     assert.deepEqual(pool.stats, { warm: 1, cold: 2, died: 0 });
   });
 
