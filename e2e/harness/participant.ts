@@ -45,6 +45,9 @@ export interface StreamFigures {
   rttMs?: number;
   /** Inbound: round trips measured from the sender's answers to reference-time reports. */
   rttMeasurements?: number;
+  /** Outbound: the browser's own estimate of its uplink (kbit/s), and why its encoder is limited. */
+  availableOutgoingKbps?: number;
+  qualityLimitationReason?: string;
 }
 
 export interface JoinOptions {
@@ -267,6 +270,8 @@ export class SdkParticipant {
         retransmittedPackets: s.retransmittedPackets,
         rttMs: s.rttMs,
         rttMeasurements: s.rttMeasurements,
+        availableOutgoingKbps: s.availableOutgoingKbps,
+        qualityLimitationReason: s.qualityLimitationReason,
       }));
     }, undefined);
   }

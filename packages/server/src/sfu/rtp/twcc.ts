@@ -329,6 +329,21 @@ export class TwccRecorder {
     if (Number.isNaN(this.ring[slot]!)) this.ring[slot] = arrivalUs; // duplicates keep the first
   }
 
+  /**
+   * A packet whose arrival time is not known (handled late, after a stall of this process): it is
+   * left out of every feedback, neither received nor lost, and so is everything not yet reported
+   * up to the highest sequence seen. libwebrtc's sender takes packets no feedback names as acked
+   * without a delay or loss sample (TransportFeedbackAdapter). Take the feedback for what came
+   * before first.
+   */
+  skip(sequence: number): void {
+    this.onPacket(sequence, 0);
+    if (!this.started) return;
+    this.clear(this.base, this.highest + 1);
+    this.base = this.highest + 1;
+    this.baseFixed = true;
+  }
+
   /** Feedback packets for everything received since the last call; [] when there is none. */
   takeFeedback(senderSsrc: number, mediaSsrc: number): Buffer[] {
     if (!this.started || this.highest < this.base) return [];

@@ -3,8 +3,9 @@
  * crash never takes signaling down: the parent restarts the worker and its rooms reconnect.
  */
 import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, WorkerResults, WorkerStats, TrackCount } from '../worker-protocol.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram } from 'node:perf_hooks';
 import { MediaEngine, type EngineOptions } from './engine.js';
+import { LoopWatch, TICK_MS } from './loop-watch.js';
 import { RoomRouter, type Counters } from './room-router.js';
 import { SPEAKER_WINDOW_MS } from './active-speakers.js';
 
@@ -23,13 +24,18 @@ const counters: Counters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 
 
 /**
  * The worker's event-loop delay: every packet is forwarded from this loop, so a lagging loop is
- * late media. p99 over the current and the previous 10 s window, so a scrape never reads an
- * empty window.
+ * late media. One timer every TICK_MS records each interval (as `monitorEventLoopDelay` does, so
+ * an idle loop reads ~10 ms) and tells stalls apart for transport-wide feedback (`loop-watch.ts`).
+ * p99 over the current and the previous 10 s window, so a scrape never reads an empty window.
  */
 const LAG_WINDOW_MS = 10_000;
-const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
-eventLoopDelay.enable();
+const eventLoopDelay = createHistogram();
+const loop = new LoopWatch(performance.now());
 let previousWindowLagP99 = 0;
+setInterval(() => {
+  const late = loop.tick(performance.now());
+  eventLoopDelay.record(Math.max(1, Math.round((TICK_MS + late) * 1e6)));
+}, TICK_MS).unref();
 setInterval(() => {
   previousWindowLagP99 = eventLoopDelay.percentile(99);
   eventLoopDelay.reset();
@@ -47,7 +53,7 @@ const handlers: Handlers = {
     const { room, config } = request;
     let router = rooms.get(room);
     if (!router) {
-      router = new RoomRouter({ name: room, config, engine, counters, emit });
+      router = new RoomRouter({ name: room, config, engine, counters, emit, loop });
       rooms.set(room, router);
     }
     router.join(request);

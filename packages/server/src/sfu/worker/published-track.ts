@@ -18,6 +18,7 @@ import type { Downstream, DownstreamSource, IncomingPacket } from './downstream.
 import { guarded, sendPacket } from './engine.js';
 import { KeyframeRequests } from './keyframe-requests.js';
 import { LAYER_IDLE_MS, liveLayers } from './live-layers.js';
+import type { StallSource } from './loop-watch.js';
 import type { PacketRecorder } from './recording-tap.js';
 import type { Counters } from './room-router.js';
 import { UplinkCollapse } from './uplink-collapse.js';
@@ -78,6 +79,8 @@ export interface PublishedTrackOptions {
   audioLevel: AudioLevelSink;
   /** A subscriber got its first packet of this track (`trackDelivered`). */
   onDelivered: (track: PublishedTrack, subscriber: string) => void;
+  /** The worker's event loop: packets of a stall's backlog stay out of transport-wide feedback (`loop-watch.ts`). */
+  loop?: StallSource;
 }
 
 /**
@@ -97,6 +100,9 @@ export class PublishedTrack implements DownstreamSource {
   private readonly keyframeCodec: VideoCodecName | undefined;
   /** Arrival times by transport-wide sequence number (this connection is one transport). */
   private readonly transportArrivals: TwccRecorder | undefined;
+  private readonly loop: StallSource | undefined;
+  /** Whether the last packet was a stall's backlog (the feedback before it already went out). */
+  private inBacklog = false;
   /** The publisher's header extension ids -> the ones subscribers were offered. */
   private readonly extensionIds: ExtensionIdMap;
   /** The layers live at the last `checkLayers`, one bit each. */
@@ -123,7 +129,7 @@ export class PublishedTrack implements DownstreamSource {
   private readonly onDelivered: (track: PublishedTrack, subscriber: string) => void;
 
   constructor(options: PublishedTrackOptions) {
-    ({ id: this.id, publisher: this.publisher, source: this.source, pc: this.pc, offer: this.offer, counters: this.counters, audioLevel: this.audioLevel, onDelivered: this.onDelivered } = options);
+    ({ id: this.id, publisher: this.publisher, source: this.source, pc: this.pc, offer: this.offer, counters: this.counters, audioLevel: this.audioLevel, onDelivered: this.onDelivered, loop: this.loop } = options);
     const offer = options.offer;
     this.kind = offer.kind;
     this.codec = offer.codec.name;
@@ -405,7 +411,7 @@ export class PublishedTrack implements DownstreamSource {
     // Every packet counts for congestion control, probes and resends included.
     if (this.transportArrivals) {
       const transport = transportSequence(packet, this.offer.transportCcExtensionId!);
-      if (transport !== undefined) this.transportArrivals.onPacket(transport, Math.round(now * 1000));
+      if (transport !== undefined) this.recordArrival(transport, now);
     }
     this.uplink?.onBytes(packet.length, now);
     if (payloadType(packet) !== this.offer.codec.payloadType) return; // RTX (padding on it too): not forwarded
@@ -487,6 +493,23 @@ export class PublishedTrack implements DownstreamSource {
     };
     if (state.keyframeRequests.waiting && incoming.isKeyframe()) state.keyframeRequests.keyframeArrived();
     for (const downstream of this.downstreams) downstream.forward(incoming);
+  }
+
+  /**
+   * Its arrival for transport-wide feedback, unless the packet may be a stall's backlog (handled
+   * late, so its time says nothing of the uplink): then what came before is reported now and the
+   * backlog is left out (`loop-watch.ts`).
+   */
+  private recordArrival(transportSequence: number, now: number): void {
+    const arrivals = this.transportArrivals!;
+    if (this.loop?.inStall(now)) {
+      if (!this.inBacklog) this.sendTransportFeedback();
+      this.inBacklog = true;
+      arrivals.skip(transportSequence);
+      return;
+    }
+    this.inBacklog = false;
+    arrivals.onPacket(transportSequence, Math.round(now * 1000));
   }
 
   /** Simulcast layers by rid (header extension), cached per SSRC; a single stream is layer 0. */

@@ -6,6 +6,7 @@ import type { TrackDescription } from '../../recording/tracks/record-format.js';
 import type { ForwardingCounters } from './downstream.js';
 import type { Track } from 'node-datachannel';
 import { gatheringComplete, guarded, type MediaEngine } from './engine.js';
+import type { StallSource } from './loop-watch.js';
 import { PublishedTrack } from './published-track.js';
 import { RecordingTap, type PacketRecorder } from './recording-tap.js';
 import { MixedTrack } from './mixed-track.js';
@@ -46,6 +47,8 @@ export interface RoomRouterOptions {
   counters: Counters;
   /** Sends an event to the main process. */
   emit: (event: WorkerEvent) => void;
+  /** The worker's event loop (`loop-watch.ts`): whether a packet handled now may be a stall's backlog. */
+  loop?: StallSource;
 }
 
 /**
@@ -86,8 +89,10 @@ export class RoomRouter {
   private readonly engine: MediaEngine;
   private readonly counters: Counters;
   private readonly emit: (event: WorkerEvent) => void;
+  private readonly loop: StallSource | undefined;
 
-  constructor({ name, config, engine, counters, emit }: RoomRouterOptions) {
+  constructor({ name, config, engine, counters, emit, loop }: RoomRouterOptions) {
+    this.loop = loop;
     this.name = name;
     this.config = config;
     this.engine = engine;
@@ -169,6 +174,7 @@ export class RoomRouter {
       pc,
       offer,
       counters: this.counters,
+      ...(this.loop ? { loop: this.loop } : {}),
       audioLevel: (who, level) => this.speakers.onLevel(who, level),
       onDelivered: (published, subscriber) => this.emit({ event: 'delivered', room: this.name, participant: published.publisher, trackId: published.id, subscriber }),
     });
