@@ -6,6 +6,7 @@ import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, Wor
 import { createHistogram } from 'node:perf_hooks';
 import { MediaEngine, type EngineOptions } from './engine.js';
 import { LoopWatch, TICK_MS } from './loop-watch.js';
+import { logWorkerError } from './worker-log.js';
 import { RoomRouter, type Counters } from './room-router.js';
 import { SPEAKER_WINDOW_MS } from './active-speakers.js';
 
@@ -140,5 +141,9 @@ setInterval(() => {
 setInterval(() => {
   for (const router of rooms.values()) router.evaluateSpeakers();
 }, SPEAKER_WINDOW_MS).unref();
+
+// Held from the start, the worker's port cannot be taken by another process between rooms; if it
+// is taken already, connections fail with an error until it is free (engine.ts).
+engine.holdPort().catch((error: unknown) => logWorkerError('the SFU worker could not take its UDP port', error));
 
 emit({ event: 'ready' });

@@ -180,6 +180,8 @@ export class RoomRouter {
     });
     pc.onTrack(guarded('publisher track', (engineTrack: Track) => track.attach(engineTrack)));
     try {
+      // No await between reserve() and the gathering setLocalDescription (engine.ts).
+      await this.engine.reserve(pc);
       pc.setRemoteDescription(sdp, 'offer');
       pc.setLocalDescription();
       await gatheringComplete(pc);

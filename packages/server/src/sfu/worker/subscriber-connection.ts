@@ -213,7 +213,9 @@ export class SubscriberConnection {
     this.negotiating = true;
     const pc = this.pc;
     void (async () => {
-      await Promise.resolve();
+      // Also lets tracks added in this turn join the offer. No await between reserve() and the
+      // gathering setLocalDescription (engine.ts).
+      await this.engine.reserve(pc);
       if (this.closed || pc !== this.pc) return;
       this.offeredChanges = this.changes;
       pc.setLocalDescription();
