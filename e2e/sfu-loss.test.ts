@@ -217,7 +217,7 @@ describe('SFU under packet loss', () => {
     const after = await sfu();
     const topLayerLowest = Math.min(...topLayerHeights);
     console.log(
-      `worker paused 3 x 250 ms: uplink collapses ${after.uplinkCollapses - before.uplinkCollapses}, layer switches ${after.layerSwitches - before.layerSwitches}; ` +
+      `worker paused 3 x 250 ms: its loop saw ${after.loopStalls - before.loopStalls} stalls; uplink collapses ${after.uplinkCollapses - before.uplinkCollapses}, layer switches ${after.layerSwitches - before.layerSwitches}; ` +
         `the subscriber's frame heights over 6 s: ${Math.min(...heights)}-${Math.max(...heights)}p (${heights.length} samples); the publisher's top layer ${topLayerLowest}-${Math.max(...topLayerHeights)}p, its longest pause ${Math.round(topLayerPauseMs)} ms; the publisher's lowest estimate ${lowestEstimateKbps} kbit/s, limited by ${[...limitations].join('/') || '-'}`,
     );
     assert.equal(after.uplinkCollapses - before.uplinkCollapses, 0, 'no uplink collapse counted');
@@ -225,6 +225,7 @@ describe('SFU under packet loss', () => {
     // the time it was handled read as 250 ms of queueing, and Chromium turned its top layer off
     // (450 ms-2.9 s, estimate down to ~1.1 Mbit/s, with another process busy on a core). The
     // backlog is left out of the feedback now (`sfu/worker/loop-watch.ts`).
+    assert.ok(after.loopStalls - before.loopStalls >= 3, `the worker saw its three stalls (${after.loopStalls - before.loopStalls})`);
     assert.ok(topLayerPauseMs < 300, `the publisher kept sending its top layer (longest pause ${Math.round(topLayerPauseMs)} ms)`);
     assert.equal(after.layerSwitches - before.layerSwitches, 0, 'the SFU kept the subscriber on its layer (no switch)');
     assert.ok(Math.min(...heights) >= Math.min(540, topLayerLowest), `the subscriber stayed on the top layer (lowest ${Math.min(...heights)}p; the top layer itself at least ${topLayerLowest}p)`);

@@ -30,7 +30,7 @@ export type RateLimit = (typeof RATE_LIMITS)[number];
 const TRACK_CODECS = [['audio', 'opus'], ...VideoCodec.options.map((codec) => ['video', codec] as const)] as const;
 
 /** SFU worker counters exported, and the metric each becomes. */
-const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventLoopLagSeconds'>, string, string]> = [
+const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventLoopLagSeconds' | 'loopStalls'>, string, string]> = [
   ['packetsIn', 'parley_sfu_packets_received_total', 'RTP packets received from publishers (media, first transmissions and resends)'],
   ['bytesIn', 'parley_sfu_received_bytes_total', 'RTP bytes received from publishers on their media payload types (headers included)'],
   ['packetsOut', 'parley_sfu_packets_sent_total', 'RTP packets sent to subscribers'],

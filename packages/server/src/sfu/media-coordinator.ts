@@ -228,7 +228,7 @@ export class MediaCoordinator {
   async sfuStats(room?: string): Promise<WorkerStats> {
     const totals: WorkerStats = {
       rooms: 0, publishedTracks: 0, downstreams: 0, packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, layerSwitches: 0, retransmissions: 0, keyframeRequests: 0,
-      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, mixedPackets: 0, mixLatencyMsTotal: 0, cpuSeconds: 0, eventLoopLagSeconds: 0, tracks: [],
+      nacksToPublishers: 0, transportFeedbacks: 0, paddingDropped: 0, subscriberFeedbacks: 0, probePackets: 0, uplinkCollapses: 0, mixedPackets: 0, mixLatencyMsTotal: 0, cpuSeconds: 0, eventLoopLagSeconds: 0, loopStalls: 0, tracks: [],
     };
     if (!this.sfu) return totals;
     const tracks = new Map<string, TrackCount>();

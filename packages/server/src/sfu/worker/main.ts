@@ -96,7 +96,7 @@ const handlers: Handlers = {
       }
     }
     const cpu = process.cpuUsage();
-    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, eventLoopLagSeconds: Math.max(previousWindowLagP99, eventLoopDelay.percentile(99)) / 1e9, tracks: [...byCodec.values()] };
+    return { rooms: routers.length, publishedTracks, downstreams, ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, eventLoopLagSeconds: Math.max(previousWindowLagP99, eventLoopDelay.percentile(99)) / 1e9, loopStalls: loop.stalls, tracks: [...byCodec.values()] };
   },
   timeline: ({ room }) =>
     [...(rooms.get(room)?.tracks.values() ?? [])].map((track) => ({ trackId: track.id, publisher: track.publisher, source: track.source, firstPacketAt: track.firstPacketAt })),
