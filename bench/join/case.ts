@@ -73,6 +73,11 @@ export async function runCase(server: RunningServer, browsers: Browsers, spec: C
       } catch (error) {
         result.failures += 1;
         const pages = await Promise.all([newcomer, ...existing].map((page) => page.describe()));
+        // A run that failed is kept too (`failed`), with whatever the pages and the SFU recorded by then.
+        if (records) {
+          const record = { newcomer: await newcomer.record().catch(() => undefined), others: await Promise.all(existing.map((page) => page.record().catch(() => undefined))), server: await server.media.timeline(room).catch(() => undefined) };
+          appendFileSync(records, `${JSON.stringify({ case: spec.name, run, floor, failed: (error as Error).message.split('\n')[0], record })}\n`);
+        }
         log(`  ${spec.name} run ${run}/${runs} failed: ${(error as Error).message.split('\n')[0]}\n    ${pages.join('\n    ')}`);
       } finally {
         await newcomer.close();

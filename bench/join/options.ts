@@ -41,7 +41,8 @@ Real Chromium (and Firefox for sfu-2-firefox, the newcomer). Needs chromium and 
                   auto: the third joining a P2P pair (the move to the SFU); sfu-2-firefox: a
                   Firefox newcomer and a Chromium in an SFU room
   --records FILE  append each run's records (pages' timelines and first-frame callbacks, the
-                  SFU's timeline, the floor) to FILE, one JSON line a run
+                  SFU's timeline, the floor) to FILE, one JSON line a run; a failed run's
+                  line has "failed" (why) and whatever was recorded by then
   --help          this text
 
 A quick run: --runs 3 --cases p2p,sfu-4,auto (about 2 minutes).`;

@@ -74,6 +74,7 @@ export class SfuSubscriber {
    * when fresh connections keep failing before one connects does the room hear of it.
    */
   private recover(error: Error): void {
+    this.options.timeline.mark('resubscribe', error.message);
     if (this.resubscribesWithoutConnecting >= MAX_RESUBSCRIBES_WITHOUT_CONNECTING) return this.options.handlers.failed(error);
     this.resubscribesWithoutConnecting++;
     this.resubscribe();

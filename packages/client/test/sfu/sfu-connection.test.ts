@@ -60,3 +60,32 @@ test('a subscriber offer that arrives while a publication waits for its answer i
   assert.deepEqual(steps.slice(2), ['pc0 setRemoteDescription answer', 'pc1 setRemoteDescription offer', 'pc1 setLocalDescription answer', 'request subscriberAnswer']);
   connection.close();
 });
+
+test('a subscriber answer the SFU refuses is marked on the timeline with the reason, and a fresh receiving connection is asked for', async () => {
+  const globals = globalThis as unknown as Record<string, unknown>;
+  globals.RTCPeerConnection = FakePeerConnection;
+  globals.MediaStream = class {};
+  const requests: string[] = [];
+  const refusal = 'libdatachannel error while adding remote description: Unexpected remote answer description in signaling state stable';
+  const signal = {
+    request: (message: { type: string }) => {
+      requests.push(message.type);
+      return message.type === 'subscriberAnswer' ? Promise.reject(new Error(refusal)) : Promise.resolve({});
+    },
+  };
+  const timeline = new Timeline();
+  const connection = new SfuConnection({
+    signal: signal as never,
+    configuration: {},
+    timeline,
+    handlers: { trackAdded: () => undefined, trackRemoved: () => undefined, failed: (error) => assert.fail(error) },
+  });
+  connection.receiveOffer('v=0', []);
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(requests, ['subscriberAnswer', 'resubscribe']);
+  assert.deepEqual(
+    timeline.marks.filter((m) => m.step === 'resubscribe').map((m) => m.detail),
+    [refusal],
+  );
+  connection.close();
+});
