@@ -2,7 +2,8 @@
  * `bench:quality --trace`: what happened around each freeze. The receiver's page samples its
  * inbound video counters (packets, lost, keyframes decoded, PLIs sent) every 100 ms on its own
  * clock, and for SFU cases the benchmark samples the SFU's counters for the room (layer switches,
- * keyframe requests to the publisher, resends, NACKs to the publisher, uplink collapses) on the
+ * keyframe requests to the publisher, resends, NACKs to the publisher, uplink collapses, stalls of
+ * the worker's loop, whose backlog stays out of the publisher's feedback) on the
  * same clock (an offset measured once). Each freeze then gets one line of what grew from 300 ms
  * before it to its end: a freeze with a PLI and a keyframe is a lost picture repaired by a
  * keyframe, one with a layer switch is the allocator's doing, one with neither is the link's.
@@ -16,7 +17,7 @@ const SAMPLE_MS = 100;
 const BEFORE_MS = 300;
 
 const RECEIVER_KEYS = ['packets', 'packetsLost', 'keyFrames', 'pliCount'] as const;
-const SFU_KEYS = ['layerSwitches', 'keyframeRequests', 'retransmissions', 'nacksToPublishers', 'uplinkCollapses', 'probePackets'] as const;
+const SFU_KEYS = ['layerSwitches', 'keyframeRequests', 'retransmissions', 'nacksToPublishers', 'uplinkCollapses', 'probePackets', 'loopStalls'] as const;
 type Sample<K extends string> = { at: number } & Record<K, number>;
 
 export interface FreezeTrace {
