@@ -22,7 +22,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { startServer } from '@parley/server';
 import { launchBrowser } from '../../e2e/harness/browsers.ts';
-import { gridFrames, watchGrid, type Rgb } from '../../e2e/harness/color-probe.ts';
+import { gridFrames, publishColor, unpublishColor, watchGrid, type Rgb } from '../../e2e/harness/color-probe.ts';
 import { freeUdpPort, testServerLogger } from '../../e2e/harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from '../../e2e/harness/participant.ts';
 import { publishTone, videoJitterBufferMs } from '../../e2e/harness/tone-probe.ts';
@@ -59,35 +59,6 @@ const READY_TIMEOUT_MS = 60_000;
 
 const round = (value: number | undefined) => (value === undefined ? '-' : Math.round(value).toString());
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Publishes a camera of one colour (320x180 at 15 fps, as `publishColor`); answers when, in the page (epoch ms). */
-async function cameraOn(participant: SdkParticipant, rgb: Rgb): Promise<number> {
-  return participant.page.evaluate(async (rgb) => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 320;
-    canvas.height = 180;
-    const context = canvas.getContext('2d')!;
-    const paint = () => {
-      context.fillStyle = `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
-      context.fillRect(0, 0, canvas.width, canvas.height);
-    };
-    paint();
-    const scope = window as unknown as { __burstPaint?: number };
-    scope.__burstPaint = window.setInterval(paint, 66);
-    const track = canvas.captureStream(15).getVideoTracks()[0]!;
-    const at = performance.timeOrigin + performance.now();
-    await (window as unknown as ParleyWindow).__parley.room.localParticipant.publishTrack('camera', track);
-    return at;
-  }, rgb as [number, number, number]);
-}
-
-async function cameraOff(participant: SdkParticipant): Promise<void> {
-  await participant.page.evaluate(async () => {
-    const scope = window as unknown as { __burstPaint?: number };
-    clearInterval(scope.__burstPaint);
-    await (window as unknown as ParleyWindow).__parley.room.localParticipant.unpublishTrack('camera');
-  }, undefined);
-}
 
 interface Sample {
   event: 'burst' | 'alone';
@@ -147,7 +118,7 @@ try {
   const event = async (run: number, kind: Sample['event'], who: Identity[]) => {
     const bufferedMs = await videoJitterBufferMs(rae);
     const before = decoderStarts();
-    const published = await Promise.all(who.map(async (identity) => ({ identity, at: await cameraOn(pages[identity], PEOPLE[identity]) })));
+    const published = await Promise.all(who.map(async (identity) => ({ identity, at: await publishColor(pages[identity], PEOPLE[identity]) })));
     const presented = await Promise.all(published.map(({ identity, at }) => shown(identity, at)));
     const cameras = await Promise.all(published.map(async ({ identity, at }, i) => ({ identity, at, presentedAt: presented[i], firstPacket: await cameraFirstPacket(identity) })));
     // In the order their packets reached the SFU: near enough the order the mixer took decoders in.
@@ -167,7 +138,7 @@ try {
       return `${identity} ${ms === undefined ? 'not shown' : `${Math.round(ms)} ms (${round(fromPacketMs)} from its first packet)`}`;
     });
     console.log(`[run ${run}] ${kind}: ${figures.join(', ')} (published within ${Math.round(spread)} ms; rae's jitter buffer ${Math.round(bufferedMs)} ms; decoders ${warm} warm, ${cold} cold; load average ${loadavg()[0]!.toFixed(1)})`);
-    await Promise.all(who.map((identity) => cameraOff(pages[identity])));
+    await Promise.all(who.map((identity) => unpublishColor(pages[identity])));
     await sleep(SETTLE_MS);
   };
 

@@ -11,8 +11,12 @@ import type { SdkParticipant } from './participant.ts';
 
 export type Rgb = readonly [number, number, number];
 
-export async function publishColor(participant: SdkParticipant, rgb: Rgb): Promise<void> {
-  await participant.page.evaluate(async (rgb) => {
+/**
+ * Publishes a camera of one colour; answers when `publishTrack` was called, on the page's clock
+ * (epoch ms). `unpublishColor` stops it.
+ */
+export async function publishColor(participant: SdkParticipant, rgb: Rgb): Promise<number> {
+  return participant.page.evaluate(async (rgb) => {
     const canvas = document.createElement('canvas');
     // 320x180: what a phone's camera layer of a call looks like, and a quarter of the encoding a
     // 640x360 canvas costs the test machine's shared cores (4 browsers and the grids on 2 cores).
@@ -24,11 +28,22 @@ export async function publishColor(participant: SdkParticipant, rgb: Rgb): Promi
       context.fillRect(0, 0, canvas.width, canvas.height);
     };
     paint();
-    setInterval(paint, 66);
+    const scope = window as unknown as { __parley: { room: import('@parley/client').Room }; __colorPaint?: number };
+    scope.__colorPaint = window.setInterval(paint, 66);
     const track = canvas.captureStream(15).getVideoTracks()[0]!;
-    const room = (window as unknown as { __parley: { room: import('@parley/client').Room } }).__parley.room;
-    await room.localParticipant.publishTrack('camera', track);
+    const at = performance.timeOrigin + performance.now();
+    await scope.__parley.room.localParticipant.publishTrack('camera', track);
+    return at;
   }, rgb as [number, number, number]);
+}
+
+/** Unpublishes the camera `publishColor` published, and stops painting it. */
+export async function unpublishColor(participant: SdkParticipant): Promise<void> {
+  await participant.page.evaluate(async () => {
+    const scope = window as unknown as { __parley: { room: import('@parley/client').Room }; __colorPaint?: number };
+    clearInterval(scope.__colorPaint);
+    await scope.__parley.room.localParticipant.unpublishTrack('camera');
+  }, undefined);
 }
 
 /** The lattice both readers count over: 48x27 points, even over the picture whatever its size. */

@@ -336,7 +336,7 @@ export class TwccRecorder {
    * without a delay or loss sample (TransportFeedbackAdapter). Take the feedback for what came
    * before first.
    */
-  skip(sequence: number): void {
+  leaveOut(sequence: number): void {
     this.onPacket(sequence, 0);
     if (!this.started) return;
     this.clear(this.base, this.highest + 1);

@@ -10,7 +10,7 @@
  * `e2e/sfu-loss.test.ts` (the worker stopped 3 x 250 ms, another process busy on one core):
  * Chromium's estimate fell from ~2800 to 1139 kbit/s ("bandwidth") and its 720p layer paused
  * 450 ms-2.9 s; its subscriber switched layers twice. Packets handled during a stall's grace
- * (`inStall`) are left out of the feedback instead: neither received nor lost (`TwccRecorder.skip`).
+ * (`inStall`) are left out of the feedback instead: neither received nor lost (`TwccRecorder.leaveOut`).
  */
 export const TICK_MS = 10;
 /** The timer this much late: the loop was not running. (Under load it is a few ms late.) */

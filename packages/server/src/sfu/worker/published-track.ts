@@ -505,7 +505,7 @@ export class PublishedTrack implements DownstreamSource {
     if (this.loop?.inStall(now)) {
       if (!this.inBacklog) this.sendTransportFeedback();
       this.inBacklog = true;
-      arrivals.skip(transportSequence);
+      arrivals.leaveOut(transportSequence);
       return;
     }
     this.inBacklog = false;

@@ -374,11 +374,11 @@ describe('TwccRecorder', () => {
     assert.deepEqual(take(recorder), [[105, [undefined, undefined, T + 9000], 1]], 'the gap 105-106 is reported lost');
   });
 
-  test('a stall\'s backlog is skipped: neither received nor lost in any feedback; reporting resumes after it', () => {
+  test('a stall\'s backlog is left out: neither received nor lost in any feedback; reporting resumes after it', () => {
     const recorder = new TwccRecorder();
     for (const sequence of [200, 201]) recorder.onPacket(sequence, T + (sequence - 200) * 1000);
     assert.deepEqual(take(recorder), [[200, [T, T + 1000], 0]], 'what came before the stall, reported first');
-    for (const sequence of [202, 203, 205]) recorder.skip(sequence); // 204 lost during the stall: no sample either
+    for (const sequence of [202, 203, 205]) recorder.leaveOut(sequence); // 204 lost during the stall: no sample either
     assert.deepEqual(take(recorder), [], 'nothing of the backlog is reported');
     recorder.onPacket(206, T + 300_000);
     recorder.onPacket(208, T + 302_000);
