@@ -210,9 +210,16 @@ describe('MCU room', () => {
     // 300 kbit/s: 40k of audio, then the low tier's 220k (200k + 10 %); the upper one's step does not fit.
     await env.server.media.capDownlink(ROOM, 'c1', 300_000);
     const downMs = await heightWithin(c1, TIERS[0]!.height, 10_000, 'c1 capped');
-    assert.equal(await gridHeight(c2), TIERS[1]!.height, 'c2, not capped, keeps the upper tier');
+    // Each receiver's tier is its own: c2 on the upper tier while c1 is held on the low one. Waited
+    // for, not read once: c2's own estimate can dip for a moment on a loaded machine (its grid was
+    // at 180 px once, right then), and what is checked is that c1's cap does not hold it there.
+    await heightWithin(c2, TIERS[1]!.height, 10_000, 'c2, not capped, on the upper tier');
+    assert.equal(await gridHeight(c1), TIERS[0]!.height, 'c1 still on the low tier meanwhile');
     await env.server.media.capDownlink(ROOM, 'c1', null);
-    const upMs = await heightWithin(c1, TIERS[1]!.height, 10_000, 'c1 with the cap lifted');
+    // Back up needs the link calm for 2 s, then a probe that succeeds (downlink-controller.ts):
+    // 1.1-1.9 s measured; on a loaded CI machine the cores' delays read as queueing, failed probes
+    // back off up to 4 s each, and 10 s was not enough once. 20 s is five such attempts.
+    const upMs = await heightWithin(c1, TIERS[1]!.height, 20_000, 'c1 with the cap lifted');
     const switches = (await env.server.media.sfuStats(ROOM)).layerSwitches;
     // Each switch waits for the new tier's keyframe, asked for at once (a new encoder's first
     // frame): the picture holds for that, not for the encoder's own keyframe every 4 s.

@@ -150,13 +150,15 @@ describe('browser recording', { concurrency: 2 }, () => {
     t.diagnostic(`video ${(steady.bitsPerSecond / 1e6).toFixed(2)} Mbit/s from 1 s on (${steady.frames} frames in ${steady.seconds.toFixed(2)} s), ${(whole.bitsPerSecond / 1e6).toFixed(2)} Mbit/s over the whole file (${whole.frames} frames, ${whole.seconds.toFixed(2)} s); MediaRecorder reports ${started.videoBitsPerSecond} bit/s`);
     // Measured from 1 s on: the file's first second is below the rest (MediaRecorder's VP9 encoder
     // drops frames while it starts: docs/recording.md). On this 2-core machine, shared, the
-    // compositor and the encoder keep 13-20 of the 25 fps, and the noise's cost per frame at VP9's
-    // finest quantizer caps what fewer frames can use: 1.63-3.05 Mbit/s measured (six runs), and
-    // 4.10 Mbit/s in a loaded CI run (Chromium's VP9 rate control overshooting over these 4 s).
-    // The bounds say the configured rate is applied: they exclude both what an easy picture needs
-    // (0.14-0.95 Mbit/s for the tests' canvases) and what noise costs unconstrained (full-range
-    // noise: 16.5 Mbit/s), with 2x the configured rate as the ceiling.
-    assert.ok(steady.bitsPerSecond > 1_500_000 && steady.bitsPerSecond < 5_000_000, `the video averages ${(steady.bitsPerSecond / 1e6).toFixed(2)} Mbit/s from 1 s on; configured 2.5`);
+    // compositor and the encoder keep 13-23 of the 25 fps, and the noise's cost per frame at VP9's
+    // finest quantizer (120-150 kbit a frame measured) caps what fewer frames can use: 1.63-3.43
+    // Mbit/s measured, 4.10 Mbit/s in a loaded CI run (Chromium's VP9 rate control overshooting
+    // over these 4 s) and 1.40 Mbit/s in another (the encoder starved of frames). The bounds say
+    // the configured rate is applied: they exclude both what an easy picture needs (0.14-0.95
+    // Mbit/s for the tests' canvases) and what noise costs unconstrained (full-range noise: 16.5
+    // Mbit/s), with 2x the configured rate as the ceiling.
+    const fps = steady.seconds > 0 ? steady.frames / steady.seconds : 0;
+    assert.ok(steady.bitsPerSecond > 1_000_000 && steady.bitsPerSecond < 5_000_000, `the video averages ${(steady.bitsPerSecond / 1e6).toFixed(2)} Mbit/s from 1 s on (${fps.toFixed(1)} fps encoded); configured 2.5`);
     await recorder.page.close();
   });
 

@@ -14,6 +14,7 @@ import { before, describe, test } from 'node:test';
 import { useShapedCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import type { WorkerPool } from '@parley/server';
+import { sample, scrape } from '../packages/server/test/metrics-text.ts';
 
 const ROOM = 'sfu-loss';
 const LOSS_PERCENT = 5;
@@ -226,6 +227,8 @@ describe('SFU under packet loss', () => {
     // (450 ms-2.9 s, estimate down to ~1.1 Mbit/s, with another process busy on a core). The
     // backlog is left out of the feedback now (`sfu/worker/loop-watch.ts`).
     assert.ok(after.loopStalls - before.loopStalls >= 3, `the worker saw its three stalls (${after.loopStalls - before.loopStalls})`);
+    const stallsOnMetrics = sample((await scrape(env.server.url)).text, 'parley_sfu_worker_loop_stalls_total');
+    assert.ok(stallsOnMetrics! >= after.loopStalls, `an operator sees them on /metrics (parley_sfu_worker_loop_stalls_total ${stallsOnMetrics}, the room's worker ${after.loopStalls})`);
     assert.ok(topLayerPauseMs < 300, `the publisher kept sending its top layer (longest pause ${Math.round(topLayerPauseMs)} ms)`);
     assert.equal(after.layerSwitches - before.layerSwitches, 0, 'the SFU kept the subscriber on its layer (no switch)');
     assert.ok(Math.min(...heights) >= Math.min(540, topLayerLowest), `the subscriber stayed on the top layer (lowest ${Math.min(...heights)}p; the top layer itself at least ${topLayerLowest}p)`);

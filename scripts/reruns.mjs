@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 const reporter = fileURLToPath(new URL('./failed-files-reporter.mjs', import.meta.url));
 
 /**
- * Runs `files` (paths relative to `cwd`) with node's test runner, one file at a time, its report
+ * Runs `files` (paths relative to `cwd`) with node's test runner, `concurrency` files at a time, its report
  * on this process's output (`stdio`); returns the exit status and the files that had a failing test.
  */
-export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeoutMs = 240_000, stdio = 'inherit' }) {
+export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeoutMs = 240_000, stdio = 'inherit', concurrency = 1 }) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-tests-'));
   const failedList = join(dir, 'failed');
   try {
@@ -29,7 +29,7 @@ export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeo
         '--test-reporter-destination=stdout',
         `--test-reporter=${reporter}`,
         `--test-reporter-destination=${failedList}`,
-        '--test-concurrency=1',
+        `--test-concurrency=${concurrency}`,
         `--test-timeout=${timeoutMs}`,
         ...files,
       ],

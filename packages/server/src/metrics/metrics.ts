@@ -30,7 +30,7 @@ export type RateLimit = (typeof RATE_LIMITS)[number];
 const TRACK_CODECS = [['audio', 'opus'], ...VideoCodec.options.map((codec) => ['video', codec] as const)] as const;
 
 /** SFU worker counters exported, and the metric each becomes. */
-const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventLoopLagSeconds' | 'loopStalls'>, string, string]> = [
+const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventLoopLagSeconds'>, string, string]> = [
   ['packetsIn', 'parley_sfu_packets_received_total', 'RTP packets received from publishers (media, first transmissions and resends)'],
   ['bytesIn', 'parley_sfu_received_bytes_total', 'RTP bytes received from publishers on their media payload types (headers included)'],
   ['packetsOut', 'parley_sfu_packets_sent_total', 'RTP packets sent to subscribers'],
@@ -42,6 +42,7 @@ const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventL
   ['probePackets', 'parley_sfu_probe_packets_total', "padding packets sent to probe subscribers' downlinks"],
   ['cpuSeconds', 'parley_sfu_worker_cpu_seconds_total', 'CPU seconds (user + system) the SFU worker processes used: rate() over it against the worker count says how busy they are'],
   ['uplinkCollapses', 'parley_sfu_uplink_collapses_total', "times a publisher's uplink lost most of every layer (subscribers moved to the lowest)"],
+  ['loopStalls', 'parley_sfu_worker_loop_stalls_total', "stalls of the SFU workers' loops (over 60 ms), whose backlog is left out of publishers' transport-wide feedback"],
 ];
 
 export interface MetricsSources {

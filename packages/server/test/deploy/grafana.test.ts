@@ -42,6 +42,7 @@ const NOT_MOVED_HERE: Record<string, string> = Object.fromEntries([
     'parley_sfu_subscriptions',
   ].map((name) => [name, 'needs RTP over DTLS-SRTP from a WebRTC publisher and subscriber (sfu/sfu-signaling.test.ts drives that with node-datachannel and checks these on /metrics); a JSON-only signaling client cannot send media'] as const),
   ['parley_sfu_uplink_collapses_total', "needs a publisher's uplink losing most of every simulcast layer (sfu/worker/uplink-collapse.test.ts)"],
+  ['parley_sfu_worker_loop_stalls_total', "needs an SFU worker's loop to stall (e2e/sfu-loss.test.ts stops one three times and reads them on /metrics)"],
   ['parley_sfu_worker_restarts_total', 'needs an SFU worker process to die (sfu/sfu-signaling.test.ts "worker crash" kills one)'],
   ['parley_nodejs_eventloop_lag_seconds', "prom-client's last single lag sample (a setImmediate delay), usually 0 on an idle loop"],
   ['parley_sfu_worker_eventloop_lag_p99_seconds', 'the SFU workers start with the first SFU room; sfu/sfu-signaling.test.ts reads it on /metrics'],
