@@ -19,17 +19,15 @@
  *
  * Every page and the server share this machine's cores; the report says the load average.
  */
-import { availableParallelism, loadavg } from 'node:os';
-import { startServer } from '@parley/server';
-import { launchBrowser } from '../../e2e/harness/browsers.ts';
-import { gridFrames, publishColor, unpublishColor, watchGrid, type Rgb } from '../../e2e/harness/color-probe.ts';
-import { freeUdpPort, testServerLogger } from '../../e2e/harness/environment.ts';
+import { loadavg } from 'node:os';
+import { publishColor, unpublishColor, watchGrid, type Rgb } from '../../e2e/harness/color-probe.ts';
 import { SdkParticipant, type ParleyWindow } from '../../e2e/harness/participant.ts';
 import { publishTone, videoJitterBufferMs } from '../../e2e/harness/tone-probe.ts';
 import { avatarRgb } from '../../packages/server/src/mcu/video/placeholder.ts';
 import { optionsOrExit } from '../cli.ts';
 import { cleanUpOnSignals, onCleanup, runCleanups } from '../sfu/cleanup.ts';
-import { firstShowing, parseLayoutOptions, type Cast } from './layout-figures.ts';
+import { cameraFirstPacket, gridShown, startGridBench } from './grid-room.ts';
+import { parseLayoutOptions, type Cast } from './layout-figures.ts';
 import { summarize } from '../join/figures.ts';
 
 const USAGE = `usage: npm run bench:mcu:camera-burst -- [--runs N]
@@ -74,14 +72,8 @@ const samples: Sample[] = [];
 const starts = { burst: { warm: 0, cold: 0 }, alone: { warm: 0, cold: 0 } };
 const spreads: number[] = [];
 try {
-  const server = await startServer(
-    { port: 0, turn: { enabled: false }, sfu: { udpPort: await freeUdpPort(), workers: 1 }, mcu: { videoTiers: [{ width: 640, height: 360, fps: 15, bitrateKbps: 600 }] } },
-    { logger: testServerLogger() },
-  );
-  onCleanup(() => server.close());
-  const chromium = await launchBrowser('chromium');
-  onCleanup(() => chromium.close());
-  console.log(`mcu camera-burst benchmark: ${options.runs} runs, a room of 4 Chromium pages, grids at 640x360@15; ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}; ${new Date().toISOString()}`);
+  const { server, chromium, machine } = await startGridBench();
+  console.log(`mcu camera-burst benchmark: ${options.runs} runs, a room of 4 Chromium pages, grids at 640x360@15; ${machine}; ${new Date().toISOString()}`);
 
   const rae = await SdkParticipant.join(chromium, server.url, ROOM, 'rae', { roomConfig: mcuRoom, camera: false, microphone: false });
   onCleanup(() => rae.close());
@@ -96,19 +88,7 @@ try {
   await watchGrid(rae, PALETTE);
 
   /** When rae's page first presented `identity`'s picture at or after `since` (epoch ms). */
-  const shown = async (identity: Identity, since: number): Promise<number | undefined> => {
-    while (Date.now() - since < SHOWN_WITHIN_MS) {
-      const frame = firstShowing(await gridFrames(rae, since), since, CAST, { pictures: [identity] });
-      if (frame) return frame.shownAt;
-      await sleep(100);
-    }
-    return undefined;
-  };
-  /** The newest first packet of `publisher`'s camera at the SFU (epoch ms). */
-  const cameraFirstPacket = async (publisher: Identity): Promise<number | undefined> => {
-    const times = (await server.media.timeline(ROOM)).tracks.filter((t) => t.publisher === publisher && t.source === 'camera' && t.firstPacketAt !== undefined).map((t) => t.firstPacketAt!);
-    return times.length ? Math.max(...times) : undefined;
-  };
+  const shown = (identity: Identity, since: number) => gridShown(rae, CAST, { pictures: [identity] }, since, SHOWN_WITHIN_MS);
   const decoderStarts = () => {
     const { warmDecoderStarts: warm, coldDecoderStarts: cold } = server.media.mixers.stats();
     return { warm, cold };
@@ -120,7 +100,7 @@ try {
     const before = decoderStarts();
     const published = await Promise.all(who.map(async (identity) => ({ identity, at: await publishColor(pages[identity], PEOPLE[identity]) })));
     const presented = await Promise.all(published.map(({ identity, at }) => shown(identity, at)));
-    const cameras = await Promise.all(published.map(async ({ identity, at }, i) => ({ identity, at, presentedAt: presented[i], firstPacket: await cameraFirstPacket(identity) })));
+    const cameras = await Promise.all(published.map(async ({ identity, at }, i) => ({ identity, at, presentedAt: presented[i], firstPacket: await cameraFirstPacket(server, ROOM, identity) })));
     // In the order their packets reached the SFU: near enough the order the mixer took decoders in.
     cameras.sort((a, b) => (a.firstPacket ?? a.at) - (b.firstPacket ?? b.at));
     await sleep(STATS_MS);

@@ -17,17 +17,15 @@
  *
  * Every page and the server share this machine's cores; the report says the load average.
  */
-import { availableParallelism, loadavg } from 'node:os';
-import { startServer } from '@parley/server';
-import { launchBrowser } from '../../e2e/harness/browsers.ts';
-import { gridFrames, publishColor, watchGrid, type Rgb } from '../../e2e/harness/color-probe.ts';
-import { freeUdpPort, testServerLogger } from '../../e2e/harness/environment.ts';
+import { loadavg } from 'node:os';
+import { publishColor, watchGrid, type Rgb } from '../../e2e/harness/color-probe.ts';
 import { SdkParticipant, type ParleyWindow } from '../../e2e/harness/participant.ts';
 import { publishTone, setToneGain, videoJitterBufferMs } from '../../e2e/harness/tone-probe.ts';
 import { avatarRgb } from '../../packages/server/src/mcu/video/placeholder.ts';
 import { optionsOrExit } from '../cli.ts';
 import { cleanUpOnSignals, onCleanup, runCleanups } from '../sfu/cleanup.ts';
-import { eventTable, firstShowing, parseLayoutOptions, worstMedianLine, type Cast, type EventKind, type EventSample, type Want } from './layout-figures.ts';
+import { cameraFirstPacket, gridShown, startGridBench } from './grid-room.ts';
+import { eventTable, parseLayoutOptions, worstMedianLine, type Cast, type EventKind, type EventSample, type Want } from './layout-figures.ts';
 
 const USAGE = `usage: npm run bench:mcu:layout -- [--runs N]
 
@@ -64,16 +62,8 @@ const now = () => Date.now();
 cleanUpOnSignals();
 const samples: EventSample[] = [];
 try {
-  // One 640x360@15 tier, as bench:mcu: four grids at the default tiers (up to 1280x720@30) would
-  // take the cores the pages need.
-  const server = await startServer(
-    { port: 0, turn: { enabled: false }, sfu: { udpPort: await freeUdpPort(), workers: 1 }, mcu: { videoTiers: [{ width: 640, height: 360, fps: 15, bitrateKbps: 600 }] } },
-    { logger: testServerLogger() },
-  );
-  onCleanup(() => server.close());
-  const chromium = await launchBrowser('chromium');
-  onCleanup(() => chromium.close());
-  console.log(`mcu layout benchmark: ${options.runs} runs, a room of 4 Chromium pages (320x180 solid colours at 15 fps), grids at 640x360@15; ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}; ${new Date().toISOString()}`);
+  const { server, chromium, machine } = await startGridBench();
+  console.log(`mcu layout benchmark: ${options.runs} runs, a room of 4 Chromium pages (320x180 solid colours at 15 fps), grids at 640x360@15; ${machine}; ${new Date().toISOString()}`);
 
   const pages = {} as Record<Identity, SdkParticipant>;
   for (const identity of Object.keys(PEOPLE) as Identity[]) {
@@ -88,19 +78,7 @@ try {
   await watchGrid(rae, PALETTE);
 
   /** Waits for rae's grid to show `want` from `since` on; the frame's presentation time. */
-  const shown = async (want: Want, since: number, timeoutMs = SHOWN_WITHIN_MS): Promise<number | undefined> => {
-    while (now() - since < timeoutMs) {
-      const frame = firstShowing(await gridFrames(rae, since), since, CAST, want);
-      if (frame) return frame.shownAt;
-      await sleep(100);
-    }
-    return undefined;
-  };
-  /** The newest first packet of `publisher`'s camera at the SFU (epoch ms). */
-  const cameraFirstPacket = async (publisher: Identity): Promise<number | undefined> => {
-    const times = (await server.media.timeline(ROOM)).tracks.filter((t) => t.publisher === publisher && t.source === 'camera' && t.firstPacketAt !== undefined).map((t) => t.firstPacketAt!);
-    return times.length ? Math.max(...times) : undefined;
-  };
+  const shown = (want: Want, since: number, timeoutMs = SHOWN_WITHIN_MS) => gridShown(rae, CAST, want, since, timeoutMs);
   /** When rae's page first heard that `speaker` is the loudest, at or after `since`. */
   const speakerNamed = async (speaker: Identity, since: number): Promise<number | undefined> => {
     const events = await rae.page.evaluate(() => (window as unknown as ParleyWindow).__parley.events, undefined);
@@ -146,7 +124,7 @@ try {
         return at;
       },
       all,
-      () => cameraFirstPacket('ann'),
+      () => cameraFirstPacket(server, ROOM, 'ann'),
     );
     await measure(
       run,
@@ -170,7 +148,7 @@ try {
         return at;
       },
       all,
-      () => cameraFirstPacket('ann'),
+      () => cameraFirstPacket(server, ROOM, 'ann'),
     );
     // A turn: bob falls silent as the next speaker starts (ann and cat in turn), then back to bob.
     for (const [from, to] of [
