@@ -25,9 +25,9 @@ import { download, recordToken, until, waitFinished, type ListedRecording, type 
 import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
 
 const exec = promisify(execFile);
-const RECORD_SECONDS = 20;
+const RECORD_SECONDS = 12;
 /** When green stops talking and blue starts, after the recording's start. */
-const SWITCH_SECONDS = 10;
+const SWITCH_SECONDS = 6;
 /**
  * How far a flash and its beep may move, in the composite, from where the flasher's own files put
  * them (on their sender-report clock, as `e2e/server-recording-sync.test.ts` reads them). The
@@ -185,7 +185,7 @@ describe('server recording (composite)', () => {
     const flashes = await flashTimes(file, middleHalf(flasherTile));
     const { beeps, audioEndSeconds } = await beepsOf(file, PEOPLE[0].toneHz);
     // A flash in the file's last beep-length has its beep cut by the stop (e.g. a flash at
-    // 20.087 s of a ~20.1 s file); every other flash must have its beep.
+    // 12.087 s of a ~12.1 s file); every other flash must have its beep.
     const whole = flashes.filter((at) => at <= audioEndSeconds - FLASH_SECONDS);
     const report = pairOnsets(whole, beeps, (FLASH_PERIOD_SECONDS * 1000) / 2);
     console.log(`composite sync: flashes ${flashes.length} (${flashes.length - whole.length} cut by the stop; audio ends at ${audioEndSeconds.toFixed(3)} s), pairs ${report.pairs.length}; beep - flash (ms): ${report.pairs.map((p) => p.offsetMs.toFixed(0)).join(' ')}; max |offset| ${report.maxAbsOffsetMs.toFixed(1)} ms, median ${report.medianOffsetMs.toFixed(1)} ms`);

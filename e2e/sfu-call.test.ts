@@ -202,7 +202,13 @@ describe('SFU call', () => {
     const [seen, viewer, since] = seenA.gapMs >= seenB.gapMs ? [seenA, a, sinceA] : [seenB, b, sinceB];
     const gapStart = since + seen.startsAtMs;
     console.log(`around the longer gap presented (at ${viewer.identity}, 0 ms = its start):\n${await viewer.eventsBetween(gapStart - 1000, gapStart + seen.gapMs + 200, gapStart)}`);
-    for (const { gapMs } of [atA, atB]) assert.ok(gapMs <= 1200, `no media gap over ~1 s while moving to the SFU (longest ${gapMs} ms)`);
+    // Frames decoded are read from the page's getStats every 100 ms: a page starved of CPU (five
+    // browsers on two cores) reads late, and once took 1.3 s for one getStats while it did not
+    // render for 1.9 s. Its own pause is allowed, as for the frames presented below.
+    const [decodeStallA, decodeStallB] = await Promise.all([longestRenderGap(a, atA.startsAt, atA.startsAt + atA.gapMs), longestRenderGap(b, atB.startsAt, atB.startsAt + atB.gapMs)]);
+    for (const [{ gapMs }, stall] of [[atA, decodeStallA], [atB, decodeStallB]] as const) {
+      assert.ok(gapMs <= Math.max(1200, stall + 600), `no media gap over ~1 s while moving to the SFU (longest ${gapMs} ms decoded; the page did not render for ${stall} ms of it)`);
+    }
     // What the page shows also waits for its new <video> to present the SFU track's first frame
     // (20-190 ms from trackSubscribed to firstFrame in these runs) and that track's own jitter
     // buffer to fill: looser, but it fails

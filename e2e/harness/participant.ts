@@ -374,42 +374,53 @@ export class SdkParticipant {
 
   /**
    * The longest stretch (ms) in which no new frame of `from`'s video was decoded, and the frames
-   * decoded, sampled every 100 ms for `ms`, across connections: when a stream goes away (a call moving from P2P to the
-   * SFU closes the direct link) its count is carried over, so only a real stall shows as a gap.
+   * decoded, sampled every 100 ms for `ms`, across connections: each RTP stream (by SSRC) counts
+   * from when it first shows, and keeps its last count once it goes away (a call moving from P2P to
+   * the SFU closes the direct link), so frames the SFU's stream decoded while the direct one still
+   * ran count, and only a real stall shows as a gap. `startsAt`: the page's clock (performance.now())
+   * at the gap's start; a page starved of CPU samples late, and its own pause is in the gap.
    */
-  longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; frames: number; around: string }> {
+  longestVideoGapMs(from: string, ms: number): Promise<{ gapMs: number; startsAt: number; frames: number; around: string }> {
     return this.page.evaluate(
       async ({ from, ms }) => {
         const state = (window as unknown as ParleyWindow).__parley;
         const samples: Array<{ at: number; took: number; streams: string }> = [];
+        // Per stream: frames it decoded before a counter reset (the same SSRC on a new connection), and now.
+        const byStream = new Map<number | string, { before: number; now: number }>();
         const decodedNow = async () => {
           const started = Date.now();
           const streams = (await state.room.getStats()).filter((s) => s.participant === from && s.direction === 'inbound' && s.kind === 'video');
           samples.push({ at: started, took: Date.now() - started, streams: streams.map((s) => `${s.candidateType ?? '?'} ${s.frameHeight ?? 0}p frames=${s.frames ?? 0} packets=${s.packets}`).join(' | ') });
-          return streams.reduce((sum, s) => sum + (s.frames ?? 0), 0);
+          streams.forEach((s, index) => {
+            const key = s.ssrc ?? `stream ${index}`;
+            const counts = byStream.get(key) ?? { before: 0, now: 0 };
+            const frames = s.frames ?? 0;
+            if (frames < counts.now) counts.before += counts.now;
+            counts.now = frames;
+            byStream.set(key, counts);
+          });
+          let total = 0;
+          for (const counts of byStream.values()) total += counts.before + counts.now;
+          return total;
         };
-        let carried = 0;
-        let lastRaw = await decodedNow();
-        const first = lastRaw;
-        let last = lastRaw;
+        const first = await decodedNow();
+        let last = first;
         let lastChange = performance.now();
         let lastChangeAt = Date.now();
         let gapMs = 0;
+        let startsAt = lastChange;
         let gapFrom = lastChangeAt;
         let gapTo = lastChangeAt;
         const end = performance.now() + ms;
         while (performance.now() < end) {
           await new Promise((resolve) => setTimeout(resolve, 100));
-          const raw = await decodedNow();
-          if (raw < lastRaw) carried += lastRaw - raw;
-          lastRaw = raw;
-          const frames = carried + raw;
+          const frames = await decodedNow();
           if (frames > last) {
             last = frames;
             lastChange = performance.now();
             lastChangeAt = Date.now();
           }
-          if (performance.now() - lastChange > gapMs) [gapMs, gapFrom, gapTo] = [performance.now() - lastChange, lastChangeAt, Date.now()];
+          if (performance.now() - lastChange > gapMs) [gapMs, startsAt, gapFrom, gapTo] = [performance.now() - lastChange, lastChange, lastChangeAt, Date.now()];
         }
         // What the page had around the longest gap (Date.now() ms from its start): each stats
         // sample (how long getStats took; per stream its candidate type, height, frames, packets)
@@ -421,7 +432,7 @@ export class SdkParticipant {
           .sort((x, y) => x.at - y.at)
           .map((x) => `${x.at - gapFrom} ms: ${x.line}`)
           .join('\n');
-        return { gapMs: Math.round(gapMs), frames: last - first, around: `0 ms = ${new Date(gapFrom).toISOString()}\n${around}` };
+        return { gapMs: Math.round(gapMs), startsAt, frames: last - first, around: `0 ms = ${new Date(gapFrom).toISOString()}\n${around}` };
       },
       { from, ms },
     );

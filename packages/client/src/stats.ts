@@ -48,6 +48,11 @@ export interface TrackStats {
   dtlsRole?: string;
   /** Outbound simulcast: which layer this report is (q, h, f). */
   rid?: string;
+  /**
+   * The RTP stream's SSRC: which stream this report follows from one call to the next (a
+   * participant's camera reaches this page over a direct link and then the SFU as two streams).
+   */
+  ssrc?: number;
   /** Outbound: why the encoder is limited (bandwidth, cpu, none). */
   qualityLimitationReason?: string;
 }
@@ -149,6 +154,7 @@ export class StatsSampler {
           dtlsState: transport.dtlsState,
           dtlsRole: transport.dtlsRole,
           rid: report.rid as string | undefined,
+          ssrc: num(report.ssrc),
           qualityLimitationReason: report.qualityLimitationReason as string | undefined,
         }),
       );
