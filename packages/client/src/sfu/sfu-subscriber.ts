@@ -1,5 +1,6 @@
 import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
 import type { StreamOwner } from '../stats.js';
+import { ParleyError } from '../errors.js';
 import type { Timeline } from '../timeline.js';
 import type { SignalChannel } from './sfu-publisher.js';
 import { withOfferedReceiverReferenceTime } from './subscriber-answer.js';
@@ -17,6 +18,14 @@ export interface SfuSubscriberOptions {
   configuration: RTCConfiguration;
   timeline: Timeline;
   handlers: SfuSubscriberHandlers;
+}
+
+/** `resubscribe` requests made while signaling is down, a second apart, before giving up (the server keeps a membership 20 s). */
+const RESUBSCRIBE_ATTEMPTS = 25;
+
+/** The `a=ice-ufrag` of an SDP (the first; a bundled SFU offer has one). */
+function iceUfrag(sdp: string | undefined): string | undefined {
+  return sdp?.match(/^a=ice-ufrag:(\S+)/m)?.[1];
 }
 
 /** Fresh receiving connections asked for in a row, none of which connected, before giving up. */
@@ -39,6 +48,14 @@ export class SfuSubscriber {
   /** The last offer applied and the answer made to it, sent again if the SFU re-sends that offer. */
   private answered: { offerId: number; sdp: string; described: string } | undefined;
   private resubscribesWithoutConnecting = 0;
+  /**
+   * The ICE username fragment of the SFU's side of the connection last dropped (resubscribe):
+   * that connection's offers still in flight are not for the fresh one, whose numbering continues
+   * theirs (applied to the fresh connection, one made its m-lines disagree with the fresh offer's).
+   */
+  private droppedUfrag: string | undefined;
+  /** The ICE username fragment of the last offer applied (or tried): the SFU's side of the current connection. */
+  private offeredUfrag: string | undefined;
   private closed = false;
 
   constructor(private readonly options: SfuSubscriberOptions) {}
@@ -87,6 +104,7 @@ export class SfuSubscriber {
 
   /** Drops the receiving connection and asks the SFU for a fresh one with every track. */
   private resubscribe(): void {
+    this.droppedUfrag = this.offeredUfrag ?? this.droppedUfrag;
     this.pc?.close();
     this.pc = undefined;
     // The fresh connection's offers continue the numbering: `answered` still tells a late copy of an old offer.
@@ -96,11 +114,26 @@ export class SfuSubscriber {
     }
     this.subscribed.clear();
     this.receivedTracks.clear();
-    this.options.signal.request({ type: 'resubscribe' }).catch((error: Error) => this.options.handlers.failed(error));
+    void this.askForFreshConnection(1);
+  }
+
+  /** The `resubscribe` request, again each second while signaling is reconnecting (within its grace period). */
+  private async askForFreshConnection(attempt: number): Promise<void> {
+    try {
+      await this.options.signal.request({ type: 'resubscribe' });
+    } catch (error) {
+      if (this.closed) return;
+      const code = error instanceof ParleyError ? error.code : undefined;
+      const retry = (code === 'NOT_CONNECTED' || code === 'CONNECTION_LOST' || code === 'REQUEST_TIMEOUT') && attempt < RESUBSCRIBE_ATTEMPTS;
+      if (!retry) return this.options.handlers.failed(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (!this.closed) await this.askForFreshConnection(attempt + 1);
+    }
   }
 
   private async takeOffer(sdp: string, tracks: SubscribedTrack[], offerId: number): Promise<void> {
     if (this.closed) return;
+    if (this.droppedUfrag !== undefined && iceUfrag(sdp) === this.droppedUfrag) return this.options.timeline.mark('subscriberOfferRepeated', `${offerId} ignore: the dropped connection's`);
     const action = offerAction(offerId, this.answered?.offerId);
     if (action === 'apply') return this.applyOffer(sdp, tracks, offerId);
     this.options.timeline.mark('subscriberOfferRepeated', `${offerId} ${action}`);
@@ -121,6 +154,7 @@ export class SfuSubscriber {
     for (const [mid, info] of next) this.subscribed.set(mid, info);
     const described = tracks.map((t) => `${t.participant}:${t.source}`).join(',');
     timeline.mark('subscriberOffer', described);
+    this.offeredUfrag = iceUfrag(sdp);
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription({ type: 'answer', sdp: withOfferedReceiverReferenceTime(answer.sdp ?? '', sdp) });
@@ -136,9 +170,10 @@ export class SfuSubscriber {
   private async sendAnswer(offerId: number, sdp: string, described: string): Promise<void> {
     const { signal, timeline } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const answered = signal.request({ type: 'subscriberAnswer', sdp, offerId });
-      timeline.mark('subscriberAnswer', described);
       try {
+        // Inside the try: the room's channel throws NOT_CONNECTED synchronously while it reconnects.
+        const answered = signal.request({ type: 'subscriberAnswer', sdp, offerId });
+        timeline.mark('subscriberAnswer', described);
         await answered;
         return;
       } catch (error) {

@@ -71,8 +71,11 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-/** A subscriber whose `subscriberAnswer` requests get `reply(offerId, attempt)` (undefined: accepted). */
-function subscriber(reply: (offerId: number, attempt: number) => ParleyError | undefined) {
+/**
+ * A subscriber whose `subscriberAnswer` requests get `reply(offerId, attempt)` (undefined:
+ * accepted; `sync` thrown at once, as the room's channel does while it reconnects).
+ */
+function subscriber(reply: (offerId: number, attempt: number) => ParleyError | { sync: ParleyError } | undefined) {
   (globalThis as unknown as Record<string, unknown>).RTCPeerConnection = FakeReceivingConnection;
   FakeReceivingConnection.made = 0;
   const requests: string[] = [];
@@ -87,6 +90,7 @@ function subscriber(reply: (offerId: number, attempt: number) => ParleyError | u
         const attempt = (attempts.get(message.offerId!) ?? 0) + 1;
         attempts.set(message.offerId!, attempt);
         const error = reply(message.offerId!, attempt);
+        if (error && 'sync' in error) throw error.sync;
         return error ? Promise.reject(error) : Promise.resolve({});
       }) as never,
     },
@@ -124,6 +128,32 @@ describe('SfuSubscriber, answers that do not get through', () => {
     assert.equal(connection().remoteDescriptions, 1, 'the re-sent offer is not applied again');
     assert.equal(timeline.marks.filter((m) => m.step === 'resubscribe').length, 0);
     assert.deepEqual(timeline.marks.filter((m) => m.step === 'subscriberOfferRepeated').map((m) => m.detail), ['1 answerAgain']);
+    sub.close();
+  });
+
+  test('an answer refused at once because the room is reconnecting (thrown, not rejected) waits for the re-sent offer too', async () => {
+    const { sub, requests, timeline } = subscriber((_offerId, attempt) => (attempt === 1 ? { sync: new ParleyError('NOT_CONNECTED', 'the room is not connected') } : undefined));
+    sub.receiveOffer('offer 1', [], 1);
+    await settle();
+    sub.receiveOffer('offer 1', [], 1);
+    await settle();
+    assert.deepEqual(requests, ['subscriberAnswer 1 (answer 1)', 'subscriberAnswer 1 (answer 1)']);
+    assert.equal(timeline.marks.filter((m) => m.step === 'resubscribe').length, 0);
+    sub.close();
+  });
+
+  test("after a resubscribe, an offer of the dropped connection still in flight is ignored (its numbering went on), the fresh connection's is applied", async () => {
+    const { sub, requests, timeline, connection } = subscriber((offerId) => (offerId === 1 ? new ParleyError('MEDIA_REJECTED', 'refused') : undefined));
+    sub.receiveOffer('a=ice-ufrag:old\r\noffer 1', [], 1);
+    await settle();
+    assert.deepEqual(requests, ['subscriberAnswer 1 (answer 1)', 'resubscribe']);
+    assert.equal(sub.pc, undefined, 'the receiving connection was dropped');
+    sub.receiveOffer('a=ice-ufrag:old\r\noffer 2', [], 2); // made by the old connection before the server took the resubscribe
+    sub.receiveOffer('a=ice-ufrag:fresh\r\noffer 3', [], 3);
+    await settle();
+    assert.deepEqual(requests.slice(2), ['subscriberAnswer 3 (answer 1)']);
+    assert.equal(connection().remoteDescriptions, 1, 'only the fresh offer was applied to the fresh connection');
+    assert.deepEqual(timeline.marks.filter((m) => m.step === 'subscriberOfferRepeated').map((m) => m.detail), ["2 ignore: the dropped connection's"]);
     sub.close();
   });
 
