@@ -1,14 +1,15 @@
 /**
  * Group calls through Parley's SFU in real browsers: everyone decodes everyone (Chromium and
  * Firefox mixed), late joiners get existing tracks, leavers disappear, simulcast quality per
- * subscriber, the auto topology moving a call from P2P to the SFU, each codec, active speakers.
+ * subscriber, the auto topology moving a call from P2P to the SFU, each codec, active speakers,
+ * stale subscriber answers that leave the receiving connection alone.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { VideoQuality } from '@parley/client';
 import { VIDEO_CODECS } from '@parley/protocol';
 import { useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow, type SignalingTapWindow } from './harness/participant.ts';
 import { publishTone, setToneGain } from './harness/tone-probe.ts';
 
 const env = useCallEnvironment();
@@ -276,6 +277,50 @@ describe('SFU call', () => {
       }
     });
   }
+
+  test('a stale subscriber answer (a re-sent offer answered twice, an old answer again) leaves the receiving connection and its tracks in place', async () => {
+    const room = freshRoom();
+    const viewer = await SdkParticipant.join(env.chromium, env.server.url, room, 'viewer', { roomConfig: sfuRoom, camera: false, microphone: false, recordSignaling: true });
+    const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, video: smallCamera });
+    try {
+      await viewer.waitForMediaFrom('pub', 10);
+      const before = await viewer.framesFrom('pub');
+      const replayedAt = Date.now();
+      const replayed = await viewer.page.evaluate(() => {
+        const tap = (window as unknown as SignalingTapWindow).__signaling;
+        const offers = tap.received.filter((m) => m.type === 'subscriberOffer');
+        const answers = tap.sent.filter((m) => m.type === 'subscriberAnswer');
+        const latest = offers.at(-1)!;
+        // As the server does after a signaling resume: the offer already answered, once more. The
+        // SDK answers it again unchanged, and the SFU, which has that answer, says STALE_ANSWER.
+        tap.socket!.dispatchEvent(new MessageEvent('message', { data: JSON.stringify(latest) }));
+        // An answer sent twice, and the first answer again, straight over the socket (their replies go to no request of the SDK's).
+        tap.socket!.send(JSON.stringify({ ...answers.at(-1), id: 'e2e-stale-answer' }));
+        tap.socket!.send(JSON.stringify({ ...answers[0], id: 'e2e-old-answer' }));
+        return { offerIds: offers.map((m) => m.offerId), answered: answers.map((m) => m.offerId) };
+      }, undefined);
+      console.log(`viewer: offers ${replayed.offerIds.join(',')}, answered ${replayed.answered.join(',')}; replayed offer ${replayed.offerIds.at(-1)} and its answer`);
+      const reply = (id = 'e2e-stale-answer') => viewer.page.evaluate((id) => (window as unknown as SignalingTapWindow).__signaling.received.find((m) => m.replyTo === id), id);
+      const marks = () => viewer.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.timeline.marks.map((m) => `${m.step} ${m.detail}`), undefined);
+      await viewer.page.waitFor(
+        () => (window as unknown as ParleyWindow).__parley.room.timeline.marks.some((m) => m.step === 'subscriberAnswerFailed') && (window as unknown as SignalingTapWindow).__signaling.received.filter((m) => String(m.replyTo).startsWith('e2e-')).length === 2,
+        undefined,
+        { timeoutMs: 5000, what: 'the answers sent again settle' },
+      );
+      assert.equal((await reply())?.code, 'STALE_ANSWER', JSON.stringify(await reply()));
+      assert.equal((await reply('e2e-old-answer'))?.code, 'STALE_ANSWER', JSON.stringify(await reply('e2e-old-answer')));
+      const timeline = await marks();
+      assert.ok(timeline.includes(`subscriberOfferRepeated ${replayed.offerIds.at(-1)} answerAgain`), timeline.join('\n'));
+      assert.ok(timeline.some((m) => m.startsWith(`subscriberAnswerFailed ${replayed.offerIds.at(-1)} stale: `)), timeline.join('\n'));
+      // Frames keep decoding on the same tracks: nothing removed, no fresh connection, no error.
+      await viewer.waitForMediaFrom('pub', before + 10, 10_000);
+      assert.ok(!timeline.some((m) => m.startsWith('resubscribe')) && !(await marks()).some((m) => m.startsWith('resubscribe')), 'no resubscribe');
+      const events = (await viewer.events()).filter((e) => e.at >= replayedAt);
+      assert.deepEqual(events.filter((e) => ['trackUnsubscribed', 'trackSubscribed', 'error'].includes(e.name)), [], 'no track removed or added again, no error');
+    } finally {
+      await Promise.all([publisher.close(), viewer.close()]);
+    }
+  });
 
   test('active speakers: a talker is announced to the room, to a newcomer when it joins, and again when it falls silent', async () => {
     const room = freshRoom();

@@ -65,7 +65,12 @@ export interface JoinOptions {
   qualityReportIntervalMs?: number;
   /** Keep every RTCPeerConnection the page creates, for `selectedCandidatePairs()`. */
   recordConnections?: boolean;
+  /** Keep the page's signaling sockets and every message they carry (`SignalingTapWindow`), to replay or inject messages. */
+  recordSignaling?: boolean;
 }
+
+/** A page joined with `recordSignaling`: the SDK's latest signaling socket, and what went each way (parsed JSON). */
+export type SignalingTapWindow = { __signaling: { socket: WebSocket | undefined; sent: Record<string, unknown>[]; received: Record<string, unknown>[] } };
 
 /** One end of a connection's selected ICE candidate pair, as the browser's getStats reports it. */
 export interface PairEnd {
@@ -101,7 +106,25 @@ export class SdkParticipant {
   /** Joins again from the same page with a fresh Room. */
   async connect(serverUrl: string, room: string, options: JoinOptions = {}): Promise<void> {
     await this.page.evaluate(
-      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, receive, qualityReportIntervalMs, recordConnections }) => {
+      async ({ serverUrl, room, identity, camera, microphone, grants, roomConfig, video, iceTransportPolicy, receive, qualityReportIntervalMs, recordConnections, recordSignaling }) => {
+        const tapped = window as unknown as Partial<SignalingTapWindow>;
+        if (recordSignaling && !tapped.__signaling) {
+          const tap: SignalingTapWindow['__signaling'] = { socket: undefined, sent: [], received: [] };
+          tapped.__signaling = tap;
+          window.WebSocket = new Proxy(window.WebSocket, {
+            construct(target, args, newTarget) {
+              const socket = Reflect.construct(target, args, newTarget) as WebSocket;
+              tap.socket = socket;
+              socket.addEventListener('message', (event) => tap.received.push(JSON.parse(String(event.data)) as Record<string, unknown>));
+              const send = socket.send.bind(socket);
+              socket.send = (data) => {
+                if (typeof data === 'string') tap.sent.push(JSON.parse(data) as Record<string, unknown>);
+                send(data);
+              };
+              return socket;
+            },
+          });
+        }
         const recorded = window as unknown as { __parleyPcs?: RTCPeerConnection[] };
         if (recordConnections && !recorded.__parleyPcs) {
           // A Proxy rather than a subclass: the constructor, its statics and instanceof stay the browser's own.
@@ -192,6 +215,7 @@ export class SdkParticipant {
         receive: options.receive,
         qualityReportIntervalMs: options.qualityReportIntervalMs,
         recordConnections: options.recordConnections ?? false,
+        recordSignaling: options.recordSignaling ?? false,
       },
     );
   }

@@ -373,7 +373,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'signal':
         return this.links.get(event.from)?.receive(event.payload);
       case 'subscriberOffer':
-        return this.sfu?.receiveOffer(event.sdp, event.tracks);
+        return this.sfu?.receiveOffer(event.sdp, event.tracks, event.offerId);
       case 'layersWanted':
         return void this.sfu?.setLayersWanted(event.trackId, event.rids).catch((error: Error) => this.emit('error', new ParleyError('NEGOTIATION_FAILED', error.message, { cause: error })));
       case 'activeSpeakers':

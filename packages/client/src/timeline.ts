@@ -15,6 +15,10 @@ export type TimelineStep =
   /** SFU, `detail` = the offer's tracks as `identity:source` joined with commas. */
   | 'subscriberOffer'
   | 'subscriberAnswer'
+  /** SFU, `detail` = `<offerId> <what was done>: <error>`: an answer that did not get through and did not call for a fresh connection (`sfu/subscriber-negotiation.ts`). */
+  | 'subscriberAnswerFailed'
+  /** SFU, `detail` = `<offerId> answerAgain|ignore`: an offer already answered, re-sent (after a resume) or a late copy. */
+  | 'subscriberOfferRepeated'
   /** P2P, `detail` = the remote identity: an offer or answer sent, an offer received and applied. */
   | 'p2pOffer'
   | 'p2pAnswer'

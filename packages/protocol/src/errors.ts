@@ -38,6 +38,12 @@ export const ErrorCode = {
   WRONG_TOPOLOGY: 'WRONG_TOPOLOGY',
   /** The SFU could not use an SDP (no common codec, wrong m-lines). */
   MEDIA_REJECTED: 'MEDIA_REJECTED',
+  /**
+   * A `subscriberAnswer` to an offer that is not the one waiting (an older `offerId`, or one
+   * already answered: a re-sent offer answered twice). Nothing changed; harmless, since the offer
+   * that counts is already answered or on its way.
+   */
+  STALE_ANSWER: 'STALE_ANSWER',
   /** A track id this participant does not publish or receive. */
   TRACK_NOT_FOUND: 'TRACK_NOT_FOUND',
   /** The server is shutting down. */

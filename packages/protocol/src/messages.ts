@@ -148,8 +148,17 @@ export const PingRequest = z.object({ ...base, type: z.literal('ping') });
 /** SFU: publish one track on its own connection; the reply carries the SFU's answer. */
 export const PublishTrackRequest = z.object({ ...base, type: z.literal('publishTrack'), source: TrackSource, sdp: Sdp });
 export const UnpublishTrackRequest = z.object({ ...base, type: z.literal('unpublishTrack'), trackId: TrackId });
-/** SFU: the answer to the latest `subscriberOffer`. */
-export const SubscriberAnswerRequest = z.object({ ...base, type: z.literal('subscriberAnswer'), sdp: Sdp });
+/**
+ * SFU: the number of a `subscriberOffer` (`offerId`), from 1, increasing with each offer the SFU
+ * makes to one participant; a re-sent offer keeps its number.
+ */
+export const OfferId = z.number().check(z.int(), z.positive());
+/**
+ * SFU: the answer to the latest `subscriberOffer`, `offerId` saying which (absent: whichever is
+ * waiting). An answer to any other offer, or to one already answered, is refused with
+ * `STALE_ANSWER` and changes nothing.
+ */
+export const SubscriberAnswerRequest = z.object({ ...base, type: z.literal('subscriberAnswer'), sdp: Sdp, offerId: z.optional(OfferId) });
 /** The sender's own connection quality (from its loss, RTT and jitter), shared with the room. */
 export const SetConnectionQualityRequest = z.object({ ...base, type: z.literal('setConnectionQuality'), quality: ConnectionQuality });
 /** The sender's call-quality summary for the last few seconds (analytics; see quality-report.ts). */
@@ -266,8 +275,8 @@ export const ReceivedTrackSource = z.enum([...TrackSource.options, 'mix']);
 export type ReceivedTrackSource = z.infer<typeof ReceivedTrackSource>;
 export const SubscribedTrack = z.object({ mid: z.string(), trackId: TrackId, participant: Identity, source: ReceivedTrackSource, kind: z.enum(['audio', 'video']) });
 export type SubscribedTrack = z.infer<typeof SubscribedTrack>;
-/** SFU: everything this participant receives, as one offer; answer with `subscriberAnswer`. */
-export const SubscriberOfferEvent = z.object({ ...event, type: z.literal('subscriberOffer'), sdp: Sdp, tracks: z.array(SubscribedTrack) });
+/** SFU: everything this participant receives, as one offer; answer with `subscriberAnswer` and the same `offerId`. */
+export const SubscriberOfferEvent = z.object({ ...event, type: z.literal('subscriberOffer'), sdp: Sdp, tracks: z.array(SubscribedTrack), offerId: OfferId });
 export const ActiveSpeakersEvent = z.object({ ...event, type: z.literal('activeSpeakers'), speakers: z.array(Identity) });
 /** SFU dynacast: only these simulcast layers of a published track have receivers; pause the others. */
 export const LayersWantedEvent = z.object({ ...event, type: z.literal('layersWanted'), trackId: TrackId, rids: z.array(z.string()) });

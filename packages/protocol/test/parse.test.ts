@@ -55,6 +55,21 @@ describe('parseClientMessage', () => {
   });
 });
 
+describe('subscriber offer numbers', () => {
+  test('a subscriberAnswer may name the offer it answers (a positive integer), or not', () => {
+    assert.equal(parse({ v: 1, id: 'a', type: 'subscriberAnswer', sdp: 'v=0', offerId: 3 }).ok, true);
+    assert.equal(parse({ v: 1, id: 'a', type: 'subscriberAnswer', sdp: 'v=0' }).ok, true);
+    for (const offerId of [0, -1, 1.5, '3']) assert.equal(parse({ v: 1, id: 'a', type: 'subscriberAnswer', sdp: 'v=0', offerId }).ok, false, String(offerId));
+  });
+  test('a subscriberOffer carries its number; STALE_ANSWER is an error code the SDK accepts', () => {
+    const offer = { v: PROTOCOL_VERSION, type: 'subscriberOffer', sdp: 'v=0', tracks: [] };
+    assert.equal(parseServerMessage(JSON.stringify({ ...offer, offerId: 1 })).ok, true);
+    assert.equal(parseServerMessage(JSON.stringify(offer)).ok, false);
+    const stale = parseServerMessage(JSON.stringify({ v: PROTOCOL_VERSION, type: 'error', replyTo: '4', code: ErrorCode.STALE_ANSWER, message: 'x', fatal: false }));
+    assert.ok(stale.ok && stale.message.type === 'error' && stale.message.code === 'STALE_ANSWER');
+  });
+});
+
 describe('parseServerMessage', () => {
   test('validates what the SDK receives', () => {
     assert.equal(parseServerMessage(JSON.stringify({ v: PROTOCOL_VERSION, type: 'pong', replyTo: '1', time: 5 })).ok, true);

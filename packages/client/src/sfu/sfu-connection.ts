@@ -77,8 +77,8 @@ export class SfuConnection {
    * camera ICE 476 -> 231 ms, its first packet at the SFU 584 -> 385 ms, and the newcomer's own
    * view of the others no later (780 -> 729 ms).
    */
-  receiveOffer(sdp: string, tracks: SubscribedTrack[]): void {
-    this.receiver.receiveOffer(sdp, tracks, this.publisher.negotiated());
+  receiveOffer(sdp: string, tracks: SubscribedTrack[], offerId: number): void {
+    this.receiver.receiveOffer(sdp, tracks, offerId, this.publisher.negotiated());
   }
 
   setVideoQuality(trackId: string, quality: VideoQuality): Promise<void> {

@@ -1,8 +1,10 @@
 import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
 import type { StreamOwner } from '../stats.js';
+import { ParleyError } from '../errors.js';
 import type { Timeline } from '../timeline.js';
 import type { SignalChannel } from './sfu-publisher.js';
 import { withOfferedReceiverReferenceTime } from './subscriber-answer.js';
+import { answerFailureAction, offerAction } from './subscriber-negotiation.js';
 
 export interface SfuSubscriberHandlers {
   trackAdded(info: SubscribedTrack, track: MediaStreamTrack): void;
@@ -18,13 +20,23 @@ export interface SfuSubscriberOptions {
   handlers: SfuSubscriberHandlers;
 }
 
+/** `resubscribe` requests made while signaling is down, a second apart, before giving up (the server keeps a membership 20 s). */
+const RESUBSCRIBE_ATTEMPTS = 25;
+
+/** The `a=ice-ufrag` of an SDP (the first; a bundled SFU offer has one). */
+function iceUfrag(sdp: string | undefined): string | undefined {
+  return sdp?.match(/^a=ice-ufrag:(\S+)/m)?.[1];
+}
+
 /** Fresh receiving connections asked for in a row, none of which connected, before giving up. */
 const MAX_RESUBSCRIBES_WITHOUT_CONNECTING = 3;
 
 /**
  * What this participant receives from the SFU: one receiving PeerConnection the SFU offers and
  * renegotiates as tracks come and go (the server's side is `worker/subscriber-connection.ts`).
- * Offers apply one at a time, in the order they arrived.
+ * Offers apply one at a time, in the order they arrived. An answer that did not get through is
+ * not a broken connection (`subscriber-negotiation.ts`): only one the SFU refused, a browser that
+ * cannot apply an offer, or ICE/DTLS failing, rebuilds it.
  */
 export class SfuSubscriber {
   /** The receiving connection, once the SFU offered one. Read by `room.debugState()`. */
@@ -33,14 +45,24 @@ export class SfuSubscriber {
   private readonly subscribed = new Map<string, SubscribedTrack>();
   private readonly receivedTracks = new Map<string, MediaStreamTrack>();
   private offers: Promise<void> = Promise.resolve();
+  /** The last offer applied and the answer made to it, sent again if the SFU re-sends that offer. */
+  private answered: { offerId: number; sdp: string; described: string } | undefined;
   private resubscribesWithoutConnecting = 0;
+  /**
+   * The ICE username fragment of the SFU's side of the connection last dropped (resubscribe):
+   * that connection's offers still in flight are not for the fresh one, whose numbering continues
+   * theirs (applied to the fresh connection, one made its m-lines disagree with the fresh offer's).
+   */
+  private droppedUfrag: string | undefined;
+  /** The ICE username fragment of the last offer applied (or tried): the SFU's side of the current connection. */
+  private offeredUfrag: string | undefined;
   private closed = false;
 
   constructor(private readonly options: SfuSubscriberOptions) {}
 
-  /** The SFU's (re)offer of everything this participant receives. Offers apply in order, each once `after` has settled. */
-  receiveOffer(sdp: string, tracks: SubscribedTrack[], after: Promise<void> = Promise.resolve()): void {
-    this.offers = this.offers.then(() => after).then(() => this.applyOffer(sdp, tracks)).catch((error: unknown) => {
+  /** The SFU's (re)offer `offerId` of everything this participant receives. Offers apply in order, each once `after` has settled. */
+  receiveOffer(sdp: string, tracks: SubscribedTrack[], offerId: number, after: Promise<void> = Promise.resolve()): void {
+    this.offers = this.offers.then(() => after).then(() => this.takeOffer(sdp, tracks, offerId)).catch((error: unknown) => {
       if (!this.closed) this.recover(error as Error);
     });
   }
@@ -82,20 +104,44 @@ export class SfuSubscriber {
 
   /** Drops the receiving connection and asks the SFU for a fresh one with every track. */
   private resubscribe(): void {
+    this.droppedUfrag = this.offeredUfrag ?? this.droppedUfrag;
     this.pc?.close();
     this.pc = undefined;
+    // The fresh connection's offers continue the numbering: `answered` still tells a late copy of an old offer.
     for (const [mid, info] of this.subscribed) {
       const track = this.receivedTracks.get(mid);
       if (track) this.options.handlers.trackRemoved(info, track);
     }
     this.subscribed.clear();
     this.receivedTracks.clear();
-    this.options.signal.request({ type: 'resubscribe' }).catch((error: Error) => this.options.handlers.failed(error));
+    void this.askForFreshConnection(1);
   }
 
-  private async applyOffer(sdp: string, tracks: SubscribedTrack[]): Promise<void> {
+  /** The `resubscribe` request, again each second while signaling is reconnecting (within its grace period). */
+  private async askForFreshConnection(attempt: number): Promise<void> {
+    try {
+      await this.options.signal.request({ type: 'resubscribe' });
+    } catch (error) {
+      if (this.closed) return;
+      const code = error instanceof ParleyError ? error.code : undefined;
+      const retry = (code === 'NOT_CONNECTED' || code === 'CONNECTION_LOST' || code === 'REQUEST_TIMEOUT') && attempt < RESUBSCRIBE_ATTEMPTS;
+      if (!retry) return this.options.handlers.failed(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (!this.closed) await this.askForFreshConnection(attempt + 1);
+    }
+  }
+
+  private async takeOffer(sdp: string, tracks: SubscribedTrack[], offerId: number): Promise<void> {
     if (this.closed) return;
-    const { signal, timeline, handlers } = this.options;
+    if (this.droppedUfrag !== undefined && iceUfrag(sdp) === this.droppedUfrag) return this.options.timeline.mark('subscriberOfferRepeated', `${offerId} ignore: the dropped connection's`);
+    const action = offerAction(offerId, this.answered?.offerId);
+    if (action === 'apply') return this.applyOffer(sdp, tracks, offerId);
+    this.options.timeline.mark('subscriberOfferRepeated', `${offerId} ${action}`);
+    if (action === 'answerAgain' && this.answered && this.pc?.signalingState === 'stable') await this.sendAnswer(this.answered.offerId, this.answered.sdp, this.answered.described);
+  }
+
+  private async applyOffer(sdp: string, tracks: SubscribedTrack[], offerId: number): Promise<void> {
+    const { timeline, handlers } = this.options;
     const pc = this.connection();
     const next = new Map(tracks.map((info) => [info.mid, info]));
     for (const [mid, info] of this.subscribed) {
@@ -108,12 +154,35 @@ export class SfuSubscriber {
     for (const [mid, info] of next) this.subscribed.set(mid, info);
     const described = tracks.map((t) => `${t.participant}:${t.source}`).join(',');
     timeline.mark('subscriberOffer', described);
+    this.offeredUfrag = iceUfrag(sdp);
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription({ type: 'answer', sdp: withOfferedReceiverReferenceTime(answer.sdp ?? '', sdp) });
-    const answered = signal.request({ type: 'subscriberAnswer', sdp: pc.localDescription!.sdp });
-    timeline.mark('subscriberAnswer', described);
-    await answered;
+    this.answered = { offerId, sdp: pc.localDescription!.sdp, described };
+    await this.sendAnswer(offerId, this.answered.sdp, described);
+  }
+
+  /**
+   * Sends the answer to offer `offerId`; resolves once the SFU took it, or once a failure was found
+   * harmless (`answerFailureAction`). Rejects (and the connection is rebuilt) only when the SFU
+   * refused it.
+   */
+  private async sendAnswer(offerId: number, sdp: string, described: string): Promise<void> {
+    const { signal, timeline } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Inside the try: the room's channel throws NOT_CONNECTED synchronously while it reconnects.
+        const answered = signal.request({ type: 'subscriberAnswer', sdp, offerId });
+        timeline.mark('subscriberAnswer', described);
+        await answered;
+        return;
+      } catch (error) {
+        const action = answerFailureAction(error, attempt);
+        if (action === 'resubscribe' || this.closed) throw error;
+        timeline.mark('subscriberAnswerFailed', `${offerId} ${action}: ${(error as Error).message}`);
+        if (action !== 'again') return;
+      }
+    }
   }
 
   /** The receiving connection, made on the first offer and after a resubscribe. */

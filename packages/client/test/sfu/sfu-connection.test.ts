@@ -51,7 +51,7 @@ test('a subscriber offer that arrives while a publication waits for its answer i
   });
   const published = connection.publish('microphone', { kind: 'audio' } as MediaStreamTrack);
   await new Promise((resolve) => setImmediate(resolve));
-  connection.receiveOffer('v=0', []);
+  connection.receiveOffer('v=0', [], 1);
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(steps, ['pc0 setLocalDescription offer', 'request publishTrack'], 'the subscriber offer waits');
   answerPublish({ trackId: 'TR_1', sdp: 'v=0' });
@@ -80,7 +80,7 @@ test('a subscriber answer the SFU refuses is marked on the timeline with the rea
     timeline,
     handlers: { trackAdded: () => undefined, trackRemoved: () => undefined, failed: (error) => assert.fail(error) },
   });
-  connection.receiveOffer('v=0', []);
+  connection.receiveOffer('v=0', [], 1);
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(requests, ['subscriberAnswer', 'resubscribe']);
   assert.deepEqual(

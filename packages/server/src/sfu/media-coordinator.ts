@@ -184,8 +184,8 @@ export class MediaCoordinator {
       const room = this.rooms.get(roomName);
       return room && viaServer(room.topology) ? room.get(identity) : undefined;
     };
-    sfu.on('offer', (roomName, identity, sdp, tracks) => {
-      participantOf(roomName, identity)?.link.send({ type: 'subscriberOffer', sdp, tracks });
+    sfu.on('offer', (roomName, identity, sdp, tracks, offerId) => {
+      participantOf(roomName, identity)?.link.send({ type: 'subscriberOffer', sdp, tracks, offerId });
     });
     sfu.on('layersWanted', (roomName, identity, trackId, rids) => {
       participantOf(roomName, identity)?.link.send({ type: 'layersWanted', trackId, rids });

@@ -2,7 +2,7 @@ import type { SubscribedTrack, WorkerRequest, WorkerResults, WorkerStats } from 
 
 export interface SfuEvents {
   /** A new subscriber offer for `participant` (tracks added or removed). */
-  offer: (room: string, participant: string, sdp: string, tracks: SubscribedTrack[]) => void;
+  offer: (room: string, participant: string, sdp: string, tracks: SubscribedTrack[], offerId: number) => void;
   activeSpeakers: (room: string, speakers: string[]) => void;
   delivered: (room: string, participant: string, trackId: string, subscriber: string) => void;
   layersWanted: (room: string, participant: string, trackId: string, rids: string[]) => void;

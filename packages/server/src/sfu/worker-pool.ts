@@ -225,7 +225,7 @@ export class WorkerPool implements SfuService {
     if (!('event' in message)) return;
     switch (message.event) {
       case 'offer':
-        return void this.events.emit('offer', message.room, message.participant, message.sdp, message.tracks);
+        return void this.events.emit('offer', message.room, message.participant, message.sdp, message.tracks, message.offerId);
       case 'delivered':
         return void this.events.emit('delivered', message.room, message.participant, message.trackId, message.subscriber);
       case 'activeSpeakers':

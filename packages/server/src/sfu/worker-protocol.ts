@@ -23,7 +23,8 @@ export type WorkerRequest =
   | { op: 'leave'; room: string; participant: string }
   | { op: 'publish'; room: string; participant: string; trackId: string; source: TrackSource; sdp: string }
   | { op: 'unpublish'; room: string; participant: string; trackId: string }
-  | { op: 'answer'; room: string; participant: string; sdp: string }
+  /** `offerId`: the offer answered (`subscriberOffer.offerId`); absent: whichever is waiting. */
+  | { op: 'answer'; room: string; participant: string; sdp: string; offerId?: number }
   | { op: 'resendOffer'; room: string; participant: string }
   | { op: 'resubscribe'; room: string; participant: string }
   | { op: 'setQuality'; room: string; participant: string; trackId: string; quality: VideoQuality }
@@ -49,7 +50,8 @@ export interface WorkerResults {
   leave: void;
   publish: { sdp: string; codec: string };
   unpublish: void;
-  answer: void;
+  /** `stale`: not the answer to the offer waiting, ignored (`worker/subscriber-connection.ts`). */
+  answer: 'applied' | 'stale';
   resendOffer: void;
   resubscribe: void;
   setQuality: void;
@@ -119,7 +121,7 @@ export interface WorkerStats {
 
 export type WorkerEvent =
   | { event: 'ready' }
-  | { event: 'offer'; room: string; participant: string; sdp: string; tracks: SubscribedTrack[] }
+  | { event: 'offer'; room: string; participant: string; sdp: string; tracks: SubscribedTrack[]; offerId: number }
   | { event: 'activeSpeakers'; room: string; speakers: string[] }
   /** `subscriber` now receives `participant`'s track through the SFU (its first packet went out). */
   | { event: 'delivered'; room: string; participant: string; trackId: string; subscriber: string }

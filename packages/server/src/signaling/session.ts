@@ -464,7 +464,8 @@ export class SignalingSession implements ParticipantLink {
     subscriberAnswer: async (session, message, { participant, room }) => {
       if (!viaServer(room.topology)) return wrongTopology(room.topology);
       try {
-        await (await session.ctx.media.service()).request({ op: 'answer', room: room.name, participant: participant.identity, sdp: message.sdp });
+        const outcome = await (await session.ctx.media.service()).request({ op: 'answer', room: room.name, participant: participant.identity, sdp: message.sdp, ...(message.offerId === undefined ? {} : { offerId: message.offerId }) });
+        if (outcome === 'stale') return { code: ErrorCode.STALE_ANSWER, message: message.offerId === undefined ? 'no subscriber offer is waiting for an answer' : `subscriber offer ${message.offerId} is not the one waiting for an answer` };
       } catch (error) {
         if (isSfuFailure(error)) return sfuUnavailable(error);
         return { code: ErrorCode.MEDIA_REJECTED, message: (error as Error).message };

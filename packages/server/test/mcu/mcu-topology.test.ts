@@ -9,7 +9,7 @@ test('the mcu topology is accepted wherever sfu is: PARLEY_TOPOLOGY, the config,
   assert.equal(resolveConfig({ rooms: { topology: 'mcu' } }).rooms.topology, 'mcu');
   assert.equal(RoomConfig.parse({ topology: 'mcu' }).topology, 'mcu');
   const offer = parseServerMessage(
-    JSON.stringify(versioned({ type: 'subscriberOffer', sdp: 'v=0', tracks: [{ mid: '1', trackId: 'MIX_ann', participant: 'ann', source: 'mix', kind: 'audio' }] })),
+    JSON.stringify(versioned({ type: 'subscriberOffer', sdp: 'v=0', offerId: 1, tracks: [{ mid: '1', trackId: 'MIX_ann', participant: 'ann', source: 'mix', kind: 'audio' }] })),
   );
   assert.ok(offer.ok && offer.message.type === 'subscriberOffer' && offer.message.tracks[0]!.source === 'mix');
   assert.deepEqual(['p2p', 'sfu', 'mcu'].map((t) => viaServer(t as 'p2p')), [false, true, true]);

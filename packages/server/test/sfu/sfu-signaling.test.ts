@@ -282,19 +282,27 @@ describe('refusals', () => {
     await pingWorks(client);
   });
 
-  test('subscriberAnswer with no offer pending: MEDIA_REJECTED', async () => {
+  test('subscriberAnswer with no offer pending, or to an offer already answered: STALE_ANSWER; to an offer never made: MEDIA_REJECTED', async () => {
     const room = freshRoom();
     const alone = await join(room, 'alone');
-    expectError(await alone.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
+    expectError(await alone.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.STALE_ANSWER, /no subscriber offer/);
 
-    // Answered once already: a second answer is refused too.
     const publisherClient = await join(room, 'publisher');
     await publish(publisherClient, new SyntheticPublisher(cleanups));
     const offer = await nextSubscriberOffer(alone, 0, 'a subscriberOffer');
+    assert.equal(offer.offerId, 1);
+    expectError(await alone.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n', offerId: 2 }), ErrorCode.MEDIA_REJECTED, /no subscriber offer 2 was made/);
     const subscriber = new SyntheticSubscriber(cleanups);
     const answer = await subscriber.answer(offer.sdp);
-    assert.equal((await alone.request({ type: 'subscriberAnswer', sdp: answer })).type, 'ack');
-    expectError(await alone.request({ type: 'subscriberAnswer', sdp: answer }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
+    assert.equal((await alone.request({ type: 'subscriberAnswer', sdp: answer, offerId: 1 })).type, 'ack');
+    // Answered once already (a re-sent offer answered twice): ignored, not refused into a resubscribe.
+    expectError(await alone.request({ type: 'subscriberAnswer', sdp: answer, offerId: 1 }), ErrorCode.STALE_ANSWER, /offer 1 is not the one waiting/);
+    expectError(await alone.request({ type: 'subscriberAnswer', sdp: answer }), ErrorCode.STALE_ANSWER, /no subscriber offer/);
+    // The connection is still negotiable: the next change is offer 2 and takes its answer.
+    await publish(publisherClient, new SyntheticPublisher(cleanups), 'screen');
+    const second = await nextSubscriberOffer(alone, 1, 'a second subscriberOffer');
+    assert.equal(second.offerId, 2);
+    assert.equal((await alone.request({ type: 'subscriberAnswer', sdp: await subscriber.answer(second.sdp), offerId: 2 })).type, 'ack');
     await pingWorks(alone);
   });
 
@@ -305,13 +313,14 @@ describe('refusals', () => {
     const published = await publish(publisherClient, new SyntheticPublisher(cleanups));
     await nextSubscriberOffer(subscriberClient, 0, 'the first subscriberOffer');
     expectError(await subscriberClient.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED);
-    // Not waiting for an answer any more: a late answer to that offer is refused as such.
-    expectError(await subscriberClient.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n' }), ErrorCode.MEDIA_REJECTED, /no subscriber offer/);
+    // Not waiting for an answer any more: a late answer to that offer is stale.
+    expectError(await subscriberClient.request({ type: 'subscriberAnswer', sdp: 'v=0\r\n', offerId: 1 }), ErrorCode.STALE_ANSWER, /offer 1 is not the one waiting/);
 
     const offersBefore = subscriberOffers(subscriberClient).length;
     assert.equal((await subscriberClient.request({ type: 'resubscribe' })).type, 'ack');
     const fresh = await nextSubscriberOffer(subscriberClient, offersBefore, 'a fresh subscriberOffer');
     assert.deepEqual(fresh.tracks.map((t) => t.trackId), [published.trackId]);
+    assert.equal(fresh.offerId, 2, "the fresh connection's offers continue the numbering");
     const answer = await new SyntheticSubscriber(cleanups).answer(fresh.sdp);
     assert.equal((await subscriberClient.request({ type: 'subscriberAnswer', sdp: answer })).type, 'ack');
     await pingWorks(subscriberClient);

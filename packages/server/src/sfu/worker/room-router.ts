@@ -12,7 +12,7 @@ import { RecordingTap, type PacketRecorder } from './recording-tap.js';
 import { MixedTrack } from './mixed-track.js';
 import { MixerLink } from './mixer-link.js';
 import { timestamp } from '../rtp/rtp.js';
-import { SubscriberConnection } from './subscriber-connection.js';
+import { SubscriberConnection, type AnswerOutcome } from './subscriber-connection.js';
 
 interface Member {
   /** Display name, when signaling gave one. */
@@ -131,16 +131,17 @@ export class RoomRouter {
     const member = this.members.get(participant);
     if (!member) throw new Error(`${participant} has not joined the room's media`);
     member.subscriber.close();
-    member.subscriber = this.subscriberFor(participant);
+    member.subscriber = this.subscriberFor(participant, member.subscriber.offerId);
     this.subscribeToAll(participant, member);
   }
 
-  private subscriberFor(participant: string): SubscriberConnection {
+  private subscriberFor(participant: string, lastOfferId = 0): SubscriberConnection {
     return new SubscriberConnection({
       participant,
+      lastOfferId,
       engine: this.engine,
       counters: this.counters,
-      sendOffer: (sdp, tracks) => this.emit({ event: 'offer', room: this.name, participant, sdp, tracks }),
+      sendOffer: (sdp, tracks, offerId) => this.emit({ event: 'offer', room: this.name, participant, sdp, tracks, offerId }),
       onError: (message) => this.emit({ event: 'log', level: 'warn', message, fields: { room: this.name } }),
       priorityOf: (track) => (!track ? 0 : track.source === 'screen' ? 2 : track.publisher === this.loudest ? 1 : 0),
     });
@@ -210,10 +211,10 @@ export class RoomRouter {
     this.layerWantedAt.delete(trackId);
   }
 
-  answer({ participant, sdp }: RouterRequest<'answer'>): void {
+  answer({ participant, sdp, offerId }: RouterRequest<'answer'>): AnswerOutcome {
     const member = this.members.get(participant);
     if (!member) throw new Error(`${participant} has not joined the room's media`);
-    member.subscriber.applyAnswer(sdp);
+    return member.subscriber.applyAnswer(sdp, offerId);
   }
 
   resendOffer(participant: string): void {

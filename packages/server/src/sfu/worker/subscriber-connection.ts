@@ -18,8 +18,20 @@ export interface ForwardedTrack extends DownstreamSource {
 }
 
 export interface OfferSink {
-  (sdp: string, tracks: SubscribedTrack[]): void;
+  (sdp: string, tracks: SubscribedTrack[], offerId: number): void;
 }
+
+/** What became of a subscriber answer. */
+export type AnswerOutcome =
+  /** The answer to the offer waiting for one: applied. */
+  | 'applied'
+  /**
+   * Not the answer to the offer waiting (an older offer's, one already answered, or none is
+   * waiting): ignored. Harmless to the subscriber, whose answer to the latest offer is on its way
+   * or already applied; refusing it into a fresh connection rebuilt every track (BENCHMARKS.md,
+   * "Why sfu-8 does not finish").
+   */
+  | 'stale';
 
 export interface SubscriberConnectionOptions {
   participant: string;
@@ -29,6 +41,12 @@ export interface SubscriberConnectionOptions {
   onError: (message: string) => void;
   /** Higher gets the downlink first: screen shares, then the active speaker. */
   priorityOf: (track: ForwardedTrack | undefined) => number;
+  /**
+   * The number of the offer before this connection's first (0 when absent): a fresh connection
+   * for the same participant (resubscribe) continues its predecessor's numbering, so an answer
+   * to the old connection's offer can never be taken for one to the new connection's.
+   */
+  lastOfferId?: number;
 }
 
 const ANCHOR_MID = 'anchor';
@@ -51,6 +69,12 @@ export class SubscriberConnection {
   private readonly entries = new Map<string, Entry>();
   private nextMid = 0;
   private negotiating = false;
+  /** The number of the last offer made (`subscriberOffer.offerId`). */
+  private lastOfferId: number;
+  /** The number of the offer waiting for its answer: set with its local description, cleared by its answer. */
+  private pendingOfferId: number | undefined;
+  /** Whether the offer waiting went out (its gathering done), so a resume may send it again. */
+  private pendingOfferSent = false;
   /** Bumped by every add and remove; an answer to an offer made before the last change calls for another offer. */
   private changes = 0;
   private offeredChanges = 0;
@@ -69,6 +93,7 @@ export class SubscriberConnection {
     this.counters = options.counters;
     this.sendOffer = options.sendOffer;
     this.onError = options.onError;
+    this.lastOfferId = options.lastOfferId ?? 0;
     const priorityOf = options.priorityOf;
     this.downlink = new DownlinkController(
       () => this.downstreams,
@@ -89,6 +114,11 @@ export class SubscriberConnection {
   private trackOf(downstream: Downstream): ForwardedTrack | undefined {
     for (const entry of this.entries.values()) if (entry.downstream === downstream) return entry.track;
     return undefined;
+  }
+
+  /** The number of the last offer made (0: none yet). */
+  get offerId(): number {
+    return this.lastOfferId;
   }
 
   get downstreams(): Downstream[] {
@@ -144,22 +174,30 @@ export class SubscriberConnection {
   }
 
   /**
-   * The browser's answer to the last offer. An answer the engine refuses ends this negotiation
-   * all the same, so the connection is not left waiting for an answer forever; the SDK then asks
-   * for a fresh connection (resubscribe).
+   * The browser's answer to offer `offerId` (undefined: to whichever is waiting). Only the offer
+   * waiting for its answer takes one; any other answer is `stale` and changes nothing: a re-sent
+   * offer answered twice, or an answer that arrives after the next offer started (both answers of
+   * one offer in one read of the worker's IPC channel: the second came while `negotiating` was
+   * already set for the next offer, before its local description, and libdatachannel refused it
+   * in state `stable`). An answer the engine refuses ends this negotiation all the same, so the
+   * connection is not left waiting for an answer forever; the SDK then asks for a fresh
+   * connection (resubscribe).
    */
-  applyAnswer(sdp: string): void {
-    if (!this.pc || !this.negotiating) throw new Error('no subscriber offer is waiting for an answer');
+  applyAnswer(sdp: string, offerId?: number): AnswerOutcome {
+    if (offerId !== undefined && offerId > this.lastOfferId) throw new Error(`no subscriber offer ${offerId} was made (the last is ${this.lastOfferId})`);
+    if (!this.pc || this.pendingOfferId === undefined || (offerId !== undefined && offerId !== this.pendingOfferId)) return 'stale';
     this.negotiating = false;
+    this.pendingOfferId = undefined;
     this.pc.setRemoteDescription(sdp, 'answer');
     if (this.changes !== this.offeredChanges) this.offerWhenIdle();
+    return 'applied';
   }
 
   /** The offer waiting for an answer, once more (the first may have been lost with the signaling connection). */
   resendOffer(): void {
     const local = this.pc?.localDescription();
-    if (!this.negotiating || !local) return;
-    this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList());
+    if (this.pendingOfferId === undefined || !this.pendingOfferSent || !local) return;
+    this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList(), this.pendingOfferId);
   }
 
   close(): void {
@@ -219,15 +257,20 @@ export class SubscriberConnection {
       if (this.closed || pc !== this.pc) return;
       this.offeredChanges = this.changes;
       pc.setLocalDescription();
+      const offerId = ++this.lastOfferId;
+      this.pendingOfferId = offerId;
+      this.pendingOfferSent = false;
       await gatheringComplete(pc);
       if (this.closed || pc !== this.pc) return;
       const local = pc.localDescription();
       if (!local) throw new Error('the engine produced no offer');
       // Said, not refused: an offer without this side's candidates leaves the browser nothing to check against.
       if (pc.gatheringState() !== 'complete') this.onError(`the subscriber offer for ${this.participant} went out before ICE gathering completed (${(local.sdp.match(/^a=candidate:/gm) ?? []).length} candidates)`);
-      this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList());
+      this.sendOffer(subscriberOffer(local.sdp, this.engine.options.announcedAddress), this.trackList(), offerId);
+      this.pendingOfferSent = true;
     })().catch((error: unknown) => {
       this.negotiating = false;
+      this.pendingOfferId = undefined;
       this.onError(`subscriber negotiation for ${this.participant} failed: ${(error as Error).message}`);
     });
   }
