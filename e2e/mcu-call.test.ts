@@ -154,6 +154,10 @@ describe('MCU room', () => {
       const settledMs = await until(receiver, (h) => others.every((o) => h.present.includes(o)) && othersWithin(h, 6), 10_000, 'the three others present and at one level');
       const result = await heard(receiver, 10);
       console.log(`${p.identity} (${p.hz} Hz) hears, ${settledMs} ms after all three were present: ${describeLevels(result)} (mixer restarts so far: ${env.server.media.mixers.restarts})`);
+      // The receiving side's negotiation, said when the mix is not there (a dropped or ignored offer shows in it).
+      const negotiation = async () =>
+        (await receiver.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.timeline.marks.filter((m) => /^(subscriber|resubscribe|trackSubscribed)/.test(m.step)).map((m) => `${Math.round(m.at)} ${m.step} ${m.detail}`), undefined)).join('\n');
+      if (result.present.length !== others.length) console.log(`${p.identity}'s receiving negotiation:\n${await negotiation()}\nevents: ${JSON.stringify((await receiver.events()).slice(-15))}`);
       assert.deepEqual(result.present.sort(), [...others].sort(), `${p.identity} hears the three others`);
       assert.ok(result.absent.includes(p.identity), `${p.identity} does not hear itself`);
       // Level-normalized: published 15.6 dB apart, the three others within 6 dB of each other.

@@ -322,6 +322,30 @@ describe('SFU call', () => {
     }
   });
 
+  test('a publishTrack whose reply is lost with the signaling connection is sent again once the session resumes, replacing what the first published: the camera reaches the viewer, one track at the SFU', async () => {
+    const room = freshRoom();
+    const viewer = await SdkParticipant.join(env.chromium, env.server.url, room, 'viewer', { roomConfig: sfuRoom, camera: false, microphone: false });
+    const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, camera: false, video: smallCamera, recordSignaling: true });
+    try {
+      // The request goes out, then the socket closes: the server publishes the track, its reply is lost.
+      const sent = await publisher.page.evaluate(async () => {
+        (window as unknown as SignalingTapWindow).__signaling.closeAfter = { type: 'publishTrack', source: 'camera' };
+        await (window as unknown as ParleyWindow).__parley.room.localParticipant.setCameraEnabled(true);
+        return (window as unknown as SignalingTapWindow).__signaling.sent.filter((m) => m.type === 'publishTrack' && m.source === 'camera').map((m) => String(m.cid));
+      }, undefined);
+      const marks = await publisher.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.timeline.marks.filter((m) => m.step === 'publishAgain' && m.detail.startsWith('camera')).map((m) => m.detail), undefined);
+      console.log(`publishTrack sent ${sent.length} times with cids ${sent.join(', ')}; publishAgain: ${marks.join(' | ')}`);
+      assert.ok(sent.length >= 2, `sent again (${sent.length})`);
+      assert.equal(new Set(sent).size, 1, 'with the same cid each time');
+      assert.ok(marks.length >= 1, 'the timeline says why');
+      await viewer.waitForMediaFrom('pub', 10, 15_000);
+      assert.equal((await env.server.media.sfuStats(room)).publishedTracks, 2, 'its microphone and one camera at the SFU: the first camera publication was replaced');
+      assert.deepEqual([...(env.server.rooms.get(room)?.get('pub')?.publishedTracks.values() ?? [])].sort(), ['camera', 'microphone'], 'one camera in the room');
+    } finally {
+      await Promise.all([publisher.close(), viewer.close()]);
+    }
+  });
+
   test('active speakers: a talker is announced to the room, to a newcomer when it joins, and again when it falls silent', async () => {
     const room = freshRoom();
     const talker = await SdkParticipant.join(env.chromium, env.server.url, room, 'talker', { roomConfig: sfuRoom, camera: false, microphone: false });

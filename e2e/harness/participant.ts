@@ -70,7 +70,15 @@ export interface JoinOptions {
 }
 
 /** A page joined with `recordSignaling`: the SDK's latest signaling socket, and what went each way (parsed JSON). */
-export type SignalingTapWindow = { __signaling: { socket: WebSocket | undefined; sent: Record<string, unknown>[]; received: Record<string, unknown>[] } };
+export type SignalingTapWindow = {
+  __signaling: {
+    socket: WebSocket | undefined;
+    sent: Record<string, unknown>[];
+    received: Record<string, unknown>[];
+    /** Set by a test: the socket closes right after the next message with these fields is sent (its reply lost with it). */
+    closeAfter?: Record<string, string>;
+  };
+};
 
 /** One end of a connection's selected ICE candidate pair, as the browser's getStats reports it. */
 export interface PairEnd {
@@ -118,8 +126,14 @@ export class SdkParticipant {
               socket.addEventListener('message', (event) => tap.received.push(JSON.parse(String(event.data)) as Record<string, unknown>));
               const send = socket.send.bind(socket);
               socket.send = (data) => {
-                if (typeof data === 'string') tap.sent.push(JSON.parse(data) as Record<string, unknown>);
+                const message = typeof data === 'string' ? (JSON.parse(data) as Record<string, unknown>) : undefined;
+                if (message) tap.sent.push(message);
                 send(data);
+                const closeAfter = tap.closeAfter;
+                if (message && closeAfter && Object.entries(closeAfter).every(([key, value]) => message[key] === value)) {
+                  tap.closeAfter = undefined;
+                  socket.close();
+                }
               };
               return socket;
             },

@@ -31,6 +31,8 @@ export type TimelineStep =
   | 'trackSubscribed'
   /** The first video frame decoded from anyone (polled every 100 ms from the first video track). */
   | 'firstFrameDecoded'
+  /** SFU, `detail` = the source and why: a `publishTrack` request sent again (its reply lost with the signaling connection, or late). */
+  | 'publishAgain'
   /** SFU, `detail` = why: the receiving connection was dropped and a fresh one asked for (every track again). */
   | 'resubscribe'
   | 'topologyChanged';

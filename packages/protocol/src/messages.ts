@@ -145,8 +145,19 @@ export const SendDataRequest = z.object({
 });
 export const RemoveParticipantRequest = z.object({ ...base, type: z.literal('removeParticipant'), identity: Identity });
 export const PingRequest = z.object({ ...base, type: z.literal('ping') });
-/** SFU: publish one track on its own connection; the reply carries the SFU's answer. */
-export const PublishTrackRequest = z.object({ ...base, type: z.literal('publishTrack'), source: TrackSource, sdp: Sdp });
+/**
+ * SFU: publish one track on its own connection; the reply carries the SFU's answer. `cid`: the
+ * client's name for this publication. The same request sent again with the same `cid` (its reply
+ * was lost with a dropped connection) replaces what the first one published, if it did, rather
+ * than publishing the track twice.
+ */
+export const PublishTrackRequest = z.object({
+  ...base,
+  type: z.literal('publishTrack'),
+  source: TrackSource,
+  sdp: Sdp,
+  cid: z.optional(z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_-]+$/))),
+});
 export const UnpublishTrackRequest = z.object({ ...base, type: z.literal('unpublishTrack'), trackId: TrackId });
 /**
  * SFU: the number of a `subscriberOffer` (`offerId`), from 1, increasing with each offer the SFU

@@ -4,6 +4,7 @@ import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
 import { withStartBitrate } from '../start-bitrate.js';
 import type { Timeline } from '../timeline.js';
 import { log } from '../log.js';
+import { ParleyError } from '../errors.js';
 
 /** What the SFU's connections send through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
@@ -32,6 +33,30 @@ const CAMERA_LAYERS: RTCRtpEncodingParameters[] = [
   { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
+
+/** `publishTrack` sent again while signaling reconnects, a second apart (the server keeps a membership 20 s). */
+export const PUBLISH_ATTEMPTS = 25;
+/** Timeouts in a row on an open connection before a publication is given up. */
+export const PUBLISH_TIMEOUT_ATTEMPTS = 3;
+
+/**
+ * After a `publishTrack` request failed (`attempt`: how many were sent, from 1): how long to wait
+ * before sending it again, or undefined to give up. A request lost with the signaling connection
+ * (closed, or reconnecting: `NOT_CONNECTED` until the session resumed) goes again once a second;
+ * one unanswered on an open connection goes again at once, a few times. The server may have
+ * published the first (its reply lost): the same `cid` makes it replace that publication.
+ */
+export function publishRetryDelayMs(error: unknown, attempt: number): number | undefined {
+  const code = error instanceof ParleyError ? error.code : undefined;
+  if (code === 'CONNECTION_LOST' || code === 'NOT_CONNECTED') return attempt < PUBLISH_ATTEMPTS ? 1000 : undefined;
+  if (code === 'REQUEST_TIMEOUT') return attempt < PUBLISH_TIMEOUT_ATTEMPTS ? 0 : undefined;
+  return undefined;
+}
+
+/** A publication's name for the server (`publishTrack`'s `cid`): 16 hex digits (getRandomValues works outside secure contexts too). */
+function newCid(): string {
+  return [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /**
  * What this participant sends to the SFU: one sending PeerConnection per published track (the SFU
@@ -68,7 +93,7 @@ export class SfuPublisher {
   }
 
   private async negotiate(source: TrackSource, track: MediaStreamTrack): Promise<void> {
-    const { signal, timeline } = this.options;
+    const { timeline } = this.options;
     const pc = new RTCPeerConnection(this.options.configuration);
     const stream = new MediaStream([track]);
     const simulcast = source === 'camera' && track.kind === 'video';
@@ -82,9 +107,9 @@ export class SfuPublisher {
     try {
       await pc.setLocalDescription();
       timeline.mark('publishOffer', source);
-      const reply = await signal.request({ type: 'publishTrack', source, sdp: pc.localDescription!.sdp });
+      const reply = await this.requestPublish(source, pc.localDescription!.sdp, publication);
       timeline.mark('publishAnswer', source);
-      if (this.closed || this.publications.get(source) !== publication) {
+      if (!reply || this.closed || this.publications.get(source) !== publication) {
         pc.close();
         return;
       }
@@ -94,6 +119,28 @@ export class SfuPublisher {
       if (this.publications.get(source) === publication) this.publications.delete(source);
       pc.close();
       throw error;
+    }
+  }
+
+  /**
+   * `publishTrack` for `publication`, sent again while `publishRetryDelayMs` says so; undefined
+   * when the publication was closed or replaced meanwhile.
+   */
+  private async requestPublish(source: TrackSource, sdp: string, publication: Publication) {
+    const cid = newCid();
+    const current = () => !this.closed && this.publications.get(source) === publication;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Inside the try: the room's channel throws NOT_CONNECTED synchronously while it reconnects.
+        return await this.options.signal.request({ type: 'publishTrack', source, sdp, cid });
+      } catch (error) {
+        const delayMs = publishRetryDelayMs(error, attempt);
+        if (!current()) return undefined;
+        if (delayMs === undefined) throw error;
+        this.options.timeline.mark('publishAgain', `${source} after ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (!current()) return undefined;
+      }
     }
   }
 

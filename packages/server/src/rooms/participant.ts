@@ -91,6 +91,12 @@ export class Participant {
 
   /** Tracks published through the SFU: track id -> source. */
   readonly publishedTracks = new Map<string, TrackSource>();
+  /**
+   * The client's publication names (`publishTrack`'s `cid`) -> the track id each was published as:
+   * a request sent again replaces its first publication. An entry whose track id is no longer in
+   * `publishedTracks` (unpublished, or media restored after a worker restart) is stale.
+   */
+  readonly publicationCids = new Map<string, string>();
 
   get suspended(): boolean {
     return this.graceTimer !== undefined;

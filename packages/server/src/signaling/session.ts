@@ -439,13 +439,28 @@ export class SignalingSession implements ParticipantLink {
     publishTrack: async (session, message, { participant, room }) => {
       if (!participant.grants.canPublish) return denied('this token cannot publish');
       if (!viaServer(room.topology)) return wrongTopology(room.topology);
-      if (participant.publishedTracks.size >= MAX_PUBLISHED_TRACKS) return { code: ErrorCode.MEDIA_REJECTED, message: `at most ${MAX_PUBLISHED_TRACKS} tracks per participant` };
+      // The same publication asked for again (its reply lost with a dropped connection): what the
+      // first request published goes, so the track is not published twice.
+      const replaced = message.cid === undefined ? undefined : participant.publicationCids.get(message.cid);
+      const replacing = replaced !== undefined && participant.publishedTracks.has(replaced);
+      if (participant.publishedTracks.size - (replacing ? 1 : 0) >= MAX_PUBLISHED_TRACKS) return { code: ErrorCode.MEDIA_REJECTED, message: `at most ${MAX_PUBLISHED_TRACKS} tracks per participant` };
       if (!session.mediaOperations.take()) return session.tooManyMediaOperations();
-      const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
       const sfu = await session.ctx.media.service();
+      if (replacing) {
+        const source = participant.publishedTracks.get(replaced)!;
+        participant.publishedTracks.delete(replaced);
+        room.trackUnpublished(participant, { id: replaced, source });
+        await sfu.request({ op: 'unpublish', room: room.name, participant: participant.identity, trackId: replaced }).catch(() => undefined);
+      }
+      const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
       try {
         const { sdp, codec } = await sfu.request({ op: 'publish', room: room.name, participant: participant.identity, trackId, source: message.source, sdp: message.sdp });
         participant.publishedTracks.set(trackId, message.source);
+        if (message.cid !== undefined) {
+          // Kept to the tracks still published: at most MAX_PUBLISHED_TRACKS entries.
+          for (const [cid, id] of participant.publicationCids) if (!participant.publishedTracks.has(id)) participant.publicationCids.delete(cid);
+          participant.publicationCids.set(message.cid, trackId);
+        }
         room.trackPublished(participant, { id: trackId, source: message.source, codec });
         return { type: 'trackPublished', replyTo: message.id, trackId, sdp, codec };
       } catch (error) {
