@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
 import { ErrorCode, type ServerMessage } from '@parley/protocol';
-import { createToken, type RunningServer } from '../../src/index.ts';
-import { freeUdpPort, TEST_KEY, TEST_SECRET, TestClient, startTestServer } from '../helpers.ts';
+import type { RunningServer } from '../../src/index.ts';
+import { freeUdpPort, TestClient, startTestServer } from '../helpers.ts';
 import { SyntheticPublisher, type Cleanups } from './synthetic-media.ts';
 
 let server: RunningServer;
@@ -26,11 +26,8 @@ after(async () => {
 });
 
 async function join(room: string, identity: string): Promise<TestClient> {
-  const client = await TestClient.open(server);
+  const client = await TestClient.joined(server, room, identity);
   cleanups.push(() => client.close());
-  const token = await createToken({ apiKey: TEST_KEY, apiSecret: TEST_SECRET, room, identity, ttlSeconds: 600 });
-  const reply = await client.request({ type: 'join', token });
-  if (reply.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(reply)}`);
   return client;
 }
 
