@@ -27,6 +27,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaCoordinator } from '../sfu/media-coordinator.js';
 import { RecentIds } from './recent-ids.js';
 import { sdpSendsMedia } from './sdp-policy.js';
+import type { SfuService } from '../sfu/sfu-service.js';
 import { isSfuFailure } from '../sfu/sfu-worker-error.js';
 import type { ParleyMetrics } from '../metrics/metrics.js';
 import { RoomRelay, relayHeader } from '../cluster/room-relay.js';
@@ -446,12 +447,7 @@ export class SignalingSession implements ParticipantLink {
       if (participant.publishedTracks.size - (replacing ? 1 : 0) >= MAX_PUBLISHED_TRACKS) return { code: ErrorCode.MEDIA_REJECTED, message: `at most ${MAX_PUBLISHED_TRACKS} tracks per participant` };
       if (!session.mediaOperations.take()) return session.tooManyMediaOperations();
       const sfu = await session.ctx.media.service();
-      if (replacing) {
-        const source = participant.publishedTracks.get(replaced)!;
-        participant.publishedTracks.delete(replaced);
-        room.trackUnpublished(participant, { id: replaced, source });
-        await sfu.request({ op: 'unpublish', room: room.name, participant: participant.identity, trackId: replaced }).catch(() => undefined);
-      }
+      if (replacing) await unpublish(sfu, room, participant, replaced);
       const trackId = `TR_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
       try {
         const { sdp, codec } = await sfu.request({ op: 'publish', room: room.name, participant: participant.identity, trackId, source: message.source, sdp: message.sdp });
@@ -470,11 +466,8 @@ export class SignalingSession implements ParticipantLink {
     },
     unpublishTrack: async (session, message, { participant, room }) => {
       if (!viaServer(room.topology)) return wrongTopology(room.topology);
-      const source = participant.publishedTracks.get(message.trackId);
-      if (source === undefined) return trackNotFound(message.trackId);
-      participant.publishedTracks.delete(message.trackId);
-      room.trackUnpublished(participant, { id: message.trackId, source });
-      await (await session.ctx.media.service()).request({ op: 'unpublish', room: room.name, participant: participant.identity, trackId: message.trackId }).catch(() => undefined);
+      if (!participant.publishedTracks.has(message.trackId)) return trackNotFound(message.trackId);
+      await unpublish(await session.ctx.media.service(), room, participant, message.trackId);
     },
     subscriberAnswer: async (session, message, { participant, room }) => {
       if (!viaServer(room.topology)) return wrongTopology(room.topology);
@@ -558,6 +551,15 @@ function wrongTopology(topology: string): ErrorReply {
 /** The SFU failed to answer (not the request's fault): INTERNAL, with what happened. */
 function sfuUnavailable(error: unknown): ErrorReply {
   return { code: ErrorCode.INTERNAL, message: `the SFU could not handle this now: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+/** Takes a published track out of the room (announced) and off the SFU; the SFU failing to answer leaves it gone from the room all the same. */
+async function unpublish(sfu: SfuService, room: Room, participant: Participant, trackId: string): Promise<void> {
+  const source = participant.publishedTracks.get(trackId);
+  if (source === undefined) return;
+  participant.publishedTracks.delete(trackId);
+  room.trackUnpublished(participant, { id: trackId, source });
+  await sfu.request({ op: 'unpublish', room: room.name, participant: participant.identity, trackId }).catch(() => undefined);
 }
 
 function trackNotFound(trackId: string): ErrorReply {
