@@ -1,5 +1,5 @@
 /**
- * The worker's own event loop, watched by a timer every TICK_MS: its delay (the lag metric), and
+ * The worker's own event loop, watched by its clock's timer every TICK_MS (`worker-clock.ts`): its delay (the lag metric), and
  * stalls. A stall is a stretch in which the timer could not run (a GC pause, a starved core, the
  * process stopped): packets that reached the socket meanwhile are handled together once the loop
  * runs again, so the time they are handled says nothing about when they arrived.
@@ -12,9 +12,12 @@
  * 450 ms-2.9 s; its subscriber switched layers twice. Packets handled during a stall's grace
  * (`inStall`) are left out of the feedback instead: neither received nor lost (`TwccRecorder.leaveOut`).
  */
-export const TICK_MS = 10;
-/** The timer this much late: the loop was not running. (Under load it is a few ms late.) */
-export const STALL_MS = 60;
+export const TICK_MS = 25;
+/**
+ * The timer's interval this long: the loop was not running. Under load on 2 cores the timer runs
+ * up to a few tens of ms late; 50 ms late is a stall, as it was with a 10 ms tick.
+ */
+export const STALL_MS = TICK_MS + 50;
 /**
  * After a stall is seen, packets are taken as its backlog for as long as the stall lasted, at
  * most this: the kernel and libdatachannel's threads hand the backlog over within a few ms of the

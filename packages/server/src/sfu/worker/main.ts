@@ -6,6 +6,7 @@ import type { WorkerEvent, WorkerMessageIn, WorkerMessageOut, WorkerRequest, Wor
 import { createHistogram } from 'node:perf_hooks';
 import { MediaEngine, type EngineOptions } from './engine.js';
 import { LoopWatch, TICK_MS } from './loop-watch.js';
+import { WorkerClock } from './worker-clock.js';
 import { logWorkerError } from './worker-log.js';
 import { RoomRouter, type Counters } from './room-router.js';
 import { SPEAKER_WINDOW_MS } from './active-speakers.js';
@@ -25,22 +26,14 @@ const counters: Counters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 
 
 /**
  * The worker's event-loop delay: every packet is forwarded from this loop, so a lagging loop is
- * late media. One timer every TICK_MS records each interval (as `monitorEventLoopDelay` does, so
- * an idle loop reads ~10 ms) and tells stalls apart for transport-wide feedback (`loop-watch.ts`).
+ * late media. The clock's tick records each interval (as `monitorEventLoopDelay` does, so an idle
+ * loop reads ~TICK_MS, 25 ms) and tells stalls apart for transport-wide feedback (`loop-watch.ts`).
  * p99 over the current and the previous 10 s window, so a scrape never reads an empty window.
  */
 const LAG_WINDOW_MS = 10_000;
 const eventLoopDelay = createHistogram();
 const loop = new LoopWatch(performance.now());
 let previousWindowLagP99 = 0;
-setInterval(() => {
-  const late = loop.tick(performance.now());
-  eventLoopDelay.record(Math.max(1, Math.round((TICK_MS + late) * 1e6)));
-}, TICK_MS).unref();
-setInterval(() => {
-  previousWindowLagP99 = eventLoopDelay.percentile(99);
-  eventLoopDelay.reset();
-}, LAG_WINDOW_MS).unref();
 
 function send(message: WorkerMessageOut): void {
   if (process.connected) process.send!(message);
@@ -129,18 +122,29 @@ function shutdown(): void {
   process.exit(0);
 }
 
-setInterval(() => {
-  for (const router of rooms.values()) router.poll();
-}, POLL_MS).unref();
-setInterval(() => {
-  for (const router of rooms.values()) router.report();
-}, REPORT_MS).unref();
-setInterval(() => {
-  for (const router of rooms.values()) router.fastTick();
-}, TRANSPORT_FEEDBACK_MS).unref();
-setInterval(() => {
-  for (const router of rooms.values()) router.evaluateSpeakers();
-}, SPEAKER_WINDOW_MS).unref();
+const clock = new WorkerClock(TICK_MS, [
+  {
+    name: 'loop lag',
+    everyMs: TICK_MS,
+    run: () => {
+      const late = loop.tick(performance.now());
+      eventLoopDelay.record(Math.max(1, Math.round((TICK_MS + late) * 1e6)));
+    },
+  },
+  { name: 'transport-wide feedback', everyMs: TRANSPORT_FEEDBACK_MS, run: () => rooms.forEach((router) => router.fastTick()) },
+  { name: 'poll', everyMs: POLL_MS, run: () => rooms.forEach((router) => router.poll()) },
+  { name: 'active speakers', everyMs: SPEAKER_WINDOW_MS, run: () => rooms.forEach((router) => router.evaluateSpeakers()) },
+  { name: 'reports', everyMs: REPORT_MS, run: () => rooms.forEach((router) => router.report()) },
+  {
+    name: 'lag window',
+    everyMs: LAG_WINDOW_MS,
+    run: () => {
+      previousWindowLagP99 = eventLoopDelay.percentile(99);
+      eventLoopDelay.reset();
+    },
+  },
+]);
+setInterval(() => clock.tick(), TICK_MS).unref();
 
 // Held from the start, the worker's port cannot be taken by another process between rooms; if it
 // is taken already, connections fail with an error until it is free (engine.ts).
