@@ -4,7 +4,7 @@ import { applyProfile, type VideoProfile } from '../adaptive-bitrate.js';
 import { withStartBitrate } from '../start-bitrate.js';
 import type { Timeline } from '../timeline.js';
 import { log } from '../log.js';
-import { ParleyError } from '../errors.js';
+import { requestAgain, WHILE_RECONNECTING_ATTEMPTS, type RequestSchedule } from './request-again.js';
 
 /** What the SFU's connections send through: the room's current signaling connection. */
 export type SignalChannel = Pick<SignalClient, 'request'>;
@@ -34,24 +34,12 @@ const CAMERA_LAYERS: RTCRtpEncodingParameters[] = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
-/** `publishTrack` sent again while signaling reconnects, a second apart (the server keeps a membership 20 s). */
-export const PUBLISH_ATTEMPTS = 25;
-/** Timeouts in a row on an open connection before a publication is given up. */
-export const PUBLISH_TIMEOUT_ATTEMPTS = 3;
-
 /**
- * After a `publishTrack` request failed (`attempt`: how many were sent, from 1): how long to wait
- * before sending it again, or undefined to give up. A request lost with the signaling connection
- * (closed, or reconnecting: `NOT_CONNECTED` until the session resumed) goes again once a second;
- * one unanswered on an open connection goes again at once, a few times. The server may have
- * published the first (its reply lost): the same `cid` makes it replace that publication.
+ * `publishTrack` again: lost with the signaling connection, once a second while it reconnects; one
+ * unanswered on an open connection, at once, a few times. The server may have published the first
+ * (its reply lost): the same `cid` makes it replace that publication.
  */
-export function publishRetryDelayMs(error: unknown, attempt: number): number | undefined {
-  const code = error instanceof ParleyError ? error.code : undefined;
-  if (code === 'CONNECTION_LOST' || code === 'NOT_CONNECTED') return attempt < PUBLISH_ATTEMPTS ? 1000 : undefined;
-  if (code === 'REQUEST_TIMEOUT') return attempt < PUBLISH_TIMEOUT_ATTEMPTS ? 0 : undefined;
-  return undefined;
-}
+export const PUBLISH_SCHEDULE: RequestSchedule = { lostDelayMs: 1000, lostAttempts: WHILE_RECONNECTING_ATTEMPTS, timeoutDelayMs: 0, timeoutAttempts: 3 };
 
 /** A publication's name for the server (`publishTrack`'s `cid`): 16 hex digits (getRandomValues works outside secure contexts too). */
 function newCid(): string {
@@ -123,25 +111,16 @@ export class SfuPublisher {
   }
 
   /**
-   * `publishTrack` for `publication`, sent again while `publishRetryDelayMs` says so; undefined
-   * when the publication was closed or replaced meanwhile.
+   * `publishTrack` for `publication`, sent again as PUBLISH_SCHEDULE says; undefined when the
+   * publication was closed or replaced meanwhile.
    */
-  private async requestPublish(source: TrackSource, sdp: string, publication: Publication) {
+  private requestPublish(source: TrackSource, sdp: string, publication: Publication) {
     const cid = newCid();
-    const current = () => !this.closed && this.publications.get(source) === publication;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // Inside the try: the room's channel throws NOT_CONNECTED synchronously while it reconnects.
-        return await this.options.signal.request({ type: 'publishTrack', source, sdp, cid });
-      } catch (error) {
-        const delayMs = publishRetryDelayMs(error, attempt);
-        if (!current()) return undefined;
-        if (delayMs === undefined) throw error;
-        this.options.timeline.mark('publishAgain', `${source} after ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        if (!current()) return undefined;
-      }
-    }
+    return requestAgain(() => this.options.signal.request({ type: 'publishTrack', source, sdp, cid }), {
+      schedule: PUBLISH_SCHEDULE,
+      wanted: () => !this.closed && this.publications.get(source) === publication,
+      onAgain: (error) => this.options.timeline.mark('publishAgain', `${source} after ${error.message}`),
+    });
   }
 
   /** The track's connection failed (network change, long outage): publish it again on a new one. */

@@ -1,6 +1,6 @@
 import type { SubscribedTrack, TrackSource, VideoQuality } from '@parley/protocol';
 import type { StreamOwner } from '../stats.js';
-import { ParleyError } from '../errors.js';
+import { requestAgain, WHILE_RECONNECTING_ATTEMPTS, type RequestSchedule } from './request-again.js';
 import type { Timeline } from '../timeline.js';
 import type { SignalChannel } from './sfu-publisher.js';
 import { withOfferedReceiverReferenceTime } from './subscriber-answer.js';
@@ -20,8 +20,8 @@ export interface SfuSubscriberOptions {
   handlers: SfuSubscriberHandlers;
 }
 
-/** `resubscribe` requests made while signaling is down, a second apart, before giving up (the server keeps a membership 20 s). */
-const RESUBSCRIBE_ATTEMPTS = 25;
+/** `resubscribe` again each second while signaling reconnects, or its answer is late. */
+export const RESUBSCRIBE_SCHEDULE: RequestSchedule = { lostDelayMs: 1000, lostAttempts: WHILE_RECONNECTING_ATTEMPTS, timeoutDelayMs: 1000, timeoutAttempts: WHILE_RECONNECTING_ATTEMPTS };
 
 /** The `a=ice-ufrag` of an SDP (the first; a bundled SFU offer has one). */
 function iceUfrag(sdp: string | undefined): string | undefined {
@@ -114,21 +114,9 @@ export class SfuSubscriber {
     }
     this.subscribed.clear();
     this.receivedTracks.clear();
-    void this.askForFreshConnection(1);
-  }
-
-  /** The `resubscribe` request, again each second while signaling is reconnecting (within its grace period). */
-  private async askForFreshConnection(attempt: number): Promise<void> {
-    try {
-      await this.options.signal.request({ type: 'resubscribe' });
-    } catch (error) {
-      if (this.closed) return;
-      const code = error instanceof ParleyError ? error.code : undefined;
-      const retry = (code === 'NOT_CONNECTED' || code === 'CONNECTION_LOST' || code === 'REQUEST_TIMEOUT') && attempt < RESUBSCRIBE_ATTEMPTS;
-      if (!retry) return this.options.handlers.failed(error as Error);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      if (!this.closed) await this.askForFreshConnection(attempt + 1);
-    }
+    requestAgain(() => this.options.signal.request({ type: 'resubscribe' }), { schedule: RESUBSCRIBE_SCHEDULE, wanted: () => !this.closed }).catch((error: Error) => {
+      if (!this.closed) this.options.handlers.failed(error);
+    });
   }
 
   private async takeOffer(sdp: string, tracks: SubscribedTrack[], offerId: number): Promise<void> {
