@@ -11,7 +11,7 @@ import type { TrackCount, TrackTimeline, WorkerStats } from './worker-protocol.j
 /** A room's media timeline (Date.now() times), for `npm run bench:join`. */
 export interface MediaTimeline {
   tracks: TrackTimeline[];
-  /** When a subscriber's first packet of a track (for video, a keyframe) went out. */
+  /** When a subscriber's first packet of a track (for video, a keyframe) went out, on the SFU worker's clock as it sent it. */
   delivered: Array<{ trackId: string; publisher: string; subscriber: string; at: number }>;
 }
 
@@ -190,8 +190,8 @@ export class MediaCoordinator {
     sfu.on('layersWanted', (roomName, identity, trackId, rids) => {
       participantOf(roomName, identity)?.link.send({ type: 'layersWanted', trackId, rids });
     });
-    sfu.on('delivered', (roomName, identity, trackId, subscriber) => {
-      this.recordDelivery(roomName, { trackId, publisher: identity, subscriber, at: Date.now() });
+    sfu.on('delivered', (roomName, identity, trackId, subscriber, at) => {
+      this.recordDelivery(roomName, { trackId, publisher: identity, subscriber, at });
       participantOf(roomName, identity)?.link.send({ type: 'trackDelivered', trackId, to: subscriber });
     });
     sfu.on('activeSpeakers', (roomName, speakers) => {

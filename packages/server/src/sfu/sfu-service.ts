@@ -4,7 +4,7 @@ export interface SfuEvents {
   /** A new subscriber offer for `participant` (tracks added or removed). */
   offer: (room: string, participant: string, sdp: string, tracks: SubscribedTrack[], offerId: number) => void;
   activeSpeakers: (room: string, speakers: string[]) => void;
-  delivered: (room: string, participant: string, trackId: string, subscriber: string) => void;
+  delivered: (room: string, participant: string, trackId: string, subscriber: string, at: number) => void;
   layersWanted: (room: string, participant: string, trackId: string, rids: string[]) => void;
   /** The media of these rooms was lost (worker crash); their participants must publish and subscribe again. */
   roomsLost: (rooms: string[]) => void;

@@ -227,7 +227,7 @@ export class WorkerPool implements SfuService {
       case 'offer':
         return void this.events.emit('offer', message.room, message.participant, message.sdp, message.tracks, message.offerId);
       case 'delivered':
-        return void this.events.emit('delivered', message.room, message.participant, message.trackId, message.subscriber);
+        return void this.events.emit('delivered', message.room, message.participant, message.trackId, message.subscriber, message.at);
       case 'activeSpeakers':
         return void this.events.emit('activeSpeakers', message.room, message.speakers);
       case 'layersWanted':

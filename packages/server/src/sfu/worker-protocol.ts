@@ -124,7 +124,7 @@ export type WorkerEvent =
   | { event: 'offer'; room: string; participant: string; sdp: string; tracks: SubscribedTrack[]; offerId: number }
   | { event: 'activeSpeakers'; room: string; speakers: string[] }
   /** `subscriber` now receives `participant`'s track through the SFU (its first packet went out). */
-  | { event: 'delivered'; room: string; participant: string; trackId: string; subscriber: string }
+  | { event: 'delivered'; room: string; participant: string; trackId: string; subscriber: string; /** Wall clock (ms) when the worker sent the subscriber the track's first (key)frame. */ at: number }
   /** Which simulcast layers of a track someone receives; the publisher pauses the others. */
   | { event: 'layersWanted'; room: string; participant: string; trackId: string; rids: string[] }
   | { event: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> };

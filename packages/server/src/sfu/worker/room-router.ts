@@ -177,7 +177,8 @@ export class RoomRouter {
       counters: this.counters,
       ...(this.loop ? { loop: this.loop } : {}),
       audioLevel: (who, level) => this.speakers.onLevel(who, level),
-      onDelivered: (published, subscriber) => this.emit({ event: 'delivered', room: this.name, participant: published.publisher, trackId: published.id, subscriber }),
+      // Stamped here, as the keyframe goes out: the main process's clock would add the IPC's delay.
+      onDelivered: (published, subscriber) => this.emit({ event: 'delivered', room: this.name, participant: published.publisher, trackId: published.id, subscriber, at: Date.now() }),
     });
     pc.onTrack(guarded('publisher track', (engineTrack: Track) => track.attach(engineTrack)));
     try {
