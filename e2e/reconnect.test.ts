@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startServer, type RunningServer, type WorkerPool } from '@parley/server';
 import { freeTcpPort, freeUdpPort, testServerLogger, useCallEnvironment } from './harness/environment.ts';
-import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
+import { SdkParticipant, type ParleyWindow, type SignalingTapWindow } from './harness/participant.ts';
+import { SilentDropProxy } from './harness/silent-drop-proxy.ts';
 
 const env = useCallEnvironment();
 let roomCounter = 0;
@@ -57,6 +58,56 @@ describe('reconnection', () => {
     await SdkParticipant.waitForMediaBetween(alice, bob);
     await assertResumes(alice, [bob], room);
     await Promise.all([alice.close(), bob.close()]);
+  });
+
+  test('P2P: a page busy for 6 s keeps its signaling; a connection that goes silent (open, carrying nothing) is given up by the SDK itself and resumed, nobody sees a leave', async () => {
+    const room = freshRoom();
+    const proxy = await SilentDropProxy.start(env.server.url);
+    try {
+      const alice = await SdkParticipant.join(env.chromium, proxy.url, room, 'alice', { roomConfig: { topology: 'p2p' }, recordSignaling: true });
+      const bob = await SdkParticipant.join(env.firefox, env.server.url, room, 'bob', { roomConfig: { topology: 'p2p' } });
+      await SdkParticipant.waitForMediaBetween(alice, bob);
+
+      // The page's main thread blocked 6 s: the server's pongs wait in its task queue behind the
+      // late timers. The SDK pings again once it runs; its pong must come back on the same connection.
+      const pingsBefore = await alice.page.evaluate(() => {
+        const end = performance.now() + 6000;
+        while (performance.now() < end);
+        return (window as unknown as SignalingTapWindow).__signaling.sent.filter((m) => m.type === 'ping').length;
+      }, undefined);
+      await alice.page.waitFor(
+        (pingsBefore) => {
+          const tap = (window as unknown as SignalingTapWindow).__signaling;
+          const pings = tap.sent.filter((m) => m.type === 'ping').slice(pingsBefore).map((m) => m.id);
+          return tap.received.some((m) => m.type === 'pong' && pings.includes(m.replyTo));
+        },
+        pingsBefore,
+        { timeoutMs: 10_000, what: 'alice: a ping after the busy stretch answered' },
+      );
+      const afterBusy = await alice.events();
+      assert.deepEqual(afterBusy.filter((e) => e.name === 'connectionStateChanged').map((e) => e.detail), [], 'alice kept her signaling connection through the busy stretch');
+
+      // Her connection goes silent: open, nothing delivered either way (a NAT that forgot it).
+      const watch = bob.longestVideoGapMs('alice', 14_000);
+      const silentAt = performance.now();
+      proxy.dropOpen();
+      await alice.waitForEvent('connectionStateChanged', 'reconnecting', 20_000);
+      const gaveUpMs = Math.round(performance.now() - silentAt);
+      await alice.page.waitFor(() => (window as unknown as ParleyWindow).__parley.room.state === 'connected', undefined, { timeoutMs: 10_000, what: 'alice connected again' });
+      const backMs = Math.round(performance.now() - silentAt);
+      const media = await watch;
+      console.log(`alice's signaling went silent: the SDK gave it up after ${gaveUpMs} ms and was connected again after ${backMs} ms; bob's view of alice across it: longest freeze ${media.gapMs} ms, ${media.frames} frames`);
+      // Three pings unanswered (liveness.ts: 9 s of silence, checked each second), with slack for a loaded machine.
+      assert.ok(gaveUpMs >= 8000 && gaveUpMs < 15_000, `given up after ${gaveUpMs} ms (9-10 s expected)`);
+      assert.ok(media.gapMs <= 1000, `media never stopped (longest freeze ${media.gapMs} ms)`);
+      const bobSaw = await bob.events();
+      assert.ok(!bobSaw.some((e) => e.name === 'participantLeft' && e.detail.startsWith('alice')), 'bob saw no leave');
+      assert.equal(env.server.rooms.get(room)?.size, 2, 'one alice on the server');
+      await alice.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.sendData('after-silence'), undefined);
+      await Promise.all([alice.close(), bob.close()]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('SFU: a dropped signaling socket resumes; a later joiner still reaches everyone', async () => {

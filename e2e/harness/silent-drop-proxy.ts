@@ -2,7 +2,8 @@
  * A loopback TCP proxy in front of a server that can stop delivering without telling anyone: while
  * `drop()` holds, it keeps every connection open (no RST, no FIN either way), accepts new ones and
  * reads and discards whatever either side sends, as a network that silently drops packets does;
- * `heal()` forwards again. A client notices such an outage only by a timeout of its own. It logs
+ * `heal()` forwards again. `dropOpen()` silences only the connections open now, as a NAT that forgot
+ * their mappings: new ones pass. A client notices such an outage only by a timeout of its own. It logs
  * each connection's requests and when the client closed it, so a test can tell when a request was
  * given up.
  */
@@ -26,6 +27,9 @@ export class SilentDropProxy {
   readonly events: ProxyEvent[] = [];
   private dropping = false;
   private readonly sockets = new Set<Socket>();
+  /** Connections silenced by dropOpen(), by number. */
+  private readonly silenced = new Set<number>();
+  private readonly open = new Set<number>();
 
   private constructor(
     private readonly server: Server,
@@ -62,6 +66,11 @@ export class SilentDropProxy {
     this.dropping = true;
   }
 
+  /** The connections open now deliver nothing from now on (and are not closed); new ones pass. */
+  dropOpen(): void {
+    for (const connection of this.open) this.silenced.add(connection);
+  }
+
   /** Delivers again (what was sent meanwhile is lost, as dropped packets are). */
   heal(): void {
     this.dropping = false;
@@ -74,28 +83,31 @@ export class SilentDropProxy {
 
   private track(client: Socket, upstream: Socket, connection: number): void {
     this.sockets.add(client).add(upstream);
+    this.open.add(connection);
+    const dropping = () => this.dropping || this.silenced.has(connection);
     let lastRequest = '';
     client.on('data', (data: Buffer) => {
       const line = REQUEST_LINE.exec(data.subarray(0, 200).toString('latin1'))?.[0];
       if (line) {
         lastRequest = line;
-        this.events.push({ at: Date.now(), connection, kind: 'request', line, dropping: this.dropping });
+        this.events.push({ at: Date.now(), connection, kind: 'request', line, dropping: dropping() });
       }
-      if (!this.dropping) upstream.write(data);
+      if (!dropping()) upstream.write(data);
     });
     upstream.on('data', (data: Buffer) => {
-      if (!this.dropping) client.write(data);
+      if (!dropping()) client.write(data);
     });
     // A close while dropping would be a FIN or RST that never arrives: the other end is left
     // open (the server's end of an abandoned request stays until it times out on its own).
     client.on('close', () => {
-      this.events.push({ at: Date.now(), connection, kind: 'client-closed', line: lastRequest, dropping: this.dropping });
+      this.events.push({ at: Date.now(), connection, kind: 'client-closed', line: lastRequest, dropping: dropping() });
       this.sockets.delete(client);
-      if (!this.dropping) upstream.destroy();
+      this.open.delete(connection);
+      if (!dropping()) upstream.destroy();
     });
     upstream.on('close', () => {
       this.sockets.delete(upstream);
-      if (!this.dropping) client.destroy();
+      if (!dropping()) client.destroy();
     });
     client.on('error', () => undefined);
     upstream.on('error', () => undefined);

@@ -49,6 +49,8 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
   private nextId = 1;
   private readonly pending = new Map<string, { resolve: (reply: Reply) => void; reject: (error: ParleyError) => void; timer: ReturnType<typeof setTimeout> }>();
   private fatalError: ParleyError | undefined;
+  /** performance.now() of the newest message from the server, any (`liveness.ts`). */
+  heardAt = performance.now();
 
   /** Opens the socket; resolves once it is open. */
   open(url: string): Promise<void> {
@@ -62,6 +64,7 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
       }
       this.socket = socket;
       this.fatalError = undefined;
+      this.heardAt = performance.now();
       let opened = false;
       const timer = setTimeout(() => {
         reject(new ParleyError('CONNECTION_FAILED', `the signaling server at ${url} did not answer within ${OPEN_TIMEOUT_MS / 1000} s`));
@@ -72,7 +75,10 @@ export class SignalClient extends TypedEmitter<SignalClientEvents> {
         clearTimeout(timer);
         resolve();
       };
-      socket.onmessage = (event) => this.onMessage(event.data);
+      socket.onmessage = (event) => {
+        this.heardAt = performance.now();
+        this.onMessage(event.data);
+      };
       socket.onclose = (event) => {
         clearTimeout(timer);
         if (!opened) reject(new ParleyError('CONNECTION_FAILED', `could not reach the signaling server at ${url}`));

@@ -2,6 +2,7 @@ import { VideoCodec, type IceServer, type ReceiveMode, type ServerMessageOf, typ
 import { ParleyError, type ParleyErrorCode } from './errors.js';
 import { DefaultReconnectPolicy, guardedRetryDelay, type ReconnectContext, type ReconnectPolicy } from './reconnect-policy.js';
 import { SignalClient, type ServerEvent } from './signal-client.js';
+import { CHECK_EVERY_MS, Liveness } from './liveness.js';
 import { log } from './log.js';
 
 export type Joined = ServerMessageOf<'joined'>;
@@ -58,14 +59,11 @@ const FINAL_ERRORS: ReadonlySet<ParleyErrorCode> = new Set<ParleyErrorCode>(['TO
  * a deploy, an instance drained behind the load balancer) is back, or replaced, in a moment.
  */
 const RECONNECT_AFTER = new Set(['SERVER_SHUTDOWN', 'ROOM_UNAVAILABLE']);
-/** A ping every few seconds notices a dead connection that never reported closing. */
-const HEARTBEAT_INTERVAL_MS = 5000;
-const HEARTBEAT_TIMEOUT_MS = 4000;
 const LEAVE_TIMEOUT_MS = 1000;
 
 /**
  * One membership of a room as signaling sees it, from the join to the end: the WebSocket, a ping
- * every 5 s, the reconnect loop that resumes the membership (or joins afresh when the server
+ * every 3 s (`liveness.ts`), the reconnect loop that resumes the membership (or joins afresh when the server
  * forgot it), and the TURN credentials renewed before they expire. Media never goes through it,
  * so calls keep flowing while it reconnects. The room decides what a resume or a fresh join
  * means for participants and media (`SignalSessionHandlers`).
@@ -171,13 +169,17 @@ export class SignalSession {
 
   private startHeartbeat(): void {
     clearInterval(this.heartbeat);
+    let watched: { signal: SignalClient; liveness: Liveness } | undefined;
     this.heartbeat = setInterval(() => {
       const signal = this.client;
       if (!signal || this.phase !== 'connected') return;
-      withTimeout(signal.request({ type: 'ping' }), HEARTBEAT_TIMEOUT_MS).catch(() => {
-        if (signal === this.client) signal.abandon('no answer to ping');
-      });
-    }, HEARTBEAT_INTERVAL_MS);
+      const now = performance.now();
+      // A reconnect adopted another connection: its silence starts now.
+      if (watched?.signal !== signal) watched = { signal, liveness: new Liveness(now) };
+      const verdict = watched.liveness.check(now, signal.heardAt);
+      if (verdict === 'dead') signal.abandon(`nothing from the server for ${Math.round(watched.liveness.silence / 1000)} s`);
+      else if (verdict === 'ping') signal.request({ type: 'ping' }).catch((error: unknown) => log.debug('ping not answered', error));
+    }, CHECK_EVERY_MS);
   }
 
   private onClosed(signal: SignalClient, fatal: ParleyError | undefined): void {

@@ -144,6 +144,8 @@ export interface ReceivedPacket {
   marker: boolean;
   frame: number;
   keyframe: boolean;
+  /** Date.now() as it arrived (this process's clock is the SFU worker's). */
+  receivedAt: number;
 }
 
 /** Receives what the SFU offers: every RTP packet of every m-line, in arrival order. */
@@ -167,6 +169,7 @@ export class SyntheticSubscriber {
           marker: marker(message),
           frame: message.readUInt32BE(offset + 11),
           keyframe: (message[offset + 1]! & 0x01) === 0,
+          receivedAt: Date.now(),
         });
       });
     });
