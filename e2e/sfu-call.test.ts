@@ -322,6 +322,42 @@ describe('SFU call', () => {
     }
   });
 
+  for (const drop of [
+    { when: 'its answer sent and the reply lost', tap: { closeAfter: { type: 'subscriberAnswer' } }, resent: false },
+    { when: 'the offer received, not yet answered', tap: { closeOnReceived: { type: 'subscriberOffer' } }, resent: true },
+  ]) {
+    test(`a viewer's signaling drops mid-renegotiation (${drop.when}): the session resumes, the offer is answered once on the same receiving connection, and the camera is shown`, async () => {
+      const room = freshRoom();
+      const viewer = await SdkParticipant.join(env.chromium, env.server.url, room, 'viewer', { roomConfig: sfuRoom, camera: false, microphone: false, recordSignaling: true });
+      const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, camera: false, microphone: false, video: smallCamera });
+      try {
+        await viewer.page.evaluate((tap) => Object.assign((window as unknown as SignalingTapWindow).__signaling, tap), drop.tap);
+        const droppedFrom = Date.now();
+        await publisher.page.evaluate(() => (window as unknown as ParleyWindow).__parley.room.localParticipant.setCameraEnabled(true), undefined);
+        await viewer.waitForVideoFrom('pub', 10, 20_000);
+        const seen = await viewer.page.evaluate(() => {
+          const tap = (window as unknown as SignalingTapWindow).__signaling;
+          return {
+            offers: tap.received.filter((m) => m.type === 'subscriberOffer').map((m) => Number(m.offerId)),
+            marks: (window as unknown as ParleyWindow).__parley.room.timeline.marks.map((m) => `${m.step} ${m.detail}`),
+          };
+        }, undefined);
+        const events = (await viewer.events()).filter((e) => e.at >= droppedFrom);
+        console.log(`${drop.when}: offers ${seen.offers.join(',')}; ${seen.marks.filter((m) => /^(subscriber|resubscribe)/.test(m)).join(' | ')}; ${events.filter((e) => e.name === 'connectionStateChanged').map((e) => `+${e.at - droppedFrom}ms ${e.detail}`).join(', ')}`);
+        const offerId = seen.offers.at(-1)!;
+        assert.deepEqual(events.filter((e) => e.name === 'connectionStateChanged').map((e) => e.detail), ['reconnecting', 'connected'], 'the signaling dropped and resumed');
+        assert.ok(seen.marks.some((m) => m.startsWith(`subscriberAnswerFailed ${offerId} awaitResend`)), `the answer's failure waited for the session (${seen.marks.join(' | ')})`);
+        // The server re-sends an offer it still waits for; one it had the answer to, it does not.
+        assert.equal(seen.offers.filter((id) => id === offerId).length, drop.resent ? 2 : 1, `offer ${offerId} received ${drop.resent ? 'again after the resume' : 'once'}`);
+        if (drop.resent) assert.ok(seen.marks.includes(`subscriberOfferRepeated ${offerId} answerAgain`), seen.marks.join(' | '));
+        assert.ok(!seen.marks.some((m) => m.startsWith('resubscribe')), 'no fresh receiving connection');
+        assert.deepEqual(events.filter((e) => e.name === 'error'), [], 'no error');
+      } finally {
+        await Promise.all([publisher.close(), viewer.close()]);
+      }
+    });
+  }
+
   test('a publishTrack whose reply is lost with the signaling connection is sent again once the session resumes, replacing what the first published: the camera reaches the viewer, one track at the SFU', async () => {
     const room = freshRoom();
     const viewer = await SdkParticipant.join(env.chromium, env.server.url, room, 'viewer', { roomConfig: sfuRoom, camera: false, microphone: false });

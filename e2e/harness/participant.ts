@@ -77,6 +77,8 @@ export type SignalingTapWindow = {
     received: Record<string, unknown>[];
     /** Set by a test: the socket closes right after the next message with these fields is sent (its reply lost with it). */
     closeAfter?: Record<string, string>;
+    /** Set by a test: the socket closes as the next message with these fields arrives (the SDK still gets it, but cannot answer on this socket). */
+    closeOnReceived?: Record<string, string>;
   };
 };
 
@@ -123,7 +125,15 @@ export class SdkParticipant {
             construct(target, args, newTarget) {
               const socket = Reflect.construct(target, args, newTarget) as WebSocket;
               tap.socket = socket;
-              socket.addEventListener('message', (event) => tap.received.push(JSON.parse(String(event.data)) as Record<string, unknown>));
+              socket.addEventListener('message', (event) => {
+                const message = JSON.parse(String(event.data)) as Record<string, unknown>;
+                tap.received.push(message);
+                const closeOnReceived = tap.closeOnReceived;
+                if (closeOnReceived && Object.entries(closeOnReceived).every(([key, value]) => message[key] === value)) {
+                  tap.closeOnReceived = undefined;
+                  socket.close();
+                }
+              });
               const send = socket.send.bind(socket);
               socket.send = (data) => {
                 const message = typeof data === 'string' ? (JSON.parse(data) as Record<string, unknown>) : undefined;
