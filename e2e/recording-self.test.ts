@@ -94,7 +94,10 @@ function describeRun(r: { timeline: SelfRecordingTimeline; duration: number; tru
   return `${t.mimeType}; MediaRecorder began ${t.began.toFixed(2)} s after the call (answered at ${t.started.toFixed(2)}), camera off ${t.cameraOffCalled.toFixed(2)}-${t.cameraOffDone.toFixed(2)}, on ${t.cameraOnCalled.toFixed(2)}-${t.cameraOnDone.toFixed(2)}${t.micOffCalled === undefined ? '' : `, mic off ${t.micOffCalled.toFixed(2)}, on ${t.micOnCalled?.toFixed(2)}-${t.micOnDone?.toFixed(2)}`}, stop ${t.stopCalled.toFixed(2)} (took ${(t.stopDone - t.stopCalled).toFixed(2)}); file ${r.duration.toFixed(2)} s (truth ${r.truth.toFixed(2)} s); frames at 10/s ${kinds}; audio per ${WINDOW} s ${audio} (sounding windows ${Math.min(...loud)} to ${Math.max(...loud)} dB)`;
 }
 
-describe("browser recording of the participant's own stream", () => {
+// The two recordings mostly wait on the clock (10 s each, its steps at set times) and share only
+// the server: each its own browser and room, checked on the file with 0.4 s margins. So they run
+// at once, as e2e/recording.test.ts's do (docs/testing.md).
+describe("browser recording of the participant's own stream", { concurrency: true }, () => {
   test('Chromium: camera off 3-5 s and microphone off 6-8 s of a 10 s recording: the camera, the placeholder, the camera again; sound before and after the microphone came back', async (t) => {
     const run = await recordAndCheck(() => env.chromium, 'self-chromium', ['audio:opus', 'video:vp9'], true);
     t.diagnostic(describeRun(run));

@@ -92,9 +92,11 @@ async function tileMean(file: string, seconds: number, region: { x: number; y: n
 
 /**
  * Two at a time, each in its own room: these wait mostly on the clock (a canvas of seconds at
- * 4 fps, recorded for 6-20 s), so Firefox's recording and the disconnect one run while Chromium
- * records its 20 s, and the killed browser's after them. The heavy recording of a call of three
- * (the move to the SFU, its flashes and beeps timed in the file) runs alone, in the next suite.
+ * 4 fps, recorded for 6-20 s). In this order the killed browser's (~17 s, the longest after
+ * Chromium's 20 s) runs beside Chromium's, then the noise one, Firefox's and the disconnect one
+ * (with the killed browser's last, the suite took ~49 s; in this order ~41 s). The heavy
+ * recording of a call of three (the move to the SFU, its flashes and beeps timed in the file)
+ * runs alone, in the next suite.
  */
 describe('browser recording', { concurrency: 2 }, () => {
   test('Chromium, 20 s: VP9 + Opus, duration within 1 s, decodes, seeks to 10 s, no missing or repeated second; everyone is told, a participant without the grant is refused', async (t) => {
@@ -136,6 +138,39 @@ describe('browser recording', { concurrency: 2 }, () => {
     await Promise.all([recorder.page.close(), viewer.page.close()]);
   });
 
+  test('the recording browser killed mid-call: what the server acknowledged is in the stored file, which plays to that point', async (t) => {
+    const room = 'rec-crash';
+    const browser = await launchBrowser('chromium');
+    try {
+      const recorder = await RecordingPage.open(browser, env.server.url, room, 'carol', RECORD);
+      const watcher = await RecordingPage.open(env.chromium, env.server.url, room, 'dave', {});
+      const started = await recorder.start();
+      const from = await recorder.counter();
+      await recorder.waitForCounter(from + 8);
+      const before = await recorder.state();
+      assert.ok(before.acknowledged > 0);
+      await browser.kill();
+      await watcher.waitForEvent('carol:ready', 20_000).catch(async (error: unknown) => {
+        // What the server did with the upload, and what the watcher was told, say why it is not ready.
+        const told = (await watcher.state()).events.join(' ');
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\nthe watcher was told: ${told}\nthe server logged:\n${serverLogLines([room]).join('\n')}`, { cause: error });
+      });
+      const { path, listed } = await download(env.server.url, room, started.id, 'crash');
+      await assertDecodes(path);
+      const seconds = await secondsIn(path, FPS);
+      assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
+      const last = seconds.at(-1) ?? -1;
+      // A chunk holds the second before it was handed over (1 s timeslice): the acknowledged
+      // bytes hold the counter up to at most two seconds before the one shown at their ack.
+      assert.ok(last >= before.counterAtLastAck - 2, `the file reaches second ${last}; the last ack seen came at second ${before.counterAtLastAck}`);
+      assert.ok((listed.files[0]?.bytes ?? 0) >= before.acknowledged * 0.9, 'the remuxed file is about as large as the acknowledged bytes, or larger');
+      t.diagnostic(`acknowledged ${before.acknowledged} bytes (at second ${before.counterAtLastAck}); stored ${listed.files[0]?.bytes} bytes reaching second ${last}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
+      await watcher.page.close();
+    } finally {
+      await browser.kill();
+    }
+  });
+
   test('Chromium, a camera no encoder can predict (1280x720 moving noise, 5 s): the file’s video averages near the configured 2.5 Mbit/s', async (t) => {
     const room = 'rec-bitrate';
     const recorder = await RecordingPage.open(env.chromium, env.server.url, room, 'nora', RECORD, 'noise');
@@ -164,7 +199,7 @@ describe('browser recording', { concurrency: 2 }, () => {
 
   test('Firefox: falls back to VP8 + Opus, says so, and the file plays', async (t) => {
     const room = 'rec-firefox';
-    // The tests' easy picture: this case runs beside the Chromium noise case above, and a second
+    // The tests' easy picture: this case can run beside the Chromium noise case above, and a second
     // 720p noise encoder on two shared cores starved that one's (0.89 Mbit/s in one run).
     const recorder = await RecordingPage.open(env.firefox, env.server.url, room, 'fox', RECORD);
     const started = await recorder.start();
@@ -222,38 +257,6 @@ describe('browser recording', { concurrency: 2 }, () => {
     await recorder.page.close();
   });
 
-  test('the recording browser killed mid-call: what the server acknowledged is in the stored file, which plays to that point', async (t) => {
-    const room = 'rec-crash';
-    const browser = await launchBrowser('chromium');
-    try {
-      const recorder = await RecordingPage.open(browser, env.server.url, room, 'carol', RECORD);
-      const watcher = await RecordingPage.open(env.chromium, env.server.url, room, 'dave', {});
-      const started = await recorder.start();
-      const from = await recorder.counter();
-      await recorder.waitForCounter(from + 8);
-      const before = await recorder.state();
-      assert.ok(before.acknowledged > 0);
-      await browser.kill();
-      await watcher.waitForEvent('carol:ready', 20_000).catch(async (error: unknown) => {
-        // What the server did with the upload, and what the watcher was told, say why it is not ready.
-        const told = (await watcher.state()).events.join(' ');
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\nthe watcher was told: ${told}\nthe server logged:\n${serverLogLines([room]).join('\n')}`, { cause: error });
-      });
-      const { path, listed } = await download(env.server.url, room, started.id, 'crash');
-      await assertDecodes(path);
-      const seconds = await secondsIn(path, FPS);
-      assert.equal(counterProblem(seconds, FPS), undefined, `seconds: ${seconds.join(' ')}`);
-      const last = seconds.at(-1) ?? -1;
-      // A chunk holds the second before it was handed over (1 s timeslice): the acknowledged
-      // bytes hold the counter up to at most two seconds before the one shown at their ack.
-      assert.ok(last >= before.counterAtLastAck - 2, `the file reaches second ${last}; the last ack seen came at second ${before.counterAtLastAck}`);
-      assert.ok((listed.files[0]?.bytes ?? 0) >= before.acknowledged * 0.9, 'the remuxed file is about as large as the acknowledged bytes, or larger');
-      t.diagnostic(`acknowledged ${before.acknowledged} bytes (at second ${before.counterAtLastAck}); stored ${listed.files[0]?.bytes} bytes reaching second ${last}, ${listed.files[0]?.durationSeconds?.toFixed(2)} s`);
-      await watcher.page.close();
-    } finally {
-      await browser.kill();
-    }
-  });
 });
 
 describe('browser recording of a call', () => {

@@ -83,8 +83,8 @@ async function setQuality(receiver: SdkParticipant, from: string, quality: Video
 describe('SFU call', () => {
   test('4 Chromium + 1 Firefox: everyone decodes everyone; a late joiner gets everything; a leaver disappears', async () => {
     const room = freshRoom();
-    const chromes: SdkParticipant[] = [];
-    for (const name of ['c1', 'c2', 'c3', 'c4']) chromes.push(await SdkParticipant.join(env.chromium, env.server.url, room, name, { roomConfig: sfuRoom, video: smallCamera }));
+    // The four join at once (their order is not what this test is about; the late joiner's is).
+    const chromes = await Promise.all(['c1', 'c2', 'c3', 'c4'].map((name) => SdkParticipant.join(env.chromium, env.server.url, room, name, { roomConfig: sfuRoom, video: smallCamera })));
     await assertEveryoneReceives(chromes, chromes);
     // The late joiner: Firefox arrives once the others publish, and gets all of them; they get it.
     const fox = await SdkParticipant.join(env.firefox, env.server.url, room, 'fox', { roomConfig: sfuRoom, video: smallCamera });
@@ -108,8 +108,8 @@ describe('SFU call', () => {
   test('simulcast: low gets a smaller picture than high, switching keeps decoding without a long freeze', async () => {
     const room = freshRoom();
     const publisher = await SdkParticipant.join(env.chromium, env.server.url, room, 'pub', { roomConfig: sfuRoom, microphone: false });
-    const low = await SdkParticipant.join(env.chromium, env.server.url, room, 'low', { roomConfig: sfuRoom, camera: false, microphone: false });
-    const high = await SdkParticipant.join(env.chromium, env.server.url, room, 'high', { roomConfig: sfuRoom, camera: false, microphone: false });
+    const subscriber = (name: string) => SdkParticipant.join(env.chromium, env.server.url, room, name, { roomConfig: sfuRoom, camera: false, microphone: false });
+    const [low, high] = await Promise.all([subscriber('low'), subscriber('high')]);
     await Promise.all([low.waitForVideoFrom('pub', 10), high.waitForVideoFrom('pub', 10)]);
     await setQuality(low, 'pub', 'low');
     await setQuality(high, 'pub', 'high');
@@ -231,8 +231,8 @@ describe('SFU call', () => {
     test(`codec ${codec}: negotiated and decoded`, async () => {
       const room = freshRoom();
       const config = { topology: 'sfu' as const, videoCodecs: [codec] };
-      const a = await SdkParticipant.join(env.chromium, env.server.url, room, `${codec}-a`, { roomConfig: config, microphone: false });
-      const b = await SdkParticipant.join(env.chromium, env.server.url, room, `${codec}-b`, { roomConfig: config, microphone: false });
+      const join = (name: string) => SdkParticipant.join(env.chromium, env.server.url, room, `${codec}-${name}`, { roomConfig: config, microphone: false });
+      const [a, b] = await Promise.all([join('a'), join('b')]);
       const [atA, atB] = await Promise.all([a.waitForVideoFrom(b.identity, 10), b.waitForVideoFrom(a.identity, 10)]);
       for (const video of [atA, atB]) assert.equal(video.codec?.toLowerCase(), `video/${codec}`);
       console.log(`${codec}: ${atA.frames} and ${atB.frames} frames decoded`);
