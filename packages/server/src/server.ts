@@ -80,7 +80,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   });
   const metrics = new ParleyMetrics({ rooms, media, turn: turn?.server.metrics, turnAllocationQuota: config.turn.maxAllocations, webhooks, cluster });
   // With Redis, joins go to the node their room is placed on; a room that ends here is released.
-  const routing = cluster.backendKind === 'redis' ? { nodeId: config.nodeId, relaySecret: relaySecret(config), placeRoom: (room: string) => cluster.placeRoom(room), suspect: (node: { id: string; url: string }) => cluster.suspect(node) } : undefined;
+  const routing = cluster.backendKind === 'redis' ? { nodeId: config.nodeId, relaySecret: relaySecret(config), placeRoom: (room: string) => cluster.placeRoom(room), suspect: (node: { id: string; url: string; startedAt?: number }) => cluster.suspect(node) } : undefined;
   if (routing) {
     rooms.onEvent((event) => event.event === 'room_finished' && cluster.releaseRoom(event.room.name));
     // Should this node die, the node that takes an `auto` room over starts it as it was here.

@@ -96,8 +96,13 @@ export interface ClusterBackend {
   claimRooms(rooms: readonly string[], nodeId: string): Promise<void>;
   /** Where a room is placed now, if anywhere live. */
   roomNode(room: string): Promise<NodeInfo | undefined>;
-  /** Removes a node's record at once (a clean shutdown), rather than waiting for its TTL. */
-  deregister(nodeId: string): Promise<void>;
+  /**
+   * Removes a node's record at once (a clean shutdown, a node found dead), rather than waiting for
+   * its TTL, and forgets the rooms placed on it. With `startedAt`, only if the record is that life
+   * of the node (compared atomically): a node restarted meanwhile on the same id, registered with a
+   * later `startedAt`, keeps its record and rooms.
+   */
+  deregister(nodeId: string, options?: { startedAt?: number }): Promise<void>;
   /** Closes the backend's connections. */
   close(): Promise<void>;
 }

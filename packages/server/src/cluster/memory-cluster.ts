@@ -61,7 +61,10 @@ export class MemoryCluster implements ClusterBackend {
     return id === undefined ? undefined : (await this.nodes()).find((node) => node.id === id);
   }
 
-  async deregister(nodeId: string): Promise<void> {
+  async deregister(nodeId: string, options: { startedAt?: number } = {}): Promise<void> {
+    const record = this.records.get(nodeId);
+    // Another life of the node (restarted on the same id), or none: left as it is (as in Redis).
+    if (options.startedAt !== undefined && record?.node.startedAt !== options.startedAt) return;
     this.records.delete(nodeId);
     for (const [room, id] of this.rooms) if (id === nodeId) this.rooms.delete(room);
   }

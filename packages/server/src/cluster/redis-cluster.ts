@@ -69,6 +69,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
+/**
+ * Removes a node's record, its id from the set of nodes and its set of rooms, if its record is
+ * the life that started at ARGV[2] (compared as numbers: cjson reads JSON numbers as doubles,
+ * exact for millisecond times). ARGV: id, startedAt.
+ */
+const DEREGISTER_IF_STARTED_AT = `
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+local ok, node = pcall(cjson.decode, record)
+if not ok or type(node) ~= 'table' or node.startedAt ~= tonumber(ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1`;
 /** Records a room's topology if the room is placed on the node asking. */
 const RECORD_TOPOLOGY = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'EX', 86400) end
@@ -206,7 +219,12 @@ export class RedisCluster implements ClusterBackend {
     return record === null ? undefined : parseNode(record);
   }
 
-  async deregister(nodeId: string): Promise<void> {
+  async deregister(nodeId: string, options: { startedAt?: number } = {}): Promise<void> {
+    const { startedAt } = options;
+    if (startedAt !== undefined) {
+      await this.call('deregister a node', () => this.redis.eval(DEREGISTER_IF_STARTED_AT, 3, this.nodeKey(nodeId), `${this.prefix}nodes`, this.roomsOfKey(nodeId), nodeId, String(startedAt)));
+      return;
+    }
     await this.call('deregister a node', () => this.redis.multi().del(this.nodeKey(nodeId)).srem(`${this.prefix}nodes`, nodeId).del(this.roomsOfKey(nodeId)).exec());
   }
 

@@ -54,9 +54,9 @@ export interface ClusterRouting {
   nodeId: string;
   /** Signs the relay header the room's node trusts (cluster/room-relay.ts). */
   relaySecret: string;
-  placeRoom(room: string): Promise<{ node: { id: string; url: string }; topology?: Topology }>;
+  placeRoom(room: string): Promise<{ node: { id: string; url: string; startedAt?: number }; topology?: Topology }>;
   /** A node this one could not reach: forgotten at once if it is certainly dead (see NodeAgent.suspect); true when it was. */
-  suspect(node: { id: string; url: string }): Promise<boolean>;
+  suspect(node: { id: string; url: string; startedAt?: number }): Promise<boolean>;
 }
 
 export interface SessionOptions {
@@ -291,7 +291,7 @@ export class SignalingSession implements ParticipantLink {
    */
   private async servedElsewhere(cluster: ClusterRouting, room: string, message: ClientMessageOf<'join'>, frame: string): Promise<{ elsewhere: boolean; topology?: Topology }> {
     const requestId = message.id;
-    let node: { id: string; url: string };
+    let node: { id: string; url: string; startedAt?: number };
     let topology: Topology | undefined;
     try {
       ({ node, topology } = await cluster.placeRoom(room));

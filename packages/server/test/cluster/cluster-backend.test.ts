@@ -73,6 +73,19 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await backend.nodes(), [], 'a closed node is gone at once');
     });
 
+    test('deregister with startedAt removes that life of the node only: a node restarted on its id keeps its record and rooms', async () => {
+      await backend.heartbeat(node('again', { startedAt: 1000 }));
+      await backend.deregister('again', { startedAt: 1000 });
+      assert.deepEqual(await backend.nodes(), [], 'the life named is removed');
+      await backend.heartbeat(node('again', { startedAt: 2000 }));
+      assert.equal((await backend.placeRoom('kept')).node.id, 'again');
+      await backend.deregister('again', { startedAt: 1000 });
+      assert.deepEqual((await backend.nodes()).map((n) => [n.id, n.startedAt, n.placedRooms]), [['again', 2000, 1]], 'another life stays, with its rooms');
+      assert.equal((await backend.roomNode('kept'))?.id, 'again');
+      await backend.deregister('again');
+      assert.deepEqual(await backend.nodes(), [], 'without startedAt, whatever life it is');
+    });
+
     test('a room goes to the least loaded media node and stays there; release is compare-and-delete', async () => {
       await backend.heartbeat(node('busy', {}, 8));
       await backend.heartbeat(node('idle', {}, 1));
