@@ -41,10 +41,10 @@ interface Beat {
  * (the record expires after the node TTL, and the node's rooms are placed elsewhere while it still
  * serves them): the load reading gets half an interval, after which the heartbeat carries the last
  * load read (the reading goes on, one at a time); a heartbeat still waiting for the backend when
- * the next is due no longer holds that one back. Before this, one heartbeat awaiting the load of
- * an SFU whose workers were still starting (e2e/cluster.test.ts, a media node restarted: 2.3 s
- * locally, ~15 s in a loaded CI run) skipped every heartbeat after it and the node's record expired
- * while it served.
+ * the next is due does not hold that one back. Otherwise one heartbeat awaiting the load of an SFU
+ * whose workers are still starting (e2e/cluster.test.ts, a media node restarted: 2.3 s locally,
+ * ~15 s in a loaded CI run) would hold every later one, and the record would expire while the
+ * node serves.
  */
 export class NodeAgent {
   private timer: NodeJS.Timeout | undefined;
