@@ -346,10 +346,16 @@ describe('SFU call', () => {
         console.log(`${drop.when}: offers ${seen.offers.join(',')}; ${seen.marks.filter((m) => /^(subscriber|resubscribe)/.test(m)).join(' | ')}; ${events.filter((e) => e.name === 'connectionStateChanged').map((e) => `+${e.at - droppedFrom}ms ${e.detail}`).join(', ')}`);
         const offerId = seen.offers.at(-1)!;
         assert.deepEqual(events.filter((e) => e.name === 'connectionStateChanged').map((e) => e.detail), ['reconnecting', 'connected'], 'the signaling dropped and resumed');
-        assert.ok(seen.marks.some((m) => m.startsWith(`subscriberAnswerFailed ${offerId} awaitResend`)), `the answer's failure waited for the session (${seen.marks.join(' | ')})`);
         // The server re-sends an offer it still waits for; one it had the answer to, it does not.
         assert.equal(seen.offers.filter((id) => id === offerId).length, drop.resent ? 2 : 1, `offer ${offerId} received ${drop.resent ? 'again after the resume' : 'once'}`);
-        if (drop.resent) assert.ok(seen.marks.includes(`subscriberOfferRepeated ${offerId} answerAgain`), seen.marks.join(' | '));
+        if (drop.resent) {
+          // The SDK's first answer fails with the socket (and waits for the resend), or, when applying
+          // the offer took longer than the resume (a loaded machine: 372 ms), goes out on the new
+          // socket before the resend arrives; either way the resent offer is answered again, unchanged.
+          assert.ok(seen.marks.includes(`subscriberOfferRepeated ${offerId} answerAgain`), seen.marks.join(' | '));
+        } else {
+          assert.ok(seen.marks.some((m) => m.startsWith(`subscriberAnswerFailed ${offerId} awaitResend`)), `the answer's failure waited for the session (${seen.marks.join(' | ')})`);
+        }
         assert.ok(!seen.marks.some((m) => m.startsWith('resubscribe')), 'no fresh receiving connection');
         assert.deepEqual(events.filter((e) => e.name === 'error'), [], 'no error');
       } finally {
