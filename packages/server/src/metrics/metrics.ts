@@ -42,7 +42,7 @@ const SFU_COUNTERS: ReadonlyArray<[Exclude<keyof WorkerStats, 'tracks' | 'eventL
   ['probePackets', 'parley_sfu_probe_packets_total', "padding packets sent to probe subscribers' downlinks"],
   ['cpuSeconds', 'parley_sfu_worker_cpu_seconds_total', 'CPU seconds (user + system) the SFU worker processes used: rate() over it against the worker count says how busy they are'],
   ['uplinkCollapses', 'parley_sfu_uplink_collapses_total', "times a publisher's uplink lost most of every layer (subscribers moved to the lowest)"],
-  ['loopStalls', 'parley_sfu_worker_loop_stalls_total', "stalls of the SFU workers' loops (over 60 ms), whose backlog is left out of publishers' transport-wide feedback"],
+  ['loopStalls', 'parley_sfu_worker_loop_stalls_total', "stalls of the SFU workers' loops (their 25 ms timer over 50 ms late), whose backlog is left out of publishers' transport-wide feedback"],
 ];
 
 export interface MetricsSources {

@@ -114,7 +114,7 @@ export interface WorkerStats {
   cpuSeconds: number;
   /** The worker's event-loop delay, p99 over the last 10-20 s (seconds); over workers, the largest. */
   eventLoopLagSeconds: number;
-  /** Stalls of the worker's loop (its 10 ms timer over 60 ms late), whose backlog stayed out of publishers' transport-wide feedback (`worker/loop-watch.ts`). */
+  /** Stalls of the worker's loop (its 25 ms timer over 50 ms late), whose backlog stayed out of publishers' transport-wide feedback (`worker/loop-watch.ts`). */
   loopStalls: number;
   tracks: TrackCount[];
 }
