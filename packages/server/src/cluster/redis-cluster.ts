@@ -15,7 +15,16 @@ export interface RedisClusterOptions {
    * cannot start a second copy of a room elsewhere. Two heartbeats.
    */
   settleMs: number;
+  /**
+   * How long one Redis command may take before it fails with BACKEND_UNAVAILABLE (default 2000).
+   * A Redis that is frozen or cut off by the network (no RST, no FIN) leaves the connection open
+   * and never answers: without this a join would wait for TCP keepalive, minutes.
+   */
+  commandTimeoutMs?: number;
 }
+
+/** Default of RedisClusterOptions.commandTimeoutMs: longer than any command Parley sends takes on a live Redis (under 5 ms here), short enough for a join to report the error. */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 
 /**
  * Keys: `<prefix>node:<id>` (the node's JSON record, expiring after nodeTtlMs unless refreshed),
@@ -94,14 +103,16 @@ export class RedisCluster implements ClusterBackend {
 
   constructor(private readonly options: RedisClusterOptions) {
     this.prefix = options.prefix ?? 'parley:';
-    // Fail fast while Redis is away (no offline queue, one retry): a join waits on placement, and
-    // an error it can report beats a request hanging until Redis returns. Reconnects go on in the
-    // background every 0.1-1 s.
+    // Fail fast while Redis is away (no offline queue, one retry, a timeout per command): a join
+    // waits on placement, and an error it can report beats a request hanging until Redis returns.
+    // Reconnects go on in the background every 0.1-1 s.
+    const commandTimeout = options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
     this.redis = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
+      connectTimeout: commandTimeout,
+      commandTimeout,
       retryStrategy: (times) => Math.min(times * 100, 1000),
     });
     this.redis.on('error', () => {
@@ -111,12 +122,22 @@ export class RedisCluster implements ClusterBackend {
 
   /** Connects (at start: a wrong URL is a start-up error, not a later surprise). */
   async connect(): Promise<void> {
+    // connectTimeout bounds the TCP connect only: a frozen Redis accepts the connection (its
+    // kernel does) and never answers the ready check, which ioredis retries. Bounded here as two
+    // command timeouts.
+    const bound = 2 * (this.options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no ready answer within ${bound} ms`)), bound);
+    });
     try {
-      await this.call('connect to Redis', () => this.redis.connect());
+      await this.call('connect to Redis', () => Promise.race([this.redis.connect(), timeout]));
     } catch (error) {
       // Stop the reconnect attempts: nobody will use or close this instance.
       this.redis.disconnect();
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

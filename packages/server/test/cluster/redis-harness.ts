@@ -1,7 +1,7 @@
 /**
  * A real Redis (Debian's redis-server, installed by scripts/system-packages.sh) on a free loopback
  * port, nothing persisted, for the cluster tests: started, killed with SIGKILL, started again on
- * the same port.
+ * the same port, or frozen (SIGSTOP) and thawed.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,12 +40,27 @@ export class TestRedis {
 
   /** SIGKILL: no goodbye to its clients, as a crashed or unplugged Redis. */
   async kill(): Promise<void> {
+    this.thaw();
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /**
+   * SIGSTOP: the process keeps its sockets open and the kernel keeps accepting connections, but
+   * nothing answers, as a Redis cut off by the network (packets dropped, no RST) or hung.
+   */
+  freeze(): void {
+    assert.ok(this.child?.pid !== undefined && this.child.exitCode === null, 'a running redis-server to freeze');
+    process.kill(this.child.pid, 'SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(): it answers again, with everything it held. */
+  thaw(): void {
+    if (this.child?.pid !== undefined && this.child.exitCode === null) process.kill(this.child.pid, 'SIGCONT');
   }
 
   private ping(): Promise<boolean> {
