@@ -11,6 +11,7 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const reporter = fileURLToPath(new URL('./failed-files-reporter.mjs', import.meta.url));
+const timesReporter = fileURLToPath(new URL('./file-times-reporter.mjs', import.meta.url));
 
 /**
  * Runs `files` (paths relative to `cwd`) with node's test runner, `concurrency` files at a time, its report
@@ -29,6 +30,8 @@ export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeo
         '--test-reporter-destination=stdout',
         `--test-reporter=${reporter}`,
         `--test-reporter-destination=${failedList}`,
+        `--test-reporter=${timesReporter}`,
+        '--test-reporter-destination=stdout',
         `--test-concurrency=${concurrency}`,
         `--test-timeout=${timeoutMs}`,
         ...files,

@@ -33,6 +33,8 @@ export interface StreamFigures {
   source?: string;
   codec?: string;
   bytes: number;
+  /** RTP packets received (inbound) or sent (outbound). */
+  packets: number;
   frames?: number;
   frameHeight?: number;
   candidateType?: string;
@@ -308,6 +310,7 @@ export class SdkParticipant {
         source: s.source,
         codec: s.codec,
         bytes: s.bytes,
+        packets: s.packets,
         frames: s.frames,
         frameHeight: s.frameHeight,
         candidateType: s.candidateType,
