@@ -6,8 +6,10 @@
  * 1.10-1.36 s, median). A spare is past its start when a publication comes, so it decodes the
  * keyframe at once; another is started behind it.
  *
- * - Bounded: one spare at a time. An idle decoder costs no CPU but ~50 MB of RSS (most of it
- *   ffmpeg's shared libraries); more than one would serve only cameras published together.
+ * - Bounded: one spare at a time. An idle decoder costs no CPU and ~9.4 MB of memory of its own
+ *   (47 MB RSS, of which 37 MB are ffmpeg's shared libraries, mapped once for every ffmpeg on the
+ *   machine: `/proc/PID/smaps_rollup`, Private_Dirty 9.4 MB, Pss 21 MB with three running); more
+ *   than one would serve only cameras published together.
  * - Replaced at once when taken (on a timer of 0 ms: after the taker has handed the spare its
  *   codec), so a camera published close behind the first finds one already starting. Not held
  *   back to leave the taken decoder's first keyframe the CPU: `npm run bench:mcu:camera-burst`
