@@ -14,7 +14,7 @@ import { createToken, DEV_API_KEY, DEV_API_SECRET } from '@parley/server';
 import { useCallEnvironment } from './harness/environment.ts';
 import { SdkParticipant, type ParleyWindow } from './harness/participant.ts';
 import { api as callApi, download as downloadFile, until, type ListedRecording } from './harness/recordings-api.ts';
-import { decodeErrors, frameAt, NULL_MUXER_RESTAMP, probe } from '../packages/server/test/media-tools.ts';
+import { decodeErrors, decodeProblems, frameAt, probe } from '../packages/server/test/media-tools.ts';
 
 const RECORD_SECONDS = 9;
 const KILL_AFTER_SECONDS = 5;
@@ -56,7 +56,7 @@ async function assertPlayable(local: string, kind: string, truth: number): Promi
   assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`), [kind === 'video' ? 'video:vp8' : 'audio:opus']);
   const duration = probed.durationSeconds ?? 0;
   assert.ok(Math.abs(duration - truth) < 1, `${local}: ${duration.toFixed(2)} s, truth ${truth.toFixed(2)} s`);
-  const errors = (await decodeErrors(local)).split('\n').filter((line) => line !== '' && !NULL_MUXER_RESTAMP.test(line));
+  const errors = await decodeProblems(local);
   assert.deepEqual(errors, [], `${local} decodes without an error`);
   assert.equal(await decodeErrors(local, ['-vsync', 'vfr']), '', 'every frame decodes, with its own timestamp');
   if (kind === 'video') assert.ok((await frameAt(local, truth / 2)) > 0, 'seeking to the middle gives a frame');

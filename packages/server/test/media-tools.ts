@@ -40,6 +40,25 @@ export async function decodeErrors(path: string, outputOptions: string[] = []): 
  */
 export const NULL_MUXER_RESTAMP = /non monotonically increasing dts to muxer/;
 
+/**
+ * What `decodeErrors` printed other than restamping notes (NULL_MUXER_RESTAMP): real decode
+ * errors. ffmpeg folds a message printed twice in a row into "Last message repeated N times", so
+ * such a line after a restamping note is one too.
+ */
+export function withoutRestampNotes(output: string): string[] {
+  const lines = output.split('\n').filter((line) => line !== '');
+  const restamp = (index: number): boolean => {
+    const line = lines[index] ?? '';
+    return NULL_MUXER_RESTAMP.test(line) || (/^\s*Last message repeated \d+ times$/.test(line) && index > 0 && restamp(index - 1));
+  };
+  return lines.filter((_, index) => !restamp(index));
+}
+
+/** `decodeErrors` without the restamping notes: what ffmpeg found wrong decoding `path`. */
+export async function decodeProblems(path: string): Promise<string[]> {
+  return withoutRestampNotes(await decodeErrors(path));
+}
+
 /** One frame decoded after seeking to `seconds` (`ffmpeg -ss S -i FILE -frames:v 1`): its size in bytes as raw video. */
 export async function frameAt(path: string, seconds: number): Promise<number> {
   const { stdout } = await exec('ffmpeg', ['-nostdin', '-v', 'error', '-ss', String(seconds), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
