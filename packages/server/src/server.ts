@@ -110,6 +110,13 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   let drainDeadline: number | undefined;
   const drainingUntil = () => drainDeadline;
   const ctx = { config, rooms, media, metrics, logger, serverVersion: SERVER_VERSION, startedAt: Date.now(), builtInTurn, cluster, routing, recordingRoutes, recordingEvents, drainingUntil };
+  // The SFU workers start now, beside the listening, on a media node that is to run them from the
+  // start (`sfu.startAtBoot`: by default a cluster's media node, and `parley start`): rooms fail
+  // over to a cluster node mid-call, and a worker's cold start (1.3-3 s here) would add to
+  // everyone's gap. Never on a signaling-only node: it hosts no room.
+  const sfuAtBoot = config.cluster.roles.includes('media') && (config.sfu.startAtBoot ?? routing !== undefined) ? media.service() : undefined;
+  // A failure is the start's to report (cluster) or logged (below): not an unhandled rejection meanwhile.
+  sfuAtBoot?.catch(() => undefined);
   const handler = createRequestHandler(ctx);
   const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   http.headersTimeout = 10_000;
@@ -125,6 +132,7 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   }).catch(async (error: unknown) => {
     await turn?.server.close();
     await cluster.stop();
+    if (sfuAtBoot) await media.close().catch(() => undefined);
     throw error;
   });
   http.on('error', (error) => logger.error('http server error', { error }));
@@ -132,18 +140,20 @@ export async function startServer(input: ServerConfigInput, options: StartOption
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   try {
+    // A media node of a cluster registers, and so is given rooms, only once its SFU workers run:
+    // registered first, a node restarted just before a drain took the drained room while its
+    // workers were still starting (3.1 s on a loaded machine), and every rejoin waited for them
+    // (e2e/cluster.test.ts: the first track from the new node 3.5-6 s after the drain began).
+    if (sfuAtBoot && routing !== undefined) await sfuAtBoot;
     await cluster.start(config.cluster.advertiseUrl ?? url);
   } catch (error) {
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await turn?.server.close();
     await cluster.stop();
+    if (sfuAtBoot) await media.close().catch(() => undefined);
     throw error;
   }
-  // A media node of a cluster starts its SFU workers now: rooms fail over to it mid-call, and a
-  // worker's cold start (~1.3 s, measured in e2e/cluster.test.ts) would add to everyone's gap.
-  if (config.sfu.startAtBoot ?? (routing !== undefined && config.cluster.roles.includes('media'))) {
-    media.service().catch((error: unknown) => logger.error('could not start the SFU workers', { error }));
-  }
+  sfuAtBoot?.catch((error: unknown) => logger.error('could not start the SFU workers', { error }));
   logger.info('parley listening', { url, ...describeConfig(config), ...(tls?.fingerprint ? { certificateFingerprint: tls.fingerprint } : {}) });
   if (config.devMode) logger.warn('dev mode is on: anyone who can reach this server can mint tokens at POST /api/dev/token');
 

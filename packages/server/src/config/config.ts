@@ -134,7 +134,9 @@ export const ServerConfigSchema = z
          * whose joins otherwise wait for them (0.5-2.1 s on 2 cores, measured in `bench:join`).
          * Default: yes on a media node of a cluster (a room failing over to it must not wait)
          * and for `parley start` unless rooms are P2P only; no for an embedded `startServer`
-         * (test servers that never use the SFU do not pay for its processes).
+         * (test servers that never use the SFU do not pay for its processes). Never on a node
+         * without the media role. A cluster's media node registers once they run, so it is
+         * given no room it cannot host yet.
          */
         startAtBoot: z.boolean().optional(),
         /**

@@ -28,6 +28,7 @@ export async function startSfu(config: ServerConfig, logger: Logger): Promise<Sf
   // candidates with a loopback server candidate, and the port answers only ICE checks carrying
   // credentials handed out over signaling.
   const anyInterface = config.host === '0.0.0.0' || config.host === '::' || isLoopbackHost(config.host);
+  const startedAt = performance.now();
   const pool = await WorkerPool.start({
     workers: workerCount(config),
     bindAddress: sfu.bindAddress ?? (anyInterface ? undefined : config.host),
@@ -38,6 +39,6 @@ export async function startSfu(config: ServerConfig, logger: Logger): Promise<Sf
     logger,
     nodeId: config.nodeId,
   });
-  logger.info('SFU started', { workers: pool.pids.length, udpPort: sfu.udpMux ? sfu.udpPort : undefined });
+  logger.info('SFU started', { workers: pool.pids.length, udpPort: sfu.udpMux ? sfu.udpPort : undefined, startMs: Math.round(performance.now() - startedAt) });
   return pool;
 }

@@ -4,17 +4,30 @@
  * the start with the reason, and without Redis a server is a cluster of one.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, configFromEnv, resolveConfig, type RunningServer } from '../../src/index.ts';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { RELAY_HEADER, relayHeader, verifyRelayHeader } from '../../src/cluster/room-relay.ts';
-import { startTestServer, TestClient, token } from '../helpers.ts';
+import { freeUdpPort, startTestServer, TestClient, token } from '../helpers.ts';
+import { RedisCluster } from '../../src/cluster/redis-cluster.ts';
 import { sample, scrape } from '../metrics-text.ts';
 import { TestRedis } from './redis-harness.ts';
 
 async function health(server: RunningServer): Promise<{ cluster: { backend: string; healthy: boolean; nodes: number; state: string } }> {
   return (await fetch(`${server.url}/healthz`)).json() as Promise<{ cluster: { backend: string; healthy: boolean; nodes: number; state: string } }>;
+}
+
+/** Whether this process can bind `port` on every interface (UDP) at once: false while a worker holds it. */
+async function udpPortFree(port: number): Promise<boolean> {
+  const socket = createSocket('udp4');
+  const bound = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '0.0.0.0', () => resolve(true));
+  });
+  if (bound) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return bound;
 }
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -203,6 +216,36 @@ describe('a cluster of two nodes over Redis', () => {
     const viaSignaling = await TestClient.joined(signalingOnly, 'roles-room', 'dora');
     assert.equal(mediaOnly.rooms.get('roles-room')?.size, 1, 'the room lives on the media node, reached through the signaling node');
     viaSignaling.close();
+  });
+
+  test('a media node is registered only once its SFU workers run; a signaling-only node starts none, even asked to at boot (as `parley start` asks)', async (t) => {
+    const cluster = { redisUrl: redis.url, heartbeatMs: 100, nodeTtlMs: 1000, keyPrefix: 'boot:' };
+    const [mediaPort, signalingPort] = [await freeUdpPort(), await freeUdpPort()];
+    const observer = new RedisCluster({ url: redis.url, nodeTtlMs: 1000, prefix: 'boot:', settleMs: 0 });
+    await observer.connect();
+    try {
+      const startedAt = performance.now();
+      const media = startTestServer({ nodeId: 'boot-media', cluster: { ...cluster, roles: ['media'] }, sfu: { startAtBoot: true, udpPort: mediaPort, workers: 1 } });
+      const signaling = startTestServer({ nodeId: 'boot-signaling', cluster: { ...cluster, roles: ['signaling'] }, sfu: { startAtBoot: true, udpPort: signalingPort, workers: 1 } });
+      // The SFU worker holds its UDP port from its start: a node first seen in the registry with
+      // that port still free would be given rooms whose joins wait for its workers.
+      let seenMs: number | undefined;
+      let portFreeWhenSeen: boolean | undefined;
+      while (seenMs === undefined) {
+        assert.ok(performance.now() - startedAt < 20_000, 'the media node registers within 20 s');
+        if ((await observer.nodes()).some((node) => node.id === 'boot-media')) {
+          seenMs = Math.round(performance.now() - startedAt);
+          portFreeWhenSeen = await udpPortFree(mediaPort);
+        } else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      servers.push(await media, await signaling);
+      assert.equal(portFreeWhenSeen, false, `the media node's SFU held its UDP port when the node was first seen in the registry (${seenMs} ms after the start)`);
+      // Both nodes were asked at the same moment: the media node's workers have run for a while.
+      assert.equal(await udpPortFree(signalingPort), true, 'the signaling-only node started no SFU worker (its UDP port is free)');
+      t.diagnostic(`the media node was first seen in the registry ${seenMs} ms after both nodes were started, its SFU running`);
+    } finally {
+      await observer.close();
+    }
   });
 
   test('a relay header a client makes up is not believed: limits stay on its own address', async () => {
