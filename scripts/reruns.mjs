@@ -10,16 +10,18 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const reporter = fileURLToPath(new URL('./failed-files-reporter.mjs', import.meta.url));
-const timesReporter = fileURLToPath(new URL('./file-times-reporter.mjs', import.meta.url));
+const reporter = fileURLToPath(new URL('./files-reporter.mjs', import.meta.url));
+/** How many of the slowest files a run prints. */
+const SLOWEST_SHOWN = 15;
 
 /**
  * Runs `files` (paths relative to `cwd`) with node's test runner, `concurrency` files at a time, its report
- * on this process's output (`stdio`); returns the exit status and the files that had a failing test.
+ * on this process's output (`stdio`, followed by the slowest files when it is inherited); returns
+ * the exit status, the files that had a failing test, and each file's wall time.
  */
 export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeoutMs = 240_000, stdio = 'inherit', concurrency = 1 }) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-tests-'));
-  const failedList = join(dir, 'failed');
+  const report = join(dir, 'files');
   try {
     const result = spawnSync(
       process.execPath,
@@ -29,9 +31,7 @@ export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeo
         '--test-reporter=spec',
         '--test-reporter-destination=stdout',
         `--test-reporter=${reporter}`,
-        `--test-reporter-destination=${failedList}`,
-        `--test-reporter=${timesReporter}`,
-        '--test-reporter-destination=stdout',
+        `--test-reporter-destination=${report}`,
         `--test-concurrency=${concurrency}`,
         `--test-timeout=${timeoutMs}`,
         ...files,
@@ -39,13 +39,16 @@ export function runTestFiles(files, { cwd, nodeArgs = ['--import', 'tsx'], timeo
       // A runner started from inside a test (this script's own tests) would otherwise report to that test's runner.
       { cwd, stdio, env: withoutTestContext(process.env) },
     );
-    let failed = [];
+    let lines = [];
     try {
-      failed = readFileSync(failedList, 'utf8').split('\n').filter(Boolean).map((file) => relative(cwd, file));
+      lines = readFileSync(report, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
     } catch {
-      // No list: the runner itself did not run (then the status says so).
+      // No report: the runner itself did not run (then the status says so).
     }
-    return { status: result.status ?? 1, failed };
+    const failed = lines.filter((line) => line.failed).map((line) => relative(cwd, line.failed));
+    const times = lines.filter((line) => line.file).map((line) => ({ file: relative(cwd, line.file), seconds: line.seconds })).sort((a, b) => b.seconds - a.seconds);
+    if (stdio === 'inherit' && times.length > 0) console.log(slowest(times));
+    return { status: result.status ?? 1, failed, times };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -73,6 +76,12 @@ export function runWithReruns(files, { cwd, maxFiles = 2, rerunnable = (file) =>
       : `\n=== FAILED AGAIN on a rerun: ${second.failed.join(', ') || rerun.join(', ')} ===`,
   );
   return { status: passed ? 0 : second.status || 1, rerun };
+}
+
+function slowest(times) {
+  const total = times.reduce((sum, row) => sum + row.seconds, 0);
+  const rows = times.slice(0, SLOWEST_SHOWN).map((row) => `${row.seconds.toFixed(1).padStart(8)} s  ${row.file}`);
+  return `\nslowest test files (wall time from its start to its last result; ${times.length} files, ${total.toFixed(0)} s in all):\n${rows.join('\n')}`;
 }
 
 function withoutTestContext(env) {

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 // @ts-expect-error: a plain .mjs script without types
 import { runTestFiles, runWithReruns } from '../reruns.mjs';
 
-type Run = { status: number; failed: string[] };
+type Run = { status: number; failed: string[]; times: { file: string; seconds: number }[] };
 let dir: string;
 
 before(() => {
@@ -38,10 +38,12 @@ function harness() {
   return { runs, logged, options: { cwd: dir, run, log: (line: string) => void logged.push(line) } };
 }
 
-test('the reporter names exactly the files with a failing test', () => {
+test('the reporter names exactly the files with a failing test, and times each file', () => {
   const result = runTestFiles(['e2e/broken.test.mjs', 'e2e/fine.test.mjs', 'unit/broken.test.mjs'], { cwd: dir, nodeArgs: [], stdio: 'ignore' }) as Run;
   assert.notEqual(result.status, 0);
   assert.deepEqual(result.failed.sort(), ['e2e/broken.test.mjs', 'unit/broken.test.mjs']);
+  assert.deepEqual(result.times.map((row) => row.file).sort(), ['e2e/broken.test.mjs', 'e2e/fine.test.mjs', 'unit/broken.test.mjs'], 'and times every file');
+  assert.ok(result.times.every((row) => row.seconds >= 0 && row.seconds < 60), JSON.stringify(result.times));
 });
 
 test('a flaky e2e file fails, is rerun alone, passes, and the run passes with FLAKY announced', () => {
