@@ -175,6 +175,11 @@ describe('SFU call', () => {
     }, undefined);
     const c = await SdkParticipant.join(env.chromium, env.server.url, room, 'auto-c', { roomConfig: auto, video: smallCamera });
     await Promise.all([a.waitForEvent('topologyChanged', 'sfu'), b.waitForEvent('topologyChanged', 'sfu')]);
+    // The server announced c while the room was still direct, and a and b began direct links to
+    // it; never connected, those closed with the move (their offers, ICE and encoders would only
+    // compete with the SFU's set-up). Read right after the event: the move closes them before it.
+    const linkedTo = (p: SdkParticipant) => p.page.evaluate(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links.map((link) => link.remoteIdentity), undefined);
+    assert.deepEqual([await linkedTo(a), await linkedTo(b)].map((identities) => identities.filter((identity) => identity === 'auto-c')), [[], []], 'no direct link to the newcomer whose join moved the room');
     // The direct link closes once the SFU delivers the other's media (make before break).
     await Promise.all([a, b].map((p) => p.page.waitFor(async () => (await (window as unknown as ParleyWindow).__parley.room.debugState({ stats: false })).links.length === 0, undefined, { timeoutMs: 15_000, what: `${p.identity} drops its direct link` })));
     for (const p of [a, b]) {

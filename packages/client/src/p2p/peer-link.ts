@@ -174,6 +174,11 @@ export class PeerLink {
     });
   }
 
+  /** Whether this link has connected at least once: one that never has carries nothing worth keeping. */
+  get everConnected(): boolean {
+    return this.encodersRestarted;
+  }
+
   /** How often the watch restarted an encoder held back (`debugState()`). */
   get encoderRestarts(): number {
     return this.encoderWatch.restarts;

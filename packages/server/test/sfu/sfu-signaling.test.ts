@@ -100,6 +100,10 @@ describe('publish, subscribe and forward media', () => {
     await publisher.connect(published.sdp);
     publisher.start();
     assert.equal((await server.media.sfuStats(room)).publishedTracks, 1);
+    // The publisher is offered its own receiving connection at once, with nothing in it yet: it
+    // connects before anything is there for it (a newcomer's tracks then need one renegotiation).
+    const own = await nextSubscriberOffer(alice, 0, "alice's receiving connection, offered with her publish");
+    assert.deepEqual([own.tracks, own.offerId], [[], 1]);
 
     // A second participant is offered the track, labelled with its publisher and source.
     const bob = await join(room, 'bob');

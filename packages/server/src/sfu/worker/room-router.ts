@@ -193,6 +193,13 @@ export class RoomRouter {
       for (const recording of this.recordings.values()) this.startRecordingTrack(recording, track);
       if (this.mixer && this.mixerTakes(track)) this.feedMixer(this.mixer, track);
       for (const [identity, member] of this.members) if (identity !== participant && this.receives(member, track)) member.subscriber.add(track);
+      // A publisher is in the call: its receiving connection is made now, not when the first
+      // track for it comes (a newcomer, the pair of an `auto` room moving here), which then
+      // waits for a renegotiation only, not for ICE and DTLS too. Not at join: a participant who
+      // never publishes (a viewer, a signaling benchmark's client) costs no connection until
+      // there is something for it.
+      const publisher = this.members.get(participant);
+      if (publisher?.canSubscribe) publisher.subscriber.open();
       return { sdp: shapePublishAnswer(local.sdp, offer, this.engine.options.announcedAddress), codec: offer.codec.name };
     } catch (error) {
       track.close();

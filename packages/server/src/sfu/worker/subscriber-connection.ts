@@ -159,6 +159,17 @@ export class SubscriberConnection {
     this.renegotiate();
   }
 
+  /**
+   * Connects now, with nothing to receive yet (the anchor m-line alone): ICE and DTLS are done
+   * before the first track comes, which then needs only a renegotiation on a connected transport.
+   * A no-op once connected or closed.
+   */
+  open(): void {
+    if (this.closed || this.pc) return;
+    this.connection();
+    this.renegotiate();
+  }
+
   remove(trackId: string): void {
     const entry = this.entries.get(trackId);
     if (!entry) return;

@@ -64,7 +64,11 @@ function connection(lastOfferId?: number) {
     browser.setRemoteDescription(offer.sdp, 'offer');
     return gatheredDescription(browser, 3000);
   };
-  return { subscriber, offers, errors, answer };
+  return { subscriber, offers, errors, answer, browser };
+}
+
+function iceUfrag(sdp: string): string | undefined {
+  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 }
 
 async function offerCount(offers: Offer[], count: number): Promise<Offer> {
@@ -120,6 +124,29 @@ describe('SubscriberConnection offers and answers', () => {
     const first = await offerCount(offers, 1);
     assert.throws(() => subscriber.applyAnswer('v=0\r\n', 5), /no subscriber offer 5 was made \(the last is 1\)/);
     assert.equal(subscriber.applyAnswer(await answer(first), 1), 'applied', 'the refused answer left offer 1 waiting');
+  });
+
+  test('open(): the anchor alone is offered and connects; the first track then comes in a renegotiation of that connection; open() again changes nothing', async () => {
+    const { subscriber, offers, errors, answer, browser } = connection();
+    subscriber.open();
+    const first = await offerCount(offers, 1);
+    assert.deepEqual(first.tracks, [], 'nothing to receive yet');
+    assert.match(first.sdp, /a=mid:anchor/);
+    assert.equal(subscriber.applyAnswer(await answer(first), 1), 'applied');
+    const started = performance.now();
+    while (browser.state() !== 'connected') {
+      assert.ok(performance.now() - started < 5000, `the receiving connection connects with the anchor alone (${browser.state()})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    subscriber.open();
+    subscriber.add(microphone('TR_a'));
+    const second = await offerCount(offers, 2);
+    assert.equal(offers.length, 2, 'open() on an open connection made no offer');
+    assert.deepEqual(second.tracks.map((t) => t.trackId), ['TR_a']);
+    assert.equal(iceUfrag(second.sdp), iceUfrag(first.sdp), 'the same ICE session: a renegotiation, not a new connection');
+    assert.equal(subscriber.applyAnswer(await answer(second), 2), 'applied');
+    assert.equal(browser.state(), 'connected');
+    assert.deepEqual(errors, []);
   });
 
   test('a fresh connection (resubscribe) continues the numbering of the one it replaces', async () => {
