@@ -187,6 +187,21 @@ for (const [name, make] of implementations) {
   });
 }
 
+/** A node's agent heartbeating every 100 ms on `backend`, hosting one SFU room; its log lines kept. */
+async function startAgent(backend: ClusterBackend, id: string, room: string): Promise<{ agent: NodeAgent; lines: string[] }> {
+  const lines: string[] = [];
+  const agent = new NodeAgent({
+    backend,
+    node: { id, roles: ['signaling', 'media'], startedAt: Date.now() },
+    load: async () => ({ rooms: 1, participants: 2, tracks: 0, sfuCpu: 0 }),
+    localRooms: () => [{ name: room, topology: 'sfu' }],
+    heartbeatMs: 100,
+    logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
+  });
+  await agent.start(`http://${id}.test`);
+  return { agent, lines };
+}
+
 describe('RedisCluster: two nodes, one Redis', () => {
   test('first joins racing on two nodes agree on every room and spread over both', async () => {
     const prefix = `race${randomUUID().slice(0, 8)}:`;
@@ -219,18 +234,9 @@ describe('RedisCluster: two nodes, one Redis', () => {
   });
 
   test('Redis killed (SIGKILL): calls fail fast with BACKEND_UNAVAILABLE, the node says so once, and re-registers when Redis is back (empty)', async (t) => {
-    const lines: string[] = [];
     const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 1000, prefix: `kill${randomUUID().slice(0, 8)}:`, settleMs: 200 });
     await backend.connect();
-    const agent = new NodeAgent({
-      backend,
-      node: { id: 'survivor', roles: ['signaling', 'media'], startedAt: Date.now() },
-      load: async () => ({ rooms: 1, participants: 2, tracks: 0, sfuCpu: 0 }),
-      localRooms: () => [{ name: 'kept-room', topology: 'sfu' }],
-      heartbeatMs: 100,
-      logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
-    });
-    await agent.start('http://survivor.test');
+    const { agent, lines } = await startAgent(backend, 'survivor', 'kept-room');
     try {
       assert.equal(agent.healthy, true);
       await redis.kill();
@@ -266,19 +272,10 @@ describe('RedisCluster: two nodes, one Redis', () => {
   });
 
   test('Redis frozen (SIGSTOP: the connection stays open, nothing answers, as a cut network): calls fail within the command timeout, the node says so, and all is well once it answers again', async (t) => {
-    const lines: string[] = [];
     const commandTimeoutMs = 500;
     const backend = new RedisCluster({ url: redis.url, nodeTtlMs: 1000, prefix: `frozen${randomUUID().slice(0, 8)}:`, settleMs: 0, commandTimeoutMs });
     await backend.connect();
-    const agent = new NodeAgent({
-      backend,
-      node: { id: 'patient', roles: ['signaling', 'media'], startedAt: Date.now() },
-      load: async () => ({ rooms: 1, participants: 1, tracks: 0, sfuCpu: 0 }),
-      localRooms: () => [{ name: 'held-room', topology: 'sfu' }],
-      heartbeatMs: 100,
-      logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
-    });
-    await agent.start('http://patient.test');
+    const { agent, lines } = await startAgent(backend, 'patient', 'held-room');
     try {
       assert.equal((await backend.placeRoom('held-room')).node.id, 'patient');
       redis.freeze();
