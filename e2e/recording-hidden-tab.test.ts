@@ -1,9 +1,9 @@
 /**
  * A browser recording whose tab is hidden for most of it (docs/recording.md, "A hidden tab"): a
- * user switches tabs during a call. Headless Chromium never hides a page, so this file runs one
- * HEADFUL Chromium on a virtual display (Xvfb) with the throttling a user's browser applies to
- * hidden pages (page timers wake about once a second); a second tab opened in front hides the
- * recording one. The recorded camera is the counter canvas of harness/recording-page.ts, drawn on
+ * user switches tabs during a call. Headless browsers never hide a page, so this file runs a
+ * HEADFUL Chromium (with the throttling a user's browser applies to hidden pages: page timers
+ * wake about once a second) and a headful Firefox (which throttles hidden tabs by default) on a
+ * virtual display (Xvfb); a second tab opened in front hides the recording one. The recorded camera is the counter canvas of harness/recording-page.ts, drawn on
  * a Worker's clock as a real camera keeps delivering frames in a hidden tab. The file must keep the
  * compositor's frame rate through the hidden stretch, every second of the counter, and its sound.
  */
@@ -43,6 +43,7 @@ const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-hidden-'));
 let display: VirtualDisplay | undefined;
 let server: RunningServer | undefined;
 let chromium: TestBrowser | undefined;
+let firefox: TestBrowser | undefined;
 
 before(async () => {
   display = await startXvfb();
@@ -50,11 +51,11 @@ before(async () => {
     { port: 0, turn: { enabled: false }, recording: { directory: join(dir, 'store'), idleFinishSeconds: 3 }, sfu: { udpPort: await freeUdpPort(), workers: 1 } },
     { logger: testServerLogger() },
   );
-  chromium = await launchBrowser('chromium', { headful: { display: display.display }, throttleHiddenPages: true });
+  [chromium, firefox] = await Promise.all([launchBrowser('chromium', { headful: { display: display.display }, throttleHiddenPages: true }), launchBrowser('firefox', { headful: { display: display.display } })]);
 });
 
 after(async () => {
-  await chromium?.close();
+  await Promise.all([chromium?.close(), firefox?.close()]);
   await display?.close();
   await server?.close();
   assertNoSecretsLogged(server);
@@ -81,8 +82,7 @@ interface VisibilityWindow {
  * checks the file's frame rate over the hidden stretch, its counter, and (with a microphone) its
  * sound there. Answers a line of figures.
  */
-async function recordHidden(room: string, microphone: boolean): Promise<string> {
-  const browser = chromium!;
+async function recordHidden(browser: TestBrowser, room: string, microphone: boolean, videoCodec = 'vp9'): Promise<string> {
   const recorder = await RecordingPage.open(browser, server!.url, room, 'hana', RECORD, 'counter', 'worker');
   if (!microphone) {
     await recorder.page.evaluate(async () => {
@@ -121,7 +121,7 @@ async function recordHidden(room: string, microphone: boolean): Promise<string> 
   assert.equal(listed.status, 'ready', listed.error);
   const path = await download(server!.url, listed, token, listed.files[0]?.name ?? '', dir);
   const probed = await probe(path);
-  assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp9']);
+  assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', `video:${videoCodec}`]);
   await assertDecodes(path);
 
   // The file's time 0 is when MediaRecorder began (the SDK's startedAt), on the page's clock.
@@ -157,10 +157,19 @@ describe('browser recording in a hidden tab (Chromium, headful, throttling hidde
   // element with an audio track, even muted, is not throttled: the compositor plays each mixed
   // track in a muted <audio>, so a recording with a microphone escaped the throttling).
   test(`a self recording without a microphone, its tab hidden for ${HIDDEN_SECONDS} s: ~${FPS} fps while hidden and every second of the counter`, async (t) => {
-    t.diagnostic(await recordHidden('rec-hidden-silent', false));
+    t.diagnostic(await recordHidden(chromium!, 'rec-hidden-silent', false));
   });
 
   test(`a self recording with the microphone, its tab hidden for ${HIDDEN_SECONDS} s: ~${FPS} fps while hidden, every second of the counter, sound throughout`, async (t) => {
-    t.diagnostic(await recordHidden('rec-hidden-mic', true));
+    t.diagnostic(await recordHidden(chromium!, 'rec-hidden-mic', true));
+  });
+});
+
+describe('browser recording in a hidden tab (Firefox, headful: it throttles hidden tabs by default)', () => {
+  // With the microphone only: without one (nothing in the page playing audio) the harness's wait
+  // for the counter camera's next second, evaluated in the hidden page, never returned (60 s);
+  // not yet known whether the page's polling or the counter camera itself stops there.
+  test(`a self recording with the microphone, its tab hidden for ${HIDDEN_SECONDS} s: ~${FPS} fps while hidden, every second of the counter, sound throughout (VP8, Firefox's MediaRecorder)`, async (t) => {
+    t.diagnostic(await recordHidden(firefox!, 'rec-hidden-firefox', true, 'vp8'));
   });
 });

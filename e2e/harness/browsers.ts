@@ -82,10 +82,10 @@ export interface LaunchOptions {
   /** Accept a self-signed certificate (a test's own TLS terminator, e.g. HAProxy in e2e/cluster.test.ts). */
   acceptInsecureCerts?: boolean;
   /**
-   * Chromium only: a headful browser on this X display (`startXvfb()` in xvfb.ts) instead of a
-   * headless one, with the same flags, started here and driven over CDP (connectHeadful says
-   * why). Headless Chromium never hides a page; a headful one hides a tab when another tab is
-   * opened in front of it (`document.visibilityState === 'hidden'`).
+   * A headful browser on this X display (`startXvfb()` in xvfb.ts) instead of a headless one, with
+   * the same flags and prefs (Chromium: started here and driven over CDP, connectHeadful says
+   * why). Neither browser hides a page when headless; headful, a tab is hidden when another tab
+   * is opened in front of it (`document.visibilityState === 'hidden'`).
    */
   headful?: { display: string };
   /**
@@ -317,12 +317,13 @@ async function connectHeadful(executablePath: string, tracked: Tracked, display:
 // Firefox (puppeteer-core, WebDriver BiDi)
 
 async function launchFirefox(executablePath: string, tracked: Tracked, opts: LaunchOptions): Promise<TestBrowser> {
-  if (opts.headful || opts.throttleHiddenPages) throw new Error('headful and throttleHiddenPages are for Chromium only');
+  if (opts.throttleHiddenPages) throw new Error('throttleHiddenPages is for Chromium only (Firefox throttles hidden tabs by default)');
   const browser: PpBrowser = await puppeteerLaunch({
     browser: 'firefox',
     protocol: 'webDriverBiDi',
     executablePath,
-    headless: true,
+    headless: !opts.headful,
+    ...(opts.headful ? { env: { ...process.env, DISPLAY: opts.headful.display } } : {}),
     userDataDir: tracked.dir,
     extraPrefsFirefox: { ...FIREFOX_PREFS },
     args: [...(opts.extraArgs ?? [])],
