@@ -4,9 +4,9 @@
  * WebDriver BiDi), several pages per browser (= several call participants),
  * fake camera/microphone, autoplay allowed, no permission prompts.
  *
- * Both browsers run headless from a fresh temp profile directory (Chromium can run headful on an
- * Xvfb display instead, with a user's throttling of hidden tabs: `headful`, `throttleHiddenPages`,
- * for e2e/recording-hidden-tab.test.ts). `close()`
+ * Both browsers run headless from a fresh temp profile directory (either can run headful on an
+ * Xvfb display instead, `headful`, and Chromium with a user's throttling of hidden tabs,
+ * `throttleHiddenPages`, which Firefox applies by default: for e2e/recording-hidden-tab.test.ts). `close()`
  * is bounded in time: a graceful close first, then SIGKILL of the browser's
  * process group and process tree (found by PID), then removal of the profile
  * (`process-reaping.ts`). Pages are `TestPage`s (`page-adapters.ts`).
