@@ -100,19 +100,20 @@ export class RedisCluster implements ClusterBackend {
   readonly kind = 'redis';
   private readonly redis: Redis;
   private readonly prefix: string;
+  private readonly commandTimeoutMs: number;
 
   constructor(private readonly options: RedisClusterOptions) {
     this.prefix = options.prefix ?? 'parley:';
+    this.commandTimeoutMs = options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
     // Fail fast while Redis is away (no offline queue, one retry, a timeout per command): a join
     // waits on placement, and an error it can report beats a request hanging until Redis returns.
     // Reconnects go on in the background every 0.1-1 s.
-    const commandTimeout = options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
     this.redis = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: commandTimeout,
-      commandTimeout,
+      connectTimeout: this.commandTimeoutMs,
+      commandTimeout: this.commandTimeoutMs,
       retryStrategy: (times) => Math.min(times * 100, 1000),
     });
     this.redis.on('error', () => {
@@ -125,7 +126,7 @@ export class RedisCluster implements ClusterBackend {
     // connectTimeout bounds the TCP connect only: a frozen Redis accepts the connection (its
     // kernel does) and never answers the ready check, which ioredis retries. Bounded here as two
     // command timeouts.
-    const bound = 2 * (this.options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS);
+    const bound = 2 * this.commandTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no ready answer within ${bound} ms`)), bound);
